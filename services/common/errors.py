@@ -1,0 +1,51 @@
+"""Domain errors raised by the pure cores; the servicers map them to gRPC status codes in one place
+(`prum.services.common.interceptors.STATUS_OF`). Cores never import grpc.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class PrumError(Exception):
+    """Base of every refusal a core can give. `str(error)` is the message the caller sees."""
+
+
+class InvalidInput(PrumError, ValueError):
+    """The request is malformed: says which field and what is allowed (INVALID_ARGUMENT)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+class UnknownReference(PrumError, LookupError):
+    """No such reference number, request or record (NOT_FOUND)."""
+
+
+class Duplicate(PrumError):
+    """The reference number is already taken (ALREADY_EXISTS)."""
+
+
+class GateClosed(PrumError):
+    """A readiness gate is closed: the Council has not declared a state ready (GATE-1) (FAILED_PRECONDITION)."""
+
+    def __init__(self, message: str, state: str | None = None) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class NotAuthorised(PrumError):
+    """The officer or state may not do this (SEC-2, admin calls) (PERMISSION_DENIED)."""
+
+
+class IdentityMismatch(PrumError):
+    """The certificate's state differs from the state the message claims (SEC-1) (UNAUTHENTICATED)."""
+
+
+class CapacityExhausted(PrumError):
+    """A quota is spent (FP-3) (RESOURCE_EXHAUSTED); says when it resets."""
+
+    def __init__(self, message: str, resets_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
