@@ -1,0 +1,134 @@
+"""The federation's PKI: one certificate authority, one certificate per member state (SEC-1).
+
+A state's certificate carries its ISO 3166 alpha-2 code in the subject (countryName and
+commonName) and serves both as its server certificate and as its client certificate, so a called
+service can tell which state is calling from the TLS handshake alone. The subject alternative
+names cover loopback and the in-cluster service names used on Kubernetes.
+
+    pki = FederationPki.create(["BE", "DE", "NL"])
+    pki.write(Path("certs"))            # ca.pem, NL.pem, NL.key ...
+    material = pki.material_for("NL")   # TlsMaterial for the server factory and channels
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from prum.services.common.tls import TlsMaterial
+
+VALIDITY = dt.timedelta(days=825)
+_CURVE = ec.SECP256R1()  # P-256: fast handshakes, accepted by every gRPC TLS stack
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def state_hostnames(state: str) -> list[str]:
+    """DNS names a state's services answer to: loopback and its Kubernetes namespace."""
+    ns = f"prum-{state.lower()}"
+    return ["localhost", f"{state.lower()}.prum.local", f"*.{ns}.svc", f"*.{ns}.svc.cluster.local"]
+
+
+@dataclass
+class FederationPki:
+    ca_cert: x509.Certificate
+    ca_key: ec.EllipticCurvePrivateKey
+    name: str = "Prüm federation CA"
+    states: dict[str, tuple[x509.Certificate, ec.EllipticCurvePrivateKey]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, states: list[str] | tuple[str, ...] = (), name: str = "Prüm federation CA",
+               now: dt.datetime | None = None) -> "FederationPki":
+        now = now or dt.datetime.now(dt.timezone.utc)
+        key = ec.generate_private_key(_CURVE)
+        subject = x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prum"),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+        ])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        pki = cls(ca_cert=cert, ca_key=key, name=name)
+        for state in states:
+            pki.issue(state, now=now)
+        return pki
+
+    def issue(self, state: str, now: dt.datetime | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """Issue (or re-issue) the certificate of one member state."""
+        if len(state) != 2 or not state.isalpha() or not state.isupper():
+            raise ValueError(f"state code must be ISO 3166 alpha-2 in capitals, got {state!r}")
+        now = now or dt.datetime.now(dt.timezone.utc)
+        key = ec.generate_private_key(_CURVE)
+        subject = x509.Name([
+            x509.NameAttribute(NameOID.COUNTRY_NAME, state),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prum"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "national contact point"),
+            x509.NameAttribute(NameOID.COMMON_NAME, state),
+        ])
+        alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in state_hostnames(state)]
+        alt_names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()), critical=False)
+            .sign(self.ca_key, hashes.SHA256())
+        )
+        self.states[state] = (cert, key)
+        return cert, key
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self.ca_cert.public_bytes(serialization.Encoding.PEM)
+
+    def material_for(self, state: str) -> TlsMaterial:
+        cert, key = self.states[state]
+        return TlsMaterial(
+            state=state,
+            ca_pem=self.ca_pem,
+            cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+            key_pem=_pem_key(key),
+        )
+
+    def write(self, folder: Path) -> None:
+        """Write ca.pem and <STATE>.pem / <STATE>.key (mode 0600) into `folder`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "ca.pem").write_bytes(self.ca_pem)
+        for state in self.states:
+            material = self.material_for(state)
+            (folder / f"{state}.pem").write_bytes(material.cert_pem)
+            key_path = folder / f"{state}.key"
+            key_path.write_bytes(material.key_pem)
+            key_path.chmod(0o600)

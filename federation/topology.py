@@ -1,0 +1,174 @@
+"""The federation file: one TOML file that describes states, their files, readiness and officers.
+
+The same file drives the in-process federation (`prum demo`), one process per state (`prum up`)
+and Kubernetes. Unknown keys are refused, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
+TOPOLOGIES = ("mesh", "router")
+
+# EU member states added, in this order, when `--states N` asks for more than the file has.
+EU_MEMBER_STATES = {
+    "BE": "Belgium", "DE": "Germany", "ES": "Spain", "FR": "France", "LU": "Luxembourg",
+    "NL": "Netherlands", "AT": "Austria", "IT": "Italy", "PT": "Portugal", "SE": "Sweden",
+    "FI": "Finland", "DK": "Denmark", "IE": "Ireland", "PL": "Poland", "CZ": "Czechia",
+    "SK": "Slovakia", "SI": "Slovenia", "HU": "Hungary", "HR": "Croatia", "RO": "Romania",
+    "BG": "Bulgaria", "EL": "Greece", "CY": "Cyprus", "MT": "Malta", "EE": "Estonia",
+    "LV": "Latvia", "LT": "Lithuania",
+}
+
+_DURATION = re.compile(r"^(\d+)\s*(d|w|m|y)$")
+
+
+class FederationFileError(ValueError):
+    """The federation file is wrong; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Officer:
+    officer_id: str
+    name: str
+    authorised: bool = True
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    code: str
+    name: str
+    ready: frozenset[str]
+    dna_profiles: int
+    officers: tuple[Officer, ...]
+    # Where the state's services listen in `prum up` / Kubernetes ("host:port"); in-process picks free ports.
+    address: str | None = None
+    # National retention policy overrides per log entry kind, in days (LOG-6).
+    retention_days: dict[str, int] = field(default_factory=dict)
+
+    def is_ready(self, category: str) -> bool:
+        return category in self.ready
+
+
+@dataclass(frozen=True)
+class Federation:
+    name: str
+    topology: str
+    seed: int
+    deadline_ms: int
+    states: tuple[StateSpec, ...]
+
+    @property
+    def codes(self) -> list[str]:
+        return [s.code for s in self.states]
+
+    def state(self, code: str) -> StateSpec:
+        for spec in self.states:
+            if spec.code == code:
+                return spec
+        raise KeyError(f"state {code!r} is not in federation {self.name!r}; states: {', '.join(self.codes)}")
+
+    def scaled(self, count: int) -> "Federation":
+        """This federation with `count` states: the first `count`, or more EU member states appended."""
+        if not 2 <= count <= len(EU_MEMBER_STATES):
+            raise FederationFileError(f"--states must be between 2 and {len(EU_MEMBER_STATES)}, got {count}")
+        states = list(self.states[:count])
+        template = self.states[0]
+        for code, name in EU_MEMBER_STATES.items():
+            if len(states) >= count:
+                break
+            if code not in {s.code for s in states}:
+                states.append(replace(template, code=code, name=name, officers=default_officers(code),
+                                      ready=frozenset(CATEGORIES), retention_days={}, address=None))
+        return replace(self, states=tuple(states))
+
+
+def default_officers(code: str) -> tuple[Officer, ...]:
+    """Two authorised NCP officers and one who is not (SEC-2), for a state without a list of its own."""
+    return (
+        Officer(f"{code}-NCP-01", f"{code} duty officer", True),
+        Officer(f"{code}-NCP-02", f"{code} ordering officer", True),
+        Officer(f"{code}-TRAINEE", f"{code} trainee (not authorised)", False),
+    )
+
+
+def parse_duration_days(text: str, where: str) -> int:
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise FederationFileError(f"{where}: {text!r} is not a duration; write e.g. '730d', '104w', '24m' or '2y'")
+    value, unit = int(match.group(1)), match.group(2)
+    return value * {"d": 1, "w": 7, "m": 30, "y": 365}[unit] + (value // 4 if unit == "y" else 0)
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise FederationFileError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _ready(value: Any, where: str) -> frozenset[str]:
+    if not isinstance(value, list) or any(v not in CATEGORIES for v in value):
+        raise FederationFileError(f"{where}.ready: {value!r}; allowed: a list of {', '.join(CATEGORIES)}")
+    return frozenset(value)
+
+
+def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Federation:
+    _check_keys(data, {"federation", "defaults", "state"}, source)
+    head = data.get("federation", {})
+    _check_keys(head, {"name", "topology", "seed", "deadline_ms"}, f"{source} [federation]")
+    defaults = data.get("defaults", {})
+    _check_keys(defaults, {"ready", "dna_profiles"}, f"{source} [defaults]")
+    topology = head.get("topology", "mesh")
+    if topology not in TOPOLOGIES:
+        raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
+    states: list[StateSpec] = []
+    for index, table in enumerate(data.get("state", [])):
+        where = f"{source} [[state]] #{index + 1}"
+        _check_keys(table, {"code", "name", "ready", "dna_profiles", "officer", "address", "retention"}, where)
+        code = table.get("code", "")
+        if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
+            raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
+        if code in {s.code for s in states}:
+            raise FederationFileError(f"{where}.code: {code} appears twice")
+        officers = []
+        for o in table.get("officer", []):
+            _check_keys(o, {"id", "name", "authorised"}, f"{where}.officer")
+            officers.append(Officer(str(o["id"]), str(o.get("name", o["id"])), bool(o.get("authorised", True))))
+        retention = {}
+        for kind, text in table.get("retention", {}).items():
+            retention[kind] = parse_duration_days(text, f"{where}.retention.{kind}")
+        profiles = table.get("dna_profiles", defaults.get("dna_profiles", 400))
+        if not isinstance(profiles, int) or profiles < 0:
+            raise FederationFileError(f"{where}.dna_profiles: {profiles!r}; allowed: a whole number >= 0")
+        states.append(StateSpec(
+            code=code, name=str(table.get("name", code)),
+            ready=_ready(table.get("ready", defaults.get("ready", list(CATEGORIES))), where),
+            dna_profiles=profiles, officers=tuple(officers) or default_officers(code),
+            address=table.get("address"), retention_days=retention))
+    if len(states) < 2:
+        raise FederationFileError(f"{source}: a federation needs at least 2 [[state]] tables, found {len(states)}")
+    deadline = head.get("deadline_ms", 3000)
+    if not isinstance(deadline, int) or not 10 <= deadline <= 600_000:
+        raise FederationFileError(f"{source} [federation].deadline_ms: {deadline!r}; allowed: 10 to 600000")
+    return Federation(name=str(head.get("name", "federation")), topology=topology,
+                      seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states))
+
+
+def load_federation(path: Path | None = None) -> Federation:
+    """Read a federation file; without a path, the default federation shipped with prum."""
+    if path is None:
+        text = resources.files("prum.federation").joinpath("default_federation.toml").read_text("utf-8")
+        source = "default_federation.toml"
+    else:
+        text, source = Path(path).read_text("utf-8"), str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FederationFileError(f"{source}: not valid TOML: {exc}") from exc
+    return parse_federation(data, source)

@@ -1,0 +1,144 @@
+"""Both halves of an automated exchange, without gRPC: what every searched file does around its matching.
+
+`FileManagingSide` is the requested state's half (Art 3, 9, 12): it checks that the calling state
+is the one its certificate names (SEC-1), that both states are ready for the category (GATE-1),
+runs the search, and makes the receipt and the reply durable in the protocol log (LOG-1, LOG-2)
+before the reply may leave (LOG-4). A refusal is logged the same way. The query data itself is
+never kept anywhere but in the log (PUR-2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.errors import GateClosed, IdentityMismatch, InvalidInput, PrumError
+from prum.services.common.tls import check_claim
+from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.supervisor import ReadinessBook
+
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+T = TypeVar("T")
+
+
+def check_state_code(value: str, field_name: str) -> str:
+    if not _STATE_CODE.match(value or ""):
+        raise InvalidInput(f"{value!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
+                           field=field_name)
+    return value
+
+
+def canonical_json(data: Any) -> str:
+    """The form in which supplied data is written to the log: sorted keys, no spaces."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """The context every cross-border call carries (contract `prum.common.v1.QueryContext`)."""
+
+    request_id: str
+    requesting_state: str
+    requested_state: str
+    officer_id: str = ""
+    ordering_officer_id: str = ""
+    reason: str = ""
+    case_reference: str = ""
+    sent_at: datetime | None = None
+
+    def validate(self) -> None:
+        if not self.request_id:
+            raise InvalidInput("is empty; every cross-border call carries the requesting NCP's request id",
+                               field="context.request_id")
+        check_state_code(self.requesting_state, "context.requesting_state")
+        check_state_code(self.requested_state, "context.requested_state")
+        if not self.reason.strip():
+            raise InvalidInput("is empty; every query states its reason (LOG-2)", field="context.reason")
+
+
+@dataclass(frozen=True)
+class ReplyHeader:
+    request_id: str
+    reply_id: str
+    replied_at: datetime
+    requesting_state: str
+    requested_state: str
+
+
+@dataclass(frozen=True)
+class Supply:
+    """What a searched file gives back: the result for the caller and what the log records of it."""
+
+    result: Any
+    hit_count: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FileManagingSide:
+    """The requested state's half of every automated search, one per state, shared by its data services."""
+
+    state: str
+    readiness: ReadinessBook
+    log: ProtocolLog
+    clock: Clock = field(default_factory=SystemClock)
+
+    def answer(self, category: Category, context: QueryContext, certified_state: str | None,
+               query_data: dict[str, Any], search: Callable[[], Supply]) -> tuple[ReplyHeader, Any]:
+        """Admit the query, run `search`, log receipt and reply durably, and return the reply header and result.
+
+        Raises the domain error of a refusal after logging it; `IdentityMismatch` is raised before
+        anything is logged, since the call does not come from the state it claims.
+        """
+        check_claim(certified_state, context.requesting_state)
+        context.validate()
+        if context.requested_state != self.state:
+            raise IdentityMismatch(
+                f"this is {self.state}'s service, but the request is addressed to {context.requested_state}")
+        try:
+            for state in (self.state, context.requesting_state):
+                if not self.readiness.is_ready(state, category):
+                    raise GateClosed(
+                        f"{state} is not ready for {category.name} exchange: the Council has not decided "
+                        f"that it implements the data-protection chapter (GATE-1)", state=state)
+            supply = search()
+        except PrumError as refusal:
+            self._log(category, context, query_data, None, refusal)
+            raise
+        header = self._log(category, context, query_data, supply, None)
+        return header, supply.result
+
+    def _log(self, category: Category, context: QueryContext, query_data: dict[str, Any],
+             supply: Supply | None, refusal: PrumError | None) -> ReplyHeader:
+        header = ReplyHeader(request_id=context.request_id, reply_id=str(uuid.uuid4()),
+                             replied_at=self.clock.now(), requesting_state=context.requesting_state,
+                             requested_state=self.state)
+        common: dict[str, Any] = dict(
+            category=category, side=Side.FILE_MANAGING, logging_state=self.state,
+            requesting_state=context.requesting_state, requested_state=self.state,
+            request_id=context.request_id, reply_id=header.reply_id, officer_id=context.officer_id,
+            ordering_officer_id=context.ordering_officer_id, reason=context.reason,
+            case_reference=context.case_reference)
+        receipt = LogEntry.new(kind=EntryKind.AUTOMATED_RECEIPT, message_type=MessageType.QUERY,
+                               data_supplied=canonical_json(query_data), outcome=Outcome.NONE, hit_count=0,
+                               **common)
+        if refusal is not None:
+            reply = LogEntry.new(kind=EntryKind.AUTOMATED_SUPPLY, message_type=MessageType.REFUSAL,
+                                 data_supplied=canonical_json({"refusal": type(refusal).__name__,
+                                                               "message": str(refusal)}),
+                                 outcome=Outcome.REFUSED, hit_count=0, **common)
+        else:
+            assert supply is not None
+            reply = LogEntry.new(kind=EntryKind.AUTOMATED_SUPPLY, message_type=MessageType.REPLY,
+                                 data_supplied=canonical_json(supply.data),
+                                 outcome=Outcome.HIT if supply.hit_count else Outcome.NO_HIT,
+                                 hit_count=supply.hit_count, **common)
+        # One group commit: both entries are durable before the reply leaves (LOG-4).
+        self.log.append_many([receipt, reply])
+        return header

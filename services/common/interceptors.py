@@ -1,0 +1,150 @@
+"""Server interceptors, one per concern, and the single table from domain errors to status codes.
+
+- `CallLoggingInterceptor`: binds request id, state and method for structlog; logs each call's end.
+- `ErrorMappingInterceptor`: turns domain errors into their status code with the core's message,
+  keeps the code of a failed call to a peer, and never lets a call end in UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import structlog
+
+from prum.services.common import errors
+from prum.services.common.tracing import current_trace_id
+
+# Domain error -> status code: the only place this mapping is written.
+STATUS_OF: dict[type[errors.PrumError], grpc.StatusCode] = {
+    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.UnknownReference: grpc.StatusCode.NOT_FOUND,
+    errors.Duplicate: grpc.StatusCode.ALREADY_EXISTS,
+    errors.GateClosed: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.NotAuthorised: grpc.StatusCode.PERMISSION_DENIED,
+    errors.IdentityMismatch: grpc.StatusCode.UNAUTHENTICATED,
+    errors.CapacityExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+REQUEST_ID_KEY = "x-request-id"
+
+
+def status_of(error: errors.PrumError) -> grpc.StatusCode:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return grpc.StatusCode.INTERNAL
+
+
+def _wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]
+                  ) -> grpc.RpcMethodHandler:
+    """Rebuild `handler` with its behaviour wrapped; `wrap(behaviour, streams_response)`."""
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            wrap(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            wrap(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            wrap(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer)
+    return grpc.stream_stream_rpc_method_handler(
+        wrap(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer)
+
+
+class _Interceptor(grpc.ServerInterceptor):
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+                          handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        return _wrap_handler(handler, lambda behaviour, streams: self.wrap(behaviour, streams, method))
+
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str) -> Callable[..., Any]:
+        raise NotImplementedError
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
+    context.abort(code, message)
+
+
+def _already_aborted(context: grpc.ServicerContext) -> bool:
+    code = context.code() if hasattr(context, "code") else None
+    return code is not None and code != grpc.StatusCode.OK
+
+
+class ErrorMappingInterceptor(_Interceptor):
+    """Domain errors and peer failures become status codes with clear messages; nothing ends UNKNOWN."""
+
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str) -> Callable[..., Any]:
+        def handle(error: Exception, context: grpc.ServicerContext) -> None:
+            if isinstance(error, errors.PrumError):
+                _abort(context, status_of(error), str(error))
+            if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
+                code = error.code()
+                if code in (None, grpc.StatusCode.UNKNOWN, grpc.StatusCode.OK):
+                    code = grpc.StatusCode.INTERNAL
+                _abort(context, code, f"a call to a peer failed: {error.details()}")
+            if _already_aborted(context):
+                raise error
+            structlog.get_logger("prum.errors").exception("unexpected error", method=method)
+            _abort(context, grpc.StatusCode.INTERNAL, f"internal error in {method}: {type(error).__name__}: {error}")
+
+        if streams:
+            def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                try:
+                    yield from behaviour(request, context)
+                except Exception as error:  # noqa: BLE001 - mapped, never swallowed
+                    handle(error, context)
+            return stream_behaviour
+
+        def unary_behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return behaviour(request, context)
+            except Exception as error:  # noqa: BLE001 - mapped, never swallowed
+                handle(error, context)
+        return unary_behaviour
+
+
+class CallLoggingInterceptor(_Interceptor):
+    """Binds request id, state, method and trace id to structlog for the call; logs its end and duration."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        self.log = structlog.get_logger("prum.calls")
+
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str) -> Callable[..., Any]:
+        def bind(context: grpc.ServicerContext) -> float:
+            metadata = dict(context.invocation_metadata() or ())
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(
+                request_id=metadata.get(REQUEST_ID_KEY) or str(uuid.uuid4()), state=self.state,
+                method=method, trace_id=current_trace_id())
+            return time.perf_counter()
+
+        def done(context: grpc.ServicerContext, started: float) -> None:
+            code = context.code() if hasattr(context, "code") else None
+            self.log.info("call", code=(code or grpc.StatusCode.OK).name,
+                          ms=round((time.perf_counter() - started) * 1000, 3))
+            structlog.contextvars.clear_contextvars()
+
+        if streams:
+            def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                started = bind(context)
+                try:
+                    yield from behaviour(request, context)
+                finally:
+                    done(context, started)
+            return stream_behaviour
+
+        def unary_behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            started = bind(context)
+            try:
+                return behaviour(request, context)
+            finally:
+                done(context, started)
+        return unary_behaviour

@@ -1,0 +1,111 @@
+"""The one place that builds a gRPC server of the federation.
+
+    server, port = create_server("127.0.0.1:0", [binding, ...], state="NL", tls=material)
+    server.start()
+
+Every server gets the same interceptors (tracing, call logging, error mapping), health with a
+status per service, reflection, mutual TLS when `tls` is given, and the options below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.sdk.trace import TracerProvider
+
+from prum.services.common.interceptors import CallLoggingInterceptor, ErrorMappingInterceptor
+from prum.services.common.tls import TlsMaterial
+
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+SERVER_OPTIONS: list[tuple[str, Any]] = [
+    # Art 4 comparison batches and AFIS candidate lists with templates exceed gRPC's 4 MiB default.
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # Two servers must never share a port: with SO_REUSEPORT, port 0 could hand out a port in use.
+    ("grpc.so_reuseport", 0),
+    # Peers keep channels open between bursts of searches: ping idle links every 30 s so a state that
+    # vanished (process killed, pod evicted) is noticed, and accept clients' pings at that rate.
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One servicer to serve: its full service name (for health and reflection) and its add function."""
+
+    name: str
+    servicer: Any
+    add: Callable[[Any, grpc.Server], None]
+
+
+def create_server(
+    address: str,
+    services: Sequence[ServiceBinding],
+    *,
+    state: str,
+    tls: TlsMaterial | None = None,
+    max_workers: int = 16,
+    tracer_provider: TracerProvider | None = None,
+) -> tuple[grpc.Server, int]:
+    """Build (not start) a server for `services` on `address`; returns it with the port it bound.
+
+    Pass port 0 (`127.0.0.1:0`) to bind a free port. Without `tls` the server listens in
+    plaintext, which only member-state teams debugging one service locally should use.
+    """
+    interceptors: list[grpc.ServerInterceptor] = []
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.grpc import server_interceptor
+
+        interceptors.append(server_interceptor(tracer_provider=tracer_provider))
+    interceptors += [CallLoggingInterceptor(state), ErrorMappingInterceptor()]
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"prum-{state}"),
+        interceptors=interceptors,
+        options=SERVER_OPTIONS,
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for binding in services:
+        binding.add(binding.servicer, server)
+        health_servicer.set(binding.name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [b.name for b in services] + [health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_secure_port(address, tls.server_credentials()) if tls else server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind {address}")
+    server.health = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown: set NOT_SERVING first
+    return server, port
+
+
+CHANNEL_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    # A peer that is down must fail fast (UNAVAILABLE), not wait for the next reconnect attempt.
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+]
+
+
+def open_channel(target: str, tls: TlsMaterial | None = None,
+                 tracer_provider: TracerProvider | None = None) -> grpc.Channel:
+    """A channel to a peer's service, over mTLS with this state's certificate when `tls` is given."""
+    channel = (grpc.secure_channel(target, tls.channel_credentials(), options=CHANNEL_OPTIONS) if tls
+               else grpc.insecure_channel(target, options=CHANNEL_OPTIONS))
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.grpc import client_interceptor
+
+        channel = grpc.intercept_channel(channel, client_interceptor(tracer_provider=tracer_provider))
+    return channel

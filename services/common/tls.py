@@ -1,0 +1,68 @@
+"""Mutual TLS for every link of the federation (SEC-1): credentials and the caller's identity.
+
+Servers require a client certificate signed by the federation CA; the calling state is read from
+that certificate (its common name is the state code), never from the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from prum.services.common.errors import IdentityMismatch
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    """What one state needs to serve and to call over mTLS: the federation CA, its certificate and key."""
+
+    state: str
+    ca_pem: bytes
+    cert_pem: bytes
+    key_pem: bytes
+
+    @classmethod
+    def load(cls, folder: Path, state: str) -> "TlsMaterial":
+        """Read ca.pem, <STATE>.pem and <STATE>.key, as written by `FederationPki.write`."""
+        return cls(
+            state=state,
+            ca_pem=(folder / "ca.pem").read_bytes(),
+            cert_pem=(folder / f"{state}.pem").read_bytes(),
+            key_pem=(folder / f"{state}.key").read_bytes(),
+        )
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials(
+            [(self.key_pem, self.cert_pem)], root_certificates=self.ca_pem, require_client_auth=True
+        )
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca_pem, private_key=self.key_pem, certificate_chain=self.cert_pem
+        )
+
+
+def calling_state(context: Any) -> str | None:
+    """The state code of the caller's verified client certificate, or None on an insecure channel."""
+    auth = context.auth_context()
+    names = auth.get("x509_common_name") or []
+    if not names:
+        return None
+    value = names[0]
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def check_claim(certified: str | None, claimed: str) -> None:
+    """Refuse a call whose message claims another state than its certificate says (SEC-1).
+
+    `certified` is None only on an insecure channel (a test or a member-state team's local run),
+    where the claim cannot be checked and is taken as given.
+    """
+    if certified is not None and certified != claimed:
+        raise IdentityMismatch(
+            f"the client certificate identifies state {certified}, but the request claims requesting_state "
+            f"{claimed!r}; a state may only query in its own name"
+        )

@@ -1,0 +1,63 @@
+"""OpenTelemetry traces across states: one trace follows a search from the officer's NCP into every peer.
+
+The gRPC client interceptor injects the W3C `traceparent` into the call metadata and the server
+interceptor continues it, so the spans of all states share one trace id. By default spans go to a
+JSON-lines file (one span per line); `exporter="otlp"` sends them to a collector instead (needs the
+`opentelemetry-exporter-otlp` package and OTEL_EXPORTER_OTLP_ENDPOINT).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Writes each finished span as one JSON line to a file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = [json.dumps(json.loads(span.to_json()), separators=(",", ":")) for span in spans]
+        with self._lock:
+            if self._file.closed:
+                return SpanExportResult.FAILURE
+            self._file.write("".join(line + "\n" for line in lines))
+            self._file.flush()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def create_tracer_provider(service_name: str, exporter: str = "file", path: Path | None = None) -> TracerProvider:
+    """A tracer provider for this process: exporter "file" (JSON lines at `path`), "otlp" or "none"."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if exporter == "file":
+        provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(path or Path("prum-traces.jsonl"))))
+    elif exporter == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        except ImportError as exc:  # pragma: no cover - optional dependency
+            raise RuntimeError("exporter 'otlp' needs: pip install opentelemetry-exporter-otlp") from exc
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    elif exporter != "none":
+        raise ValueError(f"unknown trace exporter {exporter!r}; allowed: file, otlp, none")
+    return provider
+
+
+def current_trace_id() -> str | None:
+    """Hex id of the trace the current call belongs to, for log lines and reports."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None

@@ -1,0 +1,228 @@
+"""The national contact point's core (no gRPC): an officer's search fanned out to the peers.
+
+The NCP is the only door officers use. It checks that the officer is specially authorised (SEC-2)
+and gave a reason and an ordering officer (LOG-2), skips peers that are not ready for the category
+(GATE-1), logs the query it supplies to each peer before sending it and each reply it receives
+before answering the officer (LOG-1, LOG-4), and asks all peers in parallel under one deadline, so
+a state that is down or slow yields its own status instead of holding up the others.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised
+from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json, check_state_code
+from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.supervisor import ReadinessBook
+
+# Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.
+DEADLINE_GRACE_S = 0.25
+
+
+class ResultStatus(StrEnum):
+    HIT = "HIT"
+    NO_HIT = "NO_HIT"
+    NOT_READY = "NOT_READY"
+    UNAVAILABLE = "UNAVAILABLE"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    REFUSED = "REFUSED"
+
+
+@dataclass(frozen=True)
+class Officer:
+    """An officer of the NCP; only specially authorised officers may run automated searches (SEC-2)."""
+
+    officer_id: str
+    name: str
+    authorised: bool = True
+
+
+@dataclass(frozen=True)
+class PeerAnswer:
+    """What the transport brings back from one peer. `items` (hits, candidates, vehicles) are opaque here."""
+
+    status: ResultStatus
+    code: str = "OK"
+    detail: str = ""
+    header: ReplyHeader | None = None
+    items: tuple[Any, ...] = ()
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StateResult:
+    state: str
+    status: ResultStatus
+    code: str = "OK"
+    detail: str = ""
+    header: ReplyHeader | None = None
+    items: tuple[Any, ...] = ()
+    elapsed_ms: float = 0.0
+
+
+class PeerTransport(Protocol):
+    """Carries one query to one peer's data service and maps its reply or failure to a `PeerAnswer`."""
+
+    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer: ...
+
+
+@dataclass(frozen=True)
+class OfficerSearch:
+    """An officer's search request as the NCP receives it."""
+
+    officer_id: str
+    ordering_officer_id: str
+    reason: str
+    category: Category
+    query: Any
+    # What the log records as the data supplied (the profile, the template, the vehicle key).
+    query_data: dict[str, Any]
+    case_reference: str = ""
+    target_states: Sequence[str] = ()
+    deadline_ms: int = 0
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    request_id: str
+    results: list[StateResult]
+
+
+@dataclass
+class ContactPoint:
+    state: str
+    members: list[str]
+    officers: dict[str, Officer]
+    readiness: ReadinessBook
+    log: ProtocolLog
+    transport: PeerTransport
+    clock: Clock = field(default_factory=SystemClock)
+    deadline_ms: int = 3000
+    max_parallel: int = 32
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix=f"ncp-{self.state}")
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def authorise(self, officer_id: str) -> Officer:
+        officer = self.officers.get(officer_id)
+        if officer is None:
+            raise NotAuthorised(f"officer {officer_id!r} is not an officer of {self.state}'s national contact "
+                                f"point; ask the NCP for the list of authorised officers")
+        if not officer.authorised:
+            raise NotAuthorised(f"officer {officer_id!r} is not specially authorised to run automated searches "
+                                f"(SEC-2)")
+        return officer
+
+    def _targets(self, requested: Sequence[str]) -> list[str]:
+        peers = [m for m in self.members if m != self.state]
+        if not requested:
+            return peers
+        targets: list[str] = []
+        for code in requested:
+            check_state_code(code, "target_states")
+            if code == self.state:
+                raise InvalidInput(f"{code} is this NCP's own state; Prüm searches go to other member states",
+                                   field="target_states")
+            if code not in peers:
+                raise InvalidInput(f"{code} is not a member of this federation; allowed: {', '.join(peers)}",
+                                   field="target_states")
+            if code not in targets:
+                targets.append(code)
+        return targets
+
+    def search(self, request: OfficerSearch) -> SearchOutcome:
+        self.authorise(request.officer_id)
+        if not request.ordering_officer_id.strip():
+            raise InvalidInput("is empty; name the officer who ordered the query (LOG-2)", field="ordering_officer_id")
+        if not request.reason.strip():
+            raise InvalidInput("is empty; every query states its reason (LOG-2)", field="reason")
+        targets = self._targets(request.target_states)
+        if not self.readiness.is_ready(self.state, request.category):
+            raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange: the Council has not "
+                             f"decided that it implements the data-protection chapter (GATE-1)", state=self.state)
+        deadline_ms = request.deadline_ms or self.deadline_ms
+        if not 1 <= deadline_ms <= 600_000:
+            raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
+        request_id = str(uuid.uuid4())
+        results: dict[str, StateResult] = {}
+        contexts: dict[str, QueryContext] = {}
+        sent_at = self.clock.now()
+        for peer in targets:
+            if not self.readiness.is_ready(peer, request.category):
+                results[peer] = StateResult(peer, ResultStatus.NOT_READY, "FAILED_PRECONDITION",
+                                            f"{peer} is not ready for {request.category.name} exchange (GATE-1)")
+                continue
+            contexts[peer] = QueryContext(
+                request_id=request_id, requesting_state=self.state, requested_state=peer,
+                officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id,
+                reason=request.reason, case_reference=request.case_reference, sent_at=sent_at)
+        if contexts:
+            # The queries are supplied data too: durable in the log before any leaves (LOG-1, LOG-4).
+            self.log.append_many([self._entry(request, ctx, EntryKind.AUTOMATED_SUPPLY, MessageType.QUERY,
+                                              Outcome.NONE, 0, request.query_data) for ctx in contexts.values()])
+            results.update(self._fan_out(request, contexts, deadline_ms))
+            receipts = [self._receipt(request, contexts[peer], results[peer]) for peer in contexts]
+            self.log.append_many([entry for entry in receipts if entry is not None])
+        return SearchOutcome(request_id, [results[peer] for peer in targets])
+
+    def _fan_out(self, request: OfficerSearch, contexts: dict[str, QueryContext],
+                 deadline_ms: int) -> dict[str, StateResult]:
+        assert self._pool is not None
+        deadline = time.monotonic() + deadline_ms / 1000
+        futures = {self._pool.submit(self._ask, request, ctx, deadline): peer for peer, ctx in contexts.items()}
+        done, _ = wait(futures, timeout=deadline - time.monotonic() + DEADLINE_GRACE_S)
+        results: dict[str, StateResult] = {}
+        for future, peer in futures.items():
+            if future in done:
+                results[peer] = future.result()
+            else:
+                future.cancel()
+                results[peer] = StateResult(peer, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                                            f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms))
+        return results
+
+    def _ask(self, request: OfficerSearch, context: QueryContext, deadline: float) -> StateResult:
+        started = time.monotonic()
+        try:
+            answer = self.transport.ask(request.category, context, request.query,
+                                        max(0.001, deadline - started))
+        except Exception as error:  # noqa: BLE001 - a broken link is a per-state status, never a failed search
+            answer = PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
+        return StateResult(context.requested_state, answer.status, answer.code, answer.detail, answer.header,
+                           answer.items, round((time.monotonic() - started) * 1000, 3))
+
+    def _receipt(self, request: OfficerSearch, context: QueryContext, result: StateResult) -> LogEntry | None:
+        """The log entry of what came back from one peer; nothing came back from a peer that was unreachable."""
+        if result.status in (ResultStatus.HIT, ResultStatus.NO_HIT):
+            data = {"reply_id": result.header.reply_id if result.header else "",
+                    "references": [getattr(item, "reference", "") for item in result.items]}
+            outcome = Outcome.HIT if result.status is ResultStatus.HIT else Outcome.NO_HIT
+            return self._entry(request, context, EntryKind.AUTOMATED_RECEIPT, MessageType.REPLY, outcome,
+                               len(result.items), data, reply_id=data["reply_id"])
+        if result.status in (ResultStatus.REFUSED, ResultStatus.NOT_READY):
+            return self._entry(request, context, EntryKind.AUTOMATED_RECEIPT, MessageType.REFUSAL, Outcome.REFUSED,
+                               0, {"code": result.code, "detail": result.detail})
+        return None
+
+    def _entry(self, request: OfficerSearch, context: QueryContext, kind: EntryKind, message_type: MessageType,
+               outcome: Outcome, hit_count: int, data: dict[str, Any], reply_id: str = "") -> LogEntry:
+        return LogEntry.new(
+            kind=kind, message_type=message_type, category=request.category, side=Side.REQUESTING,
+            logging_state=self.state, requesting_state=self.state, requested_state=context.requested_state,
+            request_id=context.request_id, reply_id=reply_id, officer_id=request.officer_id,
+            ordering_officer_id=request.ordering_officer_id, reason=request.reason,
+            case_reference=request.case_reference, data_supplied=canonical_json(data), outcome=outcome,
+            hit_count=hit_count)
