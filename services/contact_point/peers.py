@@ -41,7 +41,8 @@ class GrpcPeers:
 
     def __init__(self, directory: Mapping[str, str], tls: TlsMaterial | None,
                  tracer_provider: TracerProvider | None = None) -> None:
-        self.directory = dict(directory)
+        # Kept by reference: a launcher fills it in as the peers' servers bind their ports.
+        self.directory = directory
         self.tls = tls
         self.tracer_provider = tracer_provider
         self._channels: dict[str, grpc.Channel] = {}

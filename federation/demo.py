@@ -1,0 +1,192 @@
+"""`prum demo`: a federation in one process, planted searches, and a report of what happened.
+
+Starts every state of the federation file on its own loopback port over mTLS, loads synthetic DNA
+files through the streaming Ingest RPC, runs the planted searches through each state's contact
+point, and gathers per state: results, protocol log entries on both sides, the log's integrity,
+and the trace of each search across states.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.common.v1 import common_pb2
+from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.federation.launcher import InProcessFederation
+from prum.federation.scenario import FileRow, PlannedSearch, build_scenario
+from prum.federation.topology import Federation
+from prum.services.common.tracing import create_tracer_provider
+from prum.services.dna.servicer import KIND_TO_PROTO
+from prum.services.logger import EntryKind, Side
+
+Progress = Callable[[str, int, int], None]
+
+
+def _profile(reference: str, kind: Any, loci: dict[str, list[str]]) -> dna_pb2.Profile:
+    return dna_pb2.Profile(reference=reference, kind=KIND_TO_PROTO[kind],
+                           loci={k: dna_pb2.Alleles(values=v) for k, v in loci.items()})
+
+
+def _ingest_stream(rows: list[FileRow]) -> Iterator[dna_pb2.IngestRequest]:
+    for row in rows:
+        yield dna_pb2.IngestRequest(profile=_profile(row.reference, row.kind, row.loci))
+
+
+@dataclass
+class DemoResult:
+    report: dict[str, Any]
+    ok: bool
+
+
+def _run_search(federation: InProcessFederation, planned: PlannedSearch, deadline_ms: int) -> dict[str, Any]:
+    stub = federation.contact_point(planned.from_state)
+    request = cp_pb2.SearchRequest(
+        officer_id=planned.officer_id, ordering_officer_id=planned.ordering_officer_id, reason=planned.reason,
+        case_reference=planned.reference, category=common_pb2.CATEGORY_DNA,
+        profile=_profile(planned.reference, planned.kind, planned.loci), deadline_ms=deadline_ms)
+    tracer = trace.get_tracer("prum.demo", tracer_provider=federation.tracer_provider)
+    entry: dict[str, Any] = {"title": planned.title, "from": planned.from_state, "officer": planned.officer_id,
+                             "case_reference": planned.reference}
+    started = time.perf_counter()
+    with tracer.start_as_current_span("officer search", attributes={"prum.state": planned.from_state}) as span:
+        entry["trace_id"] = format(span.get_span_context().trace_id, "032x")
+        try:
+            reply = stub.Search(request, timeout=deadline_ms / 1000 + 5)
+        except grpc.RpcError as error:
+            entry.update(error={"code": error.code().name, "message": error.details()}, results=[])
+        else:
+            entry["request_id"] = reply.request_id
+            entry["results"] = [{
+                "state": r.state, "status": cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_"),
+                "code": r.code, "detail": r.detail, "elapsed_ms": round(r.elapsed_ms, 2),
+                "reply_id": r.header.reply_id,
+                "hits": [{"reference": h.reference,
+                          "kind": dna_pb2.ProfileKind.Name(h.kind).removeprefix("PROFILE_KIND_"),
+                          "match_class": dna_pb2.MatchClass.Name(h.match_class).removeprefix("MATCH_CLASS_").lower(),
+                          "loci_compared": h.loci_compared, "loci_matched": h.loci_matched,
+                          "contested": h.contested} for h in r.dna_hits]} for r in reply.results]
+    entry["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    entry["expected"] = {"error": planned.expected_error} if planned.expected_error else {
+        s: {"status": st, "match_class": mc} for s, (st, mc) in planned.expected.items()}
+    entry["as_planted"] = _as_planted(entry, planned)
+    return entry
+
+
+def _as_planted(entry: dict[str, Any], planned: PlannedSearch) -> bool:
+    if planned.expected_error:
+        return entry.get("error", {}).get("code") == planned.expected_error
+    if "error" in entry:
+        return False
+    for result in entry["results"]:
+        status, match_class = planned.expected.get(result["state"], ("NO_HIT", ""))
+        if result["status"] != status:
+            return False
+        if match_class and match_class not in {h["match_class"] for h in result["hits"]}:
+            return False
+    return True
+
+
+def _log_evidence(federation: InProcessFederation, searches: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                                                              list[dict[str, Any]]]:
+    """Per state log counts, and per (search, peer) whether both sides logged the supply (LOG-1)."""
+    logs = []
+    for code, node in federation.nodes.items():
+        entries = list(node.log.export())
+        verification = node.log.verify()
+        logs.append({
+            "state": code, "entries": len(entries),
+            "requesting_side": sum(e.side is Side.REQUESTING for e in entries),
+            "file_managing_side": sum(e.side is Side.FILE_MANAGING for e in entries),
+            "supplies": sum(e.kind is EntryKind.AUTOMATED_SUPPLY for e in entries),
+            "receipts": sum(e.kind is EntryKind.AUTOMATED_RECEIPT for e in entries),
+            "chain_intact": verification.intact,
+        })
+    pairs = []
+    for search in searches:
+        for result in search.get("results", []):
+            if result["status"] not in ("HIT", "NO_HIT"):
+                continue
+            requesting = federation.nodes[search["from"]].log.query(request_id=search["request_id"])
+            managing = federation.nodes[result["state"]].log.query(request_id=search["request_id"])
+            sent = [e for e in requesting if e.requested_state == result["state"]]
+            pairs.append({
+                "request_id": search["request_id"], "from": search["from"], "to": result["state"],
+                "requesting_side": sorted(f"{e.kind.name}:{e.message_type.name}" for e in sent),
+                "file_managing_side": sorted(f"{e.kind.name}:{e.message_type.name}" for e in managing),
+                "logged_on_both_sides": len(sent) == 2 and len(managing) == 2,
+            })
+    return logs, pairs
+
+
+def _trace_spans(path: Path) -> dict[str, set[str]]:
+    """trace id -> the states whose servers recorded a span of it."""
+    states: dict[str, set[str]] = {}
+    if not path.exists():
+        return states
+    for line in path.read_text("utf-8").splitlines():
+        span = json.loads(line)
+        trace_id = span["context"]["trace_id"].removeprefix("0x")
+        state = (span.get("attributes") or {}).get("prum.state")
+        states.setdefault(trace_id, set())
+        if span.get("kind") == "SpanKind.SERVER":
+            state = state or span["name"]
+        if state:
+            states[trace_id].add(state)
+    return states
+
+
+def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | None = None) -> DemoResult:
+    progress = progress or (lambda step, done, total: None)
+    started = time.perf_counter()
+    trace_path = workdir / "traces.jsonl"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if trace_path.exists():
+        trace_path.unlink()
+    provider = create_tracer_provider("prum-demo", "file", trace_path)
+    scenario = build_scenario(federation_spec)
+    states = federation_spec.codes
+    with InProcessFederation(federation_spec, workdir, tracer_provider=provider) as federation:
+        progress("states started", len(states), len(states))
+        files = []
+        for i, code in enumerate(states, start=1):
+            stub = dna_pb2_grpc.DnaIndexServiceStub(federation.channel(code))
+            reply = stub.Ingest(_ingest_stream(scenario.files[code]), timeout=120)
+            files.append({"state": code, "name": federation_spec.state(code).name, "port": federation.nodes[code].port,
+                          "ready": sorted(federation_spec.state(code).ready), "profiles": reply.accepted,
+                          "rejected": len(reply.rejections)})
+            progress("national DNA files loaded", i, len(states))
+        searches = []
+        for i, planned in enumerate(scenario.searches, start=1):
+            searches.append(_run_search(federation, planned, federation_spec.deadline_ms))
+            progress("searches run", i, len(scenario.searches))
+        logs, pairs = _log_evidence(federation, searches)
+    provider.force_flush()
+    provider.shutdown()
+    spans = _trace_spans(trace_path)
+    for search in searches:
+        search["trace_states"] = sorted(spans.get(search["trace_id"], set()))
+    checks = {
+        "searches_as_planted": all(s["as_planted"] for s in searches),
+        "hit_seen": any(r["status"] == "HIT" for s in searches for r in s.get("results", [])),
+        "no_hit_seen": any(r["status"] == "NO_HIT" for s in searches for r in s.get("results", [])),
+        "not_ready_seen": any(r["status"] == "NOT_READY" for s in searches for r in s.get("results", [])),
+        "every_supply_logged_on_both_sides": bool(pairs) and all(p["logged_on_both_sides"] for p in pairs),
+        "every_log_chain_intact": all(entry["chain_intact"] for entry in logs),
+    }
+    report = {
+        "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
+                       "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
+                       "workdir": str(workdir), "traces": str(trace_path)},
+        "files": files, "searches": searches, "logs": logs, "supplies": pairs, "checks": checks,
+        "elapsed_s": round(time.perf_counter() - started, 2),
+    }
+    return DemoResult(report, all(checks.values()))

@@ -1,0 +1,158 @@
+"""Runs a federation in this process: every state's services on its own loopback port, real gRPC over mTLS.
+
+    with InProcessFederation(load_federation(), workdir) as federation:
+        stub = federation.contact_point("DE")   # an officer's client of DE's NCP
+        ...
+
+Per state: one SQLite (WAL) DNA file and one protocol log under `workdir/<STATE>/`, a readiness
+book loaded from the federation file, and one gRPC server hosting the state's services (DNA index,
+protocol logger, supervisor, contact point) with health and reflection.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+from opentelemetry.sdk.trace import TracerProvider
+
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.dna.v1 import dna_pb2_grpc
+from prum.federation.pki import FederationPki
+from prum.federation.topology import Federation, StateSpec
+from prum.logger.v1 import logger_pb2_grpc
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.exchange import FileManagingSide
+from prum.services.common.server import ServiceBinding, create_server, open_channel
+from prum.services.common.tls import TlsMaterial
+from prum.services.contact_point.peers import GrpcPeers
+from prum.services.contact_point.search import ContactPoint, Officer
+from prum.services.contact_point.servicer import ContactPointServicer
+from prum.services.dna.file import DnaFile
+from prum.services.dna.servicer import DnaIndexServicer
+from prum.services.logger import Category, ProtocolLog, RetentionPolicy
+from prum.services.logger.servicer import ProtocolLoggerServicer
+from prum.services.supervisor import ReadinessBook
+from prum.services.supervisor.servicer import SupervisorServicer
+from prum.supervisor.v1 import supervisor_pb2_grpc
+
+
+@dataclass
+class StateNode:
+    """One running member state."""
+
+    spec: StateSpec
+    tls: TlsMaterial
+    log: ProtocolLog
+    readiness: ReadinessBook
+    dna: DnaFile
+    contact_point: ContactPoint
+    peers: GrpcPeers
+    server: grpc.Server
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def readiness_from_file(federation: Federation, clock: Clock, path: Path | None = None) -> ReadinessBook:
+    """A state's view of the Council's decisions as the federation file records them (GATE-2)."""
+    book = ReadinessBook(federation.codes, clock=clock, path=path)
+    for spec in federation.states:
+        for category in spec.ready:
+            book.declare_ready(spec.code, Category[category])
+    return book
+
+
+def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folder: Path, directory: dict[str, str],
+                clock: Clock, tracer_provider: TracerProvider | None = None,
+                address: str = "127.0.0.1:0") -> StateNode:
+    """Open one state's stores and build (not start) its server."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
+                      retention=RetentionPolicy.for_state(spec.code, spec.retention_days))
+    readiness = readiness_from_file(federation, clock)
+    dna = DnaFile(folder / "dna.db", clock=clock)
+    peers = GrpcPeers(directory, tls, tracer_provider)
+    contact_point = ContactPoint(
+        state=spec.code, members=federation.codes,
+        officers={o.officer_id: Officer(o.officer_id, o.name, o.authorised) for o in spec.officers},
+        readiness=readiness, log=log, transport=peers, clock=clock, deadline_ms=federation.deadline_ms)
+    exchange = FileManagingSide(spec.code, readiness, log, clock)
+    services = [
+        ServiceBinding("prum.dna.v1.DnaIndexService", DnaIndexServicer(spec.code, dna, exchange),
+                       dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
+        ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
+                       logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
+        ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, readiness),
+                       supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
+        ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(contact_point),
+                       cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
+    ]
+    server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
+    directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
+    return StateNode(spec, tls, log, readiness, dna, contact_point, peers, server, port)
+
+
+class InProcessFederation:
+    """All states of a federation in this process, each on its own loopback port, over mTLS."""
+
+    def __init__(self, federation: Federation, workdir: Path, clock: Clock | None = None,
+                 tracer_provider: TracerProvider | None = None, fresh: bool = True) -> None:
+        self.federation = federation
+        self.workdir = Path(workdir)
+        self.clock = clock or SystemClock()
+        self.tracer_provider = tracer_provider
+        self.fresh = fresh
+        self.pki = FederationPki.create(federation.codes)
+        self.directory: dict[str, str] = {}
+        self.nodes: dict[str, StateNode] = {}
+        self._channels: list[grpc.Channel] = []
+
+    def start(self) -> "InProcessFederation":
+        if self.fresh and self.workdir.exists():
+            shutil.rmtree(self.workdir)
+        self.pki.write(self.workdir / "pki")
+        for spec in self.federation.states:
+            self.nodes[spec.code] = build_state(
+                spec, self.federation, self.pki.material_for(spec.code), self.workdir / spec.code,
+                self.directory, self.clock, self.tracer_provider)
+        for node in self.nodes.values():
+            node.server.start()
+        return self
+
+    def stop(self, state: str | None = None, grace: float = 0.5) -> None:
+        """Stop one state's server (a fault scenario: the state goes down), or the whole federation."""
+        if state is not None:
+            self.nodes[state].server.stop(grace).wait()
+            return
+        for channel in self._channels:
+            channel.close()
+        for node in self.nodes.values():
+            node.server.stop(grace).wait()
+        for node in self.nodes.values():
+            node.contact_point.close()
+            node.peers.close()
+            node.dna.close()
+            node.log.close()
+
+    def __enter__(self) -> "InProcessFederation":
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    def channel(self, state: str, as_state: str | None = None) -> grpc.Channel:
+        """A channel to `state`'s server, authenticated with the certificate of `as_state` (default: itself)."""
+        channel = open_channel(self.directory[state], self.pki.material_for(as_state or state), self.tracer_provider)
+        self._channels.append(channel)
+        return channel
+
+    def contact_point(self, state: str) -> cp_pb2_grpc.ContactPointServiceStub:
+        """An officer's client of `state`'s national contact point."""
+        return cp_pb2_grpc.ContactPointServiceStub(self.channel(state))

@@ -1,0 +1,86 @@
+"""Renders a demo or scenario report for a person (rich tables); programs read the JSON form instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {"HIT": "bold green", "NO_HIT": "dim", "NOT_READY": "yellow", "UNAVAILABLE": "red",
+                "DEADLINE_EXCEEDED": "red", "REFUSED": "magenta"}
+
+
+def _mark(ok: bool) -> Text:
+    return Text("yes", style="green") if ok else Text("NO", style="bold red")
+
+
+def files_table(report: dict[str, Any]) -> Table:
+    table = Table(title="Member states", title_justify="left")
+    for column in ("state", "name", "port", "ready for", "DNA profiles"):
+        table.add_column(column, justify="right" if column in ("port", "DNA profiles") else "left")
+    for f in report["files"]:
+        table.add_row(f["state"], f["name"], str(f["port"]), ", ".join(f["ready"]), f"{f['profiles']:,}")
+    return table
+
+
+def search_table(search: dict[str, Any]) -> Table:
+    title = f"{search['from']} · {search['title']}"
+    table = Table(title=title, title_justify="left", caption=_search_caption(search), caption_justify="left")
+    table.add_column("state")
+    table.add_column("status")
+    table.add_column("hits (reference, class, loci matched/compared, kind)")
+    table.add_column("ms", justify="right")
+    if "error" in search:
+        table.add_row(search["from"], Text(search["error"]["code"], style="magenta"), search["error"]["message"], "")
+        return table
+    for r in search["results"]:
+        hits = "\n".join(f"{h['reference']}  {h['match_class']}  {h['loci_matched']}/{h['loci_compared']}  "
+                         f"{h['kind'].lower().replace('_', ' ')}" for h in r["hits"])
+        table.add_row(r["state"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
+                      hits or (r["detail"] if r["status"] not in ("NO_HIT",) else ""), f"{r['elapsed_ms']:.1f}")
+    return table
+
+
+def _search_caption(search: dict[str, Any]) -> str:
+    planted = "as planted" if search["as_planted"] else "NOT AS PLANTED"
+    states = ", ".join(search.get("trace_states") or []) or "-"
+    return (f"officer {search['officer']} · case {search['case_reference']} · {planted} · "
+            f"trace {search['trace_id'][:16]}… spans in {states}")
+
+
+def logs_table(report: dict[str, Any]) -> Table:
+    table = Table(title="Protocol logs (Art 30)", title_justify="left")
+    for column in ("state", "entries", "as requesting state", "as file-managing state", "supplies", "receipts",
+                   "hash chain intact"):
+        table.add_column(column, justify="left" if column == "state" else "right")
+    for log in report["logs"]:
+        table.add_row(log["state"], str(log["entries"]), str(log["requesting_side"]), str(log["file_managing_side"]),
+                      str(log["supplies"]), str(log["receipts"]), _mark(log["chain_intact"]))
+    return table
+
+
+def checks_table(report: dict[str, Any]) -> Table:
+    table = Table(title="Checks", title_justify="left")
+    table.add_column("check")
+    table.add_column("passed")
+    for name, ok in report["checks"].items():
+        table.add_row(name.replace("_", " "), _mark(ok))
+    return table
+
+
+def render(report: dict[str, Any], console: Console) -> None:
+    head = report["federation"]
+    console.print(Panel(Group(
+        Text(f"Federation {head['name']} · {head['states']} states · {head['topology']} topology · "
+             f"{head['transport']}"),
+        Text(f"finished in {report['elapsed_s']} s · data, logs and traces in {head['workdir']}", style="dim"))))
+    console.print(files_table(report))
+    for search in report["searches"]:
+        console.print(search_table(search))
+    console.print(logs_table(report))
+    both = sum(p["logged_on_both_sides"] for p in report["supplies"])
+    console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")
+    console.print(checks_table(report))

@@ -1,0 +1,126 @@
+"""The demo's synthetic national files and the searches run against them, planted so the results are known.
+
+Every state gets random profiles drawn from European allele frequencies. Then matches are planted
+across borders: a crime-scene trace whose donor is on another state's file (full match), a relative
+of it with one differing allele in a third state (near match), a trace with a dropped-out allele
+(wildcard match), one with a microvariant (microvariant match), and a profile on no file (no hit).
+Each planted search records the status it must give per state, so the report can check itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from prum.federation.datagen_dna import derived_profile, random_profile
+from prum.federation.topology import Federation
+from prum.services.dna.profile import ProfileKind
+
+Loci = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class FileRow:
+    reference: str
+    kind: ProfileKind
+    loci: Loci
+
+
+@dataclass
+class PlannedSearch:
+    title: str
+    from_state: str
+    officer_id: str
+    ordering_officer_id: str
+    reason: str
+    reference: str
+    kind: ProfileKind
+    loci: Loci
+    # state -> (status, match class or "") that the search must give; states not named: NO_HIT.
+    expected: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Set when the whole search must be refused: the gRPC status code name.
+    expected_error: str = ""
+
+
+@dataclass
+class Scenario:
+    files: dict[str, list[FileRow]]
+    searches: list[PlannedSearch]
+
+
+def _officers(federation: Federation, code: str) -> tuple[str, str, str]:
+    """(authorised officer, ordering officer, an officer who is not authorised) of a state."""
+    officers = federation.state(code).officers
+    authorised = [o.officer_id for o in officers if o.authorised]
+    refused = [o.officer_id for o in officers if not o.authorised]
+    return authorised[0], authorised[-1], (refused[0] if refused else f"{code}-UNKNOWN")
+
+
+def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
+    rng = np.random.default_rng(federation.seed if seed is None else seed)
+    codes = federation.codes
+    ready = [c for c in codes if federation.state(c).is_ready("DNA")]
+    not_ready = [c for c in codes if c not in ready]
+    files: dict[str, list[FileRow]] = {}
+    for spec in federation.states:
+        rows = []
+        for i in range(spec.dna_profiles):
+            kind = ProfileKind.UNIDENTIFIED_TRACE if i % 4 == 3 else ProfileKind.IDENTIFIED_PERSON
+            prefix = "T" if kind is ProfileKind.UNIDENTIFIED_TRACE else "P"
+            rows.append(FileRow(f"{spec.code}-{prefix}-{i + 1:06d}", kind, random_profile(rng, kind=kind)))
+        files[spec.code] = rows
+
+    def pick(offset: int) -> str:
+        return ready[offset % len(ready)]
+
+    def expect_not_ready(from_state: str) -> dict[str, tuple[str, str]]:
+        return {c: ("NOT_READY", "") for c in not_ready if c != from_state}
+
+    def plant(holder: str, reference: str, loci: Loci) -> None:
+        files[holder].append(FileRow(reference, ProfileKind.IDENTIFIED_PERSON, loci))
+
+    searches: list[PlannedSearch] = []
+
+    def planted(title: str, from_state: str, change: str, holder: str, match_class: str,
+                extra: Callable[[Loci], dict[str, tuple[str, str]]] | None = None) -> None:
+        donor = random_profile(rng, kind=ProfileKind.IDENTIFIED_PERSON)
+        plant(holder, f"{holder}-P-PLANTED-{len(searches) + 1}", donor)
+        query = donor if change == "duplicate" else derived_profile(rng, donor, change)
+        officer, ordering, _ = _officers(federation, from_state)
+        expected = {holder: ("HIT", match_class), **expect_not_ready(from_state)}
+        if extra:
+            expected.update(extra(donor))
+        searches.append(PlannedSearch(title, from_state, officer, ordering, "homicide investigation, art. 3 search",
+                                      f"{from_state}-CS-{len(searches) + 1:04d}", ProfileKind.UNIDENTIFIED_TRACE,
+                                      query, expected))
+
+    def near_relative(donor: Loci) -> dict[str, tuple[str, str]]:
+        holder = pick(3)
+        plant(holder, f"{holder}-P-PLANTED-NEAR", derived_profile(rng, donor, "near"))
+        return {holder: ("HIT", "near")}
+
+    planted("crime-scene trace: donor on a foreign file, a relative elsewhere", pick(1), "duplicate", pick(2),
+            "full", near_relative if len(ready) > 3 else None)
+    planted("trace with a dropped-out allele (wildcard)", pick(4), "wildcard", pick(5), "wildcard")
+    planted("trace with a microvariant allele", pick(6), "microvariant", pick(7), "microvariant")
+
+    nobody = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
+    officer, ordering, untrained = _officers(federation, pick(0))
+    searches.append(PlannedSearch("trace on no national file", pick(0), officer, ordering,
+                                  "burglary series, art. 3 search", f"{pick(0)}-CS-NOHIT", ProfileKind.UNIDENTIFIED_TRACE,
+                                  nobody, expect_not_ready(pick(0))))
+    searches.append(PlannedSearch("officer without special authorisation (SEC-2)", pick(0), untrained, ordering,
+                                  "curiosity", f"{pick(0)}-CS-UNAUTH", ProfileKind.UNIDENTIFIED_TRACE, nobody,
+                                  expected_error="PERMISSION_DENIED"))
+    too_small = dict(list(nobody.items())[:4])
+    searches.append(PlannedSearch("profile with only 4 loci (DNA-4)", pick(0), officer, ordering,
+                                  "partial trace, art. 3 search", f"{pick(0)}-CS-SMALL", ProfileKind.UNIDENTIFIED_TRACE,
+                                  too_small, expected_error="INVALID_ARGUMENT"))
+    for code in not_ready:
+        officer, ordering, _ = _officers(federation, code)
+        searches.append(PlannedSearch(f"search from {code}, not ready for DNA (GATE-1)", code, officer, ordering,
+                                      "robbery, art. 3 search", f"{code}-CS-GATE", ProfileKind.UNIDENTIFIED_TRACE,
+                                      nobody, expected_error="FAILED_PRECONDITION"))
+    return Scenario(files, searches)

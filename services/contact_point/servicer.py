@@ -1,0 +1,66 @@
+"""ContactPointService: the officer's door. Proto <-> `ContactPoint` core; nothing else."""
+
+from __future__ import annotations
+
+import grpc
+
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.services.common.errors import InvalidInput
+from prum.services.common.wire import category_from_proto, header_to_proto
+from prum.services.contact_point.search import ContactPoint, OfficerSearch, ResultStatus, StateResult
+from prum.services.dna.exchange import query_record
+from prum.services.dna.profile import check_inclusion, normalize_profile
+from prum.services.dna.servicer import kind_from_proto, loci_from_proto
+from prum.services.logger import Category
+
+STATUS_TO_PROTO = {status: getattr(cp_pb2, f"RESULT_STATUS_{status.value}") for status in ResultStatus}
+QUERY_FIELD = {Category.DNA: "profile", Category.FINGERPRINT: "template", Category.VEHICLE: "vehicle"}
+
+
+def result_to_proto(result: StateResult, category: Category) -> cp_pb2.StateResult:
+    message = cp_pb2.StateResult(state=result.state, status=STATUS_TO_PROTO[result.status], detail=result.detail,
+                                 code=result.code, elapsed_ms=result.elapsed_ms)
+    if result.header is not None:
+        message.header.CopyFrom(header_to_proto(result.header))
+    if category is Category.DNA:
+        message.dna_hits.extend(result.items)
+    elif category is Category.FINGERPRINT:
+        message.candidates.extend(result.items)
+    else:
+        message.vehicles.extend(result.items)
+    return message
+
+
+class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
+    def __init__(self, contact_point: ContactPoint) -> None:
+        self.contact_point = contact_point
+
+    def Search(self, request: cp_pb2.SearchRequest, context: grpc.ServicerContext) -> cp_pb2.SearchResponse:
+        category = category_from_proto(request.category)
+        given = request.WhichOneof("query")
+        if given != QUERY_FIELD[category]:
+            raise InvalidInput(f"a {category.name} search carries `{QUERY_FIELD[category]}`, got "
+                               f"{given or 'nothing'}", field="query")
+        if category is Category.DNA:
+            kind = kind_from_proto(request.profile.kind)
+            loci = loci_from_proto(request.profile)
+            # Refuse here what every peer would refuse (DNA-4/5/6), before anything is supplied.
+            check_inclusion(normalize_profile(loci), kind)
+            query, query_data = request.profile, query_record(request.profile.reference, kind, loci)
+        else:
+            raise InvalidInput(f"{category.name} searches are not offered by this NCP yet; allowed: CATEGORY_DNA",
+                               field="category")
+        outcome = self.contact_point.search(OfficerSearch(
+            officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
+            case_reference=request.case_reference, category=category, query=query, query_data=query_data,
+            target_states=list(request.target_states), deadline_ms=request.deadline_ms))
+        return cp_pb2.SearchResponse(request_id=outcome.request_id,
+                                     results=[result_to_proto(r, category) for r in outcome.results])
+
+    def ListOfficers(self, request: cp_pb2.ListOfficersRequest,
+                     context: grpc.ServicerContext) -> cp_pb2.ListOfficersResponse:
+        state = self.contact_point.state
+        return cp_pb2.ListOfficersResponse(officers=[
+            cp_pb2.Officer(officer_id=o.officer_id, state=state, name=o.name, authorised=o.authorised)
+            for o in self.contact_point.officers.values()])

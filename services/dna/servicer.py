@@ -1,0 +1,121 @@
+"""DnaIndexService: proto <-> core, nothing else. Refusals are domain errors mapped by the interceptor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.services.common.errors import InvalidInput
+from prum.services.common.exchange import FileManagingSide
+from prum.services.common.tls import calling_state, check_own_state
+from prum.services.common.wire import context_from_proto, header_to_proto
+from prum.services.dna.exchange import query_record, search_supply
+from prum.services.dna.file import DnaFile, DnaHit
+from prum.services.dna.profile import ProfileKind
+from prum.services.logger import Category
+
+KIND_FROM_PROTO = {
+    dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON: ProfileKind.IDENTIFIED_PERSON,
+    dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE: ProfileKind.UNIDENTIFIED_TRACE,
+}
+KIND_TO_PROTO = {v: k for k, v in KIND_FROM_PROTO.items()}
+MATCH_CLASS_TO_PROTO = {
+    "full": dna_pb2.MATCH_CLASS_FULL,
+    "wildcard": dna_pb2.MATCH_CLASS_WILDCARD,
+    "microvariant": dna_pb2.MATCH_CLASS_MICROVARIANT,
+    "near": dna_pb2.MATCH_CLASS_NEAR,
+}
+
+
+def kind_from_proto(value: int, field: str = "profile.kind") -> ProfileKind:
+    try:
+        return KIND_FROM_PROTO[value]
+    except KeyError:
+        raise InvalidInput("is unspecified; allowed: PROFILE_KIND_IDENTIFIED_PERSON, "
+                           "PROFILE_KIND_UNIDENTIFIED_TRACE (DNA-2)", field=field) from None
+
+
+def loci_from_proto(profile: dna_pb2.Profile) -> dict[str, list[str]]:
+    return {locus: list(alleles.values) for locus, alleles in profile.loci.items()}
+
+
+def profile_to_proto(reference: str, kind: ProfileKind, loci: dict[str, tuple[str, ...]]) -> dna_pb2.Profile:
+    return dna_pb2.Profile(reference=reference, kind=KIND_TO_PROTO[kind],
+                           loci={locus: dna_pb2.Alleles(values=list(a)) for locus, a in loci.items()})
+
+
+def hit_to_proto(hit: DnaHit) -> dna_pb2.Hit:
+    return dna_pb2.Hit(
+        reference=hit.reference, kind=KIND_TO_PROTO[hit.kind],
+        match_class=MATCH_CLASS_TO_PROTO[hit.match.match_class], loci_compared=hit.match.loci_compared,
+        loci_matched=hit.match.loci_matched, matching_profile=profile_to_proto(hit.reference, hit.kind, hit.profile),
+        contested=hit.contested, marking_note=hit.marking_note or "")
+
+
+class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
+    def __init__(self, state: str, file: DnaFile, exchange: FileManagingSide) -> None:
+        self.state = state
+        self.file = file
+        self.exchange = exchange
+
+    def _answer(self, request: dna_pb2.SearchRequest | dna_pb2.CompareRequest, context: grpc.ServicerContext,
+                query_context: dna_pb2.common__pb2.QueryContext) -> tuple[object, list[DnaHit]]:
+        kind = kind_from_proto(request.profile.kind)
+        loci = loci_from_proto(request.profile)
+        return self.exchange.answer(
+            Category.DNA, context_from_proto(query_context), calling_state(context),
+            query_record(request.profile.reference, kind, loci), lambda: search_supply(self.file, loci, kind))
+
+    def Search(self, request: dna_pb2.SearchRequest, context: grpc.ServicerContext) -> dna_pb2.SearchResponse:
+        header, hits = self._answer(request, context, request.context)
+        return dna_pb2.SearchResponse(header=header_to_proto(header), hit=bool(hits), hit_count=len(hits),
+                                      hits=[hit_to_proto(h) for h in hits],
+                                      query_reference=request.profile.reference)
+
+    def Compare(self, request_iterator: Iterator[dna_pb2.CompareRequest],
+                context: grpc.ServicerContext) -> Iterator[dna_pb2.CompareResponse]:
+        query_context = None
+        for position, request in enumerate(request_iterator, start=1):
+            if request.HasField("context"):
+                query_context = request.context
+            if query_context is None:
+                raise InvalidInput("the first message of a comparison carries the query context",
+                                   field="context")
+            if request.profile.kind != dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE:
+                raise InvalidInput(f"profile #{position} ({request.profile.reference!r}) is not an unidentified "
+                                   f"trace; Art 4 compares unidentified profiles only", field="profile.kind")
+            header, hits = self._answer(request, context, query_context)
+            yield dna_pb2.CompareResponse(header=header_to_proto(header), query_reference=request.profile.reference,
+                                          hits=[hit_to_proto(h) for h in hits])
+
+    def Ingest(self, request_iterator: Iterator[dna_pb2.IngestRequest],
+               context: grpc.ServicerContext) -> dna_pb2.IngestResponse:
+        check_own_state(calling_state(context), self.state, "ingest profiles")
+        rows = ((r.profile.reference, KIND_FROM_PROTO.get(r.profile.kind), loci_from_proto(r.profile))
+                for r in request_iterator)
+        report = self.file.ingest_many(rows)
+        return dna_pb2.IngestResponse(accepted=report.accepted, rejections=[
+            dna_pb2.Rejection(position=p, reference=ref, reason=reason) for p, ref, reason in report.rejections])
+
+    def Delete(self, request: dna_pb2.DeleteRequest, context: grpc.ServicerContext) -> dna_pb2.DeleteResponse:
+        check_own_state(calling_state(context), self.state, "delete profiles")
+        return dna_pb2.DeleteResponse(deleted=self.file.delete(request.reference))
+
+    def Mark(self, request: dna_pb2.MarkRequest, context: grpc.ServicerContext) -> dna_pb2.MarkResponse:
+        check_own_state(calling_state(context), self.state, "mark profiles")
+        self.file.mark(request.reference, request.contested, request.note)
+        return dna_pb2.MarkResponse()
+
+    def Block(self, request: dna_pb2.BlockRequest, context: grpc.ServicerContext) -> dna_pb2.BlockResponse:
+        check_own_state(calling_state(context), self.state, "block profiles")
+        self.file.block(request.reference, request.blocked, request.reason)
+        return dna_pb2.BlockResponse()
+
+    def GetFileStats(self, request: dna_pb2.GetFileStatsRequest,
+                     context: grpc.ServicerContext) -> dna_pb2.GetFileStatsResponse:
+        stats = self.file.stats()
+        return dna_pb2.GetFileStatsResponse(profiles=stats.profiles, identified_persons=stats.identified_persons,
+                                            unidentified_traces=stats.unidentified_traces, blocked=stats.blocked,
+                                            contested=stats.contested)

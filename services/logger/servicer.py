@@ -1,0 +1,106 @@
+"""ProtocolLoggerService: proto <-> `ProtocolLog`. Append is for member-state services embedded
+outside this process; the reference services write to the same log in-process (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+
+from prum.logger.v1 import logger_pb2, logger_pb2_grpc
+from prum.services.common.errors import InvalidInput
+from prum.services.common.tls import calling_state, check_own_state
+from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, moment, timestamp
+from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+
+
+def _enum_from_proto(enum: type, proto_enum: object, value: int, prefix: str, field: str):  # type: ignore[no-untyped-def]
+    name = proto_enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined]
+    if name == "UNSPECIFIED":
+        allowed = ", ".join(n for n in proto_enum.keys() if not n.endswith("UNSPECIFIED"))  # type: ignore[attr-defined]
+        raise InvalidInput(f"is unspecified; allowed: {allowed}", field=field)
+    return enum[name]
+
+
+def entry_to_proto(entry: LogEntry) -> logger_pb2.Entry:
+    return logger_pb2.Entry(
+        sequence=entry.sequence, kind=logger_pb2.EntryKind.Value(f"ENTRY_KIND_{entry.kind.name}"),
+        message_type=logger_pb2.MessageType.Value(f"MESSAGE_TYPE_{entry.message_type.name}"),
+        category=CATEGORY_TO_PROTO[entry.category],
+        side=logger_pb2.Side.Value(f"SIDE_{entry.side.name}"), logging_state=entry.logging_state,
+        requesting_state=entry.requesting_state, requested_state=entry.requested_state,
+        request_id=entry.request_id, reply_id=entry.reply_id, officer_id=entry.officer_id,
+        ordering_officer_id=entry.ordering_officer_id, reason=entry.reason, case_reference=entry.case_reference,
+        data_supplied=entry.data_supplied,
+        outcome=logger_pb2.Outcome.Value(f"OUTCOME_{entry.outcome.name}") if entry.outcome is not Outcome.NONE
+        else logger_pb2.OUTCOME_UNSPECIFIED,
+        hit_count=entry.hit_count, recorded_at=timestamp(entry.recorded_at), previous_hash=entry.previous_hash,
+        hash=entry.hash)
+
+
+def entry_from_proto(message: logger_pb2.Entry, state: str) -> LogEntry:
+    if message.category not in CATEGORY_FROM_PROTO:
+        raise InvalidInput("is unspecified; allowed: CATEGORY_DNA, CATEGORY_FINGERPRINT, CATEGORY_VEHICLE",
+                           field="entry.category")
+    return LogEntry.new(
+        kind=_enum_from_proto(EntryKind, logger_pb2.EntryKind, message.kind, "ENTRY_KIND_", "entry.kind"),
+        message_type=_enum_from_proto(MessageType, logger_pb2.MessageType, message.message_type, "MESSAGE_TYPE_",
+                                      "entry.message_type"),
+        category=CATEGORY_FROM_PROTO[message.category],
+        side=_enum_from_proto(Side, logger_pb2.Side, message.side, "SIDE_", "entry.side"),
+        logging_state=state, requesting_state=message.requesting_state, requested_state=message.requested_state,
+        request_id=message.request_id, reply_id=message.reply_id, officer_id=message.officer_id,
+        ordering_officer_id=message.ordering_officer_id, reason=message.reason,
+        case_reference=message.case_reference, data_supplied=message.data_supplied,
+        outcome=(Outcome.NONE if message.outcome == logger_pb2.OUTCOME_UNSPECIFIED
+                 else Outcome[logger_pb2.Outcome.Name(message.outcome).removeprefix("OUTCOME_")]),
+        hit_count=message.hit_count)
+
+
+class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
+    def __init__(self, state: str, log: ProtocolLog) -> None:
+        self.state = state
+        self.log = log
+
+    def Append(self, request: logger_pb2.AppendRequest, context: grpc.ServicerContext) -> logger_pb2.AppendResponse:
+        check_own_state(calling_state(context), self.state, "append to the protocol log")
+        (entry,) = self.log.append_many([entry_from_proto(request.entry, self.state)])
+        return logger_pb2.AppendResponse(sequence=entry.sequence, hash=entry.hash,
+                                         recorded_at=timestamp(entry.recorded_at))
+
+    def Query(self, request: logger_pb2.QueryRequest, context: grpc.ServicerContext) -> logger_pb2.QueryResponse:
+        check_own_state(calling_state(context), self.state, "read the protocol log")
+        entries = self.log.query(
+            request_id=request.request_id or None,
+            kind=EntryKind[logger_pb2.EntryKind.Name(request.kind).removeprefix("ENTRY_KIND_")] if request.kind else None,
+            category=CATEGORY_FROM_PROTO.get(request.category),
+            since=moment(request.since, request.HasField("since")),
+            until=moment(request.until, request.HasField("until")),
+            after_sequence=request.after_sequence, limit=request.limit or 1000)
+        return logger_pb2.QueryResponse(entries=[entry_to_proto(e) for e in entries])
+
+    def Export(self, request: logger_pb2.ExportRequest,
+               context: grpc.ServicerContext) -> Iterator[logger_pb2.ExportResponse]:
+        check_own_state(calling_state(context), self.state, "export the protocol log")
+        for entry in self.log.export(since=moment(request.since, request.HasField("since")),
+                                     until=moment(request.until, request.HasField("until"))):
+            yield logger_pb2.ExportResponse(entry=entry_to_proto(entry))
+
+    def Verify(self, request: logger_pb2.VerifyRequest, context: grpc.ServicerContext) -> logger_pb2.VerifyResponse:
+        result = self.log.verify()
+        return logger_pb2.VerifyResponse(intact=result.intact, entries_checked=result.entries_checked, violations=[
+            logger_pb2.Violation(sequence=seq, problem=problem) for seq, problem in result.violations])
+
+    def Purge(self, request: logger_pb2.PurgeRequest, context: grpc.ServicerContext) -> logger_pb2.PurgeResponse:
+        check_own_state(calling_state(context), self.state, "purge the protocol log")
+        report = self.log.purge(dry_run=request.dry_run)
+        return logger_pb2.PurgeResponse(removed=report.removed, removed_by_kind={
+            getattr(k, "name", str(k)): v for k, v in report.removed_by_kind.items()})
+
+    def GetLogStats(self, request: logger_pb2.GetLogStatsRequest,
+                    context: grpc.ServicerContext) -> logger_pb2.GetLogStatsResponse:
+        stats = self.log.stats()
+        return logger_pb2.GetLogStatsResponse(
+            entries=stats.entries, last_sequence=stats.last_sequence, last_hash=stats.last_hash,
+            entries_by_kind={getattr(k, "name", str(k)): v for k, v in stats.entries_by_kind.items()})
