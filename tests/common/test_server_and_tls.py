@@ -1,0 +1,78 @@
+"""The server factory and mutual TLS (SEC-1): port 0, health, reflection, foreign CAs refused."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from prum.federation.pki import FederationPki
+from prum.services.common.server import create_server, open_channel
+
+
+@pytest.fixture(scope="module")
+def pki() -> FederationPki:
+    return FederationPki.create(["NL", "DE"])
+
+
+@pytest.fixture()
+def server(pki: FederationPki):
+    server, port = create_server("127.0.0.1:0", [], state="NL", tls=pki.material_for("NL"))
+    server.start()
+    yield port
+    server.stop(0).wait()
+
+
+def test_factory_binds_a_free_port_and_serves_health(pki: FederationPki, server: int) -> None:
+    assert server > 0
+    with open_channel(f"127.0.0.1:{server}", pki.material_for("DE")) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_two_servers_on_port_zero_get_different_ports(pki: FederationPki) -> None:
+    first, port_a = create_server("127.0.0.1:0", [], state="NL", tls=pki.material_for("NL"))
+    second, port_b = create_server("127.0.0.1:0", [], state="DE", tls=pki.material_for("DE"))
+    assert port_a != port_b
+    first.stop(0)
+    second.stop(0)
+
+
+def test_reflection_lists_the_health_service(pki: FederationPki, server: int) -> None:
+    with open_channel(f"127.0.0.1:{server}", pki.material_for("DE")) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                            timeout=5)
+        names = {s.name for r in replies for s in r.list_services_response.service}
+    assert "grpc.health.v1.Health" in names
+
+
+def test_client_certificate_from_another_ca_is_refused(server: int) -> None:
+    impostor = FederationPki.create(["DE"], name="Rogue CA")
+    with open_channel(f"127.0.0.1:{server}", impostor.material_for("DE")) as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_client_without_certificate_is_refused(pki: FederationPki, server: int) -> None:
+    credentials = grpc.ssl_channel_credentials(root_certificates=pki.ca_pem)
+    with grpc.secure_channel(f"127.0.0.1:{server}", credentials) as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_state_code_travels_in_the_certificate(pki: FederationPki) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    cert = x509.load_pem_x509_certificate(pki.material_for("DE").cert_pem)
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "DE"
+    assert cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value == "DE"
+
+
+def test_bad_state_code_is_refused_by_the_pki() -> None:
+    with pytest.raises(ValueError, match="alpha-2"):
+        FederationPki.create(["Germany"])

@@ -1,0 +1,42 @@
+"""The federation file: defaults, scaling, and clear errors for what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prum.federation.topology import FederationFileError, load_federation
+
+
+def test_default_federation_is_the_seven_signatories_with_lu_not_ready_for_dna() -> None:
+    federation = load_federation()
+    assert federation.codes == ["BE", "DE", "ES", "FR", "LU", "NL", "AT"]
+    assert not federation.state("LU").is_ready("DNA")
+    assert federation.state("DE").is_ready("DNA")
+    assert federation.state("NL").retention_days["NON_AUTOMATED_SUPPLY"] == 4 * 365 + 1
+
+
+def test_scaling_appends_member_states() -> None:
+    federation = load_federation().scaled(10)
+    assert federation.codes[7:] == ["IT", "PT", "SE"]
+    assert all(federation.state(c).is_ready("DNA") for c in ("IT", "PT", "SE"))
+    assert load_federation().scaled(3).codes == ["BE", "DE", "ES"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[state]]\ncode = "Germany"\n[[state]]\ncode = "NL"', "ISO 3166 alpha-2"),
+    ('[[state]]\ncode = "DE"\nreddy = ["DNA"]\n[[state]]\ncode = "NL"', "unknown key"),
+    ('[[state]]\ncode = "DE"\nready = ["DNS"]\n[[state]]\ncode = "NL"', "allowed: a list of DNA"),
+    ('[[state]]\ncode = "DE"', "at least 2"),
+    ('[federation]\ntopology = "star"\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"', "allowed: mesh, router"),
+    ('[[state]]\ncode = "DE"\nretention = { NON_AUTOMATED_SUPPLY = "forever" }\n[[state]]\ncode = "NL"',
+     "not a duration"),
+    ('[[state]]\ncode = "DE"\n[[state]]\ncode = "DE"', "appears twice"),
+    ("this is not toml", "not valid TOML"),
+])
+def test_wrong_files_are_refused_with_what_is_allowed(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "federation.toml"
+    path.write_text(text)
+    with pytest.raises(FederationFileError, match=message):
+        load_federation(path)
