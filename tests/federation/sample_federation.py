@@ -1,0 +1,70 @@
+"""A small in-process federation over real gRPC and mTLS, and the profiles the end-to-end tests search for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prum.common.v1 import common_pb2
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.federation.launcher import InProcessFederation
+from prum.federation.topology import parse_federation
+
+# A full profile over the 12 ESS loci, with a microvariant, as a laboratory enters it.
+DONOR = {"D3S1358": ["15", "16"], "VWA": ["17", "18"], "D8S1179": ["13", "14"], "D21S11": ["29", "30"],
+         "D18S51": ["14", "17"], "TH01": ["6", "9.3"], "FGA": ["21", "24"], "D1S1656": ["12", "15.3"],
+         "D2S441": ["10", "14"], "D10S1248": ["13", "15"], "D12S391": ["18", "20"], "D22S1045": ["15", "16"]}
+# The donor's brother on France's file: one allele differs (D18S51 17 -> 18): a near match.
+RELATIVE = {**DONOR, "D18S51": ["14", "18"]}
+# Someone else entirely.
+STRANGER = {"D3S1358": ["14", "14"], "VWA": ["15", "16"], "D8S1179": ["10", "11"], "D21S11": ["27", "28"],
+            "D18S51": ["12", "13"], "TH01": ["7", "8"], "FGA": ["19", "20"], "D1S1656": ["11", "13"],
+            "D2S441": ["11", "11.3"], "D10S1248": ["12", "14"], "D12S391": ["17", "19"], "D22S1045": ["11", "17"]}
+
+FEDERATION = """
+[federation]
+name = "test"
+deadline_ms = 2000
+[defaults]
+dna_profiles = 0
+[[state]]
+code = "DE"
+[[state]]
+code = "NL"
+[[state]]
+code = "FR"
+[[state]]
+code = "LU"
+ready = ["VEHICLE"]
+"""
+
+
+def profile(reference: str, loci: dict[str, list[str]], kind: int = dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON
+            ) -> dna_pb2.Profile:
+    return dna_pb2.Profile(reference=reference, kind=kind,
+                           loci={k: dna_pb2.Alleles(values=v) for k, v in loci.items()})
+
+
+def officer_search(loci: dict[str, list[str]], reference: str = "DE-CS-1", **overrides: object) -> cp_pb2.SearchRequest:
+    fields: dict[str, object] = dict(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="homicide, art. 3 search",
+        case_reference="DE-2026-0001", category=common_pb2.CATEGORY_DNA,
+        profile=profile(reference, loci, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE), deadline_ms=2000)
+    fields.update(overrides)
+    return cp_pb2.SearchRequest(**fields)  # type: ignore[arg-type]
+
+
+def load(federation: InProcessFederation, state: str, rows: list[dna_pb2.Profile]) -> None:
+    stub = dna_pb2_grpc.DnaIndexServiceStub(federation.channel(state))
+    reply = stub.Ingest(iter([dna_pb2.IngestRequest(profile=p) for p in rows]), timeout=30)
+    assert reply.accepted == len(rows), reply.rejections
+
+
+def start_federation(workdir: Path) -> InProcessFederation:
+    import tomllib
+
+    federation = InProcessFederation(parse_federation(tomllib.loads(FEDERATION)), workdir).start()
+    load(federation, "NL", [profile("NL-P-1", DONOR), profile("NL-P-2", STRANGER)])
+    load(federation, "FR", [profile("FR-P-7", RELATIVE)])
+    load(federation, "LU", [profile("LU-P-1", DONOR)])
+    return federation

@@ -1,0 +1,63 @@
+"""The CLI through typer's runner, and the README's promises."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from prum.federation.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in ("demo", "version"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Example" in result.output and f"prum {command}" in result.output
+
+
+def test_demo_json_reports_hits_no_hits_not_ready_and_logs_on_both_sides(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--json", "--workdir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output[-3000:]
+    report = json.loads(result.stdout)
+    assert all(report["checks"].values()), report["checks"]
+    statuses = {r["status"] for s in report["searches"] for r in s.get("results", [])}
+    assert {"HIT", "NO_HIT", "NOT_READY"} <= statuses
+    assert report["federation"]["states"] == 7
+    classes = {h["match_class"] for s in report["searches"] for r in s.get("results", []) for h in r["hits"]}
+    assert {"full", "near", "wildcard", "microvariant"} <= classes
+    assert all(p["logged_on_both_sides"] for p in report["supplies"])
+    # One trace per search reaches the servers of the states that answered.
+    hit_search = next(s for s in report["searches"] if any(r["status"] == "HIT" for r in s.get("results", [])))
+    assert len(hit_search["trace_states"]) >= 2
+    assert (tmp_path / "run" / "prum.log").read_text().startswith("{")
+
+
+def test_demo_rejects_a_bad_federation_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[[state]]\ncode = "Germany"\n')
+    result = runner.invoke(app, ["demo", "-f", str(path)])
+    assert result.exit_code == 2
+    assert "alpha-2" in result.output
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text("utf-8")
+    block = re.search(r"```(?:sh|bash|shell|console)\s*\n(.*?)```", text, re.S)
+    assert block, "README has no fenced bash block"
+    return [line.strip() for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_readme_opens_with_install_and_demo_then_install_and_test() -> None:
+    demo_line, test_line = _readme_commands()
+    assert "pip install" in demo_line and demo_line.endswith("prum demo")
+    assert "pip install" in test_line and "pytest" in test_line
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert _readme_commands()[1] in (ROOT / ".ci" / "run").read_text("utf-8")
