@@ -1,1 +1,26 @@
-"""logger"""
+"""The Art 30 protocol log of one state (LOG-1..LOG-6): entries, validation, the durable hash-chained log."""
+
+from prum.services.logger.entry import (
+    GENESIS_HASH,
+    Category,
+    EntryKind,
+    LogEntry,
+    MessageType,
+    Outcome,
+    Side,
+    validate_entry,
+)
+from prum.services.logger.log import (
+    FOUR_YEARS,
+    TWO_YEARS,
+    LogStats,
+    ProtocolLog,
+    PurgeReport,
+    RetentionPolicy,
+    Verification,
+)
+
+__all__ = [
+    "FOUR_YEARS", "GENESIS_HASH", "TWO_YEARS", "Category", "EntryKind", "LogEntry", "LogStats", "MessageType",
+    "Outcome", "ProtocolLog", "PurgeReport", "RetentionPolicy", "Side", "Verification", "validate_entry",
+]

@@ -1,0 +1,196 @@
+"""One entry of a state's Art 30 protocol log, and the rules an entry must meet before it is written.
+
+The enums' member names equal the suffixes of the contract's enums (`ENTRY_KIND_AUTOMATED_SUPPLY`
+-> `EntryKind.AUTOMATED_SUPPLY`), so a servicer maps them by name. `LogEntry` carries every field of
+the contract's `prum.logger.v1.Entry`; the logger fills in `sequence`, `recorded_at`,
+`previous_hash` and `hash` (LOG-2 date and time, LOG-5 hash chain).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from prum.services.common.errors import InvalidInput
+
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+
+#: What the first entry of every log chains to (LOG-5).
+GENESIS_HASH = "0" * 64
+
+
+class Category(StrEnum):
+    """The data categories of the Prüm exchange (Art 3-4 DNA, Art 9 fingerprints, Art 12 vehicles)."""
+
+    DNA = "DNA"
+    FINGERPRINT = "FINGERPRINT"
+    VEHICLE = "VEHICLE"
+
+
+class EntryKind(StrEnum):
+    """Supply or receipt, automated or not (LOG-1, LOG-3); seen from the logging state."""
+
+    AUTOMATED_SUPPLY = "AUTOMATED_SUPPLY"
+    AUTOMATED_RECEIPT = "AUTOMATED_RECEIPT"
+    NON_AUTOMATED_SUPPLY = "NON_AUTOMATED_SUPPLY"
+    NON_AUTOMATED_RECEIPT = "NON_AUTOMATED_RECEIPT"
+
+    @property
+    def automated(self) -> bool:
+        return self in (EntryKind.AUTOMATED_SUPPLY, EntryKind.AUTOMATED_RECEIPT)
+
+    @property
+    def supply(self) -> bool:
+        return self in (EntryKind.AUTOMATED_SUPPLY, EntryKind.NON_AUTOMATED_SUPPLY)
+
+
+class MessageType(StrEnum):
+    QUERY = "QUERY"
+    REPLY = "REPLY"  # a hit or no-hit notification
+    REFUSAL = "REFUSAL"
+    FOLLOW_UP_REQUEST = "FOLLOW_UP_REQUEST"
+    FOLLOW_UP_REPLY = "FOLLOW_UP_REPLY"
+
+
+class Outcome(StrEnum):
+    """`NONE` is the contract's `OUTCOME_UNSPECIFIED`: a query has no outcome yet."""
+
+    NONE = "NONE"
+    HIT = "HIT"
+    NO_HIT = "NO_HIT"
+    REFUSED = "REFUSED"
+    FAILED = "FAILED"
+
+
+class Side(StrEnum):
+    REQUESTING = "REQUESTING"
+    FILE_MANAGING = "FILE_MANAGING"  # the state managing the searched file
+
+
+#: Fields the logger sets; a caller leaves them at their defaults.
+LOGGER_FIELDS = ("sequence", "recorded_at", "previous_hash", "hash")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogEntry:
+    """One Art 30 log entry, field for field the contract's `Entry` (LOG-2, LOG-3, LOG-5)."""
+
+    sequence: int = 0
+    kind: EntryKind
+    message_type: MessageType
+    category: Category
+    side: Side
+    logging_state: str
+    requesting_state: str
+    requested_state: str
+    request_id: str = ""
+    reply_id: str = ""
+    officer_id: str = ""
+    ordering_officer_id: str = ""
+    reason: str = ""
+    case_reference: str = ""
+    data_supplied: str = ""  # canonical JSON
+    outcome: Outcome = Outcome.NONE
+    hit_count: int = 0
+    recorded_at: datetime | None = None
+    previous_hash: str = ""
+    hash: str = ""
+
+    @classmethod
+    def new(cls, *, kind: EntryKind, message_type: MessageType, category: Category, side: Side,
+            logging_state: str, requesting_state: str, requested_state: str, request_id: str = "",
+            reply_id: str = "", officer_id: str = "", ordering_officer_id: str = "", reason: str = "",
+            case_reference: str = "", data_supplied: str = "", outcome: Outcome = Outcome.NONE,
+            hit_count: int = 0) -> LogEntry:
+        """An entry as a service hands it to the logger: everything but the logger's own fields."""
+        return cls(kind=EntryKind(kind), message_type=MessageType(message_type), category=Category(category),
+                   side=Side(side), logging_state=logging_state, requesting_state=requesting_state,
+                   requested_state=requested_state, request_id=request_id, reply_id=reply_id,
+                   officer_id=officer_id, ordering_officer_id=ordering_officer_id, reason=reason,
+                   case_reference=case_reference, data_supplied=data_supplied, outcome=Outcome(outcome),
+                   hit_count=hit_count)
+
+    def caller_fields(self) -> dict[str, Any]:
+        """The fields a caller gives (everything but `LOGGER_FIELDS`), as keyword arguments of `new`."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in LOGGER_FIELDS:
+            del fields[name]
+        return fields
+
+    def canonical(self) -> bytes:
+        """The bytes the hash covers: every field but `hash`, `previous_hash` included (LOG-5)."""
+        fields: dict[str, Any] = asdict(self)
+        del fields["hash"]
+        fields["recorded_at"] = format_moment(self.recorded_at) if self.recorded_at else ""
+        for name, value in fields.items():
+            if isinstance(value, StrEnum):
+                fields[name] = value.name
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+    def sealed(self, sequence: int, recorded_at: datetime, previous_hash: str) -> LogEntry:
+        """This entry at its place in the chain, with its hash (done by the logger only)."""
+        placed = replace(self, sequence=sequence, recorded_at=recorded_at.astimezone(timezone.utc),
+                         previous_hash=previous_hash, hash="")
+        return replace(placed, hash=placed.compute_hash())
+
+
+def format_moment(moment: datetime) -> str:
+    """UTC, microsecond precision, fixed width: sorts as text in the same order as in time."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def canonical_data(text: str) -> str:
+    """`data_supplied` in its canonical JSON form (sorted keys, no spaces); InvalidInput if not JSON."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise InvalidInput(f"is not JSON ({getattr(error, 'msg', error)}); the data supplied is logged as "
+                           f"canonical JSON", field="data_supplied") from None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _require(entry: LogEntry, name: str, why: str) -> None:
+    if not str(getattr(entry, name)).strip():
+        raise InvalidInput(f"is empty; {why}", field=name)
+
+
+def validate_entry(entry: LogEntry) -> None:
+    """Refuse an entry that lacks what LOG-2 / LOG-3 ask for, naming the missing field.
+
+    Always: the codes of the requesting and the file-managing state (2 capitals) and the logging
+    state on its side of the exchange; the date and time are the logger's (LOG-2), so a caller
+    may not set them. A requesting-side automated query also records its reason, the officer who
+    ran it and the officer who ordered it (LOG-2). A non-automated supply or receipt records its
+    reason and the data (LOG-3).
+    """
+    for name in LOGGER_FIELDS:
+        if getattr(entry, name) not in (0, "", None):
+            raise InvalidInput("is set by the logger when the entry is written; leave it empty", field=name)
+    for name in ("logging_state", "requesting_state", "requested_state"):
+        value = getattr(entry, name)
+        if not _STATE_CODE.match(value or ""):
+            raise InvalidInput(f"{value!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
+                               f"e.g. 'NL' (LOG-2)", field=name)
+    own = entry.requesting_state if entry.side is Side.REQUESTING else entry.requested_state
+    if entry.logging_state != own:
+        raise InvalidInput(f"{entry.logging_state} logs on the {entry.side.name} side, so it must be the "
+                           f"{'requesting' if entry.side is Side.REQUESTING else 'requested'} state ({own})",
+                           field="logging_state")
+    if entry.hit_count < 0:
+        raise InvalidInput(f"{entry.hit_count}; allowed: 0 or more", field="hit_count")
+    if (entry.side is Side.REQUESTING and entry.kind is EntryKind.AUTOMATED_SUPPLY
+            and entry.message_type is MessageType.QUERY):
+        _require(entry, "reason", "the requesting side logs the reason for every query (LOG-2)")
+        _require(entry, "officer_id", "the requesting side logs the officer who ran the query (LOG-2)")
+        _require(entry, "ordering_officer_id", "the requesting side logs the officer who ordered the query (LOG-2)")
+    if not entry.kind.automated:
+        _require(entry, "reason", "a non-automated supply or receipt is logged with its reason (LOG-3)")
+        _require(entry, "data_supplied", "a non-automated supply or receipt is logged with the data (LOG-3)")

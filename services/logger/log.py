@@ -1,0 +1,438 @@
+"""One state's Art 30 protocol log in SQLite: durable, append-only, hash-chained, purged on time.
+
+Durability (LOG-4): WAL journal with `synchronous=FULL`, one transaction per `append` (or one for a
+whole `append_many`, a group commit with one fsync); the method returns only after the commit, so
+the caller replies only once its entry survives a crash.
+
+Integrity (LOG-5): every entry carries `previous_hash` and `hash = SHA-256(canonical entry)`; the
+first entry chains to `GENESIS_HASH`. A `head` row written in the same transaction as every append
+records the last sequence and hash, so a tail cut off or a row added outside the logger shows too.
+Triggers refuse UPDATE on entries and DELETE of any entry the retention purge has not released.
+
+Retention (LOG-6): `purge` deletes entries older than their kind's period. A removed entry leaves a
+*tombstone* (sequence, previous hash, hash: no content) so that entries kept longer (NL keeps
+non-automated supplies 4 years) still chain across the gap; tombstones before the oldest surviving
+entry collapse into one *checkpoint* (the sequence and hash of the last entry removed), which is
+where `verify` starts.
+
+Schema: `meta(key, value)` (state, schema version), `entries(sequence PK, <the Entry fields>)`,
+`head(id=1, sequence, hash)`, `tombstones(sequence PK, kind, previous_hash, hash, purged_at)`,
+`checkpoint(id=1, sequence, hash, purged_at)`. Times are ISO 8601 UTC text, microsecond precision.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.errors import InvalidInput
+from prum.services.logger.entry import (
+    GENESIS_HASH,
+    Category,
+    EntryKind,
+    LogEntry,
+    MessageType,
+    Outcome,
+    Side,
+    canonical_data,
+    format_moment,
+    validate_entry,
+)
+
+SCHEMA_VERSION = "1"
+#: LOG-6: logs are kept 2 years. Days, as the federation file counts them ('2y' = 730 days).
+TWO_YEARS = timedelta(days=730)
+#: The Dutch retention list keeps evidence of supplied judicial data at least 4 years ('4y' = 1461 days).
+FOUR_YEARS = timedelta(days=1461)
+MAX_QUERY_LIMIT = 10_000
+_EXPORT_PAGE = 500
+
+_COLUMNS = ("sequence", "kind", "message_type", "category", "side", "logging_state", "requesting_state",
+            "requested_state", "request_id", "reply_id", "officer_id", "ordering_officer_id", "reason",
+            "case_reference", "data_supplied", "outcome", "hit_count", "recorded_at", "previous_hash", "hash")
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    sequence INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL, message_type TEXT NOT NULL, category TEXT NOT NULL, side TEXT NOT NULL,
+    logging_state TEXT NOT NULL, requesting_state TEXT NOT NULL, requested_state TEXT NOT NULL,
+    request_id TEXT NOT NULL, reply_id TEXT NOT NULL, officer_id TEXT NOT NULL,
+    ordering_officer_id TEXT NOT NULL, reason TEXT NOT NULL, case_reference TEXT NOT NULL,
+    data_supplied TEXT NOT NULL, outcome TEXT NOT NULL, hit_count INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_by_request ON entries (request_id);
+CREATE INDEX IF NOT EXISTS entries_by_time ON entries (recorded_at);
+CREATE INDEX IF NOT EXISTS entries_by_kind_time ON entries (kind, recorded_at);
+CREATE TABLE IF NOT EXISTS head (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL,
+                                 hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tombstones (sequence INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+                                       previous_hash TEXT NOT NULL, hash TEXT NOT NULL, purged_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL,
+                                       hash TEXT NOT NULL, purged_at TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS entries_never_updated BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only: entries are never updated (LOG-5)'); END;
+CREATE TRIGGER IF NOT EXISTS entries_deleted_only_by_purge BEFORE DELETE ON entries
+WHEN NOT EXISTS (SELECT 1 FROM tombstones WHERE sequence = OLD.sequence)
+BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only: only the retention purge deletes entries (LOG-6)'); END;
+"""
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long each kind of entry is kept (LOG-6): `default` unless `by_kind` says longer.
+
+    No period may be shorter than the 2 years of LOG-6; national law may keep some kinds longer.
+    """
+
+    default: timedelta = TWO_YEARS
+    by_kind: Mapping[EntryKind, timedelta] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind, period in {"default": self.default, **{k.name: v for k, v in self.by_kind.items()}}.items():
+            if period < TWO_YEARS:
+                raise InvalidInput(f"{period.days} days; LOG-6 keeps logs at least 2 years ({TWO_YEARS.days} days)",
+                                   field=f"retention.{kind}")
+
+    def period(self, kind: EntryKind) -> timedelta:
+        return self.by_kind.get(kind, self.default)
+
+    @classmethod
+    def for_state(cls, code: str, overrides_days: Mapping[str | EntryKind, int] | None = None) -> RetentionPolicy:
+        """The national policy: the Netherlands keeps non-automated supplies (evidence of supplied
+        judicial data) 4 years, every other state keeps everything 2 years; `overrides_days`
+        (kind name -> days, as the federation file gives them) replace either."""
+        by_kind: dict[EntryKind, timedelta] = {}
+        if code == "NL":
+            by_kind[EntryKind.NON_AUTOMATED_SUPPLY] = FOUR_YEARS
+        for name, days in (overrides_days or {}).items():
+            try:
+                kind = EntryKind[name.name if isinstance(name, EntryKind) else str(name)]
+            except KeyError:
+                raise InvalidInput(f"{name!r} is not an entry kind; allowed: {', '.join(k.name for k in EntryKind)}",
+                                   field="retention") from None
+            by_kind[kind] = timedelta(days=days)
+        return cls(by_kind=by_kind)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of checking the hash chain (LOG-5); `violations` are (sequence, problem) pairs."""
+
+    intact: bool
+    entries_checked: int
+    violations: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    removed: int
+    removed_by_kind: dict[EntryKind, int]
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class LogStats:
+    entries: int
+    entries_by_kind: dict[EntryKind, int]
+    last_sequence: int
+    last_hash: str
+
+
+def _aware(moment: datetime | None, name: str) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidInput("has no time zone; give an aware UTC time", field=name)
+    return format_moment(moment)
+
+
+def _row_to_entry(row: tuple) -> LogEntry:  # type: ignore[type-arg]
+    values = dict(zip(_COLUMNS, row))
+    return LogEntry(
+        sequence=values["sequence"], kind=EntryKind(values["kind"]), message_type=MessageType(values["message_type"]),
+        category=Category(values["category"]), side=Side(values["side"]), logging_state=values["logging_state"],
+        requesting_state=values["requesting_state"], requested_state=values["requested_state"],
+        request_id=values["request_id"], reply_id=values["reply_id"], officer_id=values["officer_id"],
+        ordering_officer_id=values["ordering_officer_id"], reason=values["reason"],
+        case_reference=values["case_reference"], data_supplied=values["data_supplied"],
+        outcome=Outcome(values["outcome"]), hit_count=values["hit_count"],
+        recorded_at=datetime.fromisoformat(values["recorded_at"]), previous_hash=values["previous_hash"],
+        hash=values["hash"])
+
+
+def _entry_to_row(entry: LogEntry) -> tuple:  # type: ignore[type-arg]
+    assert entry.recorded_at is not None
+    values = {name: getattr(entry, name) for name in _COLUMNS}
+    values["recorded_at"] = format_moment(entry.recorded_at)
+    return tuple(v.name if isinstance(v, (EntryKind, MessageType, Category, Side, Outcome)) else v
+                 for v in (values[name] for name in _COLUMNS))
+
+
+class ProtocolLog:
+    """The Art 30 log of one state (LOG-1..LOG-6). Thread-safe; several instances (or processes)
+    may share one file, since the chain head is read inside each write transaction."""
+
+    def __init__(self, path: str | Path, state: str, clock: Clock | None = None,
+                 retention: RetentionPolicy | None = None) -> None:
+        self.path = str(path)
+        self.state = state
+        self.clock: Clock = clock or SystemClock()
+        self.retention = retention or RetentionPolicy.for_state(state)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        with self._transaction():
+            stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            if "state" in stored and stored["state"] != state:
+                raise InvalidInput(f"{self.path} is the protocol log of {stored['state']}, not of {state}",
+                                   field="state")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('state', ?), ('schema_version', ?)",
+                             (state, SCHEMA_VERSION))
+            self._db.execute("INSERT OR IGNORE INTO head VALUES (1, 0, ?)", (GENESIS_HASH,))
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    class _Tx:
+        def __init__(self, log: ProtocolLog, mode: str) -> None:
+            self.log, self.mode = log, mode
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.log._lock.acquire()
+            try:
+                self.log._db.execute(f"BEGIN {self.mode}")
+            except BaseException:
+                self.log._lock.release()
+                raise
+            return self.log._db
+
+        def __exit__(self, kind: object, *rest: object) -> None:
+            try:
+                self.log._db.execute("COMMIT" if kind is None else "ROLLBACK")
+            finally:
+                self.log._lock.release()
+
+    def _transaction(self, mode: str = "IMMEDIATE") -> ProtocolLog._Tx:
+        return ProtocolLog._Tx(self, mode)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def pragma(self, name: str) -> object:
+        """A pragma's current value, e.g. `pragma('journal_mode')` -> 'wal', `pragma('synchronous')` -> 2 (FULL)."""
+        if not name.isidentifier():
+            raise InvalidInput(f"{name!r} is not a pragma name", field="name")
+        with self._lock:
+            return self._db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def append(self, entry: LogEntry) -> LogEntry:
+        """Write one entry; returns it with sequence, recorded_at and hashes once it is durable (LOG-4)."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Iterable[LogEntry]) -> list[LogEntry]:
+        """Write several entries in one transaction (one fsync); all or none become durable (LOG-4)."""
+        prepared = [self._prepare(entry) for entry in entries]
+        if not prepared:
+            return []
+        written: list[LogEntry] = []
+        with self._transaction() as db:
+            sequence, previous = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
+            now = self.clock.now()
+            for entry in prepared:
+                sequence += 1
+                sealed = entry.sealed(sequence, now, previous)
+                db.execute(f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                           _entry_to_row(sealed))
+                previous = sealed.hash
+                written.append(sealed)
+            db.execute("UPDATE head SET sequence = ?, hash = ? WHERE id = 1", (sequence, previous))
+        return written
+
+    def _prepare(self, entry: LogEntry) -> LogEntry:
+        if not isinstance(entry, LogEntry):
+            raise InvalidInput(f"{type(entry).__name__} is not a LogEntry", field="entry")
+        if not entry.logging_state:
+            entry = LogEntry.new(**{**entry.caller_fields(), "logging_state": self.state})
+        if entry.logging_state != self.state:
+            raise InvalidInput(f"{entry.logging_state!r}; this is the protocol log of {self.state}",
+                               field="logging_state")
+        validate_entry(entry)
+        if entry.data_supplied:
+            data = canonical_data(entry.data_supplied)
+            if data != entry.data_supplied:
+                entry = LogEntry.new(**{**entry.caller_fields(), "data_supplied": data})
+        return entry
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def query(self, request_id: str | None = None, kind: EntryKind | None = None, category: Category | None = None,
+              since: datetime | None = None, until: datetime | None = None, after_sequence: int = 0,
+              limit: int = 1000) -> list[LogEntry]:
+        """Entries in sequence order matching every given filter; `since` inclusive, `until` exclusive."""
+        if not 1 <= limit <= MAX_QUERY_LIMIT:
+            raise InvalidInput(f"{limit}; allowed: 1 to {MAX_QUERY_LIMIT}", field="limit")
+        if after_sequence < 0:
+            raise InvalidInput(f"{after_sequence}; allowed: 0 or more", field="after_sequence")
+        clauses, params = ["sequence > ?"], [after_sequence]  # type: list[str], list[object]
+        for column, value in (("request_id", request_id), ("kind", kind and EntryKind(kind).name),
+                              ("category", category and Category(category).name)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        for op, name, moment in ((">=", "since", since), ("<", "until", until)):
+            text = _aware(moment, name)
+            if text is not None:
+                clauses.append(f"recorded_at {op} ?")
+                params.append(text)
+        sql = f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY sequence LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*params, limit)).fetchall()
+        return [_row_to_entry(row) for row in rows]
+
+    def export(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[LogEntry]:
+        """Every entry in the period, in sequence order, read page by page (LOG-7: the DPA's copy)."""
+        after = 0
+        while True:
+            page = self.query(since=since, until=until, after_sequence=after, limit=_EXPORT_PAGE)
+            yield from page
+            if len(page) < _EXPORT_PAGE:
+                return
+            after = page[-1].sequence
+
+    def stats(self) -> LogStats:
+        with self._lock:
+            counts = dict(self._db.execute("SELECT kind, COUNT(*) FROM entries GROUP BY kind").fetchall())
+            sequence, last_hash = self._db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
+        by_kind = {kind: counts.get(kind.name, 0) for kind in EntryKind}
+        return LogStats(entries=sum(by_kind.values()), entries_by_kind=by_kind, last_sequence=sequence,
+                        last_hash=last_hash)
+
+    # -- integrity ------------------------------------------------------------------------------
+
+    def verify(self) -> Verification:
+        """Walk the chain from the purge checkpoint (or genesis) and report every break (LOG-5).
+
+        Edited entry: its hash no longer matches its content. Moved or swapped entries: the same,
+        since the sequence is hashed, and their `previous_hash` no longer links. Deleted entry:
+        a gap in the sequence that no purge tombstone explains, or the tail shorter than the head.
+        Inserted entry: a broken link, or a sequence beyond the recorded head.
+        """
+        violations: list[tuple[int, str]] = []
+        checked = 0
+        with self._transaction("DEFERRED") as db:
+            checkpoint = db.execute("SELECT sequence, hash FROM checkpoint WHERE id = 1").fetchone()
+            head_sequence, head_hash = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
+            tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones ORDER BY sequence").fetchall()
+            rows = db.execute(f"{_SELECT} ORDER BY sequence").fetchall()
+        last_sequence, last_hash = checkpoint if checkpoint else (0, GENESIS_HASH)
+        purged = {seq for seq, _, _ in tombstones}
+        live = {row[0] for row in rows}
+        # One ordered walk over surviving entries and purge tombstones, linking each to the one before.
+        records = sorted([(seq, prev, digest, None) for seq, prev, digest in tombstones]
+                         + [(row[0], row[-2], row[-1], row) for row in rows], key=lambda r: (r[0], r[3] is None))
+        for sequence, previous_hash, digest, row in records:
+            if row is None:
+                if sequence in live:
+                    continue  # reported with the entry itself
+                self._link(violations, sequence, previous_hash, last_sequence, last_hash, "purged entry")
+                last_sequence, last_hash = sequence, digest
+                continue
+            checked += 1
+            if sequence in purged:
+                violations.append((sequence, "the entry is present although the retention purge removed it: "
+                                             "re-inserted outside the logger"))
+            if sequence <= last_sequence:
+                violations.append((sequence, f"the entry lies inside the purged range (up to {last_sequence}): "
+                                             f"inserted outside the logger"))
+            else:
+                self._link(violations, sequence, previous_hash, last_sequence, last_hash, "entry")
+            try:
+                edited = _row_to_entry(row).compute_hash() != digest
+            except (ValueError, TypeError):
+                edited = True
+            if edited:
+                violations.append((sequence, "the entry's content does not match its hash: it was edited, or moved "
+                                             "from another position"))
+            if sequence > head_sequence:
+                violations.append((sequence, f"the entry lies beyond the log's head ({head_sequence}): inserted "
+                                             f"outside the logger"))
+            last_sequence, last_hash = max(last_sequence, sequence), digest
+        if last_sequence < head_sequence:
+            violations.append((last_sequence + 1, f"{_span(last_sequence + 1, head_sequence)} missing at the end of "
+                                                  f"the log (the head records {head_sequence}): deleted outside a "
+                                                  f"retention purge"))
+        elif last_sequence == head_sequence and last_hash != head_hash:
+            violations.append((head_sequence, "the last entry's hash differs from the one recorded at the head: the "
+                                              "entry was replaced"))
+        violations.sort(key=lambda v: v[0])
+        return Verification(intact=not violations, entries_checked=checked, violations=violations)
+
+    @staticmethod
+    def _link(violations: list[tuple[int, str]], sequence: int, previous_hash: str, last_sequence: int,
+              last_hash: str, what: str) -> None:
+        if sequence > last_sequence + 1:
+            violations.append((last_sequence + 1, f"{_span(last_sequence + 1, sequence - 1)} missing before "
+                                                  f"{what} {sequence}: deleted outside a retention purge"))
+        elif previous_hash != last_hash:
+            violations.append((sequence, f"{what} {sequence} does not chain to entry {last_sequence} (previous_hash "
+                                         f"differs): an entry was replaced, inserted or reordered"))
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def purge(self, dry_run: bool = False) -> PurgeReport:
+        """Delete every entry older than its kind's retention period (LOG-6), keeping the chain checkable."""
+        now = self.clock.now()
+        removed: Counter[EntryKind] = Counter()
+        with self._transaction() as db:
+            doomed: list[tuple[int, str, str, str]] = []
+            for kind in EntryKind:
+                cutoff = format_moment(now - self.retention.period(kind))
+                doomed += db.execute("SELECT sequence, kind, previous_hash, hash FROM entries "
+                                     "WHERE kind = ? AND recorded_at <= ?", (kind.name, cutoff)).fetchall()
+            for _, kind_name, _, _ in doomed:
+                removed[EntryKind(kind_name)] += 1
+            if doomed and not dry_run:
+                stamp = format_moment(now)
+                db.executemany("INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",
+                               [(seq, kind, prev, digest, stamp) for seq, kind, prev, digest in doomed])
+                db.executemany("DELETE FROM entries WHERE sequence = ?", [(seq,) for seq, *_ in doomed])
+                self._compact(db, stamp)
+        return PurgeReport(removed=sum(removed.values()),
+                           removed_by_kind={kind: removed.get(kind, 0) for kind in EntryKind}, dry_run=dry_run)
+
+    @staticmethod
+    def _compact(db: sqlite3.Connection, stamp: str) -> None:
+        """Fold into the checkpoint the run of tombstones that follows it without a gap or a broken link;
+        a gap (an entry deleted outside a purge) stops the fold, so `verify` still reports it."""
+        checkpoint = db.execute("SELECT sequence, hash FROM checkpoint WHERE id = 1").fetchone()
+        last_sequence, last_hash = checkpoint if checkpoint else (0, GENESIS_HASH)
+        folded = False
+        for sequence, previous_hash, digest in db.execute(
+                "SELECT sequence, previous_hash, hash FROM tombstones WHERE sequence > ? ORDER BY sequence",
+                (last_sequence,)).fetchall():
+            if sequence != last_sequence + 1 or previous_hash != last_hash:
+                break
+            last_sequence, last_hash, folded = sequence, digest, True
+        if not folded:
+            return
+        db.execute("INSERT INTO checkpoint VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                   "sequence = excluded.sequence, hash = excluded.hash, purged_at = excluded.purged_at",
+                   (last_sequence, last_hash, stamp))
+        db.execute("DELETE FROM tombstones WHERE sequence <= ?", (last_sequence,))
+
+
+def _span(first: int, last: int) -> str:
+    return f"entry {first} is" if first == last else f"entries {first} to {last} are"
