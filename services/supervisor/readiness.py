@@ -1,0 +1,275 @@
+"""The Council's readiness decisions for the whole federation, as one state sees them (GATE-1, GATE-2).
+
+Per (state, category): the four evaluation steps of Art 25(2) and Art 20 of 2008/616 (declarations,
+questionnaire, pilot run, evaluation visit), the unanimous Council vote that follows them, and a
+revocation. Every state keeps this book; a data service asks `is_ready` / `require_ready` before it
+supplies or receives data.
+
+Voting: every member state of the federation votes, the subject state included. One AGAINST blocks.
+ABSTAIN does not: under Art 238(4) TFEU (ex Art 205(3) TEC) abstention does not prevent a Council act
+that needs unanimity. The Council decides once every member has cast a vote, none is AGAINST and at
+least one is IN_FAVOUR, so `votes_needed` is the number of members minus the abstentions. A state may
+change its vote until the decision. A revocation withdraws the decision and clears the votes; the
+steps stay done, and a new unanimous vote re-admits the state.
+
+Storage: SQLite (WAL) when a path is given, else an in-memory SQLite database: one code path.
+Tables `readiness(state, category, steps, ready, decided_at, revoked, revoked_at, revocation_reason)`
+and `votes(subject_state, category, voting_state, vote, cast_at)`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
+from prum.services.logger.entry import Category, format_moment
+
+
+class ReadinessStep(StrEnum):
+    """The evaluation before the Council decides (GATE-1); names as in the contract."""
+
+    DECLARATIONS_FILED = "DECLARATIONS_FILED"
+    QUESTIONNAIRE_ANSWERED = "QUESTIONNAIRE_ANSWERED"
+    PILOT_RUN_PASSED = "PILOT_RUN_PASSED"
+    EVALUATION_VISIT_DONE = "EVALUATION_VISIT_DONE"
+
+
+class Vote(StrEnum):
+    IN_FAVOUR = "IN_FAVOUR"
+    AGAINST = "AGAINST"
+    ABSTAIN = "ABSTAIN"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether `state` may supply and receive data of `category` (contract `Readiness`)."""
+
+    state: str
+    category: Category
+    steps_done: tuple[ReadinessStep, ...] = ()
+    ready: bool = False
+    decided_at: datetime | None = None
+    revoked: bool = False
+    revoked_at: datetime | None = None
+    revocation_reason: str = ""
+
+    @property
+    def steps_missing(self) -> tuple[ReadinessStep, ...]:
+        return tuple(step for step in ReadinessStep if step not in self.steps_done)
+
+
+@dataclass(frozen=True)
+class VoteTally:
+    """The answer to a vote (contract `CastCouncilVoteResponse`)."""
+
+    readiness: Readiness
+    votes_in_favour: int
+    votes_needed: int
+    votes: dict[str, Vote]
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readiness (
+    state TEXT NOT NULL, category TEXT NOT NULL, steps TEXT NOT NULL DEFAULT '',
+    ready INTEGER NOT NULL DEFAULT 0, decided_at TEXT, revoked INTEGER NOT NULL DEFAULT 0,
+    revoked_at TEXT, revocation_reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (state, category)
+);
+CREATE TABLE IF NOT EXISTS votes (
+    subject_state TEXT NOT NULL, category TEXT NOT NULL, voting_state TEXT NOT NULL, vote TEXT NOT NULL,
+    cast_at TEXT NOT NULL, PRIMARY KEY (subject_state, category, voting_state)
+);
+"""
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class ReadinessBook:
+    """Readiness of every member state per category (GATE-1, GATE-2). Thread-safe."""
+
+    def __init__(self, members: Sequence[str], clock: Clock | None = None, path: str | Path | None = None) -> None:
+        if not members:
+            raise InvalidInput("is empty; a federation has member states", field="members")
+        self.members = list(dict.fromkeys(members))
+        self.clock: Clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False,
+                                   isolation_level=None, timeout=30.0)
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def _member(self, state: str, field: str = "state") -> str:
+        if state not in self.members:
+            raise InvalidInput(f"{state!r} is not a member of this federation; members: {', '.join(self.members)}",
+                               field=field)
+        return state
+
+    @staticmethod
+    def _category(category: Category | str) -> Category:
+        try:
+            return Category(category)
+        except ValueError:
+            raise InvalidInput(f"{category!r}; allowed: {', '.join(c.name for c in Category)}",
+                               field="category") from None
+
+    def _row(self, state: str, category: Category) -> Readiness:
+        row = self._db.execute("SELECT steps, ready, decided_at, revoked, revoked_at, revocation_reason "
+                               "FROM readiness WHERE state = ? AND category = ?", (state, category.name)).fetchone()
+        if row is None:
+            return Readiness(state, category)
+        steps, ready, decided_at, revoked, revoked_at, reason = row
+        done = set(filter(None, steps.split(",")))
+        return Readiness(state, category, tuple(s for s in ReadinessStep if s.name in done), bool(ready),
+                         _moment(decided_at), bool(revoked), _moment(revoked_at), reason)
+
+    def _save(self, row: Readiness) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO readiness VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.state, row.category.name, ",".join(s.name for s in row.steps_done), int(row.ready),
+             row.decided_at and format_moment(row.decided_at), int(row.revoked),
+             row.revoked_at and format_moment(row.revoked_at), row.revocation_reason))
+
+    def _votes(self, state: str, category: Category) -> dict[str, Vote]:
+        return {voter: Vote(vote) for voter, vote in self._db.execute(
+            "SELECT voting_state, vote FROM votes WHERE subject_state = ? AND category = ?",
+            (state, category.name))}
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get(self, state: str, category: Category | str) -> Readiness:
+        with self._lock:
+            return self._row(self._member(state), self._category(category))
+
+    def is_ready(self, state: str, category: Category | str) -> bool:
+        """True when the Council has decided for `state` and `category` and not revoked it (GATE-1)."""
+        if state not in self.members:
+            return False
+        with self._lock:
+            row = self._row(state, self._category(category))
+        return row.ready and not row.revoked
+
+    def require_ready(self, state: str, category: Category | str) -> None:
+        """Raise GateClosed unless `state` may exchange `category` data (GATE-1)."""
+        category = self._category(category)
+        if state not in self.members:
+            raise GateClosed(f"{state} is not a member of this federation, so it is not ready for {category.name} "
+                             f"exchange (GATE-1)", state=state)
+        row = self.get(state, category)
+        if row.ready and not row.revoked:
+            return
+        if row.revoked:
+            why = f"the Council's decision was revoked ({row.revocation_reason})"
+        elif row.steps_missing:
+            why = f"evaluation steps missing: {', '.join(s.name for s in row.steps_missing)}"
+        else:
+            why = "the Council has not decided unanimously"
+        raise GateClosed(f"{state} is not ready for {category.name} exchange: {why} (GATE-1)", state=state)
+
+    def matrix(self) -> list[Readiness]:
+        """Every (member, category) row, members in federation order (GATE-2: visible to every state)."""
+        with self._lock:
+            return [self._row(state, category) for state in self.members for category in Category]
+
+    # -- the workflow ---------------------------------------------------------------------------
+
+    def declare_ready(self, state: str, category: Category | str, decided_at: datetime | None = None) -> Readiness:
+        """Record a decision the Council took before this book was opened (the federation file)."""
+        category = self._category(category)
+        with self._lock:
+            self._member(state)
+            row = Readiness(state, category, tuple(ReadinessStep), True, decided_at or self.clock.now())
+            self._save(row)
+            return row
+
+    def record_step(self, state: str, category: Category | str, step: ReadinessStep | str) -> Readiness:
+        """Mark one evaluation step done (idempotent; steps may be recorded in any order)."""
+        category = self._category(category)
+        try:
+            step = ReadinessStep(step)
+        except ValueError:
+            raise InvalidInput(f"{step!r}; allowed: {', '.join(s.name for s in ReadinessStep)}",
+                               field="step") from None
+        with self._lock:
+            row = self._row(self._member(state), category)
+            done = set(row.steps_done) | {step}
+            row = Readiness(**{**row.__dict__, "steps_done": tuple(s for s in ReadinessStep if s in done)})
+            self._save(row)
+            return row
+
+    def cast_vote(self, subject_state: str, category: Category | str, voting_state: str,
+                  vote: Vote | str) -> VoteTally:
+        """One member's vote on the Council decision for `subject_state` and `category` (GATE-1).
+
+        GateClosed while evaluation steps are missing; Duplicate once the decision is taken. The
+        decision falls when every member has voted, none AGAINST, at least one IN_FAVOUR.
+        """
+        category = self._category(category)
+        try:
+            vote = Vote(vote)
+        except ValueError:
+            raise InvalidInput(f"{vote!r}; allowed: {', '.join(v.name for v in Vote)}", field="vote") from None
+        with self._lock:
+            row = self._row(self._member(subject_state, "subject_state"), category)
+            self._member(voting_state, "voting_state")
+            if row.steps_missing:
+                raise GateClosed(
+                    f"the Council cannot vote on {subject_state}'s {category.name} readiness yet; evaluation steps "
+                    f"missing: {', '.join(s.name for s in row.steps_missing)} (GATE-1)", state=subject_state)
+            if row.ready and not row.revoked:
+                raise Duplicate(f"the Council already decided that {subject_state} is ready for {category.name} "
+                                f"exchange (on {format_moment(row.decided_at or self.clock.now())}); revoke it first")
+            now = self.clock.now()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
+                                 (subject_state, category.name, voting_state, vote.name, format_moment(now)))
+                votes = self._votes(subject_state, category)
+                in_favour = sum(v is Vote.IN_FAVOUR for v in votes.values())
+                needed = len(self.members) - sum(v is Vote.ABSTAIN for v in votes.values())
+                if (len(votes) == len(self.members) and Vote.AGAINST not in votes.values() and in_favour > 0):
+                    row = Readiness(subject_state, category, row.steps_done, True, now)
+                    self._save(row)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return VoteTally(row, in_favour, needed, votes)
+
+    def revoke(self, state: str, category: Category | str, reason: str) -> Readiness:
+        """Withdraw a decision (GATE-2): from now on queries to and from `state` are refused."""
+        category = self._category(category)
+        if not reason.strip():
+            raise InvalidInput("is empty; say why the decision is revoked", field="reason")
+        with self._lock:
+            row = self._row(self._member(state), category)
+            if not row.ready or row.revoked:
+                raise GateClosed(f"{state} is not ready for {category.name} exchange, so there is no decision to "
+                                 f"revoke", state=state)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = Readiness(state, category, row.steps_done, False, row.decided_at, True, self.clock.now(),
+                                reason.strip())
+                self._save(row)
+                self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?", (state, category.name))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return row
