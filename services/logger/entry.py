@@ -190,7 +190,8 @@ def validate_entry(entry: LogEntry) -> None:
             and entry.message_type is MessageType.QUERY):
         _require(entry, "reason", "the requesting side logs the reason for every query (LOG-2)")
         _require(entry, "officer_id", "the requesting side logs the officer who ran the query (LOG-2)")
-        _require(entry, "ordering_officer_id", "the requesting side logs the officer who ordered the query (LOG-2)")
+        _require(entry, "ordering_officer_id",
+                 "the requesting side logs the officer who ordered the query (LOG-2)")
     if not entry.kind.automated:
         _require(entry, "reason", "a non-automated supply or receipt is logged with its reason (LOG-3)")
         _require(entry, "data_supplied", "a non-automated supply or receipt is logged with the data (LOG-3)")

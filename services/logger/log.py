@@ -11,9 +11,13 @@ Triggers refuse UPDATE on entries and DELETE of any entry the retention purge ha
 
 Retention (LOG-6): `purge` deletes entries older than their kind's period. A removed entry leaves a
 *tombstone* (sequence, previous hash, hash: no content) so that entries kept longer (NL keeps
-non-automated supplies 4 years) still chain across the gap; tombstones before the oldest surviving
-entry collapse into one *checkpoint* (the sequence and hash of the last entry removed), which is
-where `verify` starts.
+non-automated supplies 4 years) still chain across the gap; the unbroken run of tombstones right
+after the *checkpoint* folds into it (the sequence and hash of the last entry removed), which is
+where `verify` starts. A gap no tombstone explains stops the fold, so it stays visible.
+
+Limit: the hash algorithm is public, so someone who can write the file could rewrite the whole
+chain and the head consistently. Catching that needs an anchor outside the file: the DPA keeps
+`stats().last_hash` from each export and compares it later.
 
 Schema: `meta(key, value)` (state, schema version), `entries(sequence PK, <the Entry fields>)`,
 `head(id=1, sequence, hash)`, `tombstones(sequence PK, kind, previous_hash, hash, purged_at)`,
@@ -22,6 +26,7 @@ Schema: `meta(key, value)` (state, schema version), `entries(sequence PK, <the E
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections import Counter
@@ -57,6 +62,7 @@ _COLUMNS = ("sequence", "kind", "message_type", "category", "side", "logging_sta
             "requested_state", "request_id", "reply_id", "officer_id", "ordering_officer_id", "reason",
             "case_reference", "data_supplied", "outcome", "hit_count", "recorded_at", "previous_hash", "hash")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
+_INSERT = f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,14 +81,17 @@ CREATE INDEX IF NOT EXISTS entries_by_kind_time ON entries (kind, recorded_at);
 CREATE TABLE IF NOT EXISTS head (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL,
                                  hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tombstones (sequence INTEGER PRIMARY KEY, kind TEXT NOT NULL,
-                                       previous_hash TEXT NOT NULL, hash TEXT NOT NULL, purged_at TEXT NOT NULL);
+                                       previous_hash TEXT NOT NULL, hash TEXT NOT NULL,
+                                       purged_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL,
                                        hash TEXT NOT NULL, purged_at TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS entries_never_updated BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only: entries are never updated (LOG-5)'); END;
 CREATE TRIGGER IF NOT EXISTS entries_deleted_only_by_purge BEFORE DELETE ON entries
 WHEN NOT EXISTS (SELECT 1 FROM tombstones WHERE sequence = OLD.sequence)
-BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only: only the retention purge deletes entries (LOG-6)'); END;
+BEGIN
+    SELECT RAISE(ABORT, 'the protocol log is append-only: only the retention purge deletes entries (LOG-6)');
+END;
 """
 
 
@@ -99,14 +108,15 @@ class RetentionPolicy:
     def __post_init__(self) -> None:
         for kind, period in {"default": self.default, **{k.name: v for k, v in self.by_kind.items()}}.items():
             if period < TWO_YEARS:
-                raise InvalidInput(f"{period.days} days; LOG-6 keeps logs at least 2 years ({TWO_YEARS.days} days)",
-                                   field=f"retention.{kind}")
+                raise InvalidInput(f"{period.days} days; LOG-6 keeps logs at least 2 years "
+                                   f"({TWO_YEARS.days} days)", field=f"retention.{kind}")
 
     def period(self, kind: EntryKind) -> timedelta:
         return self.by_kind.get(kind, self.default)
 
     @classmethod
-    def for_state(cls, code: str, overrides_days: Mapping[str | EntryKind, int] | None = None) -> RetentionPolicy:
+    def for_state(cls, code: str,
+                  overrides_days: Mapping[str | EntryKind, int] | None = None) -> RetentionPolicy:
         """The national policy: the Netherlands keeps non-automated supplies (evidence of supplied
         judicial data) 4 years, every other state keeps everything 2 years; `overrides_days`
         (kind name -> days, as the federation file gives them) replace either."""
@@ -117,7 +127,8 @@ class RetentionPolicy:
             try:
                 kind = EntryKind[name.name if isinstance(name, EntryKind) else str(name)]
             except KeyError:
-                raise InvalidInput(f"{name!r} is not an entry kind; allowed: {', '.join(k.name for k in EntryKind)}",
+                allowed = ", ".join(k.name for k in EntryKind)
+                raise InvalidInput(f"{name!r} is not an entry kind; allowed: {allowed}",
                                    field="retention") from None
             by_kind[kind] = timedelta(days=days)
         return cls(by_kind=by_kind)
@@ -156,10 +167,11 @@ def _aware(moment: datetime | None, name: str) -> str | None:
 
 
 def _row_to_entry(row: tuple) -> LogEntry:  # type: ignore[type-arg]
-    values = dict(zip(_COLUMNS, row))
+    values = dict(zip(_COLUMNS, row, strict=True))
     return LogEntry(
-        sequence=values["sequence"], kind=EntryKind(values["kind"]), message_type=MessageType(values["message_type"]),
-        category=Category(values["category"]), side=Side(values["side"]), logging_state=values["logging_state"],
+        sequence=values["sequence"], kind=EntryKind(values["kind"]),
+        message_type=MessageType(values["message_type"]), category=Category(values["category"]),
+        side=Side(values["side"]), logging_state=values["logging_state"],
         requesting_state=values["requesting_state"], requested_state=values["requested_state"],
         request_id=values["request_id"], reply_id=values["reply_id"], officer_id=values["officer_id"],
         ordering_officer_id=values["ordering_officer_id"], reason=values["reason"],
@@ -230,7 +242,8 @@ class ProtocolLog:
             self._db.close()
 
     def pragma(self, name: str) -> object:
-        """A pragma's current value, e.g. `pragma('journal_mode')` -> 'wal', `pragma('synchronous')` -> 2 (FULL)."""
+        """A pragma's value on the writing connection: `pragma('journal_mode')` -> 'wal',
+        `pragma('synchronous')` -> 2 (FULL)."""
         if not name.isidentifier():
             raise InvalidInput(f"{name!r} is not a pragma name", field="name")
         with self._lock:
@@ -254,8 +267,7 @@ class ProtocolLog:
             for entry in prepared:
                 sequence += 1
                 sealed = entry.sealed(sequence, now, previous)
-                db.execute(f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                           _entry_to_row(sealed))
+                db.execute(_INSERT, _entry_to_row(sealed))
                 previous = sealed.hash
                 written.append(sealed)
             db.execute("UPDATE head SET sequence = ?, hash = ? WHERE id = 1", (sequence, previous))
@@ -278,7 +290,8 @@ class ProtocolLog:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def query(self, request_id: str | None = None, kind: EntryKind | None = None, category: Category | None = None,
+    def query(self, request_id: str | None = None, kind: EntryKind | None = None,
+              category: Category | None = None,
               since: datetime | None = None, until: datetime | None = None, after_sequence: int = 0,
               limit: int = 1000) -> list[LogEntry]:
         """Entries in sequence order matching every given filter; `since` inclusive, `until` exclusive."""
@@ -327,68 +340,35 @@ class ProtocolLog:
 
         Edited entry: its hash no longer matches its content. Moved or swapped entries: the same,
         since the sequence is hashed, and their `previous_hash` no longer links. Deleted entry:
-        a gap in the sequence that no purge tombstone explains, or the tail shorter than the head.
-        Inserted entry: a broken link, or a sequence beyond the recorded head.
+        a gap in the sequence that no purge tombstone explains, or a tail shorter than the head.
+        Inserted entry: a broken link, or a sequence beyond the recorded head. A file-backed log
+        is read from its own WAL snapshot, so appends go on while a long log is checked.
         """
-        violations: list[tuple[int, str]] = []
-        checked = 0
-        with self._transaction("DEFERRED") as db:
+        with self._snapshot() as db:
             checkpoint = db.execute("SELECT sequence, hash FROM checkpoint WHERE id = 1").fetchone()
-            head_sequence, head_hash = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
-            tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones ORDER BY sequence").fetchall()
-            rows = db.execute(f"{_SELECT} ORDER BY sequence").fetchall()
-        last_sequence, last_hash = checkpoint if checkpoint else (0, GENESIS_HASH)
-        purged = {seq for seq, _, _ in tombstones}
-        live = {row[0] for row in rows}
-        # One ordered walk over surviving entries and purge tombstones, linking each to the one before.
-        records = sorted([(seq, prev, digest, None) for seq, prev, digest in tombstones]
-                         + [(row[0], row[-2], row[-1], row) for row in rows], key=lambda r: (r[0], r[3] is None))
-        for sequence, previous_hash, digest, row in records:
-            if row is None:
-                if sequence in live:
-                    continue  # reported with the entry itself
-                self._link(violations, sequence, previous_hash, last_sequence, last_hash, "purged entry")
-                last_sequence, last_hash = sequence, digest
-                continue
-            checked += 1
-            if sequence in purged:
-                violations.append((sequence, "the entry is present although the retention purge removed it: "
-                                             "re-inserted outside the logger"))
-            if sequence <= last_sequence:
-                violations.append((sequence, f"the entry lies inside the purged range (up to {last_sequence}): "
-                                             f"inserted outside the logger"))
-            else:
-                self._link(violations, sequence, previous_hash, last_sequence, last_hash, "entry")
-            try:
-                edited = _row_to_entry(row).compute_hash() != digest
-            except (ValueError, TypeError):
-                edited = True
-            if edited:
-                violations.append((sequence, "the entry's content does not match its hash: it was edited, or moved "
-                                             "from another position"))
-            if sequence > head_sequence:
-                violations.append((sequence, f"the entry lies beyond the log's head ({head_sequence}): inserted "
-                                             f"outside the logger"))
-            last_sequence, last_hash = max(last_sequence, sequence), digest
-        if last_sequence < head_sequence:
-            violations.append((last_sequence + 1, f"{_span(last_sequence + 1, head_sequence)} missing at the end of "
-                                                  f"the log (the head records {head_sequence}): deleted outside a "
-                                                  f"retention purge"))
-        elif last_sequence == head_sequence and last_hash != head_hash:
-            violations.append((head_sequence, "the last entry's hash differs from the one recorded at the head: the "
-                                              "entry was replaced"))
-        violations.sort(key=lambda v: v[0])
-        return Verification(intact=not violations, entries_checked=checked, violations=violations)
+            head = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
+            tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones "
+                                    "ORDER BY sequence").fetchall()
+            walk = _ChainWalk(*(checkpoint or (0, GENESIS_HASH)))
+            pending = iter(tombstones)
+            tombstone = next(pending, None)
+            for row in db.execute(f"{_SELECT} ORDER BY sequence"):
+                while tombstone is not None and tombstone[0] <= row[0]:
+                    if tombstone[0] < row[0]:
+                        walk.tombstone(*tombstone)
+                    else:
+                        walk.violations.append((row[0], _RE_INSERTED))
+                    tombstone = next(pending, None)
+                walk.entry(row, head[0])
+            while tombstone is not None:
+                walk.tombstone(*tombstone)
+                tombstone = next(pending, None)
+        return walk.finish(*head)
 
-    @staticmethod
-    def _link(violations: list[tuple[int, str]], sequence: int, previous_hash: str, last_sequence: int,
-              last_hash: str, what: str) -> None:
-        if sequence > last_sequence + 1:
-            violations.append((last_sequence + 1, f"{_span(last_sequence + 1, sequence - 1)} missing before "
-                                                  f"{what} {sequence}: deleted outside a retention purge"))
-        elif previous_hash != last_hash:
-            violations.append((sequence, f"{what} {sequence} does not chain to entry {last_sequence} (previous_hash "
-                                         f"differs): an entry was replaced, inserted or reordered"))
+    def _snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        if self.path == ":memory:" or self.path.startswith("file::memory:"):
+            return self._transaction("DEFERRED")
+        return _read_snapshot(self.path)
 
     # -- retention ------------------------------------------------------------------------------
 
@@ -411,7 +391,8 @@ class ProtocolLog:
                 db.executemany("DELETE FROM entries WHERE sequence = ?", [(seq,) for seq, *_ in doomed])
                 self._compact(db, stamp)
         return PurgeReport(removed=sum(removed.values()),
-                           removed_by_kind={kind: removed.get(kind, 0) for kind in EntryKind}, dry_run=dry_run)
+                           removed_by_kind={kind: removed.get(kind, 0) for kind in EntryKind},
+                           dry_run=dry_run)
 
     @staticmethod
     def _compact(db: sqlite3.Connection, stamp: str) -> None:
@@ -436,3 +417,75 @@ class ProtocolLog:
 
 def _span(first: int, last: int) -> str:
     return f"entry {first} is" if first == last else f"entries {first} to {last} are"
+
+
+_RE_INSERTED = "the entry is present although the retention purge removed it: re-inserted outside the logger"
+_EDITED = "the entry's content does not match its hash: it was edited, or moved from another position"
+
+
+@contextlib.contextmanager
+def _read_snapshot(path: str) -> Iterator[sqlite3.Connection]:
+    """A read-only connection holding one WAL snapshot for the whole read."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+    try:
+        db.execute("BEGIN")
+        yield db
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+class _ChainWalk:
+    """The state of one `verify` pass: the last link seen and the violations found so far (LOG-5)."""
+
+    def __init__(self, sequence: int, digest: str) -> None:
+        self.last_sequence, self.last_hash = sequence, digest
+        self.checked = 0
+        self.violations: list[tuple[int, str]] = []
+
+    def _link(self, sequence: int, previous_hash: str, what: str) -> None:
+        if sequence > self.last_sequence + 1:
+            first = self.last_sequence + 1
+            self.violations.append((first, f"{_span(first, sequence - 1)} missing before {what} {sequence}: "
+                                           f"deleted outside a retention purge"))
+        elif previous_hash != self.last_hash:
+            self.violations.append((sequence, f"{what} {sequence} does not chain to entry "
+                                              f"{self.last_sequence} (previous_hash differs): an entry was "
+                                              f"replaced, inserted or reordered"))
+
+    def tombstone(self, sequence: int, previous_hash: str, digest: str) -> None:
+        self._link(sequence, previous_hash, "purged entry")
+        self.last_sequence, self.last_hash = sequence, digest
+
+    def entry(self, row: tuple, head_sequence: int) -> None:  # type: ignore[type-arg]
+        sequence, previous_hash, digest = row[0], row[-2], row[-1]
+        self.checked += 1
+        if sequence <= self.last_sequence:
+            self.violations.append((sequence, f"the entry lies inside the purged range (up to "
+                                              f"{self.last_sequence}): inserted outside the logger"))
+        else:
+            self._link(sequence, previous_hash, "entry")
+        try:
+            edited = _row_to_entry(row).compute_hash() != digest
+        except (ValueError, TypeError):  # a value no entry can have, e.g. an unknown kind
+            edited = True
+        if edited:
+            self.violations.append((sequence, _EDITED))
+        if sequence > head_sequence:
+            self.violations.append((sequence, f"the entry lies beyond the log's head ({head_sequence}): "
+                                              f"inserted outside the logger"))
+        self.last_sequence, self.last_hash = max(self.last_sequence, sequence), digest
+
+    def finish(self, head_sequence: int, head_hash: str) -> Verification:
+        if self.last_sequence < head_sequence:
+            first = self.last_sequence + 1
+            self.violations.append((first, f"{_span(first, head_sequence)} missing at the end of the log "
+                                           f"(the head records {head_sequence}): deleted outside a "
+                                           f"retention purge"))
+        elif self.last_sequence == head_sequence and self.last_hash != head_hash:
+            self.violations.append((head_sequence, "the last entry's hash differs from the one recorded at "
+                                                   "the head: the entry was replaced"))
+        self.violations.sort(key=lambda v: v[0])
+        return Verification(intact=not self.violations, entries_checked=self.checked,
+                            violations=self.violations)

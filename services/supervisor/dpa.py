@@ -124,7 +124,8 @@ class LogRequests(_Register):
         with self._lock:
             request = self._get(request_id)
             if request.answered_at is not None:
-                raise Duplicate(f"log request {request_id} was already answered at {request.answered_at.isoformat()}")
+                raise Duplicate(f"log request {request_id} was already answered at "
+                                f"{request.answered_at.isoformat()}")
             request = replace(request, answered_at=self.clock.now(), entries_delivered=entries_delivered)
             self._requests[request_id] = request
             return self._current(request)
@@ -182,8 +183,8 @@ def check_lawfulness(entry: LogEntry, authorised_officers: Collection[str]) -> l
         if not entry.officer_id.strip():
             problems.append("no officer who ran the query (LOG-2)")
         elif entry.officer_id not in authorised_officers:
-            problems.append(f"officer {entry.officer_id!r} is not on the list of specially authorised officers "
-                            f"(SEC-2)")
+            problems.append(f"officer {entry.officer_id!r} is not on the list of specially authorised "
+                            f"officers (SEC-2)")
         if not entry.ordering_officer_id.strip():
             problems.append("no officer who ordered the query (LOG-2)")
         if not entry.reason.strip():
@@ -214,8 +215,9 @@ class Audits(_Register):
                          for problem in check_lawfulness(entry, authorised_officers))
         with self._lock:
             now = self.clock.now()
-            audit = Audit(self._next_id(), now, len(sample), findings, add_months(now, AUDIT_RETENTION_MONTHS),
-                          seed, len(population), tuple(e.sequence for e in sample))
+            audit = Audit(self._next_id(), now, len(sample), findings,
+                          add_months(now, AUDIT_RETENTION_MONTHS), seed, len(population),
+                          tuple(e.sequence for e in sample))
             self._audits[audit.id] = audit
             return audit
 
@@ -224,7 +226,8 @@ class Audits(_Register):
             try:
                 return self._audits[audit_id]
             except KeyError:
-                raise UnknownReference(f"no audit {audit_id!r} (results are deleted after 18 months)") from None
+                raise UnknownReference(f"no audit {audit_id!r} (results are deleted after 18 months)") \
+                    from None
 
     def list(self) -> list[Audit]:
         with self._lock:
@@ -267,14 +270,18 @@ class Declarations(_Register):
         super().__init__(clock)
         self._current: dict[tuple[str, DeclarationKind, Category | None], Declaration] = {}
 
-    def file(self, state: str, kind: DeclarationKind | str, category: Category | str | None, text: str) -> Declaration:
+    def file(self, state: str, kind: DeclarationKind | str, category: Category | str | None,
+             text: str) -> Declaration:
+        """File a declaration; it replaces the one in force of the same state, kind and category."""
         _check_state(state)
         try:
             kind = DeclarationKind(kind)
             category = Category(category) if category else None
         except ValueError as error:
-            raise InvalidInput(f"{error}; allowed kinds: {', '.join(k.name for k in DeclarationKind)}; categories: "
-                               f"{', '.join(c.name for c in Category)}", field="declaration") from None
+            kinds = ", ".join(k.name for k in DeclarationKind)
+            categories = ", ".join(c.name for c in Category)
+            raise InvalidInput(f"{error}; allowed kinds: {kinds}; categories: {categories}",
+                               field="declaration") from None
         if not text.strip():
             raise InvalidInput("is empty; a declaration says what is declared", field="text")
         with self._lock:
@@ -368,7 +375,8 @@ class SubjectCases(_Register):
         with self._lock:
             case = self._get(case_id)
             if case.answered_at is not None:
-                raise Duplicate(f"subject case {case_id} was already answered at {case.answered_at.isoformat()}")
+                raise Duplicate(f"subject case {case_id} was already answered at "
+                                f"{case.answered_at.isoformat()}")
             case = replace(case, answer=answer.strip(), answered_at=self.clock.now())
             self._cases[case_id] = case
             return self._current(case)
@@ -390,7 +398,7 @@ class SubjectCases(_Register):
 
 
 __all__ = [
-    "AUDIT_RETENTION_MONTHS", "LOG_REQUEST_DEADLINE", "SUBJECT_CASE_MONTHS", "Audit", "AuditFinding", "Audits",
-    "Declaration", "DeclarationKind", "Declarations", "LogRequest", "LogRequests", "Status",
+    "AUDIT_RETENTION_MONTHS", "LOG_REQUEST_DEADLINE", "SUBJECT_CASE_MONTHS", "Audit", "AuditFinding",
+    "Audits", "Declaration", "DeclarationKind", "Declarations", "LogRequest", "LogRequests", "Status",
     "SubjectCase", "SubjectCaseKind", "SubjectCases", "add_months", "check_lawfulness",
 ]

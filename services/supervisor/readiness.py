@@ -19,9 +19,10 @@ and `votes(subject_state, category, voting_state, vote, cast_at)`.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -96,7 +97,8 @@ def _moment(text: str | None) -> datetime | None:
 class ReadinessBook:
     """Readiness of every member state per category (GATE-1, GATE-2). Thread-safe."""
 
-    def __init__(self, members: Sequence[str], clock: Clock | None = None, path: str | Path | None = None) -> None:
+    def __init__(self, members: Sequence[str], clock: Clock | None = None,
+                 path: str | Path | None = None) -> None:
         if not members:
             raise InvalidInput("is empty; a federation has member states", field="members")
         self.members = list(dict.fromkeys(members))
@@ -113,12 +115,23 @@ class ReadinessBook:
         with self._lock:
             self._db.close()
 
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One write transaction (the caller holds the lock)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     # -- checks ---------------------------------------------------------------------------------
 
     def _member(self, state: str, field: str = "state") -> str:
         if state not in self.members:
-            raise InvalidInput(f"{state!r} is not a member of this federation; members: {', '.join(self.members)}",
-                               field=field)
+            raise InvalidInput(f"{state!r} is not a member of this federation; members: "
+                               f"{', '.join(self.members)}", field=field)
         return state
 
     @staticmethod
@@ -130,8 +143,9 @@ class ReadinessBook:
                                field="category") from None
 
     def _row(self, state: str, category: Category) -> Readiness:
-        row = self._db.execute("SELECT steps, ready, decided_at, revoked, revoked_at, revocation_reason "
-                               "FROM readiness WHERE state = ? AND category = ?", (state, category.name)).fetchone()
+        row = self._db.execute(
+            "SELECT steps, ready, decided_at, revoked, revoked_at, revocation_reason FROM readiness "
+            "WHERE state = ? AND category = ?", (state, category.name)).fetchone()
         if row is None:
             return Readiness(state, category)
         steps, ready, decided_at, revoked, revoked_at, reason = row
@@ -169,8 +183,8 @@ class ReadinessBook:
         """Raise GateClosed unless `state` may exchange `category` data (GATE-1)."""
         category = self._category(category)
         if state not in self.members:
-            raise GateClosed(f"{state} is not a member of this federation, so it is not ready for {category.name} "
-                             f"exchange (GATE-1)", state=state)
+            raise GateClosed(f"{state} is not a member of this federation, so it is not ready for "
+                             f"{category.name} exchange (GATE-1)", state=state)
         row = self.get(state, category)
         if row.ready and not row.revoked:
             return
@@ -189,7 +203,8 @@ class ReadinessBook:
 
     # -- the workflow ---------------------------------------------------------------------------
 
-    def declare_ready(self, state: str, category: Category | str, decided_at: datetime | None = None) -> Readiness:
+    def declare_ready(self, state: str, category: Category | str,
+                      decided_at: datetime | None = None) -> Readiness:
         """Record a decision the Council took before this book was opened (the federation file)."""
         category = self._category(category)
         with self._lock:
@@ -224,32 +239,30 @@ class ReadinessBook:
         try:
             vote = Vote(vote)
         except ValueError:
-            raise InvalidInput(f"{vote!r}; allowed: {', '.join(v.name for v in Vote)}", field="vote") from None
+            allowed = ", ".join(v.name for v in Vote)
+            raise InvalidInput(f"{vote!r}; allowed: {allowed}", field="vote") from None
         with self._lock:
             row = self._row(self._member(subject_state, "subject_state"), category)
             self._member(voting_state, "voting_state")
             if row.steps_missing:
                 raise GateClosed(
-                    f"the Council cannot vote on {subject_state}'s {category.name} readiness yet; evaluation steps "
-                    f"missing: {', '.join(s.name for s in row.steps_missing)} (GATE-1)", state=subject_state)
+                    f"the Council cannot vote on {subject_state}'s {category.name} readiness yet; evaluation "
+                    f"steps missing: {', '.join(s.name for s in row.steps_missing)} (GATE-1)",
+                    state=subject_state)
             if row.ready and not row.revoked:
-                raise Duplicate(f"the Council already decided that {subject_state} is ready for {category.name} "
-                                f"exchange (on {format_moment(row.decided_at or self.clock.now())}); revoke it first")
+                decided = format_moment(row.decided_at or self.clock.now())
+                raise Duplicate(f"the Council already decided that {subject_state} is ready for "
+                                f"{category.name} exchange (on {decided}); revoke it first")
             now = self.clock.now()
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._atomic():  # the vote and the decision it completes
                 self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
                                  (subject_state, category.name, voting_state, vote.name, format_moment(now)))
                 votes = self._votes(subject_state, category)
                 in_favour = sum(v is Vote.IN_FAVOUR for v in votes.values())
                 needed = len(self.members) - sum(v is Vote.ABSTAIN for v in votes.values())
-                if (len(votes) == len(self.members) and Vote.AGAINST not in votes.values() and in_favour > 0):
+                if len(votes) == len(self.members) and Vote.AGAINST not in votes.values() and in_favour > 0:
                     row = Readiness(subject_state, category, row.steps_done, True, now)
                     self._save(row)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             return VoteTally(row, in_favour, needed, votes)
 
     def revoke(self, state: str, category: Category | str, reason: str) -> Readiness:
@@ -260,16 +273,12 @@ class ReadinessBook:
         with self._lock:
             row = self._row(self._member(state), category)
             if not row.ready or row.revoked:
-                raise GateClosed(f"{state} is not ready for {category.name} exchange, so there is no decision to "
-                                 f"revoke", state=state)
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = Readiness(state, category, row.steps_done, False, row.decided_at, True, self.clock.now(),
-                                reason.strip())
+                raise GateClosed(f"{state} is not ready for {category.name} exchange, so there is no "
+                                 f"decision to revoke", state=state)
+            row = Readiness(state, category, row.steps_done, False, row.decided_at, True, self.clock.now(),
+                            reason.strip())
+            with self._atomic():
                 self._save(row)
-                self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?", (state, category.name))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?",
+                                 (state, category.name))
             return row

@@ -3,6 +3,7 @@ queries and export (LOG-7), tamper detection (LOG-5)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -14,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger import (
@@ -113,7 +113,7 @@ def test_append_many_is_one_run_of_consecutive_sequences(log: ProtocolLog) -> No
     log.append(query_entry())
     written = log.append_many([query_entry(request_id=f"r{i}") for i in range(4)])
     assert [e.sequence for e in written] == [2, 3, 4, 5]
-    assert all(later.previous_hash == earlier.hash for earlier, later in zip(written, written[1:]))
+    assert all(later.previous_hash == earlier.hash for earlier, later in itertools.pairwise(written))
     assert log.append_many([]) == []
 
 
@@ -430,3 +430,24 @@ def test_two_swapped_entries_are_detected(log: ProtocolLog, path: Path, clock: S
     assert hash_breaks == {3, 4}
     assert {s for s, _ in result.violations} <= {3, 4, 5}
     assert result.entries_checked == 6
+
+
+def test_verify_reads_a_snapshot_while_appends_go_on(log: ProtocolLog) -> None:
+    log.append_many([query_entry(request_id=f"r{i}") for i in range(3000)])
+    stop = threading.Event()
+    appended: list[int] = []
+
+    def writer() -> None:
+        while not stop.is_set():
+            appended.append(log.append(query_entry(request_id="during")).sequence)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        results = [log.verify() for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+    assert all(r.intact for r in results), [r.violations[:3] for r in results]
+    assert all(r.entries_checked >= 3000 for r in results)
+    assert log.verify().entries_checked == 3000 + len(appended)

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger import (
@@ -259,3 +258,17 @@ def test_the_purge_cannot_be_imitated_by_a_raw_delete(tmp_path: Path, de: Protoc
         raw.execute("DELETE FROM entries WHERE sequence = 1")
     raw.close()
     assert de.stats().entries == 3
+
+
+def test_a_purged_entry_restored_from_a_backup_is_detected(
+        tmp_path: Path, nl: ProtocolLog, clock: SimulatedClock) -> None:
+    nl.append_many([follow_up(), automated(request_id="purged"), follow_up()])
+    backup = sqlite3.connect(tmp_path / "NL.db").execute("SELECT * FROM entries WHERE sequence = 2").fetchone()
+    clock.advance(TWO_YEARS)
+    assert nl.purge().removed == 1
+    raw = sqlite3.connect(tmp_path / "NL.db", isolation_level=None)
+    assert raw.execute("SELECT sequence FROM tombstones").fetchall() == [(2,)]
+    raw.execute(f"INSERT INTO entries VALUES ({', '.join('?' * len(backup))})", backup)
+    raw.close()
+    (violation,) = nl.verify().violations
+    assert violation[0] == 2 and "retention purge removed it" in violation[1]

@@ -1,0 +1,191 @@
+"""The Council readiness book: evaluation steps, unanimous vote, revocation (GATE-1, GATE-2)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from prum.services.common.clock import SimulatedClock
+from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
+from prum.services.logger import Category
+from prum.services.supervisor import ReadinessBook, ReadinessStep, Vote
+
+MEMBERS = ["NL", "DE", "FR", "LU"]
+START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+def book(clock: SimulatedClock) -> ReadinessBook:
+    return ReadinessBook(MEMBERS, clock=clock)
+
+
+def evaluated(book: ReadinessBook, state: str = "LU", category: Category = Category.DNA) -> None:
+    for step in ReadinessStep:
+        book.record_step(state, category, step)
+
+
+def test_the_matrix_shows_every_member_and_category_not_ready_at_first(book: ReadinessBook) -> None:
+    rows = book.matrix()
+    assert [(r.state, r.category) for r in rows] == [(s, c) for s in MEMBERS for c in Category]
+    assert not any(r.ready or r.revoked or r.steps_done for r in rows)
+    assert not book.is_ready("NL", Category.DNA)
+
+
+def test_declared_ready_from_the_federation_file(book: ReadinessBook, clock: SimulatedClock) -> None:
+    row = book.declare_ready("NL", Category.VEHICLE)
+    assert row.ready and row.decided_at == START and row.steps_done == tuple(ReadinessStep)
+    assert book.is_ready("NL", Category.VEHICLE) and book.is_ready("NL", "VEHICLE")
+    assert not book.is_ready("NL", Category.DNA)  # per category
+    book.require_ready("NL", Category.VEHICLE)
+
+
+def test_steps_are_recorded_idempotently_in_contract_order(book: ReadinessBook) -> None:
+    book.record_step("LU", Category.DNA, ReadinessStep.PILOT_RUN_PASSED)
+    row = book.record_step("LU", Category.DNA, ReadinessStep.DECLARATIONS_FILED)
+    row = book.record_step("LU", Category.DNA, "DECLARATIONS_FILED")
+    assert row.steps_done == (ReadinessStep.DECLARATIONS_FILED, ReadinessStep.PILOT_RUN_PASSED)
+    assert row.steps_missing == (ReadinessStep.QUESTIONNAIRE_ANSWERED, ReadinessStep.EVALUATION_VISIT_DONE)
+    assert not row.ready
+
+
+def test_no_vote_before_every_evaluation_step(book: ReadinessBook) -> None:
+    book.record_step("LU", Category.DNA, ReadinessStep.DECLARATIONS_FILED)
+    book.record_step("LU", Category.DNA, ReadinessStep.QUESTIONNAIRE_ANSWERED)
+    book.record_step("LU", Category.DNA, ReadinessStep.PILOT_RUN_PASSED)
+    with pytest.raises(GateClosed, match="EVALUATION_VISIT_DONE") as refused:
+        book.cast_vote("LU", Category.DNA, "NL", Vote.IN_FAVOUR)
+    assert refused.value.state == "LU"
+    assert "QUESTIONNAIRE_ANSWERED" not in str(refused.value)
+
+
+def test_unanimity_decides_and_the_tally_counts_up(book: ReadinessBook, clock: SimulatedClock) -> None:
+    evaluated(book)
+    tallies = []
+    for voter in MEMBERS:
+        clock.advance(timedelta(hours=1))
+        tallies.append(book.cast_vote("LU", Category.DNA, voter, Vote.IN_FAVOUR))
+    assert [(t.votes_in_favour, t.votes_needed, t.readiness.ready) for t in tallies] == [
+        (1, 4, False), (2, 4, False), (3, 4, False), (4, 4, True)]
+    assert tallies[-1].readiness.decided_at == START + timedelta(hours=4)
+    assert book.is_ready("LU", Category.DNA)
+    assert not book.is_ready("LU", Category.FINGERPRINT)
+
+
+def test_one_vote_against_blocks_until_it_changes(book: ReadinessBook) -> None:
+    evaluated(book)
+    book.cast_vote("LU", Category.DNA, "FR", Vote.AGAINST)
+    for voter in ("NL", "DE", "LU"):
+        tally = book.cast_vote("LU", Category.DNA, voter, Vote.IN_FAVOUR)
+    assert not tally.readiness.ready and tally.votes_in_favour == 3 and tally.votes_needed == 4
+    assert tally.votes["FR"] is Vote.AGAINST
+    with pytest.raises(GateClosed, match="not decided unanimously"):
+        book.require_ready("LU", Category.DNA)
+    tally = book.cast_vote("LU", Category.DNA, "FR", Vote.IN_FAVOUR)
+    assert tally.readiness.ready
+
+
+def test_abstention_does_not_prevent_unanimity(book: ReadinessBook) -> None:
+    """Art 238(4) TFEU: abstentions do not prevent acts that require unanimity."""
+    evaluated(book)
+    book.cast_vote("LU", Category.DNA, "FR", Vote.ABSTAIN)
+    book.cast_vote("LU", Category.DNA, "NL", Vote.IN_FAVOUR)
+    book.cast_vote("LU", Category.DNA, "DE", Vote.IN_FAVOUR)
+    tally = book.cast_vote("LU", Category.DNA, "LU", Vote.IN_FAVOUR)
+    assert tally.readiness.ready
+    assert (tally.votes_in_favour, tally.votes_needed) == (3, 3)
+
+
+def test_every_member_must_vote_and_abstentions_alone_decide_nothing(book: ReadinessBook) -> None:
+    evaluated(book)
+    for voter in ("NL", "DE", "FR"):
+        tally = book.cast_vote("LU", Category.DNA, voter, Vote.ABSTAIN)
+    assert not tally.readiness.ready  # LU has not voted yet
+    tally = book.cast_vote("LU", Category.DNA, "LU", Vote.ABSTAIN)
+    assert not tally.readiness.ready and tally.votes_in_favour == 0
+
+
+def test_a_decided_state_is_not_voted_on_again(book: ReadinessBook) -> None:
+    book.declare_ready("NL", Category.DNA)
+    with pytest.raises(Duplicate, match="already decided"):
+        book.cast_vote("NL", Category.DNA, "DE", Vote.AGAINST)
+
+
+@pytest.mark.parametrize("subject, voter, vote, field", [
+    ("XX", "NL", Vote.IN_FAVOUR, "subject_state"), ("LU", "PL", Vote.IN_FAVOUR, "voting_state"),
+    ("LU", "NL", "MAYBE", "vote")])
+def test_votes_from_or_on_strangers_are_refused(book: ReadinessBook, subject: str, voter: str, vote: str,
+                                                field: str) -> None:
+    evaluated(book)
+    with pytest.raises(InvalidInput) as refused:
+        book.cast_vote(subject, Category.DNA, voter, vote)
+    assert refused.value.field == field
+
+
+def test_revocation_closes_the_gate_and_a_new_vote_reopens_it(book: ReadinessBook, clock: SimulatedClock) -> None:
+    book.declare_ready("DE", Category.FINGERPRINT)
+    clock.advance(timedelta(days=30))
+    row = book.revoke("DE", Category.FINGERPRINT, "evaluation found unlogged supplies")
+    assert row.revoked and not row.ready and row.revoked_at == START + timedelta(days=30)
+    assert not book.is_ready("DE", Category.FINGERPRINT)
+    with pytest.raises(GateClosed, match="revoked \\(evaluation found unlogged supplies\\)"):
+        book.require_ready("DE", Category.FINGERPRINT)
+    assert book.get("DE", Category.FINGERPRINT).steps_done == tuple(ReadinessStep)
+    for voter in MEMBERS:
+        tally = book.cast_vote("DE", Category.FINGERPRINT, voter, Vote.IN_FAVOUR)
+    assert tally.readiness.ready and not tally.readiness.revoked
+    assert book.is_ready("DE", Category.FINGERPRINT)
+
+
+def test_only_a_decision_can_be_revoked_and_a_reason_is_given(book: ReadinessBook) -> None:
+    with pytest.raises(GateClosed, match="no decision to revoke"):
+        book.revoke("LU", Category.DNA, "never decided")
+    book.declare_ready("LU", Category.DNA)
+    with pytest.raises(InvalidInput) as refused:
+        book.revoke("LU", Category.DNA, " ")
+    assert refused.value.field == "reason"
+
+
+def test_require_ready_names_the_state_and_category(book: ReadinessBook) -> None:
+    with pytest.raises(GateClosed) as refused:
+        book.require_ready("LU", Category.DNA)
+    message = str(refused.value)
+    assert message.startswith("LU is not ready for DNA exchange")
+    assert "GATE-1" in message and refused.value.state == "LU"
+    with pytest.raises(GateClosed, match="PL is not a member"):
+        book.require_ready("PL", Category.VEHICLE)
+    assert not book.is_ready("PL", Category.VEHICLE)
+
+
+def test_a_bad_category_or_step_is_refused(book: ReadinessBook) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        book.record_step("NL", "FACE", ReadinessStep.PILOT_RUN_PASSED)
+    assert refused.value.field == "category"
+    with pytest.raises(InvalidInput) as refused:
+        book.record_step("NL", Category.DNA, "LUNCH_EATEN")
+    assert refused.value.field == "step"
+
+
+def test_persisted_in_sqlite_wal_and_reopened(tmp_path: Path, clock: SimulatedClock) -> None:
+    path = tmp_path / "readiness.db"
+    book = ReadinessBook(MEMBERS, clock=clock, path=path)
+    book.declare_ready("NL", Category.DNA)
+    evaluated(book, "LU", Category.VEHICLE)
+    book.cast_vote("LU", Category.VEHICLE, "NL", Vote.IN_FAVOUR)
+    book.close()
+    reopened = ReadinessBook(MEMBERS, clock=clock, path=path)
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    raw.close()
+    assert reopened.is_ready("NL", Category.DNA)
+    assert reopened.get("NL", Category.DNA).decided_at == START
+    for voter in ("DE", "FR", "LU"):
+        tally = reopened.cast_vote("LU", Category.VEHICLE, voter, Vote.IN_FAVOUR)
+    assert tally.readiness.ready and tally.votes_in_favour == 4  # NL's vote survived the reopening
+    reopened.close()
