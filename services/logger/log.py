@@ -27,6 +27,7 @@ Schema: `meta(key, value)` (state, schema version), `entries(sequence PK, <the E
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -51,6 +52,7 @@ from prum.services.logger.entry import (
 )
 
 SCHEMA_VERSION = "1"
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
 #: LOG-6: logs are kept 2 years. Days, as the federation file counts them ('2y' = 730 days).
 TWO_YEARS = timedelta(days=730)
 #: The Dutch retention list keeps evidence of supplied judicial data at least 4 years ('4y' = 1461 days).
@@ -195,6 +197,9 @@ class ProtocolLog:
 
     def __init__(self, path: str | Path, state: str, clock: Clock | None = None,
                  retention: RetentionPolicy | None = None) -> None:
+        if not _STATE_CODE.match(state or ""):
+            raise InvalidInput(f"{state!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
+                               field="state")
         self.path = str(path)
         self.state = state
         self.clock: Clock = clock or SystemClock()
@@ -215,27 +220,18 @@ class ProtocolLog:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    class _Tx:
-        def __init__(self, log: ProtocolLog, mode: str) -> None:
-            self.log, self.mode = log, mode
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.log._lock.acquire()
+    @contextlib.contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """One transaction on the writing connection, under the lock; IMMEDIATE takes the write lock
+        at once, so the head read inside it is the one the new entries chain to."""
+        with self._lock:
+            self._db.execute(f"BEGIN {mode}")
             try:
-                self.log._db.execute(f"BEGIN {self.mode}")
+                yield self._db
             except BaseException:
-                self.log._lock.release()
+                self._db.execute("ROLLBACK")
                 raise
-            return self.log._db
-
-        def __exit__(self, kind: object, *rest: object) -> None:
-            try:
-                self.log._db.execute("COMMIT" if kind is None else "ROLLBACK")
-            finally:
-                self.log._lock.release()
-
-    def _transaction(self, mode: str = "IMMEDIATE") -> ProtocolLog._Tx:
-        return ProtocolLog._Tx(self, mode)
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -299,7 +295,8 @@ class ProtocolLog:
             raise InvalidInput(f"{limit}; allowed: 1 to {MAX_QUERY_LIMIT}", field="limit")
         if after_sequence < 0:
             raise InvalidInput(f"{after_sequence}; allowed: 0 or more", field="after_sequence")
-        clauses, params = ["sequence > ?"], [after_sequence]  # type: list[str], list[object]
+        clauses: list[str] = ["sequence > ?"]
+        params: list[object] = [after_sequence]
         for column, value in (("request_id", request_id), ("kind", kind and EntryKind(kind).name),
                               ("category", category and Category(category).name)):
             if value:
@@ -366,7 +363,8 @@ class ProtocolLog:
         return walk.finish(*head)
 
     def _snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        if self.path == ":memory:" or self.path.startswith("file::memory:"):
+        """A consistent read: a WAL snapshot on its own connection, or the locked writer in memory."""
+        if self.path in ("", ":memory:") or self.path.startswith("file::memory:"):
             return self._transaction("DEFERRED")
         return _read_snapshot(self.path)
 

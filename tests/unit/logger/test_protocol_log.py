@@ -207,6 +207,17 @@ def test_an_entry_survives_a_kill_right_after_append_returns(path: Path) -> None
 def test_a_log_file_belongs_to_one_state(log: ProtocolLog, path: Path) -> None:
     with pytest.raises(InvalidInput, match="protocol log of NL, not of DE"):
         ProtocolLog(path, "DE")
+    with pytest.raises(InvalidInput) as refused:
+        ProtocolLog(path.with_name("other.db"), "nl")
+    assert refused.value.field == "state"
+
+
+def test_an_in_memory_log_works_the_same(clock: SimulatedClock) -> None:
+    memory = ProtocolLog(":memory:", "NL", clock=clock)
+    written = memory.append_many([query_entry(), query_entry()])
+    assert [e.sequence for e in memory.export()] == [1, 2] and written[1].previous_hash == written[0].hash
+    assert memory.verify().intact and memory.verify().entries_checked == 2
+    memory.close()
 
 
 # -- validation (LOG-2, LOG-3) -------------------------------------------------------------------------
