@@ -198,8 +198,8 @@ class ProtocolLog:
     def __init__(self, path: str | Path, state: str, clock: Clock | None = None,
                  retention: RetentionPolicy | None = None) -> None:
         if not _STATE_CODE.match(state or ""):
-            raise InvalidInput(f"{state!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
-                               field="state")
+            raise InvalidInput(f"{state!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
+                               f"e.g. 'NL'", field="state")
         self.path = str(path)
         self.state = state
         self.clock: Clock = clock or SystemClock()
