@@ -136,11 +136,8 @@ def _trace_spans(path: Path) -> dict[str, set[str]]:
         span = json.loads(line)
         trace_id = span["context"]["trace_id"].removeprefix("0x")
         state = (span.get("attributes") or {}).get("prum.state")
-        states.setdefault(trace_id, set())
-        if span.get("kind") == "SpanKind.SERVER":
-            state = state or span["name"]
-        if state:
-            states[trace_id].add(state)
+        if span.get("kind") == "SpanKind.SERVER" and state:
+            states.setdefault(trace_id, set()).add(state)
     return states
 
 

@@ -114,8 +114,9 @@ class InProcessFederation:
         self._channels: list[grpc.Channel] = []
 
     def start(self) -> "InProcessFederation":
-        if self.fresh and self.workdir.exists():
-            shutil.rmtree(self.workdir)
+        if self.fresh:  # only what this launcher writes: logs and traces beside it are the caller's
+            for folder in ["pki", *self.federation.codes]:
+                shutil.rmtree(self.workdir / folder, ignore_errors=True)
         self.pki.write(self.workdir / "pki")
         for spec in self.federation.states:
             self.nodes[spec.code] = build_state(

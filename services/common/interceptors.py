@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 import structlog
+from opentelemetry import trace
 
 from prum.services.common import errors
 from prum.services.common.tracing import current_trace_id
@@ -121,6 +122,8 @@ class CallLoggingInterceptor(_Interceptor):
         def bind(context: grpc.ServicerContext) -> float:
             metadata = dict(context.invocation_metadata() or ())
             structlog.contextvars.clear_contextvars()
+            # The server span (opened by the OTel interceptor outside this one) says whose server it is.
+            trace.get_current_span().set_attribute("prum.state", self.state)
             structlog.contextvars.bind_contextvars(
                 request_id=metadata.get(REQUEST_ID_KEY) or str(uuid.uuid4()), state=self.state,
                 method=method, trace_id=current_trace_id())

@@ -105,7 +105,8 @@ def open_channel(target: str, tls: TlsMaterial | None = None,
     channel = (grpc.secure_channel(target, tls.channel_credentials(), options=CHANNEL_OPTIONS) if tls
                else grpc.insecure_channel(target, options=CHANNEL_OPTIONS))
     if tracer_provider is not None:
-        from opentelemetry.instrumentation.grpc import client_interceptor
+        # OTel's interceptor speaks its own grpcext API, so it wraps the channel with its own helper.
+        from opentelemetry.instrumentation.grpc import client_interceptor, intercept_channel
 
-        channel = grpc.intercept_channel(channel, client_interceptor(tracer_provider=tracer_provider))
+        channel = intercept_channel(channel, client_interceptor(tracer_provider=tracer_provider))
     return channel

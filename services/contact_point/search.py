@@ -9,6 +9,7 @@ a state that is down or slow yields its own status instead of holding up the oth
 
 from __future__ import annotations
 
+import contextvars
 import time
 import uuid
 from collections.abc import Sequence
@@ -182,7 +183,9 @@ class ContactPoint:
                  deadline_ms: int) -> dict[str, StateResult]:
         assert self._pool is not None
         deadline = time.monotonic() + deadline_ms / 1000
-        futures = {self._pool.submit(self._ask, request, ctx, deadline): peer for peer, ctx in contexts.items()}
+        # Each call runs in a copy of this call's context, so the trace and log context follow it into the pool.
+        futures = {self._pool.submit(contextvars.copy_context().run, self._ask, request, ctx, deadline): peer
+                   for peer, ctx in contexts.items()}
         done, _ = wait(futures, timeout=deadline - time.monotonic() + DEADLINE_GRACE_S)
         results: dict[str, StateResult] = {}
         for future, peer in futures.items():
