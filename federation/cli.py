@@ -81,8 +81,11 @@ def demo(
                 tasks[step] = bar.add_task(step, total=total)
             bar.update(tasks[step], completed=done)
 
-        result = run_demo(spec, folder, progress)
-    log_file.close()
+        try:
+            result = run_demo(spec, folder, progress)
+        finally:
+            configure_logging("WARNING", stream=sys.stderr)  # the log file closes below
+            log_file.close()
     if as_json:
         sys.stdout.write(json.dumps(result.report, indent=2) + "\n")
     else:
