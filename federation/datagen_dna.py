@@ -9,6 +9,7 @@ population frequencies; the file's header says where they come from and how far 
 from __future__ import annotations
 
 import csv
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -62,6 +63,11 @@ def allele_frequencies(path: Path = FREQUENCIES_PATH) -> dict[str, tuple[tuple[s
     return result
 
 
+@cache
+def _cumulative(locus: str) -> list[float]:
+    return np.cumsum(allele_frequencies()[locus][1]).tolist()
+
+
 def _sort_key(allele: str) -> tuple[int, float]:
     try:
         return (0, float(allele))
@@ -91,10 +97,12 @@ def random_profile(rng: np.random.Generator, loci: Sequence[str] = DEFAULT_LOCI,
         lost = set(rng.choice(len(names), size=dropped, replace=False).tolist()) if dropped else set()
         names = [name for position, name in enumerate(names) if position not in lost]
     profile: Loci = {}
-    for name in names:
+    draws = rng.random(2 * len(names)).tolist()
+    for position, name in enumerate(names):
         alleles, weights = frequencies[name]
-        drawn = rng.choice(len(alleles), size=2, p=weights)
-        profile[name] = sorted((alleles[i] for i in drawn), key=_sort_key)
+        cumulative = _cumulative(name)
+        drawn = (alleles[min(bisect_right(cumulative, u), len(alleles) - 1)] for u in draws[2 * position:2 * position + 2])
+        profile[name] = sorted(drawn, key=_sort_key)
     if amelogenin:
         profile[AMELOGENIN] = ["X", "Y"] if rng.random() < 0.5 else ["X", "X"]
     return profile

@@ -96,6 +96,10 @@ del _name
 LOCUS_ALIASES: Mapping[str, str] = MappingProxyType(_ALIASES)
 """Squashed spelling (upper case, no separators) to canonical locus name."""
 
+# The canonical names and their usual mixed-case forms, looked up before squashing (speed only).
+_EXACT: dict[str, str] = {name: name for name in KNOWN_LOCI}
+_EXACT.update({"vWA": "VWA", "Penta D": "PENTA_D", "Penta E": "PENTA_E", "Amelogenin": AMELOGENIN})
+
 
 def canonical_locus(name: str) -> str:
     """The canonical spelling of a locus name as labs type it (DNA-3).
@@ -103,6 +107,9 @@ def canonical_locus(name: str) -> str:
     'vWA' -> 'VWA', 'THO1' -> 'TH01', 'penta-d' -> 'PENTA_D', 'Amelogenin' -> 'AMEL'.
     Raises InvalidInput (field = the name given) for a locus outside the annex and the ESS.
     """
+    exact = _EXACT.get(name)  # type: ignore[arg-type]
+    if exact is not None:
+        return exact
     if not isinstance(name, str):
         raise InvalidInput(f"a locus name must be text, not {type(name).__name__}", field="loci")
     canonical = LOCUS_ALIASES.get(_squash(name))

@@ -102,8 +102,25 @@ def _allowed(locus: str) -> str:
             f"any non-numeric value)")
 
 
+def _canonical_values(length: int) -> dict[str, str]:
+    """Allele strings already in canonical form at a locus of this repeat length, mapped to themselves,
+    and the wildcard codes mapped to "*" (a table derived from the rules, for speed only)."""
+    fractions = (0, *sorted(MICROVARIANT_NEIGHBOURS[length]))
+    table = {f"{r}.{f}" if f else str(r): f"{r}.{f}" if f else str(r) for r in range(2, 99) for f in fractions}
+    table.update({f"1.{f}": f"1.{f}" for f in fractions if f} | {f"0.{f}": f"0.{f}" for f in fractions if f})
+    table.update({code: WILDCARD for code in (*WILDCARD_CODES, WILDCARD)})
+    return table
+
+
+_CANONICAL = {length: _canonical_values(length) for length in MICROVARIANT_NEIGHBOURS}
+
+
 def normalize_allele(locus: str, value: object) -> str:
     """One allele value of a canonical locus as the rules keep it: a repeat, X/Y, or "*" (DNA-6, DNA-7)."""
+    if locus != AMELOGENIN and type(value) is str:
+        known = _CANONICAL[repeat_length(locus)].get(value)
+        if known is not None:
+            return known
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidInput(f"allele {value!r} is not a value; allowed: {_allowed(locus)}", field=locus)
     if isinstance(value, float):
