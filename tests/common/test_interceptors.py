@@ -1,0 +1,95 @@
+"""Error mapping: domain errors get their status code and message, a peer's failure keeps its code,
+and nothing a servicer raises ends as UNKNOWN."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from prum.services.common import errors
+from prum.services.common.interceptors import STATUS_OF
+from prum.services.common.server import ServiceBinding, create_server, open_channel
+
+
+class _PeerFailure(grpc.RpcError):
+    """What a stub raises when a call to a peer fails."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+RAISED: dict[str, Exception] = {
+    "invalid": errors.InvalidInput("has 4 loci; at least 6 are needed", field="profile.loci"),
+    "gate": errors.GateClosed("LU is not ready for DNA exchange", state="LU"),
+    "officer": errors.NotAuthorised("officer 'X' is not specially authorised"),
+    "identity": errors.IdentityMismatch("the client certificate identifies state DE"),
+    "quota": errors.CapacityExhausted("daily capacity spent"),
+    "peer": _PeerFailure(grpc.StatusCode.DEADLINE_EXCEEDED, "peer too slow"),
+    "peer_unknown": _PeerFailure(grpc.StatusCode.UNKNOWN, "peer crashed"),
+    "bug": ZeroDivisionError("division by zero"),
+}
+
+
+def _raise(request: bytes, context: grpc.ServicerContext) -> bytes:
+    raise RAISED[request.decode()]
+
+
+def _raise_streaming(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+    yield b"first"
+    raise RAISED[request.decode()]
+
+
+class _Handlers(grpc.GenericRpcHandler):
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        if details.method == "/test.Errors/Unary":
+            return grpc.unary_unary_rpc_method_handler(_raise)
+        if details.method == "/test.Errors/Stream":
+            return grpc.unary_stream_rpc_method_handler(_raise_streaming)
+        return None
+
+
+@pytest.fixture(scope="module")
+def channel() -> Iterator[grpc.Channel]:
+    binding = ServiceBinding("test.Errors", _Handlers(), lambda handlers, server: server.add_generic_rpc_handlers(
+        (handlers,)))
+    server, port = create_server("127.0.0.1:0", [binding], state="NL")
+    server.start()
+    with open_channel(f"127.0.0.1:{port}") as channel:
+        yield channel
+    server.stop(0)
+
+
+@pytest.mark.parametrize("case, code, text", [
+    ("invalid", grpc.StatusCode.INVALID_ARGUMENT, "profile.loci: has 4 loci"),
+    ("gate", grpc.StatusCode.FAILED_PRECONDITION, "LU is not ready"),
+    ("officer", grpc.StatusCode.PERMISSION_DENIED, "not specially authorised"),
+    ("identity", grpc.StatusCode.UNAUTHENTICATED, "identifies state DE"),
+    ("quota", grpc.StatusCode.RESOURCE_EXHAUSTED, "daily capacity"),
+    ("peer", grpc.StatusCode.DEADLINE_EXCEEDED, "peer too slow"),
+    ("peer_unknown", grpc.StatusCode.INTERNAL, "peer crashed"),
+    ("bug", grpc.StatusCode.INTERNAL, "ZeroDivisionError"),
+])
+def test_errors_are_mapped_never_unknown(channel: grpc.Channel, case: str, code: grpc.StatusCode, text: str) -> None:
+    unary = channel.unary_unary("/test.Errors/Unary")
+    with pytest.raises(grpc.RpcError) as failure:
+        unary(case.encode(), timeout=5)
+    assert failure.value.code() == code
+    assert text in failure.value.details()
+    stream = channel.unary_stream("/test.Errors/Stream")
+    with pytest.raises(grpc.RpcError) as failure:
+        list(stream(case.encode(), timeout=5))
+    assert failure.value.code() == code
+
+
+def test_every_domain_error_has_a_status_code() -> None:
+    kinds = {cls for cls in vars(errors).values()
+             if isinstance(cls, type) and issubclass(cls, errors.PrumError) and cls is not errors.PrumError}
+    assert kinds == set(STATUS_OF)
