@@ -1,0 +1,129 @@
+"""The synthetic DNA generator: deterministic, from the frequency table, planted relatives of a known class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prum.federation.datagen_dna import (
+    CHANGE_CLASS,
+    DEFAULT_LOCI,
+    FREQUENCIES_PATH,
+    LAB_WILDCARD_CODES,
+    MIN_TRACE_LOCI,
+    allele_frequencies,
+    derived_profile,
+    random_profile,
+)
+from prum.services.dna import STR_LOCI, ProfileKind, check_inclusion, compare, normalize_profile
+
+
+def test_frequency_table_is_documented_and_sound():
+    text = FREQUENCIES_PATH.read_text(encoding="utf-8")
+    header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    assert "Welch et al. 2012" in header and "Hill et al. 2013" in header and "from memory" in header
+    assert "locus,allele,frequency" in text
+    table = allele_frequencies()
+    assert set(DEFAULT_LOCI) <= set(table) <= set(STR_LOCI)
+    for locus, (alleles, weights) in table.items():
+        assert abs(weights.sum() - 1) < 1e-9 and (weights > 0).all()
+        assert len(alleles) >= 5, locus
+        for allele in alleles:  # every allele is valid, canonical and not a wildcard at its locus
+            assert normalize_profile({locus: [allele]})[locus] == (allele, allele)
+    raw = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#") and not line.startswith("locus,"):
+            locus, _, frequency = line.split(",")
+            raw[locus] = raw.get(locus, 0.0) + float(frequency)
+    assert all(abs(total - 1) < 0.05 for total in raw.values()), raw  # the file itself is near 1 per locus
+
+
+def test_random_profiles_are_deterministic_for_a_seed():
+    first = [random_profile(np.random.default_rng(7)) for _ in range(2)]
+    assert first[0] == first[1]
+    assert random_profile(np.random.default_rng(8)) != first[0]
+
+
+def test_person_profiles_have_every_locus_and_pass_inclusion():
+    rng = np.random.default_rng(1)
+    table = allele_frequencies()
+    for _ in range(50):
+        profile = random_profile(rng)
+        assert list(profile) == [*DEFAULT_LOCI, "AMEL"]
+        assert profile["AMEL"] in (["X", "Y"], ["X", "X"])
+        for locus in DEFAULT_LOCI:
+            assert len(profile[locus]) == 2 and set(profile[locus]) <= set(table[locus][0])
+        check_inclusion(profile, ProfileKind.IDENTIFIED_PERSON)
+
+
+def test_trace_profiles_may_lose_loci_but_keep_at_least_eight():
+    rng = np.random.default_rng(2)
+    sizes = set()
+    for _ in range(50):
+        profile = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
+        loci = [locus for locus in profile if locus != "AMEL"]
+        assert 8 <= len(loci) <= len(DEFAULT_LOCI) and loci == [l for l in DEFAULT_LOCI if l in loci]
+        check_inclusion(profile, ProfileKind.UNIDENTIFIED_TRACE)
+        sizes.add(len(loci))
+    assert len(sizes) > 1  # some drop-out happens
+
+
+def test_random_profile_takes_other_loci_and_refuses_unknown_ones():
+    rng = np.random.default_rng(3)
+    profile = random_profile(rng, loci=("vWA", "Penta D", "TPOX"), amelogenin=False)
+    assert list(profile) == ["VWA", "PENTA_D", "TPOX"]
+    with pytest.raises(ValueError, match="no allele frequencies for FES"):
+        random_profile(rng, loci=("VWA", "FES"))
+
+
+def test_alleles_follow_the_frequencies():
+    rng = np.random.default_rng(4)
+    draws = [allele for _ in range(2000) for allele in random_profile(rng, loci=("TH01",), amelogenin=False)["TH01"]]
+    alleles, weights = allele_frequencies()["TH01"]
+    expected = dict(zip(alleles, weights))
+    assert abs(draws.count("9.3") / len(draws) - expected["9.3"]) < 0.03
+    assert abs(draws.count("6") / len(draws) - expected["6"]) < 0.03
+
+
+@pytest.mark.parametrize("change", sorted(CHANGE_CLASS))
+def test_derived_profiles_give_the_intended_match_class(change):
+    rng = np.random.default_rng(sum(map(ord, change)))
+    for _ in range(40):
+        original = random_profile(rng)
+        derived = derived_profile(rng, original, change)
+        match = compare(derived, original)
+        assert match is not None and match.match_class == CHANGE_CLASS[change], (change, original, derived)
+        assert compare(original, derived) == match
+
+
+def test_what_each_change_does():
+    rng = np.random.default_rng(5)
+    original = random_profile(rng)
+    normalised = normalize_profile(original)
+    assert derived_profile(rng, original, "duplicate") == {k: list(v) for k, v in normalised.items()}
+
+    def changed_alleles(derived):
+        return [(locus, list(normalised[locus]), derived[locus]) for locus in derived
+                if sorted(derived[locus]) != sorted(normalised[locus])]
+
+    [(_, before, after)] = changed_alleles(derived_profile(rng, original, "near"))
+    assert len(set(before) ^ set(after)) in (1, 2)
+    [(_, _, after)] = changed_alleles(derived_profile(rng, original, "wildcard"))
+    assert set(after) & set(LAB_WILDCARD_CODES)
+    [(_, before, after)] = changed_alleles(derived_profile(rng, original, "microvariant"))
+    assert any("." in allele for allele in before + after)
+    trace = derived_profile(rng, original, "trace")
+    assert MIN_TRACE_LOCI <= len(trace) <= len(DEFAULT_LOCI) and set(trace) <= set(DEFAULT_LOCI)
+
+
+def test_derivation_is_deterministic_and_refuses_what_it_cannot_do():
+    original = random_profile(np.random.default_rng(6))
+    assert derived_profile(np.random.default_rng(1), original, "near") == \
+        derived_profile(np.random.default_rng(1), original, "near")
+    with pytest.raises(ValueError, match="unknown change 'sibling'"):
+        derived_profile(np.random.default_rng(1), original, "sibling")
+    six = dict(list(original.items())[:6])
+    with pytest.raises(ValueError, match="cannot derive a 'near' relative"):
+        derived_profile(np.random.default_rng(1), six, "near")
+    with pytest.raises(ValueError, match="cannot derive a 'trace' relative"):
+        derived_profile(np.random.default_rng(1), six, "trace")
