@@ -65,7 +65,7 @@ def allele_frequencies(path: Path = FREQUENCIES_PATH) -> dict[str, tuple[tuple[s
 
 @cache
 def _cumulative(locus: str) -> list[float]:
-    return np.cumsum(allele_frequencies()[locus][1]).tolist()
+    return [float(total) for total in np.cumsum(allele_frequencies()[locus][1])]
 
 
 def _sort_key(allele: str) -> tuple[int, float]:
@@ -99,7 +99,7 @@ def random_profile(rng: np.random.Generator, loci: Sequence[str] = DEFAULT_LOCI,
     profile: Loci = {}
     draws = rng.random(2 * len(names)).tolist()
     for position, name in enumerate(names):
-        alleles, weights = frequencies[name]
+        alleles = frequencies[name][0]
         cumulative = _cumulative(name)
         drawn = (alleles[min(bisect_right(cumulative, u), len(alleles) - 1)] for u in draws[2 * position:2 * position + 2])
         profile[name] = sorted(drawn, key=_sort_key)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
@@ -173,7 +173,7 @@ class DnaFile:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> DnaFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -107,7 +107,7 @@ def canonical_locus(name: str) -> str:
     'vWA' -> 'VWA', 'THO1' -> 'TH01', 'penta-d' -> 'PENTA_D', 'Amelogenin' -> 'AMEL'.
     Raises InvalidInput (field = the name given) for a locus outside the annex and the ESS.
     """
-    exact = _EXACT.get(name)  # type: ignore[arg-type]
+    exact = _EXACT.get(name) if isinstance(name, str) else None
     if exact is not None:
         return exact
     if not isinstance(name, str):

@@ -82,7 +82,7 @@ def _neighbour_table(length: int) -> dict[str, frozenset[str]]:
     rows = MICROVARIANT_NEIGHBOURS[length]
     fractions = (0, *sorted(rows))
     table: dict[str, frozenset[str]] = {}
-    for repeat in range(0, 100):
+    for repeat in range(100):
         for fraction in fractions:
             values = {(repeat, fraction)}
             values.update((repeat + dx, f) for dx, f in rows.get(fraction, ()))

@@ -121,7 +121,7 @@ def test_ingest_many_loads_good_rows_and_reports_bad_ones(dna_file: DnaFile, rng
     assert report.accepted == 3
     assert [(position, reference) for position, reference, _ in report.rejections] == [
         (2, "NL-P-2"), (4, "NL-P-1"), (5, "NL-P-OLD"), (6, "NL-P-5"), (7, "NL-P-6"), (8, "NL-P-7")]
-    reasons = dict(((p, r) for p, _, r in report.rejections))
+    reasons = {p: r for p, _, r in report.rejections}
     assert "allowed: IDENTIFIED_PERSON" in reasons[2]
     assert "twice in this batch (first at position 1)" in reasons[4]
     assert "already in the DNA file" in reasons[5]

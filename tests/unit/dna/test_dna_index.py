@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prum.federation.datagen_dna import random_profile
-from prum.services.dna import LOCUS_GROUPS, STR_LOCI, LocusPairIndex, allele_neighbours, compare, normalize_profile
+from prum.services.dna import (
+    LOCUS_GROUPS,
+    STR_LOCI,
+    LocusPairIndex,
+    allele_neighbours,
+    compare,
+    normalize_profile,
+)
 from prum.services.dna.index import PAIRS, profile_keys, query_keys
 
 # Loci from all 5 groups, two of them pentanucleotide; small alphabets full of microvariant neighbours,
