@@ -183,3 +183,18 @@ def test_profile_kind_parses_names(given, kind):
 def test_profile_kind_refuses_other_values(given):
     with pytest.raises(InvalidInput, match="allowed: IDENTIFIED_PERSON, UNIDENTIFIED_TRACE"):
         ProfileKind.parse(given)
+
+
+class _Typed(str):
+    """A str subclass: takes the full parsing path of normalize_allele, not its lookup table."""
+
+
+@pytest.mark.parametrize("locus", ["VWA", "PENTA_D"])
+def test_the_fast_lookup_agrees_with_the_parsing_rules(locus):
+    from prum.services.dna.loci import repeat_length
+    from prum.services.dna.profile import _CANONICAL, normalize_allele
+
+    table = _CANONICAL[repeat_length(locus)]
+    assert len(table) > 300
+    for value, normalised in table.items():
+        assert normalize_allele(locus, _Typed(value)) == normalised == normalize_allele(locus, value)
