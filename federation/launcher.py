@@ -84,7 +84,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         readiness=readiness, log=log, transport=peers, clock=clock, deadline_ms=federation.deadline_ms)
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     services = [
-        ServiceBinding("prum.dna.v1.DnaIndexService", DnaIndexServicer(spec.code, dna, exchange),
+        ServiceBinding("prum.dna.v1.DnaIndexService",
+                       DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),

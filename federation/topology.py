@@ -51,6 +51,8 @@ class StateSpec:
     address: str | None = None
     # National retention policy overrides per log entry kind, in days (LOG-6).
     retention_days: dict[str, int] = field(default_factory=dict)
+    # States this state has agreed with to compare their unidentified profiles against its file (Art 4, DNA-11).
+    comparison_partners: frozenset[str] = frozenset()
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -85,7 +87,8 @@ class Federation:
                 break
             if code not in {s.code for s in states}:
                 states.append(replace(template, code=code, name=name, officers=default_officers(code),
-                                      ready=frozenset(CATEGORIES), retention_days={}, address=None))
+                                      ready=frozenset(CATEGORIES), retention_days={}, address=None,
+                                      comparison_partners=frozenset()))
         return replace(self, states=tuple(states))
 
 
@@ -130,7 +133,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     states: list[StateSpec] = []
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
-        _check_keys(table, {"code", "name", "ready", "dna_profiles", "officer", "address", "retention"}, where)
+        _check_keys(table, {"code", "name", "ready", "dna_profiles", "officer", "address", "retention",
+                            "comparison_partners"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -146,11 +150,21 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         profiles = table.get("dna_profiles", defaults.get("dna_profiles", 400))
         if not isinstance(profiles, int) or profiles < 0:
             raise FederationFileError(f"{where}.dna_profiles: {profiles!r}; allowed: a whole number >= 0")
+        partners = table.get("comparison_partners", [])
+        if not isinstance(partners, list) or not all(isinstance(p, str) and len(p) == 2 for p in partners):
+            raise FederationFileError(f"{where}.comparison_partners: {partners!r}; allowed: a list of state codes")
         states.append(StateSpec(
+            comparison_partners=frozenset(partners),
             code=code, name=str(table.get("name", code)),
             ready=_ready(table.get("ready", defaults.get("ready", list(CATEGORIES))), where),
             dna_profiles=profiles, officers=tuple(officers) or default_officers(code),
             address=table.get("address"), retention_days=retention))
+    codes = {s.code for s in states}
+    for spec in states:
+        strangers = sorted(spec.comparison_partners - codes)
+        if strangers:
+            raise FederationFileError(f"{source} state {spec.code}.comparison_partners: {strangers} are not states "
+                                      f"of this federation; allowed: {sorted(codes - {spec.code})}")
     if len(states) < 2:
         raise FederationFileError(f"{source}: a federation needs at least 2 [[state]] tables, found {len(states)}")
     deadline = head.get("deadline_ms", 3000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prum.services.common.errors import NotAuthorised
 from prum.services.common.exchange import Supply
 from prum.services.dna.file import DnaFile, DnaHit
 from prum.services.dna.profile import ProfileKind
@@ -30,3 +31,11 @@ def search_supply(file: DnaFile, loci: Mapping[str, Sequence[str]], kind: Profil
 def query_record(reference: str, kind: ProfileKind, loci: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """What the log keeps of a received query profile (Art 30: the data supplied)."""
     return {"reference": reference, "kind": kind.name, "loci": {k: list(v) for k, v in loci.items()}}
+
+
+def check_comparison_consent(state: str, partners: frozenset[str], requesting_state: str) -> None:
+    """Art 4 comparisons only by mutual agreement (DNA-11): the agreement is recorded in the federation file."""
+    if requesting_state not in partners:
+        agreed = ", ".join(sorted(partners)) or "none"
+        raise NotAuthorised(f"{state} has no Art 4 agreement with {requesting_state}; states {state} compares "
+                            f"with: {agreed}")

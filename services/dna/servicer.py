@@ -9,9 +9,9 @@ import grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.services.common.errors import InvalidInput
 from prum.services.common.exchange import FileManagingSide
-from prum.services.common.tls import calling_state, check_own_state
+from prum.services.common.tls import calling_state, check_claim, check_own_state
 from prum.services.common.wire import context_from_proto, header_to_proto
-from prum.services.dna.exchange import query_record, search_supply
+from prum.services.dna.exchange import check_comparison_consent, query_record, search_supply
 from prum.services.dna.file import DnaFile, DnaHit
 from prum.services.dna.profile import ProfileKind
 from prum.services.logger import Category
@@ -55,10 +55,12 @@ def hit_to_proto(hit: DnaHit) -> dna_pb2.Hit:
 
 
 class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
-    def __init__(self, state: str, file: DnaFile, exchange: FileManagingSide) -> None:
+    def __init__(self, state: str, file: DnaFile, exchange: FileManagingSide,
+                 comparison_partners: frozenset[str] = frozenset()) -> None:
         self.state = state
         self.file = file
         self.exchange = exchange
+        self.comparison_partners = comparison_partners
 
     def _answer(self, request: dna_pb2.SearchRequest | dna_pb2.CompareRequest, context: grpc.ServicerContext,
                 query_context: dna_pb2.common__pb2.QueryContext) -> tuple[object, list[DnaHit]]:
@@ -83,6 +85,10 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
             if query_context is None:
                 raise InvalidInput("the first message of a comparison carries the query context",
                                    field="context")
+            if position == 1:
+                claimed = query_context.requesting_state
+                check_claim(calling_state(context), claimed)
+                check_comparison_consent(self.state, self.comparison_partners, claimed)
             if request.profile.kind != dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE:
                 raise InvalidInput(f"profile #{position} ({request.profile.reference!r}) is not an unidentified "
                                    f"trace; Art 4 compares unidentified profiles only", field="profile.kind")

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger.entry import (
@@ -205,9 +206,7 @@ class ProtocolLog:
         self.clock: Clock = clock or SystemClock()
         self.retention = retention or RetentionPolicy.for_state(state)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_database(self.path)
         self._db.executescript(_SCHEMA)
         with self._transaction():
             stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -224,14 +223,8 @@ class ProtocolLog:
     def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         """One transaction on the writing connection, under the lock; IMMEDIATE takes the write lock
         at once, so the head read inside it is the one the new entries chain to."""
-        with self._lock:
-            self._db.execute(f"BEGIN {mode}")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db, mode) as db:
+            yield db
 
     def close(self) -> None:
         with self._lock:

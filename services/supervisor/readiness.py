@@ -22,12 +22,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
+from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
 from prum.services.logger.entry import Category, format_moment
@@ -104,27 +105,16 @@ class ReadinessBook:
         self.members = list(dict.fromkeys(members))
         self.clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False,
-                                   isolation_level=None, timeout=30.0)
-        if path:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_database(path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    @contextlib.contextmanager
-    def _atomic(self) -> Iterator[None]:
+    def _atomic(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction (the caller holds the lock)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        return transaction(self._db)
 
     # -- checks ---------------------------------------------------------------------------------
 

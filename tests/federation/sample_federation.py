@@ -31,6 +31,7 @@ dna_profiles = 0
 code = "DE"
 [[state]]
 code = "NL"
+comparison_partners = ["DE"]
 [[state]]
 code = "FR"
 [[state]]

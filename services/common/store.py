@@ -1,0 +1,41 @@
+"""The embedded store of every service: SQLite in WAL mode, durable at each commit.
+
+`open_database` applies the settings every store shares; `transaction` is the one write
+transaction helper. A server database (PostgreSQL) can later sit behind the same cores.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def open_database(path: str | Path | None) -> sqlite3.Connection:
+    """A connection shared by a store's threads (the store serialises writes with its own lock).
+
+    `None` or ":memory:" gives an in-memory database (same code path, no durability). On disk:
+    WAL, so readers never block the writer, and `synchronous=FULL`, so a commit is on disk when
+    it returns: what a reply waits for (LOG-4).
+    """
+    target = ":memory:" if path is None else str(path)
+    if target != ":memory:" and not target.startswith("file:"):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30.0)
+    if target != ":memory:":
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    """One transaction; IMMEDIATE takes the write lock at once. Rolled back on any error."""
+    db.execute(f"BEGIN {mode}")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
