@@ -36,6 +36,7 @@ from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.logger import Category, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
+from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
@@ -89,7 +90,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
-        ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, readiness),
+        ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, SupervisoryAuthority(
+            spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised}, clock)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(contact_point),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),

@@ -1,41 +1,159 @@
-"""SupervisorService: proto <-> the readiness book (GATE-1, GATE-2). The DPA's log requests, audits
-and data-subject cases are served from issue 7 on; until then those RPCs answer UNIMPLEMENTED."""
+"""SupervisorService: proto <-> the readiness book and the supervisory authority. Nothing else."""
 
 from __future__ import annotations
 
 import grpc
 
 from prum.services.common.errors import InvalidInput
-from prum.services.common.tls import calling_state, check_own_state
-from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, timestamp
-from prum.services.supervisor import ReadinessBook
-from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
+from prum.services.common.tls import calling_state, check_claim, check_own_state
+from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, moment, timestamp
+from prum.services.supervisor import (
+    Audit,
+    Declaration,
+    DeclarationKind,
+    LogRequest,
+    Readiness,
+    ReadinessStep,
+    SubjectCase,
+    SubjectCaseKind,
+    Vote,
+)
+from prum.services.supervisor.authority import SupervisoryAuthority
+from prum.supervisor.v1 import supervisor_pb2 as pb
+from prum.supervisor.v1 import supervisor_pb2_grpc
 
 
-def readiness_to_proto(row) -> supervisor_pb2.Readiness:  # type: ignore[no-untyped-def]
-    return supervisor_pb2.Readiness(
-        state=row.state, category=CATEGORY_TO_PROTO[row.category],
-        steps_done=[supervisor_pb2.ReadinessStep.Value(f"READINESS_STEP_{s.name}") for s in row.steps_done],
-        ready=row.ready, decided_at=timestamp(row.decided_at), revoked=row.revoked)
+def _named(proto_enum: object, value: int, prefix: str, field: str) -> str:
+    """The core's name of a contract enum value, refusing the unspecified zero with what is allowed."""
+    names = [n for n in proto_enum.keys() if not n.endswith("_UNSPECIFIED")]  # type: ignore[attr-defined]
+    name = proto_enum.Name(value) if value in proto_enum.values() else ""  # type: ignore[attr-defined]
+    if name not in names:
+        raise InvalidInput(f"{value} is not allowed; allowed: {', '.join(names)}", field=field)
+    return name.removeprefix(prefix)
+
+
+def _category_or_none(value: int) -> object:
+    return CATEGORY_FROM_PROTO.get(value)
+
+
+def readiness_to_proto(row: Readiness) -> pb.Readiness:
+    return pb.Readiness(state=row.state, category=CATEGORY_TO_PROTO[row.category],
+                        steps_done=[pb.ReadinessStep.Value(f"READINESS_STEP_{s.name}") for s in row.steps_done],
+                        ready=row.ready, decided_at=timestamp(row.decided_at), revoked=row.revoked)
+
+
+def log_request_to_proto(request: LogRequest) -> pb.LogRequest:
+    return pb.LogRequest(id=request.id, opened_at=timestamp(request.opened_at), due_at=timestamp(request.due_at),
+                         answered_at=timestamp(request.answered_at),
+                         status=pb.LogRequestStatus.Value(f"LOG_REQUEST_STATUS_{request.status.name}"),
+                         entries_delivered=request.entries_delivered)
+
+
+def audit_to_proto(audit: Audit) -> pb.Audit:
+    return pb.Audit(id=audit.id, run_at=timestamp(audit.run_at), sampled=audit.sampled,
+                    findings=[pb.AuditFinding(sequence=f.sequence, problem=f.problem) for f in audit.findings],
+                    delete_after=timestamp(audit.delete_after))
+
+
+def declaration_to_proto(declaration: Declaration) -> pb.Declaration:
+    return pb.Declaration(state=declaration.state,
+                          kind=pb.DeclarationKind.Value(f"DECLARATION_KIND_{declaration.kind.name}"),
+                          category=CATEGORY_TO_PROTO.get(declaration.category, 0),  # type: ignore[arg-type]
+                          text=declaration.text, filed_at=timestamp(declaration.filed_at))
+
+
+def subject_case_to_proto(case: SubjectCase) -> pb.SubjectCase:
+    return pb.SubjectCase(id=case.id, kind=pb.SubjectCaseKind.Value(f"SUBJECT_CASE_KIND_{case.kind.name}"),
+                          category=CATEGORY_TO_PROTO.get(case.category, 0),  # type: ignore[arg-type]
+                          reference=case.reference, description=case.description,
+                          status=pb.SubjectCaseStatus.Value(f"SUBJECT_CASE_STATUS_{case.status.name}"), opened_at=timestamp(case.opened_at),
+                          due_at=timestamp(case.due_at), answer=case.answer)
 
 
 class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
-    def __init__(self, state: str, readiness: ReadinessBook) -> None:
+    """Readiness and declarations are visible to every state (GATE-2, DEC-1); a state changes only its own,
+    votes only in its own name, and only its own DPA requests its logs, audits and handles subject cases."""
+
+    def __init__(self, state: str, authority: SupervisoryAuthority) -> None:
         self.state = state
-        self.readiness = readiness
+        self.authority = authority
+        self.readiness = authority.readiness
 
-    def GetReadiness(self, request: supervisor_pb2.GetReadinessRequest,
-                     context: grpc.ServicerContext) -> supervisor_pb2.GetReadinessResponse:
-        if request.category and request.category not in CATEGORY_FROM_PROTO:
-            raise InvalidInput("unknown category; allowed: CATEGORY_DNA, CATEGORY_FINGERPRINT, CATEGORY_VEHICLE",
-                               field="category")
+    def _own(self, context: grpc.ServicerContext, action: str) -> None:
+        check_own_state(calling_state(context), self.state, action)
+
+    def GetReadiness(self, request: pb.GetReadinessRequest, context: grpc.ServicerContext) -> pb.GetReadinessResponse:
+        category = category_from_proto(request.category) if request.category else None
         rows = [r for r in self.readiness.matrix()
-                if (not request.state or r.state == request.state)
-                and (not request.category or r.category is CATEGORY_FROM_PROTO[request.category])]
-        return supervisor_pb2.GetReadinessResponse(readiness=[readiness_to_proto(r) for r in rows])
+                if (not request.state or r.state == request.state) and (category is None or r.category is category)]
+        return pb.GetReadinessResponse(readiness=[readiness_to_proto(r) for r in rows])
 
-    def RevokeReadiness(self, request: supervisor_pb2.RevokeReadinessRequest,
-                        context: grpc.ServicerContext) -> supervisor_pb2.RevokeReadinessResponse:
-        check_own_state(calling_state(context), self.state, "revoke readiness in the supervisor")
+    def RecordStep(self, request: pb.RecordStepRequest, context: grpc.ServicerContext) -> pb.RecordStepResponse:
+        self._own(context, "record evaluation steps")
+        step = ReadinessStep[_named(pb.ReadinessStep, request.step, "READINESS_STEP_", "step")]
+        row = self.readiness.record_step(request.state, category_from_proto(request.category), step)
+        return pb.RecordStepResponse(readiness=readiness_to_proto(row))
+
+    def CastCouncilVote(self, request: pb.CastCouncilVoteRequest,
+                        context: grpc.ServicerContext) -> pb.CastCouncilVoteResponse:
+        check_claim(calling_state(context), request.voting_state)
+        vote = Vote[_named(pb.Vote, request.vote, "VOTE_", "vote")]
+        tally = self.readiness.cast_vote(request.subject_state, category_from_proto(request.category),
+                                         request.voting_state, vote)
+        return pb.CastCouncilVoteResponse(readiness=readiness_to_proto(tally.readiness),
+                                          votes_in_favour=tally.votes_in_favour, votes_needed=tally.votes_needed)
+
+    def RevokeReadiness(self, request: pb.RevokeReadinessRequest,
+                        context: grpc.ServicerContext) -> pb.RevokeReadinessResponse:
+        self._own(context, "revoke readiness")
         row = self.readiness.revoke(request.state, category_from_proto(request.category), request.reason)
-        return supervisor_pb2.RevokeReadinessResponse(readiness=readiness_to_proto(row))
+        return pb.RevokeReadinessResponse(readiness=readiness_to_proto(row))
+
+    def FileDeclaration(self, request: pb.FileDeclarationRequest,
+                        context: grpc.ServicerContext) -> pb.FileDeclarationResponse:
+        declaration = request.declaration
+        check_claim(calling_state(context), declaration.state)
+        kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
+        filed = self.authority.declarations.file(declaration.state, kind, _category_or_none(declaration.category),
+                                                 declaration.text)
+        return pb.FileDeclarationResponse(declaration=declaration_to_proto(filed))
+
+    def ListDeclarations(self, request: pb.ListDeclarationsRequest,
+                         context: grpc.ServicerContext) -> pb.ListDeclarationsResponse:
+        found = self.authority.declarations.list(request.state or None)
+        return pb.ListDeclarationsResponse(declarations=[declaration_to_proto(d) for d in found])
+
+    def RequestLogs(self, request: pb.RequestLogsRequest, context: grpc.ServicerContext) -> pb.RequestLogsResponse:
+        self._own(context, "request the protocol log")
+        answered, _ = self.authority.request_logs(moment(request.since, request.HasField("since")),
+                                                  moment(request.until, request.HasField("until")))
+        return pb.RequestLogsResponse(log_request=log_request_to_proto(answered))
+
+    def ListLogRequests(self, request: pb.ListLogRequestsRequest,
+                        context: grpc.ServicerContext) -> pb.ListLogRequestsResponse:
+        self._own(context, "list log requests")
+        return pb.ListLogRequestsResponse(log_requests=[log_request_to_proto(r)
+                                                        for r in self.authority.log_requests.list()])
+
+    def RunAudit(self, request: pb.RunAuditRequest, context: grpc.ServicerContext) -> pb.RunAuditResponse:
+        self._own(context, "audit the protocol log")
+        return pb.RunAuditResponse(audit=audit_to_proto(self.authority.run_audit(request.sample_size, request.seed)))
+
+    def ListAudits(self, request: pb.ListAuditsRequest, context: grpc.ServicerContext) -> pb.ListAuditsResponse:
+        self._own(context, "list audits")
+        return pb.ListAuditsResponse(audits=[audit_to_proto(a) for a in self.authority.audits.list()])
+
+    def OpenSubjectCase(self, request: pb.OpenSubjectCaseRequest,
+                        context: grpc.ServicerContext) -> pb.OpenSubjectCaseResponse:
+        self._own(context, "open data-subject cases")
+        case = request.subject_case
+        kind = SubjectCaseKind[_named(pb.SubjectCaseKind, case.kind, "SUBJECT_CASE_KIND_", "subject_case.kind")]
+        opened = self.authority.subject_cases.open(kind, case.description, case.reference,
+                                                   _category_or_none(case.category))
+        return pb.OpenSubjectCaseResponse(subject_case=subject_case_to_proto(opened))
+
+    def ListSubjectCases(self, request: pb.ListSubjectCasesRequest,
+                         context: grpc.ServicerContext) -> pb.ListSubjectCasesResponse:
+        self._own(context, "list data-subject cases")
+        return pb.ListSubjectCasesResponse(subject_cases=[subject_case_to_proto(c)
+                                                          for c in self.authority.subject_cases.list()])

@@ -1,0 +1,47 @@
+"""The national supervisory authority (DPA) of one state, without gRPC: the registers of `dpa.py`
+bound to the state's protocol log and its list of authorised officers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.logger import ProtocolLog
+from prum.services.supervisor.dpa import Audit, Audits, Declarations, LogRequest, LogRequests, SubjectCases
+from prum.services.supervisor.readiness import ReadinessBook
+
+
+@dataclass
+class SupervisoryAuthority:
+    state: str
+    readiness: ReadinessBook
+    log: ProtocolLog
+    authorised_officers: Collection[str]
+    clock: Clock = field(default_factory=SystemClock)
+    log_requests: LogRequests = field(init=False)
+    audits: Audits = field(init=False)
+    declarations: Declarations = field(init=False)
+    subject_cases: SubjectCases = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_requests = LogRequests(self.clock)
+        self.audits = Audits(self.clock)
+        self.declarations = Declarations(self.clock)
+        self.subject_cases = SubjectCases(self.clock)
+
+    def request_logs(self, since: datetime | None, until: datetime | None) -> tuple[LogRequest, int]:
+        """LOG-7: the DPA asks for the logs; the logger delivers them at once (well inside the 4 weeks).
+
+        Returns the answered request and the number of entries delivered; the entries themselves are
+        streamed by `ProtocolLoggerService.Export` over the same window.
+        """
+        request = self.log_requests.open(since, until)
+        delivered = sum(1 for _ in self.log.export(since=since, until=until))
+        return self.log_requests.answer(request.id, delivered), delivered
+
+    def run_audit(self, sample_size: int, seed: int) -> Audit:
+        """AUD-1: a random sample of this state's log checked for lawfulness."""
+        return self.audits.run(self.log.export(), sample_size, seed, self.authorised_officers)

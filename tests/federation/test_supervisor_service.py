@@ -1,0 +1,85 @@
+"""SupervisorService over mTLS: readiness visible to all, votes in one's own name, the DPA's own work."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from sample_federation import DONOR, officer_search
+
+from prum.common.v1 import common_pb2
+from prum.federation.launcher import InProcessFederation
+from prum.supervisor.v1 import supervisor_pb2 as pb
+from prum.supervisor.v1 import supervisor_pb2_grpc
+
+
+def supervisor(federation: InProcessFederation, state: str, as_state: str | None = None
+               ) -> supervisor_pb2_grpc.SupervisorServiceStub:
+    return supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(state, as_state=as_state))
+
+
+def test_readiness_is_visible_to_every_state(federation: InProcessFederation) -> None:
+    reply = supervisor(federation, "NL", as_state="FR").GetReadiness(
+        pb.GetReadinessRequest(category=common_pb2.CATEGORY_DNA), timeout=5)
+    ready = {r.state: r.ready for r in reply.readiness}
+    assert ready == {"DE": True, "NL": True, "FR": True, "LU": False}
+
+
+def test_a_state_votes_only_in_its_own_name(federation: InProcessFederation) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        supervisor(federation, "NL", as_state="DE").CastCouncilVote(pb.CastCouncilVoteRequest(
+            subject_state="LU", category=common_pb2.CATEGORY_DNA, voting_state="FR", vote=pb.VOTE_IN_FAVOUR),
+            timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_no_council_vote_before_the_evaluation_steps(federation: InProcessFederation) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        supervisor(federation, "DE").CastCouncilVote(pb.CastCouncilVoteRequest(
+            subject_state="LU", category=common_pb2.CATEGORY_DNA, voting_state="DE", vote=pb.VOTE_IN_FAVOUR),
+            timeout=5)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_unspecified_enums_are_refused_with_what_is_allowed(federation: InProcessFederation) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        supervisor(federation, "DE").RecordStep(pb.RecordStepRequest(
+            state="LU", category=common_pb2.CATEGORY_DNA), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "READINESS_STEP_PILOT_RUN_PASSED" in refused.value.details()
+
+
+def test_the_dpa_gets_the_logs_at_once_and_audits_them(federation: InProcessFederation) -> None:
+    federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-DPA"), timeout=10)
+    dpa = supervisor(federation, "DE")
+    request = dpa.RequestLogs(pb.RequestLogsRequest(), timeout=5).log_request
+    assert request.status == pb.LOG_REQUEST_STATUS_ANSWERED
+    assert request.entries_delivered == federation.nodes["DE"].log.stats().entries > 0
+    assert request.due_at.seconds - request.opened_at.seconds == 28 * 24 * 3600  # LOG-7: 4 weeks
+    audit = dpa.RunAudit(pb.RunAuditRequest(sample_size=5, seed=7), timeout=5).audit
+    assert audit.sampled == min(5, request.entries_delivered)
+    assert list(audit.findings) == []  # every search was run by an authorised officer, with a reason
+    assert [a.id for a in dpa.ListAudits(pb.ListAuditsRequest(), timeout=5).audits] == [audit.id]
+
+
+def test_another_state_may_not_read_or_audit_the_logs(federation: InProcessFederation) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        supervisor(federation, "DE", as_state="NL").RunAudit(pb.RunAuditRequest(sample_size=1), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_declarations_reach_every_state_that_asks(federation: InProcessFederation) -> None:
+    filed = supervisor(federation, "NL").FileDeclaration(pb.FileDeclarationRequest(declaration=pb.Declaration(
+        state="NL", kind=pb.DECLARATION_KIND_CONTACT_POINT, category=common_pb2.CATEGORY_DNA,
+        text="NCP: Dienst Landelijke Informatieorganisatie, Zoetermeer")), timeout=5).declaration
+    assert filed.filed_at.seconds > 0
+    listed = supervisor(federation, "NL", as_state="FR").ListDeclarations(
+        pb.ListDeclarationsRequest(state="NL"), timeout=5).declarations
+    assert [d.text for d in listed] == [filed.text]
+
+
+def test_subject_cases_have_deadlines(federation: InProcessFederation) -> None:
+    opened = supervisor(federation, "NL").OpenSubjectCase(pb.OpenSubjectCaseRequest(subject_case=pb.SubjectCase(
+        kind=pb.SUBJECT_CASE_KIND_INFORMATION, description="what DNA data of mine was supplied?",
+        reference="NL-P-1", category=common_pb2.CATEGORY_DNA)), timeout=5).subject_case
+    assert opened.status == pb.SUBJECT_CASE_STATUS_OPEN
+    assert opened.due_at.seconds > opened.opened_at.seconds
