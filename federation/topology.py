@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
-TOPOLOGIES = ("mesh", "router")
+TOPOLOGIES = ("mesh",)  # "router" (Prüm II, Regulation (EU) 2024/982) is refused until the hub exists
 
 # EU member states added, in this order, when `--states N` asks for more than the file has.
 EU_MEMBER_STATES = {
@@ -129,7 +129,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     _check_keys(defaults, {"ready", "dna_profiles"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
-        raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
+        raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)} "
+                                  f"(the Prüm II router topology is not implemented yet)")
     states: list[StateSpec] = []
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
