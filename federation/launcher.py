@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
+from prum.echo.v1 import echo_pb2_grpc
 from prum.federation.pki import FederationPki
 from prum.federation.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
@@ -33,6 +34,7 @@ from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
+from prum.services.echo.servicer import EchoServicer
 from prum.services.logger import Category, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
@@ -95,6 +97,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(contact_point),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
+        ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
     directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address

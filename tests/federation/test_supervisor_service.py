@@ -83,3 +83,10 @@ def test_subject_cases_have_deadlines(federation: InProcessFederation) -> None:
         reference="NL-P-1", category=common_pb2.CATEGORY_DNA)), timeout=5).subject_case
     assert opened.status == pb.SUBJECT_CASE_STATUS_OPEN
     assert opened.due_at.seconds > opened.opened_at.seconds
+
+
+def test_every_state_serves_the_echo_ceiling(federation: InProcessFederation) -> None:
+    from prum.echo.v1 import echo_pb2, echo_pb2_grpc
+
+    stub = echo_pb2_grpc.EchoServiceStub(federation.channel("NL", as_state="DE"))
+    assert stub.Echo(echo_pb2.EchoRequest(payload=b"ping"), timeout=5).payload == b"ping"
