@@ -72,8 +72,7 @@ def demo(
     log_file = (folder / "prum.log").open("w", encoding="utf-8")
     configure_logging("INFO", stream=log_file, json=True)
     console = Console(stderr=as_json)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    with _progress_bar(console) as bar:
         tasks: dict[str, int] = {}
 
         def progress(step: str, done: int, total: int) -> None:
@@ -91,6 +90,118 @@ def demo(
     else:
         render(result.report, console)
     raise typer.Exit(0 if result.ok else 1)
+
+
+WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running federation's folder: run.json, "
+                                       "certificates, one folder per state.")]
+
+
+def _progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def _table(title: str, rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in rows[0] if rows else []:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+
+
+@app.command()
+def up(
+    federation_file: FederationFile = None,
+    workdir: WorkDir = Path("prum-run"),
+    states: Annotated[Optional[int], typer.Option("--states", "-n", min=2, max=27, help="Scale to N states.")] = None,
+    load: Annotated[bool, typer.Option(help="Load the synthetic national DNA files.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
+) -> None:
+    """Start a federation as processes on this machine: one per state, on loopback, over mTLS.
+
+    Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
+    """
+    from prum.federation.demo import load_file
+    from prum.federation.processes import up as start
+    from prum.federation.scenario import build_scenario
+    from prum.federation.topology import FederationFileError, load_federation
+    from prum.services.common.server import open_channel
+    from prum.services.common.tls import TlsMaterial
+
+    try:
+        spec = load_federation(federation_file)
+        if states:
+            spec = spec.scaled(states)
+    except FederationFileError as error:
+        raise typer.BadParameter(str(error)) from error
+    console = Console(stderr=True)
+    with _progress_bar(console) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done)
+
+        try:
+            run = start(spec, federation_file, workdir, progress=progress)
+        except (RuntimeError, TimeoutError) as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from error
+        loaded = {}
+        if load:
+            scenario = build_scenario(spec)
+            for i, code in enumerate(spec.codes, start=1):
+                tls = TlsMaterial.load(workdir / "pki", code)
+                with open_channel(run["states"][code]["address"], tls) as channel:
+                    loaded[code] = load_file(channel, scenario.files[code]).accepted
+                progress("national DNA files loaded", i, len(spec.codes))
+    _table(f"Federation {spec.name} up in {workdir}", [
+        {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, 0)}
+        for c, e in run["states"].items()], as_json)
+
+
+@app.command()
+def status(
+    workdir: WorkDir = Path("prum-run"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
+) -> None:
+    """Show each state of a running federation: process and gRPC health (1 s deadline per state).
+
+    Example: [bold]prum status --workdir ./run1 --json[/bold]
+    """
+    from prum.federation.processes import status as check
+
+    try:
+        rows = check(workdir)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error)) from error
+    _table(f"Federation in {workdir}", rows, as_json)
+    raise typer.Exit(0 if all(r["health"] == "SERVING" for r in rows) else 1)
+
+
+@app.command()
+def down(
+    workdir: WorkDir = Path("prum-run"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Stop a running federation: SIGTERM (calls in flight finish), SIGKILL after 10 s.
+
+    Example: [bold]prum down --workdir ./run1[/bold]
+    """
+    from prum.federation.processes import down as stop
+
+    try:
+        rows = stop(workdir)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error)) from error
+    _table(f"Federation in {workdir}", rows, as_json)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -41,6 +41,11 @@ def _ingest_stream(rows: list[FileRow]) -> Iterator[dna_pb2.IngestRequest]:
         yield dna_pb2.IngestRequest(profile=_profile(row.reference, row.kind, row.loci))
 
 
+def load_file(channel: grpc.Channel, rows: list[FileRow]) -> dna_pb2.IngestResponse:
+    """Load a national DNA file through the streaming Ingest RPC (the channel must carry the state's own certificate)."""
+    return dna_pb2_grpc.DnaIndexServiceStub(channel).Ingest(_ingest_stream(rows), timeout=300)
+
+
 @dataclass
 class DemoResult:
     report: dict[str, Any]
@@ -155,8 +160,7 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         progress("states started", len(states), len(states))
         files = []
         for i, code in enumerate(states, start=1):
-            stub = dna_pb2_grpc.DnaIndexServiceStub(federation.channel(code))
-            reply = stub.Ingest(_ingest_stream(scenario.files[code]), timeout=120)
+            reply = load_file(federation.channel(code), scenario.files[code])
             files.append({"state": code, "name": federation_spec.state(code).name, "port": federation.nodes[code].port,
                           "ready": sorted(federation_spec.state(code).ready), "profiles": reply.accepted,
                           "rejected": len(reply.rejections)})

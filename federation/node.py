@@ -1,0 +1,72 @@
+"""One member state as its own OS process: `python -m prum.federation.node --workdir DIR --state NL`.
+
+Started by `prum up`, which writes `DIR/run.json` (every state's address) and the federation PKI in
+`DIR/pki` before any process starts. Serves until SIGTERM or SIGINT, then reports NOT_SERVING on its
+health service, lets calls in flight finish (grace period) and closes its stores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from pathlib import Path
+
+
+from prum.federation.launcher import build_state
+from prum.federation.topology import load_federation
+from prum.services.common.clock import SystemClock
+from prum.services.common.logs import configure_logging, get_logger
+from prum.services.common.tls import TlsMaterial
+from prum.services.common.tracing import create_tracer_provider
+
+GRACE_S = 2.0
+
+
+def read_run(workdir: Path) -> dict:
+    return json.loads((workdir / "run.json").read_text("utf-8"))
+
+
+def serve(workdir: Path, state: str) -> None:
+    run = read_run(workdir)
+    federation = load_federation(Path(run["federation"]) if run.get("federation") else None)
+    if run.get("state_count", len(federation.states)) != len(federation.states):
+        federation = federation.scaled(run["state_count"])  # `prum up --states N`
+    spec = federation.state(state)
+    folder = workdir / state
+    folder.mkdir(parents=True, exist_ok=True)
+    log_stream = (folder / "prum.log").open("a", encoding="utf-8")
+    configure_logging("INFO", stream=log_stream, json=True)
+    provider = create_tracer_provider(f"prum-{state.lower()}", "file", folder / "traces.jsonl")
+    directory = {code: entry["address"] for code, entry in run["states"].items()}
+    node = build_state(spec, federation, TlsMaterial.load(workdir / "pki", state), folder, directory,
+                       SystemClock(), provider, address=directory[state])
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    node.server.start()
+    log = get_logger("prum.node")
+    log.info("state serving", address=directory[state], pid=__import__("os").getpid())
+    stop.wait()
+    log.info("state stopping", grace_s=GRACE_S)
+    node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]
+    node.server.stop(GRACE_S).wait()
+    node.contact_point.close()
+    node.peers.close()
+    node.dna.close()
+    node.log.close()
+    provider.shutdown()
+    log_stream.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--state", required=True)
+    options = parser.parse_args()
+    serve(options.workdir, options.state)
+
+
+if __name__ == "__main__":
+    main()

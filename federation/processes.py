@@ -1,0 +1,157 @@
+"""A federation as processes on this machine: one OS process per state, from one federation file.
+
+`up` writes the PKI and `run.json` (addresses, pids) into the work folder, spawns every state before
+any gRPC channel exists in this process, waits until each reports SERVING, and loads the synthetic
+national files. `status` asks each state's health service with a short deadline; `down` stops them
+with SIGTERM (graceful), then SIGKILL after a grace period. Everything listens on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from prum.federation.pki import FederationPki
+from prum.federation.topology import Federation
+from prum.services.common.server import open_channel
+from prum.services.common.tls import TlsMaterial
+
+Progress = Callable[[str, int, int], None]
+STOP_GRACE_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A child that exited but was not reaped yet is a zombie: not alive.
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+def read_run(workdir: Path) -> dict[str, Any]:
+    path = workdir / "run.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no federation runs in {workdir}: start one with `prum up --workdir {workdir}`")
+    return json.loads(path.read_text("utf-8"))
+
+
+def _write_run(workdir: Path, run: dict[str, Any]) -> None:
+    temporary = workdir / "run.json.tmp"
+    temporary.write_text(json.dumps(run, indent=2), "utf-8")
+    temporary.replace(workdir / "run.json")
+
+
+def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
+    with open_channel(address, tls) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
+                                                              timeout=timeout_s)
+        except grpc.RpcError as error:
+            return error.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+def up(federation: Federation, federation_file: Path | None, workdir: Path, timeout_s: float = 60.0,
+       progress: Progress | None = None) -> dict[str, Any]:
+    """Start every state as a process; returns the run (states with address and pid)."""
+    progress = progress or (lambda step, done, total: None)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if (workdir / "run.json").exists():
+        running = [c for c, e in read_run(workdir)["states"].items() if e.get("pid") and _alive(e["pid"])]
+        if running:
+            raise RuntimeError(f"states {', '.join(running)} already run from {workdir}; `prum down` first")
+    pki = FederationPki.create(federation.codes)
+    pki.write(workdir / "pki")
+    run: dict[str, Any] = {
+        "federation": str(federation_file.resolve()) if federation_file else "",
+        "name": federation.name, "started_at": time.time(), "state_count": len(federation.states),
+        "states": {s.code: {"address": s.address or f"127.0.0.1:{_free_port()}"} for s in federation.states},
+    }
+    _write_run(workdir, run)
+    for i, code in enumerate(federation.codes, start=1):
+        folder = workdir / code
+        folder.mkdir(exist_ok=True)
+        with (folder / "node.out").open("ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prum.federation.node", "--workdir", str(workdir), "--state", code],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        run["states"][code]["pid"] = process.pid
+        progress("states spawned", i, len(federation.codes))
+    _write_run(workdir, run)
+    deadline = time.monotonic() + timeout_s
+    pending = list(federation.codes)
+    while pending and time.monotonic() < deadline:
+        for code in list(pending):
+            if health_of(run["states"][code]["address"], pki.material_for(code), 0.5) == "SERVING":
+                pending.remove(code)
+                progress("states serving", len(federation.codes) - len(pending), len(federation.codes))
+            elif not _alive(run["states"][code]["pid"]):
+                raise RuntimeError(f"state {code} exited at start; see {workdir / code / 'node.out'}")
+        time.sleep(0.1)
+    if pending:
+        raise TimeoutError(f"states {', '.join(pending)} not serving after {timeout_s:.0f} s; "
+                           f"see {workdir}/<STATE>/node.out")
+    return run
+
+
+def status(workdir: Path, timeout_s: float = 1.0) -> list[dict[str, Any]]:
+    run = read_run(workdir)
+    rows = []
+    for code, entry in run["states"].items():
+        pid = entry.get("pid")
+        alive = bool(pid) and _alive(pid)
+        health = health_of(entry["address"], TlsMaterial.load(workdir / "pki", code), timeout_s) if alive \
+            else "STOPPED"
+        rows.append({"state": code, "address": entry["address"], "pid": pid, "process": alive, "health": health})
+    return rows
+
+
+def down(workdir: Path, grace_s: float = STOP_GRACE_S) -> list[dict[str, Any]]:
+    run = read_run(workdir)
+    stopped = []
+    signalled = set()
+    for code, entry in run["states"].items():
+        pid = entry.get("pid")
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            signalled.add(code)
+    deadline = time.monotonic() + grace_s
+    for code, entry in run["states"].items():
+        pid = entry.get("pid")
+        how = "not running"
+        if code in signalled:
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                how = "killed after grace"
+            else:
+                how = "stopped"
+        entry["pid"] = None
+        stopped.append({"state": code, "result": how})
+    _write_run(workdir, run)
+    return stopped

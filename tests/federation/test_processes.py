@@ -1,0 +1,75 @@
+"""`prum up` / `status` / `down`: one OS process per state, a real search across processes, a killed state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from sample_federation import officer_search
+from typer.testing import CliRunner
+
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.federation.cli import app
+from prum.federation.processes import read_run
+from prum.services.common.server import open_channel
+from prum.services.common.tls import TlsMaterial
+
+FEDERATION = """
+[federation]
+name = "processes"
+deadline_ms = 1500
+[defaults]
+dna_profiles = 30
+[[state]]
+code = "DE"
+[[state]]
+code = "NL"
+[[state]]
+code = "FR"
+"""
+
+runner = CliRunner()
+
+
+def test_up_search_kill_status_down(tmp_path: Path) -> None:
+    federation_file = tmp_path / "federation.toml"
+    federation_file.write_text(FEDERATION)
+    workdir = tmp_path / "run"
+    started = runner.invoke(app, ["up", "-f", str(federation_file), "--workdir", str(workdir), "--json"])
+    try:
+        assert started.exit_code == 0, started.output
+        states = {row["state"]: row for row in json.loads(started.stdout)}
+        assert set(states) == {"DE", "NL", "FR"} and all(row["dna_profiles"] >= 30 for row in states.values())
+        assert all(row["pid"] != os.getpid() for row in states.values())
+
+        healthy = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
+        assert healthy.exit_code == 0
+        assert {row["health"] for row in json.loads(healthy.stdout)} == {"SERVING"}
+
+        # A fault: FR's process dies without warning. DE's officer still gets an answer, in time.
+        os.kill(states["FR"]["pid"], signal.SIGKILL)
+        run = read_run(workdir)
+        with open_channel(run["states"]["DE"]["address"], TlsMaterial.load(workdir / "pki", "DE")) as channel:
+            begun = time.monotonic()
+            reply = cp_pb2_grpc.ContactPointServiceStub(channel).Search(
+                officer_search({"D3S1358": ["9", "10"], "VWA": ["11", "12"], "D8S1179": ["8", "9"],
+                                "D21S11": ["24", "25"], "D18S51": ["10", "11"], "TH01": ["5", "10"],
+                                "FGA": ["17", "18"]}, deadline_ms=1500), timeout=10)
+            elapsed = time.monotonic() - begun
+        results = {r.state: cp_pb2.ResultStatus.Name(r.status) for r in reply.results}
+        assert results == {"NL": "RESULT_STATUS_NO_HIT", "FR": "RESULT_STATUS_UNAVAILABLE"}
+        assert elapsed < 2.5
+
+        degraded = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
+        assert degraded.exit_code == 1
+        assert {r["state"]: r["health"] for r in json.loads(degraded.stdout)}["FR"] == "STOPPED"
+    finally:
+        stopped = runner.invoke(app, ["down", "--workdir", str(workdir), "--json"])
+    assert stopped.exit_code == 0, stopped.output
+    assert {r["state"]: r["result"] for r in json.loads(stopped.stdout)} == {
+        "DE": "stopped", "NL": "stopped", "FR": "not running"}
+    assert (workdir / "DE" / "prum.log").read_text().count('"state stopping"') == 1
