@@ -150,7 +150,7 @@ def up(
             bar.update(tasks[step], completed=done)
 
         try:
-            run = start(spec, federation_file, workdir, progress=progress)
+            run = start(spec, workdir, progress=progress)
         except (RuntimeError, TimeoutError) as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(1) from error

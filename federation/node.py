@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 from prum.federation.launcher import build_state
-from prum.federation.topology import load_federation
+from prum.federation.topology import parse_federation
 from prum.services.common.clock import SystemClock
 from prum.services.common.logs import configure_logging, get_logger
 from prum.services.common.tls import TlsMaterial
@@ -30,9 +30,7 @@ def read_run(workdir: Path) -> dict:
 
 def serve(workdir: Path, state: str) -> None:
     run = read_run(workdir)
-    federation = load_federation(Path(run["federation"]) if run.get("federation") else None)
-    if run.get("state_count", len(federation.states)) != len(federation.states):
-        federation = federation.scaled(run["state_count"])  # `prum up --states N`
+    federation = parse_federation(run["federation"], source=str(workdir / "run.json"))
     spec = federation.state(state)
     folder = workdir / state
     folder.mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,7 @@ def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
 
-def up(federation: Federation, federation_file: Path | None, workdir: Path, timeout_s: float = 60.0,
+def up(federation: Federation, workdir: Path, timeout_s: float = 60.0,
        progress: Progress | None = None) -> dict[str, Any]:
     """Start every state as a process; returns the run (states with address and pid)."""
     progress = progress or (lambda step, done, total: None)
@@ -87,8 +87,8 @@ def up(federation: Federation, federation_file: Path | None, workdir: Path, time
     pki = FederationPki.create(federation.codes)
     pki.write(workdir / "pki")
     run: dict[str, Any] = {
-        "federation": str(federation_file.resolve()) if federation_file else "",
-        "name": federation.name, "started_at": time.time(), "state_count": len(federation.states),
+        # The federation as this process has it (scaled, edited): every node reads this, not the file.
+        "federation": federation.to_file_data(), "started_at": time.time(),
         "states": {s.code: {"address": s.address or f"127.0.0.1:{_free_port()}"} for s in federation.states},
     }
     _write_run(workdir, run)

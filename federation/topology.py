@@ -76,6 +76,21 @@ class Federation:
                 return spec
         raise KeyError(f"state {code!r} is not in federation {self.name!r}; states: {', '.join(self.codes)}")
 
+    def to_file_data(self) -> dict[str, Any]:
+        """This federation in the federation file's schema: `parse_federation(f.to_file_data()) == f`."""
+        def state(spec: StateSpec) -> dict[str, Any]:
+            table: dict[str, Any] = {
+                "code": spec.code, "name": spec.name, "ready": sorted(spec.ready), "dna_profiles": spec.dna_profiles,
+                "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
+                "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
+                "comparison_partners": sorted(spec.comparison_partners)}
+            if spec.address:
+                table["address"] = spec.address
+            return table
+        return {"federation": {"name": self.name, "topology": self.topology, "seed": self.seed,
+                               "deadline_ms": self.deadline_ms},
+                "state": [state(s) for s in self.states]}
+
     def scaled(self, count: int) -> "Federation":
         """This federation with `count` states: the first `count`, or more EU member states appended."""
         if not 2 <= count <= len(EU_MEMBER_STATES):

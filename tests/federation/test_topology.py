@@ -41,3 +41,10 @@ def test_wrong_files_are_refused_with_what_is_allowed(tmp_path: Path, text: str,
     path.write_text(text)
     with pytest.raises(FederationFileError, match=message):
         load_federation(path)
+
+
+def test_a_federation_survives_the_round_trip_through_its_file_schema() -> None:
+    from prum.federation.topology import parse_federation
+
+    federation = load_federation().scaled(9)
+    assert parse_federation(federation.to_file_data()) == federation
