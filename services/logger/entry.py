@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
@@ -124,8 +124,8 @@ class LogEntry:
 
     def canonical(self) -> bytes:
         """The bytes the hash covers: every field but `hash`, `previous_hash` included (LOG-5)."""
-        fields: dict[str, Any] = asdict(self)
-        del fields["hash"]
+        # Plain field access, not dataclasses.asdict: every field is a scalar, and asdict deep-copies each one.
+        fields: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "hash"}
         fields["recorded_at"] = format_moment(self.recorded_at) if self.recorded_at else ""
         for name, value in fields.items():
             if isinstance(value, StrEnum):
@@ -139,7 +139,8 @@ class LogEntry:
         """This entry at its place in the chain, with its hash (done by the logger only)."""
         placed = replace(self, sequence=sequence, recorded_at=recorded_at.astimezone(timezone.utc),
                          previous_hash=previous_hash, hash="")
-        return replace(placed, hash=placed.compute_hash())
+        object.__setattr__(placed, "hash", placed.compute_hash())  # `placed` is new and not yet shared
+        return placed
 
 
 def format_moment(moment: datetime) -> str:

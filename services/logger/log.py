@@ -184,12 +184,25 @@ def _row_to_entry(row: tuple) -> LogEntry:  # type: ignore[type-arg]
         hash=values["hash"])
 
 
+_ENUM_COLUMNS = frozenset({"kind", "message_type", "category", "side", "outcome"})
+
+
 def _entry_to_row(entry: LogEntry) -> tuple:  # type: ignore[type-arg]
+    """The row of an entry in `_COLUMNS` order: enums by name, the time in its fixed-width form."""
     assert entry.recorded_at is not None
-    values = {name: getattr(entry, name) for name in _COLUMNS}
-    values["recorded_at"] = format_moment(entry.recorded_at)
-    return tuple(v.name if isinstance(v, (EntryKind, MessageType, Category, Side, Outcome)) else v
-                 for v in (values[name] for name in _COLUMNS))
+    return tuple(getattr(entry, name).name if name in _ENUM_COLUMNS
+                 else format_moment(entry.recorded_at) if name == "recorded_at"
+                 else getattr(entry, name) for name in _COLUMNS)
+
+
+@dataclass
+class _Batch:
+    """One caller's entries waiting for the next group commit."""
+
+    entries: list[LogEntry]
+    done: threading.Event = field(default_factory=threading.Event)
+    written: list[LogEntry] | None = None
+    error: BaseException | None = None
 
 
 class ProtocolLog:
@@ -206,6 +219,9 @@ class ProtocolLog:
         self.clock: Clock = clock or SystemClock()
         self.retention = retention or RetentionPolicy.for_state(state)
         self._lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: list[_Batch] = []
+        self._leading = False
         self._db = open_database(self.path)
         self._db.executescript(_SCHEMA)
         with self._transaction():
@@ -245,20 +261,63 @@ class ProtocolLog:
         return self.append_many([entry])[0]
 
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogEntry]:
-        """Write several entries in one transaction (one fsync); all or none become durable (LOG-4)."""
+        """Write several entries, all or none; returns them sealed once they are durable (LOG-4).
+
+        Group commit: concurrent callers' entries go into one transaction and one fsync. The first
+        caller to find no write under way leads: it writes every batch waiting at that moment (its own
+        included) and repeats while more arrive; the others wait until their batch is on disk.
+        """
         prepared = [self._prepare(entry) for entry in entries]
         if not prepared:
             return []
-        written: list[LogEntry] = []
+        batch = _Batch(prepared)
+        with self._pending_lock:
+            self._pending.append(batch)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+        assert batch.written is not None
+        return batch.written
+
+    def _lead(self) -> None:
+        while True:
+            with self._pending_lock:
+                batches, self._pending = self._pending, []
+                if not batches:
+                    self._leading = False
+                    return
+            try:
+                written = self._write([batch.entries for batch in batches])
+            except BaseException as error:  # noqa: BLE001 - handed to every waiting caller, nothing acknowledged
+                for batch in batches:
+                    batch.error = error
+                    batch.done.set()
+            else:
+                for batch, sealed in zip(batches, written):
+                    batch.written = sealed
+                    batch.done.set()
+
+    def _write(self, groups: list[list[LogEntry]]) -> list[list[LogEntry]]:
+        """One transaction for several callers' batches, chained in arrival order."""
+        written: list[list[LogEntry]] = []
         with self._transaction() as db:
             sequence, previous = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
             now = self.clock.now()
-            for entry in prepared:
-                sequence += 1
-                sealed = entry.sealed(sequence, now, previous)
-                db.execute(_INSERT, _entry_to_row(sealed))
-                previous = sealed.hash
-                written.append(sealed)
+            rows = []
+            for group in groups:
+                sealed_group = []
+                for entry in group:
+                    sequence += 1
+                    sealed = entry.sealed(sequence, now, previous)
+                    rows.append(_entry_to_row(sealed))
+                    previous = sealed.hash
+                    sealed_group.append(sealed)
+                written.append(sealed_group)
+            db.executemany(_INSERT, rows)
             db.execute("UPDATE head SET sequence = ?, hash = ? WHERE id = 1", (sequence, previous))
         return written
 
