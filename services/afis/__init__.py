@@ -1,1 +1,31 @@
-"""afis"""
+"""The national fingerprint file (AFIS) of a state (Art 8-11; FP-1..FP-3): the pure core, without gRPC.
+
+- `templates`: `Template`, minutiae and their rules (FP-1).
+- `ansi_nist`: ANSI/NIST-ITL transactions (Type-1, Type-2, Type-9) both ways, exact round trip.
+- `capacity`: daily search capacity per requesting state and kind, candidate limits (FP-3).
+"""
+
+from prum.services.afis.ansi_nist import (
+    NistTransaction,
+    decode_transaction,
+    encode_transaction,
+    read_templates,
+    write_templates,
+)
+from prum.services.afis.capacity import CapacityGrant, CapacityLedger, CapacityLimits, next_midnight_utc
+from prum.services.afis.templates import (
+    MAX_MINUTIAE,
+    MIN_MINUTIAE,
+    Minutia,
+    MinutiaType,
+    Template,
+    TemplateKind,
+    check_reference,
+    validate_template,
+)
+
+__all__ = [
+    "MAX_MINUTIAE", "MIN_MINUTIAE", "CapacityGrant", "CapacityLedger", "CapacityLimits", "Minutia", "MinutiaType",
+    "NistTransaction", "Template", "TemplateKind", "check_reference", "decode_transaction", "encode_transaction",
+    "next_midnight_utc", "read_templates", "validate_template", "write_templates",
+]
