@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
+from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.services.common.exchange import QueryContext
 from prum.services.common.interceptors import REQUEST_ID_KEY
@@ -21,6 +22,7 @@ from prum.services.common.tls import TlsMaterial
 from prum.services.common.wire import context_to_proto, header_from_proto
 from prum.services.contact_point.search import PeerAnswer, ResultStatus
 from prum.services.logger import Category
+from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
     grpc.StatusCode.FAILED_PRECONDITION: ResultStatus.NOT_READY,
@@ -64,15 +66,48 @@ class GrpcPeers:
 
     def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer:
         metadata = ((REQUEST_ID_KEY, context.request_id),)
+        channel = self.channel(context.requested_state)
         try:
-            if category is Category.DNA:
-                stub = dna_pb2_grpc.DnaIndexServiceStub(self.channel(context.requested_state))
-                reply = stub.Search(dna_pb2.SearchRequest(context=context_to_proto(context), profile=query),
-                                    timeout=timeout_s, metadata=metadata)
-                hits = tuple(reply.hits)
-                return PeerAnswer(ResultStatus.HIT if hits else ResultStatus.NO_HIT, "OK", "",
-                                  header_from_proto(reply.header), hits, tuple(h.reference for h in hits))
+            return ASK[category](channel, context_to_proto(context), query, timeout_s, metadata)
         except grpc.RpcError as error:
             return answer_of_error(error)
-        return PeerAnswer(ResultStatus.REFUSED, "UNIMPLEMENTED",
-                          f"{category.name} searches are not implemented by this NCP yet")
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def _answer(items: tuple[Any, ...], header: Any) -> PeerAnswer:
+    return PeerAnswer(ResultStatus.HIT if items else ResultStatus.NO_HIT, "OK", "", header_from_proto(header),
+                      items, tuple(getattr(item, "reference", "") for item in items))
+
+
+def _ask_dna(channel: grpc.Channel, context: Any, query: Any, timeout_s: float, metadata: Metadata) -> PeerAnswer:
+    reply = dna_pb2_grpc.DnaIndexServiceStub(channel).Search(
+        dna_pb2.SearchRequest(context=context, profile=query), timeout=timeout_s, metadata=metadata)
+    return _answer(tuple(reply.hits), reply.header)
+
+
+def _ask_afis(channel: grpc.Channel, context: Any, query: Any, timeout_s: float, metadata: Metadata) -> PeerAnswer:
+    """`query` is (probe template, the most candidates this state accepts for verification: FP-3)."""
+    probe, max_candidates = query
+    reply = afis_pb2_grpc.AfisServiceStub(channel).Search(
+        afis_pb2.SearchRequest(context=context, probe=probe, max_candidates=max_candidates),
+        timeout=timeout_s, metadata=metadata)
+    return _answer(tuple(reply.candidates), reply.header)
+
+
+def _ask_vehicle(channel: grpc.Channel, context: Any, query: Any, timeout_s: float,
+                 metadata: Metadata) -> PeerAnswer:
+    request = vehicle_pb2.LookupRequest(context=context)
+    key = query.WhichOneof("key")
+    setattr(request, key, getattr(query, key))
+    if query.HasField("at"):
+        request.at.CopyFrom(query.at)
+    reply = vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup(request, timeout=timeout_s,
+                                                                        metadata=metadata)
+    records = tuple(reply.records)
+    return PeerAnswer(ResultStatus.HIT if records else ResultStatus.NO_HIT, "OK", "", header_from_proto(reply.header),
+                      records, tuple(r.vehicle.vin for r in records))
+
+
+ASK = {Category.DNA: _ask_dna, Category.FINGERPRINT: _ask_afis, Category.VEHICLE: _ask_vehicle}
