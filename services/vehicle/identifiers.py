@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from prum.services.common.errors import InvalidInput
 from prum.services.vehicle.plates import COUNTRY_ALIASES, PLATE_FORMATS, formats_of, read_plate
@@ -39,7 +40,10 @@ _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 # Greek and Cyrillic capitals that look like Latin ones (Greek and Bulgarian plates use only those).
 _HOMOGLYPHS = str.maketrans("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТУХ", "ABEZHIKMNOPTYXABEKMHOPCTYX")
-_PLATE_LETTER = re.compile(r"[A-ZÄÖÜÅČĆĐŠŽ]")
+_PLATE_CHARACTERS = re.compile(r"[0-9A-ZÄÖÜÅČĆĐŠŽ]+")
+_WILDCARD = re.compile(f"[{re.escape(WILDCARDS)}]")
+_DIGIT = re.compile(r"\d")
+_NAME_WORDS = re.compile(r"[^\W\d_]{2,}\s+[^\W\d_]{2,}\s+[^\W\d_]{2,}")
 _SEPARATOR_RUN = re.compile(f"[{re.escape(SEPARATORS)}]+")
 
 
@@ -55,24 +59,25 @@ def uses_check_digit(vin: str) -> bool:
     return vin[:1] in CHECK_DIGIT_REGIONS
 
 
-def _refuse(message: str, field: str, allowed: str) -> InvalidInput:
-    return InvalidInput(f"{message}; allowed: {allowed} (VRD-1)", field=field)
+def _refuse(message: str, field: str, allowed: str | Callable[[], str]) -> InvalidInput:
+    allowed_text = allowed if isinstance(allowed, str) else allowed()
+    return InvalidInput(f"{message}; allowed: {allowed_text} (VRD-1)", field=field)
 
 
-def _common_refusals(text: object, field: str, allowed: str, what: str) -> str:
+def _common_refusals(text: object, field: str, allowed: str | Callable[[], str], what: str) -> str:
     """The checks both keys share; returns the text upper-cased and stripped."""
     if not isinstance(text, str):
         raise _refuse(f"{what} must be text, not {type(text).__name__}", field, allowed)
     stripped = text.strip()
     if not stripped:
         raise _refuse(f"empty {what}", field, allowed)
-    if any(c in WILDCARDS for c in stripped):
+    if _WILDCARD.search(stripped):
         raise _refuse("wildcards (*, ?, %, _) are not allowed: the register answers only for a complete key",
                       field, allowed)
-    if not any(c.isdigit() for c in stripped) and sum(c.isalpha() for c in stripped) >= 2:
+    if not _DIGIT.search(stripped) and sum(c.isalpha() for c in stripped) >= 2:
         raise _refuse(f"this has no digits, so it is not a {what}; the register is never searched by the name "
                       "of an owner or holder", field, allowed)
-    if "," in stripped or "'" in stripped or re.search(r"[^\W\d_]{2,}\s+[^\W\d_]{2,}\s+[^\W\d_]{2,}", stripped):
+    if "," in stripped or "'" in stripped or _NAME_WORDS.search(stripped):
         raise _refuse(f"this reads like a name or an address, not a {what}; the register is never searched by "
                       "the name of an owner or holder", field, allowed)
     return stripped.upper()
@@ -130,11 +135,14 @@ def normalize_plate(text: object, country: str) -> str:
     of another state) is refused, and so is one that two formats read differently.
     """
     code = _country(country)
-    allowed = plate_forms_text(code)
+
+    def allowed() -> str:
+        return plate_forms_text(code)
+
     upper = _common_refusals(text, "registration_number", allowed, "registration number").translate(_HOMOGLYPHS)
     pieces = [piece for piece in _SEPARATOR_RUN.split(upper) if piece]
     compact = "".join(pieces)
-    if not all(c.isdigit() and c.isascii() or _PLATE_LETTER.fullmatch(c) for c in compact):
+    if not _PLATE_CHARACTERS.fullmatch(compact):
         raise _refuse("a registration number has only letters and digits (spaces, hyphens and dots between its "
                       "parts are allowed)", "registration_number", allowed)
     breaks = frozenset(itertools.accumulate(len(piece) for piece in pieces[:-1]))

@@ -24,7 +24,7 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 AZ = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -169,23 +169,25 @@ class PlateFormat:
             out += [separator, value]
         return "".join(out)
 
+    def read_variant(self, variant: _Variant, compact: str, breaks: frozenset[int]) -> str | None:
+        """The canonical form of `compact` read as `variant` of this format, or None."""
+        if not breaks <= variant.boundaries or variant.regex.fullmatch(compact) is None:
+            return None
+        values, position = [], 0
+        for segment, n in zip(self.segments, variant.lengths):
+            value = compact[position:position + n]
+            if not segment.accepts(value):
+                return None
+            values.append(value)
+            position += n
+        if self.forbidden and any(pattern.search(compact) for pattern in self._forbidden):
+            return None
+        return self.render(values)
+
     def read(self, compact: str, breaks: frozenset[int] = frozenset()) -> list[str]:
         """The canonical forms of `compact` in this format whose segment boundaries include `breaks`."""
-        readings = []
-        for variant in self.variants:
-            if sum(variant.lengths) != len(compact) or not breaks <= variant.boundaries:
-                continue
-            match = variant.regex.fullmatch(compact)
-            if match is None:
-                continue
-            values, position = [], 0
-            for segment, n in zip(self.segments, variant.lengths):
-                values.append(compact[position:position + n])
-                position += n
-            if all(segment.accepts(value) for segment, value in zip(self.segments, values)) and \
-                    not any(pattern.search(compact) for pattern in self._forbidden):
-                readings.append(self.render(values))
-        return readings
+        readings = (self.read_variant(v, compact, breaks) for v in self.variants if sum(v.lengths) == len(compact))
+        return [reading for reading in readings if reading is not None]
 
     def draw(self, rng: random.Random) -> str:
         """A random plate of this format in canonical form."""
@@ -387,10 +389,43 @@ def formats_of(country: str) -> tuple[PlateFormat, ...] | None:
     return PLATE_FORMATS.get(COUNTRY_ALIASES.get(code, code))
 
 
+def _classes(segment: Segment, length: int) -> list[str]:
+    """Per position, "L" (letter) and/or "N" (digit): what the segment of that length may hold there."""
+    if segment.kind == "C":
+        codes = [code for code in segment.codes if len(code) == length]
+        return ["".join(sorted({"N" if code[i].isdigit() else "L" for code in codes})) for i in range(length)]
+    if segment.kind == "K":
+        return ["N" if c.isdigit() else "L" for c in segment.chars]
+    kinds = "".join(sorted({"N" if c.isdigit() else "L" for c in segment.chars}))
+    return [kinds] * length
+
+
+@cache
+def _variants_by_shape(country: str) -> dict[str, tuple[tuple[PlateFormat, _Variant], ...]]:
+    """Shape ("LLNNNL": letter or digit per position) -> the variants that may read a plate of that shape."""
+    table: dict[str, list[tuple[PlateFormat, _Variant]]] = {}
+    for plate_format in PLATE_FORMATS[country]:
+        for variant in plate_format.variants:
+            positions = [kinds for segment, n in zip(plate_format.segments, variant.lengths)
+                         for kinds in _classes(segment, n)]
+            for shape in itertools.product(*positions):
+                table.setdefault("".join(shape), []).append((plate_format, variant))
+    return {shape: tuple(entries) for shape, entries in table.items()}
+
+
 def read_plate(country: str, compact: str, breaks: frozenset[int] = frozenset()) -> list[str]:
     """Every canonical reading of `compact` in the formats of `country` (sorted, no duplicates)."""
-    formats = formats_of(country) or ()
-    return sorted({reading for plate_format in formats for reading in plate_format.read(compact, breaks)})
+    code = country.strip().upper()
+    code = COUNTRY_ALIASES.get(code, code)
+    if code not in PLATE_FORMATS:
+        return []
+    shape = "".join("N" if c.isdigit() else "L" for c in compact)
+    readings = set()
+    for plate_format, variant in _variants_by_shape(code).get(shape, ()):
+        reading = plate_format.read_variant(variant, compact, breaks)
+        if reading is not None:
+            readings.add(reading)
+    return sorted(readings)
 
 
 def random_plate(rng: random.Random, country: str) -> str:

@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -473,6 +473,12 @@ class VehicleRegister:
         for record in records:
             current = record.registration_at(moment)
             plate = current.registration_number if current else ""
-            answer.append(replace(record, vehicle=replace(record.vehicle, registration_number=plate)))
-        answer.sort(key=lambda r: r.vehicle.vin)
+            v = record.vehicle
+            if plate != v.registration_number:
+                record = VehicleRecord(Vehicle(v.vin, plate, v.make, v.model, v.colour, v.category,
+                                               v.first_registration_date, v.status),
+                                       record.holders, record.registrations)
+            answer.append(record)
+        if len(answer) > 1:
+            answer.sort(key=lambda r: r.vehicle.vin)
         return answer
