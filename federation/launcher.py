@@ -40,7 +40,10 @@ from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
+from prum.services.vehicle.register import VehicleRegister
+from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2_grpc
+from prum.vehicle.v1 import vehicle_pb2_grpc
 
 
 @dataclass
@@ -52,6 +55,7 @@ class StateNode:
     log: ProtocolLog
     readiness: ReadinessBook
     dna: DnaFile
+    vehicles: VehicleRegister
     contact_point: ContactPoint
     peers: GrpcPeers
     server: grpc.Server
@@ -80,6 +84,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days))
     readiness = readiness_from_file(federation, clock)
     dna = DnaFile(folder / "dna.db", clock=clock)
+    vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)
     peers = GrpcPeers(directory, tls, tracer_provider)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
@@ -90,6 +95,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
+        ServiceBinding("prum.vehicle.v1.VehicleRegisterService", VehicleRegisterServicer(spec.code, vehicles, exchange),
+                       vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, SupervisoryAuthority(
@@ -101,7 +108,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
     directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
-    return StateNode(spec, tls, log, readiness, dna, contact_point, peers, server, port)
+    return StateNode(spec, tls, log, readiness, dna, vehicles, contact_point, peers, server, port)
 
 
 class InProcessFederation:
@@ -145,6 +152,7 @@ class InProcessFederation:
             node.contact_point.close()
             node.peers.close()
             node.dna.close()
+            node.vehicles.close()
             node.log.close()
 
     def __enter__(self) -> "InProcessFederation":

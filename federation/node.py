@@ -53,6 +53,7 @@ def serve(workdir: Path, state: str) -> None:
     node.contact_point.close()
     node.peers.close()
     node.dna.close()
+    node.vehicles.close()
     node.log.close()
     provider.shutdown()
     log_stream.close()

@@ -47,6 +47,8 @@ class StateSpec:
     ready: frozenset[str]
     dna_profiles: int
     officers: tuple[Officer, ...]
+    # Synthetic vehicles in the state's register.
+    vehicles: int = 300
     # Where the state's services listen in `prum up` / Kubernetes ("host:port"); in-process picks free ports.
     address: str | None = None
     # National retention policy overrides per log entry kind, in days (LOG-6).
@@ -81,6 +83,7 @@ class Federation:
         def state(spec: StateSpec) -> dict[str, Any]:
             table: dict[str, Any] = {
                 "code": spec.code, "name": spec.name, "ready": sorted(spec.ready), "dna_profiles": spec.dna_profiles,
+                "vehicles": spec.vehicles,
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
                 "comparison_partners": sorted(spec.comparison_partners)}
@@ -141,7 +144,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     head = data.get("federation", {})
     _check_keys(head, {"name", "topology", "seed", "deadline_ms"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
-    _check_keys(defaults, {"ready", "dna_profiles"}, f"{source} [defaults]")
+    _check_keys(defaults, {"ready", "dna_profiles", "vehicles"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
         raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)} "
@@ -149,7 +152,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     states: list[StateSpec] = []
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
-        _check_keys(table, {"code", "name", "ready", "dna_profiles", "officer", "address", "retention",
+        _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "officer", "address", "retention",
                             "comparison_partners"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
@@ -164,8 +167,10 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         for kind, text in table.get("retention", {}).items():
             retention[kind] = parse_duration_days(text, f"{where}.retention.{kind}")
         profiles = table.get("dna_profiles", defaults.get("dna_profiles", 400))
-        if not isinstance(profiles, int) or profiles < 0:
-            raise FederationFileError(f"{where}.dna_profiles: {profiles!r}; allowed: a whole number >= 0")
+        vehicles = table.get("vehicles", defaults.get("vehicles", 300))
+        for key, value in (("dna_profiles", profiles), ("vehicles", vehicles)):
+            if not isinstance(value, int) or value < 0:
+                raise FederationFileError(f"{where}.{key}: {value!r}; allowed: a whole number >= 0")
         partners = table.get("comparison_partners", [])
         if not isinstance(partners, list) or not all(isinstance(p, str) and len(p) == 2 for p in partners):
             raise FederationFileError(f"{where}.comparison_partners: {partners!r}; allowed: a list of state codes")
@@ -173,7 +178,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             comparison_partners=frozenset(partners),
             code=code, name=str(table.get("name", code)),
             ready=_ready(table.get("ready", defaults.get("ready", list(CATEGORIES))), where),
-            dna_profiles=profiles, officers=tuple(officers) or default_officers(code),
+            dna_profiles=profiles, vehicles=vehicles, officers=tuple(officers) or default_officers(code),
             address=table.get("address"), retention_days=retention))
     codes = {s.code for s in states}
     for spec in states:

@@ -7,12 +7,14 @@ import grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.services.common.errors import InvalidInput
-from prum.services.common.wire import category_from_proto, header_to_proto
+from prum.services.common.wire import category_from_proto, header_to_proto, moment
 from prum.services.contact_point.search import ContactPoint, OfficerSearch, ResultStatus, StateResult
 from prum.services.dna.exchange import query_record
 from prum.services.dna.profile import check_inclusion, normalize_profile
 from prum.services.dna.servicer import kind_from_proto, loci_from_proto
 from prum.services.logger import Category
+from prum.services.vehicle.exchange import query_record as vehicle_query_record
+from prum.services.vehicle.identifiers import normalize_vin
 
 STATUS_TO_PROTO = {status: getattr(cp_pb2, f"RESULT_STATUS_{status.value}") for status in ResultStatus}
 QUERY_FIELD = {Category.DNA: "profile", Category.FINGERPRINT: "template", Category.VEHICLE: "vehicle"}
@@ -32,6 +34,21 @@ def result_to_proto(result: StateResult, category: Category) -> cp_pb2.StateResu
     return message
 
 
+def vehicle_query(key: cp_pb2.VehicleKey) -> tuple[cp_pb2.VehicleKey, dict[str, object]]:
+    """VRD-1 at the requesting side: a VIN is checked here (its form is the same everywhere); a plate
+    goes out as typed, and each requested state checks it against the plate formats it knows."""
+    given = key.WhichOneof("key")
+    if given is None:
+        raise InvalidInput("is empty; give a complete VIN or a complete registration number (VRD-1)",
+                           field="vehicle.key")
+    at = moment(key.at, key.HasField("at"))
+    if given == "vin":
+        vin = normalize_vin(key.vin)
+        checked = cp_pb2.VehicleKey(vin=vin, at=key.at if key.HasField("at") else None)
+        return checked, vehicle_query_record(vin, None, at)
+    return key, vehicle_query_record(None, key.registration_number, at)
+
+
 class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
     def __init__(self, contact_point: ContactPoint) -> None:
         self.contact_point = contact_point
@@ -48,9 +65,11 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
             # Refuse here what every peer would refuse (DNA-4/5/6), before anything is supplied.
             check_inclusion(normalize_profile(loci), kind)
             query, query_data = request.profile, query_record(request.profile.reference, kind, loci)
+        elif category is Category.VEHICLE:
+            query, query_data = vehicle_query(request.vehicle)
         else:
-            raise InvalidInput(f"{category.name} searches are not offered by this NCP yet; allowed: CATEGORY_DNA",
-                               field="category")
+            raise InvalidInput(f"{category.name} searches are not offered by this NCP yet; allowed: CATEGORY_DNA, "
+                               f"CATEGORY_VEHICLE", field="category")
         outcome = self.contact_point.search(OfficerSearch(
             officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
             case_reference=request.case_reference, category=category, query=query, query_data=query_data,
