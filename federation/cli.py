@@ -120,14 +120,14 @@ def up(
     federation_file: FederationFile = None,
     workdir: WorkDir = Path("prum-run"),
     states: Annotated[Optional[int], typer.Option("--states", "-n", min=2, max=27, help="Scale to N states.")] = None,
-    load: Annotated[bool, typer.Option(help="Load the synthetic national DNA files.")] = True,
+    load: Annotated[bool, typer.Option(help="Load the synthetic DNA files and vehicle registers.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
     """Start a federation as processes on this machine: one per state, on loopback, over mTLS.
 
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
-    from prum.federation.demo import load_file
+    from prum.federation.demo import load_file, load_register
     from prum.federation.processes import up as start
     from prum.federation.scenario import build_scenario
     from prum.federation.topology import FederationFileError, load_federation
@@ -160,10 +160,12 @@ def up(
             for i, code in enumerate(spec.codes, start=1):
                 tls = TlsMaterial.load(workdir / "pki", code)
                 with open_channel(run["states"][code]["address"], tls) as channel:
-                    loaded[code] = load_file(channel, scenario.files[code]).accepted
+                    loaded[code] = (load_file(channel, scenario.files[code]).accepted,
+                                    load_register(channel, scenario.registers[code]).accepted)
                 progress("national DNA files loaded", i, len(spec.codes))
     _table(f"Federation {spec.name} up in {workdir}", [
-        {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, 0)}
+        {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, (0, 0))[0],
+         "vehicles": loaded.get(c, (0, 0))[1]}
         for c, e in run["states"].items()], as_json)
 
 

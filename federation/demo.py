@@ -27,6 +27,8 @@ from prum.federation.topology import Federation
 from prum.services.common.tracing import create_tracer_provider
 from prum.services.dna.servicer import KIND_TO_PROTO
 from prum.services.logger import EntryKind, Side
+from prum.services.vehicle.servicer import record_to_proto
+from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 Progress = Callable[[str, int, int], None]
 
@@ -41,6 +43,12 @@ def _ingest_stream(rows: list[FileRow]) -> Iterator[dna_pb2.IngestRequest]:
         yield dna_pb2.IngestRequest(profile=_profile(row.reference, row.kind, row.loci))
 
 
+def load_register(channel: grpc.Channel, records: list[Any]) -> vehicle_pb2.IngestResponse:
+    """Load a national vehicle register through the streaming Ingest RPC (the state's own certificate)."""
+    stream = (vehicle_pb2.IngestRequest(record=record_to_proto(r)) for r in records)
+    return vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Ingest(stream, timeout=300)
+
+
 def load_file(channel: grpc.Channel, rows: list[FileRow]) -> dna_pb2.IngestResponse:
     """Load a national DNA file through the streaming Ingest RPC (the channel must carry the state's own certificate)."""
     return dna_pb2_grpc.DnaIndexServiceStub(channel).Ingest(_ingest_stream(rows), timeout=300)
@@ -52,15 +60,40 @@ class DemoResult:
     ok: bool
 
 
-def _run_search(federation: InProcessFederation, planned: PlannedSearch, deadline_ms: int) -> dict[str, Any]:
-    stub = federation.contact_point(planned.from_state)
+def _request(planned: PlannedSearch, deadline_ms: int) -> cp_pb2.SearchRequest:
     request = cp_pb2.SearchRequest(
         officer_id=planned.officer_id, ordering_officer_id=planned.ordering_officer_id, reason=planned.reason,
-        case_reference=planned.reference, category=common_pb2.CATEGORY_DNA,
-        profile=_profile(planned.reference, planned.kind, planned.loci), deadline_ms=deadline_ms)
+        case_reference=planned.reference, target_states=list(planned.target_states), deadline_ms=deadline_ms)
+    if planned.category == "VEHICLE":
+        request.category = common_pb2.CATEGORY_VEHICLE
+        request.vehicle.CopyFrom(cp_pb2.VehicleKey(**planned.vehicle_key))
+    else:
+        request.category = common_pb2.CATEGORY_DNA
+        request.profile.CopyFrom(_profile(planned.reference, planned.kind, planned.loci))
+    return request
+
+
+def _items(result: cp_pb2.StateResult) -> list[dict[str, Any]]:
+    """What a person reads of one state's hits: DNA hits or vehicle records."""
+    if result.vehicles:
+        return [{"reference": v.vehicle.vin, "registration_number": v.vehicle.registration_number,
+                 "vehicle": f"{v.vehicle.make} {v.vehicle.model}, {v.vehicle.colour}",
+                 "status": vehicle_pb2.VehicleStatus.Name(v.vehicle.status).removeprefix("VEHICLE_STATUS_").lower(),
+                 "holders": [h.person.surname if h.HasField("person") else h.company.name for h in v.holders]}
+                for v in result.vehicles]
+    return [{"reference": h.reference,
+             "kind": dna_pb2.ProfileKind.Name(h.kind).removeprefix("PROFILE_KIND_"),
+             "match_class": dna_pb2.MatchClass.Name(h.match_class).removeprefix("MATCH_CLASS_").lower(),
+             "loci_compared": h.loci_compared, "loci_matched": h.loci_matched,
+             "contested": h.contested} for h in result.dna_hits]
+
+
+def _run_search(federation: InProcessFederation, planned: PlannedSearch, deadline_ms: int) -> dict[str, Any]:
+    stub = federation.contact_point(planned.from_state)
+    request = _request(planned, deadline_ms)
     tracer = trace.get_tracer("prum.demo", tracer_provider=federation.tracer_provider)
-    entry: dict[str, Any] = {"title": planned.title, "from": planned.from_state, "officer": planned.officer_id,
-                             "case_reference": planned.reference}
+    entry: dict[str, Any] = {"title": planned.title, "category": planned.category, "from": planned.from_state,
+                             "officer": planned.officer_id, "case_reference": planned.reference}
     started = time.perf_counter()
     with tracer.start_as_current_span("officer search", attributes={"prum.state": planned.from_state}) as span:
         entry["trace_id"] = format(span.get_span_context().trace_id, "032x")
@@ -73,12 +106,7 @@ def _run_search(federation: InProcessFederation, planned: PlannedSearch, deadlin
             entry["results"] = [{
                 "state": r.state, "status": cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_"),
                 "code": r.code, "detail": r.detail, "elapsed_ms": round(r.elapsed_ms, 2),
-                "reply_id": r.header.reply_id,
-                "hits": [{"reference": h.reference,
-                          "kind": dna_pb2.ProfileKind.Name(h.kind).removeprefix("PROFILE_KIND_"),
-                          "match_class": dna_pb2.MatchClass.Name(h.match_class).removeprefix("MATCH_CLASS_").lower(),
-                          "loci_compared": h.loci_compared, "loci_matched": h.loci_matched,
-                          "contested": h.contested} for h in r.dna_hits]} for r in reply.results]
+                "reply_id": r.header.reply_id, "hits": _items(r)} for r in reply.results]
     entry["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
     entry["expected"] = {"error": planned.expected_error} if planned.expected_error else {
         s: {"status": st, "match_class": mc} for s, (st, mc) in planned.expected.items()}
@@ -95,7 +123,7 @@ def _as_planted(entry: dict[str, Any], planned: PlannedSearch) -> bool:
         status, match_class = planned.expected.get(result["state"], ("NO_HIT", ""))
         if result["status"] != status:
             return False
-        if match_class and match_class not in {h["match_class"] for h in result["hits"]}:
+        if match_class and match_class not in {h.get("match_class") for h in result["hits"]}:
             return False
     return True
 
@@ -165,6 +193,10 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
                           "ready": sorted(federation_spec.state(code).ready), "profiles": reply.accepted,
                           "rejected": len(reply.rejections)})
             progress("national DNA files loaded", i, len(states))
+        for i, code in enumerate(states, start=1):
+            loaded = load_register(federation.channel(code), scenario.registers[code])
+            next(f for f in files if f["state"] == code)["vehicles"] = loaded.accepted
+            progress("vehicle registers loaded", i, len(states))
         searches = []
         for i, planned in enumerate(scenario.searches, start=1):
             searches.append(_run_search(federation, planned, federation_spec.deadline_ms))

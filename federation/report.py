@@ -19,10 +19,11 @@ def _mark(ok: bool) -> Text:
 
 def files_table(report: dict[str, Any]) -> Table:
     table = Table(title="Member states", title_justify="left")
-    for column in ("state", "name", "port", "ready for", "DNA profiles"):
-        table.add_column(column, justify="right" if column in ("port", "DNA profiles") else "left")
+    for column in ("state", "name", "port", "ready for", "DNA profiles", "vehicles"):
+        table.add_column(column, justify="right" if column in ("port", "DNA profiles", "vehicles") else "left")
     for f in report["files"]:
-        table.add_row(f["state"], f["name"], str(f["port"]), ", ".join(f["ready"]), f"{f['profiles']:,}")
+        table.add_row(f["state"], f["name"], str(f["port"]), ", ".join(f["ready"]), f"{f['profiles']:,}",
+                      f"{f.get('vehicles', 0):,}")
     return table
 
 
@@ -31,17 +32,25 @@ def search_table(search: dict[str, Any]) -> Table:
     table = Table(title=title, title_justify="left", caption=_search_caption(search), caption_justify="left")
     table.add_column("state")
     table.add_column("status")
-    table.add_column("hits (reference, class, loci matched/compared, kind)")
+    table.add_column("hits (reference, class, loci matched/compared, kind)" if search.get("category", "DNA") == "DNA"
+                     else "vehicles (VIN, plate, vehicle, status, holders)")
     table.add_column("ms", justify="right")
     if "error" in search:
         table.add_row(search["from"], Text(search["error"]["code"], style="magenta"), search["error"]["message"], "")
         return table
     for r in search["results"]:
-        hits = "\n".join(f"{h['reference']}  {h['match_class']}  {h['loci_matched']}/{h['loci_compared']}  "
-                         f"{h['kind'].lower().replace('_', ' ')}" for h in r["hits"])
+        hits = "\n".join(_hit_line(h) for h in r["hits"])
         table.add_row(r["state"], Text(r["status"], style=STATUS_STYLE.get(r["status"], "")),
                       hits or (r["detail"] if r["status"] not in ("NO_HIT",) else ""), f"{r['elapsed_ms']:.1f}")
     return table
+
+
+def _hit_line(hit: dict[str, Any]) -> str:
+    if "match_class" in hit:
+        return (f"{hit['reference']}  {hit['match_class']}  {hit['loci_matched']}/{hit['loci_compared']}  "
+                f"{hit['kind'].lower().replace('_', ' ')}")
+    return (f"{hit['reference']}  {hit['registration_number'] or '-'}  {hit['vehicle']}  {hit['status']}  "
+            f"{', '.join(hit['holders'])}")
 
 
 def _search_caption(search: dict[str, Any]) -> str:

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from prum.federation.datagen_dna import derived_profile, random_profile
+from prum.federation.datagen_vehicle import vehicle_records
 from prum.federation.topology import Federation
 from prum.services.dna.profile import ProfileKind
+from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
 Loci = dict[str, list[str]]
 
@@ -42,12 +44,17 @@ class PlannedSearch:
     expected: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Set when the whole search must be refused: the gRPC status code name.
     expected_error: str = ""
+    category: str = "DNA"
+    # For a vehicle search: {"vin": ...} or {"registration_number": ...}.
+    vehicle_key: dict[str, str] = field(default_factory=dict)
+    target_states: tuple[str, ...] = ()
 
 
 @dataclass
 class Scenario:
     files: dict[str, list[FileRow]]
     searches: list[PlannedSearch]
+    registers: dict[str, list[VehicleRecord]] = field(default_factory=dict)
 
 
 def _officers(federation: Federation, code: str) -> tuple[str, str, str]:
@@ -123,4 +130,32 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
         searches.append(PlannedSearch(f"search from {code}, not ready for DNA (GATE-1)", code, officer, ordering,
                                       "robbery, art. 3 search", f"{code}-CS-GATE", ProfileKind.UNIDENTIFIED_TRACE,
                                       nobody, expected_error="FAILED_PRECONDITION"))
-    return Scenario(files, searches)
+    registers = {spec.code: list(vehicle_records(spec.code, spec.vehicles, federation.seed + i))
+                 for i, spec in enumerate(federation.states)}
+    searches += vehicle_searches(federation, registers)
+    return Scenario(files, searches, registers)
+
+
+def vehicle_searches(federation: Federation, registers: dict[str, list[VehicleRecord]]) -> list[PlannedSearch]:
+    """A stolen car of one state looked up by VIN everywhere, then by its plate in its own state only."""
+    ready = [c for c in federation.codes if federation.state(c).is_ready("VEHICLE") and registers[c]]
+    if len(ready) < 2:
+        return []
+    holder, asker = ready[-1], ready[0]
+    records = registers[holder]
+    car = next((r for r in records if r.vehicle.status is VehicleStatus.STOLEN and r.vehicle.registration_number),
+               next((r for r in records if r.vehicle.registration_number), records[0]))
+    officer, ordering, _ = _officers(federation, asker)
+    others = {c: ("NOT_READY", "") for c in federation.codes
+              if c not in (asker, holder) and not federation.state(c).is_ready("VEHICLE")}
+    searches = [PlannedSearch(
+        f"vehicle by VIN ({car.vehicle.make} {car.vehicle.model}, {car.vehicle.status.name.lower()})", asker,
+        officer, ordering, "stolen vehicle, art. 12 search", f"{asker}-VRD-1", ProfileKind.UNIDENTIFIED_TRACE, {},
+        {holder: ("HIT", ""), **others}, category="VEHICLE", vehicle_key={"vin": car.vehicle.vin})]
+    if car.vehicle.registration_number:
+        searches.append(PlannedSearch(
+            f"vehicle by registration number in {holder}", asker, officer, ordering,
+            "traffic offence, art. 12 search", f"{asker}-VRD-2", ProfileKind.UNIDENTIFIED_TRACE, {},
+            {holder: ("HIT", "")}, category="VEHICLE",
+            vehicle_key={"registration_number": car.vehicle.registration_number}, target_states=(holder,)))
+    return searches

@@ -29,9 +29,12 @@ def test_demo_json_reports_hits_no_hits_not_ready_and_logs_on_both_sides(tmp_pat
     statuses = {r["status"] for s in report["searches"] for r in s.get("results", [])}
     assert {"HIT", "NO_HIT", "NOT_READY"} <= statuses
     assert report["federation"]["states"] == 7
-    classes = {h["match_class"] for s in report["searches"] for r in s.get("results", []) for h in r["hits"]}
+    classes = {h.get("match_class") for s in report["searches"] for r in s.get("results", []) for h in r["hits"]}
     assert {"full", "near", "wildcard", "microvariant"} <= classes
     assert all(p["logged_on_both_sides"] for p in report["supplies"])
+    vehicle_hits = [h for s in report["searches"] if s["category"] == "VEHICLE"
+                    for r in s["results"] for h in r["hits"]]
+    assert vehicle_hits and all(h["holders"] for h in vehicle_hits)  # VRD-2: vehicle and holder data
     # One trace per search reaches the servers of the states that answered.
     hit_search = next(s for s in report["searches"] if any(r["status"] == "HIT" for r in s.get("results", [])))
     assert len(hit_search["trace_states"]) >= 2
