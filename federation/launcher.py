@@ -29,7 +29,9 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.exchange import FileManagingSide
 from prum.services.common.server import ServiceBinding, create_server, open_channel
 from prum.services.common.tls import TlsMaterial
+from prum.services.contact_point.follow_up import FollowUps
 from prum.services.contact_point.peers import GrpcPeers
+from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.dna.file import DnaFile
@@ -56,6 +58,7 @@ class StateNode:
     readiness: ReadinessBook
     dna: DnaFile
     vehicles: VehicleRegister
+    persons: PersonRegister
     contact_point: ContactPoint
     peers: GrpcPeers
     server: grpc.Server
@@ -64,6 +67,12 @@ class StateNode:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+
+def marking(dna: DnaFile, reference: str) -> tuple[bool, str]:
+    """The ACC-1 marking of a DNA reference; a blocked profile is unknown (ACC-2)."""
+    stored = dna.get(reference)
+    return stored.contested, stored.marking_note
 
 
 def readiness_from_file(federation: Federation, clock: Clock, path: Path | None = None) -> ReadinessBook:
@@ -91,6 +100,9 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         officers={o.officer_id: Officer(o.officer_id, o.name, o.authorised) for o in spec.officers},
         readiness=readiness, log=log, transport=peers, clock=clock, deadline_ms=federation.deadline_ms)
     exchange = FileManagingSide(spec.code, readiness, log, clock)
+    persons = PersonRegister(folder / "persons.db")
+    follow_ups = FollowUps(spec.code, readiness, log, persons, lambda category, reference: marking(dna, reference),
+                           clock)
     services = [
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),
@@ -102,13 +114,13 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, SupervisoryAuthority(
             spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised}, clock)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
-        ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(contact_point),
+        ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(contact_point, follow_ups),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
     directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
-    return StateNode(spec, tls, log, readiness, dna, vehicles, contact_point, peers, server, port)
+    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, contact_point, peers, server, port)
 
 
 class InProcessFederation:
@@ -153,6 +165,7 @@ class InProcessFederation:
             node.peers.close()
             node.dna.close()
             node.vehicles.close()
+            node.persons.close()
             node.log.close()
 
     def __enter__(self) -> "InProcessFederation":

@@ -54,6 +54,7 @@ def serve(workdir: Path, state: str) -> None:
     node.peers.close()
     node.dna.close()
     node.vehicles.close()
+    node.persons.close()
     node.log.close()
     provider.shutdown()
     log_stream.close()

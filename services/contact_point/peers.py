@@ -14,12 +14,16 @@ import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.services.common.exchange import QueryContext
+from prum.services.common.exchange import QueryContext, ReplyHeader
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
-from prum.services.common.wire import context_to_proto, header_from_proto
+from prum.services.common.wire import CATEGORY_TO_PROTO, context_to_proto, header_from_proto
+from prum.services.contact_point.follow_up import PersonalData
+from prum.services.contact_point.persons import Person
 from prum.services.contact_point.search import PeerAnswer, ResultStatus
 from prum.services.logger import Category
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
@@ -71,6 +75,19 @@ class GrpcPeers:
             return ASK[category](channel, context_to_proto(context), query, timeout_s, metadata)
         except grpc.RpcError as error:
             return answer_of_error(error)
+
+
+    def follow_up(self, context: QueryContext, category: Category, reference: str, original_request_id: str,
+                  timeout_s: float) -> tuple[ReplyHeader, PersonalData]:
+        """FOL-1 to the peer's NCP; a refusal keeps the peer's status code (the interceptor passes it on)."""
+        reply = cp_pb2_grpc.ContactPointServiceStub(self.channel(context.requested_state)).AnswerFollowUp(
+            cp_pb2.AnswerFollowUpRequest(context=context_to_proto(context), category=CATEGORY_TO_PROTO[category],
+                                         reference=reference, original_request_id=original_request_id),
+            timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        p = reply.person
+        return header_from_proto(reply.header), PersonalData(
+            Person(p.reference, p.surname, p.first_names, p.date_of_birth, p.nationality), p.contested,
+            p.marking_note)
 
 
 Metadata = tuple[tuple[str, str], ...]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import grpc
 
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.services.common.errors import InvalidInput
-from prum.services.common.wire import category_from_proto, header_to_proto, moment
+from prum.services.common.exchange import QueryContext
+from prum.services.common.tls import calling_state, check_own_state
+from prum.services.common.wire import category_from_proto, context_from_proto, header_to_proto, moment
+from prum.services.contact_point.follow_up import FollowUps, PersonalData
+from prum.services.contact_point.persons import Person
 from prum.services.contact_point.search import ContactPoint, OfficerSearch, ResultStatus, StateResult
 from prum.services.dna.exchange import query_record
 from prum.services.dna.profile import check_inclusion, normalize_profile
@@ -49,9 +56,17 @@ def vehicle_query(key: cp_pb2.VehicleKey) -> tuple[cp_pb2.VehicleKey, dict[str, 
     return key, vehicle_query_record(None, key.registration_number, at)
 
 
+def personal_data_to_proto(data: PersonalData) -> cp_pb2.PersonalData:
+    p = data.person
+    return cp_pb2.PersonalData(reference=p.reference, surname=p.surname, first_names=p.first_names,
+                               date_of_birth=p.date_of_birth, nationality=p.nationality, contested=data.contested,
+                               marking_note=data.marking_note)
+
+
 class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
-    def __init__(self, contact_point: ContactPoint) -> None:
+    def __init__(self, contact_point: ContactPoint, follow_ups: FollowUps) -> None:
         self.contact_point = contact_point
+        self.follow_ups = follow_ups
 
     def Search(self, request: cp_pb2.SearchRequest, context: grpc.ServicerContext) -> cp_pb2.SearchResponse:
         category = category_from_proto(request.category)
@@ -76,6 +91,36 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
             target_states=list(request.target_states), deadline_ms=request.deadline_ms))
         return cp_pb2.SearchResponse(request_id=outcome.request_id,
                                      results=[result_to_proto(r, category) for r in outcome.results])
+
+    def FollowUp(self, request: cp_pb2.FollowUpRequest, context: grpc.ServicerContext) -> cp_pb2.FollowUpResponse:
+        ncp = self.contact_point
+        ncp.authorise(request.officer_id)
+        for name in ("ordering_officer_id", "reason", "requested_state", "reference", "original_request_id"):
+            if not getattr(request, name).strip():
+                raise InvalidInput("is empty; a follow-up names the hit it follows and why (FOL-1, LOG-3)", field=name)
+        query_context = QueryContext(
+            request_id=str(uuid.uuid4()), requesting_state=ncp.state, requested_state=request.requested_state,
+            officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
+            case_reference=request.case_reference, sent_at=ncp.clock.now())
+        header, data = self.follow_ups.request(query_context, category_from_proto(request.category), request.reference,
+                                               request.original_request_id, ncp.transport,  # type: ignore[arg-type]
+                                               ncp.deadline_ms / 1000)
+        return cp_pb2.FollowUpResponse(header=header_to_proto(header), person=personal_data_to_proto(data))
+
+    def AnswerFollowUp(self, request: cp_pb2.AnswerFollowUpRequest,
+                       context: grpc.ServicerContext) -> cp_pb2.AnswerFollowUpResponse:
+        header, data = self.follow_ups.answer(context_from_proto(request.context), calling_state(context),
+                                              category_from_proto(request.category), request.reference,
+                                              request.original_request_id)
+        return cp_pb2.AnswerFollowUpResponse(header=header_to_proto(header), person=personal_data_to_proto(data))
+
+    def RegisterPersons(self, request_iterator: Iterator[cp_pb2.RegisterPersonsRequest],
+                        context: grpc.ServicerContext) -> cp_pb2.RegisterPersonsResponse:
+        check_own_state(calling_state(context), self.contact_point.state, "register persons")
+        accepted, rejections = self.follow_ups.persons.add_many(
+            Person(r.person.reference, r.person.surname, r.person.first_names, r.person.date_of_birth,
+                   r.person.nationality) for r in request_iterator)
+        return cp_pb2.RegisterPersonsResponse(accepted=accepted, rejections=rejections)
 
     def ListOfficers(self, request: cp_pb2.ListOfficersRequest,
                      context: grpc.ServicerContext) -> cp_pb2.ListOfficersResponse:

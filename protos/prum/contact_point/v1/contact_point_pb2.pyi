@@ -409,6 +409,53 @@ class AnswerFollowUpResponse(_message.Message):
 Global___AnswerFollowUpResponse: _TypeAlias = AnswerFollowUpResponse  # noqa: Y015
 
 @_typing.final
+class RegisterPersonsRequest(_message.Message):
+    """National administration (own state only): the person records behind identified references, kept apart
+    from the DNA and fingerprint files (DNA-1) and supplied only in a follow-up (FOL-1).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def person(self) -> Global___PersonalData: ...
+    def __init__(
+        self,
+        *,
+        person: Global___PersonalData | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterPersonsRequest: _TypeAlias = RegisterPersonsRequest  # noqa: Y015
+
+@_typing.final
+class RegisterPersonsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    REJECTIONS_FIELD_NUMBER: _builtins.int
+    accepted: _builtins.int
+    @_builtins.property
+    def rejections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        accepted: _builtins.int = ...,
+        rejections: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "rejections", b"rejections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterPersonsResponse: _TypeAlias = RegisterPersonsResponse  # noqa: Y015
+
+@_typing.final
 class ListOfficersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -49,6 +49,11 @@ class ContactPointServiceStub:
                 request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpRequest.SerializeToString,
                 response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpResponse.FromString,
                 _registered_method=True)
+        self.RegisterPersons = channel.stream_unary(
+                '/prum.contact_point.v1.ContactPointService/RegisterPersons',
+                request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsRequest.SerializeToString,
+                response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsResponse.FromString,
+                _registered_method=True)
         self.ListOfficers = channel.unary_unary(
                 '/prum.contact_point.v1.ContactPointService/ListOfficers',
                 request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListOfficersRequest.SerializeToString,
@@ -80,6 +85,13 @@ class ContactPointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterPersons(self, request_iterator, context):
+        """National administration: load the person register (own state only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListOfficers(self, request, context):
         """The authorised officers, for supervisors and other states (SEC-2).
         """
@@ -104,6 +116,11 @@ def add_ContactPointServiceServicer_to_server(servicer, server):
                     servicer.AnswerFollowUp,
                     request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpRequest.FromString,
                     response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpResponse.SerializeToString,
+            ),
+            'RegisterPersons': grpc.stream_unary_rpc_method_handler(
+                    servicer.RegisterPersons,
+                    request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsRequest.FromString,
+                    response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsResponse.SerializeToString,
             ),
             'ListOfficers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOfficers,
@@ -192,6 +209,33 @@ class ContactPointService:
             '/prum.contact_point.v1.ContactPointService/AnswerFollowUp',
             prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpRequest.SerializeToString,
             prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterPersons(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/prum.contact_point.v1.ContactPointService/RegisterPersons',
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsRequest.SerializeToString,
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsResponse.FromString,
             options,
             channel_credentials,
             insecure,

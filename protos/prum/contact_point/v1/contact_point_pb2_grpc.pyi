@@ -37,6 +37,8 @@ class ContactPointServiceStub:
     """An officer's follow-up on a hit (non-automated supply, LOG-3)."""
     AnswerFollowUp: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.AnswerFollowUpRequest, _contact_point_pb2.AnswerFollowUpResponse]
     """Peer-facing half of FollowUp."""
+    RegisterPersons: _grpc.StreamUnaryMultiCallable[_contact_point_pb2.RegisterPersonsRequest, _contact_point_pb2.RegisterPersonsResponse]
+    """National administration: load the person register (own state only)."""
     ListOfficers: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.ListOfficersRequest, _contact_point_pb2.ListOfficersResponse]
     """The authorised officers, for supervisors and other states (SEC-2)."""
 
@@ -49,6 +51,8 @@ class ContactPointServiceAsyncStub(ContactPointServiceStub):
     """An officer's follow-up on a hit (non-automated supply, LOG-3)."""
     AnswerFollowUp: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.AnswerFollowUpRequest, _contact_point_pb2.AnswerFollowUpResponse]  # type: ignore[assignment]
     """Peer-facing half of FollowUp."""
+    RegisterPersons: _aio.StreamUnaryMultiCallable[_contact_point_pb2.RegisterPersonsRequest, _contact_point_pb2.RegisterPersonsResponse]  # type: ignore[assignment]
+    """National administration: load the person register (own state only)."""
     ListOfficers: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.ListOfficersRequest, _contact_point_pb2.ListOfficersResponse]  # type: ignore[assignment]
     """The authorised officers, for supervisors and other states (SEC-2)."""
 
@@ -76,6 +80,14 @@ class ContactPointServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_contact_point_pb2.AnswerFollowUpResponse, _abc.Awaitable[_contact_point_pb2.AnswerFollowUpResponse]]:
         """Peer-facing half of FollowUp."""
+
+    @_abc_1.abstractmethod
+    def RegisterPersons(
+        self,
+        request_iterator: _MaybeAsyncIterator[_contact_point_pb2.RegisterPersonsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_point_pb2.RegisterPersonsResponse, _abc.Awaitable[_contact_point_pb2.RegisterPersonsResponse]]:
+        """National administration: load the person register (own state only)."""
 
     @_abc_1.abstractmethod
     def ListOfficers(

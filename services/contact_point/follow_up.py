@@ -1,0 +1,131 @@
+"""Step 2 of an exchange (FOL-1, Art 5 and 10), without gRPC: the personal data behind one hit.
+
+A follow-up is a non-automated supply under national law, logged on both sides with reason, data,
+date and both authorities' codes (LOG-3). Each side accepts it only for a reference that its own
+protocol log shows was supplied as a hit between the two states in the original request, so the log
+is the evidence that the hit happened. The reply carries any marking of contested data (ACC-1).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.errors import GateClosed, InvalidInput, UnknownReference
+from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json
+from prum.services.common.tls import check_claim
+from prum.services.contact_point.persons import Person, PersonRegister
+from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.supervisor import ReadinessBook
+
+FOLLOW_UP_CATEGORIES = (Category.DNA, Category.FINGERPRINT)
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    person: Person
+    contested: bool = False
+    marking_note: str = ""
+
+
+class FollowUpTransport(Protocol):
+    def follow_up(self, context: QueryContext, category: Category, reference: str,
+                  original_request_id: str, timeout_s: float) -> tuple[ReplyHeader, PersonalData]: ...
+
+
+def _references(entry: LogEntry) -> set[str]:
+    """The references an automated reply carried, as its log entry records them (either side)."""
+    data = json.loads(entry.data_supplied or "{}")
+    found = set(data.get("references", []))
+    found |= {hit.get("reference", "") for hit in data.get("hits", []) + data.get("candidates", [])}
+    return found
+
+
+def _hit_was_supplied(log: ProtocolLog, request_id: str, requesting: str, requested: str, category: Category,
+                      reference: str, kind: EntryKind) -> bool:
+    for entry in log.query(request_id=request_id, limit=10_000):
+        if (entry.kind is kind and entry.message_type is MessageType.REPLY and entry.category is category
+                and entry.requesting_state == requesting and entry.requested_state == requested
+                and entry.outcome is Outcome.HIT and reference in _references(entry)):
+            return True
+    return False
+
+
+@dataclass
+class FollowUps:
+    """Both halves of a follow-up for one state: `request` (its officers ask) and `answer` (peers ask)."""
+
+    state: str
+    readiness: ReadinessBook
+    log: ProtocolLog
+    persons: PersonRegister
+    # reference -> (contested, marking note) from the national file that holds it (ACC-1).
+    marking_of: Callable[[Category, str], tuple[bool, str]]
+    clock: Clock = field(default_factory=SystemClock)
+
+    def _entry(self, context: QueryContext, category: Category, kind: EntryKind, message_type: MessageType,
+               side: Side, data: dict[str, Any], reply_id: str = "", outcome: Outcome = Outcome.NONE) -> LogEntry:
+        return LogEntry.new(kind=kind, message_type=message_type, category=category, side=side,
+                            logging_state=self.state, requesting_state=context.requesting_state,
+                            requested_state=context.requested_state, request_id=context.request_id,
+                            reply_id=reply_id, officer_id=context.officer_id,
+                            ordering_officer_id=context.ordering_officer_id, reason=context.reason,
+                            case_reference=context.case_reference, data_supplied=canonical_json(data),
+                            outcome=outcome, hit_count=1 if outcome is Outcome.HIT else 0)
+
+    def _check(self, category: Category, context: QueryContext) -> None:
+        if category not in FOLLOW_UP_CATEGORIES:
+            raise InvalidInput(f"{category.name}: follow-ups ask for the person behind a DNA or fingerprint hit; "
+                               f"vehicle replies already carry the holder (VRD-2)", field="category")
+        for state in (context.requesting_state, context.requested_state):
+            if not self.readiness.is_ready(state, category):
+                raise GateClosed(f"{state} is not ready for {category.name} exchange (GATE-1)", state=state)
+
+    def request(self, context: QueryContext, category: Category, reference: str, original_request_id: str,
+                transport: FollowUpTransport, timeout_s: float) -> tuple[ReplyHeader, PersonalData]:
+        """The requesting side: only for a hit this state received; logged before it leaves and on return."""
+        self._check(category, context)
+        if not _hit_was_supplied(self.log, original_request_id, self.state, context.requested_state, category,
+                                 reference, EntryKind.AUTOMATED_RECEIPT):
+            raise UnknownReference(f"{self.state} received no {category.name} hit {reference!r} from "
+                                   f"{context.requested_state} in request {original_request_id!r}; a follow-up "
+                                   f"is only for a reference received in a hit (FOL-1)")
+        asked = {"reference": reference, "original_request_id": original_request_id}
+        self.log.append(self._entry(context, category, EntryKind.NON_AUTOMATED_SUPPLY,
+                                    MessageType.FOLLOW_UP_REQUEST, Side.REQUESTING, asked))
+        header, data = transport.follow_up(context, category, reference, original_request_id, timeout_s)
+        self.log.append(self._entry(context, category, EntryKind.NON_AUTOMATED_RECEIPT, MessageType.FOLLOW_UP_REPLY,
+                                    Side.REQUESTING, {"person": data.person.__dict__, "contested": data.contested},
+                                    reply_id=header.reply_id, outcome=Outcome.HIT))
+        return header, data
+
+    def answer(self, context: QueryContext, certified_state: str | None, category: Category, reference: str,
+               original_request_id: str) -> tuple[ReplyHeader, PersonalData]:
+        """The file-managing side: only for a hit it supplied to this state; durable in the log before the reply."""
+        check_claim(certified_state, context.requesting_state)
+        context.validate()
+        if context.requested_state != self.state:
+            raise InvalidInput(f"is {context.requested_state}; this is {self.state}'s contact point",
+                               field="context.requested_state")
+        self._check(category, context)
+        if not _hit_was_supplied(self.log, original_request_id, context.requesting_state, self.state, category,
+                                 reference, EntryKind.AUTOMATED_SUPPLY):
+            raise UnknownReference(f"{self.state} supplied no {category.name} hit {reference!r} to "
+                                   f"{context.requesting_state} in request {original_request_id!r} (FOL-1)")
+        contested, note = self.marking_of(category, reference)
+        data = PersonalData(self.persons.get(reference), contested, note)
+        header = ReplyHeader(context.request_id, str(uuid.uuid4()), self.clock.now(), context.requesting_state,
+                             self.state)
+        asked = {"reference": reference, "original_request_id": original_request_id}
+        self.log.append_many([
+            self._entry(context, category, EntryKind.NON_AUTOMATED_RECEIPT, MessageType.FOLLOW_UP_REQUEST,
+                        Side.FILE_MANAGING, asked, reply_id=header.reply_id),
+            self._entry(context, category, EntryKind.NON_AUTOMATED_SUPPLY, MessageType.FOLLOW_UP_REPLY,
+                        Side.FILE_MANAGING, {"person": data.person.__dict__, "contested": contested,
+                                             "marking_note": note}, reply_id=header.reply_id, outcome=Outcome.HIT),
+        ])
+        return header, data
