@@ -127,7 +127,7 @@ def up(
 
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
-    from prum.federation.demo import load_file, load_register
+    from prum.federation.demo import load_file, load_persons, load_register
     from prum.federation.processes import up as start
     from prum.federation.scenario import build_scenario
     from prum.federation.topology import FederationFileError, load_federation
@@ -162,6 +162,7 @@ def up(
                 with open_channel(run["states"][code]["address"], tls) as channel:
                     loaded[code] = (load_file(channel, scenario.files[code]).accepted,
                                     load_register(channel, scenario.registers[code]).accepted)
+                    load_persons(channel, scenario.persons[code])
                 progress("national DNA files loaded", i, len(spec.codes))
     _table(f"Federation {spec.name} up in {workdir}", [
         {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, (0, 0))[0],

@@ -19,12 +19,14 @@ import grpc
 from opentelemetry import trace
 
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.launcher import InProcessFederation
 from prum.federation.scenario import FileRow, PlannedSearch, build_scenario
 from prum.federation.topology import Federation
 from prum.services.common.tracing import create_tracer_provider
+from prum.services.contact_point.persons import Person
 from prum.services.dna.servicer import KIND_TO_PROTO
 from prum.services.logger import EntryKind, Side
 from prum.services.vehicle.servicer import record_to_proto
@@ -47,6 +49,45 @@ def load_register(channel: grpc.Channel, records: list[Any]) -> vehicle_pb2.Inge
     """Load a national vehicle register through the streaming Ingest RPC (the state's own certificate)."""
     stream = (vehicle_pb2.IngestRequest(record=record_to_proto(r)) for r in records)
     return vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Ingest(stream, timeout=300)
+
+
+def load_persons(channel: grpc.Channel, persons: list[Person]) -> cp_pb2.RegisterPersonsResponse:
+    """Load the national person register behind identified references (own state's certificate)."""
+    stream = (cp_pb2.RegisterPersonsRequest(person=cp_pb2.PersonalData(
+        reference=p.reference, surname=p.surname, first_names=p.first_names, date_of_birth=p.date_of_birth,
+        nationality=p.nationality)) for p in persons)
+    return cp_pb2_grpc.ContactPointServiceStub(channel).RegisterPersons(stream, timeout=300)
+
+
+def follow_up_first_hit(federation: InProcessFederation, searches: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Step 2 after the first DNA hit on an identified person: ask for the personal data (FOL-1)."""
+    for search in searches:
+        for result in search.get("results", []):
+            person_hits = [h for h in result["hits"] if h.get("kind") == "IDENTIFIED_PERSON"]
+            if search["category"] != "DNA" or result["status"] != "HIT" or not person_hits:
+                continue
+            officer = federation.federation.state(search["from"]).officers
+            request = cp_pb2.FollowUpRequest(
+                officer_id=search["officer"], ordering_officer_id=[o.officer_id for o in officer if o.authorised][-1],
+                reason="identify the donor of the trace, art. 5 request", case_reference=search["case_reference"],
+                category=common_pb2.CATEGORY_DNA, requested_state=result["state"],
+                reference=person_hits[0]["reference"], original_request_id=search["request_id"])
+            entry: dict[str, Any] = {"from": search["from"], "to": result["state"],
+                                     "reference": request.reference, "original_request_id": search["request_id"]}
+            try:
+                reply = federation.contact_point(search["from"]).FollowUp(request, timeout=10)
+            except grpc.RpcError as error:
+                entry["error"] = {"code": error.code().name, "message": error.details()}
+                return entry
+            p = reply.person
+            requesting = federation.nodes[search["from"]].log.query(request_id=reply.header.request_id)
+            managing = federation.nodes[result["state"]].log.query(request_id=reply.header.request_id)
+            entry.update(person=f"{p.first_names} {p.surname}, born {p.date_of_birth}, {p.nationality}",
+                         contested=p.contested, request_id=reply.header.request_id,
+                         logged_on_both_sides=len(requesting) == 2 and len(managing) == 2
+                         and all(e.kind.name.startswith("NON_AUTOMATED") for e in requesting + managing))
+            return entry
+    return None
 
 
 def load_file(channel: grpc.Channel, rows: list[FileRow]) -> dna_pb2.IngestResponse:
@@ -197,10 +238,13 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
             loaded = load_register(federation.channel(code), scenario.registers[code])
             next(f for f in files if f["state"] == code)["vehicles"] = loaded.accepted
             progress("vehicle registers loaded", i, len(states))
+        for code in states:
+            load_persons(federation.channel(code), scenario.persons[code])
         searches = []
         for i, planned in enumerate(scenario.searches, start=1):
             searches.append(_run_search(federation, planned, federation_spec.deadline_ms))
             progress("searches run", i, len(scenario.searches))
+        follow_up = follow_up_first_hit(federation, searches)
         logs, pairs = _log_evidence(federation, searches)
     provider.force_flush()
     provider.shutdown()
@@ -214,12 +258,13 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         "not_ready_seen": any(r["status"] == "NOT_READY" for s in searches for r in s.get("results", [])),
         "every_supply_logged_on_both_sides": bool(pairs) and all(p["logged_on_both_sides"] for p in pairs),
         "every_log_chain_intact": all(entry["chain_intact"] for entry in logs),
+        "follow_up_after_a_hit_logged_on_both_sides": bool(follow_up and follow_up.get("logged_on_both_sides")),
     }
     report = {
         "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
-        "files": files, "searches": searches, "logs": logs, "supplies": pairs, "checks": checks,
+        "files": files, "searches": searches, "follow_up": follow_up, "logs": logs, "supplies": pairs, "checks": checks,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

@@ -89,6 +89,19 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(files_table(report))
     for search in report["searches"]:
         console.print(search_table(search))
+    follow_up = report.get("follow_up")
+    if follow_up:
+        table = Table(title="Follow-up after a hit (FOL-1: personal data in a separate, non-automated request)",
+                      title_justify="left")
+        for column in ("from", "to", "reference", "person supplied", "contested", "logged on both sides"):
+            table.add_column(column)
+        if "error" in follow_up:
+            table.add_row(follow_up["from"], follow_up["to"], follow_up["reference"],
+                          Text(f"{follow_up['error']['code']}: {follow_up['error']['message']}", style="red"), "", "")
+        else:
+            table.add_row(follow_up["from"], follow_up["to"], follow_up["reference"], follow_up["person"],
+                          "yes" if follow_up["contested"] else "no", _mark(follow_up["logged_on_both_sides"]))
+        console.print(table)
     console.print(logs_table(report))
     both = sum(p["logged_on_both_sides"] for p in report["supplies"])
     console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")

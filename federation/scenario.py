@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from prum.federation.datagen_dna import derived_profile, random_profile
-from prum.federation.datagen_vehicle import vehicle_records
+from faker import Faker
+
+from prum.federation.datagen_vehicle import FAKER_LOCALE, vehicle_records
 from prum.federation.topology import Federation
+from prum.services.contact_point.persons import Person
 from prum.services.dna.profile import ProfileKind
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
@@ -55,6 +58,8 @@ class Scenario:
     files: dict[str, list[FileRow]]
     searches: list[PlannedSearch]
     registers: dict[str, list[VehicleRecord]] = field(default_factory=dict)
+    # The national person records behind identified DNA references (followed up, FOL-1).
+    persons: dict[str, list[Person]] = field(default_factory=dict)
 
 
 def _officers(federation: Federation, code: str) -> tuple[str, str, str]:
@@ -133,7 +138,18 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
     registers = {spec.code: list(vehicle_records(spec.code, spec.vehicles, federation.seed + i))
                  for i, spec in enumerate(federation.states)}
     searches += vehicle_searches(federation, registers)
-    return Scenario(files, searches, registers)
+    persons = {code: person_records(code, [r.reference for r in rows if r.kind is ProfileKind.IDENTIFIED_PERSON],
+                                    federation.seed) for code, rows in files.items()}
+    return Scenario(files, searches, registers, persons)
+
+
+def person_records(country: str, references: list[str], seed: int) -> list[Person]:
+    """A person record per identified reference, with names of the state's locale; the same for the same seed."""
+    faker = Faker(FAKER_LOCALE[country])
+    faker.seed_instance(seed)
+    return [Person(reference, faker.last_name(), faker.first_name(),
+                   faker.date_of_birth(minimum_age=18, maximum_age=80).isoformat(), country)
+            for reference in references]
 
 
 def vehicle_searches(federation: Federation, registers: dict[str, list[VehicleRecord]]) -> list[PlannedSearch]:
