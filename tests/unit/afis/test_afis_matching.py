@@ -1,0 +1,90 @@
+"""The 1:1 matcher, the 1:N search and verification on the requesting side (FP-2), on synthetic fingers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prum.federation.datagen_afis import impression, master_finger, mated_probe, trace_impression
+from prum.services.afis.gallery import Candidate, Gallery
+from prum.services.afis.matching import VERIFY_THRESHOLD, Batch, encode, score, score_batch, verify
+from prum.services.afis.templates import TemplateKind
+from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
+
+
+@pytest.fixture(scope="module")
+def fingers():
+    rng = np.random.default_rng(2026)
+    masters = [master_finger(rng, pattern="left_loop" if i % 2 else "whorl") for i in range(60)]
+    gallery = [impression(rng, m, f"NL-{i:04d}") for i, m in enumerate(masters)]
+    return rng, masters, gallery
+
+
+def test_mated_scores_are_well_above_impostor_scores(fingers):
+    rng, masters, gallery = fingers
+    encoded = [encode(t) for t in gallery]
+    batch = Batch.of(encoded)
+    mated, impostor = [], []
+    for i in range(20):
+        row = score_batch(encode(mated_probe(rng, masters[i], f"P{i}")), batch)
+        mated.append(row[i])
+        impostor.extend(np.delete(row, i))  # same pattern classes: loops and whorls only
+    assert min(mated) > max(impostor), (min(mated), max(impostor))
+    assert np.median(mated) > 1.5 * VERIFY_THRESHOLD and max(impostor) < VERIFY_THRESHOLD
+    assert all(0.0 <= s <= 100.0 for s in mated + impostor)
+    assert score(gallery[0], gallery[0]) > 90  # a template against itself
+
+
+def test_one_to_n_finds_the_mate_at_rank_one_and_caps_the_list(fingers):
+    rng, masters, gallery = fingers
+    file = Gallery()
+    assert file.add_many(gallery) == len(gallery)
+    for i in (3, 17, 42):
+        candidates = file.search(mated_probe(rng, masters[i], f"P{i}"), max_candidates=5)
+        assert candidates[0].reference == f"NL-{i:04d}"
+        assert len(candidates) <= 5 and all(isinstance(c, Candidate) for c in candidates)
+        assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
+    trace = trace_impression(rng, masters[8], "T-8")
+    assert trace.kind is TemplateKind.UNIDENTIFIED_TRACE and trace.finger_position == 0
+    assert file.search(trace, max_candidates=3)[0].reference == "NL-0008"
+    assert len(file.search(mated_probe(rng, masters[9], "P9"), max_candidates=1)) == 1
+    with pytest.raises(InvalidInput, match="candidate count"):
+        file.search(gallery[0], max_candidates=0)
+
+
+def test_the_file_adds_removes_and_returns_stored_templates(fingers):
+    rng, masters, gallery = fingers
+    file = Gallery()
+    file.add_many(gallery[:10])
+    with pytest.raises(Duplicate):
+        file.add(gallery[3])
+    assert file.template("NL-0003") == gallery[3]
+    assert file.remove("NL-0003") and not file.remove("NL-0003") and len(file) == 9
+    with pytest.raises(UnknownReference):
+        file.template("NL-0003")
+    assert all(c.reference != "NL-0003" for c in file.search(mated_probe(rng, masters[3], "P3"), 10))
+    file.add(gallery[20])  # added after the index was built: found through the pending keys
+    assert file.search(mated_probe(rng, masters[20], "P20"), 3)[0].reference == "NL-0020"
+    stats = file.stats()
+    assert stats.templates == 10 and stats.identified_persons == 10 and stats.memory_bytes > 0
+
+
+def test_the_requesting_state_verifies_each_candidate(fingers):
+    rng, masters, gallery = fingers
+    file = Gallery()
+    file.add_many(gallery)
+    probe = mated_probe(rng, masters[5], "P5")
+    candidates = file.search(probe, max_candidates=4)
+    verdicts = [verify(probe, file.template(c.reference)) for c in candidates]
+    assert verdicts[0][1] is True and candidates[0].reference == "NL-0005"
+    assert all(not is_match for _, is_match in verdicts[1:])
+    assert abs(verdicts[0][0] - candidates[0].score) < 1e-6 + 0.01  # the same matcher, the same score
+    value, is_match = verify(probe, gallery[6])
+    assert not is_match and value < VERIFY_THRESHOLD
+
+
+def test_resolution_does_not_change_the_match(fingers):
+    rng, masters, gallery = fingers
+    at_1000 = mated_probe(rng, masters[11], "P11", resolution_ppi=1000)
+    assert at_1000.resolution_ppi == 1000 and at_1000.width == 832
+    assert verify(at_1000, gallery[11])[1]
