@@ -30,6 +30,7 @@ from prum.services.common.exchange import FileManagingSide
 from prum.services.common.server import ServiceBinding, create_server, open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.follow_up import FollowUps
+from prum.services.contact_point.information import InformationExchange, ReceivedInformationStore
 from prum.services.contact_point.peers import GrpcPeers
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.search import ContactPoint, Officer
@@ -59,6 +60,7 @@ class StateNode:
     dna: DnaFile
     vehicles: VehicleRegister
     persons: PersonRegister
+    received: ReceivedInformationStore
     contact_point: ContactPoint
     peers: GrpcPeers
     server: grpc.Server
@@ -101,6 +103,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         readiness=readiness, log=log, transport=peers, clock=clock, deadline_ms=federation.deadline_ms)
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     persons = PersonRegister(folder / "persons.db")
+    received = ReceivedInformationStore(folder / "received-information.db", clock)
     follow_ups = FollowUps(spec.code, readiness, log, persons, lambda category, reference: marking(dna, reference),
                            clock)
     services = [
@@ -114,13 +117,14 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, SupervisoryAuthority(
             spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised}, clock)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
-        ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(contact_point, follow_ups),
+        ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
+            contact_point, follow_ups, InformationExchange(spec.code, log, received)),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
     directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
-    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, contact_point, peers, server, port)
+    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, contact_point, peers, server, port)
 
 
 class InProcessFederation:
@@ -166,6 +170,7 @@ class InProcessFederation:
             node.dna.close()
             node.vehicles.close()
             node.persons.close()
+            node.received.close()
             node.log.close()
 
     def __enter__(self) -> "InProcessFederation":

@@ -55,6 +55,7 @@ def serve(workdir: Path, state: str) -> None:
     node.dna.close()
     node.vehicles.close()
     node.persons.close()
+    node.received.close()
     node.log.close()
     provider.shutdown()
     log_stream.close()

@@ -14,6 +14,7 @@ CATEGORY_TO_PROTO = {
     Category.DNA: common_pb2.CATEGORY_DNA,
     Category.FINGERPRINT: common_pb2.CATEGORY_FINGERPRINT,
     Category.VEHICLE: common_pb2.CATEGORY_VEHICLE,
+    Category.PERSON_INFORMATION: common_pb2.CATEGORY_PERSON_INFORMATION,
 }
 CATEGORY_FROM_PROTO = {v: k for k, v in CATEGORY_TO_PROTO.items()}
 

@@ -7,6 +7,7 @@ turns into UNKNOWN.
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,8 +22,9 @@ from prum.services.common.exchange import QueryContext, ReplyHeader
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
-from prum.services.common.wire import CATEGORY_TO_PROTO, context_to_proto, header_from_proto
+from prum.services.common.wire import CATEGORY_TO_PROTO, context_to_proto, header_from_proto, timestamp
 from prum.services.contact_point.follow_up import PersonalData
+from prum.services.contact_point.information import InformationPurpose, InformedPerson
 from prum.services.contact_point.persons import Person
 from prum.services.contact_point.search import PeerAnswer, ResultStatus
 from prum.services.logger import Category
@@ -88,6 +90,29 @@ class GrpcPeers:
         return header_from_proto(reply.header), PersonalData(
             Person(p.reference, p.surname, p.first_names, p.date_of_birth, p.nationality), p.contested,
             p.marking_note)
+
+
+    def send_information(self, context: QueryContext, purpose: InformationPurpose, event: str,
+                         persons: tuple[InformedPerson, ...], conditions: tuple[str, ...],
+                         purpose_ends_at: datetime | None, timeout_s: float) -> tuple[ReplyHeader, str, datetime]:
+        """Art 13-16 to the peer's NCP; a refusal keeps the peer's status code."""
+        reply = cp_pb2_grpc.ContactPointServiceStub(self.channel(context.requested_state)).ReceiveInformation(
+            cp_pb2.ReceiveInformationRequest(
+                context=context_to_proto(context), purpose=INFORMATION_PURPOSE_TO_PROTO[purpose], event=event,
+                persons=[informed_person_to_proto(p) for p in persons], conditions=list(conditions),
+                purpose_ends_at=timestamp(purpose_ends_at)),
+            timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=timezone.utc)
+
+
+INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")
+                                for purpose in InformationPurpose}
+
+
+def informed_person_to_proto(person: InformedPerson) -> cp_pb2.InformedPerson:
+    return cp_pb2.InformedPerson(surname=person.surname, first_names=person.first_names,
+                                 date_of_birth=person.date_of_birth, place_of_birth=person.place_of_birth,
+                                 circumstances=person.circumstances)
 
 
 Metadata = tuple[tuple[str, str], ...]

@@ -12,8 +12,10 @@ from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.services.common.errors import InvalidInput
 from prum.services.common.exchange import QueryContext
 from prum.services.common.tls import calling_state, check_own_state
-from prum.services.common.wire import category_from_proto, context_from_proto, header_to_proto, moment
+from prum.services.common.wire import category_from_proto, context_from_proto, header_to_proto, moment, timestamp
 from prum.services.contact_point.follow_up import FollowUps, PersonalData
+from prum.services.contact_point.information import InformationExchange, InformationPurpose, InformedPerson
+from prum.services.contact_point.peers import INFORMATION_PURPOSE_TO_PROTO, informed_person_to_proto
 from prum.services.contact_point.persons import Person
 from prum.services.contact_point.search import ContactPoint, OfficerSearch, ResultStatus, StateResult
 from prum.services.dna.exchange import query_record
@@ -56,6 +58,18 @@ def vehicle_query(key: cp_pb2.VehicleKey) -> tuple[cp_pb2.VehicleKey, dict[str, 
     return key, vehicle_query_record(None, key.registration_number, at)
 
 
+def purpose_from_proto(value: int) -> InformationPurpose:
+    name = cp_pb2.InformationPurpose.Name(value) if value in cp_pb2.InformationPurpose.values() else ""
+    if not name or name.endswith("UNSPECIFIED"):
+        raise InvalidInput(f"{value}; allowed: INFORMATION_PURPOSE_MAJOR_EVENT, INFORMATION_PURPOSE_TERRORISM_PREVENTION",
+                           field="purpose")
+    return InformationPurpose[name.removeprefix("INFORMATION_PURPOSE_")]
+
+
+def informed_person_from_proto(p: cp_pb2.InformedPerson) -> InformedPerson:
+    return InformedPerson(p.surname, p.first_names, p.date_of_birth, p.place_of_birth, p.circumstances)
+
+
 def personal_data_to_proto(data: PersonalData) -> cp_pb2.PersonalData:
     p = data.person
     return cp_pb2.PersonalData(reference=p.reference, surname=p.surname, first_names=p.first_names,
@@ -64,12 +78,16 @@ def personal_data_to_proto(data: PersonalData) -> cp_pb2.PersonalData:
 
 
 class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
-    def __init__(self, contact_point: ContactPoint, follow_ups: FollowUps) -> None:
+    def __init__(self, contact_point: ContactPoint, follow_ups: FollowUps, information: InformationExchange) -> None:
         self.contact_point = contact_point
         self.follow_ups = follow_ups
+        self.information = information
 
     def Search(self, request: cp_pb2.SearchRequest, context: grpc.ServicerContext) -> cp_pb2.SearchResponse:
         category = category_from_proto(request.category)
+        if category not in QUERY_FIELD:
+            raise InvalidInput(f"{category.name} is not a searched file; allowed: CATEGORY_DNA, CATEGORY_VEHICLE",
+                               field="category")
         given = request.WhichOneof("query")
         if given != QUERY_FIELD[category]:
             raise InvalidInput(f"a {category.name} search carries `{QUERY_FIELD[category]}`, got "
@@ -113,6 +131,51 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
                                               category_from_proto(request.category), request.reference,
                                               request.original_request_id)
         return cp_pb2.AnswerFollowUpResponse(header=header_to_proto(header), person=personal_data_to_proto(data))
+
+    def SendInformation(self, request: cp_pb2.SendInformationRequest,
+                        context: grpc.ServicerContext) -> cp_pb2.SendInformationResponse:
+        ncp = self.contact_point
+        ncp.authorise(request.officer_id)
+        if not request.ordering_officer_id.strip():
+            raise InvalidInput("is empty; name the officer who ordered the supply (LOG-3)", field="ordering_officer_id")
+        query_context = QueryContext(
+            request_id=str(uuid.uuid4()), requesting_state=ncp.state, requested_state=request.requested_state,
+            officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
+            case_reference=request.case_reference, sent_at=ncp.clock.now())
+        header, information_id, delete_after = self.information.send(
+            query_context, purpose_from_proto(request.purpose), request.event,
+            tuple(informed_person_from_proto(p) for p in request.persons), tuple(request.conditions),
+            moment(request.purpose_ends_at, request.HasField("purpose_ends_at")), ncp.transport,  # type: ignore[arg-type]
+            ncp.deadline_ms / 1000)
+        return cp_pb2.SendInformationResponse(header=header_to_proto(header), information_id=information_id,
+                                              delete_after=timestamp(delete_after))
+
+    def ReceiveInformation(self, request: cp_pb2.ReceiveInformationRequest,
+                           context: grpc.ServicerContext) -> cp_pb2.ReceiveInformationResponse:
+        header, information = self.information.receive(
+            context_from_proto(request.context), calling_state(context), purpose_from_proto(request.purpose),
+            request.event, tuple(informed_person_from_proto(p) for p in request.persons), tuple(request.conditions),
+            moment(request.purpose_ends_at, request.HasField("purpose_ends_at")))
+        return cp_pb2.ReceiveInformationResponse(header=header_to_proto(header),
+                                                 information_id=information.information_id,
+                                                 delete_after=timestamp(information.delete_after))
+
+    def ListReceivedInformation(self, request: cp_pb2.ListReceivedInformationRequest,
+                                context: grpc.ServicerContext) -> cp_pb2.ListReceivedInformationResponse:
+        check_own_state(calling_state(context), self.contact_point.state, "read received information")
+        return cp_pb2.ListReceivedInformationResponse(information=[
+            cp_pb2.ReceivedInformation(
+                information_id=i.information_id, sender_state=i.sender_state,
+                purpose=INFORMATION_PURPOSE_TO_PROTO[i.purpose], event=i.event,
+                persons=[informed_person_to_proto(p) for p in i.persons], conditions=list(i.conditions),
+                received_at=timestamp(i.received_at), delete_after=timestamp(i.delete_after))
+            for i in self.information.store.list()])
+
+    def CloseInformation(self, request: cp_pb2.CloseInformationRequest,
+                         context: grpc.ServicerContext) -> cp_pb2.CloseInformationResponse:
+        check_own_state(calling_state(context), self.contact_point.state, "close received information")
+        self.information.store.close_purpose(request.information_id)
+        return cp_pb2.CloseInformationResponse()
 
     def RegisterPersons(self, request_iterator: Iterator[cp_pb2.RegisterPersonsRequest],
                         context: grpc.ServicerContext) -> cp_pb2.RegisterPersonsResponse:

@@ -1,6 +1,7 @@
 """The Art 30 protocol log of one state (LOG-1..LOG-6): entries, validation, the durable hash-chained log."""
 
 from prum.services.logger.entry import (
+    GATED_CATEGORIES,
     GENESIS_HASH,
     Category,
     EntryKind,
@@ -21,6 +22,6 @@ from prum.services.logger.log import (
 )
 
 __all__ = [
-    "FOUR_YEARS", "GENESIS_HASH", "TWO_YEARS", "Category", "EntryKind", "LogEntry", "LogStats", "MessageType",
+    "FOUR_YEARS", "GATED_CATEGORIES", "GENESIS_HASH", "TWO_YEARS", "Category", "EntryKind", "LogEntry", "LogStats", "MessageType",
     "Outcome", "ProtocolLog", "PurgeReport", "RetentionPolicy", "Side", "Verification", "validate_entry",
 ]

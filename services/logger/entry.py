@@ -30,6 +30,7 @@ class Category(StrEnum):
     DNA = "DNA"
     FINGERPRINT = "FINGERPRINT"
     VEHICLE = "VEHICLE"
+    PERSON_INFORMATION = "PERSON_INFORMATION"  # Art 13-16 supplies: logged, not a searched file
 
 
 class EntryKind(StrEnum):
@@ -55,6 +56,7 @@ class MessageType(StrEnum):
     REFUSAL = "REFUSAL"
     FOLLOW_UP_REQUEST = "FOLLOW_UP_REQUEST"
     FOLLOW_UP_REPLY = "FOLLOW_UP_REPLY"
+    INFORMATION = "INFORMATION"  # Art 13-16
 
 
 class Outcome(StrEnum):
@@ -71,6 +73,9 @@ class Side(StrEnum):
     REQUESTING = "REQUESTING"
     FILE_MANAGING = "FILE_MANAGING"  # the state managing the searched file
 
+
+#: The categories of searched files, each with a readiness gate (GATE-1).
+GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE)
 
 #: Fields the logger sets; a caller leaves them at their defaults.
 LOGGER_FIELDS = ("sequence", "recorded_at", "previous_hash", "hash")

@@ -31,7 +31,7 @@ from pathlib import Path
 from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
-from prum.services.logger.entry import Category, format_moment
+from prum.services.logger.entry import GATED_CATEGORIES, Category, format_moment
 
 
 class ReadinessStep(StrEnum):
@@ -127,10 +127,13 @@ class ReadinessBook:
     @staticmethod
     def _category(category: Category | str) -> Category:
         try:
-            return Category(category)
+            gated = Category(category)
         except ValueError:
-            raise InvalidInput(f"{category!r}; allowed: {', '.join(c.name for c in Category)}",
-                               field="category") from None
+            gated = None
+        if gated not in GATED_CATEGORIES:
+            raise InvalidInput(f"{category!r}; allowed: {', '.join(c.name for c in GATED_CATEGORIES)}",
+                               field="category")
+        return gated  # type: ignore[return-value]
 
     def _row(self, state: str, category: Category) -> Readiness:
         row = self._db.execute(
@@ -189,7 +192,7 @@ class ReadinessBook:
     def matrix(self) -> list[Readiness]:
         """Every (member, category) row, members in federation order (GATE-2: visible to every state)."""
         with self._lock:
-            return [self._row(state, category) for state in self.members for category in Category]
+            return [self._row(state, category) for state in self.members for category in GATED_CATEGORIES]
 
     # -- the workflow ---------------------------------------------------------------------------
 

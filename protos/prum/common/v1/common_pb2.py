@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/common/v1/common.proto\x12\x0eprum.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x01\n\x0cQueryContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10requesting_state\x18\x02 \x01(\t\x12\x17\n\x0frequested_state\x18\x03 \x01(\t\x12\x12\n\nofficer_id\x18\x04 \x01(\t\x12\x1b\n\x13ordering_officer_id\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x0bReplyHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08reply_id\x18\x02 \x01(\t\x12.\n\nreplied_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10requesting_state\x18\x04 \x01(\t\x12\x17\n\x0frequested_state\x18\x05 \x01(\t*f\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x43\x41TEGORY_DNA\x10\x01\x12\x18\n\x14\x43\x41TEGORY_FINGERPRINT\x10\x02\x12\x14\n\x10\x43\x41TEGORY_VEHICLE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/common/v1/common.proto\x12\x0eprum.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x01\n\x0cQueryContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x18\n\x10requesting_state\x18\x02 \x01(\t\x12\x17\n\x0frequested_state\x18\x03 \x01(\t\x12\x12\n\nofficer_id\x18\x04 \x01(\t\x12\x1b\n\x13ordering_officer_id\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x07 \x01(\t\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x0bReplyHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08reply_id\x18\x02 \x01(\t\x12.\n\nreplied_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10requesting_state\x18\x04 \x01(\t\x12\x17\n\x0frequested_state\x18\x05 \x01(\t*\x87\x01\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x43\x41TEGORY_DNA\x10\x01\x12\x18\n\x14\x43\x41TEGORY_FINGERPRINT\x10\x02\x12\x14\n\x10\x43\x41TEGORY_VEHICLE\x10\x03\x12\x1f\n\x1b\x43\x41TEGORY_PERSON_INFORMATION\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'prum.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CATEGORY']._serialized_start=455
-  _globals['_CATEGORY']._serialized_end=557
+  _globals['_CATEGORY']._serialized_start=456
+  _globals['_CATEGORY']._serialized_end=591
   _globals['_QUERYCONTEXT']._serialized_start=81
   _globals['_QUERYCONTEXT']._serialized_end=300
   _globals['_REPLYHEADER']._serialized_start=303

@@ -28,6 +28,8 @@ class _CategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Category.Val
     CATEGORY_DNA: _Category.ValueType  # 1
     CATEGORY_FINGERPRINT: _Category.ValueType  # 2
     CATEGORY_VEHICLE: _Category.ValueType  # 3
+    CATEGORY_PERSON_INFORMATION: _Category.ValueType  # 4
+    """Information on persons supplied without a request (Art 13-16): not a searched file, not gated."""
 
 class Category(_Category, metaclass=_CategoryEnumTypeWrapper):
     """A category of national file that a state may open to the federation (Art 2, 8, 12)."""
@@ -36,6 +38,8 @@ CATEGORY_UNSPECIFIED: Category.ValueType  # 0
 CATEGORY_DNA: Category.ValueType  # 1
 CATEGORY_FINGERPRINT: Category.ValueType  # 2
 CATEGORY_VEHICLE: Category.ValueType  # 3
+CATEGORY_PERSON_INFORMATION: Category.ValueType  # 4
+"""Information on persons supplied without a request (Art 13-16): not a searched file, not gated."""
 Global___Category: _TypeAlias = Category  # noqa: Y015
 
 @_typing.final

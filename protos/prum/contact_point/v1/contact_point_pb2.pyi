@@ -58,6 +58,28 @@ RESULT_STATUS_REFUSED: ResultStatus.ValueType  # 6
 """The requested state refused the query (bad input, authentication, capacity)."""
 Global___ResultStatus: _TypeAlias = ResultStatus  # noqa: Y015
 
+class _InformationPurpose:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InformationPurposeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InformationPurpose.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INFORMATION_PURPOSE_UNSPECIFIED: _InformationPurpose.ValueType  # 0
+    INFORMATION_PURPOSE_MAJOR_EVENT: _InformationPurpose.ValueType  # 1
+    """Art 13-15: major events with a cross-border dimension (sports, European Council meetings...)."""
+    INFORMATION_PURPOSE_TERRORISM_PREVENTION: _InformationPurpose.ValueType  # 2
+    """Art 16: preventing terrorist offences."""
+
+class InformationPurpose(_InformationPurpose, metaclass=_InformationPurposeEnumTypeWrapper):
+    """Why information on persons is supplied without a request (Art 13-16)."""
+
+INFORMATION_PURPOSE_UNSPECIFIED: InformationPurpose.ValueType  # 0
+INFORMATION_PURPOSE_MAJOR_EVENT: InformationPurpose.ValueType  # 1
+"""Art 13-15: major events with a cross-border dimension (sports, European Council meetings...)."""
+INFORMATION_PURPOSE_TERRORISM_PREVENTION: InformationPurpose.ValueType  # 2
+"""Art 16: preventing terrorist offences."""
+Global___InformationPurpose: _TypeAlias = InformationPurpose  # noqa: Y015
+
 @_typing.final
 class Officer(_message.Message):
     """An officer of the NCP (SEC-2)."""
@@ -407,6 +429,304 @@ class AnswerFollowUpResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AnswerFollowUpResponse: _TypeAlias = AnswerFollowUpResponse  # noqa: Y015
+
+@_typing.final
+class InformedPerson(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURNAME_FIELD_NUMBER: _builtins.int
+    FIRST_NAMES_FIELD_NUMBER: _builtins.int
+    DATE_OF_BIRTH_FIELD_NUMBER: _builtins.int
+    PLACE_OF_BIRTH_FIELD_NUMBER: _builtins.int
+    CIRCUMSTANCES_FIELD_NUMBER: _builtins.int
+    surname: _builtins.str
+    first_names: _builtins.str
+    date_of_birth: _builtins.str
+    """ISO 8601 date, YYYY-MM-DD."""
+    place_of_birth: _builtins.str
+    circumstances: _builtins.str
+    """The circumstances that give reason to believe the person will commit offences (Art 14, 16)."""
+    def __init__(
+        self,
+        *,
+        surname: _builtins.str = ...,
+        first_names: _builtins.str = ...,
+        date_of_birth: _builtins.str = ...,
+        place_of_birth: _builtins.str = ...,
+        circumstances: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["circumstances", b"circumstances", "date_of_birth", b"date_of_birth", "first_names", b"first_names", "place_of_birth", b"place_of_birth", "surname", b"surname"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InformedPerson: _TypeAlias = InformedPerson  # noqa: Y015
+
+@_typing.final
+class SendInformationRequest(_message.Message):
+    """An officer's supply of information to one peer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    ORDERING_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: _builtins.int
+    REQUESTED_STATE_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    PERSONS_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    PURPOSE_ENDS_AT_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    ordering_officer_id: _builtins.str
+    reason: _builtins.str
+    case_reference: _builtins.str
+    requested_state: _builtins.str
+    purpose: Global___InformationPurpose.ValueType
+    event: _builtins.str
+    """The event or threat concerned, e.g. "UEFA Euro 2028 final, Cardiff"."""
+    @_builtins.property
+    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]: ...
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Conditions on use that bind the receiver (Art 16(3))."""
+
+    @_builtins.property
+    def purpose_ends_at(self) -> _timestamp_pb2.Timestamp:
+        """When the purpose is met (the event ends); the receiver deletes by then, and within one year at the latest."""
+
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+        ordering_officer_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        case_reference: _builtins.str = ...,
+        requested_state: _builtins.str = ...,
+        purpose: Global___InformationPurpose.ValueType = ...,
+        event: _builtins.str = ...,
+        persons: _abc.Iterable[Global___InformedPerson] | None = ...,
+        conditions: _abc.Iterable[_builtins.str] | None = ...,
+        purpose_ends_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["purpose_ends_at", b"purpose_ends_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "conditions", b"conditions", "event", b"event", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "persons", b"persons", "purpose", b"purpose", "purpose_ends_at", b"purpose_ends_at", "reason", b"reason", "requested_state", b"requested_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendInformationRequest: _TypeAlias = SendInformationRequest  # noqa: Y015
+
+@_typing.final
+class SendInformationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    INFORMATION_ID_FIELD_NUMBER: _builtins.int
+    DELETE_AFTER_FIELD_NUMBER: _builtins.int
+    information_id: _builtins.str
+    @_builtins.property
+    def header(self) -> _common_pb2.ReplyHeader: ...
+    @_builtins.property
+    def delete_after(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        header: _common_pb2.ReplyHeader | None = ...,
+        information_id: _builtins.str = ...,
+        delete_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after", "header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after", "header", b"header", "information_id", b"information_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendInformationResponse: _TypeAlias = SendInformationResponse  # noqa: Y015
+
+@_typing.final
+class ReceiveInformationRequest(_message.Message):
+    """Peer-facing half of SendInformation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    PERSONS_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    PURPOSE_ENDS_AT_FIELD_NUMBER: _builtins.int
+    purpose: Global___InformationPurpose.ValueType
+    event: _builtins.str
+    @_builtins.property
+    def context(self) -> _common_pb2.QueryContext: ...
+    @_builtins.property
+    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]: ...
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def purpose_ends_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        context: _common_pb2.QueryContext | None = ...,
+        purpose: Global___InformationPurpose.ValueType = ...,
+        event: _builtins.str = ...,
+        persons: _abc.Iterable[Global___InformedPerson] | None = ...,
+        conditions: _abc.Iterable[_builtins.str] | None = ...,
+        purpose_ends_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "purpose_ends_at", b"purpose_ends_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "context", b"context", "event", b"event", "persons", b"persons", "purpose", b"purpose", "purpose_ends_at", b"purpose_ends_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveInformationRequest: _TypeAlias = ReceiveInformationRequest  # noqa: Y015
+
+@_typing.final
+class ReceiveInformationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    INFORMATION_ID_FIELD_NUMBER: _builtins.int
+    DELETE_AFTER_FIELD_NUMBER: _builtins.int
+    information_id: _builtins.str
+    @_builtins.property
+    def header(self) -> _common_pb2.ReplyHeader: ...
+    @_builtins.property
+    def delete_after(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        header: _common_pb2.ReplyHeader | None = ...,
+        information_id: _builtins.str = ...,
+        delete_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after", "header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after", "header", b"header", "information_id", b"information_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveInformationResponse: _TypeAlias = ReceiveInformationResponse  # noqa: Y015
+
+@_typing.final
+class ReceivedInformation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INFORMATION_ID_FIELD_NUMBER: _builtins.int
+    SENDER_STATE_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    PERSONS_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    DELETE_AFTER_FIELD_NUMBER: _builtins.int
+    information_id: _builtins.str
+    sender_state: _builtins.str
+    purpose: Global___InformationPurpose.ValueType
+    event: _builtins.str
+    @_builtins.property
+    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]: ...
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def delete_after(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        information_id: _builtins.str = ...,
+        sender_state: _builtins.str = ...,
+        purpose: Global___InformationPurpose.ValueType = ...,
+        event: _builtins.str = ...,
+        persons: _abc.Iterable[Global___InformedPerson] | None = ...,
+        conditions: _abc.Iterable[_builtins.str] | None = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+        delete_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delete_after", b"delete_after", "received_at", b"received_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "delete_after", b"delete_after", "event", b"event", "information_id", b"information_id", "persons", b"persons", "purpose", b"purpose", "received_at", b"received_at", "sender_state", b"sender_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceivedInformation: _TypeAlias = ReceivedInformation  # noqa: Y015
+
+@_typing.final
+class ListReceivedInformationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReceivedInformationRequest: _TypeAlias = ListReceivedInformationRequest  # noqa: Y015
+
+@_typing.final
+class ListReceivedInformationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INFORMATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def information(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReceivedInformation]: ...
+    def __init__(
+        self,
+        *,
+        information: _abc.Iterable[Global___ReceivedInformation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["information", b"information"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReceivedInformationResponse: _TypeAlias = ListReceivedInformationResponse  # noqa: Y015
+
+@_typing.final
+class CloseInformationRequest(_message.Message):
+    """The purpose is met: the received personal data is deleted now."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INFORMATION_ID_FIELD_NUMBER: _builtins.int
+    information_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        information_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["information_id", b"information_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseInformationRequest: _TypeAlias = CloseInformationRequest  # noqa: Y015
+
+@_typing.final
+class CloseInformationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseInformationResponse: _TypeAlias = CloseInformationResponse  # noqa: Y015
 
 @_typing.final
 class RegisterPersonsRequest(_message.Message):

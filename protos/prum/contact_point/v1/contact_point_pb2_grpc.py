@@ -49,6 +49,26 @@ class ContactPointServiceStub:
                 request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpRequest.SerializeToString,
                 response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpResponse.FromString,
                 _registered_method=True)
+        self.SendInformation = channel.unary_unary(
+                '/prum.contact_point.v1.ContactPointService/SendInformation',
+                request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SendInformationRequest.SerializeToString,
+                response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SendInformationResponse.FromString,
+                _registered_method=True)
+        self.ReceiveInformation = channel.unary_unary(
+                '/prum.contact_point.v1.ContactPointService/ReceiveInformation',
+                request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ReceiveInformationRequest.SerializeToString,
+                response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ReceiveInformationResponse.FromString,
+                _registered_method=True)
+        self.ListReceivedInformation = channel.unary_unary(
+                '/prum.contact_point.v1.ContactPointService/ListReceivedInformation',
+                request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListReceivedInformationRequest.SerializeToString,
+                response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListReceivedInformationResponse.FromString,
+                _registered_method=True)
+        self.CloseInformation = channel.unary_unary(
+                '/prum.contact_point.v1.ContactPointService/CloseInformation',
+                request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.CloseInformationRequest.SerializeToString,
+                response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.CloseInformationResponse.FromString,
+                _registered_method=True)
         self.RegisterPersons = channel.stream_unary(
                 '/prum.contact_point.v1.ContactPointService/RegisterPersons',
                 request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.RegisterPersonsRequest.SerializeToString,
@@ -85,6 +105,33 @@ class ContactPointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendInformation(self, request, context):
+        """Art 13-16: information on persons sent to a peer, with conditions binding the receiver.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveInformation(self, request, context):
+        """Peer-facing half of SendInformation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReceivedInformation(self, request, context):
+        """The information this state holds, for its own officers; expired information is deleted first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseInformation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterPersons(self, request_iterator, context):
         """National administration: load the person register (own state only).
         """
@@ -116,6 +163,26 @@ def add_ContactPointServiceServicer_to_server(servicer, server):
                     servicer.AnswerFollowUp,
                     request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpRequest.FromString,
                     response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpResponse.SerializeToString,
+            ),
+            'SendInformation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendInformation,
+                    request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SendInformationRequest.FromString,
+                    response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SendInformationResponse.SerializeToString,
+            ),
+            'ReceiveInformation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveInformation,
+                    request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ReceiveInformationRequest.FromString,
+                    response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ReceiveInformationResponse.SerializeToString,
+            ),
+            'ListReceivedInformation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReceivedInformation,
+                    request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListReceivedInformationRequest.FromString,
+                    response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListReceivedInformationResponse.SerializeToString,
+            ),
+            'CloseInformation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseInformation,
+                    request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.CloseInformationRequest.FromString,
+                    response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.CloseInformationResponse.SerializeToString,
             ),
             'RegisterPersons': grpc.stream_unary_rpc_method_handler(
                     servicer.RegisterPersons,
@@ -209,6 +276,114 @@ class ContactPointService:
             '/prum.contact_point.v1.ContactPointService/AnswerFollowUp',
             prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpRequest.SerializeToString,
             prum_dot_contact__point_dot_v1_dot_contact__point__pb2.AnswerFollowUpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendInformation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.contact_point.v1.ContactPointService/SendInformation',
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SendInformationRequest.SerializeToString,
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SendInformationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveInformation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.contact_point.v1.ContactPointService/ReceiveInformation',
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ReceiveInformationRequest.SerializeToString,
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ReceiveInformationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReceivedInformation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.contact_point.v1.ContactPointService/ListReceivedInformation',
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListReceivedInformationRequest.SerializeToString,
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.ListReceivedInformationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseInformation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.contact_point.v1.ContactPointService/CloseInformation',
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.CloseInformationRequest.SerializeToString,
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.CloseInformationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,13 @@ class ContactPointServiceStub:
     """An officer's follow-up on a hit (non-automated supply, LOG-3)."""
     AnswerFollowUp: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.AnswerFollowUpRequest, _contact_point_pb2.AnswerFollowUpResponse]
     """Peer-facing half of FollowUp."""
+    SendInformation: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.SendInformationRequest, _contact_point_pb2.SendInformationResponse]
+    """Art 13-16: information on persons sent to a peer, with conditions binding the receiver."""
+    ReceiveInformation: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.ReceiveInformationRequest, _contact_point_pb2.ReceiveInformationResponse]
+    """Peer-facing half of SendInformation."""
+    ListReceivedInformation: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.ListReceivedInformationRequest, _contact_point_pb2.ListReceivedInformationResponse]
+    """The information this state holds, for its own officers; expired information is deleted first."""
+    CloseInformation: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.CloseInformationRequest, _contact_point_pb2.CloseInformationResponse]
     RegisterPersons: _grpc.StreamUnaryMultiCallable[_contact_point_pb2.RegisterPersonsRequest, _contact_point_pb2.RegisterPersonsResponse]
     """National administration: load the person register (own state only)."""
     ListOfficers: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.ListOfficersRequest, _contact_point_pb2.ListOfficersResponse]
@@ -51,6 +58,13 @@ class ContactPointServiceAsyncStub(ContactPointServiceStub):
     """An officer's follow-up on a hit (non-automated supply, LOG-3)."""
     AnswerFollowUp: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.AnswerFollowUpRequest, _contact_point_pb2.AnswerFollowUpResponse]  # type: ignore[assignment]
     """Peer-facing half of FollowUp."""
+    SendInformation: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.SendInformationRequest, _contact_point_pb2.SendInformationResponse]  # type: ignore[assignment]
+    """Art 13-16: information on persons sent to a peer, with conditions binding the receiver."""
+    ReceiveInformation: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.ReceiveInformationRequest, _contact_point_pb2.ReceiveInformationResponse]  # type: ignore[assignment]
+    """Peer-facing half of SendInformation."""
+    ListReceivedInformation: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.ListReceivedInformationRequest, _contact_point_pb2.ListReceivedInformationResponse]  # type: ignore[assignment]
+    """The information this state holds, for its own officers; expired information is deleted first."""
+    CloseInformation: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.CloseInformationRequest, _contact_point_pb2.CloseInformationResponse]  # type: ignore[assignment]
     RegisterPersons: _aio.StreamUnaryMultiCallable[_contact_point_pb2.RegisterPersonsRequest, _contact_point_pb2.RegisterPersonsResponse]  # type: ignore[assignment]
     """National administration: load the person register (own state only)."""
     ListOfficers: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.ListOfficersRequest, _contact_point_pb2.ListOfficersResponse]  # type: ignore[assignment]
@@ -80,6 +94,37 @@ class ContactPointServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_contact_point_pb2.AnswerFollowUpResponse, _abc.Awaitable[_contact_point_pb2.AnswerFollowUpResponse]]:
         """Peer-facing half of FollowUp."""
+
+    @_abc_1.abstractmethod
+    def SendInformation(
+        self,
+        request: _contact_point_pb2.SendInformationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_point_pb2.SendInformationResponse, _abc.Awaitable[_contact_point_pb2.SendInformationResponse]]:
+        """Art 13-16: information on persons sent to a peer, with conditions binding the receiver."""
+
+    @_abc_1.abstractmethod
+    def ReceiveInformation(
+        self,
+        request: _contact_point_pb2.ReceiveInformationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_point_pb2.ReceiveInformationResponse, _abc.Awaitable[_contact_point_pb2.ReceiveInformationResponse]]:
+        """Peer-facing half of SendInformation."""
+
+    @_abc_1.abstractmethod
+    def ListReceivedInformation(
+        self,
+        request: _contact_point_pb2.ListReceivedInformationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_point_pb2.ListReceivedInformationResponse, _abc.Awaitable[_contact_point_pb2.ListReceivedInformationResponse]]:
+        """The information this state holds, for its own officers; expired information is deleted first."""
+
+    @_abc_1.abstractmethod
+    def CloseInformation(
+        self,
+        request: _contact_point_pb2.CloseInformationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_point_pb2.CloseInformationResponse, _abc.Awaitable[_contact_point_pb2.CloseInformationResponse]]: ...
 
     @_abc_1.abstractmethod
     def RegisterPersons(

@@ -61,6 +61,8 @@ class _MessageTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageTy
     MESSAGE_TYPE_REFUSAL: _MessageType.ValueType  # 3
     MESSAGE_TYPE_FOLLOW_UP_REQUEST: _MessageType.ValueType  # 4
     MESSAGE_TYPE_FOLLOW_UP_REPLY: _MessageType.ValueType  # 5
+    MESSAGE_TYPE_INFORMATION: _MessageType.ValueType  # 6
+    """Information on persons supplied without a request (Art 13-16)."""
 
 class MessageType(_MessageType, metaclass=_MessageTypeEnumTypeWrapper):
     """What the logged message was."""
@@ -72,6 +74,8 @@ MESSAGE_TYPE_REPLY: MessageType.ValueType  # 2
 MESSAGE_TYPE_REFUSAL: MessageType.ValueType  # 3
 MESSAGE_TYPE_FOLLOW_UP_REQUEST: MessageType.ValueType  # 4
 MESSAGE_TYPE_FOLLOW_UP_REPLY: MessageType.ValueType  # 5
+MESSAGE_TYPE_INFORMATION: MessageType.ValueType  # 6
+"""Information on persons supplied without a request (Art 13-16)."""
 Global___MessageType: _TypeAlias = MessageType  # noqa: Y015
 
 class _Outcome:
