@@ -82,14 +82,12 @@ def build(db: Path, country: str, vehicles: int, seed: int, samples: int) -> dic
     picked: list[dict[str, Any]] = []
 
     def sampled(records: Iterable[Any]) -> Iterator[Any]:
-        done = 0
-        for record in records:
+        for done, record in enumerate(records, start=1):
             if rng.random() < keep * 1.2:
                 picked.append({"vin": record.vehicle.vin,
                                "registrations": [(r.registration_number, r.valid_from.isoformat(),
                                                   None if r.valid_to is None else r.valid_to.isoformat())
                                                  for r in record.registrations]})
-            done += 1
             if done % 100_000 == 0:
                 print(f"  ingested {done:,} of {vehicles:,}", file=sys.stderr, flush=True)
             yield record

@@ -19,10 +19,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from faker import Faker
-
 from prum.services.common.errors import InvalidInput
 from prum.services.vehicle.identifiers import VIN_CHARACTERS, normalize_plate, vin_check_digit
 from prum.services.vehicle.model import (
@@ -38,7 +37,7 @@ from prum.services.vehicle.model import (
 )
 from prum.services.vehicle.plates import COUNTRY_ALIASES, PLATE_FORMATS, random_plate
 
-AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
 """The default "today" of a synthetic register: every date lies before it."""
 
 MODEL_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"

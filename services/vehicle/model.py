@@ -12,8 +12,9 @@ dates, categories and a consistent history. Times are timezone-aware UTC datetim
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from prum.services.common.errors import InvalidInput
 from prum.services.vehicle.identifiers import normalize_plate, normalize_vin
@@ -173,7 +174,7 @@ def utc(moment: object, field_name: str) -> datetime:
     """A timezone-aware datetime in UTC; InvalidInput for anything else (a naive time is ambiguous)."""
     if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInput("must be a timezone-aware datetime", field=field_name)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _address(address: object, field_name: str) -> Address:
@@ -234,10 +235,10 @@ def normalize_record(record: object, country: str) -> VehicleRecord:
             raise InvalidInput("valid_to must be after valid_from", field=name)
         registrations.append(Registration(normalize_plate(registration.registration_number, country), start, end))
     if not registrations and current:
-        start = datetime.fromisoformat(first).replace(tzinfo=timezone.utc)
+        start = datetime.fromisoformat(first).replace(tzinfo=UTC)
         registrations.append(Registration(current, start))
     registrations.sort(key=lambda r: r.valid_from)
-    for earlier, later in zip(registrations, registrations[1:]):
+    for earlier, later in itertools.pairwise(registrations):
         if earlier.valid_to is None or earlier.valid_to > later.valid_from:
             raise InvalidInput("registration periods overlap: each must end before the next starts",
                                field="registrations")

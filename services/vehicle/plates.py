@@ -78,32 +78,32 @@ class Segment:
         return "".join(rng.choice(self.chars) for _ in range(length))
 
 
-def L(length: int | tuple[int, int], letters: str = AZ) -> Segment:  # noqa: N802 - reads like the notation
+def L(length: int | tuple[int, int], letters: str = AZ) -> Segment:
     lo, hi = (length, length) if isinstance(length, int) else length
     return Segment("L", lo, hi, letters)
 
 
-def N(length: int | tuple[int, int], *, leading_zero: bool = True) -> Segment:  # noqa: N802
+def N(length: int | tuple[int, int], *, leading_zero: bool = True) -> Segment:
     lo, hi = (length, length) if isinstance(length, int) else length
     return Segment("N", lo, hi, DIGITS, leading_zero=leading_zero)
 
 
-def Z(length: int | tuple[int, int]) -> Segment:  # noqa: N802
+def Z(length: int | tuple[int, int]) -> Segment:
     """Digits without a leading zero."""
     return N(length, leading_zero=False)
 
 
-def X(length: int | tuple[int, int], chars: str = AZ + DIGITS) -> Segment:  # noqa: N802
+def X(length: int | tuple[int, int], chars: str = AZ + DIGITS) -> Segment:
     lo, hi = (length, length) if isinstance(length, int) else length
     return Segment("X", lo, hi, chars)
 
 
-def C(codes: Iterable[str] | str) -> Segment:  # noqa: N802
+def C(codes: Iterable[str] | str) -> Segment:
     table = frozenset(codes.split() if isinstance(codes, str) else codes)
     return Segment("C", min(map(len, table)), max(map(len, table)), codes=table)
 
 
-def K(literal: str) -> Segment:  # noqa: N802
+def K(literal: str) -> Segment:
     return Segment("K", len(literal), len(literal), literal)
 
 

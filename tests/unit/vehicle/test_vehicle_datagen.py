@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from prum.federation.datagen_vehicle import AS_OF, FAKER_LOCALE, MAKES, make_vin, model_year_code, vehicle_records
+from prum.federation.datagen_vehicle import (
+    AS_OF,
+    FAKER_LOCALE,
+    MAKES,
+    make_vin,
+    model_year_code,
+    vehicle_records,
+)
 from prum.services.vehicle import (
     PLATE_FORMATS,
     VehicleRegister,
@@ -124,6 +130,6 @@ def test_every_member_state_has_a_locale_and_unknown_states_are_refused():
 
 
 def test_as_of_moves_every_date_before_it():
-    as_of = datetime(2015, 6, 1, tzinfo=timezone.utc)
+    as_of = datetime(2015, 6, 1, tzinfo=UTC)
     for record in vehicle_records("FR", 200, seed=3, as_of=as_of):
         assert all(r.valid_from < as_of and (r.valid_to is None or r.valid_to < as_of) for r in record.registrations)

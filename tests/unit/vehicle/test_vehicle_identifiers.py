@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from prum.services.common.errors import InvalidInput
 from prum.services.vehicle import (
     PLATE_FORMATS,

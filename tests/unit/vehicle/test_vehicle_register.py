@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, InvalidInput
 from prum.services.vehicle import (
@@ -25,7 +24,6 @@ from prum.services.vehicle import (
     VehicleStatus,
 )
 
-UTC = timezone.utc
 GOLF = "WVWZZZ1KZ8W123456"
 POLO = "WVWZZZ6RZ9W654321"
 FOCUS = "1FADP3F25EL123456"   # North American Ford: the check digit (9th character) is 5
