@@ -54,7 +54,7 @@ IndexKind = Literal["dict", "sqlite"]
 DEFAULT_INDEX: IndexKind = "sqlite"
 """The index `VehicleRegister` uses unless told otherwise (see bench/vehicle_bench.py for the figures)."""
 
-INGEST_CHUNK = 5000
+INGEST_CHUNK = 2000
 """`ingest_many` commits every this many records, so lookups are not held up by a long bulk load."""
 
 _SCHEMA = """

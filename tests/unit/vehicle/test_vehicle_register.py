@@ -164,6 +164,17 @@ def test_persistence_across_reopen(tmp_path: Path, clock: SimulatedClock):
         VehicleRegister(path, clock, country="DE")
 
 
+def test_counters_survive_a_reopen_and_are_recounted_for_an_older_file(tmp_path: Path, clock: SimulatedClock):
+    path = tmp_path / "counts.db"
+    with VehicleRegister(path, clock, country="NL") as register:
+        assert register.index_kind == "sqlite"   # the default, chosen by bench/vehicle_bench.py
+        register.ingest_many([record(GOLF, "12-BDF-3"), record(POLO, "BD-12-34", status=VehicleStatus.STOLEN)])
+        before = register.stats()
+        register._db.execute("DELETE FROM meta WHERE key = 'counts'")   # as a file written before the counters
+    with VehicleRegister(path, clock) as reopened:
+        assert reopened.stats() == before and (before.vehicles, before.stolen, before.registrations) == (2, 1, 2)
+
+
 def test_a_new_register_needs_its_country(tmp_path: Path):
     with pytest.raises(ValueError, match="country code"):
         VehicleRegister(tmp_path / "none.db")
