@@ -43,7 +43,7 @@ _HOMOGLYPHS = str.maketrans("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТУ�
 _PLATE_CHARACTERS = re.compile(r"[0-9A-ZÄÖÜÅČĆĐŠŽ]+")
 _WILDCARD = re.compile(f"[{re.escape(WILDCARDS)}]")
 _DIGIT = re.compile(r"\d")
-_NAME_WORDS = re.compile(r"[^\W\d_]{2,}\s+[^\W\d_]{2,}\s+[^\W\d_]{2,}")
+_NAME_WORDS = re.compile(r"\b[^\W\d_]{2,}\s+[^\W\d_]{2,}\s+[^\W\d_]{2,}\b")
 _SEPARATOR_RUN = re.compile(f"[{re.escape(SEPARATORS)}]+")
 
 

@@ -157,3 +157,17 @@ def test_readings_are_unique_within_each_format_variant():
     assert read_plate("DE", "BAB1234") == ["B-AB 1234", "BA-B 1234"]
     assert read_plate("DE", "BAB1234", frozenset({2})) == ["BA-B 1234"]
     assert read_plate("DE", "BAB1234", frozenset({1, 3})) == ["B-AB 1234"]
+
+
+@pytest.mark.parametrize("country", sorted(PLATE_FORMATS))
+def test_typed_variants_of_a_plate_read_back_or_are_refused_as_ambiguous(country):
+    rng = random.Random(f"typed:{country}")
+    for _ in range(100):
+        plate = random_plate(rng, country)
+        compact = "".join(c for c in plate if c.isalnum())
+        spaced = " ".join(part for part in plate.replace("-", " ").split())
+        assert normalize_plate(spaced.lower(), country) == plate   # separators where the plate has them
+        try:
+            assert normalize_plate(compact.lower(), country) == plate
+        except InvalidInput as error:   # without separators two readings may remain (DE, AT, ...)
+            assert "ambiguous" in str(error) and len(read_plate(country, compact)) > 1
