@@ -108,6 +108,19 @@ def build(db: Path, country: str, vehicles: int, seed: int, samples: int) -> dic
             "samples": picked}
 
 
+def disk_usage(db: Path, vehicles: int) -> dict[str, float]:
+    """Bytes per vehicle of each table and index in the database file (SQLite's dbstat), if available."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        try:
+            rows = connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+        except sqlite3.OperationalError:
+            return {}
+    names = {"vehicle": "records", "registration": "plate_index", "sqlite_autoindex_vehicle_1": "vin_index"}
+    return {names[name]: round(size / vehicles, 1) for name, size in rows if name in names}
+
+
 def lookup_plan(samples: list[dict[str, Any]], country: str, lookups: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed + 1)
     per_kind = lookups // len(KINDS)
@@ -216,12 +229,14 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "country": args.country, "seed": args.seed,
         "build": {k: v for k, v in built.items() if k != "samples"},
+        "disk_bytes_per_vehicle": disk_usage(db, built["vehicles"]),
         "indexes": results,
     }
     b = summary["build"]
     print(f"\nvehicle register, {b['vehicles']:,} vehicles ({args.country}), {b['registrations']:,} registrations; "
           f"generate {b['generate_s']} s, ingest {b['ingest_s']} s ({b['ingest_per_s']:,}/s), "
           f"database {b['database_bytes'] / 2**20:,.0f} MiB ({b['database_bytes_per_vehicle']} B/vehicle)")
+    print(f"on disk, bytes per vehicle: {summary['disk_bytes_per_vehicle']}")
     header = f"{'index':<7} {'load s':>7} {'B/vehicle':>10} {'p50 us':>7} {'p99 us':>7} {'mean us':>8}  " + \
              "  ".join(f"{k} p50/p99" for k in KINDS)
     print(header)
