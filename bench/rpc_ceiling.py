@@ -5,11 +5,12 @@ Starts a two-state federation as processes (`prum up`: servers apart from this c
 not share its GIL), then from this process, over mTLS:
   - echo:        EchoService.Echo on NL's server (interceptors, TLS, health: the bare stack);
   - dna search:  DnaIndexService.Search from DE to NL (identity, gate, matching, both log entries
-                 made durable with fsync before the reply: the full requested-side path).
+                 made durable with fsync before the reply: the full requested-side path);
+  - vehicle lookup: VehicleRegisterService.Lookup by VIN from DE to NL (the same path, Art 12).
 Each is run sequentially (latency) and with C concurrent client threads (throughput). Prints a table
 and JSON; the figure that matters is the ratio DNA search / echo of the same run.
 
-    python bench/rpc_ceiling.py --calls 2000 --concurrency 4 --profiles 2000
+    python bench/rpc_ceiling.py --calls 2000 --concurrency 4 --profiles 2000 --vehicles 20000
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
 from prum.federation.datagen_dna import random_profile
+from prum.federation.datagen_vehicle import vehicle_records
 from prum.federation.processes import down, up
 from prum.federation.topology import parse_federation
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.dna.profile import ProfileKind
+from prum.services.vehicle.servicer import record_to_proto
+from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 FEDERATION = """
 [federation]
@@ -78,6 +82,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--profiles", type=int, default=2000, help="profiles in NL's DNA file")
+    parser.add_argument("--vehicles", type=int, default=20000, help="vehicles in NL's register")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="prum-rpc-ceiling-"))
@@ -95,6 +100,10 @@ def main() -> None:
                 loci={k: dna_pb2.Alleles(values=v) for k, v in random_profile(rng).items()}))
                 for i in range(options.profiles))
             stub.Ingest(rows, timeout=600)
+            records = list(vehicle_records("NL", options.vehicles, 11))
+            vehicle_pb2_grpc.VehicleRegisterServiceStub(admin).Ingest(
+                (vehicle_pb2.IngestRequest(record=record_to_proto(r)) for r in records), timeout=600)
+        wanted = records[len(records) // 2].vehicle.vin
         query = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
         request = dna_pb2.SearchRequest(
             context=common_pb2.QueryContext(request_id="bench", requesting_state="DE", requested_state="NL",
@@ -102,10 +111,13 @@ def main() -> None:
                                             reason="benchmark"),
             profile=dna_pb2.Profile(reference="DE-T-BENCH", kind=dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE,
                                     loci={k: dna_pb2.Alleles(values=v) for k, v in query.items()}))
+        lookup = vehicle_pb2.LookupRequest(context=request.context, vin=wanted)
         results = {}
         with open_channel(nl_address, TlsMaterial.load(workdir / "pki", "DE")) as channel:
             echo = echo_pb2_grpc.EchoServiceStub(channel)
             dna = dna_pb2_grpc.DnaIndexServiceStub(channel)
+            vehicles = vehicle_pb2_grpc.VehicleRegisterServiceStub(channel)
+            assert len(vehicles.Lookup(lookup, timeout=5).records) == 1
             ping = echo_pb2.EchoRequest(payload=request.SerializeToString())  # same request size as the search
             for _ in range(200):  # warm up both paths
                 echo.Echo(ping, timeout=5)
@@ -115,15 +127,17 @@ def main() -> None:
                                                            concurrency)
                 results[f"dna search c={concurrency}"] = measure(lambda: dna.Search(request, timeout=5),
                                                                  options.calls, concurrency)
-        ratios = {f"dna/echo c={c}": round(results[f"dna search c={c}"]["per_s"] / results[f"echo c={c}"]["per_s"], 3)
-                  for c in (1, options.concurrency)}
-        report = {"profiles": options.profiles, "results": results, "ratios": ratios}
+                results[f"vehicle lookup c={concurrency}"] = measure(lambda: vehicles.Lookup(lookup, timeout=5),
+                                                                     options.calls, concurrency)
+        ratios = {f"{path}/echo c={c}": round(results[f"{path} c={c}"]["per_s"] / results[f"echo c={c}"]["per_s"], 3)
+                  for path in ("dna search", "vehicle lookup") for c in (1, options.concurrency)}
+        report = {"profiles": options.profiles, "vehicles": options.vehicles, "results": results, "ratios": ratios}
         if options.json:
             print(json.dumps(report, indent=2))
         else:
-            print(f"{'path':<22}{'calls':>8}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+            print(f"{'path':<26}{'calls':>8}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}")
             for name, row in results.items():
-                print(f"{name:<22}{row['calls']:>8}{row['per_s']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}")
+                print(f"{name:<26}{row['calls']:>8}{row['per_s']:>10}{row['p50_ms']:>10}{row['p99_ms']:>10}")
             for name, ratio in ratios.items():
                 print(f"{name}: {ratio}")
     finally:
