@@ -5,7 +5,8 @@
   serial unique in the register; the check digit in position 9 where the maker uses one (North
   American WMIs, BMW, Tesla, the Japanese motorcycle makers).
 - Plates in the state's real formats (`prum.services.vehicle.plates`): faker's `license_plate` of
-  the state's locale where it produces a plate of one of those formats, else drawn from the formats.
+  the state's locale (for half the plates, where the locale has a provider) when it produces a plate
+  of one of those formats, else drawn from the formats with their weights.
 - Holders: natural persons (names and addresses from the state's faker locale) and, for about 15 %
   of vehicles, a company (a lease or fleet owner, sometimes with a person as HOLDER).
 - History: some vehicles re-plated, some plates moved to another vehicle (the old vehicle re-plated
@@ -17,9 +18,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from faker import Faker
 from prum.services.common.errors import InvalidInput
@@ -50,6 +52,10 @@ FAKER_LOCALE: dict[str, str] = {
     "PL": "pl_PL", "PT": "pt_PT", "RO": "ro_RO", "SE": "sv_SE", "SI": "sl_SI", "SK": "sk_SK",
 }
 """The faker locale for names, addresses and companies of each state (Malta: en_GB)."""
+
+FAKER_PLATE_STATES = frozenset({"AT", "BE", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HU", "IT", "LT", "NL", "PL",
+                                "PT", "RO", "SE", "SK"})
+"""States whose faker locale has its own license_plate provider; elsewhere faker's plates are generic."""
 
 ISO_COUNTRY = {"EL": "GR"}
 """Address country codes are ISO 3166 alpha-2: Greece is GR there, EL in the EU's lists."""
@@ -151,33 +157,48 @@ def make_vin(rng: random.Random, make: Make, type_code: str, model_year: int, se
     return vin
 
 
+class _Pool:
+    """`size` values made by `make` on first use, drawn by index: cheap to combine, deterministic."""
+
+    def __init__(self, size: int, make: Callable[[], Any]) -> None:
+        self._values: list[Any] = [None] * size
+        self._make = make
+
+    def draw(self, rng: random.Random) -> Any:
+        index = rng.randrange(len(self._values))
+        value = self._values[index]
+        if value is None:
+            value = self._values[index] = self._make()
+        return value
+
+
 class _People:
-    """Pools of names, streets, places and companies of one state from its faker locale (fast to combine)."""
+    """Names, streets, places and companies of one state from its faker locale, pooled (fast to combine)."""
 
     def __init__(self, country: str, seed: int, size: int = 400) -> None:
         faker = Faker(FAKER_LOCALE[country])
         faker.seed_instance(seed)
         self.faker = faker
         self.country = ISO_COUNTRY.get(country, country)
-        self.surnames = [faker.last_name() for _ in range(size)]
-        self.first_names = [faker.first_name() for _ in range(size)]
-        self.streets = [" ".join(faker.street_address().split()) for _ in range(size)]
-        self.places = [(faker.postcode(), faker.city()) for _ in range(size)]
-        self.companies = [faker.company() for _ in range(size // 2)]
+        self.surnames = _Pool(size, faker.last_name)
+        self.first_names = _Pool(size, faker.first_name)
+        self.streets = _Pool(size, lambda: " ".join(faker.street_address().split()))
+        self.places = _Pool(size, lambda: (faker.postcode(), faker.city()))
+        self.companies = _Pool(size // 2, faker.company)
 
     def address(self, rng: random.Random) -> Address:
-        postcode, city = rng.choice(self.places)
-        return Address(rng.choice(self.streets), postcode, city, self.country)
+        postcode, city = self.places.draw(rng)
+        return Address(self.streets.draw(rng), postcode, city, self.country)
 
     def person(self, rng: random.Random) -> NaturalPerson:
-        first = rng.choice(self.first_names)
+        first = self.first_names.draw(rng)
         if rng.random() < 0.25:
-            first = f"{first} {rng.choice(self.first_names)}"
+            first = f"{first} {self.first_names.draw(rng)}"
         born = datetime(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 66))
-        return NaturalPerson(rng.choice(self.surnames), first, born.date().isoformat(), self.address(rng))
+        return NaturalPerson(self.surnames.draw(rng), first, born.date().isoformat(), self.address(rng))
 
     def company(self, rng: random.Random) -> Company:
-        return Company(rng.choice(self.companies), self.address(rng))
+        return Company(self.companies.draw(rng), self.address(rng))
 
 
 class VehicleGenerator:
@@ -192,7 +213,7 @@ class VehicleGenerator:
         self.as_of = as_of
         self.rng = random.Random(f"vehicle:{code}:{seed}")
         self.people = _People(code, self.rng.randrange(2**31))
-        self.use_faker_plates = use_faker_plates and hasattr(self.people.faker, "license_plate")
+        self.use_faker_plates = use_faker_plates and code in FAKER_PLATE_STATES
         self._vins: set[str] = set()
         self._plates: set[str] = set()
         self._serials: dict[str, int] = {}

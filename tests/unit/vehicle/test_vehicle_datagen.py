@@ -7,14 +7,17 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from faker import Faker
 from prum.federation.datagen_vehicle import (
     AS_OF,
     FAKER_LOCALE,
+    FAKER_PLATE_STATES,
     MAKES,
     make_vin,
     model_year_code,
     vehicle_records,
 )
+from prum.services.common.errors import InvalidInput
 from prum.services.vehicle import (
     PLATE_FORMATS,
     VehicleRegister,
@@ -133,3 +136,17 @@ def test_as_of_moves_every_date_before_it():
     as_of = datetime(2015, 6, 1, tzinfo=UTC)
     for record in vehicle_records("FR", 200, seed=3, as_of=as_of):
         assert all(r.valid_from < as_of and (r.valid_to is None or r.valid_to < as_of) for r in record.registrations)
+
+
+def test_faker_plates_are_used_only_where_the_locale_makes_plates_of_the_formats():
+    for country in FAKER_PLATE_STATES:
+        faker = Faker(FAKER_LOCALE[country])
+        faker.seed_instance(1)
+        fitting = 0
+        for _ in range(100):
+            try:
+                normalize_plate(faker.license_plate(), country)
+                fitting += 1
+            except InvalidInput:
+                pass
+        assert fitting >= 30, country
