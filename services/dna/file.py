@@ -4,6 +4,18 @@ What it holds (DNA-1): a reference number, the kind (DNA-2), the normalised loci
 marking (ACC-1), the blocking (ACC-2) and the time of ingest; no name nor any other personal data.
 What it never holds (PUR-2): a query. `search` and `compare_many` read the in-memory index only;
 the query profile is not written to any table, cache or index and is gone when the call returns.
+
+In memory (see `block_index` and `encoding`): the profiles as rows of small allele codes, the block
+keys that find them, and per row its kind and markings (one byte) and its reference number (packed
+bytes). A row's number is its `slot` in the database, fixed for its life.
+
+Start-up: from a snapshot of the in-memory state beside the database (`<db>.index.npz`), used only
+when it was written at the database's current generation (a counter that triggers raise on every
+change to the profile table, whoever makes it); otherwise rebuilt from the table.
+
+Locks: searches share a reader lock and never wait for one another; a writer validates and writes to
+SQLite outside it (serialised with other writers by the database lock) and takes the exclusive
+(writer) lock only to publish the change in memory.
 """
 
 from __future__ import annotations
@@ -14,16 +26,20 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from prum.services.common.store import open_database, transaction
+import numpy as np
+
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
-from prum.services.dna.index import LocusPairIndex
+from prum.services.common.store import open_database, transaction
+from prum.services.dna.block_index import BlockIndex
+from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.matching import Match
 from prum.services.dna.profile import NormalisedProfile, ProfileKind, check_inclusion, normalize_profile
 
@@ -33,7 +49,8 @@ _REFERENCE_TEXT = ("1 to 64 letters, digits and . _ : / -, starting with a lette
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profile (
-    reference    TEXT PRIMARY KEY,
+    slot         INTEGER PRIMARY KEY,
+    reference    TEXT NOT NULL UNIQUE,
     kind         TEXT NOT NULL CHECK (kind IN ('IDENTIFIED_PERSON', 'UNIDENTIFIED_TRACE')),
     loci         TEXT NOT NULL,
     contested    INTEGER NOT NULL DEFAULT 0 CHECK (contested IN (0, 1)),
@@ -42,8 +59,31 @@ CREATE TABLE IF NOT EXISTS profile (
     block_reason TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS file_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO file_state (id, generation) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS profile_inserted AFTER INSERT ON profile
+    BEGIN UPDATE file_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS profile_updated AFTER UPDATE ON profile
+    BEGIN UPDATE file_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS profile_deleted AFTER DELETE ON profile
+    BEGIN UPDATE file_state SET generation = generation + 1 WHERE id = 1; END;
 """
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+_COLUMNS = "reference, kind, loci, contested, marking_note, blocked, block_reason, created_at"
+_MIGRATE_FROM_1 = f"""
+ALTER TABLE profile RENAME TO profile_v1;
+{_SCHEMA}
+INSERT INTO profile ({_COLUMNS}) SELECT {_COLUMNS} FROM profile_v1 ORDER BY rowid;
+DROP TABLE profile_v1;
+"""
+_SNAPSHOT_FORMAT = 1
+SNAPSHOT_MIN_PROFILES = 20_000
+"""`DnaFile(snapshot=None)` writes a start-up snapshot on close only for files at least this big."""
+
+_TRACE, _CONTESTED, _BLOCKED = 1, 2, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,17 +133,6 @@ class FileStats:
     contested: int
 
 
-@dataclass(slots=True)
-class _Entry:
-    """In-memory state of one row, beside its profile in the index."""
-
-    reference: str
-    kind: ProfileKind
-    contested: bool
-    marking_note: str
-    blocked: bool
-
-
 def check_reference(reference: object, field_name: str = "reference") -> str:
     """A reference number as the file keeps it; InvalidInput otherwise (DNA-1)."""
     if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
@@ -120,53 +149,241 @@ def _loci_from_json(text: str) -> NormalisedProfile:
     return NormalisedProfile((locus, (alleles[0], alleles[1])) for locus, alleles in json.loads(text).items())
 
 
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before new readers (no writer starvation).
+    Not re-entrant: a holder must not take it again."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+class _Catalogue:
+    """Per slot: flags (trace, contested, blocked: one byte) and the reference number (packed ASCII
+    bytes); marking notes by slot, for the few rows that have one."""
+
+    def __init__(self) -> None:
+        self.flags = np.zeros(0, dtype=np.uint8)
+        self.start = np.zeros(0, dtype=np.int64)
+        self.length = np.zeros(0, dtype=np.uint8)
+        self.blob = bytearray()
+        self.notes: dict[int, str] = {}
+
+    def reserve(self, slots: int) -> None:
+        if slots > len(self.flags):
+            size = max(slots, len(self.flags) + len(self.flags) // 4 + 1024)
+            for name in ("flags", "start", "length"):
+                old = getattr(self, name)
+                grown = np.zeros(size, dtype=old.dtype)
+                grown[:len(old)] = old
+                setattr(self, name, grown)
+
+    def put(self, slots: np.ndarray, references: list[str], flags: np.ndarray) -> None:
+        if not len(slots):
+            return
+        self.reserve(int(slots.max()) + 1)
+        encoded = [reference.encode("ascii") for reference in references]
+        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+        self.start[slots] = len(self.blob) + np.cumsum(lengths) - lengths
+        self.length[slots] = lengths
+        self.blob += b"".join(encoded)
+        self.flags[slots] = flags
+
+    def reference(self, slot: int) -> str:
+        start = int(self.start[slot])
+        return self.blob[start:start + int(self.length[slot])].decode("ascii")
+
+    def nbytes(self) -> int:
+        return self.flags.nbytes + self.start.nbytes + self.length.nbytes + len(self.blob)
+
+
 class DnaFile:
     """The national DNA file of one state (Art 2-4): ingest, delete, mark, block, search, compare.
 
-    `path` is a SQLite database file (created with its folder if missing) or ":memory:". The index
-    is rebuilt from the database when the file opens. Thread-safe: one lock serialises every use
-    of the connection and of the index, so gRPC worker threads may share one DnaFile.
+    `path` is a SQLite database file (created with its folder if missing) or ":memory:". Thread-safe:
+    gRPC worker threads may share one DnaFile; searches run in parallel with one another (see the
+    module doc). `snapshot`: write a start-up snapshot beside the database on close (None: only for
+    files of at least SNAPSHOT_MIN_PROFILES profiles; never for ":memory:").
     """
 
-    def __init__(self, path: str | os.PathLike[str], clock: Clock | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], clock: Clock | None = None, *,
+                 snapshot: bool | None = None) -> None:
         self._clock: Clock = clock or SystemClock()
-        self._lock = threading.RLock()
+        self._db_lock = threading.RLock()
+        self._rw = ReadWriteLock()
         self.path = str(path)
+        self._snapshot_wanted = snapshot
         self._db = open_database(self.path)
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-        self._index = LocusPairIndex()
-        self._entries: dict[int, _Entry] = {}
-        self._rows: dict[str, int] = {}
-        self._next_row = 0
+        self._open_schema()
+        self._index = BlockIndex()
+        self._catalogue = _Catalogue()
+        self._next_slot = 1
+        self._saved_generation = -1
+        self.loaded_from = ""
+        """How the in-memory state was made at start-up: "snapshot" or "database"."""
         self._load()
 
     # -- life cycle -------------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        with self._lock:
-            cursor = self._db.execute(
-                "SELECT reference, kind, loci, contested, marking_note, blocked FROM profile ORDER BY rowid")
-            for reference, kind, loci, contested, note, blocked in cursor:
-                self._remember(_Entry(reference, ProfileKind[kind], bool(contested), note, bool(blocked)),
-                               _loci_from_json(loci))
+    def _open_schema(self) -> None:
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        columns = [row[1] for row in db.execute("PRAGMA table_info(profile)")]
+        if columns and "slot" not in columns:  # a version 1 file: give every profile a fixed slot
+            with transaction(db):
+                for statement in _MIGRATE_FROM_1.split(";\n"):
+                    if statement.strip():
+                        db.execute(statement)
+        db.executescript(_SCHEMA)
+        if version != _SCHEMA_VERSION:
+            db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
-    def _remember(self, entry: _Entry, profile: NormalisedProfile) -> None:
-        row = self._next_row
-        self._next_row += 1
-        self._index.add(row, profile)
-        self._entries[row] = entry
-        self._rows[entry.reference] = row
+    @property
+    def snapshot_path(self) -> Path | None:
+        """Where the start-up snapshot lives (None for an in-memory database)."""
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None
+        return Path(self.path + ".index.npz")
+
+    def _generation(self) -> int:
+        return int(self._db.execute("SELECT generation FROM file_state WHERE id = 1").fetchone()[0])
+
+    def _load(self) -> None:
+        with self._db_lock, self._rw.write():
+            generation = self._generation()
+            if not self._load_snapshot(generation):
+                self._load_rows()
+                self.loaded_from = "database"
+            self._saved_generation = generation if self.loaded_from == "snapshot" else -1
+
+    def _load_rows(self, chunk: int = 1 << 16) -> None:
+        matrix = ProfileMatrix()
+        catalogue = _Catalogue()
+        cursor = self._db.execute(
+            "SELECT slot, reference, kind, loci, contested, marking_note, blocked FROM profile ORDER BY slot")
+        top = 0
+        while rows := cursor.fetchmany(chunk):
+            slots = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            profiles = [_loci_from_json(row[3]) for row in rows]
+            matrix.put_columns(slots, ProfileMatrix.prepare(profiles))
+            flags = np.fromiter(((_TRACE if row[2] == "UNIDENTIFIED_TRACE" else 0) | (_CONTESTED if row[4] else 0)
+                                 | (_BLOCKED if row[6] else 0) for row in rows), dtype=np.uint8, count=len(rows))
+            catalogue.put(slots, [row[1] for row in rows], flags)
+            catalogue.notes.update((row[0], row[5]) for row in rows if row[5])
+            top = max(top, int(slots[-1]))
+        self._index = BlockIndex(matrix)
+        self._catalogue = catalogue
+        self._next_slot = top + 1
+
+    def _load_snapshot(self, generation: int) -> bool:
+        path = self.snapshot_path
+        if path is None or not path.exists():
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                state = {name: data[name] for name in data.files}
+            if int(state["format"][0]) != _SNAPSHOT_FORMAT or int(state["generation"][0]) != generation:
+                return False
+            matrix = ProfileMatrix.from_state({k[7:]: v for k, v in state.items() if k.startswith("matrix.")})
+            index = BlockIndex.from_state(matrix, {k[6:]: v for k, v in state.items() if k.startswith("index.")})
+            stored, top = self._db.execute("SELECT COUNT(*), COALESCE(MAX(slot), 0) FROM profile").fetchone()
+            if len(index) != stored or top >= int(state["next_slot"][0]):
+                return False
+        except (OSError, KeyError, ValueError):
+            return False
+        catalogue = _Catalogue()
+        size = len(state["catalogue.flags"])
+        catalogue.reserve(size)
+        catalogue.flags[:size] = state["catalogue.flags"]
+        catalogue.start[:size] = state["catalogue.start"]
+        catalogue.length[:size] = state["catalogue.length"]
+        catalogue.blob = bytearray(state["catalogue.blob"].tobytes())
+        catalogue.notes = {slot: note for slot, note in self._db.execute(
+            "SELECT slot, marking_note FROM profile WHERE marking_note != ''")}
+        self._index, self._catalogue = index, catalogue
+        self._next_slot = int(state["next_slot"][0])
+        self.loaded_from = "snapshot"
+        return True
+
+    def save_snapshot(self) -> Path | None:
+        """Write the start-up snapshot now (atomically: a temporary file, then a rename); returns its
+        path, or None for an in-memory database. It holds what the database holds, in the in-memory
+        layout, never a query (PUR-2)."""
+        path = self.snapshot_path
+        if path is None:
+            return None
+        with self._db_lock, self._rw.read():
+            generation = self._generation()
+            catalogue = self._catalogue
+            size = self._index.matrix.size
+            state: dict[str, np.ndarray] = {
+                "format": np.array([_SNAPSHOT_FORMAT]), "generation": np.array([generation]),
+                "next_slot": np.array([self._next_slot]),
+                "catalogue.flags": catalogue.flags[:size], "catalogue.start": catalogue.start[:size],
+                "catalogue.length": catalogue.length[:size],
+                "catalogue.blob": np.frombuffer(bytes(catalogue.blob), dtype=np.uint8),
+            }
+            state.update({f"matrix.{k}": v for k, v in self._index.matrix.state().items()})
+            state.update({f"index.{k}": v for k, v in self._index.state().items()})
+        temporary = path.with_name(path.name + ".tmp")
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **state)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        self._saved_generation = generation
+        return path
 
     @property
     def journal_mode(self) -> str:
         """SQLite's journal mode: "wal" for a file on disk ("memory" for ":memory:")."""
-        with self._lock:
+        with self._db_lock:
             return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
 
     def close(self) -> None:
-        """Close the database; further use raises. Idempotent."""
-        with self._lock:
+        """Write the start-up snapshot if wanted and out of date, then close the database; further use
+        raises. Idempotent."""
+        with self._db_lock:
+            try:
+                generation = self._generation()
+            except sqlite3.ProgrammingError:
+                return  # already closed
+            wanted = self._snapshot_wanted
+            if wanted is None:
+                wanted = len(self) >= SNAPSHOT_MIN_PROFILES
+            if wanted and generation != self._saved_generation and self.snapshot_path is not None:
+                self.save_snapshot()
             self._db.close()
 
     def __enter__(self) -> Self:
@@ -177,11 +394,16 @@ class DnaFile:
         self.close()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._index)
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return transaction(self._db)
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held in memory, by part: the index's ("profiles", "keys", "set_ids") and "catalogue"
+        (flags and reference numbers)."""
+        with self._rw.read():
+            return {**self._index.nbytes(), "catalogue": self._catalogue.nbytes()}
 
     # -- administration (own state) ---------------------------------------------------------------
 
@@ -196,6 +418,17 @@ class DnaFile:
         check_inclusion(normalised, kind)
         return reference, kind, normalised
 
+    def _publish(self, slots: list[int], accepted: list[tuple[str, ProfileKind, NormalisedProfile]]) -> None:
+        """Put stored profiles into memory: columns prepared outside the writer lock, then one write."""
+        columns = ProfileMatrix.prepare([normalised for _, _, normalised in accepted])
+        flags = np.array([_TRACE if kind is ProfileKind.UNIDENTIFIED_TRACE else 0 for _, kind, _ in accepted],
+                         dtype=np.uint8)
+        rows = np.asarray(slots, dtype=np.int64)
+        with self._rw.write():
+            self._index.matrix.put_columns(rows, columns)
+            self._index.add_encoded(rows)
+            self._catalogue.put(rows, [reference for reference, _, _ in accepted], flags)
+
     def ingest(self, reference: str, kind: ProfileKind | str, loci: Mapping[str, Any]) -> NormalisedProfile:
         """Store one profile (DNA-1..DNA-6); returns its normalised loci.
 
@@ -203,21 +436,25 @@ class DnaFile:
         Duplicate when the reference is already in the file.
         """
         reference, kind, normalised = self._validate(reference, kind, loci)
-        with self._lock:
-            if reference in self._rows:
-                raise Duplicate(f"reference {reference!r} is already in the DNA file")
+        with self._db_lock:
+            slot = self._next_slot
             created_at = self._clock.now().isoformat()
-            with self._transaction() as db:
-                db.execute("INSERT INTO profile (reference, kind, loci, created_at) VALUES (?, ?, ?, ?)",
-                           (reference, kind.name, _loci_json(normalised), created_at))
-            self._remember(_Entry(reference, kind, False, "", False), normalised)
+            try:
+                with self._transaction() as db:
+                    db.execute(f"INSERT INTO profile (slot, {_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', 0, '', ?)",
+                               (slot, reference, kind.name, _loci_json(normalised), created_at))
+            except sqlite3.IntegrityError:
+                raise Duplicate(f"reference {reference!r} is already in the DNA file") from None
+            self._next_slot += 1
+            self._publish([slot], [(reference, kind, normalised)])
         return normalised
 
-    def ingest_many(self, rows: Iterable[Any]) -> IngestReport:
+    def ingest_many(self, rows: Iterable[Any], *, progress: Any = None) -> IngestReport:
         """Store many (reference, kind, loci) rows in one transaction; bad rows are reported, not stored.
 
         A row is rejected for what `ingest` refuses, for a malformed row, and for a reference
-        already in the file or earlier in the same batch. Positions count from 1.
+        already in the file or earlier in the same batch. Positions count from 1. `progress`, if
+        given, is called as progress(done, total=None) while rows are validated.
         """
         rejections: list[tuple[int, str, str]] = []
         accepted: dict[str, tuple[int, ProfileKind, NormalisedProfile]] = {}
@@ -238,39 +475,48 @@ class DnaFile:
                 accepted[reference] = (position, kind, normalised)
             except (InvalidInput, Duplicate) as error:
                 rejections.append((position, reference_text, str(error)))
-        with self._lock:
-            for reference in [r for r in accepted if r in self._rows]:
-                position = accepted.pop(reference)[0]
-                rejections.append((position, reference, f"reference {reference!r} is already in the DNA file"))
+            if progress is not None and position % 10_000 == 0:
+                progress(position)
+        with self._db_lock:
+            names = list(accepted)
+            for start in range(0, len(names), 500):
+                chunk = names[start:start + 500]
+                for (reference,) in self._db.execute(
+                        f"SELECT reference FROM profile WHERE reference IN ({','.join('?' * len(chunk))})", chunk):
+                    position = accepted.pop(reference)[0]
+                    rejections.append((position, reference, f"reference {reference!r} is already in the DNA file"))
             created_at = self._clock.now().isoformat()
+            first = self._next_slot
+            items = [(reference, kind, normalised) for reference, (_, kind, normalised) in accepted.items()]
             with self._transaction() as db:
                 db.executemany(
-                    "INSERT INTO profile (reference, kind, loci, created_at) VALUES (?, ?, ?, ?)",
-                    ((reference, kind.name, _loci_json(normalised), created_at)
-                     for reference, (_, kind, normalised) in accepted.items()))
-            for reference, (_, kind, normalised) in accepted.items():
-                self._remember(_Entry(reference, kind, False, "", False), normalised)
+                    f"INSERT INTO profile (slot, {_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', 0, '', ?)",
+                    ((first + i, reference, kind.name, _loci_json(normalised), created_at)
+                     for i, (reference, kind, normalised) in enumerate(items)))
+            self._next_slot = first + len(items)
+            if items:
+                self._publish(list(range(first, first + len(items))), items)
         rejections.sort()
-        return IngestReport(len(accepted), rejections)
+        return IngestReport(len(items), rejections)
+
+    def _slot(self, reference: str) -> tuple[int, int, str] | None:
+        """(slot, contested, marking note) of a reference, from the database (hold the database lock)."""
+        return self._db.execute("SELECT slot, contested, marking_note FROM profile WHERE reference = ?",
+                                (reference,)).fetchone()
 
     def delete(self, reference: str) -> bool:
         """Remove a profile from the file and the index (ACC-1: incorrect data deleted); False if absent."""
-        with self._lock:
-            row = self._rows.get(reference)
-            if row is None:
+        with self._db_lock:
+            found = self._slot(reference)
+            if found is None:
                 return False
             with self._transaction() as db:
-                db.execute("DELETE FROM profile WHERE reference = ?", (reference,))
-            self._index.remove(row)
-            del self._entries[row]
-            del self._rows[reference]
+                db.execute("DELETE FROM profile WHERE slot = ?", (found[0],))
+            with self._rw.write():
+                self._index.remove(found[0])
+                self._catalogue.flags[found[0]] = 0
+                self._catalogue.notes.pop(found[0], None)
             return True
-
-    def _entry(self, reference: str) -> _Entry:
-        row = self._rows.get(reference)
-        if row is None:
-            raise UnknownReference(f"no profile with reference {reference!r} in the DNA file")
-        return self._entries[row]
 
     def mark(self, reference: str, contested: bool, note: str) -> None:
         """Mark a contested profile, or lift the marking (ACC-1); the marking travels with every hit.
@@ -279,16 +525,23 @@ class DnaFile:
         decision. Raises UnknownReference for an unknown reference.
         """
         note = (note or "").strip()
-        with self._lock:
-            entry = self._entry(reference)
-            if not contested and entry.contested and not note:
+        with self._db_lock:
+            found = self._slot(reference)
+            if found is None:
+                raise UnknownReference(f"no profile with reference {reference!r} in the DNA file")
+            if not contested and found[1] and not note:
                 raise InvalidInput("lifting a marking needs its ground in the note: the data subject's consent "
                                    "or a court or DPA decision (ACC-1)", field="note")
             with self._transaction() as db:
-                db.execute("UPDATE profile SET contested = ?, marking_note = ? WHERE reference = ?",
-                           (int(bool(contested)), note, reference))
-            entry.contested = bool(contested)
-            entry.marking_note = note
+                db.execute("UPDATE profile SET contested = ?, marking_note = ? WHERE slot = ?",
+                           (int(bool(contested)), note, found[0]))
+            with self._rw.write():
+                flags = self._catalogue.flags
+                flags[found[0]] = (int(flags[found[0]]) & ~_CONTESTED) | (_CONTESTED if contested else 0)
+                if note:
+                    self._catalogue.notes[found[0]] = note
+                else:
+                    self._catalogue.notes.pop(found[0], None)
 
     def block(self, reference: str, blocked: bool, reason: str) -> None:
         """Block a profile whose deletion would harm the data subject, or unblock it (ACC-2).
@@ -297,15 +550,19 @@ class DnaFile:
         a reason. Raises UnknownReference for an unknown reference.
         """
         reason = (reason or "").strip()
-        with self._lock:
-            entry = self._entry(reference)
+        with self._db_lock:
+            found = self._slot(reference)
+            if found is None:
+                raise UnknownReference(f"no profile with reference {reference!r} in the DNA file")
             if blocked and not reason:
                 raise InvalidInput("blocking needs a reason: why deleting the data would harm the data subject "
                                    "(ACC-2)", field="reason")
             with self._transaction() as db:
-                db.execute("UPDATE profile SET blocked = ?, block_reason = ? WHERE reference = ?",
-                           (int(bool(blocked)), reason, reference))
-            entry.blocked = bool(blocked)
+                db.execute("UPDATE profile SET blocked = ?, block_reason = ? WHERE slot = ?",
+                           (int(bool(blocked)), reason, found[0]))
+            with self._rw.write():
+                flags = self._catalogue.flags
+                flags[found[0]] = (int(flags[found[0]]) & ~_BLOCKED) | (_BLOCKED if blocked else 0)
 
     def get(self, reference: str, *, include_blocked: bool = False) -> StoredProfile:
         """One stored profile, for a follow-up or administration.
@@ -313,7 +570,7 @@ class DnaFile:
         A blocked profile is reported as unknown unless include_blocked is set (ACC-2: it is never
         supplied). Raises UnknownReference.
         """
-        with self._lock:
+        with self._db_lock:
             found = self._db.execute(
                 "SELECT reference, kind, loci, contested, marking_note, blocked, block_reason, created_at "
                 "FROM profile WHERE reference = ?", (reference,)).fetchone()
@@ -325,14 +582,28 @@ class DnaFile:
 
     def stats(self) -> FileStats:
         """Counts of the file, blocked and contested profiles included in `profiles`."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(kind = 'IDENTIFIED_PERSON'), 0), "
-                "COALESCE(SUM(kind = 'UNIDENTIFIED_TRACE'), 0), COALESCE(SUM(blocked), 0), "
-                "COALESCE(SUM(contested), 0) FROM profile").fetchone()
-        return FileStats(*(int(value) for value in row))
+        with self._rw.read():
+            matrix = self._index.matrix
+            flags = self._catalogue.flags[:matrix.size][matrix.live[:matrix.size]]
+            traces = int(np.count_nonzero(flags & _TRACE))
+            return FileStats(len(flags), len(flags) - traces, traces, int(np.count_nonzero(flags & _BLOCKED)),
+                             int(np.count_nonzero(flags & _CONTESTED)))
 
     # -- automated exchange (Art 3, Art 4) ---------------------------------------------------------
+
+    def _hits(self, found: list[tuple[int, Match]]) -> list[DnaHit]:
+        """DnaHits of index results, blocked rows left out (hold the reader lock)."""
+        catalogue, matrix = self._catalogue, self._index.matrix
+        hits = []
+        for slot, match in found:
+            flags = int(catalogue.flags[slot])
+            if flags & _BLOCKED:
+                continue
+            hits.append(DnaHit(catalogue.reference(slot),
+                               ProfileKind.UNIDENTIFIED_TRACE if flags & _TRACE else ProfileKind.IDENTIFIED_PERSON,
+                               match, matrix.profile(slot), bool(flags & _CONTESTED), catalogue.notes.get(slot, "")))
+        hits.sort(key=lambda hit: (*hit.match.order_key(), hit.reference))
+        return hits
 
     def search(self, loci: Mapping[str, Any], *,
                query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE) -> list[DnaHit]:
@@ -345,13 +616,8 @@ class DnaFile:
         """
         query = normalize_profile(loci)
         check_inclusion(query, ProfileKind.parse(query_kind, field="query_kind"))
-        with self._lock:
-            found = self._index.search(query)
-            hits = [DnaHit(entry.reference, entry.kind, match, NormalisedProfile(self._index.profiles[row]),
-                           entry.contested, entry.marking_note)
-                    for row, match in found if not (entry := self._entries[row]).blocked]
-        hits.sort(key=lambda hit: (*hit.match.order_key(), hit.reference))
-        return hits
+        with self._rw.read():
+            return self._hits(self._index.search(query))
 
     def compare_many(self, profiles: Iterable[Any], *,
                      query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE) -> Iterator[tuple[str, list[DnaHit]]]:
@@ -363,14 +629,46 @@ class DnaFile:
         InvalidInput naming its position and reference.
         """
         for position, item in enumerate(profiles, start=1):
-            reference = str(item[0]) if isinstance(item, tuple) and item else ""
-            try:
-                if not isinstance(item, tuple) or len(item) not in (2, 3):
-                    raise InvalidInput("an item is (reference, loci) or (reference, kind, loci)", field="profiles")
-                kind = item[1] if len(item) == 3 else query_kind
-                hits = self.search(item[-1], query_kind=kind)
-            except InvalidInput as error:
-                wrapped = InvalidInput(f"profile #{position} ({reference!r}): {error}")
-                wrapped.field = error.field
-                raise wrapped from error
+            reference, kind, query = self._comparison_item(position, item, query_kind)
+            with self._rw.read():
+                hits = self._hits(self._index.search(query))
             yield reference, hits
+
+    def compare_batch(self, profiles: Iterable[Any], *,
+                      query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE,
+                      chunk: int = 4096) -> Iterator[tuple[str, list[DnaHit]]]:
+        """Art 4 in local bulk: like `compare_many`, but reads `chunk` queries ahead, checks them, and
+        matches each chunk under one reader lock. Nothing of a query is kept after its chunk (PUR-2).
+        An invalid query raises InvalidInput naming its position and reference, before any result of
+        its chunk is yielded."""
+        iterator = iter(profiles)
+        position = 0
+        while True:
+            block = []
+            for item in iterator:
+                position += 1
+                block.append(self._comparison_item(position, item, query_kind))
+                if len(block) >= chunk:
+                    break
+            if not block:
+                return
+            with self._rw.read():
+                index = self._index
+                answers = [(reference, self._hits(index.search(query))) for reference, _, query in block]
+            yield from answers
+
+    @staticmethod
+    def _comparison_item(position: int, item: Any, query_kind: ProfileKind | str
+                         ) -> tuple[str, ProfileKind, NormalisedProfile]:
+        reference = str(item[0]) if isinstance(item, tuple) and item else ""
+        try:
+            if not isinstance(item, tuple) or len(item) not in (2, 3):
+                raise InvalidInput("an item is (reference, loci) or (reference, kind, loci)", field="profiles")
+            kind = ProfileKind.parse(item[1] if len(item) == 3 else query_kind, field="query_kind")
+            query = normalize_profile(item[-1])
+            check_inclusion(query, kind)
+        except InvalidInput as error:
+            wrapped = InvalidInput(f"profile #{position} ({reference!r}): {error}")
+            wrapped.field = error.field
+            raise wrapped from error
+        return reference, kind, query

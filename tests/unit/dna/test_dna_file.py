@@ -45,7 +45,7 @@ def test_database_is_in_wal_mode_with_full_sync(dna_file: DnaFile, tmp_path: Pat
 
 def test_only_reference_data_is_stored(dna_file: DnaFile):
     columns = [row[1] for row in dna_file._db.execute("PRAGMA table_info(profile)")]
-    assert columns == ["reference", "kind", "loci", "contested", "marking_note", "blocked", "block_reason",
+    assert columns == ["slot", "reference", "kind", "loci", "contested", "marking_note", "blocked", "block_reason",
                        "created_at"]  # DNA-1: no name, birth date or other personal data
 
 

@@ -1,4 +1,7 @@
-"""The exact candidate index: the same hits as a brute-force `compare` over every profile."""
+"""The exact candidate indexes: the same hits as a brute-force `compare` over every profile.
+
+Every test runs against the reference pair index (`LocusPairIndex`) and the production block index
+(`BlockIndex`), which must agree with `compare` exactly."""
 
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ from prum.services.dna import (
     compare,
     normalize_profile,
 )
+from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.index import PAIRS, profile_keys, query_keys
+
+INDEXES = [LocusPairIndex, BlockIndex]
 
 # Loci from all 5 groups, two of them pentanucleotide; small alphabets full of microvariant neighbours,
 # so that near, wildcard and microvariant hits are frequent.
@@ -47,7 +53,8 @@ def test_a_common_16_locus_profile_has_18_keys():
     assert len(profile_keys(wildcarded)) == 18 - 3  # VWA shares a group with 3 others: its 3 pairs go
 
 
-def test_a_hit_spread_over_all_groups_with_a_near_locus_and_wildcards_is_found():
+@pytest.mark.parametrize("make", INDEXES)
+def test_a_hit_spread_over_all_groups_with_a_near_locus_and_wildcards_is_found(make):
     stored = {"D3S1358": ["15", "16"], "VWA": ["9", "17"], "D8S1179": ["13", "14"], "TH01": ["6", "9.3"],
               "D1S1656": ["12", "15.3"], "D10S1248": ["13", "14"], "FGA": ["21", "22"], "D21S11": ["29", "30"],
               "D16S539": ["11", "12"]}
@@ -56,16 +63,17 @@ def test_a_hit_spread_over_all_groups_with_a_near_locus_and_wildcards_is_found()
     query = {"D3S1358": ["15", "15.3"], "VWA": ["9.1", "17"], "D8S1179": ["13", "14"], "TH01": ["6", "10"],
              "D1S1656": ["12", "15.3"], "D10S1248": ["13", "14"], "FGA": ["21", "23"], "D21S11": ["29", "OL"],
              "D16S539": ["OL", "OL"]}
-    index = LocusPairIndex()
+    index = make()
     index.add(7, stored)
     match = compare(query, stored)
     assert match is not None and match.match_class == "near" and match.loci_matched == 6
     assert index.search(query) == [(7, match)] == index.scan(query)
 
 
-def test_remove_takes_a_profile_out_of_every_key():
+@pytest.mark.parametrize("make", INDEXES)
+def test_remove_takes_a_profile_out_of_every_key(make):
     rng = np.random.default_rng(5)
-    index = LocusPairIndex()
+    index = make()
     profiles = [random_profile(rng) for _ in range(30)]
     for row, profile in enumerate(profiles):
         index.add(row, profile)
@@ -101,10 +109,11 @@ def _random_profile(rng: np.random.Generator) -> dict[str, list[str]]:
     return {str(locus): [str(rng.choice(alphabet(str(locus)))) for _ in range(2)] for locus in loci}
 
 
-def test_index_equals_brute_force_on_a_dense_random_file():
+@pytest.mark.parametrize("make", INDEXES)
+def test_index_equals_brute_force_on_a_dense_random_file(make):
     rng = np.random.default_rng(2024)
     founders = [normalize_profile(_random_profile(rng)) for _ in range(12)]
-    index = LocusPairIndex()
+    index = make()
     for row in range(400):
         founder = founders[int(rng.integers(len(founders)))]
         index.add(row, _mutate(rng, founder, rate=float(rng.choice([0.0, 0.1, 0.3]))) if row % 10 else
@@ -164,11 +173,11 @@ def files_and_queries(draw):
 @given(files_and_queries())
 def test_index_returns_exactly_the_brute_force_hits(file_and_query):
     file, query = file_and_query
-    index = LocusPairIndex()
-    for row, profile in enumerate(file):
-        index.add(row, profile)
     expected = [(row, match) for row, profile in enumerate(file) if (match := compare(query, profile)) is not None]
-    assert index.search(query) == expected
+    for make in INDEXES:
+        index = make()
+        index.add_many(enumerate(file))
+        assert index.search(query) == expected, make.__name__
     shared = query_keys(normalize_profile(query))
     for row, _ in expected:  # the pigeonhole claim itself: every hit shares a key with the query
         assert shared & set(profile_keys(normalize_profile(file[row])))
@@ -219,20 +228,20 @@ def tight_hits(draw):
 def test_index_finds_hits_at_the_edge_of_the_pigeonhole_argument(tight, noise):
     query, candidate, spoiled = tight
     file = [*noise, candidate]
-    index = LocusPairIndex()
-    for row, profile in enumerate(file):
-        index.add(row, profile)
     expected = [(row, match) for row, profile in enumerate(file) if (match := compare(query, profile)) is not None]
-    assert index.search(query) == expected
+    for make in INDEXES:
+        index = make()
+        index.add_many(enumerate(file))
+        assert index.search(query) == expected, make.__name__
     planted = compare(query, candidate)
     assert (planted is None) == spoiled
     assert planted is None or planted.loci_matched == 6
 
 
-def test_candidates_are_a_small_share_of_a_realistic_file():
+@pytest.mark.parametrize("make", INDEXES)
+def test_candidates_are_a_small_share_of_a_realistic_file(make):
     rng = np.random.default_rng(11)
-    index = LocusPairIndex()
-    for row in range(3000):
-        index.add(row, random_profile(rng))
+    index = make()
+    index.add_many((row, random_profile(rng)) for row in range(3000))
     shares = [len(index.candidates(random_profile(rng))) / len(index) for _ in range(20)]
     assert float(np.mean(shares)) < 0.15, shares

@@ -1,0 +1,630 @@
+"""The production DNA index: exact like `LocusPairIndex`, but selective and compact at national scale.
+
+Why not pairs alone. With European allele frequencies a locus genotype is shared by ~6 % of
+profiles, a pair of loci by ~0.4 %; a 16-locus query has 18 within-group pairs, so the pair index
+returns ~6 % of the file as candidates (60 000 at 1M profiles) however rare the hits are. Keys over
+more loci are far more selective, and the pigeonhole argument can be made for them too.
+
+Keys. The comparable loci are partitioned twice: into 3 big `BLOCKS` (5-6 loci of a common kit
+each) and into the 5 `LOCUS_GROUPS` of the pair index. A stored profile gets one key per block
+(per partition) in which it has a fully designated locus: a 64-bit hash of (partition, block, the
+set of its fully designated loci there, their exact genotypes). So a 16-locus profile has 3 + 5 = 8
+keys, and a key matches only profiles with the same designated loci in the block and the same
+genotypes: ~1 in 10^6 for a full big block.
+
+Why no hit is lost. Let S be the loci fully designated in both the query and a stored profile D.
+A hit (DNA-8, DNA-9) has at most one differing allele, so every locus of S counts except at most
+one, x; and it has at least 6 counting loci, so |S| >= 6, and |S| >= 7 if x is in S. Call a block b
+of D *clean* for the query when every designated locus of D in b is designated in the query; then
+the stored key of b is among the query's keys for b (the query expands each allele into the DNA-7
+neighbours that exist in the file, as the pair index does) unless x lies in b. Hence:
+- two clean blocks: x spoils at most one, the other finds D;
+- a block with exactly one locus y missing from the query: the query enumerates every genotype the
+  file holds at y, so the block finds D unless x is in it ("enumerated");
+- one clean block only, |S| >= 7: the query enumerates each locus of the block in turn (it may be
+  x): "leave one out"; with |S| = 6, x cannot be in S and the one block suffices;
+- nothing usable in either partition: the stored profiles with that designated-locus set are
+  checked one by one ("scan"; only for queries that share few loci with them).
+The plan is made per designated-locus set of the file (the file keeps their registry, a few
+thousand sets for kits with drop-out), so every stored profile is covered by one of these cases;
+candidates are then checked by the exact rules (`encoding.check_rows`). A hash collision only adds a
+candidate. The property tests check the result against `compare` over every profile.
+
+Layout. Keys are stored as a bucket directory: entries sorted by key, `offsets` (uint32) per
+bucket of the top key bits, a 32-bit fingerprint and a uint32 row per entry: 8 bytes an entry plus
+~2 for the directory; with the encoded rows (`encoding.ProfileMatrix`, 2 bytes a locus) about
+120 bytes a 16-locus profile. New profiles go to a small sorted delta, merged into the directory
+when it grows; deleted rows are dead in the matrix and dropped at the next merge.
+
+Concurrency: not thread-safe by itself; `DnaFile` runs searches under a shared (reader) lock and
+writes under the exclusive one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from prum.services.dna.encoding import (
+    N_LOCI,
+    N_STR,
+    EncodedQuery,
+    ProfileMatrix,
+    check_rows,
+    mask_loci,
+    scan_rows,
+)
+from prum.services.dna.index import LOCUS_GROUPS
+from prum.services.dna.loci import STR_LOCI
+from prum.services.dna.matching import Match, compare_normalised
+from prum.services.dna.profile import MIN_DESIGNATED_LOCI, NormalisedProfile, normalize_profile
+
+BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("SE33", "FGA", "D8S1179", "D10S1248", "D2S441", "TPOX", "D13S317", "PENTA_E", "F13B", "GABA"),
+    ("D1S1656", "D18S51", "VWA", "TH01", "D16S539", "D19S433", "CSF1PO", "FES", "CD4"),
+    ("D2S1338", "D12S391", "D21S11", "D3S1358", "D22S1045", "D5S818", "D7S820", "PENTA_D", "F13A1"),
+)
+"""3 big blocks over all comparable loci: the 16 loci of the common European kits split 5-6-5 and
+the 12 ESS loci 4-4-4, balanced by how much each locus discriminates (match probability)."""
+
+PARTITIONS: tuple[tuple[tuple[str, ...], ...], ...] = (BLOCKS, LOCUS_GROUPS)
+"""The partitions keyed, most selective first."""
+
+_LOCUS_POSITION = {locus: position for position, locus in enumerate(STR_LOCI)}
+for _partition in PARTITIONS:
+    if sorted(locus for block in _partition for locus in block) != sorted(STR_LOCI):
+        raise RuntimeError("every partition must cover the comparable loci exactly once (index exactness)")
+_BLOCK_BITS: tuple[tuple[int, ...], ...] = tuple(
+    tuple(sum(1 << _LOCUS_POSITION[locus] for locus in block) for block in partition) for partition in PARTITIONS)
+_BLOCK_OF = np.array([[next(b for b, block in enumerate(partition) if locus in block) for locus in STR_LOCI]
+                      for partition in PARTITIONS], dtype=np.int64)
+_SPEC_CAP = 1 << 14
+"""Most keys one block may expand into for one query; beyond it the plan scans instead (exact)."""
+
+# Random tables for the keys: fixed, so that keys saved in a snapshot stay valid. Values are 40-bit,
+# so a key (a salt plus at most 10 locus hashes) stays below 2^44: exact in int64 and in float64,
+# which lets numpy sum them with a BLAS matrix-vector product.
+_RANDOM = np.random.Generator(np.random.PCG64(0x5052554D))
+_HASH_LIMIT = 1 << 40
+_LOW = _RANDOM.integers(0, _HASH_LIMIT, size=(N_LOCI, 512), dtype=np.int64)
+_HIGH = _RANDOM.integers(0, _HASH_LIMIT, size=(N_LOCI, 512), dtype=np.int64)
+_LOCUS_SALT = _RANDOM.integers(0, _HASH_LIMIT, size=N_LOCI, dtype=np.int64)
+_BLOCK_SALT = _RANDOM.integers(0, _HASH_LIMIT, size=(len(PARTITIONS), 8), dtype=np.int64)
+_STR_RANGE = np.arange(N_STR, dtype=np.int64)
+_LOW_PY: list[list[int]] = _LOW.tolist()
+_HIGH_PY: list[list[int]] = _HIGH.tolist()
+_LOCUS_SALT_PY: list[int] = _LOCUS_SALT.tolist()
+_MIN_BUCKET_BITS = 12  # keys < 2^44: above 12 bucket bits the rest fits a 32-bit fingerprint
+
+
+def genotype_hash(locus: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Hash (< 2^40) of designated genotypes (codes low <= high) at a locus. A block key is its block
+    salt plus these over the block's designated loci."""
+    return _LOCUS_SALT[locus] + (_LOW[locus, low] ^ _HIGH[locus, high])
+
+
+def genotype_hashes(locus: int, pairs: list[tuple[int, int]]) -> list[int]:
+    """`genotype_hash` for a few (low, high) pairs, in plain ints."""
+    salt, low, high = _LOCUS_SALT_PY[locus], _LOW_PY[locus], _HIGH_PY[locus]
+    return [salt + (low[a] ^ high[b]) for a, b in pairs]
+
+
+def _bits(masks: np.ndarray) -> np.ndarray:
+    """(n, N_STR) float64 0/1 matrix of the loci in each mask."""
+    return ((masks.astype(np.int64)[:, None] >> _STR_RANGE[None, :]) & 1).astype(np.float64)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a query probes. Exact specs: a block salt and the loci whose query genotypes are summed.
+    Enumerated specs: the same, plus one locus whose every stored genotype is tried. Scan: ids of
+    designated-locus sets whose rows are checked one by one. need: per set id, the fewest probed
+    specs a row of that set must match to be a candidate (None: one)."""
+
+    exact_salt: np.ndarray
+    exact_bits: np.ndarray
+    enum_salt: np.ndarray
+    enum_bits: np.ndarray
+    enum_locus: np.ndarray
+    scan: np.ndarray
+    need: np.ndarray | None
+
+
+@dataclass(slots=True)
+class _Registry:
+    """The distinct designated-locus sets (masks) of the stored rows, by id, and per partition block
+    their distinct restrictions to the block."""
+
+    masks: np.ndarray
+    union: int
+    block_values: list[list[np.ndarray]]
+    block_index: list[list[np.ndarray]]
+    full: _Plan | None = None
+
+
+class _Specs:
+    """Collects (salt, mask[, locus]) specs per partition block, vectorised."""
+
+    def __init__(self) -> None:
+        self.salt: list[np.ndarray] = []
+        self.mask: list[np.ndarray] = []
+        self.locus: list[np.ndarray] = []
+
+    def add(self, level: int, block: int, masks: np.ndarray, loci: np.ndarray | None = None) -> None:
+        if len(masks):
+            self.salt.append(np.full(len(masks), _BLOCK_SALT[level, block], dtype=np.int64))
+            self.mask.append(masks.astype(np.uint32))
+            if loci is not None:
+                self.locus.append(loci.astype(np.int64))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.salt:
+            return np.zeros(0, np.int64), np.zeros((0, N_STR), np.float64), np.zeros(0, np.int64)
+        masks = np.concatenate(self.mask)
+        loci = np.concatenate(self.locus) if self.locus else np.zeros(len(masks), np.int64)
+        if self.locus:  # the enumerated locus is not summed from the query
+            masks = masks & ~(np.uint32(1) << loci.astype(np.uint32))
+        return np.concatenate(self.salt), _bits(masks), loci
+
+
+class BlockIndex:
+    """Stored profiles by row with the block keys that find them; same contract as `LocusPairIndex`.
+
+    Rows are numbered by the owner: non-negative ints below 2^32, each used once while stored.
+    """
+
+    def __init__(self, matrix: ProfileMatrix | None = None) -> None:
+        self.matrix = matrix or ProfileMatrix()
+        self._bucket_bits = 0
+        self._offsets = np.zeros(2, dtype=np.uint32)
+        self._fingerprints = np.zeros(0, dtype=np.uint32)
+        self._rows = np.zeros(0, dtype=np.uint32)
+        self._delta_keys = np.zeros(0, dtype=np.int64)
+        self._delta_rows = np.zeros(0, dtype=np.uint32)
+        self._dead = 0
+        self._mask_id: dict[int, int] = {}
+        self._row_mask = np.zeros(0, dtype=np.uint32)
+        self._registry: _Registry | None = None
+        if self.matrix.count:
+            self.rebuild()
+
+    # -- size ------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.matrix.count
+
+    def __contains__(self, row: object) -> bool:
+        matrix = self.matrix
+        return isinstance(row, (int, np.integer)) and 0 <= row < matrix.size and bool(matrix.live[row])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self.matrix.live[:self.matrix.size]).tolist())
+
+    @property
+    def key_count(self) -> int:
+        """Key entries held: one per block (of each partition) where a stored row has a designated locus."""
+        return len(self._rows) + len(self._delta_rows)
+
+    @property
+    def designated_sets(self) -> int:
+        """Distinct sets of fully designated loci among the stored rows (the planner's registry)."""
+        return len(self._mask_id)
+
+    def nbytes(self) -> dict[str, int]:
+        """Bytes held, by part: "profiles" (encoded rows, their masks and live flags, at allocated
+        capacity), "keys" (bucket offsets, fingerprints, rows, delta) and "set_ids" (per row)."""
+        return {
+            "profiles": self.matrix.nbytes(),
+            "keys": (self._offsets.nbytes + self._fingerprints.nbytes + self._rows.nbytes
+                     + self._delta_keys.nbytes + self._delta_rows.nbytes),
+            "set_ids": self._row_mask.nbytes,
+        }
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add(self, row: int, profile: Mapping[str, object]) -> None:
+        """Index a profile under a row number not yet used."""
+        self.add_many([(row, profile)])
+
+    def add_many(self, items: Iterable[tuple[int, Mapping[str, object]]]) -> None:
+        pairs = [(int(row), normalize_profile(profile)) for row, profile in items]
+        if not pairs:
+            return
+        rows = [row for row, _ in pairs]
+        for row in rows:
+            if row in self or row < 0 or row >= 1 << 32:
+                raise KeyError(f"row {row} is already indexed or out of range")
+        self.matrix.put_many(rows, [profile for _, profile in pairs])
+        self.add_encoded(np.asarray(rows, dtype=np.int64))
+
+    def add_encoded(self, rows: np.ndarray) -> None:
+        """Index rows just written into the matrix (by `add_many`, or by a bulk `put_columns`)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self._register(rows)
+        keys, owners = self._row_keys(rows)
+        if not len(self._rows) or len(self._delta_keys) + len(keys) > max(1 << 15, len(self._rows) // 8):
+            self._merge(keys, owners)
+            return
+        merged = np.concatenate([self._delta_keys, keys])
+        order = np.argsort(merged, kind="stable")
+        self._delta_keys = merged[order]
+        self._delta_rows = np.concatenate([self._delta_rows, owners])[order]
+
+    def remove(self, row: int) -> NormalisedProfile:
+        """Drop a row; returns its profile. KeyError if absent. Its keys stay until the next merge,
+        but a dead row is never a candidate."""
+        if row not in self:
+            raise KeyError(f"row {row} is not indexed")
+        profile = self.matrix.profile(row)
+        self.matrix.remove(row)
+        self._dead += 1
+        if not self.matrix.count or self._dead > max(1 << 16, len(self._rows) // 4):
+            self._merge(np.zeros(0, np.int64), np.zeros(0, np.uint32))
+        return profile
+
+    def rebuild(self) -> None:
+        """Recompute every key from the matrix (after a bulk load)."""
+        matrix = self.matrix
+        live = np.flatnonzero(matrix.live[:matrix.size])
+        self._mask_id = {}
+        self._row_mask = np.zeros(matrix.capacity, dtype=np.uint32)
+        self._registry = None
+        self._register(live)
+        keys, owners = self._row_keys(live)
+        self._fingerprints = np.zeros(0, dtype=np.uint32)
+        self._rows = np.zeros(0, dtype=np.uint32)
+        self._delta_keys = np.zeros(0, dtype=np.int64)
+        self._delta_rows = np.zeros(0, dtype=np.uint32)
+        self._merge(keys, owners)
+
+    def _register(self, rows: np.ndarray) -> None:
+        matrix = self.matrix
+        if len(self._row_mask) < matrix.capacity:
+            grown = np.zeros(matrix.capacity, dtype=np.uint32)
+            grown[:len(self._row_mask)] = self._row_mask
+            self._row_mask = grown
+        if not len(rows):
+            return
+        distinct, inverse = np.unique(matrix.masks[rows], return_inverse=True)
+        ids = np.empty(len(distinct), dtype=np.uint32)
+        for position, mask in enumerate(distinct.tolist()):
+            found = self._mask_id.get(mask)
+            if found is None:
+                found = self._mask_id[mask] = len(self._mask_id)
+                self._registry = None
+            ids[position] = found
+        self._row_mask[rows] = ids[inverse]
+
+    def _row_keys(self, rows: np.ndarray, chunk: int = 1 << 18) -> tuple[np.ndarray, np.ndarray]:
+        """(key, row) for each block, of each partition, where a given row has a designated locus."""
+        keys: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        matrix = self.matrix
+        columns = [(position, locus) for position, locus in enumerate(matrix.columns) if locus < N_STR]
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            codes = matrix.codes[part]
+            masks = matrix.masks[part]
+            sums = [[np.zeros(len(part), dtype=np.int64) for _ in partition] for partition in PARTITIONS]
+            for position, locus in columns:
+                c1 = codes[:, 2 * position].astype(np.int64)
+                c2 = codes[:, 2 * position + 1].astype(np.int64)
+                hashed = genotype_hash(locus, np.minimum(c1, c2), np.maximum(c1, c2))
+                hashed[c2 < 2] = 0  # absent or a wildcard: not designated, in no key
+                for level in range(len(PARTITIONS)):
+                    sums[level][_BLOCK_OF[level, locus]] += hashed
+            for level, partition in enumerate(PARTITIONS):
+                for block in range(len(partition)):
+                    nonempty = (masks & np.uint32(_BLOCK_BITS[level][block])) != 0
+                    keys.append(sums[level][block][nonempty] + _BLOCK_SALT[level, block])
+                    owners.append(part[nonempty].astype(np.uint32))
+        if not keys:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
+        return np.concatenate(keys), np.concatenate(owners)
+
+    def _merge(self, keys: np.ndarray, owners: np.ndarray) -> None:
+        """One directory from the live entries of the old one, the delta and new (key, row) entries.
+
+        The bucket of a key is its low bits, its fingerprint the rest (keys are below 2^44), so an old
+        entry's key is (fingerprint << bits | bucket) and the directory can be rebuilt at any size."""
+        old_bits = self._bucket_bits
+        parts = [self._delta_keys, keys]
+        rows = [self._delta_rows, owners]
+        if len(self._rows):
+            buckets = np.repeat(np.arange(len(self._offsets) - 1, dtype=np.int64), np.diff(self._offsets))
+            parts.insert(0, (self._fingerprints.astype(np.int64) << old_bits) | buckets)
+            rows.insert(0, self._rows)
+        all_keys = np.concatenate(parts)
+        all_rows = np.concatenate(rows)
+        live = self.matrix.live[all_rows]
+        all_keys, all_rows = all_keys[live], all_rows[live]
+        bits = max(_MIN_BUCKET_BITS, min(30, int(np.ceil(np.log2(len(all_keys) / 2 + 1)))))
+        bucket = all_keys & ((1 << bits) - 1)
+        order = np.argsort(bucket, kind="stable")
+        all_keys, all_rows, bucket = all_keys[order], all_rows[order], bucket[order]
+        offsets = np.zeros((1 << bits) + 1, dtype=np.uint32)
+        np.cumsum(np.bincount(bucket, minlength=1 << bits), out=offsets[1:])
+        self._offsets = offsets
+        self._fingerprints = (all_keys >> bits).astype(np.uint32)
+        self._rows = all_rows.astype(np.uint32)
+        self._bucket_bits = bits
+        self._delta_keys = np.zeros(0, dtype=np.int64)
+        self._delta_rows = np.zeros(0, dtype=np.uint32)
+        self._dead = 0
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The directory and registry as arrays (with `ProfileMatrix.state`, a snapshot)."""
+        if len(self._delta_keys) or self._dead:
+            self._merge(np.zeros(0, np.int64), np.zeros(0, np.uint32))
+        masks = np.zeros(len(self._mask_id), dtype=np.uint32)
+        for mask, position in self._mask_id.items():
+            masks[position] = mask
+        return {"offsets": self._offsets, "fingerprints": self._fingerprints, "rows": self._rows,
+                "bucket_bits": np.array([self._bucket_bits]), "set_masks": masks,
+                "row_sets": self._row_mask[:self.matrix.size]}
+
+    @classmethod
+    def from_state(cls, matrix: ProfileMatrix, state: Mapping[str, np.ndarray]) -> BlockIndex:
+        index = cls()
+        index.matrix = matrix
+        index._offsets = state["offsets"]
+        index._fingerprints = state["fingerprints"]
+        index._rows = state["rows"]
+        index._bucket_bits = int(state["bucket_bits"][0])
+        index._mask_id = {int(mask): position for position, mask in enumerate(state["set_masks"].tolist())}
+        index._row_mask = np.zeros(matrix.capacity, dtype=np.uint32)
+        index._row_mask[:len(state["row_sets"])] = state["row_sets"]
+        return index
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def profile(self, row: int) -> NormalisedProfile:
+        if row not in self:
+            raise KeyError(f"row {row} is not indexed")
+        return self.matrix.profile(row)
+
+    @property
+    def profiles(self) -> Mapping[int, NormalisedProfile]:
+        """Read-only view: row -> stored profile (decoded on access)."""
+        return _Profiles(self)
+
+    def encode(self, query: Mapping[str, object]) -> EncodedQuery:
+        """The query against this index's codes (adds nothing to them: PUR-2)."""
+        return self.matrix.encode_query(normalize_profile(query))
+
+    def search(self, query: Mapping[str, object] | EncodedQuery) -> list[tuple[int, Match]]:
+        """Every (row, match) that `compare` gives for the query, by ascending row."""
+        encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
+        return check_rows(self.matrix, encoded, self.candidate_rows(encoded))
+
+    def candidates(self, query: Mapping[str, object] | EncodedQuery) -> set[int]:
+        """Rows the index checks for the query: a superset of its hits."""
+        encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
+        return set(self.candidate_rows(encoded).tolist())
+
+    def scan(self, query: Mapping[str, object]) -> list[tuple[int, Match]]:
+        """The brute-force reference: `compare` against every row, by ascending row."""
+        normalised = normalize_profile(query)
+        return [(row, match) for row in self
+                if (match := compare_normalised(normalised, self.matrix.profile(row))) is not None]
+
+    def scan_numpy(self, query: Mapping[str, object] | EncodedQuery) -> list[tuple[int, Match]]:
+        """A plain numpy scan of every encoded row (the benchmark's baseline), same result as `search`."""
+        encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
+        return scan_rows(self.matrix, encoded)
+
+    def candidate_rows(self, query: EncodedQuery) -> np.ndarray:
+        """Sorted live rows the plan for this query reaches (see the module doc)."""
+        matrix = self.matrix
+        if not matrix.count or not query.loci:
+            return np.zeros(0, dtype=np.int64)
+        usable = query.designated
+        hashes: dict[int, list[int]] = {}
+        for locus, genotypes in query.genotypes.items():
+            if genotypes:
+                hashes[locus] = genotype_hashes(locus, genotypes)
+            else:
+                usable &= ~(1 << locus)  # no stored genotype matches it without a difference: never counts
+        registry = self._registry_now()
+        plan = self._plan(registry, usable)
+        keys = self._keys(plan, hashes)
+        if keys is None:  # one block expands into too many keys: check every row (exact, slow, rare)
+            return np.flatnonzero(matrix.live[:matrix.size])
+        found = self._probe(keys)
+        if len(found) > 1:
+            found.sort()
+            first = np.empty(len(found), dtype=bool)
+            first[0] = True
+            np.not_equal(found[1:], found[:-1], out=first[1:])
+            if plan.need is not None and len(found) > 32:
+                starts = np.flatnonzero(first)
+                counts = np.diff(np.append(starts, len(found)))
+                found = found[starts]
+                found = found[counts >= plan.need[self._row_mask[found]]]
+            else:
+                found = found[first]
+        if len(plan.scan):
+            scanned = np.flatnonzero(np.isin(self._row_mask[:matrix.size], plan.scan))
+            found = np.union1d(found, scanned)
+        return found[matrix.live[found]]
+
+    # -- planning --------------------------------------------------------------------------------
+
+    def _registry_now(self) -> _Registry:
+        registry = self._registry
+        if registry is None:
+            masks = np.zeros(len(self._mask_id), dtype=np.uint32)
+            for mask, position in self._mask_id.items():
+                masks[position] = mask
+            values: list[list[np.ndarray]] = []
+            index: list[list[np.ndarray]] = []
+            for partition_bits in _BLOCK_BITS:
+                values.append([])
+                index.append([])
+                for block_bits in partition_bits:
+                    distinct, inverse = np.unique(masks & np.uint32(block_bits), return_inverse=True)
+                    values[-1].append(distinct)
+                    index[-1].append(inverse.astype(np.int64))
+            union = int(np.bitwise_or.reduce(masks)) if len(masks) else 0
+            registry = _Registry(masks, union, values, index)
+            registry.full = self._plan(registry, (1 << N_STR) - 1)
+            self._registry = registry
+        return registry
+
+    def _plan(self, registry: _Registry, usable: int) -> _Plan:
+        """Per stored designated-locus set D, the cheapest case of the module doc that covers it."""
+        missing = registry.union & ~usable
+        if not missing and registry.full is not None:
+            return registry.full
+        masks = registry.masks
+        shared = np.bitwise_count(masks & np.uint32(usable)).astype(np.int64)
+        six = shared == MIN_DESIGNATED_LOCI
+        settled = shared < MIN_DESIGNATED_LOCI  # no hit possible
+        need = np.ones(len(masks), dtype=np.int64)
+        exact, enumerated = _Specs(), _Specs()
+        clean: list[list[np.ndarray]] = []
+        for level in range(len(PARTITIONS)):
+            clean.append([])
+            single = []
+            for block, values in enumerate(registry.block_values[level]):
+                missed = np.bitwise_count(values & np.uint32(missing))
+                index = registry.block_index[level][block]
+                clean[level].append(((values != 0) & (missed == 0))[index])
+                single.append(((values != 0) & (missed == 1))[index])
+            if settled.all():
+                continue
+            n_clean = np.sum(clean[level], axis=0)
+            n_single = np.sum(single, axis=0)
+            # |S| = 6: one usable block; else two, clean or with one enumerated locus
+            wanted = np.where(six, 1, 2)
+            chosen = ~settled & (n_clean + n_single >= wanted)
+            if not chosen.any():
+                continue
+            extra = np.where(chosen, np.maximum(wanted - n_clean, 0), 0)
+            taken = np.zeros(len(masks), dtype=np.int64)
+            for block, values in enumerate(registry.block_values[level]):
+                index = registry.block_index[level][block]
+                exact.add(level, block, values[np.unique(index[chosen & clean[level][block]])])
+                enum = chosen & single[block] & (taken < extra)
+                taken += enum
+                if enum.any():
+                    block_masks = values[np.unique(index[enum])]
+                    loci = np.log2((block_masks & np.uint32(missing)).astype(np.float64)).astype(np.int64)
+                    enumerated.add(level, block, block_masks, loci)
+            k = np.minimum(n_clean, 8) + extra
+            need = np.where(chosen & ~six, np.maximum(k - 1, 1), need)
+            settled |= chosen
+        for level in range(len(PARTITIONS)):  # leave one out of a single clean block, |S| >= 7
+            if settled.all():
+                break
+            for block, values in enumerate(registry.block_values[level]):
+                index = registry.block_index[level][block]
+                chosen = ~settled & clean[level][block]
+                if not chosen.any():
+                    continue
+                for block_mask in values[np.unique(index[chosen])].tolist():
+                    loci = np.array(mask_loci(block_mask), dtype=np.int64)
+                    enumerated.add(level, block, np.full(len(loci), block_mask, dtype=np.uint32), loci)
+                settled |= chosen
+        exact_salt, exact_bits, _ = exact.arrays()
+        enum_salt, enum_bits, enum_locus = enumerated.arrays()
+        return _Plan(exact_salt, exact_bits, enum_salt, enum_bits, enum_locus,
+                     np.flatnonzero(~settled).astype(np.uint32), need.astype(np.uint8) if (need > 1).any() else None)
+
+    # -- keys and probes -------------------------------------------------------------------------
+
+    def _keys(self, plan: _Plan, hashes: Mapping[int, list[int]]) -> np.ndarray | None:
+        """The keys the plan probes for this query's genotype hashes (None: too many to probe)."""
+        firsts = [0] * N_STR
+        several = []
+        for locus, values in hashes.items():
+            firsts[locus] = values[0]
+            if len(values) > 1:
+                several.append(locus)
+        first = np.array(firsts, dtype=np.float64)
+        out = []
+        if len(plan.exact_salt):
+            combined = self._combine(plan.exact_salt, plan.exact_bits, first, several, hashes)
+            if combined is None:
+                return None
+            out.append(combined[0])
+        if len(plan.enum_salt):
+            combined = self._combine(plan.enum_salt, plan.enum_bits, first, several, hashes, plan.enum_locus)
+            if combined is None:
+                return None
+            keys, loci = combined
+            for locus in np.unique(loci).tolist():
+                present = self.matrix.present_genotypes(locus)
+                if not len(present):
+                    continue
+                values = genotype_hash(locus, present[:, 0], present[:, 1])
+                base = keys[loci == locus]
+                if len(base) * len(values) > _SPEC_CAP * 8:
+                    return None
+                out.append((base[:, None] + values[None, :]).ravel())
+        if not out:
+            return np.zeros(0, dtype=np.int64)
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+    @staticmethod
+    def _combine(salt: np.ndarray, bits: np.ndarray, first: np.ndarray, several: list[int],
+                 hashes: Mapping[int, list[int]], tags: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+        """salt + the query hash of every locus in bits, one key per combination of the expansions of
+        the loci with several matching genotypes (those in bits only). tags follow the keys."""
+        keys = salt + (bits @ first).astype(np.int64)  # exact: every term is below 2^44
+        tags = tags if tags is not None else np.zeros(len(keys), dtype=np.int64)
+        for locus in several:
+            has = bits[:, locus] == 1
+            if not has.any():
+                continue
+            values = np.array(hashes[locus], dtype=np.int64)
+            alternatives = values[1:] - values[0]
+            keys = np.concatenate([keys, (keys[has][:, None] + alternatives[None, :]).ravel()])
+            tags = np.concatenate([tags, np.repeat(tags[has], len(alternatives))])
+            bits = np.concatenate([bits, np.repeat(bits[has], len(alternatives), axis=0)])
+            if len(keys) > _SPEC_CAP * 8:
+                return None
+        return keys, tags
+
+    def _probe(self, keys: np.ndarray) -> np.ndarray:
+        """Rows of every entry whose key is among `keys` (one per matching entry, with repeats)."""
+        found: list[np.ndarray] = []
+        if len(self._rows) and len(keys):
+            bits = self._bucket_bits
+            bucket = keys & ((1 << bits) - 1)
+            low = self._offsets[bucket].astype(np.int64)
+            counts = self._offsets[bucket + 1] - low
+            total = int(counts.sum())
+            if total:
+                starts = np.cumsum(counts) - counts
+                index = np.arange(total, dtype=np.int64) + np.repeat(low - starts, counts)
+                wanted = np.repeat((keys >> bits).astype(np.uint32), counts)
+                found.append(self._rows[index[self._fingerprints[index] == wanted]].astype(np.int64))
+        if len(self._delta_keys) and len(keys):
+            left = np.searchsorted(self._delta_keys, keys, side="left")
+            counts = np.searchsorted(self._delta_keys, keys, side="right") - left
+            total = int(counts.sum())
+            if total:
+                starts = np.cumsum(counts) - counts
+                index = np.arange(total, dtype=np.int64) + np.repeat(left - starts, counts)
+                found.append(self._delta_rows[index].astype(np.int64))
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return found[0] if len(found) == 1 else np.concatenate(found)
+
+
+class _Profiles(Mapping[int, NormalisedProfile]):
+    def __init__(self, index: BlockIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, row: int) -> NormalisedProfile:
+        return self._index.profile(row)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
