@@ -415,6 +415,23 @@ class BlockIndex:
         encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
         return scan_rows(self.matrix, encoded)
 
+    def explain(self, query: Mapping[str, object] | EncodedQuery) -> dict[str, int]:
+        """How the index answers a query (for tests and the benchmark): specs probed exactly and by
+        enumeration, keys probed, designated-locus sets and rows checked one by one (scan), candidates."""
+        encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
+        if not self.matrix.count or not encoded.loci:
+            return {"exact_specs": 0, "enumerated_specs": 0, "keys": 0, "scanned_sets": 0, "scanned_rows": 0,
+                    "candidates": 0}
+        usable = encoded.designated & ~sum(1 << locus for locus, found in encoded.genotypes.items() if not found)
+        plan = self._plan(self._registry_now(), usable)
+        hashes = {locus: genotype_hashes(locus, found) for locus, found in encoded.genotypes.items() if found}
+        keys = self._keys(plan, hashes)
+        scanned = int(np.isin(self._row_mask[:self.matrix.size][self.matrix.live[:self.matrix.size]],
+                              plan.scan).sum()) if len(plan.scan) else 0
+        return {"exact_specs": len(plan.exact_salt), "enumerated_specs": len(plan.enum_salt),
+                "keys": -1 if keys is None else len(keys), "scanned_sets": len(plan.scan), "scanned_rows": scanned,
+                "candidates": len(self.candidate_rows(encoded))}
+
     def candidate_rows(self, query: EncodedQuery) -> np.ndarray:
         """Sorted live rows the plan for this query reaches (see the module doc)."""
         matrix = self.matrix
