@@ -207,5 +207,11 @@ def down(
     _table(f"Federation in {workdir}", rows, as_json)
 
 
+from prum.federation.cli_inspect import logs, readiness  # noqa: E402 - commands registered after the app
+
+app.command()(logs)
+app.command()(readiness)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()

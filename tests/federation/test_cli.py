@@ -15,7 +15,7 @@ runner = CliRunner()
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for command in ("demo", "version", "up", "status", "down"):
+    for command in ("demo", "version", "up", "status", "down", "logs", "readiness"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Example" in result.output and f"prum {command}" in result.output

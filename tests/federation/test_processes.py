@@ -64,6 +64,21 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
         assert results == {"NL": "RESULT_STATUS_NO_HIT", "FR": "RESULT_STATUS_UNAVAILABLE"}
         assert elapsed < 2.5
 
+        # The logs and the readiness matrix, read through the running states' own RPCs.
+        logged = runner.invoke(app, ["logs", "--workdir", str(workdir), "--state", "NL", "--json"])
+        assert logged.exit_code == 0, logged.output
+        entries = [json.loads(line) for line in logged.stdout.splitlines()]
+        assert {(e["kind"], e["requesting_state"]) for e in entries} >= {
+            ("ENTRY_KIND_AUTOMATED_RECEIPT", "DE"), ("ENTRY_KIND_AUTOMATED_SUPPLY", "DE")}
+        verified = runner.invoke(app, ["logs", "--workdir", str(workdir), "--state", "DE", "--verify", "--json"])
+        assert verified.exit_code == 0 and json.loads(verified.stdout)["intact"] is True
+        export = tmp_path / "de.jsonl"
+        assert runner.invoke(app, ["logs", "--workdir", str(workdir), "--state", "DE", "--export",
+                                   str(export)]).exit_code == 0
+        assert len(export.read_text().splitlines()) == int(json.loads(verified.stdout)["entries_checked"])
+        matrix = runner.invoke(app, ["readiness", "--workdir", str(workdir), "--as", "NL", "--json"])
+        assert json.loads(matrix.stdout)["DE"] == {"DNA": "ready", "FINGERPRINT": "ready", "VEHICLE": "ready"}
+
         degraded = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
         assert degraded.exit_code == 1
         assert {r["state"]: r["health"] for r in json.loads(degraded.stdout)}["FR"] == "STOPPED"
