@@ -38,13 +38,9 @@ from prum.services.afis.templates import Minutia, MinutiaType, Template, Templat
 TABLES = 12
 """MinHash tables of the pre-filter."""
 
-CORE_RADIUS = 1000.0
-"""Only the cells of a cylinder's core (centres within this many px of its minutia) make its keys: a trace
-shows them whole for every minutia not at its very edge, so a mate's keys are not diluted by what the
-trace does not show."""
-_CENTRES = matching._CENTRES
-_CORE_CELLS = np.flatnonzero(np.broadcast_to(((_CENTRES[:, None] ** 2 + _CENTRES[None, :] ** 2) <= CORE_RADIUS ** 2)
-                                             [:, :, None], (matching.NS, matching.NS, matching.ND)).reshape(-1))
+_CORE_CELLS = np.arange(CELLS)
+"""The cells that make the MinHash keys (all of them; restricting keys to the cylinder's core was
+tried for partial traces and lost more than it gained)."""
 CORE = len(_CORE_CELLS)
 _KEY_SPACE = CORE * CORE
 _ORDERS = np.random.default_rng(20080623).permuted(np.tile(np.arange(CORE, dtype=np.int16), (2 * TABLES, 1)),

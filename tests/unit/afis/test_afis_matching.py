@@ -88,3 +88,16 @@ def test_resolution_does_not_change_the_match(fingers):
     at_1000 = mated_probe(rng, masters[11], "P11", resolution_ppi=1000)
     assert at_1000.resolution_ppi == 1000 and at_1000.width == 832
     assert verify(at_1000, gallery[11])[1]
+
+
+def test_a_search_leaves_nothing_of_the_probe_in_the_file(fingers):
+    """PUR-2: the probe is read, never stored: the file's arrays and references are the same after a search."""
+    rng, masters, gallery = fingers
+    file = Gallery()
+    file.add_many(gallery[:30])
+    file.build_index()
+    before = (len(file), file.memory_bytes(), file.stats())
+    probe = mated_probe(rng, masters[4], "PROBE-1")
+    file.search(probe, 5)
+    assert (len(file), file.memory_bytes(), file.stats()) == before
+    assert "PROBE-1" not in file
