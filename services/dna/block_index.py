@@ -47,12 +47,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prum.services.dna import kernels
 from prum.services.dna.encoding import (
     N_LOCI,
     N_STR,
     EncodedQuery,
     ProfileMatrix,
     check_rows,
+    match_row,
     mask_loci,
     scan_rows,
 )
@@ -132,16 +134,24 @@ class _Plan:
     need: np.ndarray | None
 
 
+_BLOCK_LEVEL = np.array([level for level, partition in enumerate(PARTITIONS) for _ in partition], dtype=np.int64)
+
+
 @dataclass(slots=True)
 class _Registry:
     """The distinct designated-locus sets (masks) of the stored rows, by id, and per partition block
-    their distinct restrictions to the block."""
+    their distinct restrictions to the block ("block values"). For the kernels the block values of
+    all blocks are numbered together: value_ids (sets x blocks), value_mask, value_salt."""
 
     masks: np.ndarray
     union: int
     block_values: list[list[np.ndarray]]
     block_index: list[list[np.ndarray]]
+    value_ids: np.ndarray
+    value_mask: np.ndarray
+    value_salt: np.ndarray
     full: _Plan | None = None
+    full_fast: tuple[np.ndarray, ...] | None = None
 
 
 class _Specs:
@@ -187,6 +197,8 @@ class BlockIndex:
         self._mask_id: dict[int, int] = {}
         self._row_mask = np.zeros(0, dtype=np.uint32)
         self._registry: _Registry | None = None
+        self.compiled = kernels.AVAILABLE
+        """Use the compiled kernels (when numba is installed); False: the numpy path (same results)."""
         if self.matrix.count:
             self.rebuild()
 
@@ -397,6 +409,8 @@ class BlockIndex:
     def search(self, query: Mapping[str, object] | EncodedQuery) -> list[tuple[int, Match]]:
         """Every (row, match) that `compare` gives for the query, by ascending row."""
         encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
+        if kernels.AVAILABLE and self.compiled:
+            return self._search_compiled(encoded)
         return check_rows(self.matrix, encoded, self.candidate_rows(encoded))
 
     def candidates(self, query: Mapping[str, object] | EncodedQuery) -> set[int]:
@@ -445,6 +459,8 @@ class BlockIndex:
             else:
                 usable &= ~(1 << locus)  # no stored genotype matches it without a difference: never counts
         registry = self._registry_now()
+        if kernels.AVAILABLE and self.compiled:
+            return self._candidate_rows_compiled(registry, usable, hashes)
         plan = self._plan(registry, usable)
         keys = self._keys(plan, hashes)
         if keys is None:  # one block expands into too many keys: check every row (exact, slow, rare)
@@ -467,6 +483,78 @@ class BlockIndex:
             found = np.union1d(found, scanned)
         return found[matrix.live[found]]
 
+    def _candidate_rows_compiled(self, registry: _Registry, usable: int, hashes: Mapping[int, list[int]],
+                                 skip_scan: bool = False) -> np.ndarray:
+        """`candidate_rows` through the compiled kernels: same plan, keys and probe, same results. With
+        skip_scan, the sets to scan are left in `_last_scan` for the caller instead."""
+        matrix = self.matrix
+        self._last_scan = None
+        missing = registry.union & ~usable
+        if not missing and registry.full_fast is not None:
+            exact, single, leave_one_out, need, scan = registry.full_fast
+        else:
+            exact, single, leave_one_out, need, scan = kernels.plan(
+                registry.masks.astype(np.int64), registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
+                len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI)
+            if not missing:
+                registry.full_fast = (exact, single, leave_one_out, need, scan)
+        width = max((len(values) for values in hashes.values()), default=1)
+        qhash = np.zeros((N_STR, width), dtype=np.int64)
+        qcount = np.zeros(N_STR, dtype=np.int64)
+        for locus, values in hashes.items():
+            qhash[locus, :len(values)] = values
+            qcount[locus] = len(values)
+        present_offsets, present_hashes = self._present()
+        keys = kernels.keys(exact, single, leave_one_out, registry.value_mask, registry.value_salt, missing, qhash,
+                            qcount, present_offsets, present_hashes, _SPEC_CAP * 16)
+        if len(keys) == 1 and keys[0] == -1:  # too many keys to probe: check every row (exact, slow, rare)
+            if skip_scan:
+                self._last_scan = np.ones(len(registry.masks), dtype=np.bool_)
+                return np.zeros(0, dtype=np.int64)
+            return np.flatnonzero(matrix.live[:matrix.size])
+        found = kernels.probe(keys, self._bucket_bits, self._offsets, self._fingerprints, self._rows,
+                              self._delta_keys, self._delta_rows, matrix.live, self._row_mask, need,
+                              bool(need.max(initial=1) > 1))
+        if scan.any():
+            if skip_scan:
+                self._last_scan = scan
+                return found
+            scanned = np.flatnonzero(np.isin(self._row_mask[:matrix.size], np.flatnonzero(scan)))
+            found = np.union1d(found, scanned[matrix.live[scanned]])
+        return found
+
+    def _search_compiled(self, query: EncodedQuery) -> list[tuple[int, Match]]:
+        """`search` through the kernels: candidates, then the rules compiled (survivors are exactly the
+        hits), then `match_row` for each hit's class and counts."""
+        matrix = self.matrix
+        if not matrix.count or not query.loci:
+            return []
+        usable = query.designated
+        hashes: dict[int, list[int]] = {}
+        for locus, genotypes in query.genotypes.items():
+            if genotypes:
+                hashes[locus] = genotype_hashes(locus, genotypes)
+            else:
+                usable &= ~(1 << locus)
+        registry = self._registry_now()
+        cols = (2 * query.cols).astype(np.int64)
+        wild = np.array([w for *_, w, _ in query.scalar], dtype=np.bool_)
+        rows = self._candidate_rows_compiled(registry, usable, hashes, skip_scan=True)
+        codes = matrix.codes
+        table = query.table
+        hits = kernels.screen(codes, rows, cols, table, query.width, wild, MIN_DESIGNATED_LOCI) if len(rows) else rows
+        scan = self._last_scan
+        if scan is not None and scan.any():
+            scanned = kernels.scan_sets(codes, matrix.size, matrix.live, self._row_mask, scan, cols, table,
+                                        query.width, wild, MIN_DESIGNATED_LOCI)
+            hits = np.union1d(hits, scanned)
+        out = []
+        for row in hits.tolist():
+            match = match_row(query, codes[row].tolist())
+            if match is not None:
+                out.append((row, match))
+        return out
+
     # -- planning --------------------------------------------------------------------------------
 
     def _registry_now(self) -> _Registry:
@@ -485,10 +573,36 @@ class BlockIndex:
                     values[-1].append(distinct)
                     index[-1].append(inverse.astype(np.int64))
             union = int(np.bitwise_or.reduce(masks)) if len(masks) else 0
-            registry = _Registry(masks, union, values, index)
+            ids, value_masks, salts = [], [], []
+            offset = 0
+            for level, partition in enumerate(PARTITIONS):
+                for block in range(len(partition)):
+                    ids.append(index[level][block] + offset)
+                    value_masks.append(values[level][block].astype(np.int64))
+                    salts.append(np.full(len(values[level][block]), _BLOCK_SALT[level, block], dtype=np.int64))
+                    offset += len(values[level][block])
+            registry = _Registry(masks, union, values, index, np.stack(ids, axis=1) if len(masks) else
+                                 np.zeros((0, len(_BLOCK_LEVEL)), np.int64), np.concatenate(value_masks),
+                                 np.concatenate(salts))
             registry.full = self._plan(registry, (1 << N_STR) - 1)
             self._registry = registry
         return registry
+
+    def _present(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per comparable locus, the hashes of every designated genotype stored there (CSR: offsets, hashes)."""
+        matrix = self.matrix
+        cached = getattr(self, "_present_cache", None)
+        if cached is not None and cached[0] == matrix.genotype_version:
+            return cached[1], cached[2]
+        offsets = np.zeros(N_STR + 1, dtype=np.int64)
+        parts = []
+        for locus in range(N_STR):
+            pairs = matrix.present_genotypes(locus)
+            parts.append(genotype_hash(locus, pairs[:, 0], pairs[:, 1]) if len(pairs) else np.zeros(0, np.int64))
+            offsets[locus + 1] = offsets[locus] + len(parts[-1])
+        hashes = np.concatenate(parts)
+        self._present_cache = (matrix.genotype_version, offsets, hashes)
+        return offsets, hashes
 
     def _plan(self, registry: _Registry, usable: int) -> _Plan:
         """Per stored designated-locus set D, the cheapest case of the module doc that covers it."""

@@ -390,6 +390,11 @@ class ProfileMatrix:
             self._tables = ScoreTables(self.book)
         return self._tables
 
+    @property
+    def genotype_version(self) -> int:
+        """Changes whenever rows are stored (so does the set of stored genotypes, perhaps)."""
+        return self._genotype_version
+
     def present_genotypes(self, locus: int) -> np.ndarray:
         """(low, high) codes of every designated genotype some row has (or had) at a locus, shape (n, 2)."""
         if self._present_version != self._genotype_version:
