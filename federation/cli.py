@@ -207,10 +207,12 @@ def down(
     _table(f"Federation in {workdir}", rows, as_json)
 
 
-from prum.federation.cli_inspect import logs, readiness  # noqa: E402 - commands registered after the app
+from prum.federation.cli_dna import dna_app  # noqa: E402 - sub-apps registered after the app
+from prum.federation.cli_inspect import logs, readiness  # noqa: E402
 
 app.command()(logs)
 app.command()(readiness)
+app.add_typer(dna_app, name="dna", help="The national DNA file: import a lab's CSV export, benchmark the index.")
 
 
 def main() -> None:  # pragma: no cover - console script entry
