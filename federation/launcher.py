@@ -19,12 +19,16 @@ from types import TracebackType
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
+from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
 from prum.echo.v1 import echo_pb2_grpc
 from prum.federation.pki import FederationPki
 from prum.federation.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
+from prum.services.afis.capacity import CapacityLedger, CapacityLimits
+from prum.services.afis.gallery import Gallery
+from prum.services.afis.servicer import AfisServicer
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.exchange import FileManagingSide
 from prum.services.common.server import ServiceBinding, create_server, open_channel
@@ -61,6 +65,8 @@ class StateNode:
     vehicles: VehicleRegister
     persons: PersonRegister
     received: ReceivedInformationStore
+    gallery: Gallery
+    ledger: CapacityLedger
     contact_point: ContactPoint
     peers: GrpcPeers
     server: grpc.Server
@@ -96,6 +102,9 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     readiness = readiness_from_file(federation, clock)
     dna = DnaFile(folder / "dna.db", clock=clock)
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)
+    gallery = Gallery()
+    person_searches, trace_searches, max_candidates = spec.afis_limits
+    ledger = CapacityLedger(default=CapacityLimits(person_searches, trace_searches, max_candidates), clock=clock)
     peers = GrpcPeers(directory, tls, tracer_provider)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
@@ -110,6 +119,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
+        ServiceBinding("prum.afis.v1.AfisService", AfisServicer(spec.code, gallery, ledger, exchange),
+                       afis_pb2_grpc.add_AfisServiceServicer_to_server),
         ServiceBinding("prum.vehicle.v1.VehicleRegisterService", VehicleRegisterServicer(spec.code, vehicles, exchange),
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
@@ -118,13 +129,14 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
             spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised}, clock)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
-            contact_point, follow_ups, InformationExchange(spec.code, log, received)),
+            contact_point, follow_ups, InformationExchange(spec.code, log, received), max_candidates),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
     directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
-    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, contact_point, peers, server, port)
+    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, peers,
+                     server, port)
 
 
 class InProcessFederation:

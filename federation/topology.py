@@ -49,6 +49,11 @@ class StateSpec:
     officers: tuple[Officer, ...]
     # Synthetic vehicles in the state's register.
     vehicles: int = 300
+    # Synthetic fingerprint templates in the state's AFIS.
+    fingerprints: int = 150
+    # FP-3: searches per day this state answers for each requesting state (persons, traces), and the most
+    # candidates it returns and accepts for verification.
+    afis_limits: tuple[int, int, int] = (1000, 100, 10)
     # Where the state's services listen in `prum up` / Kubernetes ("host:port"); in-process picks free ports.
     address: str | None = None
     # National retention policy overrides per log entry kind, in days (LOG-6).
@@ -83,7 +88,9 @@ class Federation:
         def state(spec: StateSpec) -> dict[str, Any]:
             table: dict[str, Any] = {
                 "code": spec.code, "name": spec.name, "ready": sorted(spec.ready), "dna_profiles": spec.dna_profiles,
-                "vehicles": spec.vehicles,
+                "vehicles": spec.vehicles, "fingerprints": spec.fingerprints,
+                "afis": dict(zip(("person_searches_per_day", "trace_searches_per_day", "max_candidates"),
+                                 spec.afis_limits)),
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
                 "comparison_partners": sorted(spec.comparison_partners)}
@@ -144,7 +151,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     head = data.get("federation", {})
     _check_keys(head, {"name", "topology", "seed", "deadline_ms"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
-    _check_keys(defaults, {"ready", "dna_profiles", "vehicles"}, f"{source} [defaults]")
+    _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
         raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)} "
@@ -152,8 +159,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     states: list[StateSpec] = []
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
-        _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "officer", "address", "retention",
-                            "comparison_partners"}, where)
+        _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
+                            "address", "retention", "comparison_partners"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -168,7 +175,12 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             retention[kind] = parse_duration_days(text, f"{where}.retention.{kind}")
         profiles = table.get("dna_profiles", defaults.get("dna_profiles", 400))
         vehicles = table.get("vehicles", defaults.get("vehicles", 300))
-        for key, value in (("dna_profiles", profiles), ("vehicles", vehicles)):
+        fingerprints = table.get("fingerprints", defaults.get("fingerprints", 150))
+        afis = {**{"person_searches_per_day": 1000, "trace_searches_per_day": 100, "max_candidates": 10},
+                **defaults.get("afis", {}), **table.get("afis", {})}
+        _check_keys(afis, {"person_searches_per_day", "trace_searches_per_day", "max_candidates"}, f"{where}.afis")
+        for key, value in (("dna_profiles", profiles), ("vehicles", vehicles), ("fingerprints", fingerprints),
+                           *((f"afis.{k}", v) for k, v in afis.items())):
             if not isinstance(value, int) or value < 0:
                 raise FederationFileError(f"{where}.{key}: {value!r}; allowed: a whole number >= 0")
         partners = table.get("comparison_partners", [])
@@ -178,7 +190,9 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             comparison_partners=frozenset(partners),
             code=code, name=str(table.get("name", code)),
             ready=_ready(table.get("ready", defaults.get("ready", list(CATEGORIES))), where),
-            dna_profiles=profiles, vehicles=vehicles, officers=tuple(officers) or default_officers(code),
+            dna_profiles=profiles, vehicles=vehicles, fingerprints=fingerprints,
+            afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
+            officers=tuple(officers) or default_officers(code),
             address=table.get("address"), retention_days=retention))
     codes = {s.code for s in states}
     for spec in states:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextvars
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -75,6 +75,10 @@ class PeerTransport(Protocol):
     def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer: ...
 
 
+# The requesting state's own check of what a peer returned (Art 9(2), FP-2): (query, items) -> (hits, detail).
+Verifier = Callable[[Any, tuple[Any, ...]], tuple[tuple[Any, ...], str]]
+
+
 @dataclass(frozen=True)
 class OfficerSearch:
     """An officer's search request as the NCP receives it."""
@@ -108,6 +112,7 @@ class ContactPoint:
     clock: Clock = field(default_factory=SystemClock)
     deadline_ms: int = 3000
     max_parallel: int = 32
+    verifiers: dict[Category, Verifier] = field(default_factory=dict)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -177,6 +182,10 @@ class ContactPoint:
             results.update(self._fan_out(request, contexts, deadline_ms))
             receipts = [self._receipt(request, contexts[peer], results[peer]) for peer in contexts]
             self.log.append_many([entry for entry in receipts if entry is not None])
+            verifier = self.verifiers.get(request.category)
+            for peer in contexts:
+                if verifier is not None and results[peer].status is ResultStatus.HIT:
+                    results[peer] = self._verified(results[peer], verifier, request.query)
         return SearchOutcome(request_id, [results[peer] for peer in targets])
 
     def _fan_out(self, request: OfficerSearch, contexts: dict[str, QueryContext],
@@ -206,6 +215,12 @@ class ContactPoint:
             answer = PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
         return StateResult(context.requested_state, answer.status, answer.code, answer.detail, answer.header,
                            answer.items, round((time.monotonic() - started) * 1000, 3))
+
+    @staticmethod
+    def _verified(result: StateResult, verifier: Verifier, query: Any) -> StateResult:
+        """Only what the requesting state's own check confirms is a hit."""
+        hits, detail = verifier(query, result.items)
+        return replace(result, status=ResultStatus.HIT if hits else ResultStatus.NO_HIT, items=hits, detail=detail)
 
     def _receipt(self, request: OfficerSearch, context: QueryContext, result: StateResult) -> LogEntry | None:
         """The log entry of what came back from one peer; nothing came back from a peer that was unreachable."""

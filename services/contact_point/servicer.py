@@ -7,8 +7,12 @@ from collections.abc import Iterator
 
 import grpc
 
+from prum.afis.v1 import afis_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.services.afis.exchange import template_record, verify_candidates
+from prum.services.afis.matching import VERIFY_THRESHOLD
+from prum.services.afis.servicer import template_from_proto
 from prum.services.common.errors import InvalidInput
 from prum.services.common.exchange import QueryContext
 from prum.services.common.tls import calling_state, check_own_state
@@ -58,6 +62,22 @@ def vehicle_query(key: cp_pb2.VehicleKey) -> tuple[cp_pb2.VehicleKey, dict[str, 
     return key, vehicle_query_record(None, key.registration_number, at)
 
 
+def verify_fingerprint_candidates(query: tuple[afis_pb2.Template, int], candidates: tuple[afis_pb2.Candidate, ...]
+                                  ) -> tuple[tuple[afis_pb2.Candidate, ...], str]:
+    """Art 9(2), FP-2: this state's own matcher verifies each candidate; only a verified one is a hit."""
+    probe = template_from_proto(query[0], "template")
+    by_reference = {c.reference: c for c in candidates}
+    verified = verify_candidates(probe, [template_from_proto(c.template, "candidate") for c in candidates])
+    hits = []
+    for template, value in verified:
+        hit = afis_pb2.Candidate()
+        hit.CopyFrom(by_reference[template.reference])
+        hit.score = value  # the requesting state's own verification score
+        hits.append(hit)
+    return tuple(hits), (f"{len(candidates)} candidate(s) received, {len(hits)} verified by the requesting state "
+                         f"(score >= {VERIFY_THRESHOLD:g}, Art 9(2))")
+
+
 def purpose_from_proto(value: int) -> InformationPurpose:
     name = cp_pb2.InformationPurpose.Name(value) if value in cp_pb2.InformationPurpose.values() else ""
     if not name or name.endswith("UNSPECIFIED"):
@@ -78,16 +98,20 @@ def personal_data_to_proto(data: PersonalData) -> cp_pb2.PersonalData:
 
 
 class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
-    def __init__(self, contact_point: ContactPoint, follow_ups: FollowUps, information: InformationExchange) -> None:
+    def __init__(self, contact_point: ContactPoint, follow_ups: FollowUps, information: InformationExchange,
+                 max_candidates: int = 10) -> None:
         self.contact_point = contact_point
         self.follow_ups = follow_ups
         self.information = information
+        # FP-3: the most candidates this state accepts for verification from each peer.
+        self.max_candidates = max_candidates
+        contact_point.verifiers[Category.FINGERPRINT] = verify_fingerprint_candidates
 
     def Search(self, request: cp_pb2.SearchRequest, context: grpc.ServicerContext) -> cp_pb2.SearchResponse:
         category = category_from_proto(request.category)
         if category not in QUERY_FIELD:
-            raise InvalidInput(f"{category.name} is not a searched file; allowed: CATEGORY_DNA, CATEGORY_VEHICLE",
-                               field="category")
+            raise InvalidInput(f"{category.name} is not a searched file; allowed: CATEGORY_DNA, "
+                               f"CATEGORY_FINGERPRINT, CATEGORY_VEHICLE", field="category")
         given = request.WhichOneof("query")
         if given != QUERY_FIELD[category]:
             raise InvalidInput(f"a {category.name} search carries `{QUERY_FIELD[category]}`, got "
@@ -101,8 +125,8 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
         elif category is Category.VEHICLE:
             query, query_data = vehicle_query(request.vehicle)
         else:
-            raise InvalidInput(f"{category.name} searches are not offered by this NCP yet; allowed: CATEGORY_DNA, "
-                               f"CATEGORY_VEHICLE", field="category")
+            probe = template_from_proto(request.template, "template")
+            query, query_data = (request.template, self.max_candidates), template_record(probe)
         outcome = self.contact_point.search(OfficerSearch(
             officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
             case_reference=request.case_reference, category=category, query=query, query_data=query_data,

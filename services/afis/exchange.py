@@ -1,0 +1,55 @@
+"""The fingerprint file's part in automated exchange (Art 9, FP-2, FP-3), without gRPC.
+
+The requested state spends one search of the requesting state's daily capacity for the probe's kind
+(persons or traces), refusing with the time it resets when it is spent, and returns at most as many
+candidates as the requesting state accepts. The probe is searched and forgotten (PUR-2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prum.services.afis.capacity import CapacityGrant, CapacityLedger
+from prum.services.afis.gallery import Candidate, Gallery
+from prum.services.afis.matching import verify
+from prum.services.afis.templates import Template
+from prum.services.common.exchange import Supply
+
+
+@dataclass(frozen=True)
+class CandidateList:
+    candidates: list[tuple[Candidate, Template]]
+    grant: CapacityGrant
+
+
+def template_record(template: Template) -> dict[str, Any]:
+    """What the log keeps of a template (the data supplied: Art 30)."""
+    return {"reference": template.reference, "kind": template.kind.name, "finger_position": template.finger_position,
+            "width": template.width, "height": template.height, "resolution_ppi": template.resolution_ppi,
+            "minutiae": [[m.x, m.y, m.angle, int(m.type), m.quality] for m in template.minutiae]}
+
+
+def search_supply(gallery: Gallery, ledger: CapacityLedger, requesting_state: str, probe: Template,
+                  max_candidates: int) -> Supply:
+    grant = ledger.acquire(requesting_state, probe.kind)
+    try:
+        limit = ledger.candidate_limit(requesting_state, max_candidates or None)
+        found = gallery.search(probe, limit)
+    except BaseException:
+        ledger.release(grant)
+        raise
+    listed = [(candidate, gallery.template(candidate.reference)) for candidate in found]
+    return Supply(result=CandidateList(listed, grant), hit_count=len(listed),
+                  data={"candidates": [{"reference": c.reference, "score": c.score, "template": template_record(t)}
+                                       for c, t in listed]})
+
+
+def verify_candidates(probe: Template, candidates: list[Template]) -> list[tuple[Template, float]]:
+    """Art 9(2), FP-2: the requesting state's own matcher decides; only verified candidates are hits."""
+    verified = []
+    for candidate in candidates:
+        value, match = verify(probe, candidate)
+        if match:
+            verified.append((candidate, value))
+    return verified
