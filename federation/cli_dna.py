@@ -72,7 +72,7 @@ def import_command(
     try:
         parsed = read_lab_csv(csv_file, default_kind=kind)
     except InvalidInput as error:
-        console.print(f"[red]{csv_file}: {error}[/red]")
+        console.print(f"[red]{csv_file}: {error}[/red]", soft_wrap=True)
         raise typer.Exit(2) from error
     with DnaFile(store) as file, _progress(console) as bar:
         task = bar.add_task(f"importing {csv_file.name}", total=len(parsed.rows))
@@ -81,9 +81,9 @@ def import_command(
         typer.echo(json.dumps({"file": str(csv_file), "store": str(store), **report.as_dict()}, indent=2))
     else:
         console.print(f"{csv_file}: layout [bold]{report.layout}[/bold]; accepted [green]{report.accepted}[/green], "
-                      f"rejected [red]{len(report.rejected)}[/red]")
+                      f"rejected [red]{len(report.rejected)}[/red]", soft_wrap=True)
         if report.ignored_columns:
-            console.print(f"ignored columns (not imported): {', '.join(report.ignored_columns)}")
+            console.print(f"ignored columns (not imported): {', '.join(report.ignored_columns)}", soft_wrap=True)
         if report.rejected:
             table = Table("line", "reference", "reason", title="rejected rows")
             for error in report.rejected:

@@ -3,10 +3,16 @@
 - `loci`: the annex and ESS locus lists, canonical names, the DNA-7 microvariant tables (data).
 - `profile`: normalising what labs enter (DNA-3, DNA-5..DNA-7) and inclusion (DNA-4).
 - `matching`: `compare`, the matching rules and match classes (DNA-8, DNA-9).
-- `index`: the exact candidate index (locus pairs within 5 groups).
+- `index`: the reference pair index (locus pairs within 5 groups, ARCHITECTURE.md).
+- `encoding`: profiles as rows of small allele codes; the rules over codes (vectorised).
+- `block_index`: `BlockIndex`, the production index (exact, selective, compact); `kernels`: its
+  optional compiled (numba) per-query steps.
 - `file`: `DnaFile`, the national file in SQLite with the index in memory (ACC-1, ACC-2, PUR-2).
+- `lab_export`: a national file from a laboratory's CSV export.
 """
 
+from prum.services.dna.block_index import BLOCKS, BlockIndex
+from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.file import DnaFile, DnaHit, FileStats, IngestReport, StoredProfile
 from prum.services.dna.index import LOCUS_GROUPS, LocusPairIndex
 from prum.services.dna.loci import (
@@ -31,6 +37,7 @@ from prum.services.dna.profile import (
 )
 
 __all__ = [
+    "BLOCKS", "BlockIndex", "ProfileMatrix",
     "AMELOGENIN", "ANNEX_LOCI", "ESS_ADDED", "ESS_LOCI", "ESS_ORIGINAL", "KNOWN_LOCI", "LOCUS_GROUPS",
     "MATCH_CLASSES", "MICROVARIANT_NEIGHBOURS", "PENTANUCLEOTIDE_LOCI", "STR_LOCI", "WILDCARD",
     "DnaFile", "DnaHit", "FileStats", "IngestReport", "LocusPairIndex", "Match", "NormalisedProfile",

@@ -185,6 +185,9 @@ class BlockIndex:
     Rows are numbered by the owner: non-negative ints below 2^32, each used once while stored.
     """
 
+    DELTA_LIMIT = 1 << 15
+    """New key entries kept in the sorted delta before a merge into the directory (or 1/8 of it)."""
+
     def __init__(self, matrix: ProfileMatrix | None = None) -> None:
         self.matrix = matrix or ProfileMatrix()
         self._bucket_bits = 0
@@ -256,7 +259,7 @@ class BlockIndex:
         rows = np.asarray(rows, dtype=np.int64)
         self._register(rows)
         keys, owners = self._row_keys(rows)
-        if not len(self._rows) or len(self._delta_keys) + len(keys) > max(1 << 15, len(self._rows) // 8):
+        if not len(self._rows) or len(self._delta_keys) + len(keys) > max(self.DELTA_LIMIT, len(self._rows) // 8):
             self._merge(keys, owners)
             return
         merged = np.concatenate([self._delta_keys, keys])

@@ -8,6 +8,13 @@ import pytest
 from prum.federation.datagen_dna import (
     CHANGE_CLASS,
     DEFAULT_LOCI,
+    DEFAULT_QUERY_MIX,
+    PLANTED_CHANGES,
+    WILDCARD_INDEX,
+    derive_batch,
+    query_mix,
+    random_batch,
+    synthetic_file,
     FREQUENCIES_PATH,
     LAB_WILDCARD_CODES,
     MIN_TRACE_LOCI,
@@ -127,3 +134,49 @@ def test_derivation_is_deterministic_and_refuses_what_it_cannot_do():
         derived_profile(np.random.default_rng(1), six, "near")
     with pytest.raises(ValueError, match="cannot derive a 'trace' relative"):
         derived_profile(np.random.default_rng(1), six, "trace")
+
+
+def test_batches_are_deterministic_fast_and_as_normalize_profile_gives_them():
+    first = random_batch(np.random.default_rng(9), 2000, trace_share=0.3, wildcard_rate=0.1)
+    second = random_batch(np.random.default_rng(9), 2000, trace_share=0.3, wildcard_rate=0.1)
+    assert np.array_equal(first.alleles, second.alleles) and np.array_equal(first.traces, second.traces)
+    for i in range(0, 2000, 97):
+        profile = first.normalised(i)
+        assert normalize_profile(first.lab(i)) == profile
+        check_inclusion(profile, first.kind(i))
+    designated = first.designated_counts()
+    assert designated[~first.traces].min() >= 15 and designated[first.traces].min() >= 7
+    assert 0.25 < first.traces.mean() < 0.35
+    assert 0.05 < (first.alleles[:, :, 1] == WILDCARD_INDEX).any(axis=1).mean() < 0.15
+
+
+@pytest.mark.parametrize("change", PLANTED_CHANGES)
+def test_bulk_relatives_give_their_class(change):
+    rng = np.random.default_rng(sum(map(ord, change)))
+    sources = random_batch(rng, 300)
+    relatives = derive_batch(rng, sources, change)
+    for i in range(300):
+        match = compare(relatives.normalised(i), sources.normalised(i))
+        assert match is not None and match.match_class == CHANGE_CLASS[change], (change, i)
+
+
+def test_query_mix_rates_and_expected_classes():
+    rng = np.random.default_rng(12)
+    file = synthetic_file(rng, 3000)
+    mix = query_mix(rng, file, 1000)
+    counts = {change: mix.changes.count(change) for change in DEFAULT_QUERY_MIX}
+    assert counts == {change: round(rate * 1000) for change, rate in DEFAULT_QUERY_MIX.items()}
+    for i in range(0, 1000, 7):
+        if mix.sources[i] >= 0:
+            match = compare(mix.batch.normalised(i), file.normalised(int(mix.sources[i])))
+            assert match is not None and match.match_class == mix.expected[i]
+        else:
+            assert mix.expected[i] == ""
+    with pytest.raises(ValueError, match="unknown recipes"):
+        query_mix(rng, file, 10, {"cousin": 1.0})
+
+
+def test_synthetic_file_plants_duplicates():
+    file = synthetic_file(np.random.default_rng(4), 5000, duplicate_rate=0.02)
+    rows = {file.alleles[i].tobytes() for i in range(5000)}
+    assert 5000 - len(rows) >= 90  # about 100 planted copies (random ones are practically never equal)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -303,3 +305,77 @@ def test_created_at_comes_from_the_clock(dna_file: DnaFile, clock: SimulatedCloc
     clock.advance(timedelta(days=3))
     dna_file.ingest("NL-P-2", PERSON, random_profile(rng))
     assert dna_file.get("NL-P-2").created_at - dna_file.get("NL-P-1").created_at == timedelta(days=3)
+
+
+def test_snapshot_is_used_only_at_the_databases_generation(tmp_path: Path, rng):
+    path = tmp_path / "file.db"
+    profiles = [random_profile(rng) for _ in range(40)]
+    with DnaFile(path, snapshot=True) as file:
+        file.ingest_many([(f"NL-P-{i}", PERSON, p) for i, p in enumerate(profiles)])
+        file.mark("NL-P-3", True, "contested")
+        file.block("NL-P-4", True, "deletion would harm")
+        file.delete("NL-P-5")
+        expected = [[(h.reference, h.match, h.contested, h.marking_note) for h in file.search(p)] for p in profiles]
+        stats = file.stats()
+    assert (tmp_path / "file.db.index.npz").exists()
+    with DnaFile(path) as reopened:
+        assert reopened.loaded_from == "snapshot" and reopened.stats() == stats
+        assert [[(h.reference, h.match, h.contested, h.marking_note) for h in reopened.search(p)]
+                for p in profiles] == expected
+    with sqlite3.connect(path) as other:  # a change behind the file's back: the snapshot is stale
+        other.execute("UPDATE profile SET blocked = 1, block_reason = 'x' WHERE reference = 'NL-P-6'")
+    with DnaFile(path, snapshot=False) as reopened:
+        assert reopened.loaded_from == "database"
+        assert "NL-P-6" not in [h.reference for h in reopened.search(profiles[6])]
+
+
+def test_a_version_1_file_is_migrated_with_fixed_slots(tmp_path: Path, rng):
+    path = tmp_path / "old.db"
+    loci = normalize_profile(random_profile(rng))
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE profile (reference TEXT PRIMARY KEY, kind TEXT NOT NULL, loci TEXT NOT NULL, "
+                    "contested INTEGER NOT NULL DEFAULT 0, marking_note TEXT NOT NULL DEFAULT '', blocked INTEGER "
+                    "NOT NULL DEFAULT 0, block_reason TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL)")
+        old.execute("INSERT INTO profile (reference, kind, loci, created_at) VALUES (?, ?, ?, ?)",
+                    ("NL-P-1", "IDENTIFIED_PERSON", json.dumps({k: list(v) for k, v in loci.items()}),
+                     "2026-01-01T00:00:00+00:00"))
+        old.execute("PRAGMA user_version=1")
+    with DnaFile(path) as file:
+        assert [h.reference for h in file.search(loci)] == ["NL-P-1"]
+        assert file._db.execute("SELECT slot FROM profile").fetchall() == [(1,)]
+        file.ingest("NL-P-2", PERSON, random_profile(rng))
+        assert file.stats().profiles == 2
+
+
+def test_searches_do_not_wait_for_one_another(dna_file: DnaFile, rng):
+    """Two readers hold the file's reader lock at once; a writer waits for both."""
+    dna_file.ingest("NL-P-1", PERSON, random_profile(rng))
+    inside = threading.Barrier(2, timeout=5)
+    order: list[str] = []
+
+    def reader() -> None:
+        with dna_file._rw.read():
+            inside.wait()  # both readers must be inside together, or this times out
+            order.append("read")
+
+    def writer() -> None:
+        with dna_file._rw.write():
+            order.append("write")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        readers = [pool.submit(reader) for _ in range(2)]
+        [future.result() for future in readers]
+        pool.submit(writer).result()
+    assert order == ["read", "read", "write"]
+
+
+def test_compare_batch_equals_compare_many(dna_file: DnaFile, rng):
+    donors = [random_profile(rng) for _ in range(12)]
+    dna_file.ingest_many([(f"NL-P-{i}", PERSON, d) for i, d in enumerate(donors)])
+    queries = [(f"Q{i}", derived_profile(rng, donors[i % 12], "trace" if i % 2 else "near")) for i in range(30)]
+    queries.append(("Q-nobody", random_profile(rng)))
+    batched = [(q, [(h.reference, h.match) for h in hits]) for q, hits in dna_file.compare_batch(queries, chunk=7)]
+    streamed = [(q, [(h.reference, h.match) for h in hits]) for q, hits in dna_file.compare_many(queries)]
+    assert batched == streamed and len(batched) == 31 and batched[-1] == ("Q-nobody", [])
+    with pytest.raises(InvalidInput, match=r"profile #2 \('bad'\)"):
+        list(dna_file.compare_batch([("ok", donors[0]), ("bad", {"VWA": ["1"]})]))

@@ -1,0 +1,127 @@
+"""The block index: every case of its plan, the compiled and numpy paths, growth, snapshots, size."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from prum.federation.cli_dna import build_index
+from prum.federation.datagen_dna import DEFAULT_LOCI, derived_profile, query_mix, random_profile, synthetic_file
+from prum.services.dna import compare, kernels, normalize_profile
+from prum.services.dna.block_index import BLOCKS, PARTITIONS, BlockIndex
+from prum.services.dna.index import LOCUS_GROUPS
+from prum.services.dna.loci import STR_LOCI
+
+
+def brute(index: BlockIndex, query) -> list:
+    return [(row, m) for row in index if (m := compare(query, index.profile(row))) is not None]
+
+
+@pytest.fixture(scope="module")
+def realistic():
+    rng = np.random.default_rng(21)
+    batch = synthetic_file(rng, 3000)
+    return batch, build_index(batch), query_mix(rng, batch, 400)
+
+
+def test_partitions_cover_every_comparable_locus_and_spread_the_common_kit():
+    assert PARTITIONS == (BLOCKS, LOCUS_GROUPS)
+    for partition in PARTITIONS:
+        assert sorted(locus for block in partition for locus in block) == sorted(STR_LOCI)
+    assert sorted(sum(locus in block for locus in DEFAULT_LOCI) for block in BLOCKS) == [5, 5, 6]
+
+
+def test_a_realistic_mix_finds_exactly_the_brute_force_hits_and_every_planted_source(realistic):
+    batch, index, mix = realistic
+    found = Counter()
+    for i in range(len(mix.batch)):
+        query = mix.batch.normalised(i)
+        hits = index.search(query)
+        assert hits == index.scan_numpy(query)
+        if i % 8 == 0:
+            assert hits == brute(index, query)
+        if mix.sources[i] >= 0:
+            assert (int(mix.sources[i]), mix.expected[i]) in [(row, m.match_class) for row, m in hits]
+            found[mix.expected[i]] += 1
+    assert set(found) == {"full", "near", "wildcard", "microvariant"}
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+def test_compiled_and_numpy_paths_agree(realistic):
+    batch, index, mix = realistic
+    try:
+        for i in range(0, len(mix.batch), 2):
+            query = mix.batch.normalised(i)
+            index.compiled = True
+            fast = index.search(query)
+            index.compiled = False
+            assert fast == index.search(query)
+    finally:
+        index.compiled = True
+
+
+def test_every_case_of_the_plan_is_reached_and_exact():
+    rng = np.random.default_rng(5)
+    persons = [random_profile(rng) for _ in range(300)]
+    index = BlockIndex()
+    index.add_many(enumerate(persons))
+    donor = persons[17]
+    full = index.explain(donor)
+    assert full["exact_specs"] and not full["enumerated_specs"] and not full["scanned_sets"]
+    # one locus missing: two big blocks are still clean, nothing to enumerate
+    one_gone = {k: v for k, v in donor.items() if k != "SE33"}
+    assert not index.explain(one_gone)["enumerated_specs"]
+    # one locus missing in each of two big blocks: one clean, one enumerated
+    two_gone = {k: v for k, v in donor.items() if k not in ("SE33", "D1S1656")}
+    assert index.explain(two_gone)["enumerated_specs"] and not index.explain(two_gone)["scanned_sets"]
+    # a 7-locus trace spread thinly over the blocks: the last resort, a scan of the matching sets
+    thin = {k: donor[k] for k in ("SE33", "FGA", "D1S1656", "D18S51", "D2S1338", "D12S391", "VWA")}
+    assert index.explain(thin)["scanned_sets"]
+    for query in (donor, one_gone, two_gone, thin, derived_profile(rng, donor, "near"),
+                  derived_profile(rng, donor, "trace")):
+        assert index.search(query) == brute(index, query)
+        assert 17 in [row for row, _ in index.search(query)]
+
+
+def test_growth_through_the_delta_and_merges_removal_and_rebuild():
+    rng = np.random.default_rng(8)
+    index = BlockIndex()
+    index.DELTA_LIMIT = 64  # merge often
+    profiles = [random_profile(rng, kind="unidentified_trace" if i % 3 else "identified_person") for i in range(400)]
+    for row, profile in enumerate(profiles):
+        index.add(row, profile)
+    assert len(index) == 400 and index.key_count >= 400 * 4
+    for row in range(0, 400, 7):
+        index.remove(row)
+    for row in (3, 8, 398):
+        query = profiles[row]
+        assert index.search(query) == brute(index, query)
+        assert row in [r for r, _ in index.search(query)]
+    assert index.search(profiles[7]) == brute(index, profiles[7]) and 7 not in [r for r, _ in index.search(profiles[7])]
+    before = [index.search(p) for p in profiles[:20]]
+    index.rebuild()
+    assert [index.search(p) for p in profiles[:20]] == before
+
+
+def test_state_round_trip(realistic):
+    batch, index, mix = realistic
+    restored = BlockIndex.from_state(index.matrix.__class__.from_state(index.matrix.state()), index.state())
+    for i in range(0, 60):
+        query = mix.batch.normalised(i)
+        assert restored.search(query) == index.search(query)
+
+
+def test_memory_per_profile_is_small(realistic):
+    batch, index, _ = realistic
+    assert sum(index.nbytes().values()) / len(batch) < 150
+
+
+def test_queries_leave_nothing_in_the_index(realistic):
+    """PUR-2: searching adds no code, key, row or designated set."""
+    batch, index, mix = realistic
+    before = (index.matrix.book.to_json(), index.key_count, index.designated_sets, len(index))
+    for i in range(40):
+        index.search(mix.batch.normalised(i))
+    assert (index.matrix.book.to_json(), index.key_count, index.designated_sets, len(index)) == before
