@@ -65,3 +65,12 @@ def test_readme_opens_with_install_and_demo_then_install_and_test() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert _readme_commands()[1] in (ROOT / ".ci" / "run").read_text("utf-8")
+
+
+def test_afis_evaluate_reports_rates_and_writes_a_det_plot(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["afis", "evaluate", "--gallery", "60", "--probes", "10", "--seed", "3",
+                                 "--det", str(tmp_path / "det.png"), "--json"])
+    assert result.exit_code == 0, result.output[-2000:]
+    summary = json.loads(result.stdout)
+    assert 0.0 <= summary["rank1_plain"] <= 1.0 and summary["latency_ms_p95"] > 0
+    assert (tmp_path / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
