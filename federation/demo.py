@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 from opentelemetry import trace
 
+from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.common.v1 import common_pb2
@@ -26,6 +27,7 @@ from prum.federation.launcher import InProcessFederation
 from prum.federation.scenario import FileRow, PlannedSearch, build_scenario
 from prum.federation.topology import Federation
 from prum.services.common.tracing import create_tracer_provider
+from prum.services.afis.servicer import template_to_proto
 from prum.services.contact_point.persons import Person
 from prum.services.dna.servicer import KIND_TO_PROTO
 from prum.services.logger import EntryKind, Side
@@ -49,6 +51,12 @@ def load_register(channel: grpc.Channel, records: list[Any]) -> vehicle_pb2.Inge
     """Load a national vehicle register through the streaming Ingest RPC (the state's own certificate)."""
     stream = (vehicle_pb2.IngestRequest(record=record_to_proto(r)) for r in records)
     return vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Ingest(stream, timeout=300)
+
+
+def load_fingerprints(channel: grpc.Channel, templates: list[Any]) -> afis_pb2.IngestResponse:
+    """Load a national AFIS file through the streaming Ingest RPC (the state's own certificate)."""
+    stream = (afis_pb2.IngestRequest(template=template_to_proto(t)) for t in templates)
+    return afis_pb2_grpc.AfisServiceStub(channel).Ingest(stream, timeout=300)
 
 
 def load_persons(channel: grpc.Channel, persons: list[Person]) -> cp_pb2.RegisterPersonsResponse:
@@ -108,6 +116,10 @@ def _request(planned: PlannedSearch, deadline_ms: int) -> cp_pb2.SearchRequest:
     if planned.category == "VEHICLE":
         request.category = common_pb2.CATEGORY_VEHICLE
         request.vehicle.CopyFrom(cp_pb2.VehicleKey(**planned.vehicle_key))
+    elif planned.category == "FINGERPRINT":
+        assert planned.template is not None
+        request.category = common_pb2.CATEGORY_FINGERPRINT
+        request.template.CopyFrom(template_to_proto(planned.template))
     else:
         request.category = common_pb2.CATEGORY_DNA
         request.profile.CopyFrom(_profile(planned.reference, planned.kind, planned.loci))
@@ -115,7 +127,10 @@ def _request(planned: PlannedSearch, deadline_ms: int) -> cp_pb2.SearchRequest:
 
 
 def _items(result: cp_pb2.StateResult) -> list[dict[str, Any]]:
-    """What a person reads of one state's hits: DNA hits or vehicle records."""
+    """What a person reads of one state's hits: DNA hits, verified fingerprint candidates or vehicle records."""
+    if result.candidates:
+        return [{"reference": c.reference, "score": round(c.score, 1),
+                 "kind": afis_pb2.TemplateKind.Name(c.kind).removeprefix("TEMPLATE_KIND_")} for c in result.candidates]
     if result.vehicles:
         return [{"reference": v.vehicle.vin, "registration_number": v.vehicle.registration_number,
                  "vehicle": f"{v.vehicle.make} {v.vehicle.model}, {v.vehicle.colour}",
@@ -240,6 +255,10 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
             progress("vehicle registers loaded", i, len(states))
         for code in states:
             load_persons(federation.channel(code), scenario.persons[code])
+        for i, code in enumerate(states, start=1):
+            loaded = load_fingerprints(federation.channel(code), scenario.fingerprints[code])
+            next(f for f in files if f["state"] == code)["fingerprints"] = loaded.accepted
+            progress("fingerprint files loaded", i, len(states))
         searches = []
         for i, planned in enumerate(scenario.searches, start=1):
             searches.append(_run_search(federation, planned, federation_spec.deadline_ms))

@@ -19,11 +19,12 @@ def _mark(ok: bool) -> Text:
 
 def files_table(report: dict[str, Any]) -> Table:
     table = Table(title="Member states", title_justify="left")
-    for column in ("state", "name", "port", "ready for", "DNA profiles", "vehicles"):
-        table.add_column(column, justify="right" if column in ("port", "DNA profiles", "vehicles") else "left")
+    counts = ("DNA profiles", "fingerprints", "vehicles")
+    for column in ("state", "name", "port", "ready for", *counts):
+        table.add_column(column, justify="right" if column in ("port", *counts) else "left")
     for f in report["files"]:
         table.add_row(f["state"], f["name"], str(f["port"]), ", ".join(f["ready"]), f"{f['profiles']:,}",
-                      f"{f.get('vehicles', 0):,}")
+                      f"{f.get('fingerprints', 0):,}", f"{f.get('vehicles', 0):,}")
     return table
 
 
@@ -32,8 +33,9 @@ def search_table(search: dict[str, Any]) -> Table:
     table = Table(title=title, title_justify="left", caption=_search_caption(search), caption_justify="left")
     table.add_column("state")
     table.add_column("status")
-    table.add_column("hits (reference, class, loci matched/compared, kind)" if search.get("category", "DNA") == "DNA"
-                     else "vehicles (VIN, plate, vehicle, status, holders)")
+    table.add_column({"DNA": "hits (reference, class, loci matched/compared, kind)",
+                      "FINGERPRINT": "verified candidates (reference, score, kind)",
+                      "VEHICLE": "vehicles (VIN, plate, vehicle, status, holders)"}[search.get("category", "DNA")])
     table.add_column("ms", justify="right")
     if "error" in search:
         table.add_row(search["from"], Text(search["error"]["code"], style="magenta"), search["error"]["message"], "")
@@ -46,6 +48,8 @@ def search_table(search: dict[str, Any]) -> Table:
 
 
 def _hit_line(hit: dict[str, Any]) -> str:
+    if "score" in hit:
+        return f"{hit['reference']}  {hit['score']}  {hit['kind'].lower().replace('_', ' ')}"
     if "match_class" in hit:
         return (f"{hit['reference']}  {hit['match_class']}  {hit['loci_matched']}/{hit['loci_compared']}  "
                 f"{hit['kind'].lower().replace('_', ' ')}")

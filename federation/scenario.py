@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from prum.federation.datagen_afis import mated_probe, population
 from prum.federation.datagen_dna import derived_profile, random_profile
 from faker import Faker
 
 from prum.federation.datagen_vehicle import FAKER_LOCALE, vehicle_records
 from prum.federation.topology import Federation
+from prum.services.afis.templates import Template
 from prum.services.contact_point.persons import Person
 from prum.services.dna.profile import ProfileKind
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
@@ -50,6 +52,8 @@ class PlannedSearch:
     category: str = "DNA"
     # For a vehicle search: {"vin": ...} or {"registration_number": ...}.
     vehicle_key: dict[str, str] = field(default_factory=dict)
+    # For a fingerprint search: the probe.
+    template: Template | None = None
     target_states: tuple[str, ...] = ()
 
 
@@ -60,6 +64,8 @@ class Scenario:
     registers: dict[str, list[VehicleRecord]] = field(default_factory=dict)
     # The national person records behind identified DNA references (followed up, FOL-1).
     persons: dict[str, list[Person]] = field(default_factory=dict)
+    # The national fingerprint files (AFIS).
+    fingerprints: dict[str, list[Template]] = field(default_factory=dict)
 
 
 def _officers(federation: Federation, code: str) -> tuple[str, str, str]:
@@ -140,7 +146,33 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
     searches += vehicle_searches(federation, registers)
     persons = {code: person_records(code, [r.reference for r in rows if r.kind is ProfileKind.IDENTIFIED_PERSON],
                                     federation.seed) for code, rows in files.items()}
-    return Scenario(files, searches, registers, persons)
+    fingerprints, probe_search = fingerprint_files(federation, rng)
+    searches += probe_search
+    return Scenario(files, searches, registers, persons, fingerprints)
+
+
+def fingerprint_files(federation: Federation, rng: np.random.Generator
+                      ) -> tuple[dict[str, list[Template]], list[PlannedSearch]]:
+    """Each state's AFIS file, and a search by another capture of a finger on one of them (Art 9)."""
+    masters: dict[str, list] = {}
+    files: dict[str, list[Template]] = {}
+    for spec in federation.states:
+        pairs = list(population(rng, spec.fingerprints, prefix=f"{spec.code}-F-"))
+        masters[spec.code] = [master for master, _ in pairs]
+        files[spec.code] = [template for _, template in pairs]
+    ready = [c for c in federation.codes if federation.state(c).is_ready("FINGERPRINT") and files[c]]
+    if len(ready) < 2:
+        return files, []
+    asker, holder = ready[1], ready[-2]
+    number = len(files[holder]) // 2
+    probe = mated_probe(rng, masters[holder][number], f"{asker}-ARREST-0001")
+    officer, ordering, _ = _officers(federation, asker)
+    others = {c: ("NOT_READY", "") for c in federation.codes
+              if c not in (asker, holder) and not federation.state(c).is_ready("FINGERPRINT")}
+    return files, [PlannedSearch(
+        f"fingerprints of an arrested person (verified by {asker}, Art 9(2))", asker, officer, ordering,
+        "arrest without identity papers, art. 9 search", f"{asker}-FP-1", ProfileKind.IDENTIFIED_PERSON, {},
+        {holder: ("HIT", ""), **others}, category="FINGERPRINT", template=probe)]
 
 
 def person_records(country: str, references: list[str], seed: int) -> list[Person]:
