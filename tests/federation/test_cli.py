@@ -36,6 +36,8 @@ def test_demo_json_reports_hits_no_hits_not_ready_and_logs_on_both_sides(tmp_pat
                     for r in s["results"] for h in r["hits"]]
     assert vehicle_hits and all(h["holders"] for h in vehicle_hits)  # VRD-2: vehicle and holder data
     assert report["follow_up"]["person"] and report["follow_up"]["logged_on_both_sides"]  # FOL-1, LOG-3
+    fingerprint = next(s for s in report["searches"] if s["category"] == "FINGERPRINT")
+    assert any(r["status"] == "HIT" and r["hits"] for r in fingerprint["results"])  # FP-2: verified by the requester
     # One trace per search reaches the servers of the states that answered.
     hit_search = next(s for s in report["searches"] if any(r["status"] == "HIT" for r in s.get("results", [])))
     assert len(hit_search["trace_states"]) >= 2
