@@ -150,6 +150,7 @@ class _Registry:
     value_ids: np.ndarray
     value_mask: np.ndarray
     value_salt: np.ndarray
+    masks64: np.ndarray
     full: _Plan | None = None
     full_fast: tuple[np.ndarray, ...] | None = None
 
@@ -486,18 +487,15 @@ class BlockIndex:
             found = np.union1d(found, scanned)
         return found[matrix.live[found]]
 
-    def _candidate_rows_compiled(self, registry: _Registry, usable: int, hashes: Mapping[int, list[int]],
-                                 skip_scan: bool = False) -> np.ndarray:
-        """`candidate_rows` through the compiled kernels: same plan, keys and probe, same results. With
-        skip_scan, the sets to scan are left in `_last_scan` for the caller instead."""
+    def _candidate_rows_compiled(self, registry: _Registry, usable: int, hashes: Mapping[int, list[int]]) -> np.ndarray:
+        """`candidate_rows` through the compiled kernels: same plan, keys and probe (a superset of the hits)."""
         matrix = self.matrix
-        self._last_scan = None
         missing = registry.union & ~usable
         if not missing and registry.full_fast is not None:
             exact, single, leave_one_out, need, scan = registry.full_fast
         else:
             exact, single, leave_one_out, need, scan = kernels.plan(
-                registry.masks.astype(np.int64), registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
+                registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
                 len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
@@ -511,43 +509,67 @@ class BlockIndex:
         keys = kernels.keys(exact, single, leave_one_out, registry.value_mask, registry.value_salt, missing, qhash,
                             qcount, present_offsets, present_hashes, _SPEC_CAP * 16)
         if len(keys) == 1 and keys[0] == -1:  # too many keys to probe: check every row (exact, slow, rare)
-            if skip_scan:
-                self._last_scan = np.ones(len(registry.masks), dtype=np.bool_)
-                return np.zeros(0, dtype=np.int64)
             return np.flatnonzero(matrix.live[:matrix.size])
         found = kernels.probe(keys, self._bucket_bits, self._offsets, self._fingerprints, self._rows,
                               self._delta_keys, self._delta_rows, matrix.live, self._row_mask, need,
                               bool(need.max(initial=1) > 1))
         if scan.any():
-            if skip_scan:
-                self._last_scan = scan
-                return found
             scanned = np.flatnonzero(np.isin(self._row_mask[:matrix.size], np.flatnonzero(scan)))
             found = np.union1d(found, scanned[matrix.live[scanned]])
         return found
 
     def _search_compiled(self, query: EncodedQuery) -> list[tuple[int, Match]]:
-        """`search` through the kernels: candidates, then the rules compiled (survivors are exactly the
-        hits), then `match_row` for each hit's class and counts."""
+        """`search` through the kernels: the plan, its keys, the probe and the rules in compiled code
+        (the rows that come out are exactly the hits), then `match_row` for each hit's class."""
         matrix = self.matrix
         if not matrix.count or not query.loci:
             return []
         usable = query.designated
-        hashes: dict[int, list[int]] = {}
+        flat: list[int] = []
+        counts = [0] * N_STR
+        width = 1
         for locus, genotypes in query.genotypes.items():
             if genotypes:
-                hashes[locus] = genotype_hashes(locus, genotypes)
+                counts[locus] = len(genotypes)
+                width = max(width, len(genotypes))
             else:
-                usable &= ~(1 << locus)
+                usable &= ~(1 << locus)  # no stored genotype matches it without a difference: never counts
+        qhash = np.zeros((N_STR, width), dtype=np.int64)
+        if width == 1:
+            for locus, genotypes in query.genotypes.items():
+                if genotypes:
+                    flat.append(locus)
+                    flat.extend(genotype_hashes(locus, genotypes))
+            pairs = np.array(flat, dtype=np.int64).reshape(-1, 2)
+            qhash[pairs[:, 0], 0] = pairs[:, 1]
+        else:
+            for locus, genotypes in query.genotypes.items():
+                if genotypes:
+                    qhash[locus, :len(genotypes)] = genotype_hashes(locus, genotypes)
+        qcount = np.array(counts, dtype=np.int64)
         registry = self._registry_now()
-        cols = (2 * query.cols).astype(np.int64)
-        wild = np.array([w for *_, w, _ in query.scalar], dtype=np.bool_)
-        rows = self._candidate_rows_compiled(registry, usable, hashes, skip_scan=True)
+        missing = registry.union & ~usable
+        if not missing and registry.full_fast is not None:
+            exact, single, leave_one_out, need, scan = registry.full_fast
+        else:
+            exact, single, leave_one_out, need, scan = kernels.plan(
+                registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS), usable,
+                missing, MIN_DESIGNATED_LOCI)
+            if not missing:
+                registry.full_fast = (exact, single, leave_one_out, need, scan)
+        present_offsets, present_hashes = self._present()
+        cols = query.cols * 2
+        wild = np.array(query.wild_flags, dtype=np.bool_)
         codes = matrix.codes
         table = query.table
-        hits = kernels.screen(codes, rows, cols, table, query.width, wild, MIN_DESIGNATED_LOCI) if len(rows) else rows
-        scan = self._last_scan
-        if scan is not None and scan.any():
+        hits, complete = kernels.search(
+            exact, single, leave_one_out, registry.value_mask, registry.value_salt, missing, qhash, qcount,
+            present_offsets, present_hashes, _SPEC_CAP * 16, self._bucket_bits, self._offsets, self._fingerprints,
+            self._rows, self._delta_keys, self._delta_rows, matrix.live, self._row_mask, need,
+            bool(need.max(initial=1) > 1), codes, cols, table, query.width, wild, MIN_DESIGNATED_LOCI)
+        if not complete:  # too many keys to probe: check every row (exact, slow, rare)
+            scan = np.ones(len(registry.masks), dtype=np.bool_)
+        if scan.any():
             scanned = kernels.scan_sets(codes, matrix.size, matrix.live, self._row_mask, scan, cols, table,
                                         query.width, wild, MIN_DESIGNATED_LOCI)
             hits = np.union1d(hits, scanned)
@@ -586,7 +608,7 @@ class BlockIndex:
                     offset += len(values[level][block])
             registry = _Registry(masks, union, values, index, np.stack(ids, axis=1) if len(masks) else
                                  np.zeros((0, len(_BLOCK_LEVEL)), np.int64), np.concatenate(value_masks),
-                                 np.concatenate(salts))
+                                 np.concatenate(salts), masks.astype(np.int64))
             registry.full = self._plan(registry, (1 << N_STR) - 1)
             self._registry = registry
         return registry

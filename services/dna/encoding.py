@@ -192,6 +192,11 @@ class EncodedQuery:
         return self.tables.width
 
     @property
+    def wild_flags(self) -> list[bool]:
+        """Per locus (in `loci` order), whether the query has a wildcard there."""
+        return [item[3] for item in self.scalar]
+
+    @property
     def table(self) -> np.ndarray:
         """Flat (loci x 2 x width) score rows of the query alleles, for `screen` (built on first use)."""
         if self._table is None:

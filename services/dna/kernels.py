@@ -306,3 +306,20 @@ def scan_sets(codes: np.ndarray, size: int, live: np.ndarray, row_set: np.ndarra
             n += 1
     out = found[:n]
     return out
+
+
+@njit(cache=True, nogil=True)
+def search(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value_mask: np.ndarray,
+           value_salt: np.ndarray, missing: int, qhash: np.ndarray, qcount: np.ndarray, present_offsets: np.ndarray,
+           present_hashes: np.ndarray, capacity: int, bits: int, offsets: np.ndarray, fingerprints: np.ndarray,
+           rows: np.ndarray, delta_keys: np.ndarray, delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray,
+           need: np.ndarray, use_need: bool, codes: np.ndarray, cols: np.ndarray, table: np.ndarray, width: int,
+           wild: np.ndarray, min_loci: int) -> tuple[np.ndarray, bool]:
+    """`keys`, `probe` and `screen` in one call: the rows reached by the plan that hit, and False when
+    the plan expands into more than `capacity` keys (then nothing is probed)."""
+    probed = keys(exact, single, leave_one_out, value_mask, value_salt, missing, qhash, qcount, present_offsets,
+                  present_hashes, capacity)
+    if probed.shape[0] == 1 and probed[0] == -1:
+        return np.empty(0, np.int64), False
+    found = probe(probed, bits, offsets, fingerprints, rows, delta_keys, delta_rows, live, row_set, need, use_need)
+    return screen(codes, found, cols, table, width, wild, min_loci), True
