@@ -7,6 +7,7 @@ turns into UNKNOWN.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,7 @@ from prum.services.contact_point.information import InformationPurpose, Informed
 from prum.services.contact_point.persons import Person
 from prum.services.contact_point.search import PeerAnswer, ResultStatus
 from prum.services.logger import Category
+from prum.supervisor.v1 import supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
@@ -103,6 +105,23 @@ class GrpcPeers:
                 purpose_ends_at=timestamp(purpose_ends_at)),
             timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
         return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=timezone.utc)
+
+
+def share_readiness_change(peers: GrpcPeers, states: list[str], change: Any, timeout_s: float) -> list[str]:
+    """Announce a readiness change to every listed state's supervisor in parallel (GATE-2); the states not
+    reached within the deadline are returned, never waited for longer."""
+    def tell(state: str) -> str | None:
+        try:
+            supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state)).ShareReadinessChange(change,
+                                                                                             timeout=timeout_s)
+        except (grpc.RpcError, KeyError):
+            return state
+        return None
+
+    if not states:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(states)), thread_name_prefix="readiness") as pool:
+        return sorted(state for state in pool.map(tell, states) if state)
 
 
 INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, NotAuthorised
 from prum.services.common.tls import calling_state, check_claim, check_own_state
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, moment, timestamp
 from prum.services.supervisor import (
@@ -74,10 +76,13 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     """Readiness and declarations are visible to every state (GATE-2, DEC-1); a state changes only its own,
     votes only in its own name, and only its own DPA requests its logs, audits and handles subject cases."""
 
-    def __init__(self, state: str, authority: SupervisoryAuthority) -> None:
+    def __init__(self, state: str, authority: SupervisoryAuthority,
+                 announce: Callable[[pb.ShareReadinessChangeRequest], list[str]] | None = None) -> None:
         self.state = state
         self.authority = authority
         self.readiness = authority.readiness
+        # Tells every other state's supervisor of a change; returns the states not reached (GATE-2).
+        self.announce = announce or (lambda change: [])
 
     def _own(self, context: grpc.ServicerContext, action: str) -> None:
         check_own_state(calling_state(context), self.state, action)
@@ -88,26 +93,65 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                 if (not request.state or r.state == request.state) and (category is None or r.category is category)]
         return pb.GetReadinessResponse(readiness=[readiness_to_proto(r) for r in rows])
 
+    def _about_itself(self, context: grpc.ServicerContext, subject: str, action: str) -> None:
+        """A state reports its own evaluation steps and withdraws its own readiness, through its own supervisor."""
+        self._own(context, action)
+        if subject != self.state:
+            raise NotAuthorised(f"{self.state}'s supervisor may {action} for {self.state} only, not for {subject!r}; "
+                                f"each state reports its own evaluation, and the change reaches every state")
+
     def RecordStep(self, request: pb.RecordStepRequest, context: grpc.ServicerContext) -> pb.RecordStepResponse:
-        self._own(context, "record evaluation steps")
-        step = ReadinessStep[_named(pb.ReadinessStep, request.step, "READINESS_STEP_", "step")]
-        row = self.readiness.record_step(request.state, category_from_proto(request.category), step)
-        return pb.RecordStepResponse(readiness=readiness_to_proto(row))
+        self._about_itself(context, request.state, "record evaluation steps")
+        row = self._record_step(request)
+        unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, step=request))
+        return pb.RecordStepResponse(readiness=readiness_to_proto(row), unreached_states=unreached)
 
     def CastCouncilVote(self, request: pb.CastCouncilVoteRequest,
                         context: grpc.ServicerContext) -> pb.CastCouncilVoteResponse:
-        check_claim(calling_state(context), request.voting_state)
-        vote = Vote[_named(pb.Vote, request.vote, "VOTE_", "vote")]
-        tally = self.readiness.cast_vote(request.subject_state, category_from_proto(request.category),
-                                         request.voting_state, vote)
+        self._own(context, "vote in the Council")
+        check_claim(self.state, request.voting_state)
+        tally = self._vote(request)
+        unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, vote=request))
         return pb.CastCouncilVoteResponse(readiness=readiness_to_proto(tally.readiness),
-                                          votes_in_favour=tally.votes_in_favour, votes_needed=tally.votes_needed)
+                                          votes_in_favour=tally.votes_in_favour, votes_needed=tally.votes_needed,
+                                          unreached_states=unreached)
 
     def RevokeReadiness(self, request: pb.RevokeReadinessRequest,
                         context: grpc.ServicerContext) -> pb.RevokeReadinessResponse:
-        self._own(context, "revoke readiness")
+        self._about_itself(context, request.state, "withdraw readiness")
         row = self.readiness.revoke(request.state, category_from_proto(request.category), request.reason)
-        return pb.RevokeReadinessResponse(readiness=readiness_to_proto(row))
+        unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, revocation=request))
+        return pb.RevokeReadinessResponse(readiness=readiness_to_proto(row), unreached_states=unreached)
+
+    def ShareReadinessChange(self, request: pb.ShareReadinessChangeRequest,
+                             context: grpc.ServicerContext) -> pb.ShareReadinessChangeResponse:
+        """A peer's change, applied here only if the peer's certificate names the state that made it."""
+        check_claim(calling_state(context), request.origin_state)
+        kind = request.WhichOneof("change")
+        if kind == "step":
+            check_claim(request.origin_state, request.step.state)
+            row = self._record_step(request.step)
+        elif kind == "vote":
+            check_claim(request.origin_state, request.vote.voting_state)
+            row = self._vote(request.vote).readiness
+        elif kind == "revocation":
+            check_claim(request.origin_state, request.revocation.state)
+            category = category_from_proto(request.revocation.category)
+            current = self.readiness.get(request.revocation.state, category)
+            row = current if current.revoked else self.readiness.revoke(request.revocation.state, category,
+                                                                         request.revocation.reason)
+        else:
+            raise InvalidInput("carries no change; allowed: step, vote, revocation", field="change")
+        return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(row))
+
+    def _record_step(self, request: pb.RecordStepRequest) -> Readiness:
+        step = ReadinessStep[_named(pb.ReadinessStep, request.step, "READINESS_STEP_", "step")]
+        return self.readiness.record_step(request.state, category_from_proto(request.category), step)
+
+    def _vote(self, request: pb.CastCouncilVoteRequest):  # type: ignore[no-untyped-def]
+        vote = Vote[_named(pb.Vote, request.vote, "VOTE_", "vote")]
+        return self.readiness.cast_vote(request.subject_state, category_from_proto(request.category),
+                                        request.voting_state, vote)
 
     def FileDeclaration(self, request: pb.FileDeclarationRequest,
                         context: grpc.ServicerContext) -> pb.FileDeclarationResponse:

@@ -25,11 +25,14 @@ def test_readiness_is_visible_to_every_state(federation: InProcessFederation) ->
 
 
 def test_a_state_votes_only_in_its_own_name(federation: InProcessFederation) -> None:
-    with pytest.raises(grpc.RpcError) as refused:
-        supervisor(federation, "NL", as_state="DE").CastCouncilVote(pb.CastCouncilVoteRequest(
-            subject_state="LU", category=common_pb2.CATEGORY_DNA, voting_state="FR", vote=pb.VOTE_IN_FAVOUR),
-            timeout=5)
-    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    vote = pb.CastCouncilVoteRequest(subject_state="LU", category=common_pb2.CATEGORY_DNA, voting_state="FR",
+                                     vote=pb.VOTE_IN_FAVOUR)
+    with pytest.raises(grpc.RpcError) as claimed:
+        supervisor(federation, "DE").CastCouncilVote(vote, timeout=5)  # DE's supervisor, a vote in FR's name
+    assert claimed.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as elsewhere:
+        supervisor(federation, "NL", as_state="DE").CastCouncilVote(vote, timeout=5)  # at another's supervisor
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_no_council_vote_before_the_evaluation_steps(federation: InProcessFederation) -> None:
@@ -43,7 +46,7 @@ def test_no_council_vote_before_the_evaluation_steps(federation: InProcessFedera
 def test_unspecified_enums_are_refused_with_what_is_allowed(federation: InProcessFederation) -> None:
     with pytest.raises(grpc.RpcError) as refused:
         supervisor(federation, "DE").RecordStep(pb.RecordStepRequest(
-            state="LU", category=common_pb2.CATEGORY_DNA), timeout=5)
+            state="DE", category=common_pb2.CATEGORY_DNA), timeout=5)
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "READINESS_STEP_PILOT_RUN_PASSED" in refused.value.details()
 

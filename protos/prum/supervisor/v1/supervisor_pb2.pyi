@@ -436,16 +436,22 @@ class RecordStepResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     READINESS_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def readiness(self) -> Global___Readiness: ...
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """States whose supervisor could not be told of the change within the deadline (GATE-2)."""
+
     def __init__(
         self,
         *,
         readiness: Global___Readiness | None = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness", "unreached_states", b"unreached_states"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -487,20 +493,24 @@ class CastCouncilVoteResponse(_message.Message):
     READINESS_FIELD_NUMBER: _builtins.int
     VOTES_IN_FAVOUR_FIELD_NUMBER: _builtins.int
     VOTES_NEEDED_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
     votes_in_favour: _builtins.int
     votes_needed: _builtins.int
     @_builtins.property
     def readiness(self) -> Global___Readiness: ...
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
         readiness: Global___Readiness | None = ...,
         votes_in_favour: _builtins.int = ...,
         votes_needed: _builtins.int = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness", "votes_in_favour", b"votes_in_favour", "votes_needed", b"votes_needed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness", "unreached_states", b"unreached_states", "votes_in_favour", b"votes_in_favour", "votes_needed", b"votes_needed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -536,6 +546,67 @@ class RevokeReadinessResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     READINESS_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def readiness(self) -> Global___Readiness: ...
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        readiness: Global___Readiness | None = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness", "unreached_states", b"unreached_states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeReadinessResponse: _TypeAlias = RevokeReadinessResponse  # noqa: Y015
+
+@_typing.final
+class ShareReadinessChangeRequest(_message.Message):
+    """Peer-facing: a change of readiness announced by the supervisor of the state that made it, so every
+    state's readiness book agrees (GATE-2).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_STATE_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    VOTE_FIELD_NUMBER: _builtins.int
+    REVOCATION_FIELD_NUMBER: _builtins.int
+    origin_state: _builtins.str
+    @_builtins.property
+    def step(self) -> Global___RecordStepRequest: ...
+    @_builtins.property
+    def vote(self) -> Global___CastCouncilVoteRequest: ...
+    @_builtins.property
+    def revocation(self) -> Global___RevokeReadinessRequest: ...
+    def __init__(
+        self,
+        *,
+        origin_state: _builtins.str = ...,
+        step: Global___RecordStepRequest | None = ...,
+        vote: Global___CastCouncilVoteRequest | None = ...,
+        revocation: Global___RevokeReadinessRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "revocation", b"revocation", "step", b"step", "vote", b"vote"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "origin_state", b"origin_state", "revocation", b"revocation", "step", b"step", "vote", b"vote"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_change: _TypeAlias = _typing.Literal["step", "vote", "revocation"]  # noqa: Y015
+    _WhichOneofArgType_change: _TypeAlias = _typing.Literal["change", b"change"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_change) -> _WhichOneofReturnType_change | None: ...
+
+Global___ShareReadinessChangeRequest: _TypeAlias = ShareReadinessChangeRequest  # noqa: Y015
+
+@_typing.final
+class ShareReadinessChangeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    READINESS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def readiness(self) -> Global___Readiness: ...
     def __init__(
@@ -549,7 +620,7 @@ class RevokeReadinessResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___RevokeReadinessResponse: _TypeAlias = RevokeReadinessResponse  # noqa: Y015
+Global___ShareReadinessChangeResponse: _TypeAlias = ShareReadinessChangeResponse  # noqa: Y015
 
 @_typing.final
 class FileDeclarationRequest(_message.Message):

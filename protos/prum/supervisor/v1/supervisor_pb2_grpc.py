@@ -54,6 +54,11 @@ class SupervisorServiceStub:
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RevokeReadinessRequest.SerializeToString,
                 response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RevokeReadinessResponse.FromString,
                 _registered_method=True)
+        self.ShareReadinessChange = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/ShareReadinessChange',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeResponse.FromString,
+                _registered_method=True)
         self.FileDeclaration = channel.unary_unary(
                 '/prum.supervisor.v1.SupervisorService/FileDeclaration',
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.FileDeclarationRequest.SerializeToString,
@@ -121,6 +126,13 @@ class SupervisorServiceServicer:
 
     def RevokeReadiness(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShareReadinessChange(self, request, context):
+        """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -199,6 +211,11 @@ def add_SupervisorServiceServicer_to_server(servicer, server):
                     servicer.RevokeReadiness,
                     request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RevokeReadinessRequest.FromString,
                     response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RevokeReadinessResponse.SerializeToString,
+            ),
+            'ShareReadinessChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareReadinessChange,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeResponse.SerializeToString,
             ),
             'FileDeclaration': grpc.unary_unary_rpc_method_handler(
                     servicer.FileDeclaration,
@@ -349,6 +366,33 @@ class SupervisorService:
             '/prum.supervisor.v1.SupervisorService/RevokeReadiness',
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RevokeReadinessRequest.SerializeToString,
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RevokeReadinessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareReadinessChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/ShareReadinessChange',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeResponse.FromString,
             options,
             channel_credentials,
             insecure,

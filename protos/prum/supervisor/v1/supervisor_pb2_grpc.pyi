@@ -37,6 +37,8 @@ class SupervisorServiceStub:
     CastCouncilVote: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.CastCouncilVoteRequest, _supervisor_pb2.CastCouncilVoteResponse]
     """Unanimity of the member states decides (GATE-1)."""
     RevokeReadiness: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.RevokeReadinessRequest, _supervisor_pb2.RevokeReadinessResponse]
+    ShareReadinessChange: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareReadinessChangeRequest, _supervisor_pb2.ShareReadinessChangeResponse]
+    """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness."""
     FileDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.FileDeclarationRequest, _supervisor_pb2.FileDeclarationResponse]
     """DEC-1."""
     ListDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]
@@ -59,6 +61,8 @@ class SupervisorServiceAsyncStub(SupervisorServiceStub):
     CastCouncilVote: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.CastCouncilVoteRequest, _supervisor_pb2.CastCouncilVoteResponse]  # type: ignore[assignment]
     """Unanimity of the member states decides (GATE-1)."""
     RevokeReadiness: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.RevokeReadinessRequest, _supervisor_pb2.RevokeReadinessResponse]  # type: ignore[assignment]
+    ShareReadinessChange: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareReadinessChangeRequest, _supervisor_pb2.ShareReadinessChangeResponse]  # type: ignore[assignment]
+    """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness."""
     FileDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.FileDeclarationRequest, _supervisor_pb2.FileDeclarationResponse]  # type: ignore[assignment]
     """DEC-1."""
     ListDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
@@ -102,6 +106,14 @@ class SupervisorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supervisor_pb2.RevokeReadinessRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supervisor_pb2.RevokeReadinessResponse, _abc.Awaitable[_supervisor_pb2.RevokeReadinessResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ShareReadinessChange(
+        self,
+        request: _supervisor_pb2.ShareReadinessChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.ShareReadinessChangeResponse, _abc.Awaitable[_supervisor_pb2.ShareReadinessChangeResponse]]:
+        """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness."""
 
     @_abc_1.abstractmethod
     def FileDeclaration(
