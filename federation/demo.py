@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from opentelemetry import trace
 
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
@@ -51,6 +53,44 @@ def load_register(channel: grpc.Channel, records: list[Any]) -> vehicle_pb2.Inge
     """Load a national vehicle register through the streaming Ingest RPC (the state's own certificate)."""
     stream = (vehicle_pb2.IngestRequest(record=record_to_proto(r)) for r in records)
     return vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Ingest(stream, timeout=300)
+
+
+READINESS_STEPS = ("DECLARATIONS_FILED", "QUESTIONNAIRE_ANSWERED", "PILOT_RUN_PASSED", "EVALUATION_VISIT_DONE")
+
+
+def readiness_workflow(federation: InProcessFederation, scenario_searches: list[PlannedSearch],
+                       deadline_ms: int) -> dict[str, Any] | None:
+    """GATE-1 end to end: a state not ready for DNA reports its evaluation steps, every member votes in the
+    Council, the decision reaches every state (GATE-2), and the state's first DNA search goes through."""
+    spec = federation.federation
+    subject = next((s.code for s in spec.states if not s.is_ready("DNA")), None)
+    if subject is None:
+        return None
+    steps = []
+    own = supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(subject))
+    for step in READINESS_STEPS:
+        reply = own.RecordStep(supervisor_pb2.RecordStepRequest(
+            state=subject, category=common_pb2.CATEGORY_DNA,
+            step=supervisor_pb2.ReadinessStep.Value(f"READINESS_STEP_{step}")), timeout=10)
+        steps.append({"step": step.lower().replace("_", " "), "unreached": list(reply.unreached_states)})
+    votes = []
+    for voter in spec.codes:
+        tally = supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(voter)).CastCouncilVote(
+            supervisor_pb2.CastCouncilVoteRequest(subject_state=subject, category=common_pb2.CATEGORY_DNA,
+                                                  voting_state=voter, vote=supervisor_pb2.VOTE_IN_FAVOUR), timeout=10)
+        votes.append({"voter": voter, "in_favour": tally.votes_in_favour, "needed": tally.votes_needed,
+                      "unreached": list(tally.unreached_states)})
+    seen_ready = sorted(code for code, node in federation.nodes.items() if node.readiness.is_ready(subject, "DNA"))
+    template = next(p for p in scenario_searches if p.category == "DNA" and not p.expected_error)
+    officers = [o.officer_id for o in spec.state(subject).officers if o.authorised]
+    first = replace(template, title=f"first DNA search from {subject} after the Council's decision",
+                    from_state=subject, officer_id=officers[0], ordering_officer_id=officers[-1],
+                    reference=f"{subject}-CS-READY", expected={s: st for s, st in template.expected.items()
+                                                              if s != subject} | {template.from_state: ("NO_HIT", "")})
+    first.expected.pop(subject, None)
+    search = _run_search(federation, first, deadline_ms)
+    return {"state": subject, "category": "DNA", "steps": steps, "votes": votes, "ready_in": seen_ready,
+            "decided": len(seen_ready) == len(spec.codes), "search": search}
 
 
 def load_fingerprints(channel: grpc.Channel, templates: list[Any]) -> afis_pb2.IngestResponse:
@@ -264,6 +304,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
             searches.append(_run_search(federation, planned, federation_spec.deadline_ms))
             progress("searches run", i, len(scenario.searches))
         follow_up = follow_up_first_hit(federation, searches)
+        workflow = readiness_workflow(federation, scenario.searches, federation_spec.deadline_ms)
+        if workflow:
+            searches.append(workflow["search"])
         logs, pairs = _log_evidence(federation, searches)
     provider.force_flush()
     provider.shutdown()
@@ -278,12 +321,13 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         "every_supply_logged_on_both_sides": bool(pairs) and all(p["logged_on_both_sides"] for p in pairs),
         "every_log_chain_intact": all(entry["chain_intact"] for entry in logs),
         "follow_up_after_a_hit_logged_on_both_sides": bool(follow_up and follow_up.get("logged_on_both_sides")),
+        "council_decision_reached_every_state": workflow is None or workflow["decided"],
     }
     report = {
         "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
-        "files": files, "searches": searches, "follow_up": follow_up, "logs": logs, "supplies": pairs, "checks": checks,
+        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, "logs": logs, "supplies": pairs, "checks": checks,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

@@ -106,6 +106,19 @@ def render(report: dict[str, Any], console: Console) -> None:
             table.add_row(follow_up["from"], follow_up["to"], follow_up["reference"], follow_up["person"],
                           "yes" if follow_up["contested"] else "no", _mark(follow_up["logged_on_both_sides"]))
         console.print(table)
+    workflow = report.get("readiness_workflow")
+    if workflow:
+        table = Table(title=f"Readiness workflow: {workflow['state']} for {workflow['category']} (GATE-1, GATE-2)",
+                      title_justify="left")
+        table.add_column("what")
+        table.add_column("result")
+        for step in workflow["steps"]:
+            table.add_row(f"{workflow['state']} reports: {step['step']}",
+                          "every state told" if not step["unreached"] else f"unreached: {', '.join(step['unreached'])}")
+        for vote in workflow["votes"]:
+            table.add_row(f"Council vote of {vote['voter']}: in favour", f"{vote['in_favour']} of {vote['needed']}")
+        table.add_row("decision seen ready by", ", ".join(workflow["ready_in"]))
+        console.print(table)
     console.print(logs_table(report))
     both = sum(p["logged_on_both_sides"] for p in report["supplies"])
     console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")
