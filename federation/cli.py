@@ -6,11 +6,12 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 import prum
 
@@ -73,13 +74,7 @@ def demo(
     configure_logging("INFO", stream=log_file, json=True)
     console = Console(stderr=as_json)
     with _progress_bar(console) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done)
-
+        progress = _steps(bar)
         try:
             result = run_demo(spec, folder, progress)
         finally:
@@ -99,6 +94,17 @@ WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running fede
 def _progress_bar(console: Console) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, transient=True)
+
+
+def _steps(bar: Progress) -> Callable[[str, int, int], None]:
+    """A progress callback (step, done, total) that shows one bar per step."""
+    tasks: dict[str, TaskID] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(step, total=total)
+        bar.update(tasks[step], completed=done)
+    return progress
 
 
 def _table(title: str, rows: list[dict], as_json: bool) -> None:
@@ -142,13 +148,7 @@ def up(
         raise typer.BadParameter(str(error)) from error
     console = Console(stderr=True)
     with _progress_bar(console) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done)
-
+        progress = _steps(bar)
         try:
             run = start(spec, workdir, progress=progress)
         except (RuntimeError, TimeoutError) as error:

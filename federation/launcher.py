@@ -76,6 +76,16 @@ class StateNode:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def close(self) -> None:
+        """Close the state's channels and stores, once its server has stopped (the log last)."""
+        self.contact_point.close()
+        self.peers.close()
+        self.dna.close()
+        self.vehicles.close()
+        self.persons.close()
+        self.received.close()
+        self.log.close()
+
 
 def marking(dna: DnaFile, reference: str) -> tuple[bool, str]:
     """The ACC-1 marking of a DNA reference; a blocked profile is unknown (ACC-2)."""
@@ -179,13 +189,7 @@ class InProcessFederation:
         for node in self.nodes.values():
             node.server.stop(grace).wait()
         for node in self.nodes.values():
-            node.contact_point.close()
-            node.peers.close()
-            node.dna.close()
-            node.vehicles.close()
-            node.persons.close()
-            node.received.close()
-            node.log.close()
+            node.close()
 
     def __enter__(self) -> "InProcessFederation":
         return self.start()

@@ -50,13 +50,7 @@ def serve(workdir: Path, state: str) -> None:
     log.info("state stopping", grace_s=GRACE_S)
     node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]
     node.server.stop(GRACE_S).wait()
-    node.contact_point.close()
-    node.peers.close()
-    node.dna.close()
-    node.vehicles.close()
-    node.persons.close()
-    node.received.close()
-    node.log.close()
+    node.close()
     provider.shutdown()
     log_stream.close()
 
