@@ -151,6 +151,7 @@ class _Registry:
     value_mask: np.ndarray
     value_salt: np.ndarray
     masks64: np.ndarray
+    set_count: np.ndarray
     full: _Plan | None = None
     full_fast: tuple[np.ndarray, ...] | None = None
 
@@ -188,6 +189,10 @@ class BlockIndex:
 
     DELTA_LIMIT = 1 << 15
     """New key entries kept in the sorted delta before a merge into the directory (or 1/8 of it)."""
+    SMALL_SET = 0
+    """A designated-locus set with at most this many rows is checked row by row rather than through
+    enumerated keys (compiled path). Off: measured at 1M profiles, checking the many small sets of
+    traces with drop-out costs more than the enumerations they share."""
 
     def __init__(self, matrix: ProfileMatrix | None = None) -> None:
         self.matrix = matrix or ProfileMatrix()
@@ -201,6 +206,9 @@ class BlockIndex:
         self._mask_id: dict[int, int] = {}
         self._row_mask = np.zeros(0, dtype=np.uint32)
         self._registry: _Registry | None = None
+        self._set_offsets = np.zeros(1, dtype=np.int64)
+        self._set_rows = np.zeros(0, dtype=np.uint32)
+        self._recent: list[int] = []
         self.compiled = kernels.AVAILABLE
         """Use the compiled kernels (when numba is installed); False: the numpy path (same results)."""
         if self.matrix.count:
@@ -259,6 +267,7 @@ class BlockIndex:
         """Index rows just written into the matrix (by `add_many`, or by a bulk `put_columns`)."""
         rows = np.asarray(rows, dtype=np.int64)
         self._register(rows)
+        self._recent.extend(rows.tolist())
         keys, owners = self._row_keys(rows)
         if not len(self._rows) or len(self._delta_keys) + len(keys) > max(self.DELTA_LIMIT, len(self._rows) // 8):
             self._merge(keys, owners)
@@ -369,6 +378,19 @@ class BlockIndex:
         self._delta_keys = np.zeros(0, dtype=np.int64)
         self._delta_rows = np.zeros(0, dtype=np.uint32)
         self._dead = 0
+        self._list_sets()
+
+    def _list_sets(self) -> None:
+        """The live rows by designated-locus set (CSR), for the row-by-row checks of the plan."""
+        matrix = self.matrix
+        live = np.flatnonzero(matrix.live[:matrix.size])
+        sets = self._row_mask[live]
+        order = np.argsort(sets, kind="stable")
+        self._set_rows = live[order].astype(np.uint32)
+        offsets = np.zeros(len(self._mask_id) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(sets, minlength=len(self._mask_id)), out=offsets[1:])
+        self._set_offsets = offsets
+        self._recent = []
 
     def state(self) -> dict[str, np.ndarray]:
         """The directory and registry as arrays (with `ProfileMatrix.state`, a snapshot)."""
@@ -392,6 +414,7 @@ class BlockIndex:
         index._mask_id = {int(mask): position for position, mask in enumerate(state["set_masks"].tolist())}
         index._row_mask = np.zeros(matrix.capacity, dtype=np.uint32)
         index._row_mask[:len(state["row_sets"])] = state["row_sets"]
+        index._list_sets()
         return index
 
     # -- reading ---------------------------------------------------------------------------------
@@ -496,7 +519,7 @@ class BlockIndex:
         else:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
-                len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI)
+                len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         width = max((len(values) for values in hashes.values()), default=1)
@@ -554,7 +577,7 @@ class BlockIndex:
         else:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS), usable,
-                missing, MIN_DESIGNATED_LOCI)
+                missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         present_offsets, present_hashes = self._present()
@@ -570,8 +593,9 @@ class BlockIndex:
         if not complete:  # too many keys to probe: check every row (exact, slow, rare)
             scan = np.ones(len(registry.masks), dtype=np.bool_)
         if scan.any():
-            scanned = kernels.scan_sets(codes, matrix.size, matrix.live, self._row_mask, scan, cols, table,
-                                        query.width, wild, MIN_DESIGNATED_LOCI)
+            scanned = kernels.scan_sets(codes, self._set_offsets, self._set_rows,
+                                        np.array(self._recent, dtype=np.int64), matrix.live, self._row_mask, scan,
+                                        cols, table, query.width, wild, MIN_DESIGNATED_LOCI)
             hits = np.union1d(hits, scanned)
         out = []
         for row in hits.tolist():
@@ -608,7 +632,9 @@ class BlockIndex:
                     offset += len(values[level][block])
             registry = _Registry(masks, union, values, index, np.stack(ids, axis=1) if len(masks) else
                                  np.zeros((0, len(_BLOCK_LEVEL)), np.int64), np.concatenate(value_masks),
-                                 np.concatenate(salts), masks.astype(np.int64))
+                                 np.concatenate(salts), masks.astype(np.int64),
+                                 np.bincount(self._row_mask[np.flatnonzero(self.matrix.live[:self.matrix.size])],
+                                             minlength=len(masks)).astype(np.int64))
             registry.full = self._plan(registry, (1 << N_STR) - 1)
             self._registry = registry
         return registry

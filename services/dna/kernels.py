@@ -43,10 +43,13 @@ def _popcount(value: int) -> int:
 
 @njit(cache=True, nogil=True)
 def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
-         usable: int, missing: int, min_loci: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+         usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`BlockIndex._plan` per stored designated-locus set (see block_index's module doc): which block
     values to probe exactly, which with their one missing locus enumerated, which leave-one-out; the
-    count filter per set; the sets to scan."""
+    count filter per set; the sets to check row by row. A set that two clean blocks of one partition
+    cannot cover and that has at most `small` rows is checked row by row at once: cheaper than
+    enumerating a locus for it."""
     count, blocks = value_ids.shape
     values = value_mask.shape[0]
     status = np.empty(values, np.int8)
@@ -69,6 +72,20 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         six = shared == min_loci
         wanted = 1 if six else 2
         settled = False
+        clean = 0  # clean blocks of the first (most selective) partition: exact keys, cheapest
+        for b in range(blocks):
+            if block_level[b] == 0 and status[value_ids[d, b]] == CLEAN:
+                clean += 1
+        if clean >= wanted:
+            for b in range(blocks):
+                if block_level[b] == 0 and status[value_ids[d, b]] == CLEAN:
+                    exact[value_ids[d, b]] = True
+            if not six:
+                need[d] = clean - 1 if clean > 2 else 1
+            continue
+        if set_count[d] <= small:
+            scan[d] = True
+            continue
         for level in range(levels):
             clean = 0
             singles = 0
@@ -289,23 +306,33 @@ def screen(codes: np.ndarray, rows: np.ndarray, cols: np.ndarray, table: np.ndar
 
 
 @njit(cache=True, nogil=True)
-def scan_sets(codes: np.ndarray, size: int, live: np.ndarray, row_set: np.ndarray, scan: np.ndarray,
-              cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray, min_loci: int) -> np.ndarray:
-    """The live rows below `size` whose designated-locus set is flagged in `scan` and that hit (the
-    plan's last resort), checked one by one."""
-    out = np.empty(0, np.int64)
+def scan_sets(codes: np.ndarray, set_offsets: np.ndarray, set_rows: np.ndarray, recent: np.ndarray,
+              live: np.ndarray, row_set: np.ndarray, scan: np.ndarray, cols: np.ndarray, table: np.ndarray,
+              width: int, wild: np.ndarray, min_loci: int) -> np.ndarray:
+    """The live rows whose designated-locus set is flagged in `scan` and that hit, checked one by one:
+    the rows of each flagged set (set_offsets/set_rows, by set), and the recent rows not yet listed."""
     found = np.empty(64, np.int64)
     n = 0
-    for row in range(size):
-        if live[row] and scan[row_set[row]] and _hits(codes, row, cols, table, width, wild, min_loci):
-            if n == found.shape[0]:
-                grown = np.empty(2 * n, np.int64)
-                grown[:n] = found
-                found = grown
-            found[n] = row
-            n += 1
-    out = found[:n]
-    return out
+    for which in range(2):
+        for s in range(scan.shape[0] if which == 0 else 1):
+            if which == 0:
+                if not scan[s] or s + 1 >= set_offsets.shape[0]:
+                    continue
+                start, stop = set_offsets[s], set_offsets[s + 1]
+            else:
+                start, stop = 0, recent.shape[0]
+            for i in range(start, stop):
+                row = set_rows[i] if which == 0 else recent[i]
+                if which == 1 and not scan[row_set[row]]:
+                    continue
+                if live[row] and _hits(codes, row, cols, table, width, wild, min_loci):
+                    if n == found.shape[0]:
+                        grown = np.empty(2 * n, np.int64)
+                        grown[:n] = found
+                        found = grown
+                    found[n] = row
+                    n += 1
+    return np.sort(found[:n])
 
 
 @njit(cache=True, nogil=True)

@@ -375,6 +375,9 @@ def test_compare_batch_equals_compare_many(dna_file: DnaFile, rng):
     queries = [(f"Q{i}", derived_profile(rng, donors[i % 12], "trace" if i % 2 else "near")) for i in range(30)]
     queries.append(("Q-nobody", random_profile(rng)))
     batched = [(q, [(h.reference, h.match) for h in hits]) for q, hits in dna_file.compare_batch(queries, chunk=7)]
+    threaded = [(q, [(h.reference, h.match) for h in hits])
+                for q, hits in dna_file.compare_batch(queries, chunk=9, workers=2)]
+    assert threaded == batched
     streamed = [(q, [(h.reference, h.match) for h in hits]) for q, hits in dna_file.compare_many(queries)]
     assert batched == streamed and len(batched) == 31 and batched[-1] == ("Q-nobody", [])
     with pytest.raises(InvalidInput, match=r"profile #2 \('bad'\)"):
