@@ -238,12 +238,13 @@ class BlockIndex:
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held, by part: "profiles" (encoded rows, their masks and live flags, at allocated
-        capacity), "keys" (bucket offsets, fingerprints, rows, delta) and "set_ids" (per row)."""
+        capacity), "keys" (bucket offsets, fingerprints, rows, delta) and "sets" (the designated-set
+        id of each row, and the rows listed by set)."""
         return {
             "profiles": self.matrix.nbytes(),
             "keys": (self._offsets.nbytes + self._fingerprints.nbytes + self._rows.nbytes
                      + self._delta_keys.nbytes + self._delta_rows.nbytes),
-            "set_ids": self._row_mask.nbytes,
+            "sets": self._row_mask.nbytes + self._set_rows.nbytes + self._set_offsets.nbytes,
         }
 
     # -- writing ---------------------------------------------------------------------------------
@@ -547,29 +548,9 @@ class BlockIndex:
         matrix = self.matrix
         if not matrix.count or not query.loci:
             return []
-        usable = query.designated
-        flat: list[int] = []
-        counts = [0] * N_STR
-        width = 1
-        for locus, genotypes in query.genotypes.items():
-            if genotypes:
-                counts[locus] = len(genotypes)
-                width = max(width, len(genotypes))
-            else:
-                usable &= ~(1 << locus)  # no stored genotype matches it without a difference: never counts
-        qhash = np.zeros((N_STR, width), dtype=np.int64)
-        if width == 1:
-            for locus, genotypes in query.genotypes.items():
-                if genotypes:
-                    flat.append(locus)
-                    flat.extend(genotype_hashes(locus, genotypes))
-            pairs = np.array(flat, dtype=np.int64).reshape(-1, 2)
-            qhash[pairs[:, 0], 0] = pairs[:, 1]
-        else:
-            for locus, genotypes in query.genotypes.items():
-                if genotypes:
-                    qhash[locus, :len(genotypes)] = genotype_hashes(locus, genotypes)
-        qcount = np.array(counts, dtype=np.int64)
+        usable = query.usable
+        qhash, qcount = kernels.query_hashes(np.array(query.flat_genotypes, dtype=np.int64).reshape(-1, 3),
+                                             _LOCUS_SALT, _LOW, _HIGH, N_STR)
         registry = self._registry_now()
         missing = registry.union & ~usable
         if not missing and registry.full_fast is not None:
@@ -582,7 +563,7 @@ class BlockIndex:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         present_offsets, present_hashes = self._present()
         cols = query.cols * 2
-        wild = np.array(query.wild_flags, dtype=np.bool_)
+        wild = query.wild
         codes = matrix.codes
         table = query.table
         hits, complete = kernels.search(

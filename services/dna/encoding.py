@@ -188,6 +188,26 @@ class EncodedQuery:
     _table: np.ndarray | None = None
 
     @property
+    def usable(self) -> int:
+        """`designated` less the loci where no stored genotype matches without a difference."""
+        mask = self.designated
+        for locus, found in self.genotypes.items():
+            if not found:
+                mask &= ~(1 << locus)
+        return mask
+
+    @property
+    def flat_genotypes(self) -> list[int]:
+        """`genotypes` as one flat list of (locus, low, high), locus ascending."""
+        return [value for locus in sorted(self.genotypes) for pair in self.genotypes[locus]
+                for value in (locus, *pair)]
+
+    @property
+    def wild(self) -> np.ndarray:
+        """Per locus (in `loci` order), whether the query has a wildcard there."""
+        return np.array([item[3] for item in self.scalar], dtype=np.bool_)
+
+    @property
     def width(self) -> int:
         return self.tables.width
 
@@ -342,9 +362,12 @@ class ProfileMatrix:
         dense = np.zeros((len(rows), self.codes.shape[1]), dtype=np.int64)
         masks = np.zeros(len(rows), dtype=np.uint32)
         for locus, (values, index) in loci.items():
-            translate = np.array([self.book.code(locus, value) for value in values] + [WILD, ABSENT],
-                                 dtype=np.int64)
-            codes = translate[np.asarray(index, dtype=np.int64)]  # -2 -> WILD, -1 -> ABSENT
+            index = np.asarray(index, dtype=np.int64)
+            used = np.zeros(len(values) + 2, dtype=bool)
+            used[index] = True  # only values some row holds get a code (-2, -1 land on the last two)
+            translate = np.array([self.book.code(locus, value) if used[i] else ABSENT
+                                  for i, value in enumerate(values)] + [WILD, ABSENT], dtype=np.int64)
+            codes = translate[index]  # -2 -> WILD, -1 -> ABSENT
             c = 2 * int(self.col[locus])
             dense[:, c:c + 2] = codes
             if locus != AMEL_INDEX:

@@ -401,7 +401,7 @@ class DnaFile:
         return transaction(self._db)
 
     def memory(self) -> dict[str, int]:
-        """Bytes held in memory, by part: the index's ("profiles", "keys", "set_ids") and "catalogue"
+        """Bytes held in memory, by part: the index's ("profiles", "keys", "sets") and "catalogue"
         (flags and reference numbers)."""
         with self._rw.read():
             return {**self._index.nbytes(), "catalogue": self._catalogue.nbytes()}

@@ -154,7 +154,7 @@ def _emit(out: np.ndarray, n: int, salt: int, summed: int, enumerated: int, qhas
     else:
         start, stop = 0, 1
     if n + combinations * (stop - start) > out.shape[0]:
-        return -1
+        return -1  # the caller grows the buffer and tries again
     for c in range(combinations):
         key = salt
         rest = c
@@ -176,37 +176,64 @@ def _emit(out: np.ndarray, n: int, salt: int, summed: int, enumerated: int, qhas
 def keys(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value_mask: np.ndarray,
          value_salt: np.ndarray, missing: int, qhash: np.ndarray, qcount: np.ndarray, present_offsets: np.ndarray,
          present_hashes: np.ndarray, capacity: int) -> np.ndarray:
-    """Every key a plan probes (`BlockIndex._keys`); an empty array with one element -1 when there would
-    be more than `capacity`."""
-    out = np.empty(capacity, np.int64)
-    n = 0
-    for v in range(value_mask.shape[0]):
-        mask = value_mask[v]
-        salt = value_salt[v]
-        if exact[v]:
-            n = _emit(out, n, salt, mask, -1, qhash, qcount, present_offsets, present_hashes)
+    """Every key a plan probes (`BlockIndex._keys`); an array holding only -1 when there would be more
+    than `capacity`."""
+    size = 256
+    while True:
+        out = np.empty(size, np.int64)
+        n = 0
+        for v in range(value_mask.shape[0]):
             if n < 0:
-                return np.full(1, -1, np.int64)
-        if single[v]:
-            gap = mask & missing
-            locus = 0
-            while not gap >> locus & 1:
-                locus += 1
-            n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets, present_hashes)
-            if n < 0:
-                return np.full(1, -1, np.int64)
-        if leave_one_out[v]:
-            m = mask
-            locus = 0
-            while m:
-                if m & 1:
-                    n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets,
-                              present_hashes)
-                    if n < 0:
-                        return np.full(1, -1, np.int64)
-                m >>= 1
-                locus += 1
-    return out[:n]
+                break
+            mask = value_mask[v]
+            salt = value_salt[v]
+            if exact[v]:
+                n = _emit(out, n, salt, mask, -1, qhash, qcount, present_offsets, present_hashes)
+                if n < 0:
+                    break
+            if single[v]:
+                gap = mask & missing
+                locus = 0
+                while not gap >> locus & 1:
+                    locus += 1
+                n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets,
+                          present_hashes)
+                if n < 0:
+                    break
+            if leave_one_out[v]:
+                m = mask
+                locus = 0
+                while m:
+                    if m & 1:
+                        n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets,
+                                  present_hashes)
+                        if n < 0:
+                            break
+                    m >>= 1
+                    locus += 1
+        if n >= 0:
+            return out[:n]
+        if size >= capacity:
+            return np.full(1, -1, np.int64)
+        size = min(capacity, size * 8)
+
+
+@njit(cache=True, nogil=True)
+def query_hashes(pairs: np.ndarray, salt: np.ndarray, low: np.ndarray, high: np.ndarray, loci: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The hash table of a query's matching genotypes: pairs is (locus, low code, high code) rows in
+    locus order; returns (loci x widest) hashes and the count per locus (`genotype_hash`)."""
+    count = np.zeros(loci, np.int64)
+    for i in range(pairs.shape[0]):
+        count[pairs[i, 0]] += 1
+    width = max(1, count.max())
+    table = np.zeros((loci, width), np.int64)
+    filled = np.zeros(loci, np.int64)
+    for i in range(pairs.shape[0]):
+        locus = pairs[i, 0]
+        table[locus, filled[locus]] = salt[locus] + (low[locus, pairs[i, 1]] ^ high[locus, pairs[i, 2]])
+        filled[locus] += 1
+    return table, count
 
 
 @njit(cache=True, nogil=True)
