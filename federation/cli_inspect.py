@@ -70,7 +70,8 @@ def logs(
                 else:
                     colour = "green" if result.intact else "red"
                     Console().print(f"[{colour}]{state}: {'intact' if result.intact else 'TAMPERED'}[/{colour}], "
-                                    f"{result.entries_checked} entries checked")
+                                    f"{result.entries_checked} entries and {result.checkpoints_checked} signed "
+                                    f"checkpoints checked")
                     for violation in result.violations:
                         Console().print(f"  #{violation.sequence}: {violation.problem}")
                 raise typer.Exit(0 if result.intact else 1)

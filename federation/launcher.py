@@ -42,7 +42,7 @@ from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.echo.servicer import EchoServicer
-from prum.services.logger import Category, ProtocolLog, RetentionPolicy
+from prum.services.logger import Category, CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
@@ -108,7 +108,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     """Open one state's stores and build (not start) its server."""
     folder.mkdir(parents=True, exist_ok=True)
     log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
-                      retention=RetentionPolicy.for_state(spec.code, spec.retention_days))
+                      retention=RetentionPolicy.for_state(spec.code, spec.retention_days),
+                      key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem))
     readiness = readiness_from_file(federation, clock)
     dna = DnaFile(folder / "dna.db", clock=clock)
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)

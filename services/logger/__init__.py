@@ -1,5 +1,6 @@
 """The Art 30 protocol log of one state (LOG-1..LOG-6): entries, validation, the durable hash-chained log."""
 
+from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint, check_checkpoint
 from prum.services.logger.entry import (
     GATED_CATEGORIES,
     GENESIS_HASH,
@@ -12,6 +13,7 @@ from prum.services.logger.entry import (
     validate_entry,
 )
 from prum.services.logger.log import (
+    CHECKPOINT_EVERY,
     FOUR_YEARS,
     TWO_YEARS,
     LogStats,
@@ -22,6 +24,6 @@ from prum.services.logger.log import (
 )
 
 __all__ = [
-    "FOUR_YEARS", "GATED_CATEGORIES", "GENESIS_HASH", "TWO_YEARS", "Category", "EntryKind", "LogEntry", "LogStats", "MessageType",
+    "CHECKPOINT_EVERY", "CheckpointKey", "SignedCheckpoint", "check_checkpoint", "FOUR_YEARS", "GATED_CATEGORIES", "GENESIS_HASH", "TWO_YEARS", "Category", "EntryKind", "LogEntry", "LogStats", "MessageType",
     "Outcome", "ProtocolLog", "PurgeReport", "RetentionPolicy", "Side", "Verification", "validate_entry",
 ]

@@ -15,13 +15,22 @@ non-automated supplies 4 years) still chain across the gap; the unbroken run of 
 after the *checkpoint* folds into it (the sequence and hash of the last entry removed), which is
 where `verify` starts. A gap no tombstone explains stops the fold, so it stays visible.
 
-Limit: the hash algorithm is public, so someone who can write the file could rewrite the whole
-chain and the head consistently. Catching that needs an anchor outside the file: the DPA keeps
-`stats().last_hash` from each export and compares it later.
+Signed checkpoints (LOG-5): the hash algorithm is public, so someone who can write the file could
+rewrite the whole chain and the head consistently. Given the state's key (`CheckpointKey`, from its
+federation certificate), the log signs a checkpoint (sequence, hash of that entry, time) whenever a
+write crosses a multiple of `checkpoint_every` entries, and on demand (`checkpoint()`). `verify`
+checks each checkpoint's signature against the state's certificate and that the chain still has
+that hash at that sequence, and that no periodic checkpoint is missing; so a consistent rewrite is
+caught at the first checkpoint after its start. The purge keeps the chain anchored: the fold stops
+before a tombstone that disagrees with a checkpoint (the disagreement stays visible), and after a
+fold the log signs a checkpoint at the fold point before dropping the ones the fold passed.
+Limit: a rewrite that also cuts the tail below the last checkpoint and removes the checkpoints looks
+like a shorter log; the signed checkpoints handed out (ListCheckpoints, the DPA) catch that.
 
 Schema: `meta(key, value)` (state, schema version), `entries(sequence PK, <the Entry fields>)`,
 `head(id=1, sequence, hash)`, `tombstones(sequence PK, kind, previous_hash, hash, purged_at)`,
-`checkpoint(id=1, sequence, hash, purged_at)`. Times are ISO 8601 UTC text, microsecond precision.
+`checkpoint(id=1, sequence, hash, purged_at)` (the purge fold),
+`signed_checkpoints(sequence PK, hash, signed_at, signature)`. Times are ISO 8601 UTC text, microsecond precision.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from pathlib import Path
 from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput
+from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint
 from prum.services.logger.entry import (
     GENESIS_HASH,
     Category,
@@ -59,6 +69,8 @@ TWO_YEARS = timedelta(days=730)
 #: The Dutch retention list keeps evidence of supplied judicial data at least 4 years ('4y' = 1461 days).
 FOUR_YEARS = timedelta(days=1461)
 MAX_QUERY_LIMIT = 10_000
+#: A signed checkpoint every this many entries (LOG-5), besides those made on demand and at a purge.
+CHECKPOINT_EVERY = 1000
 _EXPORT_PAGE = 500
 
 _COLUMNS = ("sequence", "kind", "message_type", "category", "side", "logging_state", "requesting_state",
@@ -88,6 +100,8 @@ CREATE TABLE IF NOT EXISTS tombstones (sequence INTEGER PRIMARY KEY, kind TEXT N
                                        purged_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL,
                                        hash TEXT NOT NULL, purged_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS signed_checkpoints (sequence INTEGER PRIMARY KEY, hash TEXT NOT NULL,
+                                               signed_at TEXT NOT NULL, signature BLOB NOT NULL);
 CREATE TRIGGER IF NOT EXISTS entries_never_updated BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only: entries are never updated (LOG-5)'); END;
 CREATE TRIGGER IF NOT EXISTS entries_deleted_only_by_purge BEFORE DELETE ON entries
@@ -144,6 +158,8 @@ class Verification:
     intact: bool
     entries_checked: int
     violations: list[tuple[int, str]]
+    #: Signed checkpoints whose signature held and whose sequence the walk reached (LOG-5).
+    checkpoints_checked: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,10 +226,18 @@ class ProtocolLog:
     may share one file, since the chain head is read inside each write transaction."""
 
     def __init__(self, path: str | Path, state: str, clock: Clock | None = None,
-                 retention: RetentionPolicy | None = None) -> None:
+                 retention: RetentionPolicy | None = None, key: CheckpointKey | None = None,
+                 checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         if not _STATE_CODE.match(state or ""):
             raise InvalidInput(f"{state!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
                                f"e.g. 'NL'", field="state")
+        if key is not None and key.state != state:
+            raise InvalidInput(f"the certificate is {key.state!r}'s, not {state}'s", field="key")
+        if checkpoint_every < 1:
+            raise InvalidInput(f"{checkpoint_every}; allowed: 1 or more", field="checkpoint_every")
+        #: Signs checkpoints (LOG-5) if it holds the private key; checks them if it holds the certificate.
+        self.key = key
+        self.checkpoint_every = checkpoint_every
         self.path = str(path)
         self.state = state
         self.clock: Clock = clock or SystemClock()
@@ -319,7 +343,40 @@ class ProtocolLog:
                 written.append(sealed_group)
             db.executemany(_INSERT, rows)
             db.execute("UPDATE head SET sequence = ?, hash = ? WHERE id = 1", (sequence, previous))
+            if sequence // self.checkpoint_every > (sequence - len(rows)) // self.checkpoint_every:
+                self._sign(db, sequence, previous, now)
         return written
+
+    def _sign(self, db: sqlite3.Connection, sequence: int, digest: str, now: datetime) -> SignedCheckpoint | None:
+        """Sign and store a checkpoint of the chain at `sequence` (inside the caller's transaction)."""
+        if self.key is None or not self.key.can_sign:
+            return None
+        signed = self.key.sign(self.state, sequence, digest, now)
+        db.execute("INSERT OR REPLACE INTO signed_checkpoints VALUES (?, ?, ?, ?)",
+                   (sequence, digest, format_moment(now), signed.signature))
+        return signed
+
+    def checkpoint(self) -> SignedCheckpoint:
+        """Sign a checkpoint of the chain's head now (LOG-5), e.g. before handing it to the DPA."""
+        if self.key is None or not self.key.can_sign:
+            raise InvalidInput(f"the protocol log of {self.state} was opened without its private key; it "
+                               f"cannot sign checkpoints", field="key")
+        with self._transaction() as db:
+            sequence, digest = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
+            signed = self._sign(db, sequence, digest, self.clock.now())
+        assert signed is not None
+        return signed
+
+    def checkpoints(self, after_sequence: int = 0, limit: int = MAX_QUERY_LIMIT) -> list[SignedCheckpoint]:
+        """The stored signed checkpoints in sequence order (LOG-5), as anchors to hand out."""
+        with self._lock:
+            rows = self._db.execute("SELECT sequence, hash, signed_at, signature FROM signed_checkpoints "
+                                    "WHERE sequence > ? ORDER BY sequence LIMIT ?", (after_sequence, limit)).fetchall()
+        return [self._checkpoint_from_row(row) for row in rows]
+
+    def _checkpoint_from_row(self, row: tuple) -> SignedCheckpoint:  # type: ignore[type-arg]
+        sequence, digest, signed_at, signature = row
+        return SignedCheckpoint(self.state, sequence, digest, datetime.fromisoformat(signed_at), bytes(signature))
 
     def _prepare(self, entry: LogEntry) -> LogEntry:
         if not isinstance(entry, LogEntry):
@@ -398,7 +455,9 @@ class ProtocolLog:
             head = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
             tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones "
                                     "ORDER BY sequence").fetchall()
-            walk = _ChainWalk(*(checkpoint or (0, GENESIS_HASH)))
+            signed = [self._checkpoint_from_row(row) for row in db.execute(
+                "SELECT sequence, hash, signed_at, signature FROM signed_checkpoints ORDER BY sequence")]
+            walk = _ChainWalk(*(checkpoint or (0, GENESIS_HASH)), anchors=self._anchors(signed))
             pending = iter(tombstones)
             tombstone = next(pending, None)
             for row in db.execute(f"{_SELECT} ORDER BY sequence"):
@@ -412,7 +471,28 @@ class ProtocolLog:
             while tombstone is not None:
                 walk.tombstone(*tombstone)
                 tombstone = next(pending, None)
+        if self.key is not None:
+            self._expect_periodic(walk, signed, head[0])
         return walk.finish(*head)
+
+    def _anchors(self, signed: list[SignedCheckpoint]) -> dict[int, SignedCheckpoint]:
+        """The checkpoints `verify` matches against the chain: all of them if there is no certificate to
+        check them with, else those whose signature holds (the others are reported as forged)."""
+        if self.key is None:
+            return {c.sequence: c for c in signed}
+        return {c.sequence: c for c in signed if self.key.check(c)}
+
+    def _expect_periodic(self, walk: _ChainWalk, signed: list[SignedCheckpoint], head_sequence: int) -> None:
+        """Report forged checkpoints, and a missing one: one is signed every `checkpoint_every` entries."""
+        for checkpoint in signed:
+            if checkpoint.sequence not in walk.anchors:
+                walk.violations.append((checkpoint.sequence, f"the signed checkpoint at {checkpoint.sequence} does "
+                                                             f"not verify against {self.state}'s certificate: "
+                                                             f"forged or altered"))
+        due = head_sequence // self.checkpoint_every * self.checkpoint_every
+        if due and not any(c.sequence >= due for c in walk.anchors.values()):
+            walk.violations.append((due, f"no valid signed checkpoint at or after entry {due}, though one is signed "
+                                         f"every {self.checkpoint_every} entries: checkpoints were removed"))
 
     def _snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A consistent read: a WAL snapshot on its own connection, or the locked writer in memory."""
@@ -439,22 +519,24 @@ class ProtocolLog:
                 db.executemany("INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",
                                [(seq, kind, prev, digest, stamp) for seq, kind, prev, digest in doomed])
                 db.executemany("DELETE FROM entries WHERE sequence = ?", [(seq,) for seq, *_ in doomed])
-                self._compact(db, stamp)
+                self._compact(db, stamp, now)
         return PurgeReport(removed=sum(removed.values()),
                            removed_by_kind={kind: removed.get(kind, 0) for kind in EntryKind},
                            dry_run=dry_run)
 
-    @staticmethod
-    def _compact(db: sqlite3.Connection, stamp: str) -> None:
+    def _compact(self, db: sqlite3.Connection, stamp: str, now: datetime) -> None:
         """Fold into the checkpoint the run of tombstones that follows it without a gap or a broken link;
-        a gap (an entry deleted outside a purge) stops the fold, so `verify` still reports it."""
+        a gap (an entry deleted outside a purge) or a hash a signed checkpoint contradicts stops the fold,
+        so `verify` still reports it. The fold point is then signed, and the checkpoints it passed go."""
         checkpoint = db.execute("SELECT sequence, hash FROM checkpoint WHERE id = 1").fetchone()
         last_sequence, last_hash = checkpoint if checkpoint else (0, GENESIS_HASH)
+        signed = dict(db.execute("SELECT sequence, hash FROM signed_checkpoints WHERE sequence > ?",
+                                 (last_sequence,)).fetchall())
         folded = False
         for sequence, previous_hash, digest in db.execute(
                 "SELECT sequence, previous_hash, hash FROM tombstones WHERE sequence > ? ORDER BY sequence",
                 (last_sequence,)).fetchall():
-            if sequence != last_sequence + 1 or previous_hash != last_hash:
+            if sequence != last_sequence + 1 or previous_hash != last_hash or signed.get(sequence, digest) != digest:
                 break
             last_sequence, last_hash, folded = sequence, digest, True
         if not folded:
@@ -463,6 +545,8 @@ class ProtocolLog:
                    "sequence = excluded.sequence, hash = excluded.hash, purged_at = excluded.purged_at",
                    (last_sequence, last_hash, stamp))
         db.execute("DELETE FROM tombstones WHERE sequence <= ?", (last_sequence,))
+        if self._sign(db, last_sequence, last_hash, now) is not None or self.key is None:
+            db.execute("DELETE FROM signed_checkpoints WHERE sequence < ?", (last_sequence,))
 
 
 def _span(first: int, last: int) -> str:
@@ -489,10 +573,21 @@ def _read_snapshot(path: str) -> Iterator[sqlite3.Connection]:
 class _ChainWalk:
     """The state of one `verify` pass: the last link seen and the violations found so far (LOG-5)."""
 
-    def __init__(self, sequence: int, digest: str) -> None:
+    def __init__(self, sequence: int, digest: str, anchors: dict[int, SignedCheckpoint] | None = None) -> None:
         self.last_sequence, self.last_hash = sequence, digest
         self.checked = 0
         self.violations: list[tuple[int, str]] = []
+        #: Signed checkpoints by sequence; each is matched once the walk reaches its sequence.
+        self.anchors = anchors or {}
+        self._unmatched = dict(self.anchors)
+        self._match(sequence, digest)
+
+    def _match(self, sequence: int, digest: str) -> None:
+        checkpoint = self._unmatched.pop(sequence, None)
+        if checkpoint is not None and checkpoint.hash != digest:
+            self.violations.append((sequence, f"the chain's hash at {sequence} differs from the one signed in the "
+                                              f"checkpoint of {format_moment(checkpoint.signed_at)}: the chain "
+                                              f"was rewritten up to here"))
 
     def _link(self, sequence: int, previous_hash: str, what: str) -> None:
         if sequence > self.last_sequence + 1:
@@ -506,6 +601,7 @@ class _ChainWalk:
 
     def tombstone(self, sequence: int, previous_hash: str, digest: str) -> None:
         self._link(sequence, previous_hash, "purged entry")
+        self._match(sequence, digest)
         self.last_sequence, self.last_hash = sequence, digest
 
     def entry(self, row: tuple, head_sequence: int) -> None:  # type: ignore[type-arg]
@@ -525,6 +621,7 @@ class _ChainWalk:
         if sequence > head_sequence:
             self.violations.append((sequence, f"the entry lies beyond the log's head ({head_sequence}): "
                                               f"inserted outside the logger"))
+        self._match(sequence, digest)
         self.last_sequence, self.last_hash = max(self.last_sequence, sequence), digest
 
     def finish(self, head_sequence: int, head_hash: str) -> Verification:
@@ -536,6 +633,12 @@ class _ChainWalk:
         elif self.last_sequence == head_sequence and self.last_hash != head_hash:
             self.violations.append((head_sequence, "the last entry's hash differs from the one recorded at "
                                                    "the head: the entry was replaced"))
+        for sequence in sorted(self._unmatched):
+            where = "beyond the log's head" if sequence > head_sequence else "inside the purged range"
+            self.violations.append((sequence, f"a signed checkpoint names entry {sequence}, {where} "
+                                              f"({head_sequence if sequence > head_sequence else 'purged'}): "
+                                              f"the log was cut or its purge record moved"))
         self.violations.sort(key=lambda v: v[0])
         return Verification(intact=not self.violations, entries_checked=self.checked,
-                            violations=self.violations)
+                            violations=self.violations,
+                            checkpoints_checked=len(self.anchors) - len(self._unmatched))

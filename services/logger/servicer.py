@@ -5,6 +5,7 @@ outside this process; the reference services write to the same log in-process (s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timezone
 
 import grpc
 
@@ -12,7 +13,8 @@ from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.errors import InvalidInput
 from prum.services.common.tls import calling_state, check_own_state
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, moment, timestamp
-from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side, SignedCheckpoint
+from prum.services.logger.log import MAX_QUERY_LIMIT
 
 
 def _enum_from_proto(enum: type, proto_enum: object, value: int, prefix: str, field: str):  # type: ignore[no-untyped-def]
@@ -58,6 +60,17 @@ def entry_from_proto(message: logger_pb2.Entry, state: str) -> LogEntry:
         hit_count=message.hit_count)
 
 
+def checkpoint_to_proto(checkpoint: SignedCheckpoint) -> logger_pb2.Checkpoint:
+    return logger_pb2.Checkpoint(state=checkpoint.state, sequence=checkpoint.sequence, hash=checkpoint.hash,
+                                 signed_at=timestamp(checkpoint.signed_at), signature=checkpoint.signature)
+
+
+def checkpoint_from_proto(message: logger_pb2.Checkpoint) -> SignedCheckpoint:
+    """A checkpoint received from a logger, to check with `check_checkpoint` against the state's certificate."""
+    return SignedCheckpoint(message.state, message.sequence, message.hash, message.signed_at.ToDatetime(tzinfo=timezone.utc),
+                            message.signature)
+
+
 class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
     def __init__(self, state: str, log: ProtocolLog) -> None:
         self.state = state
@@ -90,7 +103,22 @@ class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
     def Verify(self, request: logger_pb2.VerifyRequest, context: grpc.ServicerContext) -> logger_pb2.VerifyResponse:
         result = self.log.verify()
         return logger_pb2.VerifyResponse(intact=result.intact, entries_checked=result.entries_checked, violations=[
-            logger_pb2.Violation(sequence=seq, problem=problem) for seq, problem in result.violations])
+            logger_pb2.Violation(sequence=seq, problem=problem) for seq, problem in result.violations],
+            checkpoints_checked=result.checkpoints_checked)
+
+    def CreateCheckpoint(self, request: logger_pb2.CreateCheckpointRequest,
+                         context: grpc.ServicerContext) -> logger_pb2.CreateCheckpointResponse:
+        check_own_state(calling_state(context), self.state, "sign a checkpoint of the protocol log")
+        return logger_pb2.CreateCheckpointResponse(checkpoint=checkpoint_to_proto(self.log.checkpoint()))
+
+    def ListCheckpoints(self, request: logger_pb2.ListCheckpointsRequest,
+                        context: grpc.ServicerContext) -> logger_pb2.ListCheckpointsResponse:
+        """Signed hashes only, no log content: any member state (or its DPA) may keep them as anchors (LOG-5)."""
+        limit = request.limit or 1000
+        if not 1 <= limit <= MAX_QUERY_LIMIT:
+            raise InvalidInput(f"{limit}; allowed: 1 to {MAX_QUERY_LIMIT}", field="limit")
+        return logger_pb2.ListCheckpointsResponse(checkpoints=[
+            checkpoint_to_proto(c) for c in self.log.checkpoints(request.after_sequence, limit)])
 
     def Purge(self, request: logger_pb2.PurgeRequest, context: grpc.ServicerContext) -> logger_pb2.PurgeResponse:
         check_own_state(calling_state(context), self.state, "purge the protocol log")

@@ -8,6 +8,9 @@ from sample_federation import DONOR, officer_search
 
 from prum.common.v1 import common_pb2
 from prum.federation.launcher import InProcessFederation
+from prum.logger.v1 import logger_pb2, logger_pb2_grpc
+from prum.services.logger import check_checkpoint
+from prum.services.logger.servicer import checkpoint_from_proto
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
@@ -93,3 +96,24 @@ def test_every_state_serves_the_echo_ceiling(federation: InProcessFederation) ->
 
     stub = echo_pb2_grpc.EchoServiceStub(federation.channel("NL", as_state="DE"))
     assert stub.Echo(echo_pb2.EchoRequest(payload=b"ping"), timeout=5).payload == b"ping"
+
+
+def test_a_peer_keeps_the_signed_checkpoints_of_a_states_log(federation: InProcessFederation) -> None:
+    """LOG-5: the checkpoints leave the log as anchors; anyone with the state's certificate can check them."""
+    federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-DPA"), timeout=10)
+    own = logger_pb2_grpc.ProtocolLoggerServiceStub(federation.channel("DE"))
+    made = own.CreateCheckpoint(logger_pb2.CreateCheckpointRequest(), timeout=5).checkpoint
+    assert made.sequence == federation.nodes["DE"].log.stats().last_sequence > 0
+    peer = logger_pb2_grpc.ProtocolLoggerServiceStub(federation.channel("DE", as_state="FR"))
+    kept = peer.ListCheckpoints(logger_pb2.ListCheckpointsRequest(after_sequence=made.sequence - 1),
+                                timeout=5).checkpoints
+    assert [c.sequence for c in kept] == [made.sequence]
+    de_certificate, _ = federation.pki.states["DE"]
+    fr_certificate, _ = federation.pki.states["FR"]
+    assert check_checkpoint(checkpoint_from_proto(kept[0]), de_certificate)
+    assert not check_checkpoint(checkpoint_from_proto(kept[0]), fr_certificate)
+    with pytest.raises(grpc.RpcError) as refused:
+        peer.CreateCheckpoint(logger_pb2.CreateCheckpointRequest(), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    verified = own.Verify(logger_pb2.VerifyRequest(), timeout=10)
+    assert verified.intact and verified.checkpoints_checked >= 1

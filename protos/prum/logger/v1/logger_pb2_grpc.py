@@ -64,6 +64,16 @@ class ProtocolLoggerServiceStub:
                 request_serializer=prum_dot_logger_dot_v1_dot_logger__pb2.GetLogStatsRequest.SerializeToString,
                 response_deserializer=prum_dot_logger_dot_v1_dot_logger__pb2.GetLogStatsResponse.FromString,
                 _registered_method=True)
+        self.CreateCheckpoint = channel.unary_unary(
+                '/prum.logger.v1.ProtocolLoggerService/CreateCheckpoint',
+                request_serializer=prum_dot_logger_dot_v1_dot_logger__pb2.CreateCheckpointRequest.SerializeToString,
+                response_deserializer=prum_dot_logger_dot_v1_dot_logger__pb2.CreateCheckpointResponse.FromString,
+                _registered_method=True)
+        self.ListCheckpoints = channel.unary_unary(
+                '/prum.logger.v1.ProtocolLoggerService/ListCheckpoints',
+                request_serializer=prum_dot_logger_dot_v1_dot_logger__pb2.ListCheckpointsRequest.SerializeToString,
+                response_deserializer=prum_dot_logger_dot_v1_dot_logger__pb2.ListCheckpointsResponse.FromString,
+                _registered_method=True)
 
 
 class ProtocolLoggerServiceServicer:
@@ -105,6 +115,18 @@ class ProtocolLoggerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCheckpoints(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProtocolLoggerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +159,16 @@ def add_ProtocolLoggerServiceServicer_to_server(servicer, server):
                     servicer.GetLogStats,
                     request_deserializer=prum_dot_logger_dot_v1_dot_logger__pb2.GetLogStatsRequest.FromString,
                     response_serializer=prum_dot_logger_dot_v1_dot_logger__pb2.GetLogStatsResponse.SerializeToString,
+            ),
+            'CreateCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCheckpoint,
+                    request_deserializer=prum_dot_logger_dot_v1_dot_logger__pb2.CreateCheckpointRequest.FromString,
+                    response_serializer=prum_dot_logger_dot_v1_dot_logger__pb2.CreateCheckpointResponse.SerializeToString,
+            ),
+            'ListCheckpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCheckpoints,
+                    request_deserializer=prum_dot_logger_dot_v1_dot_logger__pb2.ListCheckpointsRequest.FromString,
+                    response_serializer=prum_dot_logger_dot_v1_dot_logger__pb2.ListCheckpointsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +333,60 @@ class ProtocolLoggerService:
             '/prum.logger.v1.ProtocolLoggerService/GetLogStats',
             prum_dot_logger_dot_v1_dot_logger__pb2.GetLogStatsRequest.SerializeToString,
             prum_dot_logger_dot_v1_dot_logger__pb2.GetLogStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.logger.v1.ProtocolLoggerService/CreateCheckpoint',
+            prum_dot_logger_dot_v1_dot_logger__pb2.CreateCheckpointRequest.SerializeToString,
+            prum_dot_logger_dot_v1_dot_logger__pb2.CreateCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCheckpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.logger.v1.ProtocolLoggerService/ListCheckpoints',
+            prum_dot_logger_dot_v1_dot_logger__pb2.ListCheckpointsRequest.SerializeToString,
+            prum_dot_logger_dot_v1_dot_logger__pb2.ListCheckpointsResponse.FromString,
             options,
             channel_credentials,
             insecure,

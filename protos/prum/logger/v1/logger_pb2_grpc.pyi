@@ -37,6 +37,8 @@ class ProtocolLoggerServiceStub:
     Verify: _grpc.UnaryUnaryMultiCallable[_logger_pb2.VerifyRequest, _logger_pb2.VerifyResponse]
     Purge: _grpc.UnaryUnaryMultiCallable[_logger_pb2.PurgeRequest, _logger_pb2.PurgeResponse]
     GetLogStats: _grpc.UnaryUnaryMultiCallable[_logger_pb2.GetLogStatsRequest, _logger_pb2.GetLogStatsResponse]
+    CreateCheckpoint: _grpc.UnaryUnaryMultiCallable[_logger_pb2.CreateCheckpointRequest, _logger_pb2.CreateCheckpointResponse]
+    ListCheckpoints: _grpc.UnaryUnaryMultiCallable[_logger_pb2.ListCheckpointsRequest, _logger_pb2.ListCheckpointsResponse]
 
 @_typing.type_check_only
 class ProtocolLoggerServiceAsyncStub(ProtocolLoggerServiceStub):
@@ -47,6 +49,8 @@ class ProtocolLoggerServiceAsyncStub(ProtocolLoggerServiceStub):
     Verify: _aio.UnaryUnaryMultiCallable[_logger_pb2.VerifyRequest, _logger_pb2.VerifyResponse]  # type: ignore[assignment]
     Purge: _aio.UnaryUnaryMultiCallable[_logger_pb2.PurgeRequest, _logger_pb2.PurgeResponse]  # type: ignore[assignment]
     GetLogStats: _aio.UnaryUnaryMultiCallable[_logger_pb2.GetLogStatsRequest, _logger_pb2.GetLogStatsResponse]  # type: ignore[assignment]
+    CreateCheckpoint: _aio.UnaryUnaryMultiCallable[_logger_pb2.CreateCheckpointRequest, _logger_pb2.CreateCheckpointResponse]  # type: ignore[assignment]
+    ListCheckpoints: _aio.UnaryUnaryMultiCallable[_logger_pb2.ListCheckpointsRequest, _logger_pb2.ListCheckpointsResponse]  # type: ignore[assignment]
 
 class ProtocolLoggerServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -90,5 +94,19 @@ class ProtocolLoggerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _logger_pb2.GetLogStatsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_logger_pb2.GetLogStatsResponse, _abc.Awaitable[_logger_pb2.GetLogStatsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateCheckpoint(
+        self,
+        request: _logger_pb2.CreateCheckpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logger_pb2.CreateCheckpointResponse, _abc.Awaitable[_logger_pb2.CreateCheckpointResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCheckpoints(
+        self,
+        request: _logger_pb2.ListCheckpointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logger_pb2.ListCheckpointsResponse, _abc.Awaitable[_logger_pb2.ListCheckpointsResponse]]: ...
 
 def add_ProtocolLoggerServiceServicer_to_server(servicer: ProtocolLoggerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

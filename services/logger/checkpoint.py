@@ -1,0 +1,112 @@
+"""Signed checkpoints of the protocol log (LOG-5): the chain's head, signed with the state's key.
+
+The hash chain alone shows an edit, a deletion or an insertion, but not a rewrite of the whole
+chain with every hash recomputed: the algorithm is public. A checkpoint (state, sequence, head
+hash, time) signed with the state's private key (the key of its federation certificate,
+`federation/pki.py`) anchors the chain: nobody without the key can sign a new one, so `verify`
+finds a rewritten chain at the first checkpoint whose hash no longer matches, and a forged
+checkpoint by its signature. A checkpoint handed out (`ProtocolLoggerService.ListCheckpoints`, a
+DPA's export) is also an anchor outside the file: `check_checkpoint` verifies it with the
+certificate alone.
+
+Signature: ECDSA with SHA-256 over `payload()`, a fixed text form, with the key of the state's
+certificate (P-256 in the federation PKI; any EC key works).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from prum.services.common.errors import InvalidInput
+from prum.services.logger.entry import format_moment
+
+_ALGORITHM = ec.ECDSA(hashes.SHA256())
+_DOMAIN = "prum.logger.v1.checkpoint"
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """The chain of `state`'s log had `hash` as the hash of entry `sequence` at `signed_at`."""
+
+    state: str
+    sequence: int
+    hash: str
+    signed_at: datetime
+    signature: bytes
+
+    def payload(self) -> bytes:
+        return checkpoint_payload(self.state, self.sequence, self.hash, self.signed_at)
+
+
+def checkpoint_payload(state: str, sequence: int, digest: str, signed_at: datetime) -> bytes:
+    """The bytes signed: a domain tag, so no other signature of the state's key can pass for a checkpoint."""
+    return f"{_DOMAIN}\n{state}\n{sequence}\n{digest}\n{format_moment(signed_at)}".encode()
+
+
+def certificate_state(certificate: x509.Certificate) -> str:
+    """The state code in a federation certificate's subject (its common name)."""
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+@dataclass(frozen=True)
+class CheckpointKey:
+    """The state's certificate (to check checkpoints) and, on the state's own logger, its key (to sign)."""
+
+    certificate: x509.Certificate
+    private_key: ec.EllipticCurvePrivateKey | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey):
+            raise InvalidInput("the certificate's key is not an EC key; checkpoints are signed with ECDSA",
+                               field="certificate")
+        if self.private_key is not None and (
+                self.private_key.public_key().public_numbers() != self.certificate.public_key().public_numbers()):
+            raise InvalidInput("the private key does not belong to the certificate", field="private_key")
+
+    @classmethod
+    def from_pem(cls, cert_pem: bytes, key_pem: bytes | None = None) -> CheckpointKey:
+        """From PEM, as in `TlsMaterial` (cert_pem, key_pem) or the files `FederationPki.write` leaves."""
+        key = serialization.load_pem_private_key(key_pem, password=None) if key_pem else None
+        if key is not None and not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise InvalidInput("is not an EC private key", field="key_pem")
+        return cls(x509.load_pem_x509_certificate(cert_pem), key)
+
+    @property
+    def state(self) -> str:
+        return certificate_state(self.certificate)
+
+    @property
+    def can_sign(self) -> bool:
+        return self.private_key is not None
+
+    def sign(self, state: str, sequence: int, digest: str, signed_at: datetime) -> SignedCheckpoint:
+        if self.private_key is None:
+            raise InvalidInput("this logger holds the certificate only, not the key; it cannot sign",
+                               field="private_key")
+        signature = self.private_key.sign(checkpoint_payload(state, sequence, digest, signed_at), _ALGORITHM)
+        return SignedCheckpoint(state, sequence, digest, signed_at, signature)
+
+    def check(self, checkpoint: SignedCheckpoint) -> bool:
+        """True if the checkpoint was signed with this certificate's key, for this certificate's state."""
+        return check_checkpoint(checkpoint, self.certificate)
+
+
+def check_checkpoint(checkpoint: SignedCheckpoint, certificate: x509.Certificate) -> bool:
+    """True if `checkpoint` is signed by the key of `certificate` and names the certificate's state."""
+    if checkpoint.state != certificate_state(certificate):
+        return False
+    public_key = certificate.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    try:
+        public_key.verify(checkpoint.signature, checkpoint.payload(), _ALGORITHM)
+    except InvalidSignature:
+        return False
+    return True
