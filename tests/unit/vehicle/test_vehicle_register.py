@@ -285,3 +285,26 @@ def test_concurrent_lookups_and_ingests(register: VehicleRegister):
         assert all(future.result() == 1 for future in looked)
     assert register.stats().vehicles == 1 + len(plates)
     assert all(len(register.lookup(registration_number=plate)) == 1 for plate in plates)
+
+
+def test_the_logged_record_keeps_every_field_as_plain_json_values():
+    """VRD-2: what the protocol log keeps of a supplied record is the whole record, JSON-ready."""
+    import json
+
+    from prum.services.vehicle.exchange import record_data
+
+    golf = record(GOLF, "AB-123-C", holders=(JAN, ACME), status=VehicleStatus.STOLEN,
+                  registrations=(Registration("AB-123-C", at(2020), None), Registration("XY-99-Z", at(2010), at(2020))))
+    data = record_data(golf)
+    assert json.loads(json.dumps(data)) == data
+    assert data["vehicle"] == {"vin": GOLF, "registration_number": "AB-123-C", "make": "Volkswagen", "model": "Golf",
+                               "colour": "blue", "category": "M1", "first_registration_date": "2008-01-01",
+                               "status": "STOLEN"}
+    assert data["holders"][0] == {"role": "OWNER", "company": None, "person": {
+        "surname": "Jansen", "first_names": "Jan Pieter", "date_of_birth": "1970-03-02",
+        "address": {"street": "Dorpsstraat 1", "postal_code": "3512 AB", "city": "Utrecht", "country": "NL"}}}
+    assert data["holders"][1]["company"]["name"] == "Acme Lease B.V." and data["holders"][1]["person"] is None
+    assert data["registrations"] == [
+        {"registration_number": "AB-123-C", "valid_from": "2020-01-01T00:00:00+00:00", "valid_to": None},
+        {"registration_number": "XY-99-Z", "valid_from": "2010-01-01T00:00:00+00:00",
+         "valid_to": "2020-01-01T00:00:00+00:00"}]
