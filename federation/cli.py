@@ -208,6 +208,7 @@ def down(
 
 
 from prum.federation.cli_afis import afis_app  # noqa: E402 - sub-apps registered after the app
+from prum.federation.cli_bench import bench_app  # noqa: E402
 from prum.federation.cli_dna import dna_app  # noqa: E402
 from prum.federation.cli_inspect import logs, readiness  # noqa: E402
 
@@ -215,6 +216,7 @@ app.command()(logs)
 app.command()(readiness)
 app.add_typer(dna_app, name="dna", help="The national DNA file: import a lab's CSV export, benchmark the index.")
 app.add_typer(afis_app, name="afis", help="The national fingerprint file: evaluate the 1:N matcher.")
+app.add_typer(bench_app, name="bench", help="Load tests with Locust against a federation on loopback.")
 
 
 def main() -> None:  # pragma: no cover - console script entry

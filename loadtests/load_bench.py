@@ -1,0 +1,258 @@
+"""`prum bench load` without the command line: federation, data, preflight, Locust runs, figures (no Locust here).
+
+  1. a federation of separate server processes on loopback (`prum up`'s machinery, in a temporary
+     folder removed afterwards), or an attached one (`--attach RUN_DIR`, left running);
+  2. the synthetic files loaded through the states' Ingest RPCs and the query mixes written (load_data);
+  3. a preflight: a few calls of each query type, checked as the Locust users check them, before any load;
+  4. Locust headless as subprocesses (load_runner): one isolated run per query type, echo first (the
+     ceiling of the same stack), and optionally a mixed run with every type at its weight;
+  5. the figures of each run from Locust's final summary, checked against its CSV (load_results),
+     with each type's ratio to echo, the calls in flight and the CPU share Locust took.
+The federation this started is stopped on every path out, also on an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from prum.loadtests.load_checks import QUERY_TYPES
+from prum.loadtests.load_data import DataSpec, Target, load_data, preflight, read_queries, write_queries
+from prum.loadtests.load_plan import DEFAULT_THINK, Plan, parse_think
+from prum.loadtests.load_results import add_ratios, run_rows
+from prum.loadtests.load_runner import run_locust
+
+Progress = Callable[[str, int, int], None]
+REQUESTER = "DE"
+TARGET = "NL"
+
+
+class BenchError(RuntimeError):
+    """The bench cannot run or its figures cannot be trusted; the message says why and where to look."""
+
+
+@dataclass
+class BenchOptions:
+    duration_s: int = 30
+    users: int = 8                      # per run; with workers, spread over them
+    spawn_rate: float = 0.0             # users started per second; 0: all within a second
+    workers: int = 0                    # 0: one local Locust process; N: a master and N workers
+    types: tuple[str, ...] = tuple(QUERY_TYPES)
+    isolated: bool = True               # one run per query type
+    mixed: bool = False                 # one run with every type at its weight
+    weights: dict[str, int] = field(default_factory=lambda: {key: 1 for key in QUERY_TYPES})
+    think: str = DEFAULT_THINK
+    deadline_s: float = 5.0
+    data: DataSpec = field(default_factory=DataSpec)
+    states: int = 6                     # the requester and its peers: the fan-out reaches states - 1
+    attach: Path | None = None
+    out: Path = Path("prum-load")
+
+
+def is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bench_federation(states: int, fanout_deadline_ms: int) -> Any:
+    """The requester DE, the target NL and further EU states up to `states`: all ready, AFIS quotas that a
+    load test does not spend, no synthetic files of their own (load_data brings them)."""
+    from prum.federation.topology import EU_MEMBER_STATES, parse_federation
+
+    codes = [REQUESTER, TARGET, *(c for c in EU_MEMBER_STATES if c not in (REQUESTER, TARGET))][:states]
+    return parse_federation({
+        "federation": {"name": "prum-bench-load", "deadline_ms": fanout_deadline_ms},
+        "defaults": {"dna_profiles": 0, "vehicles": 0, "fingerprints": 0,
+                     "afis": {"person_searches_per_day": 100_000_000, "trace_searches_per_day": 100_000_000,
+                              "max_candidates": 10}},
+        "state": [{"code": code, "name": EU_MEMBER_STATES[code]} for code in codes]}, source="prum bench load")
+
+
+@contextmanager
+def federation_for(options: BenchOptions, progress: Progress) -> Iterator[tuple[dict[str, Any], Path]]:
+    """(run.json, its folder): a new federation stopped and removed on the way out, or the attached one."""
+    from prum.federation.processes import down, read_run, status, up
+
+    if options.attach is not None:
+        try:
+            run = read_run(options.attach)
+        except FileNotFoundError as error:
+            raise BenchError(str(error)) from error
+        strangers = [f"{c} {e['address']}" for c, e in run["states"].items() if not is_loopback(e["address"])]
+        if strangers:
+            raise BenchError(f"the load test sends traffic to this machine only (127.0.0.0/8, ::1); "
+                             f"{options.attach} has states elsewhere: {', '.join(strangers)}")
+        down_states = [r["state"] for r in status(options.attach) if r["health"] != "SERVING"]
+        if down_states:
+            raise BenchError(f"states {', '.join(down_states)} of {options.attach} are not serving "
+                             f"(`prum status --workdir {options.attach}`)")
+        yield run, options.attach
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="prum-bench-federation-"))
+    try:
+        run = up(bench_federation(options.states, 3000), workdir, progress=progress)
+        yield run, workdir
+    finally:
+        # Stop every state we started, whatever happened; a second Ctrl-C must not cut this short.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if (workdir / "run.json").exists():
+                down(workdir)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _channels(run: dict[str, Any], workdir: Path, as_state: str | None = None) -> dict[str, Any]:
+    from prum.services.common.server import open_channel
+    from prum.services.common.tls import TlsMaterial
+
+    return {code: open_channel(entry["address"], TlsMaterial.load(workdir / "pki", as_state or code))
+            for code, entry in run["states"].items()}
+
+
+def _target(run: dict[str, Any]) -> Target:
+    codes = list(run["states"])
+    for code in (REQUESTER, TARGET):
+        if code not in codes:
+            raise BenchError(f"the load test asks from {REQUESTER} to {TARGET}; this federation has "
+                             f"{', '.join(codes)}")
+    officers = {o["id"]: o for s in run["federation"]["state"] if s["code"] == REQUESTER for o in s["officer"]}
+    authorised = [o for o in officers if officers[o].get("authorised", True)]
+    if len(authorised) < 2:
+        raise BenchError(f"{REQUESTER} needs two authorised officers (officer and ordering officer)")
+    return Target(REQUESTER, TARGET, tuple(c for c in codes if c != REQUESTER), authorised[0], authorised[1],
+                  fanout_deadline_ms=int(run["federation"]["federation"].get("deadline_ms", 3000)))
+
+
+def _preflight(run: dict[str, Any], workdir: Path, queries_path: Path, types: tuple[str, ...]) -> dict[str, Any]:
+    as_requester = _channels(run, workdir, as_state=REQUESTER)
+    try:
+        report = preflight({"target": as_requester[TARGET], "ncp": as_requester[REQUESTER]},
+                           read_queries(queries_path), types)
+    finally:
+        for channel in as_requester.values():
+            channel.close()
+    wrong = {key: row["errors"][:3] + row["problems"][:3] for key, row in report.items()
+             if row["errors"] or row["problems"]}
+    if wrong:
+        raise BenchError("preflight: replies are wrong before any load: "
+                         + "; ".join(f"{key}: {', '.join(found)}" for key, found in wrong.items()))
+    return report
+
+
+def plan_runs(options: BenchOptions) -> list[tuple[str, dict[str, int]]]:
+    """(run name, weights) of each Locust run: echo first, each type alone, then the mix if asked."""
+    wanted = [key for key in QUERY_TYPES if key in options.types]
+    runs = [(key, {key: 1}) for key in wanted] if options.isolated else []
+    mix = {key: weight for key, weight in options.weights.items() if weight > 0 and key in wanted}
+    if options.mixed:
+        if not mix:
+            raise BenchError("the mixed run needs a weight above 0 for at least one of "
+                             + ", ".join(wanted))
+        runs.append(("mixed", mix))
+    if not runs:
+        raise BenchError("nothing to run: ask for isolated runs, a mixed run, or both")
+    return runs
+
+
+def _cpu_row(run: Any) -> dict[str, Any]:
+    return {key: run.cpu.get(key) for key in ("window_s", "cores", "locust_cpu_s", "locust_share", "servers_cpu_s",
+                                             "servers_share", "per_process_s", "per_server_s")}
+
+
+def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[str, Any]:
+    """Everything above; returns the report (also written to `<out>/<stamp>/report.json`)."""
+    progress = progress or (lambda step, done, total: None)
+    think = parse_think(options.think)
+    runs = plan_runs(options)
+    folder = options.out / time.strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"folder": str(folder), "options": _options_json(options), "runs": [], "checks": []}
+    with federation_for(options, progress) as (run, workdir):
+        report["federation"] = {"attached": options.attach is not None, "states": {
+            c: {"address": e["address"], "pid": e.get("pid")} for c, e in run["states"].items()}}
+        target = _target(run)
+        report["fanout_peers"] = list(target.peers)
+        channels = _channels(run, workdir)
+        try:
+            loaded, queries = load_data(options.data, target, channels, progress)
+        finally:
+            for channel in channels.values():
+                channel.close()
+        report["data"] = loaded
+        queries_path = folder / "queries.json"
+        write_queries(queries_path, target, queries)
+        report["preflight"] = _preflight(run, workdir, queries_path, tuple(key for key, _ in runs
+                                                                           if key in QUERY_TYPES))
+        server_pids = {c: e["pid"] for c, e in run["states"].items() if e.get("pid")}
+        addresses = {c: e["address"] for c, e in run["states"].items()}
+        for name, weights in runs:
+            run_folder = folder / "runs" / name
+            run_folder.mkdir(parents=True, exist_ok=True)
+            plan = Plan(pki=str((workdir / "pki").resolve()), requester=REQUESTER, target=TARGET,
+                        addresses=addresses, queries=str(queries_path.resolve()), out=str(run_folder.resolve()),
+                        weights={key: weights.get(key, 0) for key in QUERY_TYPES}, think=options.think,
+                        deadline_s=options.deadline_s, fanout_deadline_ms=target.fanout_deadline_ms)
+            plan_path = run_folder / "plan.json"
+            plan.write(plan_path)
+            classes = [QUERY_TYPES[key].user_class for key in weights]
+            users = max(options.users, len(classes))
+            locust = run_locust(run_folder, plan_path, classes, users, options.spawn_rate or users,
+                                options.duration_s, options.workers, server_pids,
+                                progress=lambda done, total, name=name: progress(f"Locust: {name}", done, total))
+            report["runs"].append(_figures(name, locust, think, report["checks"]))
+    isolated = [r for r in report["runs"] if r["name"] != "mixed"]
+    rows = [row for r in isolated for row in r["rows"]]
+    add_ratios(rows, "isolated")
+    for entry in report["runs"]:
+        if entry["name"] == "mixed":
+            add_ratios(entry["rows"], "mixed")
+    report["ok"] = not report["checks"]
+    (folder / "report.json").write_text(json.dumps(report, indent=2, default=str), "utf-8")
+    return report
+
+
+def _figures(name: str, locust: Any, think: dict[str, tuple[float, float]], checks: list[str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "folder": str(locust.folder), "users": locust.users,
+                             "workers": locust.workers, "exit_codes": locust.exit_codes, "killed": locust.killed,
+                             "cpu": _cpu_row(locust), "commands": locust.commands}
+    if locust.killed:
+        checks.append(f"{name}: Locust did not stop by itself; killed {locust.duration_s}s + grace after start")
+    summary = locust.folder / "summary.json"
+    if not summary.exists():
+        checks.append(f"{name}: Locust wrote no summary; see {locust.folder}/*.log")
+        entry["rows"] = []
+        return entry
+    figures = run_rows(locust.folder, "mixed" if name == "mixed" else "isolated", locust.users, think)
+    entry.update(figures)
+    failed = sum(row["failures"] for row in figures["rows"])
+    if failed:
+        kinds = sorted({f"{f['Name']}: {f['Error']}" for f in figures["failures"]})[:5]
+        checks.append(f"{name}: {failed} failed calls ({'; '.join(kinds)})")
+    if not figures["rows"]:
+        checks.append(f"{name}: no calls were made; see {locust.folder}/*.log")
+    if not figures["csv_check"]["agrees"]:
+        checks.append(f"{name}: the CSV disagrees with the final summary: {figures['csv_check']['differences']}")
+    return entry
+
+
+def _options_json(options: BenchOptions) -> dict[str, Any]:
+    data = asdict(replace(options, attach=None, out=Path(".")))
+    data["attach"] = str(options.attach) if options.attach else None
+    data["out"] = str(options.out)
+    return data
