@@ -168,9 +168,12 @@ class ReadinessBook:
         """True when the Council has decided for `state` and `category` and not revoked it (GATE-1)."""
         if state not in self.members:
             return False
-        with self._lock:
-            row = self._row(state, self._category(category))
-        return row.ready and not row.revoked
+        category = category if isinstance(category, Category) and category in GATED_CATEGORIES \
+            else self._category(category)
+        with self._lock:  # on every automated supply, twice: one indexed read, no row object
+            found = self._db.execute("SELECT ready AND NOT revoked FROM readiness WHERE state = ? AND category = ?",
+                                     (state, category.name)).fetchone()
+        return bool(found and found[0])
 
     def require_ready(self, state: str, category: Category | str) -> None:
         """Raise GateClosed unless `state` may exchange `category` data (GATE-1)."""
