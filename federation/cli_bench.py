@@ -32,8 +32,8 @@ def load_command(
                                                "30s, 2m, 1h or seconds.")] = "30s",
     users: Annotated[int, typer.Option(min=1, max=1000, help="Simulated users per run (each with its own mTLS "
                                                              "channel); with workers, spread over them.")] = 8,
-    workers: Annotated[int, typer.Option(min=0, max=16, help="0: one local Locust process; N: a Locust master "
-                                                             "and N workers on this machine, as on Kubernetes.")] = 0,
+    workers: Annotated[str, typer.Option(help="0: one local Locust process; N: a Locust master and N workers on "
+                                              "this machine, as on Kubernetes; 1,2: every run with each.")] = "0",
     types: Annotated[str, typer.Option(help="Query types, each in an isolated run (echo is the ceiling): "
                                             "echo, dna, vehicle, afis, fanout.")] = "echo,dna,vehicle,afis,fanout",
     isolated: Annotated[bool, typer.Option(help="One run per query type.")] = True,
@@ -71,16 +71,18 @@ def load_command(
 
     Examples:
       [bold]prum bench load --duration 30s[/bold]
-      [bold]prum bench load --duration 30s --workers 2 --users 16 --profiles 1000000 --vehicles 1000000[/bold]
+      [bold]prum bench load --duration 30s --workers 1,2 --users 16 --profiles 1000000 --vehicles 1000000[/bold]
       [bold]prum bench load --types echo,dna --mixed --weights echo=1,dna=3 --think 0 --json > load.json[/bold]
       [bold]prum up --workdir ./run1 && prum bench load --attach ./run1 --duration 10s[/bold]
     """
     from prum.federation.cli import _progress_bar, _steps
     from prum.loadtests.load_bench import BenchError, BenchOptions, run_bench
     from prum.loadtests.load_data import DataSpec
-    from prum.loadtests.load_plan import parse_duration, parse_think, parse_types, parse_weights
+    from prum.loadtests.load_plan import (parse_duration, parse_think, parse_types, parse_weights,
+                                          parse_workers)
 
     seconds = _parsed(parse_duration, duration, "--duration")
+    worker_counts = _parsed(parse_workers, workers, "--workers")
     chosen = _parsed(parse_types, types, "--types")
     mix = _parsed(parse_weights, weights, "--weights")
     _parsed(parse_think, think, "--think")
@@ -92,7 +94,7 @@ def load_command(
     if attach is not None and not (attach / "run.json").is_file():
         raise typer.BadParameter(f"{attach} has no run.json: give the --workdir of `prum up`", param_hint="--attach")
     options = BenchOptions(
-        duration_s=seconds, users=users, workers=workers, types=chosen, isolated=isolated, mixed=mixed,
+        duration_s=seconds, users=users, workers=worker_counts, types=chosen, isolated=isolated, mixed=mixed,
         weights={key: mix.get(key, 0) for key in chosen}, think=think, deadline_s=deadline,
         data=DataSpec(profiles=profiles, vehicles=vehicles, fingerprints=fingerprints, peer_profiles=peer_profiles,
                       queries=queries, hit_rate=hit_rate, seed=seed),
@@ -122,37 +124,42 @@ def _ms(value: Any) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def _table(title: str, mode: str, runs: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("type", "users", "req/s", "p50", "p95", "p99 ms", "fails", "×echo", "in flight",
+                   "Locust CPU", "servers CPU"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for run in runs:
+        flight = run.get("in_flight", {})
+        for i, row in enumerate(run.get("rows", [])):
+            first = i == 0
+            in_flight = (f"{flight.get('mean', 0):.1f}/{flight.get('peak', 0)}" if mode == "isolated"
+                         else f"≈{row['in_flight_little']:.1f}")
+            shares = [f"{run['cpu'][key]:.0%}" if first and run["cpu"].get(key) is not None else ""
+                      for key in ("locust_share", "servers_share")]
+            ratio = row.get("ratio_to_echo")
+            table.add_row(row["type"], str(row.get("users") or "-"), f"{row['rps']:,.1f}", _ms(row["p50"]),
+                          _ms(row["p95"]), _ms(row["p99"]), str(row["failures"]),
+                          "-" if ratio is None else f"{ratio:.2f}", in_flight, *shares)
+    return table
+
+
 def render_report(report: dict[str, Any], console: Console) -> None:
     options = report["options"]
     data = report.get("data", {})
     spec = data.get("spec", {})
     runs = report["runs"]
     cores = runs[0]["cpu"].get("cores", "?") if runs else "?"
-    locust = f"master + {options['workers']} workers" if options["workers"] else "1 local process"
-    for mode in ("isolated", "mixed"):
-        chosen = [run for run in runs if (run["name"] == "mixed") == (mode == "mixed")]
-        if not chosen:
-            continue
-        title = (f"Locust, {mode} run{'s' if mode == 'isolated' else ''}: {options['duration_s']} s, "
-                 f"{options['users']} users, {locust}, {cores} cores; NL holds {spec.get('profiles', 0):,} "
-                 f"profiles, {spec.get('vehicles', 0):,} vehicles, {spec.get('fingerprints', 0):,} fingerprints")
-        table = Table(title=title, title_justify="left")
-        for column in ("type", "users", "req/s", "p50", "p95", "p99 ms", "fails", "×echo", "in flight",
-                       "Locust CPU", "servers CPU"):
-            table.add_column(column, justify="left" if column == "type" else "right")
-        for run in chosen:
-            flight = run.get("in_flight", {})
-            for i, row in enumerate(run.get("rows", [])):
-                first = i == 0
-                in_flight = (f"{flight.get('mean', 0):.1f}/{flight.get('peak', 0)}" if mode == "isolated"
-                             else f"≈{row['in_flight_little']:.1f}")
-                shares = [f"{run['cpu'][key]:.0%}" if first and run["cpu"].get(key) is not None else ""
-                          for key in ("locust_share", "servers_share")]
-                ratio = row.get("ratio_to_echo")
-                table.add_row(row["type"], str(row.get("users") or "-"), f"{row['rps']:,.1f}", _ms(row["p50"]),
-                              _ms(row["p95"]), _ms(row["p99"]), str(row["failures"]),
-                              "-" if ratio is None else f"{ratio:.2f}", in_flight, *shares)
-        console.print(table)
+    for workers in options["workers"]:
+        locust = f"master + {workers} worker{'s' if workers > 1 else ''}" if workers else "1 local process"
+        for mode in ("isolated", "mixed"):
+            chosen = [run for run in runs if run["mode"] == mode and run["workers"] == workers]
+            if chosen:
+                title = (f"Locust, {mode} run{'s' if mode == 'isolated' else ''}: {options['duration_s']} s, "
+                         f"{options['users']} users, {locust}, {cores} cores; NL holds {spec.get('profiles', 0):,} "
+                         f"profiles, {spec.get('vehicles', 0):,} vehicles, {spec.get('fingerprints', 0):,} "
+                         "fingerprints")
+                console.print(_table(title, mode, chosen))
     loaded = [f"{key} {data[key]['seconds']} s" for key in ("dna", "vehicles", "fingerprints") if key in data]
     peers = report.get("fanout_peers", [])
     console.print(f"in flight: mean/peak calls measured by the users' gauges (mixed: ≈ req/s × mean latency). "

@@ -45,7 +45,7 @@ class BenchOptions:
     duration_s: int = 30
     users: int = 8                      # per run; with workers, spread over them
     spawn_rate: float = 0.0             # users started per second; 0: all within a second
-    workers: int = 0                    # 0: one local Locust process; N: a master and N workers
+    workers: tuple[int, ...] = (0,)     # per set of runs: 0, one local Locust process; N, a master and N workers
     types: tuple[str, ...] = tuple(QUERY_TYPES)
     isolated: bool = True               # one run per query type
     mixed: bool = False                 # one run with every type at its weight
@@ -155,16 +155,27 @@ def _preflight(run: dict[str, Any], workdir: Path, queries_path: Path, types: tu
     return report
 
 
-def plan_runs(options: BenchOptions) -> list[tuple[str, dict[str, int]]]:
-    """(run name, weights) of each Locust run: echo first, each type alone, then the mix if asked."""
+@dataclass(frozen=True)
+class RunPlan:
+    name: str                # its folder under runs/
+    mode: str                # "isolated" or "mixed"
+    workers: int
+    weights: dict[str, int]
+
+
+def plan_runs(options: BenchOptions) -> list[RunPlan]:
+    """Each Locust run: echo first, each type alone, then the mix if asked; all again for each worker count."""
     wanted = [key for key in QUERY_TYPES if key in options.types]
-    runs = [(key, {key: 1}) for key in wanted] if options.isolated else []
     mix = {key: weight for key, weight in options.weights.items() if weight > 0 and key in wanted}
-    if options.mixed:
-        if not mix:
-            raise BenchError("the mixed run needs a weight above 0 for at least one of "
-                             + ", ".join(wanted))
-        runs.append(("mixed", mix))
+    if options.mixed and not mix:
+        raise BenchError("the mixed run needs a weight above 0 for at least one of " + ", ".join(wanted))
+    runs = []
+    for workers in options.workers:
+        suffix = f"-w{workers}" if len(options.workers) > 1 else ""
+        if options.isolated:
+            runs += [RunPlan(key + suffix, "isolated", workers, {key: 1}) for key in wanted]
+        if options.mixed:
+            runs.append(RunPlan("mixed" + suffix, "mixed", workers, mix))
     if not runs:
         raise BenchError("nothing to run: ask for isolated runs, a mixed run, or both")
     return runs
@@ -197,38 +208,41 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
         report["data"] = loaded
         queries_path = folder / "queries.json"
         write_queries(queries_path, target, queries)
-        report["preflight"] = _preflight(run, workdir, queries_path, tuple(key for key, _ in runs
-                                                                           if key in QUERY_TYPES))
+        report["preflight"] = _preflight(run, workdir, queries_path,
+                                         tuple(dict.fromkeys(key for r in runs for key in r.weights)))
         server_pids = {c: e["pid"] for c, e in run["states"].items() if e.get("pid")}
         addresses = {c: e["address"] for c, e in run["states"].items()}
-        for name, weights in runs:
-            run_folder = folder / "runs" / name
+        for planned in runs:
+            run_folder = folder / "runs" / planned.name
             run_folder.mkdir(parents=True, exist_ok=True)
             plan = Plan(pki=str((workdir / "pki").resolve()), requester=REQUESTER, target=TARGET,
                         addresses=addresses, queries=str(queries_path.resolve()), out=str(run_folder.resolve()),
-                        weights={key: weights.get(key, 0) for key in QUERY_TYPES}, think=options.think,
+                        weights={key: planned.weights.get(key, 0) for key in QUERY_TYPES}, think=options.think,
                         deadline_s=options.deadline_s, fanout_deadline_ms=target.fanout_deadline_ms)
             plan_path = run_folder / "plan.json"
             plan.write(plan_path)
-            classes = [QUERY_TYPES[key].user_class for key in weights]
-            users = max(options.users, len(classes))
+            classes = [QUERY_TYPES[key].user_class for key in planned.weights]
+            users = max(options.users, len(classes), planned.workers)
             locust = run_locust(run_folder, plan_path, classes, users, options.spawn_rate or users,
-                                options.duration_s, options.workers, server_pids,
-                                progress=lambda done, total, name=name: progress(f"Locust: {name}", done, total))
-            report["runs"].append(_figures(name, locust, think, report["checks"]))
-    isolated = [r for r in report["runs"] if r["name"] != "mixed"]
-    rows = [row for r in isolated for row in r["rows"]]
-    add_ratios(rows, "isolated")
+                                options.duration_s, planned.workers, server_pids,
+                                progress=lambda done, total, name=planned.name: progress(f"Locust: {name}", done,
+                                                                                         total))
+            report["runs"].append(_figures(planned, locust, think, report["checks"]))
+    for workers in options.workers:  # isolated: each type over echo alone, with the same Locust processes
+        add_ratios([row for r in report["runs"] if r["mode"] == "isolated" and r["workers"] == workers
+                    for row in r["rows"]], "isolated")
     for entry in report["runs"]:
-        if entry["name"] == "mixed":
+        if entry["mode"] == "mixed":
             add_ratios(entry["rows"], "mixed")
     report["ok"] = not report["checks"]
     (folder / "report.json").write_text(json.dumps(report, indent=2, default=str), "utf-8")
     return report
 
 
-def _figures(name: str, locust: Any, think: dict[str, tuple[float, float]], checks: list[str]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": name, "folder": str(locust.folder), "users": locust.users,
+def _figures(planned: RunPlan, locust: Any, think: dict[str, tuple[float, float]], checks: list[str]
+             ) -> dict[str, Any]:
+    name = planned.name
+    entry: dict[str, Any] = {"name": name, "mode": planned.mode, "folder": str(locust.folder), "users": locust.users,
                              "workers": locust.workers, "exit_codes": locust.exit_codes, "killed": locust.killed,
                              "cpu": _cpu_row(locust), "commands": locust.commands}
     if locust.killed:
@@ -238,7 +252,7 @@ def _figures(name: str, locust: Any, think: dict[str, tuple[float, float]], chec
         checks.append(f"{name}: Locust wrote no summary; see {locust.folder}/*.log")
         entry["rows"] = []
         return entry
-    figures = run_rows(locust.folder, "mixed" if name == "mixed" else "isolated", locust.users, think)
+    figures = run_rows(locust.folder, planned.mode, locust.users, think)
     entry.update(figures)
     failed = sum(row["failures"] for row in figures["rows"])
     if failed:

@@ -22,6 +22,7 @@ from prum.loadtests.load_checks import QUERY_TYPES
 
 PLAN_VARIABLE = "PRUM_LOAD_PLAN"
 DEFAULT_THINK = "0,afis=1"
+MAX_WORKERS = 16
 
 
 def parse_weights(text: str) -> dict[str, int]:
@@ -53,6 +54,15 @@ def parse_types(text: str) -> tuple[str, ...]:
     if unknown or not types:
         raise ValueError(f"query types {text!r}: write a comma-separated list of {', '.join(QUERY_TYPES)}")
     return types
+
+
+def parse_workers(text: str) -> tuple[int, ...]:
+    """'0' (one local Locust process), '2' (a master and 2 workers), or '1,2' (each in turn)."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and int(part) <= MAX_WORKERS for part in parts):
+        raise ValueError(f"workers {text!r}: write 0 (one local Locust process), N (a master and N workers, "
+                         f"N <= {MAX_WORKERS}) or a list such as 1,2")
+    return tuple(dict.fromkeys(int(part) for part in parts))
 
 
 def _interval(text: str, where: str) -> tuple[float, float]:

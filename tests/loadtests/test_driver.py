@@ -41,6 +41,7 @@ def test_bad_options_are_refused_naming_the_allowed_forms() -> None:
                                (["--no-isolated"], "nothing to run"),
                                (["--mixed", "--types", "echo", "--weights", "dna=1"], "weight above 0"),
                                (["--users", "0"], "--users"),
+                               (["--workers", "two"], "0 (one local Locust process), N (a master and N workers"),
                                (["--attach", "/nonexistent/run"], "no run.json")):
         result = runner.invoke(app, ["bench", "load", *arguments])
         assert result.exit_code == 2, (arguments, result.output)
@@ -55,8 +56,11 @@ def test_help_has_an_example() -> None:
 
 def test_runs_are_echo_first_then_each_type_then_the_mix() -> None:
     options = BenchOptions(types=("fanout", "dna", "echo"), mixed=True, weights={"dna": 2, "fanout": 0, "echo": 1})
-    assert plan_runs(options) == [("echo", {"echo": 1}), ("dna", {"dna": 1}), ("fanout", {"fanout": 1}),
-                                  ("mixed", {"dna": 2, "echo": 1})]
+    assert [(r.name, r.mode, r.workers, r.weights) for r in plan_runs(options)] == [
+        ("echo", "isolated", 0, {"echo": 1}), ("dna", "isolated", 0, {"dna": 1}),
+        ("fanout", "isolated", 0, {"fanout": 1}), ("mixed", "mixed", 0, {"dna": 2, "echo": 1})]
+    twice = plan_runs(BenchOptions(types=("echo", "dna"), workers=(1, 2)))
+    assert [(r.name, r.workers) for r in twice] == [("echo-w1", 1), ("dna-w1", 1), ("echo-w2", 2), ("dna-w2", 2)]
     with pytest.raises(BenchError, match="nothing to run"):
         plan_runs(BenchOptions(isolated=False))
 

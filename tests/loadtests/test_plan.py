@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from prum.loadtests.load_plan import (PLAN_VARIABLE, Plan, parse_duration, parse_think, parse_types,
-                                      parse_weights)
+                                      parse_weights, parse_workers)
 
 
 def test_weights_parse_and_name_the_allowed_forms() -> None:
@@ -34,6 +34,10 @@ def test_duration_and_types() -> None:
         with pytest.raises(ValueError, match="e.g. 30s, 2m, 1h"):
             parse_duration(bad)
     assert parse_types("dna, echo,dna") == ("dna", "echo")
+    assert [parse_workers(t) for t in ("0", "2", "1, 2,1")] == [(0,), (2,), (1, 2)]
+    for bad in ("", "-1", "x", "99"):
+        with pytest.raises(ValueError, match="a master and N workers"):
+            parse_workers(bad)
     for bad in ("", "dna,blood"):
         with pytest.raises(ValueError, match="comma-separated list of echo, dna"):
             parse_types(bad)
