@@ -1,20 +1,19 @@
 """The national fingerprint file in memory and its 1:N search (Art 9, FP-1, FP-2, PUR-2).
 
 A search has three stages, none of them a Python loop over the file:
-1. *Pre-filter over all N* (vectorised): every cylinder of every template is indexed by MinHash
-   keys in `TABLES` hash tables (a key is the pair of the smallest set bits of the cylinder under two
-   fixed random orders of its cells, so similar cylinders share keys with a probability that grows
-   with their Jaccard similarity). The probe's cylinders look up their keys; each hit votes for its
-   template (`np.bincount`, a rare key weighing more than a common one), and the `shortlist`
-   templates with the most votes, per cylinder, go on (`shortlist`; `trace_shortlist` for a trace,
-   whose few, partial cylinders vote less reliably).
+1. *Pre-selection over all N* (vectorised): geometric hashing of minutia triangles
+   (`prum.services.afis.hashing`): every template's triangles are in one inverted index sorted by
+   a rotation- and translation-invariant key; the probe's triangles look their keys up, every hit
+   votes for its template and for the rotation and translation it implies, and the templates with
+   the strongest consistent cluster of votes go on (`shortlist`; `trace_shortlist` for a trace,
+   whose few triangles vote less reliably).
 2. *MCC stage* on the shortlist: local similarities and LSS-R (`matching.relax`), vectorised over
    all shortlisted candidates at once.
 3. *Global check* (`matching.align`) on the `finalists` best of stage 2; the candidate list is
    the best `max_candidates` of them by score, best first, above `min_score`.
 
-Memory per template: its raw minutiae (8 bytes each), the packed cylinder bits (48 bytes each) and
-`TABLES` index postings per cylinder (4 bytes each); see `memory_bytes`.
+Memory per template: its raw minutiae (10 bytes each), the packed cylinder bits (48 bytes each) and
+one index entry per triangle (13 bytes each, a few hundred triangles); see `memory_bytes`.
 
 What it never keeps (PUR-2): a probe. `search` reads the file and returns; the probe's cylinders
 and keys are local variables, gone when the call returns. A template of the file is reference data
@@ -31,25 +30,13 @@ from typing import NamedTuple
 import numpy as np
 
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
-from prum.services.afis import matching
-from prum.services.afis.matching import CELLS, WORDS, Batch, Encoded
+from prum.services.afis import hashing, matching
+from prum.services.afis.matching import WORDS, Batch
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind, validate_template
 
-TABLES = 12
-"""MinHash tables of the pre-filter."""
-
-_CORE_CELLS = np.arange(CELLS)
-"""The cells that make the MinHash keys (all of them; restricting keys to the cylinder's core was
-tried for partial traces and lost more than it gained)."""
-CORE = len(_CORE_CELLS)
-_KEY_SPACE = CORE * CORE
-_ORDERS = np.random.default_rng(20080623).permuted(np.tile(np.arange(CORE, dtype=np.int16), (2 * TABLES, 1)),
-                                                   axis=1)
-"""Fixed random orders of the core cells (the seed is the date of Decision 2008/615/JHA): two per table."""
-
-DEFAULT_SHORTLIST = 300
-DEFAULT_TRACE_SHORTLIST = 600
-DEFAULT_FINALISTS = 60
+DEFAULT_SHORTLIST = 100
+DEFAULT_TRACE_SHORTLIST = 300
+DEFAULT_FINALISTS = 40
 
 
 class Candidate(NamedTuple):
@@ -66,27 +53,6 @@ class GalleryStats:
     unidentified_traces: int
     minutiae: int
     memory_bytes: int
-
-
-def minhash_keys(encoded: Encoded, *, probe: bool = False) -> np.ndarray:
-    """(cylinders, TABLES) MinHash keys; -1 where a cylinder has too few set cells to say anything.
-
-    For a probe, cylinders whose valid area is mostly cut off (a trace's edge) get -1 as well.
-    """
-    bits = np.unpackbits(encoded.bits.view(np.uint8), axis=-1, bitorder="little")[:, _CORE_CELLS].astype(bool)
-    n = bits.shape[0]
-    if n == 0:
-        return np.zeros((0, TABLES), np.int64)
-    ranks = np.where(bits[:, None, :], _ORDERS[None, :, :], CORE)  # (n, 2T, CORE)
-    first = ranks.min(axis=2).astype(np.int64)  # (n, 2T)
-    keys = first[:, 0::2] * CORE + first[:, 1::2]
-    empty = bits.sum(axis=1) < 3
-    if probe:
-        mask = np.unpackbits(encoded.mask.view(np.uint8), axis=-1, bitorder="little")[:, _CORE_CELLS]
-        empty |= mask.sum(axis=1) < 0.5 * matching._IN_RADIUS_CELLS
-    keys[empty] = -1
-    keys[(first[:, 0::2] >= CORE) | (first[:, 1::2] >= CORE)] = -1
-    return keys
 
 
 class _Grow:
@@ -132,11 +98,8 @@ class Gallery:
         self._span = _Grow(np.int64, (2,))  # first minutia, count
         self._raw = _Grow(np.int16, (5,))  # x, y, angle, type, quality
         self._bits = _Grow(np.uint64, (WORDS,))
-        self._keys = _Grow(np.int64, (TABLES,))  # per cylinder
-        self._owner = _Grow(np.int32)  # per cylinder: its template slot
-        self._indexed = 0  # cylinders in the CSR index
-        self._offsets: np.ndarray | None = None  # (TABLES, KEY_SPACE + 1)
-        self._postings: np.ndarray | None = None  # (TABLES, indexed) template slots sorted by key
+        self._triangles = _Grow(np.int32)  # per template: its triangles in the index
+        self._index = hashing.TriangleIndex()
         self._dead = 0
 
     # -- content -------------------------------------------------------------------------------
@@ -160,12 +123,12 @@ class Gallery:
                 raise Duplicate(f"reference {template.reference!r} is already in the file")
             seen.add(template.reference)
         encoded = [matching.encode(t) for t in batch]
-        keys = [minhash_keys(e) for e in encoded]
+        found = [hashing.triangles(e.xy, e.theta) for e in encoded]
         with self._lock:
             for template in batch:
                 if template.reference in self._slot:
                     raise Duplicate(f"reference {template.reference!r} is already in the file")
-            for template, enc, key in zip(batch, encoded, keys):
+            for template, enc, tri in zip(batch, encoded, found):
                 slot = len(self._references)
                 self._references.append(template.reference)
                 self._slot[template.reference] = slot
@@ -175,8 +138,8 @@ class Gallery:
                 start, _ = self._raw.extend(np.array([tuple(m) for m in template.minutiae], np.int16))
                 self._span.extend(np.array([[start, len(template.minutiae)]], np.int64))
                 self._bits.extend(enc.bits)
-                self._keys.extend(key)
-                self._owner.extend(np.full(len(key), slot, np.int32))
+                self._triangles.extend(np.array([tri.count], np.int32))
+                self._index.add(slot, tri)
         return len(batch)
 
     def remove(self, reference: str) -> bool:
@@ -216,11 +179,8 @@ class Gallery:
 
     def memory_bytes(self) -> int:
         """Bytes the file holds in numpy arrays (raw minutiae, cylinders, index) plus its reference numbers."""
-        arrays = [g.view for g in (self._alive, self._meta, self._span, self._raw, self._bits, self._owner)]
-        total = sum(a.nbytes for a in arrays)
-        total += self._keys.view.nbytes if self._postings is None else 0
-        if self._postings is not None and self._offsets is not None:
-            total += self._postings.nbytes + self._offsets.nbytes
+        arrays = [g.view for g in (self._alive, self._meta, self._span, self._raw, self._bits, self._triangles)]
+        total = sum(a.nbytes for a in arrays) + self._index.nbytes
         total += sum(len(r) + 49 + 8 for r in self._references)  # str objects and list slots
         total += len(self._slot) * 100  # dict entries (approximate)
         return total
@@ -237,49 +197,9 @@ class Gallery:
         self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
 
     def build_index(self) -> None:
-        """Index every cylinder added so far (searches do it themselves when many are pending)."""
+        """Merge every triangle added so far into the sorted index (searches do it when many are pending)."""
         with self._lock:
-            keys, owner = self._keys.view, self._owner.view
-            total = len(owner)
-            offsets = np.zeros((TABLES, _KEY_SPACE + 1), np.int64)
-            postings = np.zeros((TABLES, total), np.int32)
-            for table in range(TABLES):
-                column = keys[:, table]
-                usable = np.flatnonzero(column >= 0)
-                order = usable[np.argsort(column[usable], kind="stable")]
-                counts = np.bincount(column[usable], minlength=_KEY_SPACE)
-                offsets[table, 1:] = np.cumsum(counts)
-                postings[table, :len(order)] = owner[order]
-            self._offsets, self._postings, self._indexed = offsets, postings, total
-
-    def _votes(self, keys: np.ndarray) -> np.ndarray:
-        """Weighted votes of the probe's keys for every template slot."""
-        slots = len(self._references)
-        votes = np.zeros(slots, np.float64)
-        if self._offsets is not None and self._postings is not None:
-            for table in range(TABLES):
-                probe_keys = keys[:, table]
-                probe_keys = probe_keys[probe_keys >= 0]
-                if probe_keys.size == 0:
-                    continue
-                starts = self._offsets[table, probe_keys]
-                lengths = self._offsets[table, probe_keys + 1] - starts
-                total = int(lengths.sum())
-                if total == 0:
-                    continue
-                base = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-                hit = self._postings[table, base + np.arange(total)]
-                weight = np.repeat(1.0 / np.log2(2.0 + lengths), lengths)
-                votes += np.bincount(hit, weights=weight, minlength=slots)
-        pending = self._keys.view[self._indexed:]
-        if len(pending):
-            owners = self._owner.view[self._indexed:]
-            for table in range(TABLES):
-                probe_keys = keys[:, table]
-                probe_keys = probe_keys[probe_keys >= 0]
-                hit = np.isin(pending[:, table], probe_keys)
-                votes += np.bincount(owners[hit], minlength=slots) * 0.5
-        return votes
+            self._index.build()
 
     # -- search --------------------------------------------------------------------------------
 
@@ -313,16 +233,13 @@ class Gallery:
             raise InvalidInput(f"{max_candidates!r} is not a candidate count; allowed: an integer >= 1",
                                field="max_candidates")
         encoded = matching.encode(probe)
-        keys = minhash_keys(encoded, probe=True)
+        found = hashing.triangles(encoded.xy, encoded.theta, probe=True)
         with self._lock:
             if not self._slot:
                 return []
-            pending = len(self._owner.view) - self._indexed
-            if self._offsets is None or pending > max(20_000, self._indexed // 4):
+            if self._index.pending > max(200_000, (len(self._index) - self._index.pending) // 4):
                 self.build_index()
-            votes = self._votes(keys)
-            sizes = self._span.data[:len(votes), 1].astype(np.float64)
-            votes = votes / np.sqrt(np.maximum(sizes, 1.0))
+            votes = self._index.votes(found, len(self._references), self._triangles.view.astype(np.float64))
             votes[~self._alive.view] = -1.0
             shortlist = min(self.trace_shortlist if probe.is_trace else self.shortlist, len(self._slot))
             slots = np.argpartition(-votes, shortlist - 1)[:shortlist]

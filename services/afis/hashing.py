@@ -1,0 +1,312 @@
+"""Geometric hashing of minutia triangles: the 1:N pre-selection of the AFIS (FP-2).
+
+Every template is cut into *triangles* of minutiae: three minutiae whose pairwise distances lie
+within `MIN_SIDE`-`MAX_SIDE` px (500 ppi) and that are not nearly collinear. A triangle is taken
+counter-clockwise (mirror images do not occur between impressions, so the orientation is
+invariant), and described by six numbers that rotation and translation leave unchanged: its three
+sides and, at each vertex, the angle between the minutia's direction and the outgoing side. The
+numbers are quantised into a *key* (sides in `SIDE_BIN` px bins, angles in `ANGLE_BINS` sectors).
+
+Index (built once, grown by a small sorted *pending* part between rebuilds): for every gallery
+triangle, one entry (key, posting), posting = template slot * `ROTATION_BINS` + the quantised
+direction of the triangle's first side; entries sorted by key, so a key's entries are one slice
+found with `np.searchsorted`. The gallery stores one cyclic order of each triangle (the one
+starting at its longest side); the probe looks up all three cyclic orders, so the choice of the
+first vertex need not agree between impressions.
+
+Noise: a probe value close to a bin edge (within `SIDE_MARGIN` px or `ANGLE_MARGIN` radians) also
+looks up the neighbouring bin, in every combination over the six numbers.
+
+Votes (Hough consistency): every probe triangle that finds a gallery triangle votes for that
+template *and* for the rotation between the two (gallery first-side direction minus probe
+first-side direction, in `ROTATION_BINS` sectors). A mate's votes pile up in one or two rotation
+sectors, chance agreements spread over all of them. A template's score is its best pair of
+neighbouring sectors; each probe triangle votes at most once per template and sector (a
+distinctive triangle found twice is not worth more), and the score is divided by
+sqrt(the template's triangles) so that large templates, which collect more chance votes, do not
+crowd out the small ones. Everything is numpy over the posting arrays: no Python loop over templates.
+
+Pure numpy, no gRPC; the probe's keys are computed, used and dropped (PUR-2).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_SIDE = 20.0
+MAX_SIDE = 110.0
+"""Triangle sides in px at 500 ppi (about 1-5.6 mm): small enough that skin distortion barely moves them."""
+MIN_HEIGHT = 8.0
+"""Nearly collinear triangles (smallest height below this, px) are skipped: their orientation is unstable."""
+PROBE_MAX_SIDE = MAX_SIDE - 8.0
+"""The probe uses triangles a bit smaller than the gallery's, so noise at the limit does not lose the mate's."""
+SIDE_BIN = 12.0
+ANGLE_BINS = 12
+SIDE_MARGIN = 6.0
+ANGLE_MARGIN = np.radians(15.0)
+ROTATION_BINS = 12
+TRANSLATION_BIN = 50.0
+_SHIFT_CELLS = 64
+"""Translation cells per axis (64 x 50 px covers +-1600 px at 500 ppi)."""
+MAX_PROBE_TRIANGLES = 200
+CONTENDERS = 3000
+"""Only the templates with the most raw hits (at most this many) go through the rotation and translation vote."""
+
+
+def _side_bins() -> int:
+    return int(np.ceil(MAX_SIDE / SIDE_BIN)) + 1
+
+_COMBOS = np.array(list(itertools.product((0, 1), repeat=6)), dtype=bool)  # (64, 6)
+
+
+@dataclass(frozen=True)
+class Triangles:
+    """Keys and first-side directions of a template's triangles.
+
+    keys (t, r) int32 and rotation (t, r) float (radians) for r cyclic orders (1 for a gallery
+    template, 3 for a probe); values (t, r, 6) the unquantised invariants.
+    """
+
+    keys: np.ndarray
+    rotation: np.ndarray
+    values: np.ndarray
+    origin: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.keys.shape[0])
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return np.mod(a, 2 * np.pi)
+
+
+def triangles(xy: np.ndarray, theta: np.ndarray, *, probe: bool = False) -> Triangles:
+    """The triangles of a template (xy in px at 500 ppi, theta radians; any frame with a fixed handedness)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    n = len(theta)
+    rotations = 3 if probe else 1
+    empty = Triangles(np.zeros((0, rotations), np.int64), np.zeros((0, rotations)), np.zeros((0, rotations, 6)),
+                      np.zeros((0, rotations, 2)))
+    if n < 3:
+        return empty
+    limit = PROBE_MAX_SIDE if probe else MAX_SIDE
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    near = (d >= MIN_SIDE) & (d <= limit)
+    i, j = np.nonzero(np.triu(near, 1))
+    if len(i) == 0:
+        return empty
+    third = near[i] & near[j] & (np.arange(n)[None, :] > j[:, None])  # (pairs, n): k > j, near both
+    p, k = np.nonzero(third)
+    tri = np.stack([i[p], j[p], k], axis=1)  # (t, 3), i < j < k
+    if len(tri) == 0:
+        return empty
+    a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
+    cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    sides = np.stack([d[tri[:, 0], tri[:, 1]], d[tri[:, 1], tri[:, 2]], d[tri[:, 2], tri[:, 0]]], axis=1)
+    height = np.abs(cross) / sides.max(axis=1)
+    keep = height >= MIN_HEIGHT
+    tri, cross = tri[keep], cross[keep]
+    if probe and len(tri) > MAX_PROBE_TRIANGLES:  # an evenly spread, deterministic subset bounds the search cost
+        tri, cross = tri[np.linspace(0, len(tri) - 1, MAX_PROBE_TRIANGLES).astype(np.int64)], \
+            cross[np.linspace(0, len(tri) - 1, MAX_PROBE_TRIANGLES).astype(np.int64)]
+    # counter-clockwise order
+    clockwise = cross < 0
+    tri[clockwise] = tri[clockwise][:, [0, 2, 1]]
+    # cyclic order starting at the longest outgoing side (gallery), or all three (probe)
+    pts = xy[tri]  # (t, 3, 2)
+    nxt = np.roll(pts, -1, axis=1)
+    edge = nxt - pts
+    length = np.hypot(edge[..., 0], edge[..., 1])  # side v_i -> v_{i+1}
+    direction = np.arctan2(edge[..., 1], edge[..., 0])
+    phi = _wrap(theta[tri] - direction)  # minutia direction relative to its outgoing side
+    if probe:
+        starts = np.broadcast_to(np.arange(3), (len(tri), 3))
+    else:
+        starts = np.argmax(length, axis=1)[:, None]
+    order = (starts[..., None] + np.arange(3)) % 3  # (t, r, 3)
+    rows = np.arange(len(tri))[:, None, None]
+    values = np.concatenate([length[rows, order], phi[rows, order]], axis=-1)  # (t, r, 6)
+    rotation = direction[np.arange(len(tri))[:, None], starts]
+    origin = np.broadcast_to((pts.mean(axis=1) - xy.mean(axis=0))[:, None, :], (len(tri), rotations, 2))  # centroid, centred
+    return Triangles(_quantise(values), rotation, values, origin)
+
+
+def _quantise(values: np.ndarray) -> np.ndarray:
+    side = np.clip((values[..., :3] / SIDE_BIN).astype(np.int64), 0, _side_bins() - 1)
+    angle = np.clip((values[..., 3:] / (2 * np.pi) * ANGLE_BINS).astype(np.int64), 0, ANGLE_BINS - 1)
+    return _pack(side, angle)
+
+
+def _pack(side: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    key = np.zeros(side.shape[:-1], np.int64)
+    for column in range(3):
+        key = key * _side_bins() + side[..., column]
+    for column in range(3):
+        key = key * ANGLE_BINS + angle[..., column]
+    return key
+
+
+def probe_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys a probe looks up for triangle invariants (m, 6): with the neighbouring bins near edges.
+
+    Returns (keys, source): source[q] is the row of `values` that key q came from.
+    """
+    m = len(values)
+    if m == 0:
+        return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    scaled = np.concatenate([values[:, :3] / SIDE_BIN, values[:, 3:] / (2 * np.pi) * ANGLE_BINS], axis=1)
+    low = np.floor(scaled).astype(np.int64)
+    frac = scaled - low
+    margin = np.array([SIDE_MARGIN / SIDE_BIN] * 3 + [ANGLE_MARGIN / (2 * np.pi) * ANGLE_BINS] * 3)
+    step = np.where(frac < margin, -1, np.where(frac > 1 - margin, 1, 0))  # (m, 6)
+    # every combination of "own bin" / "neighbour bin" over the dimensions that have a neighbour
+    other = low + step
+    choice = np.where(_COMBOS[None, :, :], other[:, None, :], low[:, None, :])  # (m, 64, 6)
+    needed = (~_COMBOS[None, :, :] | (step[:, None, :] != 0)).all(axis=2)  # a combination only uses real neighbours
+    side = choice[..., :3]
+    angle = np.mod(choice[..., 3:], ANGLE_BINS)
+    valid = needed & (side >= 0).all(axis=2) & (side < _side_bins()).all(axis=2)
+    row, combo = np.nonzero(valid)
+    keys = _pack(side[row, combo], angle[row, combo])
+    return keys, row
+
+
+class _Entries:
+    """Index entries sorted by key: key, template slot, first-side direction (1/256 turns), centroid (px)."""
+
+    def __init__(self, keys: np.ndarray, slot: np.ndarray, direction: np.ndarray, centroid: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self.keys = np.ascontiguousarray(keys[order], dtype=np.int32)
+        self.slot = np.ascontiguousarray(slot[order], dtype=np.int32)
+        self.direction = np.ascontiguousarray(direction[order], dtype=np.uint8)
+        self.centroid = np.ascontiguousarray(centroid[order], dtype=np.int16)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.slot.nbytes + self.direction.nbytes + self.centroid.nbytes
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(entry rows, query index) of every entry whose key is one of `keys`."""
+        start = np.searchsorted(self.keys, keys, side="left")
+        end = np.searchsorted(self.keys, keys, side="right")
+        lengths = end - start
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        query = np.repeat(np.arange(len(keys)), lengths)
+        offset = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(start, lengths) + offset, query
+
+
+_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 2)))
+
+
+class TriangleIndex:
+    """The inverted index of gallery triangles: a large sorted part and a small sorted pending part.
+
+    `add` appends to the pending part (re-sorted at the next search); `build` merges everything into
+    the large part. Removed templates keep their entries until the owner rebuilds; the owner masks them.
+    """
+
+    def __init__(self) -> None:
+        self._main = _Entries(*_EMPTY)
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending: _Entries | None = None
+        self._pending_size = 0
+
+    def __len__(self) -> int:
+        return len(self._main) + self._pending_size
+
+    @property
+    def pending(self) -> int:
+        return self._pending_size
+
+    @property
+    def nbytes(self) -> int:
+        chunks = sum(sum(a.nbytes for a in chunk) for chunk in self._chunks)
+        return self._main.nbytes + (self._pending.nbytes if self._pending is not None else 0) + chunks
+
+    def add(self, slot: int, found: Triangles) -> None:
+        if found.count == 0:
+            return
+        self._chunks.append((found.keys[:, 0].astype(np.int32), np.full(found.count, slot, np.int32),
+                             (rotation_turns(found.rotation[:, 0])).astype(np.uint8),
+                             np.round(found.origin[:, 0]).astype(np.int16)))
+        self._pending = None
+        self._pending_size += found.count
+
+    def _pending_part(self) -> _Entries | None:
+        if self._pending is None and self._chunks:
+            self._pending = _Entries(*(np.concatenate(column) for column in zip(*self._chunks)))
+            self._chunks = [(self._pending.keys, self._pending.slot, self._pending.direction, self._pending.centroid)]
+        return self._pending
+
+    def build(self) -> None:
+        """Merge the pending entries into the large sorted part."""
+        part = self._pending_part()
+        if part is None:
+            return
+        main = self._main
+        self._main = _Entries(np.concatenate([main.keys, part.keys]), np.concatenate([main.slot, part.slot]),
+                              np.concatenate([main.direction, part.direction]),
+                              np.concatenate([main.centroid, part.centroid]))
+        self._chunks, self._pending, self._pending_size = [], None, 0
+
+    def votes(self, probe: Triangles, slots: int, triangle_counts: np.ndarray) -> np.ndarray:
+        """(slots,) the pre-selection score of every template slot for a probe (see the module docstring)."""
+        if probe.count == 0 or slots == 0:
+            return np.zeros(slots)
+        flat_values = probe.values.reshape(-1, 6)
+        keys, source = probe_keys(flat_values)
+        rotation = probe.rotation.reshape(-1)
+        origin = probe.origin.reshape(-1, 2)
+        best = np.zeros(slots)
+        parts = [self._main] + ([p] if (p := self._pending_part()) is not None else [])
+        found = [(part, *part.lookup(keys)) for part in parts]
+        slot = np.concatenate([part.slot[entry] for part, entry, _ in found]).astype(np.int64)
+        if len(slot) == 0:
+            return best
+        # templates with too few hits to be in contention skip the (costlier) Hough step
+        raw = np.bincount(slot, minlength=slots)
+        if slots > CONTENDERS:
+            floor = max(2, int(np.partition(raw, slots - CONTENDERS)[slots - CONTENDERS]))
+            keep = raw[slot] >= floor
+        else:
+            keep = raw[slot] >= 2
+        slot = slot[keep]
+        row = source[np.concatenate([query for _, _, query in found])[keep]]
+        g_turn = np.concatenate([part.direction[entry] for part, entry, _ in found])[keep] * np.float32(2 * np.pi / 256)
+        g_xy = np.concatenate([part.centroid[entry] for part, entry, _ in found])[keep].astype(np.float32)
+        turn = np.mod(g_turn - rotation[row], 2 * np.pi).astype(np.float32)
+        c, s = np.cos(turn), np.sin(turn)
+        px, py = origin[row, 0].astype(np.float32), origin[row, 1].astype(np.float32)
+        tx = g_xy[:, 0] - (c * px - s * py)
+        ty = g_xy[:, 1] - (s * px + c * py)
+        cells = ROTATION_BINS * _SHIFT_CELLS * _SHIFT_CELLS
+        for shift in (0.0, 0.5):  # two staggered grids: a cluster cut by one grid's edge is whole in the other
+            rb = np.floor(turn * (ROTATION_BINS / (2 * np.pi)) + shift).astype(np.int64) % ROTATION_BINS
+            xb = np.clip(np.floor(tx / TRANSLATION_BIN + shift).astype(np.int64) + _SHIFT_CELLS // 2, 0, _SHIFT_CELLS - 1)
+            yb = np.clip(np.floor(ty / TRANSLATION_BIN + shift).astype(np.int64) + _SHIFT_CELLS // 2, 0, _SHIFT_CELLS - 1)
+            code = np.sort(slot * cells + (rb * _SHIFT_CELLS + xb) * _SHIFT_CELLS + yb)
+            if len(code) == 0:
+                continue
+            starts = np.flatnonzero(np.concatenate([[True], code[1:] != code[:-1]]))
+            counts = np.diff(np.append(starts, len(code)))
+            owner = code[starts] // cells
+            first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+            peak = np.maximum.reduceat(counts, first)
+            best[owner[first]] = np.maximum(best[owner[first]], peak)
+        return best / np.sqrt(np.maximum(triangle_counts[:slots], 1.0))
+
+
+def rotation_turns(angle: np.ndarray) -> np.ndarray:
+    """Angles as 1/256 turns (0-255)."""
+    return np.round(_wrap(angle) * (256 / (2 * np.pi))).astype(np.int64) % 256

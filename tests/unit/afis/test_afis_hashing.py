@@ -1,0 +1,110 @@
+"""The 1:N pre-selection by geometric hashing of minutia triangles (services/afis/hashing.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prum.federation.datagen_afis import impression, master_finger, mated_probe
+from prum.services.afis import hashing
+from prum.services.afis.matching import encode
+
+
+def _moved(xy: np.ndarray, theta: np.ndarray, turn: float, shift: tuple[float, float]):
+    c, s = np.cos(turn), np.sin(turn)
+    return np.stack([c * xy[:, 0] - s * xy[:, 1] + shift[0], s * xy[:, 0] + c * xy[:, 1] + shift[1]], axis=1), \
+        theta + turn
+
+
+@pytest.fixture(scope="module")
+def population():
+    rng = np.random.default_rng(615)
+    masters = [master_finger(rng) for _ in range(250)]
+    gallery = [encode(impression(rng, m, f"G{i:04d}")) for i, m in enumerate(masters)]
+    index = hashing.TriangleIndex()
+    counts = []
+    for slot, e in enumerate(gallery):
+        found = hashing.triangles(e.xy, e.theta)
+        index.add(slot, found)
+        counts.append(found.count)
+    index.build()
+    return rng, masters, gallery, index, np.array(counts, float)
+
+
+def test_triangle_keys_do_not_change_under_rotation_and_translation(population, monkeypatch):
+    _, _, gallery, _, _ = population
+    e = gallery[0]
+    base = hashing.triangles(e.xy, e.theta)
+    xy, theta = _moved(e.xy.astype(float), e.theta.astype(float), np.radians(37.0), (120.0, -55.0))
+    moved = hashing.triangles(xy, theta)
+    assert base.count > 100 and moved.count == base.count
+    np.testing.assert_allclose(np.sort(moved.values[:, 0, :3], axis=0), np.sort(base.values[:, 0, :3], axis=0),
+                               atol=1e-3)
+    same = np.isin(moved.keys[:, 0], base.keys[:, 0]).mean()
+    assert same > 0.97  # only values on a bin edge may flip with float rounding
+    # the probe form holds every cyclic order: each gallery key is among the probe's keys of the same template
+    # (with the probe's triangles not capped in number nor size)
+    monkeypatch.setattr(hashing, "MAX_PROBE_TRIANGLES", 10_000)
+    monkeypatch.setattr(hashing, "PROBE_MAX_SIDE", hashing.MAX_SIDE)
+    probe = hashing.triangles(xy, theta, probe=True)
+    keys, _ = hashing.probe_keys(probe.values.reshape(-1, 6))
+    assert np.isin(base.keys[:, 0], keys).mean() > 0.97
+
+
+def test_the_minutia_order_does_not_matter(population):
+    _, _, gallery, _, _ = population
+    e = gallery[1]
+    order = np.random.default_rng(1).permutation(e.minutiae)
+    a = hashing.triangles(e.xy, e.theta)
+    b = hashing.triangles(e.xy[order], e.theta[order])
+    assert sorted(a.keys[:, 0].tolist()) == sorted(b.keys[:, 0].tolist())
+
+
+def test_a_moved_copy_of_a_gallery_template_gets_the_most_votes(population):
+    _, _, gallery, index, counts = population
+    for slot in (3, 77, 201):
+        e = gallery[slot]
+        xy, theta = _moved(e.xy.astype(float), e.theta.astype(float), np.radians(-130.0 + slot), (-300.0, 90.0))
+        votes = index.votes(hashing.triangles(xy, theta, probe=True), len(gallery), counts)
+        assert int(np.argmax(votes)) == slot
+
+
+def test_pre_selection_recall_on_mated_impressions_and_traces(population):
+    rng, masters, gallery, index, counts = population
+    ranks = {False: [], True: []}
+    for n in range(30):
+        slot = int(rng.integers(len(masters)))
+        trace = n % 3 == 0
+        e = encode(mated_probe(rng, masters[slot], f"Q{n}", trace=trace))
+        votes = index.votes(hashing.triangles(e.xy, e.theta, probe=True), len(gallery), counts)
+        ranks[trace].append(int((votes > votes[slot]).sum()))
+    plain, traces = np.array(ranks[False]), np.array(ranks[True])
+    assert (plain == 0).mean() >= 0.95, plain
+    assert (traces < 25).mean() >= 0.7, traces  # a shortlist of 10 % of this small file
+
+
+def test_pending_entries_are_searched_before_a_rebuild(population):
+    _, _, gallery, _, _ = population
+    index = hashing.TriangleIndex()
+    counts = []
+    for slot, e in enumerate(gallery[:40]):
+        found = hashing.triangles(e.xy, e.theta)
+        index.add(slot, found)
+        counts.append(found.count)
+        if slot == 20:
+            index.build()
+    assert index.pending > 0
+    probe = hashing.triangles(gallery[30].xy, gallery[30].theta, probe=True)
+    before = index.votes(probe, 40, np.array(counts, float))
+    index.build()
+    after = index.votes(probe, 40, np.array(counts, float))
+    assert index.pending == 0 and int(np.argmax(before)) == 30
+    np.testing.assert_array_equal(before, after)
+
+
+def test_small_or_degenerate_templates_have_no_triangles():
+    assert hashing.triangles(np.zeros((2, 2)), np.zeros(2)).count == 0
+    line = np.stack([np.arange(10) * 25.0, np.zeros(10)], axis=1)  # collinear: no stable orientation
+    assert hashing.triangles(line, np.zeros(10)).count == 0
+    index = hashing.TriangleIndex()
+    assert not index.votes(hashing.triangles(line, np.zeros(10), probe=True), 3, np.ones(3)).any()
