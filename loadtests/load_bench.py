@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from prum.loadtests.load_checks import QUERY_TYPES
 from prum.loadtests.load_data import DataSpec, Target, load_data, preflight, read_queries, write_queries
 from prum.loadtests.load_plan import DEFAULT_THINK, Plan, parse_think
@@ -126,17 +128,47 @@ def _channels(run: dict[str, Any], workdir: Path, as_state: str | None = None) -
 
 
 def _target(run: dict[str, Any]) -> Target:
-    codes = list(run["states"])
+    """DE asks NL; the fan-out goes to every other state the federation declares ready for DNA."""
+    states = {s["code"]: s for s in run["federation"]["state"]}
     for code in (REQUESTER, TARGET):
-        if code not in codes:
-            raise BenchError(f"the load test asks from {REQUESTER} to {TARGET}; this federation has "
-                             f"{', '.join(codes)}")
-    officers = {o["id"]: o for s in run["federation"]["state"] if s["code"] == REQUESTER for o in s["officer"]}
-    authorised = [o for o in officers if officers[o].get("authorised", True)]
+        if code not in states or "DNA" not in states[code].get("ready", []):
+            raise BenchError(f"the load test asks from {REQUESTER} to {TARGET}, both ready for DNA; this "
+                             f"federation has {', '.join(states)}")
+    authorised = [o["id"] for o in states[REQUESTER].get("officer", []) if o.get("authorised", True)]
     if len(authorised) < 2:
         raise BenchError(f"{REQUESTER} needs two authorised officers (officer and ordering officer)")
-    return Target(REQUESTER, TARGET, tuple(c for c in codes if c != REQUESTER), authorised[0], authorised[1],
+    peers = tuple(c for c in run["states"] if c != REQUESTER and "DNA" in states[c].get("ready", []))
+    return Target(REQUESTER, TARGET, peers, authorised[0], authorised[1],
                   fanout_deadline_ms=int(run["federation"]["federation"].get("deadline_ms", 3000)))
+
+
+def _load(options: BenchOptions, run: dict[str, Any], workdir: Path, target: Target, queries_path: Path,
+          progress: Progress) -> dict[str, Any]:
+    """Load the files and write the queries; an attached federation keeps them for the next run, in
+    RUN_DIR/bench-load/ (its stores refuse a reference twice, so the same data is loaded once)."""
+    kept = workdir / "bench-load"
+    if options.attach is not None and (kept / "data.json").exists():
+        loaded = json.loads((kept / "data.json").read_text("utf-8"))
+        wanted = json.loads(json.dumps({"spec": asdict(options.data), "target": asdict(target)}))
+        if {key: loaded[key] for key in wanted} != wanted:
+            raise BenchError(f"{workdir} already holds load-test data of other sizes or states "
+                             f"({loaded['spec']}): pass the same sizes, or start the federation anew")
+        shutil.copyfile(kept / "queries.json", queries_path)
+        return {**loaded, "reused_from": str(kept)}
+    channels = _channels(run, workdir)
+    try:
+        loaded, queries = load_data(options.data, target, channels, progress)
+    except grpc.RpcError as error:
+        raise BenchError(f"loading the synthetic files failed: {error.code().name}: {error.details()}") from error
+    finally:
+        for channel in channels.values():
+            channel.close()
+    write_queries(queries_path, target, queries)
+    if options.attach is not None:
+        kept.mkdir(exist_ok=True)
+        shutil.copyfile(queries_path, kept / "queries.json")
+        (kept / "data.json").write_text(json.dumps(loaded, indent=2), "utf-8")
+    return loaded
 
 
 def _preflight(run: dict[str, Any], workdir: Path, queries_path: Path, types: tuple[str, ...]) -> dict[str, Any]:
@@ -199,15 +231,8 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
             c: {"address": e["address"], "pid": e.get("pid")} for c, e in run["states"].items()}}
         target = _target(run)
         report["fanout_peers"] = list(target.peers)
-        channels = _channels(run, workdir)
-        try:
-            loaded, queries = load_data(options.data, target, channels, progress)
-        finally:
-            for channel in channels.values():
-                channel.close()
-        report["data"] = loaded
         queries_path = folder / "queries.json"
-        write_queries(queries_path, target, queries)
+        report["data"] = _load(options, run, workdir, target, queries_path, progress)
         report["preflight"] = _preflight(run, workdir, queries_path,
                                          tuple(dict.fromkeys(key for r in runs for key in r.weights)))
         server_pids = {c: e["pid"] for c, e in run["states"].items() if e.get("pid")}
