@@ -29,7 +29,7 @@ from prum.services.contact_point.information import InformationPurpose, Informed
 from prum.services.contact_point.persons import Person
 from prum.services.contact_point.search import PeerAnswer, ResultStatus
 from prum.services.logger import Category
-from prum.supervisor.v1 import supervisor_pb2_grpc
+from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
@@ -108,12 +108,15 @@ class GrpcPeers:
 
 
 def share_readiness_change(peers: GrpcPeers, states: list[str], change: Any, timeout_s: float) -> list[str]:
-    """Announce a readiness change to every listed state's supervisor in parallel (GATE-2); the states not
+    """Announce a change to every listed state's supervisor in parallel: a readiness change (GATE-2,
+    `ShareReadinessChangeRequest`) or a declaration (DEC-1, `ShareDeclarationRequest`). The states not
     reached within the deadline are returned, never waited for longer."""
+    method = "ShareDeclaration" if isinstance(change, supervisor_pb2.ShareDeclarationRequest) else "ShareReadinessChange"
+
     def tell(state: str) -> str | None:
         try:
-            supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state)).ShareReadinessChange(change,
-                                                                                             timeout=timeout_s)
+            stub = supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state))
+            getattr(stub, method)(change, timeout=timeout_s)
         except (grpc.RpcError, KeyError):
             return state
         return None

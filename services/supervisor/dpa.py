@@ -273,6 +273,29 @@ class Declarations(_Register):
     def file(self, state: str, kind: DeclarationKind | str, category: Category | str | None,
              text: str) -> Declaration:
         """File a declaration; it replaces the one in force of the same state, kind and category."""
+        declaration = self._checked(state, kind, category, text, self.clock.now())
+        with self._lock:
+            self._current[(declaration.state, declaration.kind, declaration.category)] = declaration
+            return declaration
+
+    def receive(self, declaration: Declaration) -> Declaration:
+        """Take in another state's declaration as its supervisor announced it (DEC-1), with the time it was
+        filed there: it replaces the one in force unless that one was filed later (announcements may cross),
+        and the same announcement twice changes nothing. Returns the declaration in force."""
+        if declaration.filed_at is None or declaration.filed_at.tzinfo is None:
+            raise InvalidInput("has no time zone or is missing; the filing state's time is kept", field="filed_at")
+        received = self._checked(declaration.state, declaration.kind, declaration.category, declaration.text,
+                                 declaration.filed_at)
+        key = (received.state, received.kind, received.category)
+        with self._lock:
+            current = self._current.get(key)
+            if current is None or current.filed_at <= received.filed_at:
+                self._current[key] = current = received
+            return current
+
+    @staticmethod
+    def _checked(state: str, kind: DeclarationKind | str, category: Category | str | None, text: str,
+                 filed_at: datetime) -> Declaration:
         _check_state(state)
         try:
             kind = DeclarationKind(kind)
@@ -284,10 +307,7 @@ class Declarations(_Register):
                                field="declaration") from None
         if not text.strip():
             raise InvalidInput("is empty; a declaration says what is declared", field="text")
-        with self._lock:
-            declaration = Declaration(state, kind, category, text.strip(), self.clock.now())
-            self._current[(state, kind, category)] = declaration
-            return declaration
+        return Declaration(state, kind, category, text.strip(), filed_at)
 
     def current(self, state: str, kind: DeclarationKind | str, category: Category | str | None = None
                 ) -> Declaration | None:

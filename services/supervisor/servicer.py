@@ -77,11 +77,13 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     votes only in its own name, and only its own DPA requests its logs, audits and handles subject cases."""
 
     def __init__(self, state: str, authority: SupervisoryAuthority,
-                 announce: Callable[[pb.ShareReadinessChangeRequest], list[str]] | None = None) -> None:
+                 announce: Callable[[pb.ShareReadinessChangeRequest | pb.ShareDeclarationRequest], list[str]]
+                 | None = None) -> None:
         self.state = state
         self.authority = authority
         self.readiness = authority.readiness
-        # Tells every other state's supervisor of a change; returns the states not reached (GATE-2).
+        # Tells every other state's supervisor of a change of readiness (GATE-2) or of a declaration (DEC-1);
+        # returns the states not reached.
         self.announce = announce or (lambda change: [])
 
     def _own(self, context: grpc.ServicerContext, action: str) -> None:
@@ -155,12 +157,27 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def FileDeclaration(self, request: pb.FileDeclarationRequest,
                         context: grpc.ServicerContext) -> pb.FileDeclarationResponse:
+        """A state files its own declarations at its own supervisor, which tells every other state (DEC-1)."""
         declaration = request.declaration
         check_claim(calling_state(context), declaration.state)
+        self._about_itself(context, declaration.state, "file declarations")
         kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
-        filed = self.authority.declarations.file(declaration.state, kind, _category_or_none(declaration.category),
-                                                 declaration.text)
-        return pb.FileDeclarationResponse(declaration=declaration_to_proto(filed))
+        filed = declaration_to_proto(self.authority.declarations.file(
+            declaration.state, kind, _category_or_none(declaration.category), declaration.text))
+        unreached = self.announce(pb.ShareDeclarationRequest(origin_state=self.state, declaration=filed))
+        return pb.FileDeclarationResponse(declaration=filed, unreached_states=unreached)
+
+    def ShareDeclaration(self, request: pb.ShareDeclarationRequest,
+                         context: grpc.ServicerContext) -> pb.ShareDeclarationResponse:
+        """A peer's declaration, kept here only if the peer's certificate names the state that filed it."""
+        check_claim(calling_state(context), request.origin_state)
+        declaration = request.declaration
+        check_claim(request.origin_state, declaration.state)
+        kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
+        in_force = self.authority.declarations.receive(Declaration(
+            declaration.state, kind, _category_or_none(declaration.category), declaration.text,  # type: ignore[arg-type]
+            moment(declaration.filed_at, declaration.HasField("filed_at"))))  # type: ignore[arg-type]
+        return pb.ShareDeclarationResponse(declaration=declaration_to_proto(in_force))
 
     def ListDeclarations(self, request: pb.ListDeclarationsRequest,
                          context: grpc.ServicerContext) -> pb.ListDeclarationsResponse:

@@ -83,6 +83,48 @@ def test_declarations_reach_every_state_that_asks(federation: InProcessFederatio
     assert [d.text for d in listed] == [filed.text]
 
 
+def test_a_declaration_reaches_every_states_supervisor_and_a_change_replaces_it(
+        federation: InProcessFederation) -> None:
+    """DEC-1: filed at the state's own supervisor, announced to all; a later change takes effect everywhere."""
+    def file(text: str) -> pb.FileDeclarationResponse:
+        return supervisor(federation, "DE").FileDeclaration(pb.FileDeclarationRequest(declaration=pb.Declaration(
+            state="DE", kind=pb.DECLARATION_KIND_NATIONAL_FILE, category=common_pb2.CATEGORY_VEHICLE, text=text)),
+            timeout=10)
+
+    def in_force_everywhere() -> dict[str, pb.Declaration]:
+        found = {}
+        for code in federation.nodes:
+            listed = supervisor(federation, code, as_state=code).ListDeclarations(
+                pb.ListDeclarationsRequest(state="DE"), timeout=5).declarations
+            found[code] = next(d for d in listed if d.kind == pb.DECLARATION_KIND_NATIONAL_FILE
+                               and d.category == common_pb2.CATEGORY_VEHICLE)
+        return found
+
+    first = file("ZEVIS, Kraftfahrt-Bundesamt")
+    assert list(first.unreached_states) == []
+    assert all(d == first.declaration for d in in_force_everywhere().values())  # DE's filing time too
+    changed = file("ZEVIS, Kraftfahrt-Bundesamt, Flensburg; holders since 2010")
+    assert list(changed.unreached_states) == []
+    assert all(d == changed.declaration for d in in_force_everywhere().values())
+    assert len(in_force_everywhere()) == len(federation.nodes) == 4
+
+
+def test_declarations_are_filed_at_home_and_announced_only_in_ones_own_name(federation: InProcessFederation) -> None:
+    declaration = pb.Declaration(state="DE", kind=pb.DECLARATION_KIND_CONTACT_POINT, text="BKA Wiesbaden")
+    with pytest.raises(grpc.RpcError) as elsewhere:
+        supervisor(federation, "NL", as_state="DE").FileDeclaration(
+            pb.FileDeclarationRequest(declaration=declaration), timeout=5)
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as posing:
+        supervisor(federation, "NL", as_state="FR").ShareDeclaration(
+            pb.ShareDeclarationRequest(origin_state="DE", declaration=declaration), timeout=5)
+    assert posing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as for_another:
+        supervisor(federation, "NL", as_state="FR").ShareDeclaration(
+            pb.ShareDeclarationRequest(origin_state="FR", declaration=declaration), timeout=5)
+    assert for_another.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
 def test_subject_cases_have_deadlines(federation: InProcessFederation) -> None:
     opened = supervisor(federation, "NL").OpenSubjectCase(pb.OpenSubjectCaseRequest(subject_case=pb.SubjectCase(
         kind=pb.SUBJECT_CASE_KIND_INFORMATION, description="what DNA data of mine was supplied?",

@@ -22,6 +22,7 @@ from prum.services.logger import (
 from prum.services.supervisor import (
     LOG_REQUEST_DEADLINE,
     Audits,
+    Declaration,
     DeclarationKind,
     Declarations,
     LogRequests,
@@ -208,6 +209,22 @@ def test_declaration_errors(clock: SimulatedClock) -> None:
     assert refused.value.field == "text"
     with pytest.raises(InvalidInput, match="allowed kinds"):
         declarations.file("NL", "EMBASSY", None, "x")
+
+
+def test_an_announced_declaration_keeps_its_filing_time_and_the_last_filed_wins(clock: SimulatedClock) -> None:
+    """DEC-1 across states: announcements may cross or repeat; each state keeps the declaration filed last."""
+    at_nl, at_de = Declarations(clock), Declarations(SimulatedClock(START + timedelta(days=400)))
+    first = at_nl.file("NL", DeclarationKind.CONTACT_POINT, None, "NFI / LIV, The Hague")
+    clock.advance(timedelta(days=3))
+    second = at_nl.file("NL", DeclarationKind.CONTACT_POINT, None, "DLIO, Zoetermeer")
+    assert at_de.receive(second) == second  # the filing time is NL's, not DE's clock
+    assert at_de.receive(first) == second  # an older announcement arriving late changes nothing
+    assert at_de.receive(second) == second and at_de.list() == [second]  # the same one twice: idempotent
+    with pytest.raises(InvalidInput, match="time zone"):
+        at_de.receive(Declaration("NL", DeclarationKind.CONTACT_POINT, None, "x", datetime(2026, 1, 1)))
+    with pytest.raises(InvalidInput) as refused:
+        at_de.receive(Declaration("NL", DeclarationKind.CONTACT_POINT, None, " ", second.filed_at))
+    assert refused.value.field == "text"
 
 
 # -- SUB-1 ---------------------------------------------------------------------------------------------

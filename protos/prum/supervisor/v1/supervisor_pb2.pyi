@@ -647,8 +647,63 @@ class FileDeclarationResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DECLARATION_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def declaration(self) -> Global___Declaration: ...
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Member states whose supervisor could not be told within the deadline (DEC-1)."""
+
+    def __init__(
+        self,
+        *,
+        declaration: Global___Declaration | None = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration", "unreached_states", b"unreached_states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileDeclarationResponse: _TypeAlias = FileDeclarationResponse  # noqa: Y015
+
+@_typing.final
+class ShareDeclarationRequest(_message.Message):
+    """Peer-facing: a declaration announced by the supervisor of the state that filed it, so it takes effect
+    for the whole federation (DEC-1). The receiver keeps the one filed last.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_STATE_FIELD_NUMBER: _builtins.int
+    DECLARATION_FIELD_NUMBER: _builtins.int
+    origin_state: _builtins.str
+    @_builtins.property
+    def declaration(self) -> Global___Declaration: ...
+    def __init__(
+        self,
+        *,
+        origin_state: _builtins.str = ...,
+        declaration: Global___Declaration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration", "origin_state", b"origin_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareDeclarationRequest: _TypeAlias = ShareDeclarationRequest  # noqa: Y015
+
+@_typing.final
+class ShareDeclarationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def declaration(self) -> Global___Declaration:
+        """The declaration in force at the receiver after the announcement."""
+
     def __init__(
         self,
         *,
@@ -660,7 +715,7 @@ class FileDeclarationResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___FileDeclarationResponse: _TypeAlias = FileDeclarationResponse  # noqa: Y015
+Global___ShareDeclarationResponse: _TypeAlias = ShareDeclarationResponse  # noqa: Y015
 
 @_typing.final
 class ListDeclarationsRequest(_message.Message):

@@ -69,6 +69,11 @@ class SupervisorServiceStub:
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListDeclarationsRequest.SerializeToString,
                 response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListDeclarationsResponse.FromString,
                 _registered_method=True)
+        self.ShareDeclaration = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/ShareDeclaration',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.FromString,
+                _registered_method=True)
         self.RequestLogs = channel.unary_unary(
                 '/prum.supervisor.v1.SupervisorService/RequestLogs',
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RequestLogsRequest.SerializeToString,
@@ -150,6 +155,12 @@ class SupervisorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShareDeclaration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RequestLogs(self, request, context):
         """LOG-7.
         """
@@ -226,6 +237,11 @@ def add_SupervisorServiceServicer_to_server(servicer, server):
                     servicer.ListDeclarations,
                     request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListDeclarationsRequest.FromString,
                     response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListDeclarationsResponse.SerializeToString,
+            ),
+            'ShareDeclaration': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareDeclaration,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.SerializeToString,
             ),
             'RequestLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestLogs,
@@ -447,6 +463,33 @@ class SupervisorService:
             '/prum.supervisor.v1.SupervisorService/ListDeclarations',
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListDeclarationsRequest.SerializeToString,
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListDeclarationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareDeclaration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/ShareDeclaration',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.FromString,
             options,
             channel_credentials,
             insecure,

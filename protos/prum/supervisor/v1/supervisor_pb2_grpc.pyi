@@ -42,6 +42,7 @@ class SupervisorServiceStub:
     FileDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.FileDeclarationRequest, _supervisor_pb2.FileDeclarationResponse]
     """DEC-1."""
     ListDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]
+    ShareDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]
     RequestLogs: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.RequestLogsRequest, _supervisor_pb2.RequestLogsResponse]
     """LOG-7."""
     ListLogRequests: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListLogRequestsRequest, _supervisor_pb2.ListLogRequestsResponse]
@@ -66,6 +67,7 @@ class SupervisorServiceAsyncStub(SupervisorServiceStub):
     FileDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.FileDeclarationRequest, _supervisor_pb2.FileDeclarationResponse]  # type: ignore[assignment]
     """DEC-1."""
     ListDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
+    ShareDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]  # type: ignore[assignment]
     RequestLogs: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.RequestLogsRequest, _supervisor_pb2.RequestLogsResponse]  # type: ignore[assignment]
     """LOG-7."""
     ListLogRequests: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListLogRequestsRequest, _supervisor_pb2.ListLogRequestsResponse]  # type: ignore[assignment]
@@ -129,6 +131,13 @@ class SupervisorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supervisor_pb2.ListDeclarationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supervisor_pb2.ListDeclarationsResponse, _abc.Awaitable[_supervisor_pb2.ListDeclarationsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ShareDeclaration(
+        self,
+        request: _supervisor_pb2.ShareDeclarationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.ShareDeclarationResponse, _abc.Awaitable[_supervisor_pb2.ShareDeclarationResponse]]: ...
 
     @_abc_1.abstractmethod
     def RequestLogs(
