@@ -211,12 +211,14 @@ from prum.federation.cli_afis import afis_app  # noqa: E402 - sub-apps registere
 from prum.federation.cli_bench import bench_app  # noqa: E402
 from prum.federation.cli_dna import dna_app  # noqa: E402
 from prum.federation.cli_inspect import logs, readiness  # noqa: E402
+from prum.federation.cli_kube import kube_app  # noqa: E402
 
 app.command()(logs)
 app.command()(readiness)
 app.add_typer(dna_app, name="dna", help="The national DNA file: import a lab's CSV export, benchmark the index.")
 app.add_typer(afis_app, name="afis", help="The national fingerprint file: evaluate the 1:N matcher.")
 app.add_typer(bench_app, name="bench", help="Load tests with Locust against a federation on loopback.")
+app.add_typer(kube_app, name="kube", help="Run the federation on Kubernetes: manifests, PKI and run.json.")
 
 
 def main() -> None:  # pragma: no cover - console script entry

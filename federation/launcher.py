@@ -147,7 +147,11 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
-    directory[spec.code] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
+    if address.startswith("127.0.0.1"):
+        directory[spec.code] = f"127.0.0.1:{port}"  # the port it bound (port 0 picks one)
+    elif not address.startswith(("0.0.0.0:", "[::]:")):
+        directory[spec.code] = address
+    # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
     return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, peers,
                      server, port)
 

@@ -1,7 +1,9 @@
 """One member state as its own OS process: `python -m prum.federation.node --workdir DIR --state NL`.
 
 Started by `prum up`, which writes `DIR/run.json` (every state's address) and the federation PKI in
-`DIR/pki` before any process starts. Serves until SIGTERM or SIGINT, then reports NOT_SERVING on its
+`DIR/pki` before any process starts, or by a Kubernetes Deployment (`prum kube render`), which mounts
+them and passes `--listen 0.0.0.0:50051 --log-stdout`: there the address in run.json is the state's
+Service, not where the process binds. Serves until SIGTERM or SIGINT, then reports NOT_SERVING on its
 health service, lets calls in flight finish (grace period) and closes its stores.
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -28,39 +32,43 @@ def read_run(workdir: Path) -> dict:
     return json.loads((workdir / "run.json").read_text("utf-8"))
 
 
-def serve(workdir: Path, state: str) -> None:
+def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool = False) -> None:
     run = read_run(workdir)
     federation = parse_federation(run["federation"], source=str(workdir / "run.json"))
     spec = federation.state(state)
     folder = workdir / state
     folder.mkdir(parents=True, exist_ok=True)
-    log_stream = (folder / "prum.log").open("a", encoding="utf-8")
+    log_stream = sys.stdout if log_stdout else (folder / "prum.log").open("a", encoding="utf-8")
     configure_logging("INFO", stream=log_stream, json=True)
     provider = create_tracer_provider(f"prum-{state.lower()}", "file", folder / "traces.jsonl")
     directory = {code: entry["address"] for code, entry in run["states"].items()}
+    advertised = directory[state]  # where peers reach this state (its Service on Kubernetes)
     node = build_state(spec, federation, TlsMaterial.load(workdir / "pki", state), folder, directory,
-                       SystemClock(), provider, address=directory[state])
+                       SystemClock(), provider, address=listen or advertised)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     node.server.start()
     log = get_logger("prum.node")
-    log.info("state serving", address=directory[state], pid=__import__("os").getpid())
+    log.info("state serving", address=advertised, listen=listen or advertised, pid=os.getpid())
     stop.wait()
     log.info("state stopping", grace_s=GRACE_S)
     node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]
     node.server.stop(GRACE_S).wait()
     node.close()
     provider.shutdown()
-    log_stream.close()
+    if not log_stdout:
+        log_stream.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--state", required=True)
+    parser.add_argument("--listen", help="host:port to bind (default: the state's address in run.json)")
+    parser.add_argument("--log-stdout", action="store_true", help="JSON logs to stdout (containers), not a file")
     options = parser.parse_args()
-    serve(options.workdir, options.state)
+    serve(options.workdir, options.state, options.listen, options.log_stdout)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ class Federation:
                 states.append(replace(template, code=code, name=name, officers=default_officers(code),
                                       ready=frozenset(CATEGORIES), retention_days={}, address=None,
                                       comparison_partners=frozenset()))
+        # Art 4 agreements with states left out of a smaller federation go with them.
+        codes = {s.code for s in states}
+        states = [replace(s, comparison_partners=s.comparison_partners & codes) for s in states]
         return replace(self, states=tuple(states))
 
 

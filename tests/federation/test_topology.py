@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from prum.federation.topology import FederationFileError, load_federation
+from prum.federation.topology import FederationFileError, load_federation, parse_federation
 
 
 def test_default_federation_is_the_seven_signatories_with_lu_not_ready_for_dna() -> None:
@@ -22,6 +22,17 @@ def test_scaling_appends_member_states() -> None:
     assert federation.codes[7:] == ["IT", "PT", "SE"]
     assert all(federation.state(c).is_ready("DNA") for c in ("IT", "PT", "SE"))
     assert load_federation().scaled(3).codes == ["BE", "DE", "ES"]
+
+
+def test_a_smaller_federation_keeps_only_agreements_among_its_states() -> None:
+    """Art 4 agreements (DNA-11) with states left out are dropped, so the file still parses in each node."""
+    full = load_federation()
+    assert full.state("DE").comparison_partners - {"BE", "DE", "ES"}
+    small = full.scaled(3)
+    for spec in small.states:
+        assert spec.comparison_partners <= {"BE", "DE", "ES"}
+        assert spec.comparison_partners == full.state(spec.code).comparison_partners & {"BE", "DE", "ES"}
+    assert parse_federation(small.to_file_data()).codes == ["BE", "DE", "ES"]
 
 
 @pytest.mark.parametrize("text, message", [
