@@ -1,5 +1,5 @@
 # One image for every member state's node and for the Locust load generator (`prum kube render`).
-#   docker build -t prum:dev .
+#   docker build -t prum:latest .
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 OPENBLAS_NUM_THREADS=1
 WORKDIR /src

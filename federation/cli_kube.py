@@ -23,7 +23,7 @@ def render_command(
         help="Federation file (TOML); default: the seven Prüm Treaty signatories.")] = None,
     states: Annotated[Optional[int], typer.Option("--states", "-n", min=2, max=27,
                                                   help="Scale the federation to N states.")] = None,
-    image: Annotated[str, typer.Option(help="Container image with prum installed (see the Dockerfile).")] = "prum:dev",
+    image: Annotated[str, typer.Option(help="Container image with prum installed (see the Dockerfile).")] = "prum:latest",
     storage: Annotated[str, typer.Option(help="Volume size per state for its SQLite stores.")] = "1Gi",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for programs.")] = False,
 ) -> None:

@@ -11,7 +11,7 @@
     a Deployment running `python -m prum.federation.node --listen 0.0.0.0:50051` (one replica: the
     stores are SQLite files on one volume), and a Service on port 50051.
 
-    prum kube render --out k8s/ && docker build -t prum:dev . && kubectl apply -f k8s/federation.yaml
+    prum kube render --out k8s/ && docker build -t prum:latest . && kubectl apply -f k8s/federation.yaml
 
 The node's gRPC health service speaks TLS, so the probes check the TCP port; `prum status` style
 health over mTLS works through `kubectl port-forward`. The PKI is made once at render time: keep
@@ -113,7 +113,7 @@ def state_manifests(state: str, run_json: str, pki: FederationPki, image: str, s
     ]
 
 
-def render(federation: Federation, out: Path, image: str = "prum:dev", storage: str = "1Gi") -> dict[str, Any]:
+def render(federation: Federation, out: Path, image: str = "prum:latest", storage: str = "1Gi") -> dict[str, Any]:
     """Write pki/, run.json and federation.yaml into `out`; returns a summary (states, files, objects)."""
     out.mkdir(parents=True, exist_ok=True)
     pki = FederationPki.create(federation.codes)
