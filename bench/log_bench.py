@@ -4,7 +4,10 @@
 Baseline: one caller appending one entry at a time, so one transaction and one fsync per entry.
 Group commit: T caller threads appending one entry each at a time, as concurrent gRPC handlers do;
 their entries share transactions and fsyncs. Every append returns only once its entry is durable.
-Ends with `verify()` over the whole log to show the chain is intact.
+A last row writes all entries with one `append_many` (one caller, one transaction): the CPU ceiling
+of validation, canonical JSON, SHA-256 and the rows, without thread hand-offs. Ends each run with
+`verify()` over the whole log to show the chain is intact. First it measures the disk's fsync latency
+in the same folder: with T callers of one entry each, no group commit can beat T / fsync latency.
 
     python bench/log_bench.py --entries 20000 --threads 1 8 32 64
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import tempfile
 import threading
 import time
@@ -29,7 +34,24 @@ def entry(i: int) -> LogEntry:
                             "D3S1358": ["15", "16"], "VWA": ["17", "18"], "TH01": ["6", "9.3"]}}))
 
 
-def run(threads: int, entries: int) -> dict[str, float]:
+def fsync_ms(folder: Path, rounds: int = 100) -> float:
+    """The median time of one 4 KiB write + fsync in `folder`: what one durable commit waits for at least."""
+    path = folder / "fsync-probe"
+    times = []
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for _ in range(rounds):
+            os.write(descriptor, b"x" * 4096)
+            started = time.perf_counter()
+            os.fsync(descriptor)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(descriptor)
+        path.unlink()
+    return round(statistics.median(times) * 1000, 2)
+
+
+def run(threads: int, entries: int, bulk: bool = False) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="prum-log-bench-"))
     log = ProtocolLog(folder / "log.db", "NL")
     per_thread = entries // threads
@@ -40,16 +62,20 @@ def run(threads: int, entries: int) -> dict[str, float]:
             log.append(item)
 
     workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    started = time.perf_counter()
-    for w in workers:
+    started, cpu = time.perf_counter(), time.process_time()
+    if bulk:
+        log.append_many(items)
+    for w in [] if bulk else workers:
         w.start()
-    for w in workers:
+    for w in [] if bulk else workers:
         w.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     verification = log.verify()
     log.close()
-    return {"threads": threads, "entries": per_thread * threads, "seconds": round(elapsed, 3),
-            "appends_per_s": round(per_thread * threads / elapsed, 1), "chain_intact": verification.intact}
+    count = per_thread * threads
+    return {"threads": "1 (append_many)" if bulk else threads, "entries": count, "seconds": round(elapsed, 3),
+            "appends_per_s": round(count / elapsed, 1), "cpu_us_per_append": round(cpu / count * 1e6, 1),
+            "chain_intact": verification.intact}
 
 
 def main() -> None:
@@ -58,17 +84,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
+    probe = Path(tempfile.mkdtemp(prefix="prum-log-bench-"))
+    fsync = fsync_ms(probe)
+    probe.rmdir()
     rows = [run(t, options.entries if t > 1 else min(options.entries, 5000)) for t in options.threads]
-    baseline = rows[0]["appends_per_s"]
+    rows.append(run(1, options.entries, bulk=True))
+    baseline = float(rows[0]["appends_per_s"])  # type: ignore[arg-type]
     for row in rows:
-        row["ratio_to_one_caller"] = round(row["appends_per_s"] / baseline, 2)
+        row["ratio_to_one_caller"] = round(float(row["appends_per_s"]) / baseline, 2)  # type: ignore[arg-type]
     if options.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"fsync_ms_median": fsync, "rows": rows}, indent=2))
         return
-    print(f"{'threads':>8}{'entries':>9}{'seconds':>9}{'appends/s':>11}{'x 1 caller':>12}{'chain':>7}")
+    print(f"fsync (4 KiB, median): {fsync} ms")
+    print(f"{'threads':>16}{'entries':>9}{'seconds':>9}{'appends/s':>11}{'CPU µs/append':>15}{'x 1 caller':>12}"
+          f"{'chain':>7}")
     for r in rows:
-        print(f"{r['threads']:>8}{r['entries']:>9}{r['seconds']:>9}{r['appends_per_s']:>11}"
-              f"{r['ratio_to_one_caller']:>12}{'ok' if r['chain_intact'] else 'BROKEN':>7}")
+        print(f"{r['threads']:>16}{r['entries']:>9}{r['seconds']:>9}{r['appends_per_s']:>11}"
+              f"{r['cpu_us_per_append']:>15}{r['ratio_to_one_caller']:>12}{'ok' if r['chain_intact'] else 'BROKEN':>7}")
 
 
 if __name__ == "__main__":

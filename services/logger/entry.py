@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 from typing import Any
 
 from prum.services.common.errors import InvalidInput
@@ -74,6 +76,9 @@ class Side(StrEnum):
     FILE_MANAGING = "FILE_MANAGING"  # the state managing the searched file
 
 
+# The canonical form writes an enum as its name, the row as its value: the same text for every member.
+assert all(member.value == member.name for enum in (Category, EntryKind, MessageType, Outcome, Side) for member in enum)
+
 #: The categories of searched files, each with a readiness gate (GATE-1).
 GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE)
 
@@ -128,24 +133,57 @@ class LogEntry:
         return fields
 
     def canonical(self) -> bytes:
-        """The bytes the hash covers: every field but `hash`, `previous_hash` included (LOG-5)."""
-        # Plain field access, not dataclasses.asdict: every field is a scalar, and asdict deep-copies each one.
-        fields: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "hash"}
-        fields["recorded_at"] = format_moment(self.recorded_at) if self.recorded_at else ""
-        for name, value in fields.items():
-            if isinstance(value, StrEnum):
-                fields[name] = value.name
-        return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        """The bytes the hash covers: every field but `hash`, `previous_hash` included (LOG-5): canonical
+        JSON (sorted keys, no spaces, UTF-8), enums by name, the time as `format_moment` writes it."""
+        return _canonical(self.__dict__, format_moment(self.recorded_at) if self.recorded_at else "")
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
-    def sealed(self, sequence: int, recorded_at: datetime, previous_hash: str) -> LogEntry:
-        """This entry at its place in the chain, with its hash (done by the logger only)."""
-        placed = replace(self, sequence=sequence, recorded_at=recorded_at.astimezone(timezone.utc),
-                         previous_hash=previous_hash, hash="")
-        object.__setattr__(placed, "hash", placed.compute_hash())  # `placed` is new and not yet shared
+    def sealed(self, sequence: int, recorded_at: datetime, previous_hash: str, stamp: str | None = None) -> LogEntry:
+        """This entry at its place in the chain, with its hash (done by the logger only). `stamp` is
+        `format_moment(recorded_at)` when the caller has it already (one per group commit)."""
+        moment = recorded_at.astimezone(timezone.utc)
+        placed = object.__new__(LogEntry)  # `placed` is new and not yet shared, so its fields are set in place
+        fields = placed.__dict__
+        fields.update(self.__dict__, sequence=sequence, recorded_at=moment, previous_hash=previous_hash)
+        fields["hash"] = hashlib.sha256(_canonical(fields, stamp or format_moment(moment))).hexdigest()
         return placed
+
+    def with_fields(self, **changes: Any) -> LogEntry:
+        """A copy with `changes`: `dataclasses.replace` without its per-field checks, which cost more than
+        the rest of an append (every field is a scalar; unknown names are refused all the same)."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"LogEntry has no field {sorted(unknown)[0]!r}")
+        copy = object.__new__(LogEntry)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+
+#: The hashed fields in key order; the canonical JSON as one template with a named slot per value.
+_HASHED_FIELDS = tuple(sorted(name for name in LogEntry.__dataclass_fields__ if name != "hash"))
+_INT_FIELDS = ("hit_count", "sequence")
+_STR_FIELDS = tuple(name for name in _HASHED_FIELDS if name not in (*_INT_FIELDS, "recorded_at"))
+_STR_VALUES = operator.itemgetter(*_STR_FIELDS)
+_CANONICAL_TEMPLATE = "{" + ",".join(f'"{name}":%({name}){"d" if name in _INT_FIELDS else "s"}'
+                                     for name in _HASHED_FIELDS) + "}"
+
+
+def _canonical(fields: dict[str, Any], recorded_at: str) -> bytes:
+    """`json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` over the hashed
+    fields, byte for byte, from a template and the C string encoder json.dumps itself uses (twice as
+    fast); a value of another type (an entry read from a tampered row, say) takes json.dumps itself."""
+    try:
+        if type(fields["hit_count"]) is not int or type(fields["sequence"]) is not int:
+            raise TypeError
+        slots = dict(zip(_STR_FIELDS, map(encode_basestring, _STR_VALUES(fields)), strict=True),
+                     recorded_at=encode_basestring(recorded_at), hit_count=fields["hit_count"],
+                     sequence=fields["sequence"])
+    except TypeError:  # an enum member is a str whose value is its name (checked below)
+        plain = {name: recorded_at if name == "recorded_at" else fields[name] for name in _HASHED_FIELDS}
+        return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return (_CANONICAL_TEMPLATE % slots).encode("utf-8")
 
 
 def format_moment(moment: datetime) -> str:

@@ -3,6 +3,7 @@ queries and export (LOG-7), tamper detection (LOG-5)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import sqlite3
@@ -12,9 +13,12 @@ import textwrap
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger import (
@@ -133,6 +137,29 @@ def test_the_hash_covers_every_field(field: str, value: object) -> None:
     assert replace(sealed, previous_hash="f" * 64).compute_hash() != sealed.hash
     assert replace(sealed, sequence=2).compute_hash() != sealed.hash
     assert replace(sealed, recorded_at=START + timedelta(microseconds=1)).compute_hash() != sealed.hash
+
+
+def reference_canonical(entry: LogEntry) -> bytes:
+    """The hashed form as the contract describes it: canonical JSON of every field but `hash`, enums by name."""
+    fields = {name: getattr(entry, name) for name in entry.__dataclass_fields__ if name != "hash"}
+    fields["recorded_at"] = entry.recorded_at.isoformat(timespec="microseconds") if entry.recorded_at else ""
+    fields = {name: value.name if isinstance(value, Enum) else value for name, value in fields.items()}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(), other=st.text(alphabet=st.characters(codec="utf-8")), count=st.integers(0, 2**40),
+       sequence=st.integers(1, 2**62), odd=st.sampled_from([None, True, 1.5, "7"]))
+def test_the_hashed_form_is_canonical_json_byte_for_byte(text: str, other: str, count: int, sequence: int,
+                                                         odd: object) -> None:
+    """The template that builds the hashed form (LOG-4 throughput) writes what json.dumps writes, for any
+    text, and falls back to json.dumps for values of another type (a tampered row read back)."""
+    entry = query_entry(reason=text, officer_id=other, case_reference=text + other, data_supplied=other,
+                        hit_count=count).sealed(sequence, START, "a" * 64)
+    assert entry.canonical() == reference_canonical(entry)
+    assert entry.hash == hashlib.sha256(reference_canonical(entry)).hexdigest()
+    odd_entry = replace(entry, hit_count=odd)
+    assert odd_entry.canonical() == reference_canonical(odd_entry)
 
 
 def test_data_supplied_is_stored_as_canonical_json(log: ProtocolLog) -> None:
