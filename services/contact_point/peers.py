@@ -107,11 +107,17 @@ class GrpcPeers:
         return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=timezone.utc)
 
 
-def share_readiness_change(peers: GrpcPeers, states: list[str], change: Any, timeout_s: float) -> list[str]:
-    """Announce a change to every listed state's supervisor in parallel: a readiness change (GATE-2,
-    `ShareReadinessChangeRequest`) or a declaration (DEC-1, `ShareDeclarationRequest`). The states not
-    reached within the deadline are returned, never waited for longer."""
-    method = "ShareDeclaration" if isinstance(change, supervisor_pb2.ShareDeclarationRequest) else "ShareReadinessChange"
+#: The peer-facing supervisor call that carries each kind of change.
+_SHARE_METHOD = {supervisor_pb2.ShareReadinessChangeRequest: "ShareReadinessChange",  # GATE-2
+                 supervisor_pb2.ShareDeclarationRequest: "ShareDeclaration",  # DEC-1
+                 supervisor_pb2.ShareJointCaseRequest: "ShareJointCase"}  # AUD-1
+
+
+def share_with_supervisors(peers: GrpcPeers, states: list[str], change: Any, timeout_s: float) -> list[str]:
+    """Tell every listed state's supervisor of a change in parallel: a readiness change, a declaration or a
+    joint case, by the type of `change`. The states not reached within the deadline are returned, never
+    waited for longer."""
+    method = _SHARE_METHOD[type(change)]
 
     def tell(state: str) -> str | None:
         try:

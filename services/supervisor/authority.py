@@ -11,6 +11,7 @@ from datetime import datetime
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.logger import ProtocolLog
 from prum.services.supervisor.dpa import Audit, Audits, Declarations, LogRequest, LogRequests, SubjectCases
+from prum.services.supervisor.joint import JointCases
 from prum.services.supervisor.readiness import ReadinessBook
 
 
@@ -25,12 +26,14 @@ class SupervisoryAuthority:
     audits: Audits = field(init=False)
     declarations: Declarations = field(init=False)
     subject_cases: SubjectCases = field(init=False)
+    joint_cases: JointCases = field(init=False)
 
     def __post_init__(self) -> None:
         self.log_requests = LogRequests(self.clock)
         self.audits = Audits(self.clock)
         self.declarations = Declarations(self.clock)
         self.subject_cases = SubjectCases(self.clock)
+        self.joint_cases = JointCases(self.state, self.clock)
 
     def request_logs(self, since: datetime | None, until: datetime | None) -> tuple[LogRequest, int]:
         """LOG-7: the DPA asks for the logs; the logger delivers them at once (well inside the 4 weeks).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
@@ -21,6 +22,7 @@ from prum.services.supervisor import (
     Vote,
 )
 from prum.services.supervisor.authority import SupervisoryAuthority
+from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseStatus, JointFinding
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
@@ -72,19 +74,42 @@ def subject_case_to_proto(case: SubjectCase) -> pb.SubjectCase:
                           due_at=timestamp(case.due_at), answer=case.answer)
 
 
+def joint_case_to_proto(case: JointCase) -> pb.JointCase:
+    return pb.JointCase(
+        id=case.id, kind=pb.JointCaseKind.Value(f"JOINT_CASE_KIND_{case.kind.name}"), states=list(case.states),
+        subject=case.subject, request_id=case.request_id, opened_at=timestamp(case.opened_at),
+        findings=[pb.JointFinding(id=f.id, state=f.state, text=f.text, recorded_at=timestamp(f.recorded_at))
+                  for f in case.findings],
+        status=pb.JointCaseStatus.Value(f"JOINT_CASE_STATUS_{case.status.name}"), closed_by=case.closed_by,
+        conclusion=case.conclusion, closed_at=timestamp(case.closed_at), delete_after=timestamp(case.delete_after))
+
+
+def joint_case_from_proto(message: pb.JointCase) -> JointCase:
+    if len(message.states) != 2:
+        raise InvalidInput(f"names {len(message.states)} states; a joint case is between two", field="joint_case.states")
+    return JointCase(
+        id=message.id, kind=JointCaseKind[_named(pb.JointCaseKind, message.kind, "JOINT_CASE_KIND_", "joint_case.kind")],
+        states=(message.states[0], message.states[1]), subject=message.subject, request_id=message.request_id,
+        opened_at=moment(message.opened_at),  # type: ignore[arg-type]
+        findings=tuple(JointFinding(f.id, f.state, f.text, moment(f.recorded_at))  # type: ignore[arg-type]
+                       for f in message.findings),
+        status=JointCaseStatus[_named(pb.JointCaseStatus, message.status, "JOINT_CASE_STATUS_", "joint_case.status")],
+        closed_by=message.closed_by, conclusion=message.conclusion,
+        closed_at=moment(message.closed_at, message.HasField("closed_at")))
+
+
 class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     """Readiness and declarations are visible to every state (GATE-2, DEC-1); a state changes only its own,
     votes only in its own name, and only its own DPA requests its logs, audits and handles subject cases."""
 
     def __init__(self, state: str, authority: SupervisoryAuthority,
-                 announce: Callable[[pb.ShareReadinessChangeRequest | pb.ShareDeclarationRequest], list[str]]
-                 | None = None) -> None:
+                 announce: Callable[..., list[str]] | None = None) -> None:
         self.state = state
         self.authority = authority
         self.readiness = authority.readiness
-        # Tells every other state's supervisor of a change of readiness (GATE-2) or of a declaration (DEC-1);
-        # returns the states not reached.
-        self.announce = announce or (lambda change: [])
+        # `announce(change, states=None)` tells other states' supervisors of a change of readiness (GATE-2),
+        # a declaration (DEC-1) or a joint case (AUD-1): the listed states, or all; returns those not reached.
+        self.announce = announce or (lambda change, states=None: [])
 
     def _own(self, context: grpc.ServicerContext, action: str) -> None:
         check_own_state(calling_state(context), self.state, action)
@@ -212,6 +237,46 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         opened = self.authority.subject_cases.open(kind, case.description, case.reference,
                                                    _category_or_none(case.category))
         return pb.OpenSubjectCaseResponse(subject_case=subject_case_to_proto(opened))
+
+    def _shared(self, case: JointCase, response: type[Any]) -> Any:
+        """The reply to a change of a joint case, once the partner's supervisor was told; `partner_reached` is
+        False if it could not be (it catches up with the next change, which carries the whole case)."""
+        message = joint_case_to_proto(case)
+        unreached = self.announce(pb.ShareJointCaseRequest(origin_state=self.state, joint_case=message),
+                                  [case.partner_of(self.state)])
+        return response(joint_case=message, partner_reached=not unreached)
+
+    def OpenJointCase(self, request: pb.OpenJointCaseRequest,
+                      context: grpc.ServicerContext) -> pb.OpenJointCaseResponse:
+        self._own(context, "open joint cases of the DPA")
+        kind = JointCaseKind[_named(pb.JointCaseKind, request.kind, "JOINT_CASE_KIND_", "kind")]
+        case = self.authority.joint_cases.open(request.partner_state, kind, request.subject, request.request_id)
+        return self._shared(case, pb.OpenJointCaseResponse)  # type: ignore[no-any-return]
+
+    def AddJointFinding(self, request: pb.AddJointFindingRequest,
+                        context: grpc.ServicerContext) -> pb.AddJointFindingResponse:
+        self._own(context, "add findings to joint cases of the DPA")
+        case = self.authority.joint_cases.add_finding(request.case_id, request.text)
+        return self._shared(case, pb.AddJointFindingResponse)  # type: ignore[no-any-return]
+
+    def CloseJointCase(self, request: pb.CloseJointCaseRequest,
+                       context: grpc.ServicerContext) -> pb.CloseJointCaseResponse:
+        self._own(context, "close joint cases of the DPA")
+        case = self.authority.joint_cases.close(request.case_id, request.conclusion)
+        return self._shared(case, pb.CloseJointCaseResponse)  # type: ignore[no-any-return]
+
+    def ListJointCases(self, request: pb.ListJointCasesRequest,
+                       context: grpc.ServicerContext) -> pb.ListJointCasesResponse:
+        self._own(context, "list joint cases of the DPA")
+        return pb.ListJointCasesResponse(joint_cases=[joint_case_to_proto(c)
+                                                      for c in self.authority.joint_cases.list()])
+
+    def ShareJointCase(self, request: pb.ShareJointCaseRequest,
+                       context: grpc.ServicerContext) -> pb.ShareJointCaseResponse:
+        """The partner DPA's copy after a change, merged here if the caller's certificate names the origin."""
+        check_claim(calling_state(context), request.origin_state)
+        merged = self.authority.joint_cases.receive(request.origin_state, joint_case_from_proto(request.joint_case))
+        return pb.ShareJointCaseResponse(joint_case=joint_case_to_proto(merged))
 
     def ListSubjectCases(self, request: pb.ListSubjectCasesRequest,
                          context: grpc.ServicerContext) -> pb.ListSubjectCasesResponse:

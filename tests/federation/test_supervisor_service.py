@@ -159,3 +159,50 @@ def test_a_peer_keeps_the_signed_checkpoints_of_a_states_log(federation: InProce
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     verified = own.Verify(logger_pb2.VerifyRequest(), timeout=10)
     assert verified.intact and verified.checkpoints_checked >= 1
+
+
+def test_two_dpas_hold_a_joint_case_and_both_see_its_findings_and_status(federation: InProcessFederation) -> None:
+    """AUD-1: NL's DPA opens a case with DE's about a supply between them; each adds findings; both see it closed."""
+    reply = federation.contact_point("NL").Search(officer_search(DONOR, "NL-CS-JOINT", officer_id="NL-NCP-01",
+                                                                 ordering_officer_id="NL-NCP-02"), timeout=10)
+    nl, de = supervisor(federation, "NL"), supervisor(federation, "DE")
+    opened = nl.OpenJointCase(pb.OpenJointCaseRequest(
+        partner_state="DE", kind=pb.JOINT_CASE_KIND_COMPLAINT, request_id=reply.request_id,
+        subject="a data subject asks why DE supplied a DNA hit to NL"), timeout=10)
+    assert opened.partner_reached
+    case_id = opened.joint_case.id
+
+    def held_by(stub: supervisor_pb2_grpc.SupervisorServiceStub) -> pb.JointCase:
+        return next(c for c in stub.ListJointCases(pb.ListJointCasesRequest(), timeout=5).joint_cases
+                    if c.id == case_id)
+
+    assert held_by(de) == opened.joint_case and list(held_by(de).states) == ["NL", "DE"]
+    by_de = de.AddJointFinding(pb.AddJointFindingRequest(case_id=case_id, text="DE logged receipt and reply"),
+                               timeout=10)
+    assert by_de.partner_reached
+    nl.AddJointFinding(pb.AddJointFindingRequest(case_id=case_id, text="NL's query names its reason"), timeout=10)
+    closed = nl.CloseJointCase(pb.CloseJointCaseRequest(case_id=case_id, conclusion="the supply was lawful"),
+                               timeout=10).joint_case
+    assert closed.status == pb.JOINT_CASE_STATUS_CLOSED and closed.delete_after.seconds > closed.closed_at.seconds
+    assert held_by(de) == held_by(nl) == closed
+    assert [(f.state, f.text) for f in closed.findings] == [("DE", "DE logged receipt and reply"),
+                                                            ("NL", "NL's query names its reason")]
+    assert case_id not in {c.id for c in supervisor(federation, "FR").ListJointCases(
+        pb.ListJointCasesRequest(), timeout=5).joint_cases}
+
+
+def test_a_joint_case_is_worked_on_by_its_two_dpas_only(federation: InProcessFederation) -> None:
+    opened = supervisor(federation, "NL").OpenJointCase(pb.OpenJointCaseRequest(
+        partner_state="DE", kind=pb.JOINT_CASE_KIND_AUDIT, subject="joint sample check"), timeout=10).joint_case
+    with pytest.raises(grpc.RpcError) as elsewhere:  # DE works on the case at its own supervisor, not at NL's
+        supervisor(federation, "NL", as_state="DE").AddJointFinding(
+            pb.AddJointFindingRequest(case_id=opened.id, text="x"), timeout=5)
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as outsider:  # FR, in its own name, is no party to the case
+        supervisor(federation, "DE", as_state="FR").ShareJointCase(
+            pb.ShareJointCaseRequest(origin_state="FR", joint_case=opened), timeout=5)
+    assert outsider.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as posing:  # FR posing as NL
+        supervisor(federation, "DE", as_state="FR").ShareJointCase(
+            pb.ShareJointCaseRequest(origin_state="NL", joint_case=opened), timeout=5)
+    assert posing.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -146,6 +146,45 @@ SUBJECT_CASE_STATUS_ANSWERED: SubjectCaseStatus.ValueType  # 2
 SUBJECT_CASE_STATUS_OVERDUE: SubjectCaseStatus.ValueType  # 3
 Global___SubjectCaseStatus: _TypeAlias = SubjectCaseStatus  # noqa: Y015
 
+class _JointCaseKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JointCaseKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JointCaseKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOINT_CASE_KIND_UNSPECIFIED: _JointCaseKind.ValueType  # 0
+    JOINT_CASE_KIND_AUDIT: _JointCaseKind.ValueType  # 1
+    """A joint lawfulness check of a supply between the two states."""
+    JOINT_CASE_KIND_COMPLAINT: _JointCaseKind.ValueType  # 2
+    """A data subject's complaint concerning such a supply."""
+
+class JointCaseKind(_JointCaseKind, metaclass=_JointCaseKindEnumTypeWrapper):
+    """AUD-1: a case the DPAs of two states hold together."""
+
+JOINT_CASE_KIND_UNSPECIFIED: JointCaseKind.ValueType  # 0
+JOINT_CASE_KIND_AUDIT: JointCaseKind.ValueType  # 1
+"""A joint lawfulness check of a supply between the two states."""
+JOINT_CASE_KIND_COMPLAINT: JointCaseKind.ValueType  # 2
+"""A data subject's complaint concerning such a supply."""
+Global___JointCaseKind: _TypeAlias = JointCaseKind  # noqa: Y015
+
+class _JointCaseStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JointCaseStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JointCaseStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOINT_CASE_STATUS_UNSPECIFIED: _JointCaseStatus.ValueType  # 0
+    JOINT_CASE_STATUS_OPEN: _JointCaseStatus.ValueType  # 1
+    JOINT_CASE_STATUS_CLOSED: _JointCaseStatus.ValueType  # 2
+
+class JointCaseStatus(_JointCaseStatus, metaclass=_JointCaseStatusEnumTypeWrapper): ...
+
+JOINT_CASE_STATUS_UNSPECIFIED: JointCaseStatus.ValueType  # 0
+JOINT_CASE_STATUS_OPEN: JointCaseStatus.ValueType  # 1
+JOINT_CASE_STATUS_CLOSED: JointCaseStatus.ValueType  # 2
+Global___JointCaseStatus: _TypeAlias = JointCaseStatus  # noqa: Y015
+
 @_typing.final
 class Readiness(_message.Message):
     """Whether a state may supply and receive data of one category (GATE-1, GATE-2)."""
@@ -986,3 +1025,320 @@ class ListSubjectCasesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSubjectCasesResponse: _TypeAlias = ListSubjectCasesResponse  # noqa: Y015
+
+@_typing.final
+class JointFinding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"<state>-<n>": names the DPA that made it."""
+    state: _builtins.str
+    text: _builtins.str
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        state: _builtins.str = ...,
+        text: _builtins.str = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "recorded_at", b"recorded_at", "state", b"state", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JointFinding: _TypeAlias = JointFinding  # noqa: Y015
+
+@_typing.final
+class JointCase(_message.Message):
+    """Held by both DPAs, the same on both sides once each change has been shared."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    OPENED_AT_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CLOSED_BY_FIELD_NUMBER: _builtins.int
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    DELETE_AFTER_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """"JC-<opening state>-<n>"."""
+    kind: Global___JointCaseKind.ValueType
+    subject: _builtins.str
+    request_id: _builtins.str
+    """The supply between the two states the case concerns, if one."""
+    status: Global___JointCaseStatus.ValueType
+    closed_by: _builtins.str
+    conclusion: _builtins.str
+    @_builtins.property
+    def states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The opening state, then its partner."""
+
+    @_builtins.property
+    def opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointFinding]: ...
+    @_builtins.property
+    def closed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def delete_after(self) -> _timestamp_pb2.Timestamp:
+        """18 months after closing, the case is deleted on both sides."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: Global___JointCaseKind.ValueType = ...,
+        states: _abc.Iterable[_builtins.str] | None = ...,
+        subject: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        opened_at: _timestamp_pb2.Timestamp | None = ...,
+        findings: _abc.Iterable[Global___JointFinding] | None = ...,
+        status: Global___JointCaseStatus.ValueType = ...,
+        closed_by: _builtins.str = ...,
+        conclusion: _builtins.str = ...,
+        closed_at: _timestamp_pb2.Timestamp | None = ...,
+        delete_after: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "delete_after", b"delete_after", "opened_at", b"opened_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "closed_by", b"closed_by", "conclusion", b"conclusion", "delete_after", b"delete_after", "findings", b"findings", "id", b"id", "kind", b"kind", "opened_at", b"opened_at", "request_id", b"request_id", "states", b"states", "status", b"status", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JointCase: _TypeAlias = JointCase  # noqa: Y015
+
+@_typing.final
+class OpenJointCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_STATE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    partner_state: _builtins.str
+    kind: Global___JointCaseKind.ValueType
+    subject: _builtins.str
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        partner_state: _builtins.str = ...,
+        kind: Global___JointCaseKind.ValueType = ...,
+        subject: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "partner_state", b"partner_state", "request_id", b"request_id", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenJointCaseRequest: _TypeAlias = OpenJointCaseRequest  # noqa: Y015
+
+@_typing.final
+class OpenJointCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_CASE_FIELD_NUMBER: _builtins.int
+    PARTNER_REACHED_FIELD_NUMBER: _builtins.int
+    partner_reached: _builtins.bool
+    """False if the partner's supervisor could not be told within the deadline."""
+    @_builtins.property
+    def joint_case(self) -> Global___JointCase: ...
+    def __init__(
+        self,
+        *,
+        joint_case: Global___JointCase | None = ...,
+        partner_reached: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case", "partner_reached", b"partner_reached"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenJointCaseResponse: _TypeAlias = OpenJointCaseResponse  # noqa: Y015
+
+@_typing.final
+class AddJointFindingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddJointFindingRequest: _TypeAlias = AddJointFindingRequest  # noqa: Y015
+
+@_typing.final
+class AddJointFindingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_CASE_FIELD_NUMBER: _builtins.int
+    PARTNER_REACHED_FIELD_NUMBER: _builtins.int
+    partner_reached: _builtins.bool
+    @_builtins.property
+    def joint_case(self) -> Global___JointCase: ...
+    def __init__(
+        self,
+        *,
+        joint_case: Global___JointCase | None = ...,
+        partner_reached: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case", "partner_reached", b"partner_reached"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddJointFindingResponse: _TypeAlias = AddJointFindingResponse  # noqa: Y015
+
+@_typing.final
+class CloseJointCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    conclusion: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        conclusion: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "conclusion", b"conclusion"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseJointCaseRequest: _TypeAlias = CloseJointCaseRequest  # noqa: Y015
+
+@_typing.final
+class CloseJointCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_CASE_FIELD_NUMBER: _builtins.int
+    PARTNER_REACHED_FIELD_NUMBER: _builtins.int
+    partner_reached: _builtins.bool
+    @_builtins.property
+    def joint_case(self) -> Global___JointCase: ...
+    def __init__(
+        self,
+        *,
+        joint_case: Global___JointCase | None = ...,
+        partner_reached: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case", "partner_reached", b"partner_reached"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseJointCaseResponse: _TypeAlias = CloseJointCaseResponse  # noqa: Y015
+
+@_typing.final
+class ListJointCasesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJointCasesRequest: _TypeAlias = ListJointCasesRequest  # noqa: Y015
+
+@_typing.final
+class ListJointCasesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_CASES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def joint_cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointCase]: ...
+    def __init__(
+        self,
+        *,
+        joint_cases: _abc.Iterable[Global___JointCase] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_cases", b"joint_cases"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJointCasesResponse: _TypeAlias = ListJointCasesResponse  # noqa: Y015
+
+@_typing.final
+class ShareJointCaseRequest(_message.Message):
+    """Peer-facing: the case as the origin's DPA holds it after a change; the receiver merges it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_STATE_FIELD_NUMBER: _builtins.int
+    JOINT_CASE_FIELD_NUMBER: _builtins.int
+    origin_state: _builtins.str
+    @_builtins.property
+    def joint_case(self) -> Global___JointCase: ...
+    def __init__(
+        self,
+        *,
+        origin_state: _builtins.str = ...,
+        joint_case: Global___JointCase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case", "origin_state", b"origin_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareJointCaseRequest: _TypeAlias = ShareJointCaseRequest  # noqa: Y015
+
+@_typing.final
+class ShareJointCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def joint_case(self) -> Global___JointCase: ...
+    def __init__(
+        self,
+        *,
+        joint_case: Global___JointCase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["joint_case", b"joint_case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareJointCaseResponse: _TypeAlias = ShareJointCaseResponse  # noqa: Y015

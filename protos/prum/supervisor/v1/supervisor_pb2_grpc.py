@@ -74,6 +74,31 @@ class SupervisorServiceStub:
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.SerializeToString,
                 response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.FromString,
                 _registered_method=True)
+        self.OpenJointCase = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/OpenJointCase',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseResponse.FromString,
+                _registered_method=True)
+        self.AddJointFinding = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/AddJointFinding',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.AddJointFindingRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.AddJointFindingResponse.FromString,
+                _registered_method=True)
+        self.CloseJointCase = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/CloseJointCase',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.CloseJointCaseRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.CloseJointCaseResponse.FromString,
+                _registered_method=True)
+        self.ListJointCases = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/ListJointCases',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListJointCasesRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListJointCasesResponse.FromString,
+                _registered_method=True)
+        self.ShareJointCase = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/ShareJointCase',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareJointCaseRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareJointCaseResponse.FromString,
+                _registered_method=True)
         self.RequestLogs = channel.unary_unary(
                 '/prum.supervisor.v1.SupervisorService/RequestLogs',
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RequestLogsRequest.SerializeToString,
@@ -161,6 +186,37 @@ class SupervisorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenJointCase(self, request, context):
+        """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddJointFinding(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseJointCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJointCases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShareJointCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RequestLogs(self, request, context):
         """LOG-7.
         """
@@ -242,6 +298,31 @@ def add_SupervisorServiceServicer_to_server(servicer, server):
                     servicer.ShareDeclaration,
                     request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.FromString,
                     response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.SerializeToString,
+            ),
+            'OpenJointCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenJointCase,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseResponse.SerializeToString,
+            ),
+            'AddJointFinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddJointFinding,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.AddJointFindingRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.AddJointFindingResponse.SerializeToString,
+            ),
+            'CloseJointCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseJointCase,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.CloseJointCaseRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.CloseJointCaseResponse.SerializeToString,
+            ),
+            'ListJointCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJointCases,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListJointCasesRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListJointCasesResponse.SerializeToString,
+            ),
+            'ShareJointCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareJointCase,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareJointCaseRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareJointCaseResponse.SerializeToString,
             ),
             'RequestLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestLogs,
@@ -490,6 +571,141 @@ class SupervisorService:
             '/prum.supervisor.v1.SupervisorService/ShareDeclaration',
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.SerializeToString,
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenJointCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/OpenJointCase',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddJointFinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/AddJointFinding',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.AddJointFindingRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.AddJointFindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseJointCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/CloseJointCase',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.CloseJointCaseRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.CloseJointCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJointCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/ListJointCases',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListJointCasesRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ListJointCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareJointCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/ShareJointCase',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareJointCaseRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareJointCaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

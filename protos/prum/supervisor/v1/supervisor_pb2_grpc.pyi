@@ -43,6 +43,12 @@ class SupervisorServiceStub:
     """DEC-1."""
     ListDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]
     ShareDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]
+    OpenJointCase: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.OpenJointCaseRequest, _supervisor_pb2.OpenJointCaseResponse]
+    """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
+    AddJointFinding: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.AddJointFindingRequest, _supervisor_pb2.AddJointFindingResponse]
+    CloseJointCase: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.CloseJointCaseRequest, _supervisor_pb2.CloseJointCaseResponse]
+    ListJointCases: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListJointCasesRequest, _supervisor_pb2.ListJointCasesResponse]
+    ShareJointCase: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareJointCaseRequest, _supervisor_pb2.ShareJointCaseResponse]
     RequestLogs: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.RequestLogsRequest, _supervisor_pb2.RequestLogsResponse]
     """LOG-7."""
     ListLogRequests: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListLogRequestsRequest, _supervisor_pb2.ListLogRequestsResponse]
@@ -68,6 +74,12 @@ class SupervisorServiceAsyncStub(SupervisorServiceStub):
     """DEC-1."""
     ListDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
     ShareDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]  # type: ignore[assignment]
+    OpenJointCase: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.OpenJointCaseRequest, _supervisor_pb2.OpenJointCaseResponse]  # type: ignore[assignment]
+    """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
+    AddJointFinding: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.AddJointFindingRequest, _supervisor_pb2.AddJointFindingResponse]  # type: ignore[assignment]
+    CloseJointCase: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.CloseJointCaseRequest, _supervisor_pb2.CloseJointCaseResponse]  # type: ignore[assignment]
+    ListJointCases: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListJointCasesRequest, _supervisor_pb2.ListJointCasesResponse]  # type: ignore[assignment]
+    ShareJointCase: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareJointCaseRequest, _supervisor_pb2.ShareJointCaseResponse]  # type: ignore[assignment]
     RequestLogs: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.RequestLogsRequest, _supervisor_pb2.RequestLogsResponse]  # type: ignore[assignment]
     """LOG-7."""
     ListLogRequests: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListLogRequestsRequest, _supervisor_pb2.ListLogRequestsResponse]  # type: ignore[assignment]
@@ -138,6 +150,42 @@ class SupervisorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supervisor_pb2.ShareDeclarationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supervisor_pb2.ShareDeclarationResponse, _abc.Awaitable[_supervisor_pb2.ShareDeclarationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def OpenJointCase(
+        self,
+        request: _supervisor_pb2.OpenJointCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.OpenJointCaseResponse, _abc.Awaitable[_supervisor_pb2.OpenJointCaseResponse]]:
+        """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
+
+    @_abc_1.abstractmethod
+    def AddJointFinding(
+        self,
+        request: _supervisor_pb2.AddJointFindingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.AddJointFindingResponse, _abc.Awaitable[_supervisor_pb2.AddJointFindingResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CloseJointCase(
+        self,
+        request: _supervisor_pb2.CloseJointCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.CloseJointCaseResponse, _abc.Awaitable[_supervisor_pb2.CloseJointCaseResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListJointCases(
+        self,
+        request: _supervisor_pb2.ListJointCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.ListJointCasesResponse, _abc.Awaitable[_supervisor_pb2.ListJointCasesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ShareJointCase(
+        self,
+        request: _supervisor_pb2.ShareJointCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.ShareJointCaseResponse, _abc.Awaitable[_supervisor_pb2.ShareJointCaseResponse]]: ...
 
     @_abc_1.abstractmethod
     def RequestLogs(

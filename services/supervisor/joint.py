@@ -1,0 +1,180 @@
+"""Joint cases of two states' DPAs (AUD-1: "DPAs of different states cooperate on a case").
+
+The DPA of one state opens a case with the DPA of another, about an audit or a data subject's
+complaint concerning a supply between them (the request id names it). Both supervisors hold the
+case; each DPA adds its own findings; either closes it with a conclusion; the status is the same on
+both sides. Each change travels as the whole case to the partner, which *merges* it: findings are
+kept by id (a finding's id names the state that made it, so ids never collide), a closed case stays
+closed, and the same announcement twice or out of order changes nothing. A partner may add findings
+only in its own name. Closed cases are kept 18 months, like audit results, then deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from prum.services.common.clock import Clock
+from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
+from prum.services.supervisor.dpa import AUDIT_RETENTION_MONTHS, _Register, add_months
+
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+class JointCaseKind(StrEnum):
+    AUDIT = "AUDIT"  # a joint lawfulness check of a supply between the two states
+    COMPLAINT = "COMPLAINT"  # a data subject's complaint concerning such a supply
+
+
+class JointCaseStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+@dataclass(frozen=True)
+class JointFinding:
+    """One DPA's finding; `id` is "<state>-<n>", so the two DPAs never give the same id."""
+
+    id: str
+    state: str
+    text: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class JointCase:
+    """A case both DPAs hold (contract `JointCase`); `states` is (opener, partner)."""
+
+    id: str
+    kind: JointCaseKind
+    states: tuple[str, str]
+    subject: str
+    request_id: str
+    opened_at: datetime
+    findings: tuple[JointFinding, ...] = ()
+    status: JointCaseStatus = JointCaseStatus.OPEN
+    closed_by: str = ""
+    conclusion: str = ""
+    closed_at: datetime | None = None
+
+    @property
+    def delete_after(self) -> datetime | None:
+        """18 months after closing, like the results of an audit (AUD-1); never while open."""
+        return add_months(self.closed_at, AUDIT_RETENTION_MONTHS) if self.closed_at else None
+
+    def partner_of(self, state: str) -> str:
+        return self.states[1] if state == self.states[0] else self.states[0]
+
+
+def _text(value: str, field: str, why: str) -> str:
+    if not value.strip():
+        raise InvalidInput(f"is empty; {why}", field=field)
+    return value.strip()
+
+
+class JointCases(_Register):
+    """The joint cases one state's DPA holds with other states' DPAs (AUD-1)."""
+
+    prefix = "JC"
+
+    def __init__(self, state: str, clock: Clock | None = None) -> None:
+        super().__init__(clock)
+        self.state = state
+        self._cases: dict[str, JointCase] = {}
+        self._findings = 0
+
+    def open(self, partner: str, kind: JointCaseKind | str, subject: str, request_id: str = "") -> JointCase:
+        """Open a case with `partner`'s DPA; its id names this state, so it is unique in the federation."""
+        if not _STATE_CODE.match(partner or "") or partner == self.state:
+            raise InvalidInput(f"{partner!r}; the partner is another member state's code, e.g. 'DE'",
+                               field="partner_state")
+        try:
+            kind = JointCaseKind(kind)
+        except ValueError:
+            raise InvalidInput(f"{kind!r}; allowed: {', '.join(k.name for k in JointCaseKind)}",
+                               field="kind") from None
+        subject = _text(subject, "subject", "say what the joint case is about")
+        with self._lock:
+            case = JointCase(f"{self.prefix}-{self.state}-{self._next_id().split('-')[-1]}", kind,
+                             (self.state, partner), subject, request_id.strip(), self.clock.now())
+            self._cases[case.id] = case
+            return case
+
+    def add_finding(self, case_id: str, text: str) -> JointCase:
+        """This DPA's finding on an open case."""
+        text = _text(text, "text", "a finding says what was found")
+        with self._lock:
+            case = self._open_case(case_id)
+            self._findings += 1
+            finding = JointFinding(f"{self.state}-{self._findings}", self.state, text, self.clock.now())
+            case = self._cases[case_id] = replace(case, findings=(*case.findings, finding))
+            return case
+
+    def close(self, case_id: str, conclusion: str) -> JointCase:
+        """Close a case with this DPA's conclusion; the partner sees it closed once told."""
+        conclusion = _text(conclusion, "conclusion", "a closed case says what was concluded")
+        with self._lock:
+            case = self._open_case(case_id)
+            case = self._cases[case_id] = replace(case, status=JointCaseStatus.CLOSED, closed_by=self.state,
+                                                  conclusion=conclusion, closed_at=self.clock.now())
+            return case
+
+    def receive(self, origin: str, shared: JointCase) -> JointCase:
+        """Merge the case as the partner `origin` holds it (its certificate checked by the caller)."""
+        if self.state not in shared.states or origin not in shared.states or origin == self.state:
+            raise NotAuthorised(f"the joint case {shared.id} is between {' and '.join(shared.states)}; "
+                                f"{origin} cannot share it with {self.state}")
+        if not shared.id.startswith(f"{self.prefix}-{shared.states[0]}-"):
+            raise InvalidInput(f"{shared.id!r}: a joint case's id names the state that opened it "
+                               f"({shared.states[0]})", field="joint_case.id")
+        with self._lock:
+            held = self._cases.get(shared.id)
+            known = {f.id: f for f in held.findings} if held else {}
+            for finding in shared.findings:
+                if finding.id in known:
+                    continue
+                if finding.state != origin or not finding.id.startswith(f"{origin}-"):
+                    raise IdentityMismatch(f"{origin} shared a finding in the name of {finding.state}; each DPA "
+                                           f"adds findings in its own name only")
+                known[finding.id] = finding
+            merged = held or replace(shared, findings=())
+            if merged.status is JointCaseStatus.OPEN and shared.status is JointCaseStatus.CLOSED:
+                merged = replace(merged, status=JointCaseStatus.CLOSED, closed_by=shared.closed_by,
+                                 conclusion=shared.conclusion, closed_at=shared.closed_at)
+            findings = tuple(sorted(known.values(), key=lambda f: (f.recorded_at, f.id)))
+            self._cases[shared.id] = merged = replace(merged, findings=findings)
+            return merged
+
+    def get(self, case_id: str) -> JointCase:
+        with self._lock:
+            return self._case(case_id)
+
+    def list(self) -> list[JointCase]:
+        """The cases held, oldest first; those 18 months past closing are deleted first (AUD-1)."""
+        self.purge()
+        with self._lock:
+            return sorted(self._cases.values(), key=lambda c: (c.opened_at, c.id))
+
+    def purge(self) -> int:
+        """Delete closed cases 18 months after closing (AUD-1); returns how many went."""
+        now = self.clock.now()
+        with self._lock:
+            expired = [c.id for c in self._cases.values() if c.delete_after is not None and c.delete_after <= now]
+            for case_id in expired:
+                del self._cases[case_id]
+            return len(expired)
+
+    def _case(self, case_id: str) -> JointCase:
+        case = self._cases.get(case_id)
+        if case is None:
+            raise UnknownReference(f"case_id: {case_id!r} is no joint case of {self.state}'s DPA")
+        return case
+
+    def _open_case(self, case_id: str) -> JointCase:
+        case = self._case(case_id)
+        if case.status is JointCaseStatus.CLOSED:
+            raise InvalidInput(f"{case_id} was closed by {case.closed_by}; a closed case takes no more changes",
+                               field="case_id")
+        return case
