@@ -108,3 +108,24 @@ def test_the_locustfile_ships_with_the_package() -> None:
 
     assert LOCUSTFILE.is_file() and "init_gevent()" in LOCUSTFILE.read_text()
     assert Path(prum.loadtests.load_runner.__file__).parent == LOCUSTFILE.parent
+
+
+def test_an_attached_federation_reuses_its_data_or_says_why_not(tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    from prum.loadtests.load_bench import _load
+    from prum.loadtests.load_data import DataSpec, Target
+
+    target = Target("DE", "NL", ("NL", "FR"), "DE-NCP-01", "DE-NCP-02")
+    kept = tmp_path / "bench-load"
+    kept.mkdir()
+    (kept / "queries.json").write_text('{"format": 1}')
+    (kept / "data.json").write_text(json.dumps({"spec": asdict(DataSpec(profiles=500)), "target": asdict(target),
+                                                "dna": {"seconds": 1.0}}))
+    options = BenchOptions(attach=tmp_path, data=DataSpec(profiles=500))
+    reused = _load(options, {}, tmp_path, target, tmp_path / "queries.json", lambda *_: None)
+    assert reused["reused_from"] == str(kept) and (tmp_path / "queries.json").read_text() == '{"format": 1}'
+    with pytest.raises(BenchError, match="already holds load-test data of other sizes"):
+        _load(BenchOptions(attach=tmp_path, data=DataSpec(profiles=600)), {}, tmp_path, target,
+              tmp_path / "queries.json", lambda *_: None)
