@@ -49,18 +49,21 @@ import numpy as np
 
 from prum.services.dna import kernels
 from prum.services.dna.encoding import (
+    AMEL_INDEX,
+    LOCUS_INDEX,
     N_LOCI,
     N_STR,
     EncodedQuery,
     ProfileMatrix,
     check_rows,
-    match_row,
     mask_loci,
+    match_row,
     scan_rows,
+    unseen_row,
 )
 from prum.services.dna.index import LOCUS_GROUPS
-from prum.services.dna.loci import STR_LOCI
-from prum.services.dna.matching import Match, compare_normalised
+from prum.services.dna.loci import KNOWN_LOCI, STR_LOCI
+from prum.services.dna.matching import MATCH_CLASSES, Match, compare_normalised
 from prum.services.dna.profile import MIN_DESIGNATED_LOCI, NormalisedProfile, normalize_profile
 
 BLOCKS: tuple[tuple[str, ...], ...] = (
@@ -209,6 +212,7 @@ class BlockIndex:
         self._set_offsets = np.zeros(1, dtype=np.int64)
         self._set_rows = np.zeros(0, dtype=np.uint32)
         self._recent: list[int] = []
+        self._recent_rows: np.ndarray | None = None
         self.compiled = kernels.AVAILABLE
         """Use the compiled kernels (when numba is installed); False: the numpy path (same results)."""
         if self.matrix.count:
@@ -269,6 +273,7 @@ class BlockIndex:
         rows = np.asarray(rows, dtype=np.int64)
         self._register(rows)
         self._recent.extend(rows.tolist())
+        self._recent_rows = None
         keys, owners = self._row_keys(rows)
         if not len(self._rows) or len(self._delta_keys) + len(keys) > max(self.DELTA_LIMIT, len(self._rows) // 8):
             self._merge(keys, owners)
@@ -392,6 +397,7 @@ class BlockIndex:
         np.cumsum(np.bincount(sets, minlength=len(self._mask_id)), out=offsets[1:])
         self._set_offsets = offsets
         self._recent = []
+        self._recent_rows = None
 
     def state(self) -> dict[str, np.ndarray]:
         """The directory and registry as arrays (with `ProfileMatrix.state`, a snapshot)."""
@@ -436,8 +442,15 @@ class BlockIndex:
 
     def search(self, query: Mapping[str, object] | EncodedQuery) -> list[tuple[int, Match]]:
         """Every (row, match) that `compare` gives for the query, by ascending row."""
-        encoded = query if isinstance(query, EncodedQuery) else self.encode(query)
-        if kernels.AVAILABLE and self.compiled:
+        compiled = kernels.AVAILABLE and self.compiled
+        if isinstance(query, EncodedQuery):
+            encoded = query
+        else:
+            profile = normalize_profile(query)
+            if compiled:
+                return self._search_codes(profile)
+            encoded = self.matrix.encode_query(profile)
+        if compiled:
             return self._search_compiled(encoded)
         return check_rows(self.matrix, encoded, self.candidate_rows(encoded))
 
@@ -542,6 +555,56 @@ class BlockIndex:
             found = np.union1d(found, scanned[matrix.live[scanned]])
         return found
 
+    def _search_codes(self, profile: NormalisedProfile) -> list[tuple[int, Match]]:
+        """`search` in one compiled call from the query's codes: encoding, plan, keys, probe, rules and
+        classes. A value no stored profile has gets a score row for this query only (PUR-2)."""
+        matrix = self.matrix
+        if not matrix.count:
+            return []
+        book = matrix.book
+        lookup = book.lookup
+        tables = matrix.tables()
+        values: list[int] = []
+        extra: list[np.ndarray] = []
+        for name, (first, second) in profile.items():
+            position = LOCUS_INDEX[name]
+            if position == AMEL_INDEX:
+                continue
+            codes = lookup[position]
+            c1 = codes.get(first)
+            if c1 is None:
+                c1 = -1 - len(extra)
+                extra.append(unseen_row(book, tables.width, position, first))
+            c2 = codes.get(second)
+            if c2 is None:
+                c2 = -1 - len(extra)
+                extra.append(unseen_row(book, tables.width, position, second))
+            values += (position, c1, c2)
+        registry = self._registry_now()
+        full = registry.full_fast
+        if full is None:
+            full = registry.full_fast = kernels.plan(
+                registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS),
+                registry.union, 0, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET)
+        present_offsets, present_hashes = self._present()
+        rows, found = kernels.search_profile(
+            np.array(values, dtype=np.int64).reshape(-1, 3),
+            np.stack(extra) if extra else np.zeros((0, tables.width), np.uint8), matrix.col, tables.table, tables.sizes,
+            matrix.genotype_grid, _LOCUS_SALT, _LOW, _HIGH, N_STR, AMEL_INDEX, registry.masks64, registry.value_ids,
+            registry.value_mask, registry.value_salt, _BLOCK_LEVEL, len(PARTITIONS), registry.union,
+            registry.set_count, self.SMALL_SET, *full, present_offsets, present_hashes, _SPEC_CAP * 16,
+            self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._delta_keys, self._delta_rows,
+            matrix.live, self._row_mask, matrix.codes, self._set_offsets, self._set_rows, self._recent_array(),
+            MIN_DESIGNATED_LOCI)
+        return [(row, Match(MATCH_CLASSES[c], compared, matched, wildcard, KNOWN_LOCI[locus] if locus >= 0 else None))
+                for row, (c, compared, matched, wildcard, locus) in zip(rows.tolist(), found.tolist())]
+
+    def _recent_array(self) -> np.ndarray:
+        """Rows added since the per-set row lists were made, as an array."""
+        if self._recent_rows is None:
+            self._recent_rows = np.array(self._recent, dtype=np.int64)
+        return self._recent_rows
+
     def _search_compiled(self, query: EncodedQuery) -> list[tuple[int, Match]]:
         """`search` through the kernels: the plan, its keys, the probe and the rules in compiled code
         (the rows that come out are exactly the hits), then `match_row` for each hit's class."""
@@ -575,7 +638,7 @@ class BlockIndex:
             scan = np.ones(len(registry.masks), dtype=np.bool_)
         if scan.any():
             scanned = kernels.scan_sets(codes, self._set_offsets, self._set_rows,
-                                        np.array(self._recent, dtype=np.int64), matrix.live, self._row_mask, scan,
+                                        self._recent_array(), matrix.live, self._row_mask, scan,
                                         cols, table, query.width, wild, MIN_DESIGNATED_LOCI)
             hits = np.union1d(hits, scanned)
         out = []

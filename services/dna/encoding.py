@@ -90,6 +90,11 @@ class Codebook:
     def value(self, locus: int, code: int) -> str:
         return self._values[locus][code]
 
+    @property
+    def lookup(self) -> list[dict[str, int]]:
+        """Per locus position, value -> code (read only: do not mutate)."""
+        return self._codes
+
     def codes_of(self, locus: int) -> Mapping[str, int]:
         """value -> code at a locus (read only: do not mutate)."""
         return self._codes[locus]
@@ -144,25 +149,33 @@ class ScoreTables:
                         block[code, other] = block[other, code] = 1
             self.table[locus, :size, :size] = block
             self.rows.append(block.tolist())
+        self.sizes = np.array([book.size(locus) for locus in range(N_LOCI)], dtype=np.int64)
+        """Codes per locus (the score rows are padded beyond)."""
         self.neighbours: list[list[list[int]]] = [
             [[other for other, score in enumerate(row) if other >= 2 and (score == 1 or other == code)]
              for code, row in enumerate(rows)] for rows in self.rows]
         """Per locus and code: the codes it matches without a differing allele (itself included)."""
 
 
-def _unseen_row(book: Codebook, tables: ScoreTables, locus: int, value: str) -> tuple[np.ndarray, list[int],
-                                                                                     list[int]]:
-    """Score row, scalar row and matching codes of a query value no stored profile has (equal to no
-    code, a neighbour of some perhaps). Built for one query and dropped with it (PUR-2)."""
-    row = np.full(tables.width, 3, dtype=np.uint8)
+def unseen_row(book: Codebook, width: int, locus: int, value: str) -> np.ndarray:
+    """Score row (see the module doc) of a query value no stored profile has: equal to no code, a
+    DNA-7 neighbour of some perhaps. Built for one query and dropped with it (PUR-2)."""
+    row = np.full(width, 3, dtype=np.uint8)
     row[:2] = 0
-    matching = []
     for neighbour in allele_neighbours(KNOWN_LOCI[locus], value):
         other = book.find(locus, neighbour)
         if other is not None:
             row[other] = 1
-            matching.append(other)
-    return row, row[:book.size(locus)].tolist(), sorted(matching)
+    return row
+
+
+def _unseen_row(book: Codebook, tables: ScoreTables, locus: int, value: str) -> tuple[np.ndarray, list[int],
+                                                                                     list[int]]:
+    """Score row, scalar row and matching codes of a query value no stored profile has (equal to no
+    code, a neighbour of some perhaps). Built for one query and dropped with it (PUR-2)."""
+    row = unseen_row(book, tables.width, locus, value)
+    scalar = row[:book.size(locus)].tolist()
+    return row, scalar, [code for code, score in enumerate(scalar) if score == 1]
 
 
 @dataclass(slots=True)
@@ -422,6 +435,12 @@ class ProfileMatrix:
     def genotype_version(self) -> int:
         """Changes whenever rows are stored (so does the set of stored genotypes, perhaps)."""
         return self._genotype_version
+
+    @property
+    def genotype_grid(self) -> np.ndarray:
+        """(loci x width x width) bool: whether some row has (or had) the designated genotype (low code,
+        high code) at a locus (read only)."""
+        return self._genotypes
 
     def present_genotypes(self, locus: int) -> np.ndarray:
         """(low, high) codes of every designated genotype some row has (or had) at a locus, shape (n, 2)."""

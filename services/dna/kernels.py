@@ -5,6 +5,11 @@ many small steps; in numpy each step is a call costing microseconds whatever its
 numba they cost nanoseconds. `AVAILABLE` says whether numba is installed; without it (or with
 PRUM_DNA_NO_NUMBA=1 in the environment) the index uses its numpy path, and the tests check that the
 two agree. Compiled code is cached beside this module (numba's `cache=True`).
+
+`search_profile` is a whole search in one call from the query's allele codes (the index's usual path):
+encoding (`encode`: score rows, matching stored genotypes and their hashes), the plan, keys, probe,
+rule check and the class of each hit (`classify`, the compiled twin of `encoding.match_row`), so a
+query costs one dispatch and no Python objects beyond its codes.
 """
 
 from __future__ import annotations
@@ -34,11 +39,11 @@ EMPTY, CLEAN, SINGLE, BAD = 0, 1, 2, 3
 
 @njit(cache=True, nogil=True)
 def _popcount(value: int) -> int:
-    count = 0
-    while value:
-        value &= value - 1
-        count += 1
-    return count
+    """Set bits of a value below 2^32 (locus masks), in a few arithmetic steps (no loop)."""
+    value = value - ((value >> 1) & 0x55555555)
+    value = (value & 0x33333333) + ((value >> 2) & 0x33333333)
+    value = (value + (value >> 4)) & 0x0F0F0F0F
+    return ((value * 0x01010101) & 0xFFFFFFFF) >> 24
 
 
 @njit(cache=True, nogil=True)
@@ -130,23 +135,27 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
 
 @njit(cache=True, nogil=True)
 def _emit(out: np.ndarray, n: int, salt: int, summed: int, enumerated: int, qhash: np.ndarray, qcount: np.ndarray,
-          present_offsets: np.ndarray, present_hashes: np.ndarray) -> int:
+          present_offsets: np.ndarray, present_hashes: np.ndarray, scratch: np.ndarray) -> int:
     """Append to out the keys salt + one query hash per locus of `summed` (every combination), each plus
-    every stored genotype hash of locus `enumerated` (if >= 0). Returns the new length, -1 if full."""
-    loci = np.empty(32, np.int64)
+    every stored genotype hash of locus `enumerated` (if >= 0). Returns the new length, -1 if full.
+    scratch: room for two entries per locus (the loci with several hashes and their current choice)."""
     size = 0
     combinations = 1
+    key = salt
     m = summed
-    locus = 0
-    while m:
-        if m & 1:
-            if qcount[locus] == 0:
-                return n  # a locus the query cannot match without a difference: no key
-            loci[size] = locus
+    while m:  # over the set bits only
+        lowest = m & -m
+        m ^= lowest
+        locus = _popcount(lowest - 1)
+        count = qcount[locus]
+        if count == 0:
+            return n  # a locus the query cannot match without a difference: no key
+        key += qhash[locus, 0]
+        if count > 1:
+            scratch[size] = locus
+            scratch[32 + size] = 0
             size += 1
-            combinations *= qcount[locus]
-        m >>= 1
-        locus += 1
+            combinations *= count
     if enumerated >= 0:
         start, stop = present_offsets[enumerated], present_offsets[enumerated + 1]
         if stop == start:
@@ -155,13 +164,7 @@ def _emit(out: np.ndarray, n: int, salt: int, summed: int, enumerated: int, qhas
         start, stop = 0, 1
     if n + combinations * (stop - start) > out.shape[0]:
         return -1  # the caller grows the buffer and tries again
-    for c in range(combinations):
-        key = salt
-        rest = c
-        for i in range(size):
-            l = loci[i]
-            key += qhash[l, rest % qcount[l]]
-            rest //= qcount[l]
+    while True:  # every combination, as an odometer over the loci with several hashes (no division)
         if enumerated >= 0:
             for j in range(start, stop):
                 out[n] = key + present_hashes[j]
@@ -169,7 +172,19 @@ def _emit(out: np.ndarray, n: int, salt: int, summed: int, enumerated: int, qhas
         else:
             out[n] = key
             n += 1
-    return n
+        i = 0
+        while i < size:
+            locus = scratch[i]
+            choice = scratch[32 + i]
+            if choice + 1 < qcount[locus]:
+                key += qhash[locus, choice + 1] - qhash[locus, choice]
+                scratch[32 + i] = choice + 1
+                break
+            key += qhash[locus, 0] - qhash[locus, choice]
+            scratch[32 + i] = 0
+            i += 1
+        if i == size:
+            return n
 
 
 @njit(cache=True, nogil=True)
@@ -179,6 +194,7 @@ def keys(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value
     """Every key a plan probes (`BlockIndex._keys`); an array holding only -1 when there would be more
     than `capacity`."""
     size = 256
+    loci = np.empty(64, np.int64)
     while True:
         out = np.empty(size, np.int64)
         n = 0
@@ -188,7 +204,7 @@ def keys(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value
             mask = value_mask[v]
             salt = value_salt[v]
             if exact[v]:
-                n = _emit(out, n, salt, mask, -1, qhash, qcount, present_offsets, present_hashes)
+                n = _emit(out, n, salt, mask, -1, qhash, qcount, present_offsets, present_hashes, loci)
                 if n < 0:
                     break
             if single[v]:
@@ -197,7 +213,7 @@ def keys(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value
                 while not gap >> locus & 1:
                     locus += 1
                 n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets,
-                          present_hashes)
+                          present_hashes, loci)
                 if n < 0:
                     break
             if leave_one_out[v]:
@@ -206,7 +222,7 @@ def keys(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value
                 while m:
                     if m & 1:
                         n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets,
-                                  present_hashes)
+                                  present_hashes, loci)
                         if n < 0:
                             break
                     m >>= 1
@@ -286,37 +302,57 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
 
 
 @njit(cache=True, nogil=True)
-def _hits(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray,
-          min_loci: int) -> bool:
-    """DNA-8/DNA-9 for one row: at most one differing allele and at least `min_loci` counting loci
-    (`encoding.match_row` decides the class for the rows that pass)."""
-    differing = 0
+def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray,
+             min_loci: int, out: np.ndarray) -> bool:
+    """`encoding.match_row` for one row: False for no hit, else out = (class: 0 full, 1 wildcard,
+    2 microvariant, 3 near; loci compared; loci matched; wildcard loci; index of the differing locus
+    among the query's compared loci or -1)."""
+    compared = 0
     matched = 0
+    wildcard_loci = 0
+    differing = 0
+    differing_locus = -1
+    microvariant = False
     remaining = cols.shape[0]
     for j in range(cols.shape[0]):
         remaining -= 1
         c = cols[j]
-        c1 = codes[row, c]
+        c1 = np.int64(codes[row, c])
         if c1 == 0:
             if matched + remaining < min_loci:
                 return False
             continue
-        c2 = codes[row, c + 1]
+        c2 = np.int64(codes[row, c + 1])
+        compared += 1
         base = j * 2 * width
-        score = table[base + c1] + table[base + width + c2]
+        score = np.int64(table[base + c1]) + np.int64(table[base + width + c2])
         if score:
-            other = table[base + c2] + table[base + width + c1]
+            other = np.int64(table[base + c2]) + np.int64(table[base + width + c1])
             if other < score:
                 score = other
         if score >= 3:
             differing += score // 3
             if differing > 1:
                 return False
-        elif not wild[j] and c2 != 1:
+            differing_locus = j
+        elif wild[j] or c2 == 1:
+            wildcard_loci += 1
+            if score:
+                microvariant = True
+        else:
             matched += 1
+            if score:
+                microvariant = True
         if matched + remaining < min_loci:
             return False
-    return matched >= min_loci
+    if matched < min_loci:
+        return False
+    out[0] = 3 if differing else (2 if microvariant else (1 if wildcard_loci else 0))
+    out[1] = compared
+    out[2] = matched
+    out[3] = wildcard_loci
+    out[4] = differing_locus
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -324,9 +360,10 @@ def screen(codes: np.ndarray, rows: np.ndarray, cols: np.ndarray, table: np.ndar
            min_loci: int) -> np.ndarray:
     """The rows (of `rows`) that hit."""
     out = np.empty(rows.shape[0], np.int64)
+    scratch = np.empty(5, np.int64)
     n = 0
     for i in range(rows.shape[0]):
-        if _hits(codes, rows[i], cols, table, width, wild, min_loci):
+        if classify(codes, rows[i], cols, table, width, wild, min_loci, scratch):
             out[n] = rows[i]
             n += 1
     return out[:n]
@@ -339,6 +376,7 @@ def scan_sets(codes: np.ndarray, set_offsets: np.ndarray, set_rows: np.ndarray, 
     """The live rows whose designated-locus set is flagged in `scan` and that hit, checked one by one:
     the rows of each flagged set (set_offsets/set_rows, by set), and the recent rows not yet listed."""
     found = np.empty(64, np.int64)
+    scratch = np.empty(5, np.int64)
     n = 0
     for which in range(2):
         for s in range(scan.shape[0] if which == 0 else 1):
@@ -352,7 +390,7 @@ def scan_sets(codes: np.ndarray, set_offsets: np.ndarray, set_rows: np.ndarray, 
                 row = set_rows[i] if which == 0 else recent[i]
                 if which == 1 and not scan[row_set[row]]:
                     continue
-                if live[row] and _hits(codes, row, cols, table, width, wild, min_loci):
+                if live[row] and classify(codes, row, cols, table, width, wild, min_loci, scratch):
                     if n == found.shape[0]:
                         grown = np.empty(2 * n, np.int64)
                         grown[:n] = found
@@ -377,3 +415,156 @@ def search(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, val
         return np.empty(0, np.int64), False
     found = probe(probed, bits, offsets, fingerprints, rows, delta_keys, delta_rows, live, row_set, need, use_need)
     return screen(codes, found, cols, table, width, wild, min_loci), True
+
+
+@njit(cache=True, nogil=True)
+def encode(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndarray, sizes: np.ndarray,
+           present: np.ndarray, salt: np.ndarray, low: np.ndarray, high: np.ndarray, loci: int, amelogenin: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """`ProfileMatrix.encode_query` and `query_hashes` in one step: query is (locus position, code 1,
+    code 2) per locus, codes in normalised order (a wildcard, code 1, last); a value no stored profile
+    has is given as -1 - k, its score row being extra[k] (`encoding.unseen_row`). Returns the positions
+    and row offsets of the compared loci, their flat score rows (loci x 2 x width), wildcard flags, the
+    hash table of matching stored genotypes and its counts per comparable locus, the designated mask
+    and the usable mask."""
+    n = query.shape[0]
+    width = score.shape[1]
+    positions = np.empty(n, np.int64)
+    cols = np.empty(n, np.int64)
+    wild = np.zeros(n, np.bool_)
+    table = np.empty(n * 2 * width, np.uint8)
+    count = np.zeros(loci, np.int64)
+    found = np.empty((n, 64), np.int64)
+    first = np.empty(width, np.int64)
+    second = np.empty(width, np.int64)
+    designated = 0
+    unmatched = 0
+    m = 0
+    widest = 1
+    for i in range(n):
+        locus, c1, c2 = query[i, 0], query[i, 1], query[i, 2]
+        if locus == amelogenin:
+            continue
+        is_wild = c2 == 1
+        if not is_wild:
+            designated |= 1 << locus
+        c = col[locus]
+        if c < 0:
+            continue  # no stored profile has this locus: never compared
+        positions[m] = locus
+        cols[m] = 2 * c
+        wild[m] = is_wild
+        base = m * 2 * width
+        row1 = score[locus, c1] if c1 >= 0 else extra[-1 - c1]
+        row2 = score[locus, c2] if c2 >= 0 else extra[-1 - c2]
+        table[base:base + width] = row1
+        table[base + width:base + 2 * width] = row2
+        m += 1
+        if is_wild or locus >= loci:
+            continue
+        # every stored genotype matching (c1, c2) without a differing allele: DNA-7 neighbours of each
+        size = sizes[locus]
+        k1 = 0
+        k2 = 0
+        for b in range(2, size):
+            if b == c1 or row1[b] == 1:
+                first[k1] = b
+                k1 += 1
+            if b == c2 or row2[b] == 1:
+                second[k2] = b
+                k2 += 1
+        if k1 * k2 > found.shape[1]:
+            grown = np.empty((n, k1 * k2), np.int64)
+            grown[:, :found.shape[1]] = found
+            found = grown
+        k = 0
+        for i1 in range(k1):
+            a = first[i1]
+            for i2 in range(k2):
+                b = second[i2]
+                lo, hi = (a, b) if a <= b else (b, a)
+                if not present[locus, lo, hi]:
+                    continue
+                value = salt[locus] + (low[locus, lo] ^ high[locus, hi])
+                seen = False
+                for e in range(k):
+                    if found[i, e] == value:
+                        seen = True
+                        break
+                if not seen:
+                    found[i, k] = value
+                    k += 1
+        count[locus] = k
+        if k == 0:
+            unmatched |= 1 << locus
+        elif k > widest:
+            widest = k
+    qhash = np.zeros((loci, widest), np.int64)
+    for i in range(n):
+        locus = query[i, 0]
+        if locus < loci and locus != amelogenin and col[locus] >= 0:
+            for e in range(count[locus]):
+                qhash[locus, e] = found[i, e]
+    return (positions[:m], cols[:m], table[:m * 2 * width], wild[:m], qhash, count, designated,
+            designated & ~unmatched)
+
+
+@njit(cache=True, nogil=True)
+def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndarray, sizes: np.ndarray,
+                   present: np.ndarray, salt: np.ndarray, low: np.ndarray, high: np.ndarray, loci: int, amelogenin: int,
+                   masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, value_salt: np.ndarray,
+                   block_level: np.ndarray, levels: int, union: int, set_count: np.ndarray, small: int,
+                   full_exact: np.ndarray, full_single: np.ndarray, full_leave_one_out: np.ndarray,
+                   full_need: np.ndarray, full_scan: np.ndarray,
+                   present_offsets: np.ndarray, present_hashes: np.ndarray, capacity: int, bits: int,
+                   offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray, delta_keys: np.ndarray,
+                   delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
+                   set_offsets: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, min_loci: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
+    given, else made here), keys, probe, rule check, the sets checked row by row, and the class of
+    every hit. Returns the hit rows, ascending, and per hit `classify`'s five numbers, the differing
+    locus as its position (-1 for none)."""
+    positions, cols, table, wild, qhash, qcount, designated, usable = encode(
+        query, extra, col, score, sizes, present, salt, low, high, loci, amelogenin)
+    width = score.shape[1]
+    if cols.shape[0] == 0:
+        return np.empty(0, np.int64), np.empty((0, 5), np.int64)
+    missing = union & ~usable
+    if missing == 0:
+        exact, single, leave_one_out, need, scan = full_exact, full_single, full_leave_one_out, full_need, full_scan
+    else:
+        exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, block_level, levels, usable,
+                                                        missing, min_loci, set_count, small)
+    use_need = False
+    for d in range(need.shape[0]):
+        if need[d] > 1:
+            use_need = True
+            break
+    found, complete = search(exact, single, leave_one_out, value_mask, value_salt, missing, qhash, qcount,
+                             present_offsets, present_hashes, capacity, bits, offsets, fingerprints, rows,
+                             delta_keys, delta_rows, live, row_set, need, use_need, codes, cols, table, width,
+                             wild, min_loci)
+    any_scan = not complete
+    if complete:
+        for d in range(scan.shape[0]):
+            if scan[d]:
+                any_scan = True
+                break
+    if any_scan:
+        if not complete:  # too many keys to probe: check every row (exact, slow, rare)
+            scan = np.ones(scan.shape[0], np.bool_)
+        scanned = scan_sets(codes, set_offsets, set_rows, recent, live, row_set, scan, cols, table, width, wild,
+                            min_loci)
+        if scanned.shape[0]:
+            found = np.unique(np.concatenate((found, scanned)))
+    out = np.empty((found.shape[0], 5), np.int64)
+    hits = np.empty(found.shape[0], np.int64)
+    n = 0
+    for i in range(found.shape[0]):
+        if classify(codes, found[i], cols, table, width, wild, min_loci, out[n]):
+            if out[n, 4] >= 0:
+                out[n, 4] = positions[out[n, 4]]
+            hits[n] = found[i]
+            n += 1
+    return hits[:n], out[:n]

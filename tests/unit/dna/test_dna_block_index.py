@@ -56,6 +56,7 @@ def test_compiled_and_numpy_paths_agree(realistic):
             query = mix.batch.normalised(i)
             index.compiled = True
             fast = index.search(query)
+            assert index.search(index.encode(query)) == fast  # from codes in one call, and from an EncodedQuery
             index.compiled = False
             assert fast == index.search(query)
     finally:
