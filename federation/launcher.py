@@ -140,7 +140,9 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
             spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised}, clock),
             lambda change, states=None: share_with_supervisors(
                 peers, states or [c for c in federation.codes if c != spec.code], change,
-                federation.deadline_ms / 1000)),
+                federation.deadline_ms / 1000),
+            lambda search: cp_pb2_grpc.ContactPointServiceStub(peers.channel(spec.code)).Search(
+                search, timeout=federation.deadline_ms / 1000 + 10)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
             contact_point, follow_ups, InformationExchange(spec.code, log, received), max_candidates),

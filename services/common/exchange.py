@@ -102,8 +102,9 @@ class FileManagingSide:
             raise IdentityMismatch(
                 f"this is {self.state}'s service, but the request is addressed to {context.requested_state}")
         try:
-            for state in (self.state, context.requesting_state):
-                if not self.readiness.is_ready(state, category):
+            for state, partner in ((self.state, context.requesting_state), (context.requesting_state, self.state)):
+                # Ready, or the query of an open pilot run between the two (GATE-1).
+                if not self.readiness.admits(state, category, partner, context.case_reference):
                     raise GateClosed(
                         f"{state} is not ready for {category.name} exchange: the Council has not decided "
                         f"that it implements the data-protection chapter (GATE-1)", state=state)

@@ -157,8 +157,15 @@ class ContactPoint:
             raise InvalidInput("is empty; every query states its reason (LOG-2)", field="reason")
         targets = self._targets(request.target_states)
         if not self.readiness.is_ready(self.state, request.category):
-            raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange: the Council has not "
-                             f"decided that it implements the data-protection chapter (GATE-1)", state=self.state)
+            # Before the decision, only the queries of an open pilot run go out, to its peer (GATE-1).
+            pilot_peer = self.readiness.pilot_peer(self.state, request.category, request.case_reference)
+            if pilot_peer is None:
+                raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange: the Council has "
+                                 f"not decided that it implements the data-protection chapter (GATE-1)",
+                                 state=self.state)
+            if list(request.target_states) != [pilot_peer]:
+                raise InvalidInput(f"{list(request.target_states)}; a pilot query goes to its pilot peer "
+                                   f"{pilot_peer} only", field="target_states")
         deadline_ms = request.deadline_ms or self.deadline_ms
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")

@@ -12,9 +12,15 @@ least one is IN_FAVOUR, so `votes_needed` is the number of members minus the abs
 change its vote until the decision. A revocation withdraws the decision and clears the votes; the
 steps stay done, and a new unanimous vote re-admits the state.
 
+Pilot run: the one exception to the gates before the decision. The candidate state runs real test
+queries against one peer that is ready; for that, both books open a *pilot window* (candidate,
+category, peer, pilot id, expiry): a query between the two passes the gates only if it carries the
+pilot id as its case reference, and only until the window is closed or expires (`PILOT_WINDOW`).
+
 Storage: SQLite (WAL) when a path is given, else an in-memory SQLite database: one code path.
-Tables `readiness(state, category, steps, ready, decided_at, revoked, revoked_at, revocation_reason)`
-and `votes(subject_state, category, voting_state, vote, cast_at)`.
+Tables `readiness(state, category, steps, ready, decided_at, revoked, revoked_at, revocation_reason)`,
+`votes(subject_state, category, voting_state, vote, cast_at)` and
+`pilots(pilot_id, state, category, peer, opened_at, expires_at, closed)`.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -67,6 +73,23 @@ class Readiness:
         return tuple(step for step in ReadinessStep if step not in self.steps_done)
 
 
+#: How long a pilot window stays open at most, if nobody closes it.
+PILOT_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class PilotWindow:
+    """`state`'s pilot queries of `category` to and from `peer` pass the gates while open (GATE-1)."""
+
+    pilot_id: str
+    state: str
+    category: Category
+    peer: str
+    opened_at: datetime
+    expires_at: datetime
+    closed: bool = False
+
+
 @dataclass(frozen=True)
 class VoteTally:
     """The answer to a vote (contract `CastCouncilVoteResponse`)."""
@@ -83,6 +106,10 @@ CREATE TABLE IF NOT EXISTS readiness (
     ready INTEGER NOT NULL DEFAULT 0, decided_at TEXT, revoked INTEGER NOT NULL DEFAULT 0,
     revoked_at TEXT, revocation_reason TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (state, category)
+);
+CREATE TABLE IF NOT EXISTS pilots (
+    pilot_id TEXT PRIMARY KEY, state TEXT NOT NULL, category TEXT NOT NULL, peer TEXT NOT NULL,
+    opened_at TEXT NOT NULL, expires_at TEXT NOT NULL, closed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS votes (
     subject_state TEXT NOT NULL, category TEXT NOT NULL, voting_state TEXT NOT NULL, vote TEXT NOT NULL,
@@ -260,6 +287,53 @@ class ReadinessBook:
                     row = Readiness(subject_state, category, row.steps_done, True, now)
                     self._save(row)
             return VoteTally(row, in_favour, needed, votes)
+
+    # -- the pilot run ----------------------------------------------------------------------------
+
+    def open_pilot(self, pilot_id: str, state: str, category: Category | str, peer: str,
+                   expires_at: datetime | None = None) -> PilotWindow:
+        """Open a pilot window for `state`'s test queries with `peer` (idempotent for the same id)."""
+        category = self._category(category)
+        if not pilot_id.startswith("PILOT-") or len(pilot_id) < 12:
+            raise InvalidInput(f"{pilot_id!r}; a pilot id is 'PILOT-' and a random part", field="pilot_id")
+        with self._lock:
+            self._member(state)
+            self._member(peer, "peer_state")
+            if peer == state:
+                raise InvalidInput(f"{peer}; a pilot runs against another state", field="peer_state")
+            if not self._row(peer, category).ready or self._row(peer, category).revoked:
+                raise GateClosed(f"{peer} is not ready for {category.name} exchange itself, so it cannot host "
+                                 f"{state}'s pilot run (GATE-1)", state=peer)
+            now = self.clock.now()
+            window = PilotWindow(pilot_id, state, category, peer, now, expires_at or now + PILOT_WINDOW)
+            if window.expires_at > now + PILOT_WINDOW:
+                raise InvalidInput(f"a pilot window lasts at most {PILOT_WINDOW}", field="expires_at")
+            with self._atomic():
+                self._db.execute("INSERT OR IGNORE INTO pilots VALUES (?, ?, ?, ?, ?, ?, 0)",
+                                 (pilot_id, state, category.name, peer, format_moment(now),
+                                  format_moment(window.expires_at)))
+            return window
+
+    def close_pilot(self, pilot_id: str) -> None:
+        """Close a pilot window: from now on its queries meet the gates like any other."""
+        with self._lock, self._atomic():
+            self._db.execute("UPDATE pilots SET closed = 1 WHERE pilot_id = ?", (pilot_id,))
+
+    def pilot_peer(self, state: str, category: Category | str, pilot_id: str) -> str | None:
+        """The peer of `state`'s open pilot window `pilot_id` for `category`, or None (GATE-1)."""
+        if not pilot_id.startswith("PILOT-"):
+            return None
+        with self._lock:
+            found = self._db.execute(
+                "SELECT peer FROM pilots WHERE pilot_id = ? AND state = ? AND category = ? AND NOT closed "
+                "AND expires_at > ?", (pilot_id, state, Category(category).name,
+                                       format_moment(self.clock.now()))).fetchone()
+        return found[0] if found else None
+
+    def admits(self, state: str, category: Category | str, partner: str, case_reference: str) -> bool:
+        """May `state` exchange `category` data with `partner`? If it is ready, or if this is a query of its
+        open pilot run with `partner` (the pilot id as the case reference) (GATE-1)."""
+        return self.is_ready(state, category) or self.pilot_peer(state, category, case_reference) == partner
 
     def revoke(self, state: str, category: Category | str, reason: str) -> Readiness:
         """Withdraw a decision (GATE-2): from now on queries to and from `state` are refused."""

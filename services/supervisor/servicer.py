@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from prum.services.supervisor import (
 )
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseStatus, JointFinding
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
@@ -103,13 +105,16 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     votes only in its own name, and only its own DPA requests its logs, audits and handles subject cases."""
 
     def __init__(self, state: str, authority: SupervisoryAuthority,
-                 announce: Callable[..., list[str]] | None = None) -> None:
+                 announce: Callable[..., list[str]] | None = None,
+                 pilot_search: Callable[[cp_pb2.SearchRequest], cp_pb2.SearchResponse] | None = None) -> None:
         self.state = state
         self.authority = authority
         self.readiness = authority.readiness
         # `announce(change, states=None)` tells other states' supervisors of a change of readiness (GATE-2),
         # a declaration (DEC-1) or a joint case (AUD-1): the listed states, or all; returns those not reached.
         self.announce = announce or (lambda change, states=None: [])
+        # Sends one search through this state's own contact point, as its officers do (the pilot run, GATE-1).
+        self.pilot_search = pilot_search
 
     def _own(self, context: grpc.ServicerContext, action: str) -> None:
         check_own_state(calling_state(context), self.state, action)
@@ -161,6 +166,8 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         elif kind == "vote":
             check_claim(request.origin_state, request.vote.voting_state)
             row = self._vote(request.vote).readiness
+        elif kind == "pilot":
+            return self._pilot_window(request)
         elif kind == "revocation":
             check_claim(request.origin_state, request.revocation.state)
             category = category_from_proto(request.revocation.category)
@@ -168,8 +175,67 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             row = current if current.revoked else self.readiness.revoke(request.revocation.state, category,
                                                                          request.revocation.reason)
         else:
-            raise InvalidInput("carries no change; allowed: step, vote, revocation", field="change")
+            raise InvalidInput("carries no change; allowed: step, vote, revocation, pilot", field="change")
         return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(row))
+
+    def _pilot_window(self, request: pb.ShareReadinessChangeRequest) -> pb.ShareReadinessChangeResponse:
+        """The candidate opens or closes its pilot window here, at its pilot peer (GATE-1)."""
+        window = request.pilot
+        check_claim(request.origin_state, window.state)
+        if window.peer_state != self.state:
+            raise NotAuthorised(f"{window.state}'s pilot window is with {window.peer_state}, not with {self.state}")
+        category = category_from_proto(window.category)
+        if window.open:
+            self.readiness.open_pilot(window.pilot_id, window.state, category, window.peer_state,
+                                      moment(window.expires_at, window.HasField("expires_at")))
+        else:
+            self.readiness.close_pilot(window.pilot_id)
+        return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(self.readiness.get(window.state, category)))
+
+    def RunPilot(self, request: pb.RunPilotRequest, context: grpc.ServicerContext) -> pb.RunPilotResponse:
+        """GATE-1's pilot run: the state's own contact point sends real test queries to one ready peer inside a
+        pilot window both books hold; if every answer is the one expected, the step is recorded and announced."""
+        self._about_itself(context, request.state, "run its pilot")
+        category = category_from_proto(request.category)
+        if not request.queries:
+            raise InvalidInput("is empty; a pilot run sends at least one test query", field="queries")
+        if self.pilot_search is None:
+            raise NotAuthorised(f"{self.state}'s supervisor has no contact point to run a pilot through")
+        window = self.readiness.open_pilot(f"PILOT-{uuid.uuid4()}", self.state, category, request.peer_state)
+        share = pb.PilotWindow(state=self.state, category=request.category, peer_state=window.peer,
+                               pilot_id=window.pilot_id, expires_at=timestamp(window.expires_at), open=True)
+        unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, pilot=share),
+                                  [window.peer])
+        results: list[pb.PilotResult] = []
+        try:
+            for query in [] if unreached else request.queries:
+                search = cp_pb2.SearchRequest()
+                search.CopyFrom(query.search)
+                search.category, search.case_reference = request.category, window.pilot_id
+                search.reason = f"pilot run (GATE-1): {search.reason}" if search.reason else "pilot run (GATE-1)"
+                del search.target_states[:]
+                search.target_states.append(window.peer)
+                try:
+                    reply = self.pilot_search(search)
+                    (answer,) = reply.results
+                    results.append(pb.PilotResult(request_id=reply.request_id, expected=query.expected,
+                                                  status=answer.status, detail=answer.detail))
+                except grpc.RpcError as error:
+                    results.append(pb.PilotResult(expected=query.expected, status=cp_pb2.RESULT_STATUS_REFUSED,
+                                                  detail=f"{error.code().name}: {error.details()}"))
+        finally:
+            self.readiness.close_pilot(window.pilot_id)
+            share.open = False
+            self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, pilot=share), [window.peer])
+        passed = not unreached and all(r.status == r.expected for r in results)
+        row = self.readiness.get(self.state, category)
+        if passed:
+            step = pb.RecordStepRequest(state=self.state, category=request.category,
+                                        step=pb.READINESS_STEP_PILOT_RUN_PASSED)
+            row = self._record_step(step)
+            unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, step=step))
+        return pb.RunPilotResponse(passed=passed, pilot_id=window.pilot_id, results=results,
+                                   readiness=readiness_to_proto(row), unreached_states=unreached)
 
     def _record_step(self, request: pb.RecordStepRequest) -> Readiness:
         step = ReadinessStep[_named(pb.ReadinessStep, request.step, "READINESS_STEP_", "step")]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
-from sample_federation import DONOR, officer_search, start_federation
+from sample_federation import DONOR, STRANGER, officer_search, start_federation
 
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
@@ -88,3 +89,64 @@ def test_a_peer_cannot_announce_a_change_in_another_states_name(fresh: InProcess
     with pytest.raises(grpc.RpcError) as refused:
         stub.ShareReadinessChange(forged, timeout=5)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+# On no state's file: the stranger with three loci changed (two differing alleles already mean no hit).
+NOBODY = {**STRANGER, "D3S1358": ["16", "17"], "VWA": ["19", "20"], "FGA": ["22", "25"]}
+
+
+def pilot_query(loci: dict[str, list[str]], reference: str, expected: int) -> pb.PilotQuery:
+    return pb.PilotQuery(search=officer_search(loci, reference, officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02",
+                                               reason="test profile", deadline_ms=20000), expected=expected)
+
+
+def test_the_pilot_run_sends_real_test_queries_to_a_peer_before_the_decision(fresh: InProcessFederation) -> None:
+    """GATE-1: the pilot opens the gates for its own queries to its peer only, for the run only; passed, the step
+    is recorded and reaches every state, and the state is still not ready until the Council decides."""
+    run = supervisor(fresh, "LU").RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA, peer_state="NL", queries=[
+        pilot_query(DONOR, "LU-PILOT-1", cp_pb2.RESULT_STATUS_HIT),  # the donor is on NL's file
+        pilot_query(NOBODY, "LU-PILOT-2", cp_pb2.RESULT_STATUS_NO_HIT)]), timeout=60)
+    assert run.passed, run.results
+    assert [r.status for r in run.results] == [cp_pb2.RESULT_STATUS_HIT, cp_pb2.RESULT_STATUS_NO_HIT]
+    assert list(run.unreached_states) == []
+    for node in fresh.nodes.values():
+        row = node.readiness.get("LU", Category.DNA)
+        assert [s.name for s in row.steps_done] == ["PILOT_RUN_PASSED"] and not row.ready
+    # Both sides logged the pilot's queries and replies, under the pilot id (LOG-1).
+    for state in ("LU", "NL"):
+        logged = [e for e in fresh.nodes[state].log.export() if e.case_reference == run.pilot_id]
+        assert len(logged) == 4 and {e.request_id for e in logged} == {r.request_id for r in run.results}
+    # The window is closed: the pilot id opens no gate any more, on either side.
+    with pytest.raises(grpc.RpcError) as closed:
+        fresh.contact_point("LU").Search(officer_search(DONOR, "LU-CS-1", officer_id="LU-NCP-01",
+                                                        ordering_officer_id="LU-NCP-02", case_reference=run.pilot_id,
+                                                        target_states=["NL"]), timeout=10)
+    assert closed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert fresh.nodes["NL"].readiness.pilot_peer("LU", Category.DNA, run.pilot_id) is None
+
+
+def test_a_pilot_with_an_unexpected_answer_does_not_pass(fresh: InProcessFederation) -> None:
+    run = supervisor(fresh, "LU").RunPilot(pb.RunPilotRequest(
+        state="LU", category=common_pb2.CATEGORY_DNA, peer_state="DE",
+        queries=[pilot_query(STRANGER, "LU-PILOT-3", cp_pb2.RESULT_STATUS_HIT)]), timeout=60)
+    assert not run.passed and run.results[0].status == cp_pb2.RESULT_STATUS_NO_HIT
+    assert not any(node.readiness.get("LU", Category.DNA).steps_done for node in fresh.nodes.values())
+
+
+def test_a_pilot_is_run_by_the_candidate_with_a_ready_peer_only(fresh: InProcessFederation) -> None:
+    query = pilot_query(DONOR, "LU-PILOT-4", cp_pb2.RESULT_STATUS_HIT)
+    with pytest.raises(grpc.RpcError) as for_another:  # NL cannot run LU's pilot
+        supervisor(fresh, "NL").RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA,
+                                                            peer_state="DE", queries=[query]), timeout=10)
+    assert for_another.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as itself:
+        supervisor(fresh, "LU").RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA,
+                                                            peer_state="LU", queries=[query]), timeout=10)
+    assert itself.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # A made-up pilot id opens no gate: LU's contact point refuses, and so would NL's file.
+    with pytest.raises(grpc.RpcError) as forged:
+        fresh.contact_point("LU").Search(officer_search(DONOR, "LU-CS-2", officer_id="LU-NCP-01",
+                                                        ordering_officer_id="LU-NCP-02",
+                                                        case_reference="PILOT-00000000-forged", target_states=["NL"]),
+                                         timeout=10)
+    assert forged.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -191,3 +191,48 @@ def test_persisted_in_sqlite_wal_and_reopened(tmp_path: Path, clock: SimulatedCl
         tally = reopened.cast_vote("LU", Category.VEHICLE, voter, Vote.IN_FAVOUR)
     assert tally.readiness.ready and tally.votes_in_favour == 4  # NL's vote survived the reopening
     reopened.close()
+
+
+# -- the pilot run (GATE-1) -------------------------------------------------------------------------
+
+
+PILOT = "PILOT-3f1c6a0e-test"
+
+
+def test_a_pilot_window_admits_its_own_queries_with_its_peer_only(book: ReadinessBook) -> None:
+    book.declare_ready("NL", Category.DNA)
+    book.open_pilot(PILOT, "LU", Category.DNA, "NL")
+    assert not book.is_ready("LU", Category.DNA)  # the pilot decides nothing
+    assert book.admits("LU", Category.DNA, "NL", PILOT)
+    assert not book.admits("LU", Category.DNA, "NL", "LU-2026-17")  # an ordinary query
+    assert not book.admits("LU", Category.DNA, "DE", PILOT)  # another peer
+    assert not book.admits("LU", Category.VEHICLE, "NL", PILOT)  # another category
+    assert book.pilot_peer("LU", Category.DNA, PILOT) == "NL"
+    book.close_pilot(PILOT)
+    assert not book.admits("LU", Category.DNA, "NL", PILOT)
+
+
+def test_a_pilot_window_expires_by_itself(book: ReadinessBook, clock: SimulatedClock) -> None:
+    from prum.services.supervisor.readiness import PILOT_WINDOW
+
+    book.declare_ready("NL", Category.DNA)
+    window = book.open_pilot(PILOT, "LU", Category.DNA, "NL")
+    assert window.expires_at == START + PILOT_WINDOW
+    clock.advance(PILOT_WINDOW - timedelta(seconds=1))
+    assert book.admits("LU", Category.DNA, "NL", PILOT)
+    clock.advance(timedelta(seconds=1))
+    assert not book.admits("LU", Category.DNA, "NL", PILOT)
+    with pytest.raises(InvalidInput, match="at most"):
+        book.open_pilot("PILOT-longer-window", "LU", Category.DNA, "NL", expires_at=clock.now() + 2 * PILOT_WINDOW)
+
+
+def test_a_pilot_needs_a_ready_peer_another_state_and_a_pilot_id(book: ReadinessBook) -> None:
+    with pytest.raises(GateClosed, match="cannot host"):
+        book.open_pilot(PILOT, "LU", Category.DNA, "NL")  # NL is not ready itself
+    book.declare_ready("NL", Category.DNA)
+    with pytest.raises(InvalidInput) as itself:
+        book.open_pilot(PILOT, "NL", Category.DNA, "NL")
+    assert itself.value.field == "peer_state"
+    with pytest.raises(InvalidInput) as named:
+        book.open_pilot("LU-2026-17", "LU", Category.DNA, "NL")
+    assert named.value.field == "pilot_id"

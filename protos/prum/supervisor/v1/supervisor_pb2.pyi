@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from prum.common.v1 import common_pb2 as _common_pb2
+from prum.contact_point.v1 import contact_point_pb2 as _contact_point_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -616,6 +617,7 @@ class ShareReadinessChangeRequest(_message.Message):
     STEP_FIELD_NUMBER: _builtins.int
     VOTE_FIELD_NUMBER: _builtins.int
     REVOCATION_FIELD_NUMBER: _builtins.int
+    PILOT_FIELD_NUMBER: _builtins.int
     origin_state: _builtins.str
     @_builtins.property
     def step(self) -> Global___RecordStepRequest: ...
@@ -623,6 +625,10 @@ class ShareReadinessChangeRequest(_message.Message):
     def vote(self) -> Global___CastCouncilVoteRequest: ...
     @_builtins.property
     def revocation(self) -> Global___RevokeReadinessRequest: ...
+    @_builtins.property
+    def pilot(self) -> Global___PilotWindow:
+        """Opened or closed by the candidate state, sent to its pilot peer only."""
+
     def __init__(
         self,
         *,
@@ -630,16 +636,178 @@ class ShareReadinessChangeRequest(_message.Message):
         step: Global___RecordStepRequest | None = ...,
         vote: Global___CastCouncilVoteRequest | None = ...,
         revocation: Global___RevokeReadinessRequest | None = ...,
+        pilot: Global___PilotWindow | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "revocation", b"revocation", "step", b"step", "vote", b"vote"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "pilot", b"pilot", "revocation", b"revocation", "step", b"step", "vote", b"vote"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "origin_state", b"origin_state", "revocation", b"revocation", "step", b"step", "vote", b"vote"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "origin_state", b"origin_state", "pilot", b"pilot", "revocation", b"revocation", "step", b"step", "vote", b"vote"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_change: _TypeAlias = _typing.Literal["step", "vote", "revocation"]  # noqa: Y015
+    _WhichOneofReturnType_change: _TypeAlias = _typing.Literal["step", "vote", "revocation", "pilot"]  # noqa: Y015
     _WhichOneofArgType_change: _TypeAlias = _typing.Literal["change", b"change"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_change) -> _WhichOneofReturnType_change | None: ...
 
 Global___ShareReadinessChangeRequest: _TypeAlias = ShareReadinessChangeRequest  # noqa: Y015
+
+@_typing.final
+class PilotWindow(_message.Message):
+    """GATE-1: while open, `state`'s test queries of `category` with `peer_state` pass the gates of both, if
+    they carry `pilot_id` as their case reference; the window closes after the pilot or at `expires_at`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    PEER_STATE_FIELD_NUMBER: _builtins.int
+    PILOT_ID_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    OPEN_FIELD_NUMBER: _builtins.int
+    state: _builtins.str
+    category: _common_pb2.Category.ValueType
+    peer_state: _builtins.str
+    pilot_id: _builtins.str
+    open: _builtins.bool
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        state: _builtins.str = ...,
+        category: _common_pb2.Category.ValueType = ...,
+        peer_state: _builtins.str = ...,
+        pilot_id: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        open: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "expires_at", b"expires_at", "open", b"open", "peer_state", b"peer_state", "pilot_id", b"pilot_id", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PilotWindow: _TypeAlias = PilotWindow  # noqa: Y015
+
+@_typing.final
+class PilotQuery(_message.Message):
+    """One test query of a pilot run and the answer the evaluators expect (e.g. a planted profile: HIT)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEARCH_FIELD_NUMBER: _builtins.int
+    EXPECTED_FIELD_NUMBER: _builtins.int
+    expected: _contact_point_pb2.ResultStatus.ValueType
+    @_builtins.property
+    def search(self) -> _contact_point_pb2.SearchRequest:
+        """Sent by the candidate's contact point to the pilot peer only, with the pilot id as case reference."""
+
+    def __init__(
+        self,
+        *,
+        search: _contact_point_pb2.SearchRequest | None = ...,
+        expected: _contact_point_pb2.ResultStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["search", b"search"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected", b"expected", "search", b"search"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PilotQuery: _TypeAlias = PilotQuery  # noqa: Y015
+
+@_typing.final
+class RunPilotRequest(_message.Message):
+    """The candidate state runs its pilot at its own supervisor; passed, it records PILOT_RUN_PASSED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    PEER_STATE_FIELD_NUMBER: _builtins.int
+    QUERIES_FIELD_NUMBER: _builtins.int
+    state: _builtins.str
+    category: _common_pb2.Category.ValueType
+    peer_state: _builtins.str
+    @_builtins.property
+    def queries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PilotQuery]: ...
+    def __init__(
+        self,
+        *,
+        state: _builtins.str = ...,
+        category: _common_pb2.Category.ValueType = ...,
+        peer_state: _builtins.str = ...,
+        queries: _abc.Iterable[Global___PilotQuery] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "peer_state", b"peer_state", "queries", b"queries", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunPilotRequest: _TypeAlias = RunPilotRequest  # noqa: Y015
+
+@_typing.final
+class PilotResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    expected: _contact_point_pb2.ResultStatus.ValueType
+    status: _contact_point_pb2.ResultStatus.ValueType
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        expected: _contact_point_pb2.ResultStatus.ValueType = ...,
+        status: _contact_point_pb2.ResultStatus.ValueType = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "expected", b"expected", "request_id", b"request_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PilotResult: _TypeAlias = PilotResult  # noqa: Y015
+
+@_typing.final
+class RunPilotResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PASSED_FIELD_NUMBER: _builtins.int
+    PILOT_ID_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    READINESS_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
+    passed: _builtins.bool
+    pilot_id: _builtins.str
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___PilotResult]: ...
+    @_builtins.property
+    def readiness(self) -> Global___Readiness: ...
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """States not told of the step (or the pilot peer, if it could not be told of the window)."""
+
+    def __init__(
+        self,
+        *,
+        passed: _builtins.bool = ...,
+        pilot_id: _builtins.str = ...,
+        results: _abc.Iterable[Global___PilotResult] | None = ...,
+        readiness: Global___Readiness | None = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["passed", b"passed", "pilot_id", b"pilot_id", "readiness", b"readiness", "results", b"results", "unreached_states", b"unreached_states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunPilotResponse: _TypeAlias = RunPilotResponse  # noqa: Y015
 
 @_typing.final
 class ShareReadinessChangeResponse(_message.Message):

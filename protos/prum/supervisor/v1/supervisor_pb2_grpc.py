@@ -59,6 +59,11 @@ class SupervisorServiceStub:
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeRequest.SerializeToString,
                 response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeResponse.FromString,
                 _registered_method=True)
+        self.RunPilot = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/RunPilot',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RunPilotRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RunPilotResponse.FromString,
+                _registered_method=True)
         self.FileDeclaration = channel.unary_unary(
                 '/prum.supervisor.v1.SupervisorService/FileDeclaration',
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.FileDeclarationRequest.SerializeToString,
@@ -162,6 +167,13 @@ class SupervisorServiceServicer:
 
     def ShareReadinessChange(self, request, context):
         """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunPilot(self, request, context):
+        """The pilot run step: real test queries against one peer, then PILOT_RUN_PASSED if every answer is as expected.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -283,6 +295,11 @@ def add_SupervisorServiceServicer_to_server(servicer, server):
                     servicer.ShareReadinessChange,
                     request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeRequest.FromString,
                     response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeResponse.SerializeToString,
+            ),
+            'RunPilot': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunPilot,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RunPilotRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RunPilotResponse.SerializeToString,
             ),
             'FileDeclaration': grpc.unary_unary_rpc_method_handler(
                     servicer.FileDeclaration,
@@ -490,6 +507,33 @@ class SupervisorService:
             '/prum.supervisor.v1.SupervisorService/ShareReadinessChange',
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeRequest.SerializeToString,
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareReadinessChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunPilot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/RunPilot',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RunPilotRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.RunPilotResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,8 @@ class SupervisorServiceStub:
     RevokeReadiness: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.RevokeReadinessRequest, _supervisor_pb2.RevokeReadinessResponse]
     ShareReadinessChange: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareReadinessChangeRequest, _supervisor_pb2.ShareReadinessChangeResponse]
     """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness."""
+    RunPilot: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.RunPilotRequest, _supervisor_pb2.RunPilotResponse]
+    """The pilot run step: real test queries against one peer, then PILOT_RUN_PASSED if every answer is as expected."""
     FileDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.FileDeclarationRequest, _supervisor_pb2.FileDeclarationResponse]
     """DEC-1."""
     ListDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]
@@ -70,6 +72,8 @@ class SupervisorServiceAsyncStub(SupervisorServiceStub):
     RevokeReadiness: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.RevokeReadinessRequest, _supervisor_pb2.RevokeReadinessResponse]  # type: ignore[assignment]
     ShareReadinessChange: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareReadinessChangeRequest, _supervisor_pb2.ShareReadinessChangeResponse]  # type: ignore[assignment]
     """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness."""
+    RunPilot: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.RunPilotRequest, _supervisor_pb2.RunPilotResponse]  # type: ignore[assignment]
+    """The pilot run step: real test queries against one peer, then PILOT_RUN_PASSED if every answer is as expected."""
     FileDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.FileDeclarationRequest, _supervisor_pb2.FileDeclarationResponse]  # type: ignore[assignment]
     """DEC-1."""
     ListDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
@@ -128,6 +132,14 @@ class SupervisorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_supervisor_pb2.ShareReadinessChangeResponse, _abc.Awaitable[_supervisor_pb2.ShareReadinessChangeResponse]]:
         """Peer-facing half of RecordStep, CastCouncilVote and RevokeReadiness."""
+
+    @_abc_1.abstractmethod
+    def RunPilot(
+        self,
+        request: _supervisor_pb2.RunPilotRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.RunPilotResponse, _abc.Awaitable[_supervisor_pb2.RunPilotResponse]]:
+        """The pilot run step: real test queries against one peer, then PILOT_RUN_PASSED if every answer is as expected."""
 
     @_abc_1.abstractmethod
     def FileDeclaration(
