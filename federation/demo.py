@@ -32,6 +32,7 @@ from prum.services.common.tracing import create_tracer_provider
 from prum.services.afis.servicer import template_to_proto
 from prum.services.contact_point.persons import Person
 from prum.services.dna.servicer import KIND_TO_PROTO
+from prum.services.dna.warmup import compile_kernels
 from prum.services.logger import EntryKind, Side
 from prum.services.vehicle.servicer import record_to_proto
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
@@ -66,9 +67,14 @@ def readiness_workflow(federation: InProcessFederation, scenario_searches: list[
     subject = next((s.code for s in spec.states if not s.is_ready("DNA")), None)
     if subject is None:
         return None
-    steps = []
+    steps: list[dict[str, Any]] = []
     own = supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(subject))
+    template = next(p for p in scenario_searches if p.category == "DNA" and not p.expected_error)
+    officers = [o.officer_id for o in spec.state(subject).officers if o.authorised]
     for step in READINESS_STEPS:
+        if step == "PILOT_RUN_PASSED":
+            steps.append(_pilot_run(federation, own, subject, template, officers, deadline_ms))
+            continue
         reply = own.RecordStep(supervisor_pb2.RecordStepRequest(
             state=subject, category=common_pb2.CATEGORY_DNA,
             step=supervisor_pb2.ReadinessStep.Value(f"READINESS_STEP_{step}")), timeout=10)
@@ -81,8 +87,6 @@ def readiness_workflow(federation: InProcessFederation, scenario_searches: list[
         votes.append({"voter": voter, "in_favour": tally.votes_in_favour, "needed": tally.votes_needed,
                       "unreached": list(tally.unreached_states)})
     seen_ready = sorted(code for code, node in federation.nodes.items() if node.readiness.is_ready(subject, "DNA"))
-    template = next(p for p in scenario_searches if p.category == "DNA" and not p.expected_error)
-    officers = [o.officer_id for o in spec.state(subject).officers if o.authorised]
     first = replace(template, title=f"first DNA search from {subject} after the Council's decision",
                     from_state=subject, officer_id=officers[0], ordering_officer_id=officers[-1],
                     reference=f"{subject}-CS-READY", expected={s: st for s, st in template.expected.items()
@@ -91,6 +95,27 @@ def readiness_workflow(federation: InProcessFederation, scenario_searches: list[
     search = _run_search(federation, first, deadline_ms)
     return {"state": subject, "category": "DNA", "steps": steps, "votes": votes, "ready_in": seen_ready,
             "decided": len(seen_ready) == len(spec.codes), "search": search}
+
+
+def _pilot_run(federation: InProcessFederation, own: supervisor_pb2_grpc.SupervisorServiceStub, subject: str,
+               template: PlannedSearch, officers: list[str], deadline_ms: int) -> dict[str, Any]:
+    """The pilot step (GATE-1): the scenario's planted DNA search, sent by the candidate to a ready peer that holds
+    the planted profile (or to any ready peer, expecting no hit), must give the planted answer."""
+    ready = [s.code for s in federation.federation.states if s.code != subject and s.is_ready("DNA")]
+    peer = next((s for s in ready if template.expected.get(s, ("NO_HIT", ""))[0] == "HIT"), ready[0])
+    expected = template.expected.get(peer, ("NO_HIT", ""))[0]
+    probe = replace(template, from_state=subject, officer_id=officers[0], ordering_officer_id=officers[-1],
+                    reference=f"{subject}-PILOT", target_states=(peer,))
+    reply = own.RunPilot(supervisor_pb2.RunPilotRequest(
+        state=subject, category=common_pb2.CATEGORY_DNA, peer_state=peer, queries=[supervisor_pb2.PilotQuery(
+            search=_request(probe, deadline_ms), expected=cp_pb2.ResultStatus.Value(f"RESULT_STATUS_{expected}"))]),
+        timeout=deadline_ms / 1000 + 20)
+    return {"step": f"pilot run passed (test query to {peer}: {expected.lower().replace('_', ' ')} expected, "
+                    f"{'as expected' if reply.passed else 'NOT as expected'})", "unreached": list(reply.unreached_states),
+            "pilot": {"peer": peer, "passed": reply.passed, "pilot_id": reply.pilot_id, "results": [
+                {"expected": cp_pb2.ResultStatus.Name(r.expected).removeprefix("RESULT_STATUS_"),
+                 "status": cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_"), "detail": r.detail}
+                for r in reply.results]}}
 
 
 def load_fingerprints(channel: grpc.Channel, templates: list[Any]) -> afis_pb2.IngestResponse:
@@ -280,6 +305,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
     provider = create_tracer_provider("prum-demo", "file", trace_path)
     scenario = build_scenario(federation_spec)
     states = federation_spec.codes
+    progress("compiling the DNA index kernels (about 30 s on a first run, then cached)", 0, 1)
+    compile_kernels()
+    progress("compiling the DNA index kernels (about 30 s on a first run, then cached)", 1, 1)
     with InProcessFederation(federation_spec, workdir, tracer_provider=provider) as federation:
         progress("states started", len(states), len(states))
         files = []

@@ -41,6 +41,7 @@ from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
+from prum.services.dna.warmup import compile_kernels
 from prum.services.echo.servicer import EchoServicer
 from prum.services.logger import Category, CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
@@ -106,6 +107,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                 clock: Clock, tracer_provider: TracerProvider | None = None,
                 address: str = "127.0.0.1:0") -> StateNode:
     """Open one state's stores and build (not start) its server."""
+    # Compile the DNA kernels before serving: a first compile inside a search outlasts any deadline.
+    compile_kernels()
     folder.mkdir(parents=True, exist_ok=True)
     log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days),
