@@ -134,6 +134,10 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def RecordStep(self, request: pb.RecordStepRequest, context: grpc.ServicerContext) -> pb.RecordStepResponse:
         self._about_itself(context, request.state, "record evaluation steps")
+        if request.step == pb.READINESS_STEP_PILOT_RUN_PASSED:
+            raise InvalidInput("READINESS_STEP_PILOT_RUN_PASSED is not recorded by hand: RunPilot runs the test "
+                               "queries against a peer and records it if every answer is the one expected",
+                               field="step")
         row = self._record_step(request)
         unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, step=request))
         return pb.RecordStepResponse(readiness=readiness_to_proto(row), unreached_states=unreached)

@@ -17,8 +17,9 @@ from prum.services.logger import Category
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
+# The steps a state reports; the pilot run is run (RunPilot), not reported.
 STEPS = (pb.READINESS_STEP_DECLARATIONS_FILED, pb.READINESS_STEP_QUESTIONNAIRE_ANSWERED,
-         pb.READINESS_STEP_PILOT_RUN_PASSED, pb.READINESS_STEP_EVALUATION_VISIT_DONE)
+         pb.READINESS_STEP_EVALUATION_VISIT_DONE)
 
 
 @pytest.fixture()
@@ -32,11 +33,20 @@ def supervisor(federation: InProcessFederation, state: str) -> supervisor_pb2_gr
     return supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(state))
 
 
-def test_a_state_is_taken_through_the_whole_workflow_and_every_state_sees_it(fresh: InProcessFederation) -> None:
+def evaluate_lu(fresh: InProcessFederation) -> None:
+    """LU reports three evaluation steps and runs its pilot against NL (GATE-1)."""
     lu = supervisor(fresh, "LU")
     for step in STEPS:
         assert list(lu.RecordStep(pb.RecordStepRequest(state="LU", category=common_pb2.CATEGORY_DNA, step=step),
                                   timeout=10).unreached_states) == []
+    pilot = lu.RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA, peer_state="NL", queries=[
+        pilot_query(DONOR, "LU-PILOT-0", cp_pb2.RESULT_STATUS_HIT)]), timeout=60)
+    assert pilot.passed and list(pilot.unreached_states) == []
+
+
+def test_a_state_is_taken_through_the_whole_workflow_and_every_state_sees_it(fresh: InProcessFederation) -> None:
+    lu = supervisor(fresh, "LU")
+    evaluate_lu(fresh)
     assert all(len(node.readiness.get("LU", Category.DNA).steps_done) == 4 for node in fresh.nodes.values())
     tally = None
     for voter in ("DE", "NL", "FR", "LU"):  # unanimity of the members, the subject state included
@@ -62,9 +72,7 @@ def test_a_state_is_taken_through_the_whole_workflow_and_every_state_sees_it(fre
 
 
 def test_one_vote_against_keeps_the_gate_closed_everywhere(fresh: InProcessFederation) -> None:
-    for step in STEPS:
-        supervisor(fresh, "LU").RecordStep(pb.RecordStepRequest(state="LU", category=common_pb2.CATEGORY_DNA,
-                                                                step=step), timeout=10)
+    evaluate_lu(fresh)
     for voter, vote in (("DE", pb.VOTE_IN_FAVOUR), ("NL", pb.VOTE_AGAINST), ("FR", pb.VOTE_IN_FAVOUR),
                         ("LU", pb.VOTE_IN_FAVOUR)):
         supervisor(fresh, voter).CastCouncilVote(pb.CastCouncilVoteRequest(
@@ -135,6 +143,10 @@ def test_a_pilot_with_an_unexpected_answer_does_not_pass(fresh: InProcessFederat
 
 def test_a_pilot_is_run_by_the_candidate_with_a_ready_peer_only(fresh: InProcessFederation) -> None:
     query = pilot_query(DONOR, "LU-PILOT-4", cp_pb2.RESULT_STATUS_HIT)
+    with pytest.raises(grpc.RpcError) as by_hand:  # the pilot is run, not reported
+        supervisor(fresh, "LU").RecordStep(pb.RecordStepRequest(state="LU", category=common_pb2.CATEGORY_DNA,
+                                                                step=pb.READINESS_STEP_PILOT_RUN_PASSED), timeout=10)
+    assert by_hand.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "RunPilot" in by_hand.value.details()
     with pytest.raises(grpc.RpcError) as for_another:  # NL cannot run LU's pilot
         supervisor(fresh, "NL").RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA,
                                                             peer_state="DE", queries=[query]), timeout=10)
