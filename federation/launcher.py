@@ -112,7 +112,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     folder.mkdir(parents=True, exist_ok=True)
     log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days),
-                      key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem))
+                      key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem, tls.ca_pem))
     readiness = readiness_from_file(federation, clock)
     dna = DnaFile(folder / "dna.db", clock=clock)
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)

@@ -11,6 +11,12 @@ certificate alone.
 
 Signature: ECDSA with SHA-256 over `payload()`, a fixed text form, with the key of the state's
 certificate (P-256 in the federation PKI; any EC key works).
+
+Certificates change, logs stay: a certificate is valid 825 days and is re-issued, while the log is
+kept 2 years and the Netherlands' judicial evidence 4. So each checkpoint carries the certificate
+that signed it (DER), and a checker that knows the federation CA accepts a checkpoint signed by
+*any* certificate the CA issued to that state and that was valid when the checkpoint was signed;
+without the CA only the state's current certificate counts.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class SignedCheckpoint:
     hash: str
     signed_at: datetime
     signature: bytes
+    #: The signer's certificate, DER; empty if unknown (then only the checker's current certificate counts).
+    certificate: bytes = b""
 
     def payload(self) -> bytes:
         return checkpoint_payload(self.state, self.sequence, self.hash, self.signed_at)
@@ -58,10 +66,12 @@ def certificate_state(certificate: x509.Certificate) -> str:
 
 @dataclass(frozen=True)
 class CheckpointKey:
-    """The state's certificate (to check checkpoints) and, on the state's own logger, its key (to sign)."""
+    """The state's certificate (to check checkpoints) and, on the state's own logger, its key (to sign);
+    with the federation CA's certificate, checkpoints signed under the state's earlier certificates count too."""
 
     certificate: x509.Certificate
     private_key: ec.EllipticCurvePrivateKey | None = None
+    ca_certificate: x509.Certificate | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey):
@@ -72,12 +82,13 @@ class CheckpointKey:
             raise InvalidInput("the private key does not belong to the certificate", field="private_key")
 
     @classmethod
-    def from_pem(cls, cert_pem: bytes, key_pem: bytes | None = None) -> CheckpointKey:
-        """From PEM, as in `TlsMaterial` (cert_pem, key_pem) or the files `FederationPki.write` leaves."""
+    def from_pem(cls, cert_pem: bytes, key_pem: bytes | None = None, ca_pem: bytes | None = None) -> CheckpointKey:
+        """From PEM, as in `TlsMaterial` (cert_pem, key_pem, ca_pem) or the files `FederationPki.write` leaves."""
         key = serialization.load_pem_private_key(key_pem, password=None) if key_pem else None
         if key is not None and not isinstance(key, ec.EllipticCurvePrivateKey):
             raise InvalidInput("is not an EC private key", field="key_pem")
-        return cls(x509.load_pem_x509_certificate(cert_pem), key)
+        return cls(x509.load_pem_x509_certificate(cert_pem), key,
+                   x509.load_pem_x509_certificate(ca_pem) if ca_pem else None)
 
     @property
     def state(self) -> str:
@@ -92,19 +103,49 @@ class CheckpointKey:
             raise InvalidInput("this logger holds the certificate only, not the key; it cannot sign",
                                field="private_key")
         signature = self.private_key.sign(checkpoint_payload(state, sequence, digest, signed_at), _ALGORITHM)
-        return SignedCheckpoint(state, sequence, digest, signed_at, signature)
+        return SignedCheckpoint(state, sequence, digest, signed_at, signature,
+                                self.certificate.public_bytes(serialization.Encoding.DER))
 
     def check(self, checkpoint: SignedCheckpoint) -> bool:
-        """True if the checkpoint was signed with this certificate's key, for this certificate's state."""
-        return check_checkpoint(checkpoint, self.certificate)
+        """True if the checkpoint was signed with this certificate's key, or (given the CA) with the key of
+        another certificate the CA issued to this state and that was valid when it signed."""
+        return check_checkpoint(checkpoint, self.certificate, self.ca_certificate)
 
 
-def check_checkpoint(checkpoint: SignedCheckpoint, certificate: x509.Certificate) -> bool:
-    """True if `checkpoint` is signed by the key of `certificate` and names the certificate's state."""
+def _signer(checkpoint: SignedCheckpoint, certificate: x509.Certificate,
+            ca_certificate: x509.Certificate | None) -> x509.Certificate | None:
+    """The certificate whose key must have signed `checkpoint`: the current one, or the one it carries if the
+    CA issued that one to the same state and it was valid at the time of signing."""
+    current = certificate.public_bytes(serialization.Encoding.DER)
+    if not checkpoint.certificate or checkpoint.certificate == current:
+        return certificate
+    if ca_certificate is None:
+        return None
+    try:
+        carried = x509.load_der_x509_certificate(checkpoint.certificate)
+        carried.verify_directly_issued_by(ca_certificate)
+    except (ValueError, TypeError, InvalidSignature):
+        return None
+    if certificate_state(carried) != certificate_state(certificate):
+        return None
+    if not carried.not_valid_before_utc <= checkpoint.signed_at <= carried.not_valid_after_utc:
+        return None
+    return carried
+
+
+def check_checkpoint(checkpoint: SignedCheckpoint, certificate: x509.Certificate,
+                     ca_certificate: x509.Certificate | None = None) -> bool:
+    """True if `checkpoint` names the state of `certificate` and is signed by its key, or, given the
+    federation CA, by the key of the certificate it carries, if the CA issued that one to the same state
+    and it was valid when the checkpoint was signed (a re-issued certificate keeps old checkpoints good)."""
     if checkpoint.state != certificate_state(certificate):
         return False
-    public_key = certificate.public_key()
-    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    signer = _signer(checkpoint, certificate, ca_certificate)
+    if signer is None:
+        return False
+    public_key = signer.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        return False
     try:
         public_key.verify(checkpoint.signature, checkpoint.payload(), _ALGORITHM)
     except InvalidSignature:

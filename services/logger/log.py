@@ -30,7 +30,7 @@ like a shorter log; the signed checkpoints handed out (ListCheckpoints, the DPA)
 Schema: `meta(key, value)` (state, schema version), `entries(sequence PK, <the Entry fields>)`,
 `head(id=1, sequence, hash)`, `tombstones(sequence PK, kind, previous_hash, hash, purged_at)`,
 `checkpoint(id=1, sequence, hash, purged_at)` (the purge fold),
-`signed_checkpoints(sequence PK, hash, signed_at, signature)`. Times are ISO 8601 UTC text, microsecond precision.
+`signed_checkpoints(sequence PK, hash, signed_at, signature, certificate)`. Times are ISO 8601 UTC text, microsecond precision.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ CREATE TABLE IF NOT EXISTS tombstones (sequence INTEGER PRIMARY KEY, kind TEXT N
 CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), sequence INTEGER NOT NULL,
                                        hash TEXT NOT NULL, purged_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS signed_checkpoints (sequence INTEGER PRIMARY KEY, hash TEXT NOT NULL,
-                                               signed_at TEXT NOT NULL, signature BLOB NOT NULL);
+                                               signed_at TEXT NOT NULL, signature BLOB NOT NULL,
+                                               certificate BLOB NOT NULL DEFAULT x'');
 CREATE TRIGGER IF NOT EXISTS entries_never_updated BEFORE UPDATE ON entries
 BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only: entries are never updated (LOG-5)'); END;
 CREATE TRIGGER IF NOT EXISTS entries_deleted_only_by_purge BEFORE DELETE ON entries
@@ -255,6 +256,9 @@ class ProtocolLog:
         self._leading = False
         self._db = open_database(self.path)
         self._db.executescript(_SCHEMA)
+        if "certificate" not in {row[1] for row in self._db.execute("PRAGMA table_info(signed_checkpoints)")}:
+            # A log from before checkpoints carried their certificate: theirs is the state's current one.
+            self._db.execute("ALTER TABLE signed_checkpoints ADD COLUMN certificate BLOB NOT NULL DEFAULT x''")
         with self._transaction():
             stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if "state" in stored and stored["state"] != state:
@@ -360,8 +364,8 @@ class ProtocolLog:
         if self.key is None or not self.key.can_sign:
             return None
         signed = self.key.sign(self.state, sequence, digest, now)
-        db.execute("INSERT OR REPLACE INTO signed_checkpoints VALUES (?, ?, ?, ?)",
-                   (sequence, digest, format_moment(now), signed.signature))
+        db.execute("INSERT OR REPLACE INTO signed_checkpoints VALUES (?, ?, ?, ?, ?)",
+                   (sequence, digest, format_moment(now), signed.signature, signed.certificate))
         return signed
 
     def checkpoint(self) -> SignedCheckpoint:
@@ -378,13 +382,14 @@ class ProtocolLog:
     def checkpoints(self, after_sequence: int = 0, limit: int = MAX_QUERY_LIMIT) -> list[SignedCheckpoint]:
         """The stored signed checkpoints in sequence order (LOG-5), as anchors to hand out."""
         with self._lock:
-            rows = self._db.execute("SELECT sequence, hash, signed_at, signature FROM signed_checkpoints "
+            rows = self._db.execute("SELECT sequence, hash, signed_at, signature, certificate FROM signed_checkpoints "
                                     "WHERE sequence > ? ORDER BY sequence LIMIT ?", (after_sequence, limit)).fetchall()
         return [self._checkpoint_from_row(row) for row in rows]
 
     def _checkpoint_from_row(self, row: tuple) -> SignedCheckpoint:  # type: ignore[type-arg]
-        sequence, digest, signed_at, signature = row
-        return SignedCheckpoint(self.state, sequence, digest, datetime.fromisoformat(signed_at), bytes(signature))
+        sequence, digest, signed_at, signature, certificate = row
+        return SignedCheckpoint(self.state, sequence, digest, datetime.fromisoformat(signed_at), bytes(signature),
+                                bytes(certificate))
 
     def _prepare(self, entry: LogEntry) -> LogEntry:
         if not isinstance(entry, LogEntry):
@@ -464,7 +469,7 @@ class ProtocolLog:
             tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones "
                                     "ORDER BY sequence").fetchall()
             signed = [self._checkpoint_from_row(row) for row in db.execute(
-                "SELECT sequence, hash, signed_at, signature FROM signed_checkpoints ORDER BY sequence")]
+                "SELECT sequence, hash, signed_at, signature, certificate FROM signed_checkpoints ORDER BY sequence")]
             walk = _ChainWalk(*(checkpoint or (0, GENESIS_HASH)), anchors=self._anchors(signed))
             pending = iter(tombstones)
             tombstone = next(pending, None)

@@ -62,13 +62,14 @@ def entry_from_proto(message: logger_pb2.Entry, state: str) -> LogEntry:
 
 def checkpoint_to_proto(checkpoint: SignedCheckpoint) -> logger_pb2.Checkpoint:
     return logger_pb2.Checkpoint(state=checkpoint.state, sequence=checkpoint.sequence, hash=checkpoint.hash,
-                                 signed_at=timestamp(checkpoint.signed_at), signature=checkpoint.signature)
+                                 signed_at=timestamp(checkpoint.signed_at), signature=checkpoint.signature,
+                                 certificate=checkpoint.certificate)
 
 
 def checkpoint_from_proto(message: logger_pb2.Checkpoint) -> SignedCheckpoint:
     """A checkpoint received from a logger, to check with `check_checkpoint` against the state's certificate."""
-    return SignedCheckpoint(message.state, message.sequence, message.hash, message.signed_at.ToDatetime(tzinfo=timezone.utc),
-                            message.signature)
+    return SignedCheckpoint(message.state, message.sequence, message.hash,
+                            message.signed_at.ToDatetime(tzinfo=timezone.utc), message.signature, message.certificate)
 
 
 class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from sample_federation import DONOR, officer_search
 
 from prum.common.v1 import common_pb2
@@ -153,6 +154,7 @@ def test_a_peer_keeps_the_signed_checkpoints_of_a_states_log(federation: InProce
     de_certificate, _ = federation.pki.states["DE"]
     fr_certificate, _ = federation.pki.states["FR"]
     assert check_checkpoint(checkpoint_from_proto(kept[0]), de_certificate)
+    assert kept[0].certificate == de_certificate.public_bytes(Encoding.DER)  # the signer's, for years later
     assert not check_checkpoint(checkpoint_from_proto(kept[0]), fr_certificate)
     with pytest.raises(grpc.RpcError) as refused:
         peer.CreateCheckpoint(logger_pb2.CreateCheckpointRequest(), timeout=5)

@@ -150,6 +150,67 @@ def test_a_key_of_another_state_or_a_mismatched_key_is_refused(path: Path, pki: 
         CheckpointKey(nl_cert, be_key)
 
 
+# -- certificates change, logs stay ----------------------------------------------------------------
+
+
+def with_ca(pki: FederationPki, state: str = "NL") -> CheckpointKey:
+    material = pki.material_for(state)
+    return CheckpointKey.from_pem(material.cert_pem, material.key_pem, material.ca_pem)
+
+
+def test_checkpoints_signed_under_an_earlier_certificate_still_verify(path: Path, clock: SimulatedClock) -> None:
+    pki = FederationPki.create(["NL", "BE"], now=START - timedelta(days=1))
+    log = ProtocolLog(path, "NL", clock=clock, key=with_ca(pki), checkpoint_every=EVERY)
+    fill(log, clock, 12)
+    log.close()
+    clock.advance(timedelta(days=800))
+    pki.issue("NL", now=clock.now())  # the certificate is re-issued (825 days), the log is kept 2 or 4 years
+    renewed = ProtocolLog(path, "NL", clock=clock, key=with_ca(pki), checkpoint_every=EVERY)
+    fill(renewed, clock, 10)
+    signers = {c.sequence: c.certificate for c in renewed.checkpoints()}
+    assert signers[10] != signers[20]
+    result = renewed.verify()
+    assert result.intact and result.checkpoints_checked == 2
+    renewed.close()
+    # Without the CA only the current certificate counts: the older checkpoint cannot be checked.
+    material = pki.material_for("NL")
+    current_only = ProtocolLog(path, "NL", clock=clock, key=CheckpointKey.from_pem(material.cert_pem),
+                               checkpoint_every=EVERY)
+    assert [s for s, p in current_only.verify().violations if "does not verify" in p] == [10]
+    current_only.close()
+
+
+def test_a_checkpoint_under_a_certificate_the_ca_did_not_issue_or_out_of_its_validity_is_forged(
+        log: ProtocolLog, clock: SimulatedClock, pki: FederationPki) -> None:
+    nl_cert, _ = pki.states["NL"]
+    ca = pki.ca_cert
+    fill(log, clock, 3)
+    digest = log.stats().last_hash
+    rogue = FederationPki.create(["NL"])  # another CA, its own "NL"
+    forged = with_ca(rogue).sign("NL", 3, digest, clock.now())
+    assert not check_checkpoint(forged, nl_cert, ca)
+    be_signed = with_ca(pki, "BE").sign("NL", 3, digest, clock.now())  # the federation's CA, but BE's certificate
+    assert not check_checkpoint(be_signed, nl_cert, ca)
+    old_cert, old_key = FederationPki.issue(pki, "NL", now=clock.now() - timedelta(days=900))  # expired by now
+    expired = CheckpointKey(old_cert, old_key).sign("NL", 3, digest, clock.now())
+    assert not check_checkpoint(expired, nl_cert, ca)
+    assert check_checkpoint(replace(expired, signed_at=clock.now() - timedelta(days=899)), nl_cert, ca) is False
+    back_then = CheckpointKey(old_cert, old_key).sign("NL", 3, digest, clock.now() - timedelta(days=899))
+    assert check_checkpoint(back_then, nl_cert, ca)  # signed while that certificate was valid
+
+
+def test_a_log_from_before_checkpoints_carried_their_certificate_is_upgraded(
+        path: Path, clock: SimulatedClock, pki: FederationPki) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE signed_checkpoints (sequence INTEGER PRIMARY KEY, hash TEXT NOT NULL, "
+               "signed_at TEXT NOT NULL, signature BLOB NOT NULL)")
+    db.close()
+    log = ProtocolLog(path, "NL", clock=clock, key=key_of(pki), checkpoint_every=EVERY)
+    fill(log, clock, 10)
+    assert log.verify().checkpoints_checked == 1
+    log.close()
+
+
 # -- tampering -------------------------------------------------------------------------------------
 
 
@@ -184,7 +245,7 @@ def test_a_checkpoint_signed_by_another_states_key_is_forged(
         log: ProtocolLog, path: Path, clock: SimulatedClock, pki: FederationPki) -> None:
     fill(log, clock, 12)
     forged = key_of(pki, "BE").sign("NL", 12, log.stats().last_hash, clock.now())
-    raw(path, "INSERT INTO signed_checkpoints VALUES (12, ?, ?, ?)",
+    raw(path, "INSERT INTO signed_checkpoints (sequence, hash, signed_at, signature) VALUES (12, ?, ?, ?)",
         params=(forged.hash, forged.signed_at.isoformat(), forged.signature))
     (violation,) = log.verify().violations
     assert violation[0] == 12 and "forged or altered" in violation[1]

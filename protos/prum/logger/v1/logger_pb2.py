@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from prum.common.v1 import common_pb2 as prum_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/logger/v1/logger.proto\x12\x0eprum.logger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\"\xb8\x04\n\x05\x45ntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.prum.logger.v1.EntryKind\x12\x31\n\x0cmessage_type\x18\x03 \x01(\x0e\x32\x1b.prum.logger.v1.MessageType\x12*\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32\x18.prum.common.v1.Category\x12\"\n\x04side\x18\x05 \x01(\x0e\x32\x14.prum.logger.v1.Side\x12\x15\n\rlogging_state\x18\x06 \x01(\t\x12\x18\n\x10requesting_state\x18\x07 \x01(\t\x12\x17\n\x0frequested_state\x18\x08 \x01(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x10\n\x08reply_id\x18\n \x01(\t\x12\x12\n\nofficer_id\x18\x0b \x01(\t\x12\x1b\n\x13ordering_officer_id\x18\x0c \x01(\t\x12\x0e\n\x06reason\x18\r \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x0e \x01(\t\x12\x15\n\rdata_supplied\x18\x0f \x01(\t\x12(\n\x07outcome\x18\x10 \x01(\x0e\x32\x17.prum.logger.v1.Outcome\x12\x11\n\thit_count\x18\x11 \x01(\x05\x12/\n\x0brecorded_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rprevious_hash\x18\x13 \x01(\t\x12\x0c\n\x04hash\x18\x14 \x01(\t\"5\n\rAppendRequest\x12$\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x15.prum.logger.v1.Entry\"a\n\x0e\x41ppendResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12/\n\x0brecorded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf4\x01\n\x0cQueryRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.prum.logger.v1.EntryKind\x12*\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x18.prum.common.v1.Category\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x06 \x01(\x05\x12\x16\n\x0e\x61\x66ter_sequence\x18\x07 \x01(\x03\"7\n\rQueryResponse\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.prum.logger.v1.Entry\"}\n\rExportRequest\x12\x16\n\x0elog_request_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"6\n\x0e\x45xportResponse\x12$\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x15.prum.logger.v1.Entry\"\x0f\n\rVerifyRequest\".\n\tViolation\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0f\n\x07problem\x18\x02 \x01(\t\"\x85\x01\n\x0eVerifyResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12-\n\nviolations\x18\x03 \x03(\x0b\x32\x19.prum.logger.v1.Violation\x12\x1b\n\x13\x63heckpoints_checked\x18\x04 \x01(\x03\"}\n\nCheckpoint\x12\r\n\x05state\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12-\n\tsigned_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"\x19\n\x17\x43reateCheckpointRequest\"J\n\x18\x43reateCheckpointResponse\x12.\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1a.prum.logger.v1.Checkpoint\"?\n\x16ListCheckpointsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x05\"J\n\x17ListCheckpointsResponse\x12/\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1a.prum.logger.v1.Checkpoint\"\x1f\n\x0cPurgeRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\"\xa1\x01\n\rPurgeResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\x12I\n\x0fremoved_by_kind\x18\x02 \x03(\x0b\x32\x30.prum.logger.v1.PurgeResponse.RemovedByKindEntry\x1a\x34\n\x12RemovedByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x14\n\x12GetLogStatsRequest\"\xd7\x01\n\x13GetLogStatsResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x01(\x03\x12O\n\x0f\x65ntries_by_kind\x18\x02 \x03(\x0b\x32\x36.prum.logger.v1.GetLogStatsResponse.EntriesByKindEntry\x12\x15\n\rlast_sequence\x18\x03 \x01(\x03\x12\x11\n\tlast_hash\x18\x04 \x01(\t\x1a\x34\n\x12\x45ntriesByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*\xb5\x01\n\tEntryKind\x12\x1a\n\x16\x45NTRY_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45NTRY_KIND_AUTOMATED_SUPPLY\x10\x01\x12 \n\x1c\x45NTRY_KIND_AUTOMATED_RECEIPT\x10\x02\x12#\n\x1f\x45NTRY_KIND_NON_AUTOMATED_SUPPLY\x10\x03\x12$\n ENTRY_KIND_NON_AUTOMATED_RECEIPT\x10\x04*\xd9\x01\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12MESSAGE_TYPE_QUERY\x10\x01\x12\x16\n\x12MESSAGE_TYPE_REPLY\x10\x02\x12\x18\n\x14MESSAGE_TYPE_REFUSAL\x10\x03\x12\"\n\x1eMESSAGE_TYPE_FOLLOW_UP_REQUEST\x10\x04\x12 \n\x1cMESSAGE_TYPE_FOLLOW_UP_REPLY\x10\x05\x12\x1c\n\x18MESSAGE_TYPE_INFORMATION\x10\x06*p\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0f\n\x0bOUTCOME_HIT\x10\x01\x12\x12\n\x0eOUTCOME_NO_HIT\x10\x02\x12\x13\n\x0fOUTCOME_REFUSED\x10\x03\x12\x12\n\x0eOUTCOME_FAILED\x10\x04*I\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSIDE_REQUESTING\x10\x01\x12\x16\n\x12SIDE_FILE_MANAGING\x10\x02\x32\xa3\x05\n\x15ProtocolLoggerService\x12G\n\x06\x41ppend\x12\x1d.prum.logger.v1.AppendRequest\x1a\x1e.prum.logger.v1.AppendResponse\x12\x44\n\x05Query\x12\x1c.prum.logger.v1.QueryRequest\x1a\x1d.prum.logger.v1.QueryResponse\x12I\n\x06\x45xport\x12\x1d.prum.logger.v1.ExportRequest\x1a\x1e.prum.logger.v1.ExportResponse0\x01\x12G\n\x06Verify\x12\x1d.prum.logger.v1.VerifyRequest\x1a\x1e.prum.logger.v1.VerifyResponse\x12\x44\n\x05Purge\x12\x1c.prum.logger.v1.PurgeRequest\x1a\x1d.prum.logger.v1.PurgeResponse\x12V\n\x0bGetLogStats\x12\".prum.logger.v1.GetLogStatsRequest\x1a#.prum.logger.v1.GetLogStatsResponse\x12\x65\n\x10\x43reateCheckpoint\x12\'.prum.logger.v1.CreateCheckpointRequest\x1a(.prum.logger.v1.CreateCheckpointResponse\x12\x62\n\x0fListCheckpoints\x12&.prum.logger.v1.ListCheckpointsRequest\x1a\'.prum.logger.v1.ListCheckpointsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/logger/v1/logger.proto\x12\x0eprum.logger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\"\xb8\x04\n\x05\x45ntry\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.prum.logger.v1.EntryKind\x12\x31\n\x0cmessage_type\x18\x03 \x01(\x0e\x32\x1b.prum.logger.v1.MessageType\x12*\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32\x18.prum.common.v1.Category\x12\"\n\x04side\x18\x05 \x01(\x0e\x32\x14.prum.logger.v1.Side\x12\x15\n\rlogging_state\x18\x06 \x01(\t\x12\x18\n\x10requesting_state\x18\x07 \x01(\t\x12\x17\n\x0frequested_state\x18\x08 \x01(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x10\n\x08reply_id\x18\n \x01(\t\x12\x12\n\nofficer_id\x18\x0b \x01(\t\x12\x1b\n\x13ordering_officer_id\x18\x0c \x01(\t\x12\x0e\n\x06reason\x18\r \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x0e \x01(\t\x12\x15\n\rdata_supplied\x18\x0f \x01(\t\x12(\n\x07outcome\x18\x10 \x01(\x0e\x32\x17.prum.logger.v1.Outcome\x12\x11\n\thit_count\x18\x11 \x01(\x05\x12/\n\x0brecorded_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rprevious_hash\x18\x13 \x01(\t\x12\x0c\n\x04hash\x18\x14 \x01(\t\"5\n\rAppendRequest\x12$\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x15.prum.logger.v1.Entry\"a\n\x0e\x41ppendResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12/\n\x0brecorded_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf4\x01\n\x0cQueryRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x04kind\x18\x02 \x01(\x0e\x32\x19.prum.logger.v1.EntryKind\x12*\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x18.prum.common.v1.Category\x12)\n\x05since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x06 \x01(\x05\x12\x16\n\x0e\x61\x66ter_sequence\x18\x07 \x01(\x03\"7\n\rQueryResponse\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.prum.logger.v1.Entry\"}\n\rExportRequest\x12\x16\n\x0elog_request_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"6\n\x0e\x45xportResponse\x12$\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x15.prum.logger.v1.Entry\"\x0f\n\rVerifyRequest\".\n\tViolation\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x0f\n\x07problem\x18\x02 \x01(\t\"\x85\x01\n\x0eVerifyResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x17\n\x0f\x65ntries_checked\x18\x02 \x01(\x03\x12-\n\nviolations\x18\x03 \x03(\x0b\x32\x19.prum.logger.v1.Violation\x12\x1b\n\x13\x63heckpoints_checked\x18\x04 \x01(\x03\"\x92\x01\n\nCheckpoint\x12\r\n\x05state\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12-\n\tsigned_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tsignature\x18\x05 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x06 \x01(\x0c\"\x19\n\x17\x43reateCheckpointRequest\"J\n\x18\x43reateCheckpointResponse\x12.\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1a.prum.logger.v1.Checkpoint\"?\n\x16ListCheckpointsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x05\"J\n\x17ListCheckpointsResponse\x12/\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1a.prum.logger.v1.Checkpoint\"\x1f\n\x0cPurgeRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\"\xa1\x01\n\rPurgeResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\x12I\n\x0fremoved_by_kind\x18\x02 \x03(\x0b\x32\x30.prum.logger.v1.PurgeResponse.RemovedByKindEntry\x1a\x34\n\x12RemovedByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x14\n\x12GetLogStatsRequest\"\xd7\x01\n\x13GetLogStatsResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x01(\x03\x12O\n\x0f\x65ntries_by_kind\x18\x02 \x03(\x0b\x32\x36.prum.logger.v1.GetLogStatsResponse.EntriesByKindEntry\x12\x15\n\rlast_sequence\x18\x03 \x01(\x03\x12\x11\n\tlast_hash\x18\x04 \x01(\t\x1a\x34\n\x12\x45ntriesByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*\xb5\x01\n\tEntryKind\x12\x1a\n\x16\x45NTRY_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x45NTRY_KIND_AUTOMATED_SUPPLY\x10\x01\x12 \n\x1c\x45NTRY_KIND_AUTOMATED_RECEIPT\x10\x02\x12#\n\x1f\x45NTRY_KIND_NON_AUTOMATED_SUPPLY\x10\x03\x12$\n ENTRY_KIND_NON_AUTOMATED_RECEIPT\x10\x04*\xd9\x01\n\x0bMessageType\x12\x1c\n\x18MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12MESSAGE_TYPE_QUERY\x10\x01\x12\x16\n\x12MESSAGE_TYPE_REPLY\x10\x02\x12\x18\n\x14MESSAGE_TYPE_REFUSAL\x10\x03\x12\"\n\x1eMESSAGE_TYPE_FOLLOW_UP_REQUEST\x10\x04\x12 \n\x1cMESSAGE_TYPE_FOLLOW_UP_REPLY\x10\x05\x12\x1c\n\x18MESSAGE_TYPE_INFORMATION\x10\x06*p\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0f\n\x0bOUTCOME_HIT\x10\x01\x12\x12\n\x0eOUTCOME_NO_HIT\x10\x02\x12\x13\n\x0fOUTCOME_REFUSED\x10\x03\x12\x12\n\x0eOUTCOME_FAILED\x10\x04*I\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fSIDE_REQUESTING\x10\x01\x12\x16\n\x12SIDE_FILE_MANAGING\x10\x02\x32\xa3\x05\n\x15ProtocolLoggerService\x12G\n\x06\x41ppend\x12\x1d.prum.logger.v1.AppendRequest\x1a\x1e.prum.logger.v1.AppendResponse\x12\x44\n\x05Query\x12\x1c.prum.logger.v1.QueryRequest\x1a\x1d.prum.logger.v1.QueryResponse\x12I\n\x06\x45xport\x12\x1d.prum.logger.v1.ExportRequest\x1a\x1e.prum.logger.v1.ExportResponse0\x01\x12G\n\x06Verify\x12\x1d.prum.logger.v1.VerifyRequest\x1a\x1e.prum.logger.v1.VerifyResponse\x12\x44\n\x05Purge\x12\x1c.prum.logger.v1.PurgeRequest\x1a\x1d.prum.logger.v1.PurgeResponse\x12V\n\x0bGetLogStats\x12\".prum.logger.v1.GetLogStatsRequest\x1a#.prum.logger.v1.GetLogStatsResponse\x12\x65\n\x10\x43reateCheckpoint\x12\'.prum.logger.v1.CreateCheckpointRequest\x1a(.prum.logger.v1.CreateCheckpointResponse\x12\x62\n\x0fListCheckpoints\x12&.prum.logger.v1.ListCheckpointsRequest\x1a\'.prum.logger.v1.ListCheckpointsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +37,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PURGERESPONSE_REMOVEDBYKINDENTRY']._serialized_options = b'8\001'
   _globals['_GETLOGSTATSRESPONSE_ENTRIESBYKINDENTRY']._loaded_options = None
   _globals['_GETLOGSTATSRESPONSE_ENTRIESBYKINDENTRY']._serialized_options = b'8\001'
-  _globals['_ENTRYKIND']._serialized_start=2331
-  _globals['_ENTRYKIND']._serialized_end=2512
-  _globals['_MESSAGETYPE']._serialized_start=2515
-  _globals['_MESSAGETYPE']._serialized_end=2732
-  _globals['_OUTCOME']._serialized_start=2734
-  _globals['_OUTCOME']._serialized_end=2846
-  _globals['_SIDE']._serialized_start=2848
-  _globals['_SIDE']._serialized_end=2921
+  _globals['_ENTRYKIND']._serialized_start=2353
+  _globals['_ENTRYKIND']._serialized_end=2534
+  _globals['_MESSAGETYPE']._serialized_start=2537
+  _globals['_MESSAGETYPE']._serialized_end=2754
+  _globals['_OUTCOME']._serialized_start=2756
+  _globals['_OUTCOME']._serialized_end=2868
+  _globals['_SIDE']._serialized_start=2870
+  _globals['_SIDE']._serialized_end=2943
   _globals['_ENTRY']._serialized_start=110
   _globals['_ENTRY']._serialized_end=678
   _globals['_APPENDREQUEST']._serialized_start=680
@@ -65,28 +65,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VIOLATION']._serialized_end=1384
   _globals['_VERIFYRESPONSE']._serialized_start=1387
   _globals['_VERIFYRESPONSE']._serialized_end=1520
-  _globals['_CHECKPOINT']._serialized_start=1522
-  _globals['_CHECKPOINT']._serialized_end=1647
-  _globals['_CREATECHECKPOINTREQUEST']._serialized_start=1649
-  _globals['_CREATECHECKPOINTREQUEST']._serialized_end=1674
-  _globals['_CREATECHECKPOINTRESPONSE']._serialized_start=1676
-  _globals['_CREATECHECKPOINTRESPONSE']._serialized_end=1750
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=1752
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=1815
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=1817
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=1891
-  _globals['_PURGEREQUEST']._serialized_start=1893
-  _globals['_PURGEREQUEST']._serialized_end=1924
-  _globals['_PURGERESPONSE']._serialized_start=1927
-  _globals['_PURGERESPONSE']._serialized_end=2088
-  _globals['_PURGERESPONSE_REMOVEDBYKINDENTRY']._serialized_start=2036
-  _globals['_PURGERESPONSE_REMOVEDBYKINDENTRY']._serialized_end=2088
-  _globals['_GETLOGSTATSREQUEST']._serialized_start=2090
-  _globals['_GETLOGSTATSREQUEST']._serialized_end=2110
-  _globals['_GETLOGSTATSRESPONSE']._serialized_start=2113
-  _globals['_GETLOGSTATSRESPONSE']._serialized_end=2328
-  _globals['_GETLOGSTATSRESPONSE_ENTRIESBYKINDENTRY']._serialized_start=2276
-  _globals['_GETLOGSTATSRESPONSE_ENTRIESBYKINDENTRY']._serialized_end=2328
-  _globals['_PROTOCOLLOGGERSERVICE']._serialized_start=2924
-  _globals['_PROTOCOLLOGGERSERVICE']._serialized_end=3599
+  _globals['_CHECKPOINT']._serialized_start=1523
+  _globals['_CHECKPOINT']._serialized_end=1669
+  _globals['_CREATECHECKPOINTREQUEST']._serialized_start=1671
+  _globals['_CREATECHECKPOINTREQUEST']._serialized_end=1696
+  _globals['_CREATECHECKPOINTRESPONSE']._serialized_start=1698
+  _globals['_CREATECHECKPOINTRESPONSE']._serialized_end=1772
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=1774
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=1837
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=1839
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=1913
+  _globals['_PURGEREQUEST']._serialized_start=1915
+  _globals['_PURGEREQUEST']._serialized_end=1946
+  _globals['_PURGERESPONSE']._serialized_start=1949
+  _globals['_PURGERESPONSE']._serialized_end=2110
+  _globals['_PURGERESPONSE_REMOVEDBYKINDENTRY']._serialized_start=2058
+  _globals['_PURGERESPONSE_REMOVEDBYKINDENTRY']._serialized_end=2110
+  _globals['_GETLOGSTATSREQUEST']._serialized_start=2112
+  _globals['_GETLOGSTATSREQUEST']._serialized_end=2132
+  _globals['_GETLOGSTATSRESPONSE']._serialized_start=2135
+  _globals['_GETLOGSTATSRESPONSE']._serialized_end=2350
+  _globals['_GETLOGSTATSRESPONSE_ENTRIESBYKINDENTRY']._serialized_start=2298
+  _globals['_GETLOGSTATSRESPONSE_ENTRIESBYKINDENTRY']._serialized_end=2350
+  _globals['_PROTOCOLLOGGERSERVICE']._serialized_start=2946
+  _globals['_PROTOCOLLOGGERSERVICE']._serialized_end=3621
 # @@protoc_insertion_point(module_scope)

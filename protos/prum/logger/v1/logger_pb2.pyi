@@ -442,11 +442,16 @@ class Checkpoint(_message.Message):
     HASH_FIELD_NUMBER: _builtins.int
     SIGNED_AT_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     sequence: _builtins.int
     hash: _builtins.str
     """Hex SHA-256 of the entry at `sequence` (or of the last entry purged, or the genesis hash for 0)."""
     signature: _builtins.bytes
+    certificate: _builtins.bytes
+    """The signer's certificate (DER): one the federation CA issued to `state`, valid at `signed_at`; it may be
+    an earlier one than the state's current certificate (certificates are re-issued, logs are kept years).
+    """
     @_builtins.property
     def signed_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -457,10 +462,11 @@ class Checkpoint(_message.Message):
         hash: _builtins.str = ...,
         signed_at: _timestamp_pb2.Timestamp | None = ...,
         signature: _builtins.bytes = ...,
+        certificate: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hash", b"hash", "sequence", b"sequence", "signature", b"signature", "signed_at", b"signed_at", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "hash", b"hash", "sequence", b"sequence", "signature", b"signature", "signed_at", b"signed_at", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
