@@ -50,18 +50,30 @@ def logs(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many entries.")] = 50,
     verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain and report tampering.")] = False,
     export: Annotated[Optional[Path], typer.Option(help="Write every entry as JSON lines to this file.")] = None,
+    checkpoint: Annotated[bool, typer.Option(
+        "--checkpoint", help="Sign a checkpoint of the log's head now and print it: keep it to check the log "
+                             "later (LOG-5).")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Query, verify or export a state's Art 30 protocol log (LOG-5, LOG-7).
+    """Query, verify, checkpoint or export a state's Art 30 protocol log (LOG-5, LOG-7).
 
     Examples:
       [bold]prum logs --workdir run1 --state NL[/bold]
       [bold]prum logs --workdir run1 --state NL --verify[/bold]
+      [bold]prum logs --workdir run1 --state NL --checkpoint --json >> nl-anchors.jsonl[/bold]
       [bold]prum logs --workdir run1 --state DE --export de-log.jsonl[/bold]
     """
     with _channel(workdir, state) as channel:
         stub = logger_pb2_grpc.ProtocolLoggerServiceStub(channel)
         try:
+            if checkpoint:
+                signed = stub.CreateCheckpoint(logger_pb2.CreateCheckpointRequest(), timeout=30).checkpoint
+                if as_json:
+                    sys.stdout.write(json.dumps(MessageToDict(signed, preserving_proto_field_name=True)) + "\n")
+                else:
+                    Console().print(f"{state}: checkpoint at entry {signed.sequence}, hash {signed.hash}, signed "
+                                    f"{signed.signed_at.ToDatetime().isoformat(timespec='seconds')} UTC")
+                return
             if verify:
                 result = stub.Verify(logger_pb2.VerifyRequest(), timeout=60)
                 report = MessageToDict(result, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)

@@ -70,8 +70,11 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
         entries = [json.loads(line) for line in logged.stdout.splitlines()]
         assert {(e["kind"], e["requesting_state"]) for e in entries} >= {
             ("ENTRY_KIND_AUTOMATED_RECEIPT", "DE"), ("ENTRY_KIND_AUTOMATED_SUPPLY", "DE")}
+        anchor = runner.invoke(app, ["logs", "--workdir", str(workdir), "--state", "DE", "--checkpoint", "--json"])
+        assert anchor.exit_code == 0 and json.loads(anchor.stdout)["state"] == "DE"  # LOG-5: signed, kept outside
         verified = runner.invoke(app, ["logs", "--workdir", str(workdir), "--state", "DE", "--verify", "--json"])
         assert verified.exit_code == 0 and json.loads(verified.stdout)["intact"] is True
+        assert int(json.loads(verified.stdout)["checkpoints_checked"]) >= 1
         export = tmp_path / "de.jsonl"
         assert runner.invoke(app, ["logs", "--workdir", str(workdir), "--state", "DE", "--export",
                                    str(export)]).exit_code == 0
