@@ -239,7 +239,8 @@ class Gallery:
                 return []
             if self._index.pending > max(200_000, (len(self._index) - self._index.pending) // 4):
                 self.build_index()
-            votes = self._index.votes(found, len(self._references), self._triangles.view.astype(np.float64))
+            votes = self._index.votes(found, len(self._references), self._triangles.view.astype(np.float64),
+                                      trace=probe.is_trace)
             votes[~self._alive.view] = -1.0
             shortlist = min(self.trace_shortlist if probe.is_trace else self.shortlist, len(self._slot))
             slots = np.argpartition(-votes, shortlist - 1)[:shortlist]

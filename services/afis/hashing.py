@@ -8,25 +8,29 @@ sides and, at each vertex, the angle between the minutia's direction and the out
 numbers are quantised into a *key* (sides in `SIDE_BIN` px bins, angles in `ANGLE_BINS` sectors).
 
 Index (built once, grown by a small sorted *pending* part between rebuilds): for every gallery
-triangle, one entry (key, posting), posting = template slot * `ROTATION_BINS` + the quantised
-direction of the triangle's first side; entries sorted by key, so a key's entries are one slice
-found with `np.searchsorted`. The gallery stores one cyclic order of each triangle (the one
-starting at its longest side); the probe looks up all three cyclic orders, so the choice of the
-first vertex need not agree between impressions.
+triangle, one entry (template slot, direction of its first side in 1/256 turns, centroid relative
+to the template's mean, int16 px), sorted by key; an offsets table over the whole key space
+(`KEY_SPACE` keys) finds a key's entries in one look-up (the pending part: `np.searchsorted`). The
+gallery stores one cyclic order of each triangle (the one starting at its longest side); the probe
+looks up all three cyclic orders, so the choice of the first vertex need not agree between
+impressions.
 
-Noise: a probe value close to a bin edge (within `SIDE_MARGIN` px or `ANGLE_MARGIN` radians) also
-looks up the neighbouring bin, in every combination over the six numbers.
+Noise: a probe value close to a bin edge (within `SIDE_MARGIN` px or `ANGLE_MARGIN` radians; a
+trace: `TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`) also looks up the neighbouring bin, in every
+combination over the six numbers.
 
-Votes (Hough consistency): every probe triangle that finds a gallery triangle votes for that
-template *and* for the rotation between the two (gallery first-side direction minus probe
-first-side direction, in `ROTATION_BINS` sectors). A mate's votes pile up in one or two rotation
-sectors, chance agreements spread over all of them. A template's score is its best pair of
-neighbouring sectors; each probe triangle votes at most once per template and sector (a
-distinctive triangle found twice is not worth more), and the score is divided by
-sqrt(the template's triangles) so that large templates, which collect more chance votes, do not
-crowd out the small ones. Everything is numpy over the posting arrays: no Python loop over templates.
+Votes (Hough consistency, `kernels.hough_votes`): every hit is counted for its template; the
+`CONTENDERS` templates with the most hits per sqrt(triangles) go on, and each of their hits votes
+for the pose it implies: the rotation between the two triangles (gallery first-side direction
+minus probe first-side direction, `ROTATION_BINS` sectors) and the translation taking the probe
+triangle's centroid onto the gallery's (`TRANSLATION_BIN` px cells), on two grids staggered by half
+a cell so that a cluster cut by one grid's edge is whole in the other. A mate's votes pile up in
+one pose cell, chance agreements spread over all of them. A template's score is its largest cell
+divided by sqrt(the template's triangles), so that large templates, which collect more chance
+votes, do not crowd out the small ones. Compiled with numba (three passes over the hits with small
+counters), or the same in numpy (a sort of the hits' codes): no Python loop over templates.
 
-Pure numpy, no gRPC; the probe's keys are computed, used and dropped (PUR-2).
+numpy and numba, no gRPC; the probe's keys are computed, used and dropped (PUR-2).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+
+from prum.services.afis import kernels
 
 MIN_SIDE = 20.0
 MAX_SIDE = 110.0
@@ -45,12 +51,16 @@ PROBE_MAX_SIDE = MAX_SIDE - 8.0
 """The probe uses triangles a bit smaller than the gallery's, so noise at the limit does not lose the mate's."""
 SIDE_BIN = 12.0
 ANGLE_BINS = 12
-SIDE_MARGIN = 6.0
-ANGLE_MARGIN = np.radians(15.0)
-ROTATION_BINS = 12
-TRANSLATION_BIN = 50.0
-_SHIFT_CELLS = 64
-"""Translation cells per axis (64 x 50 px covers +-1600 px at 500 ppi)."""
+SIDE_MARGIN = 4.0
+ANGLE_MARGIN = np.radians(10.0)
+"""A probe value this close to a bin edge also looks up the neighbouring bin (a third of a bin: on
+average (1 + 2/3)^6 = 21 keys per triangle order instead of 64, for a few per cent of a plain
+probe's true triangle pairs)."""
+TRACE_SIDE_MARGIN = 6.0
+TRACE_ANGLE_MARGIN = np.radians(15.0)
+"""A trace has few triangles, each of them precious: it always looks up the nearer neighbouring bin."""
+ROTATION_BINS = kernels.ROTATION_BINS
+TRANSLATION_BIN = kernels.TRANSLATION_BIN
 MAX_PROBE_TRIANGLES = 200
 CONTENDERS = 3000
 """Only the templates with the most raw hits (at most this many) go through the rotation and translation vote."""
@@ -58,6 +68,9 @@ CONTENDERS = 3000
 
 def _side_bins() -> int:
     return int(np.ceil(MAX_SIDE / SIDE_BIN)) + 1
+
+
+KEY_SPACE = _side_bins() ** 3 * ANGLE_BINS ** 3
 
 _COMBOS = np.array(list(itertools.product((0, 1), repeat=6)), dtype=bool)  # (64, 6)
 
@@ -151,7 +164,8 @@ def _pack(side: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return key
 
 
-def probe_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def probe_keys(values: np.ndarray, side_margin: float | None = None,
+               angle_margin: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Keys a probe looks up for triangle invariants (m, 6): with the neighbouring bins near edges.
 
     Returns (keys, source): source[q] is the row of `values` that key q came from.
@@ -162,7 +176,9 @@ def probe_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scaled = np.concatenate([values[:, :3] / SIDE_BIN, values[:, 3:] / (2 * np.pi) * ANGLE_BINS], axis=1)
     low = np.floor(scaled).astype(np.int64)
     frac = scaled - low
-    margin = np.array([SIDE_MARGIN / SIDE_BIN] * 3 + [ANGLE_MARGIN / (2 * np.pi) * ANGLE_BINS] * 3)
+    side_margin = SIDE_MARGIN if side_margin is None else side_margin
+    angle_margin = ANGLE_MARGIN if angle_margin is None else angle_margin
+    margin = np.array([side_margin / SIDE_BIN] * 3 + [angle_margin / (2 * np.pi) * ANGLE_BINS] * 3)
     step = np.where(frac < margin, -1, np.where(frac > 1 - margin, 1, 0))  # (m, 6)
     # every combination of "own bin" / "neighbour bin" over the dimensions that have a neighbour
     other = low + step
@@ -177,26 +193,49 @@ def probe_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Entries:
-    """Index entries sorted by key: key, template slot, first-side direction (1/256 turns), centroid (px)."""
+    """Index entries sorted by key: template slot, first-side direction (1/256 turns), centroid (px).
 
-    def __init__(self, keys: np.ndarray, slot: np.ndarray, direction: np.ndarray, centroid: np.ndarray) -> None:
+    The large part (`dense`) finds a key's entries through an offsets table over the whole key space
+    (one look-up, no search); the small pending part keeps its keys and is searched with
+    `np.searchsorted`.
+    """
+
+    def __init__(self, keys: np.ndarray, slot: np.ndarray, direction: np.ndarray, centroid: np.ndarray, *,
+                 dense: bool = False) -> None:
         order = np.argsort(keys, kind="stable")
-        self.keys = np.ascontiguousarray(keys[order], dtype=np.int32)
+        keys = np.ascontiguousarray(keys[order], dtype=np.int32)
         self.slot = np.ascontiguousarray(slot[order], dtype=np.int32)
         self.direction = np.ascontiguousarray(direction[order], dtype=np.uint8)
         self.centroid = np.ascontiguousarray(centroid[order], dtype=np.int16)
+        if dense:
+            self.keys = None
+            self.offsets = np.zeros(KEY_SPACE + 1, np.int64)
+            np.cumsum(np.bincount(keys, minlength=KEY_SPACE), out=self.offsets[1:])
+        else:
+            self.keys, self.offsets = keys, None
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.slot)
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.slot.nbytes + self.direction.nbytes + self.centroid.nbytes
+        table = self.offsets if self.keys is None else self.keys
+        return table.nbytes + self.slot.nbytes + self.direction.nbytes + self.centroid.nbytes
+
+    def all_keys(self) -> np.ndarray:
+        if self.keys is not None:
+            return self.keys
+        return np.repeat(np.arange(KEY_SPACE, dtype=np.int32), np.diff(self.offsets))
+
+    def ranges(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, end) of the entries of each of `keys`."""
+        if self.keys is None:
+            return self.offsets[keys], self.offsets[keys + 1]
+        return np.searchsorted(self.keys, keys, side="left"), np.searchsorted(self.keys, keys, side="right")
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(entry rows, query index) of every entry whose key is one of `keys`."""
-        start = np.searchsorted(self.keys, keys, side="left")
-        end = np.searchsorted(self.keys, keys, side="right")
+        start, end = self.ranges(keys)
         lengths = end - start
         total = int(lengths.sum())
         if total == 0:
@@ -207,6 +246,8 @@ class _Entries:
 
 
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 2)))
+_DIRECTION = np.arange(256) * (2 * np.pi / 256)
+_DIRECTION_COS, _DIRECTION_SIN = np.cos(_DIRECTION), np.sin(_DIRECTION)
 
 
 class TriangleIndex:
@@ -214,13 +255,15 @@ class TriangleIndex:
 
     `add` appends to the pending part (re-sorted at the next search); `build` merges everything into
     the large part. Removed templates keep their entries until the owner rebuilds; the owner masks them.
+    `compiled` (default: whether numba is installed) chooses the compiled vote kernel or its numpy twin.
     """
 
     def __init__(self) -> None:
-        self._main = _Entries(*_EMPTY)
+        self._main = _Entries(*_EMPTY, dense=True)
         self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending: _Entries | None = None
         self._pending_size = 0
+        self.compiled = kernels.AVAILABLE
 
     def __len__(self) -> int:
         return len(self._main) + self._pending_size
@@ -255,56 +298,36 @@ class TriangleIndex:
         if part is None:
             return
         main = self._main
-        self._main = _Entries(np.concatenate([main.keys, part.keys]), np.concatenate([main.slot, part.slot]),
+        self._main = _Entries(np.concatenate([main.all_keys(), part.keys]), np.concatenate([main.slot, part.slot]),
                               np.concatenate([main.direction, part.direction]),
-                              np.concatenate([main.centroid, part.centroid]))
+                              np.concatenate([main.centroid, part.centroid]), dense=True)
         self._chunks, self._pending, self._pending_size = [], None, 0
 
-    def votes(self, probe: Triangles, slots: int, triangle_counts: np.ndarray) -> np.ndarray:
-        """(slots,) the pre-selection score of every template slot for a probe (see the module docstring)."""
+    def votes(self, probe: Triangles, slots: int, triangle_counts: np.ndarray, *, trace: bool = False) -> np.ndarray:
+        """(slots,) the pre-selection score of every template slot for a probe (see the module docstring).
+
+        A trace looks up wider neighbourhoods of its keys (`TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`).
+        """
         if probe.count == 0 or slots == 0:
             return np.zeros(slots)
-        flat_values = probe.values.reshape(-1, 6)
-        keys, source = probe_keys(flat_values)
-        rotation = probe.rotation.reshape(-1)
-        origin = probe.origin.reshape(-1, 2)
-        best = np.zeros(slots)
-        parts = [self._main] + ([p] if (p := self._pending_part()) is not None else [])
-        found = [(part, *part.lookup(keys)) for part in parts]
-        slot = np.concatenate([part.slot[entry] for part, entry, _ in found]).astype(np.int64)
-        if len(slot) == 0:
-            return best
-        # templates with too few hits to be in contention skip the (costlier) Hough step
-        raw = np.bincount(slot, minlength=slots)
-        if slots > CONTENDERS:
-            floor = max(2, int(np.partition(raw, slots - CONTENDERS)[slots - CONTENDERS]))
-            keep = raw[slot] >= floor
-        else:
-            keep = raw[slot] >= 2
-        slot = slot[keep]
-        row = source[np.concatenate([query for _, _, query in found])[keep]]
-        g_turn = np.concatenate([part.direction[entry] for part, entry, _ in found])[keep] * np.float32(2 * np.pi / 256)
-        g_xy = np.concatenate([part.centroid[entry] for part, entry, _ in found])[keep].astype(np.float32)
-        turn = np.mod(g_turn - rotation[row], 2 * np.pi).astype(np.float32)
-        c, s = np.cos(turn), np.sin(turn)
-        px, py = origin[row, 0].astype(np.float32), origin[row, 1].astype(np.float32)
-        tx = g_xy[:, 0] - (c * px - s * py)
-        ty = g_xy[:, 1] - (s * px + c * py)
-        cells = ROTATION_BINS * _SHIFT_CELLS * _SHIFT_CELLS
-        for shift in (0.0, 0.5):  # two staggered grids: a cluster cut by one grid's edge is whole in the other
-            rb = np.floor(turn * (ROTATION_BINS / (2 * np.pi)) + shift).astype(np.int64) % ROTATION_BINS
-            xb = np.clip(np.floor(tx / TRANSLATION_BIN + shift).astype(np.int64) + _SHIFT_CELLS // 2, 0, _SHIFT_CELLS - 1)
-            yb = np.clip(np.floor(ty / TRANSLATION_BIN + shift).astype(np.int64) + _SHIFT_CELLS // 2, 0, _SHIFT_CELLS - 1)
-            code = np.sort(slot * cells + (rb * _SHIFT_CELLS + xb) * _SHIFT_CELLS + yb)
-            if len(code) == 0:
+        keys, source = probe_keys(probe.values.reshape(-1, 6), *((TRACE_SIDE_MARGIN, TRACE_ANGLE_MARGIN) if trace
+                                                                 else (SIDE_MARGIN, ANGLE_MARGIN)))
+        rotation = probe.rotation.reshape(-1).astype(np.float64)
+        origin = probe.origin.reshape(-1, 2).astype(np.float64)
+        probe_pose = (_DIRECTION, _DIRECTION_COS, _DIRECTION_SIN, rotation, np.cos(rotation), np.sin(rotation),
+                      np.ascontiguousarray(origin[:, 0]), np.ascontiguousarray(origin[:, 1]))
+        parts = []
+        for part in (self._main, self._pending_part()):
+            if part is None or len(part) == 0:
+                parts.append((np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                              np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros((0, 2), np.int16)))
                 continue
-            starts = np.flatnonzero(np.concatenate([[True], code[1:] != code[:-1]]))
-            counts = np.diff(np.append(starts, len(code)))
-            owner = code[starts] // cells
-            first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
-            peak = np.maximum.reduceat(counts, first)
-            best[owner[first]] = np.maximum(best[owner[first]], peak)
-        return best / np.sqrt(np.maximum(triangle_counts[:slots], 1.0))
+            start, end = part.ranges(keys)
+            parts.append((start.astype(np.int64), end.astype(np.int64), source.astype(np.int64), part.slot,
+                          part.direction, part.centroid))
+        norm = np.sqrt(np.maximum(np.asarray(triangle_counts[:slots], dtype=np.float64), 1.0))
+        vote = kernels.hough_votes if (self.compiled and kernels.AVAILABLE) else kernels.hough_votes_numpy
+        return vote(parts[0], parts[1], probe_pose, norm, CONTENDERS)
 
 
 def rotation_turns(angle: np.ndarray) -> np.ndarray:

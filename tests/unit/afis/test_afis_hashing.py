@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from prum.federation.datagen_afis import impression, master_finger, mated_probe
-from prum.services.afis import hashing
+from prum.services.afis import hashing, kernels
 from prum.services.afis.matching import encode
 
 
@@ -108,3 +108,40 @@ def test_small_or_degenerate_templates_have_no_triangles():
     assert hashing.triangles(line, np.zeros(10)).count == 0
     index = hashing.TriangleIndex()
     assert not index.votes(hashing.triangles(line, np.zeros(10), probe=True), 3, np.ones(3)).any()
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("trace", [False, True])
+def test_compiled_and_numpy_votes_agree(population, trace):
+    rng, masters, gallery, _, counts = population
+    index = hashing.TriangleIndex()
+    for slot, e in enumerate(gallery):
+        index.add(slot, hashing.triangles(e.xy, e.theta))
+        if slot == 180:
+            index.build()  # the rest stays pending: both parts are searched
+    assert index.pending > 0
+    for n in range(4):
+        slot = int(rng.integers(len(masters)))
+        e = encode(mated_probe(rng, masters[slot], f"A{n}", trace=trace))
+        probe = hashing.triangles(e.xy, e.theta, probe=True)
+        index.compiled = True
+        fast = index.votes(probe, len(gallery), counts, trace=trace)
+        index.compiled = False
+        slow = index.votes(probe, len(gallery), counts, trace=trace)
+        np.testing.assert_array_equal(fast, slow)
+        assert fast.max() > 0
+
+
+def test_contenders_are_chosen_per_triangle_not_by_raw_hits(population, monkeypatch):
+    # a mate with few triangles collects fewer raw hits than large unrelated templates; it must still
+    # go through the pose vote (the previous selection by raw hits dropped such mates)
+    _, masters, gallery, index, counts = population
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(hashing, "CONTENDERS", 25)  # 10 % of the file
+    small = np.argsort(counts)[: len(counts) // 4]
+    found = 0
+    for n, slot in enumerate(small[:12]):
+        e = encode(mated_probe(rng, masters[int(slot)], f"C{n}"))
+        votes = index.votes(hashing.triangles(e.xy, e.theta, probe=True), len(gallery), counts)
+        found += int(np.argmax(votes)) == int(slot)
+    assert found >= 10  # by raw hits, only 5 of these 12 mates were among the 25 contenders

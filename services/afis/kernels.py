@@ -1,0 +1,200 @@
+"""Compiled kernels of the AFIS search (numba), each with a numpy twin that gives the same results.
+
+The triangle pre-selection (`prum.services.afis.hashing`) turns a probe into thousands of index
+look-ups and hundreds of thousands of hits per search at 10k templates; each hit votes for its
+template and for the pose (rotation and translation) it implies. In numpy that is a sort of every
+hit's (template, pose cell) code; compiled, it is three passes over the hits with small counters
+(`hough_votes`). The 1:1 scorer's pairwise loops (`mutual_pairs`) are compiled the same way.
+
+`AVAILABLE` says whether numba is installed; without it (or with PRUM_AFIS_NO_NUMBA=1 in the
+environment) callers use the numpy twins, and the tests check that both agree exactly: the
+kernels use only + - * / floor and comparisons on float64 values prepared by numpy (no
+transcendental functions of their own), so rounding is the same on both paths.
+Compiled code is cached beside this module (numba's `cache=True`). No gRPC here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prum.services.common.jit import compiler
+
+AVAILABLE, njit = compiler("PRUM_AFIS_NO_NUMBA")
+
+
+ROTATION_BINS = 12
+TRANSLATION_BIN = 50.0
+SHIFT_CELLS = 64
+"""Translation cells per axis (64 x 50 px covers +-1600 px at 500 ppi)."""
+CELLS = ROTATION_BINS * SHIFT_CELLS * SHIFT_CELLS
+_TWO_PI = 2.0 * np.pi
+
+
+# -- the pose of one hit (shared by both paths: plain arithmetic on float64) -------------------------
+
+@njit(cache=True, nogil=True)
+def _cell(turn: float, tx: float, ty: float, shift: float) -> int:
+    rb = int(np.floor(turn * (ROTATION_BINS / _TWO_PI) + shift)) % ROTATION_BINS
+    xb = int(np.floor(tx / TRANSLATION_BIN + shift)) + SHIFT_CELLS // 2
+    yb = int(np.floor(ty / TRANSLATION_BIN + shift)) + SHIFT_CELLS // 2
+    xb = min(max(xb, 0), SHIFT_CELLS - 1)
+    yb = min(max(yb, 0), SHIFT_CELLS - 1)
+    return (rb * SHIFT_CELLS + xb) * SHIFT_CELLS + yb
+
+
+def _cells_numpy(turn: np.ndarray, tx: np.ndarray, ty: np.ndarray, shift: float) -> np.ndarray:
+    rb = np.floor(turn * (ROTATION_BINS / _TWO_PI) + shift).astype(np.int64) % ROTATION_BINS
+    xb = np.clip(np.floor(tx / TRANSLATION_BIN + shift).astype(np.int64) + SHIFT_CELLS // 2, 0, SHIFT_CELLS - 1)
+    yb = np.clip(np.floor(ty / TRANSLATION_BIN + shift).astype(np.int64) + SHIFT_CELLS // 2, 0, SHIFT_CELLS - 1)
+    return (rb * SHIFT_CELLS + xb) * SHIFT_CELLS + yb
+
+
+# -- Hough votes of the triangle index -----------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _count(starts: np.ndarray, ends: np.ndarray, slot: np.ndarray, counts: np.ndarray) -> None:
+    for q in range(starts.shape[0]):
+        for e in range(starts[q], ends[q]):
+            counts[slot[e]] += 1
+
+
+@njit(cache=True, nogil=True)
+def _scatter(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndarray, direction: np.ndarray,
+             centroid: np.ndarray, member: np.ndarray, fill: np.ndarray, codes: np.ndarray, dir_angle: np.ndarray,
+             dir_cos: np.ndarray, dir_sin: np.ndarray, rotation: np.ndarray, rot_cos: np.ndarray,
+             rot_sin: np.ndarray, px: np.ndarray, py: np.ndarray) -> None:
+    for q in range(starts.shape[0]):
+        r = rows[q]
+        cr, sr, ar, x, y = rot_cos[r], rot_sin[r], rotation[r], px[r], py[r]
+        for e in range(starts[q], ends[q]):
+            m = member[slot[e]]
+            if m < 0:
+                continue
+            d = direction[e]
+            turn = dir_angle[d] - ar
+            if turn < 0.0:
+                turn += _TWO_PI
+            c = dir_cos[d] * cr + dir_sin[d] * sr
+            s = dir_sin[d] * cr - dir_cos[d] * sr
+            tx = centroid[e, 0] - (c * x - s * y)
+            ty = centroid[e, 1] - (s * x + c * y)
+            at = fill[m]
+            codes[at, 0] = _cell(turn, tx, ty, 0.0)
+            codes[at, 1] = _cell(turn, tx, ty, 0.5)
+            fill[m] = at + 1
+
+
+@njit(cache=True, nogil=True)
+def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int) -> np.ndarray:
+    """Best pose cluster of every template slot divided by `norm` (see `hashing.TriangleIndex.votes`).
+
+    main / pending: (starts, ends, rows, slot, direction, centroid) of each index part: the entry
+    range of every probe key, the probe row it came from, the entries' template slots, first-side
+    directions (1/256 turns) and centroids. probe: (dir_angle, dir_cos, dir_sin) of the 256
+    directions and (rotation, cos, sin, x, y) of every probe row.
+    """
+    slots = norm.shape[0]
+    counts = np.zeros(slots, np.int32)
+    _count(main[0], main[1], main[3], counts)
+    _count(pending[0], pending[1], pending[3], counts)
+    member = np.full(slots, -1, np.int64)
+    score = np.zeros(slots)
+    threshold = _contender_threshold(counts, norm, contenders)
+    chosen = 0
+    for s in range(slots):
+        if counts[s] >= 2 and counts[s] / norm[s] >= threshold:
+            member[s] = chosen
+            chosen += 1
+    if chosen == 0:
+        return score
+    fill = np.zeros(chosen + 1, np.int64)
+    owners = np.empty(chosen, np.int64)
+    for s in range(slots):
+        m = member[s]
+        if m >= 0:
+            owners[m] = s
+            fill[m + 1] = counts[s]
+    for m in range(chosen):
+        fill[m + 1] += fill[m]
+    bounds = fill.copy()
+    codes = np.empty((fill[chosen], 2), np.int32)
+    dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py = probe
+    _scatter(main[0], main[1], main[2], main[3], main[4], main[5], member, fill, codes, dir_angle, dir_cos, dir_sin,
+             rotation, rot_cos, rot_sin, px, py)
+    _scatter(pending[0], pending[1], pending[2], pending[3], pending[4], pending[5], member, fill, codes, dir_angle,
+             dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py)
+    histogram = np.zeros((2, CELLS), np.int32)
+    for m in range(chosen):
+        peak = 0
+        for h in range(bounds[m], bounds[m + 1]):
+            for grid in range(2):
+                cell = codes[h, grid]
+                value = histogram[grid, cell] + 1
+                histogram[grid, cell] = value
+                if value > peak:
+                    peak = value
+        for h in range(bounds[m], bounds[m + 1]):
+            histogram[0, codes[h, 0]] = 0
+            histogram[1, codes[h, 1]] = 0
+        score[owners[m]] = peak / norm[owners[m]]
+    return score
+
+
+@njit(cache=True, nogil=True)
+def _contender_threshold(counts: np.ndarray, norm: np.ndarray, contenders: int) -> float:
+    """The `contenders`-th largest raw score counts / norm (0 when there are fewer slots)."""
+    slots = counts.shape[0]
+    if slots <= contenders:
+        return 0.0
+    raw = np.empty(slots)
+    for s in range(slots):
+        raw[s] = counts[s] / norm[s]
+    return np.partition(raw, slots - contenders)[slots - contenders]
+
+
+def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int) -> np.ndarray:
+    """The numpy twin of `hough_votes` (the same results)."""
+    slots = norm.shape[0]
+    dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py = probe
+    entry, row, owner, gdir, gxy = [], [], [], [], []
+    for starts, ends, rows, slot, direction, centroid in (main, pending):
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            continue
+        offset = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        e = np.repeat(starts, lengths) + offset
+        row.append(np.repeat(rows, lengths))
+        owner.append(slot[e].astype(np.int64))
+        gdir.append(direction[e].astype(np.int64))
+        gxy.append(centroid[e].astype(np.float64))
+    score = np.zeros(slots)
+    if not owner:
+        return score
+    row, owner, gdir, gxy = np.concatenate(row), np.concatenate(owner), np.concatenate(gdir), np.concatenate(gxy)
+    counts = np.bincount(owner, minlength=slots)
+    if slots <= contenders:
+        threshold = 0.0
+    else:
+        threshold = np.partition(counts / norm, slots - contenders)[slots - contenders]
+    member = (counts >= 2) & (counts / norm >= threshold)
+    keep = member[owner]
+    row, owner, gdir, gxy = row[keep], owner[keep], gdir[keep], gxy[keep]
+    turn = dir_angle[gdir] - rotation[row]
+    turn = np.where(turn < 0.0, turn + _TWO_PI, turn)
+    c = dir_cos[gdir] * rot_cos[row] + dir_sin[gdir] * rot_sin[row]
+    s = dir_sin[gdir] * rot_cos[row] - dir_cos[gdir] * rot_sin[row]
+    x, y = px[row], py[row]
+    tx = gxy[:, 0] - (c * x - s * y)
+    ty = gxy[:, 1] - (s * x + c * y)
+    for shift in (0.0, 0.5):
+        code = np.sort(owner * CELLS + _cells_numpy(turn, tx, ty, shift))
+        if len(code) == 0:
+            continue
+        starts = np.flatnonzero(np.concatenate([[True], code[1:] != code[:-1]]))
+        runs = np.diff(np.append(starts, len(code)))
+        who = code[starts] // CELLS
+        first = np.flatnonzero(np.concatenate([[True], who[1:] != who[:-1]]))
+        peak = np.maximum.reduceat(runs, first)
+        score[who[first]] = np.maximum(score[who[first]], peak)
+    return score / norm

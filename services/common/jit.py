@@ -1,0 +1,31 @@
+"""numba's `njit` when numba is installed and not switched off, else a decorator that leaves functions as they are.
+
+`compiler(env)` returns (available, njit): with the environment variable `env` set (e.g.
+PRUM_AFIS_NO_NUMBA=1) or without numba, `available` is False and `njit(...)` returns the function
+unchanged, so a module's kernels run as plain Python (its callers then take their numpy path).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+
+def _identity(*args: Any, **kwargs: Any) -> Any:
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+
+    def wrap(function: Any) -> Any:
+        return function
+    return wrap
+
+
+def compiler(env: str) -> tuple[bool, Callable[..., Any]]:
+    """(whether numba is used, its njit or a stand-in) for a module switched off by the variable `env`."""
+    if os.environ.get(env):
+        return False, _identity
+    try:  # pragma: no cover - depends on the environment
+        from numba import njit
+    except ImportError:  # pragma: no cover - depends on the environment
+        return False, _identity
+    return True, njit
