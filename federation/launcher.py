@@ -35,7 +35,7 @@ from prum.services.common.server import ServiceBinding, create_server, open_chan
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.follow_up import FollowUps
 from prum.services.contact_point.information import InformationExchange, ReceivedInformationStore
-from prum.services.contact_point.peers import GrpcPeers, share_with_supervisors
+from prum.services.contact_point.peers import GrpcPeers, fetch_declarations, share_with_supervisors
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
@@ -145,7 +145,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                 peers, states or [c for c in federation.codes if c != spec.code], change,
                 federation.deadline_ms / 1000),
             lambda search: cp_pb2_grpc.ContactPointServiceStub(peers.channel(spec.code)).Search(
-                search, timeout=federation.deadline_ms / 1000 + 10)),
+                search, timeout=federation.deadline_ms / 1000 + 10),
+            lambda state: fetch_declarations(peers, state, federation.deadline_ms / 1000)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
             contact_point, follow_ups, InformationExchange(spec.code, log, received), max_candidates),

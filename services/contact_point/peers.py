@@ -133,6 +133,13 @@ def share_with_supervisors(peers: GrpcPeers, states: list[str], change: Any, tim
         return sorted(state for state in pool.map(tell, states) if state)
 
 
+def fetch_declarations(peers: GrpcPeers, state: str, timeout_s: float) -> list[Any]:
+    """`state`'s own declarations in force, from its supervisor (DEC-1 catch-up); raises grpc.RpcError or KeyError
+    if it cannot be reached."""
+    stub = supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state))
+    return list(stub.ListDeclarations(supervisor_pb2.ListDeclarationsRequest(state=state), timeout=timeout_s).declarations)
+
+
 INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")
                                 for purpose in InformationPurpose}
 

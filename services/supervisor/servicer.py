@@ -106,7 +106,8 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def __init__(self, state: str, authority: SupervisoryAuthority,
                  announce: Callable[..., list[str]] | None = None,
-                 pilot_search: Callable[[cp_pb2.SearchRequest], cp_pb2.SearchResponse] | None = None) -> None:
+                 pilot_search: Callable[[cp_pb2.SearchRequest], cp_pb2.SearchResponse] | None = None,
+                 fetch_declarations: Callable[[str], list[pb.Declaration]] | None = None) -> None:
         self.state = state
         self.authority = authority
         self.readiness = authority.readiness
@@ -115,6 +116,8 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         self.announce = announce or (lambda change, states=None: [])
         # Sends one search through this state's own contact point, as its officers do (the pilot run, GATE-1).
         self.pilot_search = pilot_search
+        # A peer's own declarations as its supervisor lists them; raises if it cannot be reached (DEC-1).
+        self.fetch_declarations = fetch_declarations
 
     def _own(self, context: grpc.ServicerContext, action: str) -> None:
         check_own_state(calling_state(context), self.state, action)
@@ -273,6 +276,31 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             declaration.state, kind, _category_or_none(declaration.category), declaration.text,  # type: ignore[arg-type]
             moment(declaration.filed_at, declaration.HasField("filed_at"))))  # type: ignore[arg-type]
         return pb.ShareDeclarationResponse(declaration=declaration_to_proto(in_force))
+
+    def SyncDeclarations(self, request: pb.SyncDeclarationsRequest,
+                         context: grpc.ServicerContext) -> pb.SyncDeclarationsResponse:
+        """Catch up with every other state's declarations (DEC-1); each state vouches for its own only."""
+        self._own(context, "catch up with the declarations")
+        if self.fetch_declarations is None:
+            raise NotAuthorised(f"{self.state}'s supervisor has no channel to the other supervisors")
+        updated, unreached = 0, []
+        for peer in (s for s in self.readiness.members if s != self.state):
+            try:
+                listed = self.fetch_declarations(peer)
+            except (grpc.RpcError, KeyError):
+                unreached.append(peer)
+                continue
+            for declaration in listed:
+                if declaration.state != peer:
+                    continue  # a state's supervisor speaks for that state's declarations only
+                kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_",
+                                              "declaration.kind")]
+                received = Declaration(peer, kind, _category_or_none(declaration.category),  # type: ignore[arg-type]
+                                       declaration.text, moment(declaration.filed_at))  # type: ignore[arg-type]
+                before = self.authority.declarations.current(peer, kind, received.category)
+                if self.authority.declarations.receive(received) != before:
+                    updated += 1
+        return pb.SyncDeclarationsResponse(updated=updated, unreached_states=unreached)
 
     def ListDeclarations(self, request: pb.ListDeclarationsRequest,
                          context: grpc.ServicerContext) -> pb.ListDeclarationsResponse:

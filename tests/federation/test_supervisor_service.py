@@ -208,3 +208,12 @@ def test_a_joint_case_is_worked_on_by_its_two_dpas_only(federation: InProcessFed
         supervisor(federation, "DE", as_state="FR").ShareJointCase(
             pb.ShareJointCaseRequest(origin_state="NL", joint_case=opened), timeout=5)
     assert posing.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_supervisor_catches_up_with_every_states_declarations(federation: InProcessFederation) -> None:
+    """DEC-1: the pull behind the push; with every state up and told, there is nothing newer to take in."""
+    reply = supervisor(federation, "FR").SyncDeclarations(pb.SyncDeclarationsRequest(), timeout=10)
+    assert list(reply.unreached_states) == [] and reply.updated == 0
+    with pytest.raises(grpc.RpcError) as elsewhere:
+        supervisor(federation, "FR", as_state="DE").SyncDeclarations(pb.SyncDeclarationsRequest(), timeout=5)
+    assert elsewhere.value.code() == grpc.StatusCode.PERMISSION_DENIED

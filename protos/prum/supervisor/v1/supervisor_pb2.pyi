@@ -925,6 +925,49 @@ class ShareDeclarationResponse(_message.Message):
 Global___ShareDeclarationResponse: _TypeAlias = ShareDeclarationResponse  # noqa: Y015
 
 @_typing.final
+class SyncDeclarationsRequest(_message.Message):
+    """Catch up (DEC-1): fetch every other state's own declarations from its supervisor and keep the ones filed
+    last; for a state that was down, or restarted, when they were announced.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncDeclarationsRequest: _TypeAlias = SyncDeclarationsRequest  # noqa: Y015
+
+@_typing.final
+class SyncDeclarationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPDATED_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
+    updated: _builtins.int
+    """Declarations taken in that were newer than (or missing from) the ones held."""
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        updated: _builtins.int = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unreached_states", b"unreached_states", "updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncDeclarationsResponse: _TypeAlias = SyncDeclarationsResponse  # noqa: Y015
+
+@_typing.final
 class ListDeclarationsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

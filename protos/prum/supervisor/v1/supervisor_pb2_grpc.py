@@ -79,6 +79,11 @@ class SupervisorServiceStub:
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.SerializeToString,
                 response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.FromString,
                 _registered_method=True)
+        self.SyncDeclarations = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/SyncDeclarations',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsResponse.FromString,
+                _registered_method=True)
         self.OpenJointCase = channel.unary_unary(
                 '/prum.supervisor.v1.SupervisorService/OpenJointCase',
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseRequest.SerializeToString,
@@ -193,6 +198,12 @@ class SupervisorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ShareDeclaration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncDeclarations(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -315,6 +326,11 @@ def add_SupervisorServiceServicer_to_server(servicer, server):
                     servicer.ShareDeclaration,
                     request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.FromString,
                     response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.SerializeToString,
+            ),
+            'SyncDeclarations': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncDeclarations,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsResponse.SerializeToString,
             ),
             'OpenJointCase': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenJointCase,
@@ -615,6 +631,33 @@ class SupervisorService:
             '/prum.supervisor.v1.SupervisorService/ShareDeclaration',
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationRequest.SerializeToString,
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.ShareDeclarationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncDeclarations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/SyncDeclarations',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

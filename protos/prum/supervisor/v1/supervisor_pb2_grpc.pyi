@@ -45,6 +45,7 @@ class SupervisorServiceStub:
     """DEC-1."""
     ListDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]
     ShareDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]
+    SyncDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.SyncDeclarationsRequest, _supervisor_pb2.SyncDeclarationsResponse]
     OpenJointCase: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.OpenJointCaseRequest, _supervisor_pb2.OpenJointCaseResponse]
     """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
     AddJointFinding: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.AddJointFindingRequest, _supervisor_pb2.AddJointFindingResponse]
@@ -78,6 +79,7 @@ class SupervisorServiceAsyncStub(SupervisorServiceStub):
     """DEC-1."""
     ListDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
     ShareDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]  # type: ignore[assignment]
+    SyncDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.SyncDeclarationsRequest, _supervisor_pb2.SyncDeclarationsResponse]  # type: ignore[assignment]
     OpenJointCase: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.OpenJointCaseRequest, _supervisor_pb2.OpenJointCaseResponse]  # type: ignore[assignment]
     """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
     AddJointFinding: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.AddJointFindingRequest, _supervisor_pb2.AddJointFindingResponse]  # type: ignore[assignment]
@@ -162,6 +164,13 @@ class SupervisorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supervisor_pb2.ShareDeclarationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supervisor_pb2.ShareDeclarationResponse, _abc.Awaitable[_supervisor_pb2.ShareDeclarationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SyncDeclarations(
+        self,
+        request: _supervisor_pb2.SyncDeclarationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.SyncDeclarationsResponse, _abc.Awaitable[_supervisor_pb2.SyncDeclarationsResponse]]: ...
 
     @_abc_1.abstractmethod
     def OpenJointCase(

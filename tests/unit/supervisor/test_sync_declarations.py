@@ -1,0 +1,77 @@
+"""DEC-1 catch-up: a supervisor that missed announcements (down, restarted) fetches every other state's own
+declarations and keeps the ones filed last; a state speaks for its own declarations only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import grpc
+import pytest
+from prum.common.v1 import common_pb2
+from prum.services.common.clock import SimulatedClock
+from prum.services.common.errors import NotAuthorised
+from prum.services.common.wire import timestamp
+from prum.services.logger import Category, ProtocolLog
+from prum.services.supervisor import DeclarationKind, ReadinessBook
+from prum.services.supervisor.authority import SupervisoryAuthority
+from prum.services.supervisor.servicer import SupervisorServicer
+from prum.supervisor.v1 import supervisor_pb2 as pb
+
+FILED = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
+
+
+class Context:
+    """What the servicer reads of a call: the caller's certificate."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return {"x509_common_name": [self.state.encode()]}
+
+
+class Down(grpc.RpcError):
+    pass
+
+
+def declaration(state: str, text: str, kind: int = pb.DECLARATION_KIND_NATIONAL_FILE) -> pb.Declaration:
+    return pb.Declaration(state=state, kind=kind, category=common_pb2.CATEGORY_DNA, text=text,
+                          filed_at=timestamp(FILED))
+
+
+@pytest.fixture
+def fr() -> SupervisorServicer:
+    clock = SimulatedClock(FILED)
+    members = ["DE", "NL", "FR", "LU"]
+    authority = SupervisoryAuthority("FR", ReadinessBook(members, clock=clock), ProtocolLog(":memory:", "FR"),
+                                     set(), clock)
+    listed: dict[str, Any] = {
+        "DE": [declaration("DE", "DNA-Analyse-Datei, BKA")],
+        "NL": Down(),
+        "LU": [declaration("LU", "fichier ADN, police grand-ducale"),
+               declaration("NL", "a declaration LU may not make for NL")],
+    }
+
+    def fetch(state: str) -> list[pb.Declaration]:
+        answer = listed[state]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return SupervisorServicer("FR", authority, fetch_declarations=fetch)
+
+
+def test_a_supervisor_catches_up_with_the_declarations_it_missed(fr: SupervisorServicer) -> None:
+    reply = fr.SyncDeclarations(pb.SyncDeclarationsRequest(), Context("FR"))
+    assert reply.updated == 2 and list(reply.unreached_states) == ["NL"]
+    held = {(d.state, d.text, d.filed_at) for d in fr.authority.declarations.list()}
+    assert held == {("DE", "DNA-Analyse-Datei, BKA", FILED), ("LU", "fichier ADN, police grand-ducale", FILED)}
+    assert fr.authority.declarations.current("NL", DeclarationKind.NATIONAL_FILE, Category.DNA) is None
+    again = fr.SyncDeclarations(pb.SyncDeclarationsRequest(), Context("FR"))
+    assert again.updated == 0  # nothing newer: catching up twice changes nothing
+
+
+def test_only_the_state_itself_asks_its_supervisor_to_catch_up(fr: SupervisorServicer) -> None:
+    with pytest.raises(NotAuthorised):
+        fr.SyncDeclarations(pb.SyncDeclarationsRequest(), Context("DE"))
