@@ -533,7 +533,8 @@ class BlockIndex:
         else:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
-                len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET)
+                len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
+                self._present_counts())
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         width = max((len(values) for values in hashes.values()), default=1)
@@ -585,7 +586,8 @@ class BlockIndex:
         if full is None:
             full = registry.full_fast = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS),
-                registry.union, 0, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET)
+                registry.union, 0, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
+                self._present_counts())
         present_offsets, present_hashes = self._present()
         rows, found = kernels.search_profile(
             np.array(values, dtype=np.int64).reshape(-1, 3),
@@ -621,7 +623,8 @@ class BlockIndex:
         else:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS), usable,
-                missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET)
+                missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
+                self._present_counts())
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         present_offsets, present_hashes = self._present()
@@ -682,6 +685,11 @@ class BlockIndex:
             registry.full = self._plan(registry, (1 << N_STR) - 1)
             self._registry = registry
         return registry
+
+    def _present_counts(self) -> np.ndarray:
+        """Stored designated genotypes per comparable locus (what enumerating the locus costs in keys)."""
+        offsets, _ = self._present()
+        return np.diff(offsets)
 
     def _present(self) -> tuple[np.ndarray, np.ndarray]:
         """Per comparable locus, the hashes of every designated genotype stored there (CSR: offsets, hashes)."""

@@ -48,23 +48,29 @@ def _popcount(value: int) -> int:
 
 @njit(cache=True, nogil=True)
 def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
-         usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int
+         usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`BlockIndex._plan` per stored designated-locus set (see block_index's module doc): which block
     values to probe exactly, which with their one missing locus enumerated, which leave-one-out; the
     count filter per set; the sets to check row by row. A set that two clean blocks of one partition
     cannot cover and that has at most `small` rows is checked row by row at once: cheaper than
-    enumerating a locus for it."""
+    enumerating a locus for it. Of the blocks with one missing locus, those with the most query loci
+    (fewest rows found) and then the fewest stored genotypes at the missing locus (`present_counts`,
+    fewest keys) are enumerated first."""
     count, blocks = value_ids.shape
     values = value_mask.shape[0]
     status = np.empty(values, np.int8)
+    rank = np.zeros(values, np.int64)
     for v in range(values):
         mask = value_mask[v]
         if mask == 0:
             status[v] = EMPTY
         else:
-            miss = _popcount(mask & missing)
+            gap = mask & missing
+            miss = _popcount(gap)
             status[v] = CLEAN if miss == 0 else (SINGLE if miss == 1 else BAD)
+            if miss == 1:  # enumeration order: more query loci first, then fewer keys
+                rank[v] = _popcount(mask & usable) * (1 << 32) - present_counts[_popcount(gap - 1)]
     exact = np.zeros(values, np.bool_)
     single = np.zeros(values, np.bool_)
     leave_one_out = np.zeros(values, np.bool_)
@@ -103,15 +109,19 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
                         singles += 1
             if clean + singles >= wanted:
                 extra = wanted - clean if wanted > clean else 0
-                taken = 0
                 for b in range(blocks):
-                    if block_level[b] == level:
+                    if block_level[b] == level and status[value_ids[d, b]] == CLEAN:
+                        exact[value_ids[d, b]] = True
+                taken = 0
+                for _ in range(extra):  # the best-ranked single blocks
+                    pick = -1
+                    for b in range(blocks):
                         v = value_ids[d, b]
-                        if status[v] == CLEAN:
-                            exact[v] = True
-                        elif status[v] == SINGLE and taken < extra:
-                            single[v] = True
-                            taken += 1
+                        if (block_level[b] == level and status[v] == SINGLE and not taken >> b & 1
+                                and (pick < 0 or rank[v] > rank[value_ids[d, pick]])):
+                            pick = b
+                    taken |= 1 << pick
+                    single[value_ids[d, pick]] = True
                 if not six:
                     k = clean + extra
                     need[d] = k - 1 if k > 2 else 1
@@ -535,7 +545,8 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         exact, single, leave_one_out, need, scan = full_exact, full_single, full_leave_one_out, full_need, full_scan
     else:
         exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, block_level, levels, usable,
-                                                        missing, min_loci, set_count, small)
+                                                        missing, min_loci, set_count, small,
+                                                        present_offsets[1:] - present_offsets[:-1])
     use_need = False
     for d in range(need.shape[0]):
         if need[d] > 1:
