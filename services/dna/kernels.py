@@ -76,6 +76,9 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
     leave_one_out = np.zeros(values, np.bool_)
     need = np.ones(count, np.uint8)
     scan = np.zeros(count, np.bool_)
+    first = 0  # the blocks of the first (most selective) partition come first
+    while first < blocks and block_level[first] == 0:
+        first += 1
     for d in range(count):
         shared = _popcount(masks[d] & usable)
         if shared < min_loci:
@@ -83,14 +86,14 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         six = shared == min_loci
         wanted = 1 if six else 2
         settled = False
-        clean = 0  # clean blocks of the first (most selective) partition: exact keys, cheapest
-        for b in range(blocks):
-            if block_level[b] == 0 and status[value_ids[d, b]] == CLEAN:
-                clean += 1
+        clean = 0  # clean blocks of the first partition: exact keys, cheapest
+        for b in range(first):
+            clean += status[value_ids[d, b]] == CLEAN
         if clean >= wanted:
-            for b in range(blocks):
-                if block_level[b] == 0 and status[value_ids[d, b]] == CLEAN:
-                    exact[value_ids[d, b]] = True
+            for b in range(first):
+                v = value_ids[d, b]
+                if status[v] == CLEAN:
+                    exact[v] = True
             if not six:
                 need[d] = clean - 1 if clean > 2 else 1
             continue
