@@ -60,11 +60,15 @@ def read_failures(prefix: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def summary_figures(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per entry name: requests, failures, req/s (over the run's window, as Locust's CSV), percentiles, mean."""
+def summary_figures(entries: list[dict[str, Any]], started: float | None = None) -> dict[str, dict[str, float]]:
+    """Per entry name: requests, failures, req/s, percentiles, mean.
+
+    Requests/s are over the run's window, as Locust's CSV has them: from the reset of its statistics
+    (`started`, when the users were all spawned) to the last request of any name. Without `started`,
+    the earliest entry's start, which is later when an entry's first reply came late (a slow AFIS search)."""
     if not entries:
         return {}
-    start = min(e["start_time"] for e in entries)
+    start = started if started is not None else min(e["start_time"] for e in entries)
     last = max(e["last_request_timestamp"] or start for e in entries)
     window = max(last - start, 1e-9)
     figures = {}
@@ -116,11 +120,10 @@ def process_reports(folder: Path) -> list[dict[str, Any]]:
 
 def run_rows(folder: Path, mode: str, users: int, think: dict[str, tuple[float, float]]) -> dict[str, Any]:
     """Rows per query type of one run, with the CSV check, measured in-flight calls and hit tallies."""
-    entries = read_summary(folder / "summary.json")
-    summary = summary_figures(entries)
-    check = cross_check(summary, read_csv_stats(folder / "locust"))
     reports = process_reports(folder)
     leader = next((r for r in reports if r["role"] in ("master", "local")), {})
+    summary = summary_figures(read_summary(folder / "summary.json"), leader.get("spawned_at"))
+    check = cross_check(summary, read_csv_stats(folder / "locust"))
     classes = leader.get("user_classes") or {}
     load = [r for r in reports if r["role"] in ("worker", "local")]
     tally = Tally.merge([r.get("tally", {}) for r in load])
