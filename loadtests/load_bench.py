@@ -36,6 +36,7 @@ from prum.loadtests.load_runner import run_locust
 Progress = Callable[[str, int, int], None]
 REQUESTER = "DE"
 TARGET = "NL"
+START_TIMEOUT_S = 180.0  # six servers starting at once on a busy 2-core machine
 
 
 class BenchError(RuntimeError):
@@ -106,7 +107,10 @@ def federation_for(options: BenchOptions, progress: Progress) -> Iterator[tuple[
         return
     workdir = Path(tempfile.mkdtemp(prefix="prum-bench-federation-"))
     try:
-        run = up(bench_federation(options.states, 3000), workdir, progress=progress)
+        try:
+            run = up(bench_federation(options.states, 3000), workdir, timeout_s=START_TIMEOUT_S, progress=progress)
+        except (RuntimeError, TimeoutError) as error:
+            raise BenchError(f"the federation did not start: {error}") from error
         yield run, workdir
     finally:
         # Stop every state we started, whatever happened; a second Ctrl-C must not cut this short.
