@@ -25,14 +25,13 @@ from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
+from prum.federation.launcher import InProcessFederation, compile_kernels
 from prum.federation.scenario import FileRow, PlannedSearch, build_scenario
 from prum.federation.topology import Federation
 from prum.services.common.tracing import create_tracer_provider
 from prum.services.afis.servicer import template_to_proto
 from prum.services.contact_point.persons import Person
 from prum.services.dna.servicer import KIND_TO_PROTO
-from prum.services.dna.warmup import compile_kernels
 from prum.services.logger import EntryKind, Side
 from prum.services.vehicle.servicer import record_to_proto
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
@@ -305,9 +304,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
     provider = create_tracer_provider("prum-demo", "file", trace_path)
     scenario = build_scenario(federation_spec)
     states = federation_spec.codes
-    progress("compiling the DNA index kernels (about 30 s on a first run, then cached)", 0, 1)
+    progress("compiling the DNA and fingerprint kernels (about a minute on a first run, then cached)", 0, 1)
     compile_kernels()
-    progress("compiling the DNA index kernels (about 30 s on a first run, then cached)", 1, 1)
+    progress("compiling the DNA and fingerprint kernels (about a minute on a first run, then cached)", 1, 1)
     with InProcessFederation(federation_spec, workdir, tracer_provider=provider) as federation:
         progress("states started", len(states), len(states))
         files = []

@@ -41,7 +41,8 @@ from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
-from prum.services.dna.warmup import compile_kernels
+from prum.services.afis import warmup as afis_warmup
+from prum.services.dna import warmup as dna_warmup
 from prum.services.echo.servicer import EchoServicer
 from prum.services.logger import Category, CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
@@ -103,11 +104,16 @@ def readiness_from_file(federation: Federation, clock: Clock, path: Path | None 
     return book
 
 
+def compile_kernels() -> float:
+    """Compile the DNA index's and the fingerprint matcher's kernels (numba) once per process, before any
+    state serves: a first compile inside a search outlasts any deadline. Seconds it took (0 when done)."""
+    return dna_warmup.compile_kernels() + afis_warmup.compile_kernels()
+
+
 def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folder: Path, directory: dict[str, str],
                 clock: Clock, tracer_provider: TracerProvider | None = None,
                 address: str = "127.0.0.1:0") -> StateNode:
     """Open one state's stores and build (not start) its server."""
-    # Compile the DNA kernels before serving: a first compile inside a search outlasts any deadline.
     compile_kernels()
     folder.mkdir(parents=True, exist_ok=True)
     log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
