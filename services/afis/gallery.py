@@ -233,7 +233,7 @@ class Gallery:
             raise InvalidInput(f"{max_candidates!r} is not a candidate count; allowed: an integer >= 1",
                                field="max_candidates")
         encoded = matching.encode(probe)
-        found = hashing.triangles(encoded.xy, encoded.theta, probe=True)
+        found = hashing.triangles(encoded.xy, encoded.theta, probe=True, whole=probe.is_trace)
         with self._lock:
             if not self._slot:
                 return []

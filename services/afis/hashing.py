@@ -63,7 +63,9 @@ ROTATION_BINS = kernels.ROTATION_BINS
 TRANSLATION_BIN = kernels.TRANSLATION_BIN
 MAX_PROBE_TRIANGLES = 200
 CONTENDERS = 3000
-"""Only the templates with the most raw hits (at most this many) go through the rotation and translation vote."""
+"""Only the templates with the most hits per sqrt(triangles) (at most this many) go through the pose vote."""
+TRACE_CONTENDERS = 10_000
+"""The same for a trace: its few hits tell the mate apart less well before the pose vote."""
 
 
 def _side_bins() -> int:
@@ -97,8 +99,12 @@ def _wrap(a: np.ndarray) -> np.ndarray:
     return np.mod(a, 2 * np.pi)
 
 
-def triangles(xy: np.ndarray, theta: np.ndarray, *, probe: bool = False) -> Triangles:
-    """The triangles of a template (xy in px at 500 ppi, theta radians; any frame with a fixed handedness)."""
+def triangles(xy: np.ndarray, theta: np.ndarray, *, probe: bool = False, whole: bool = False) -> Triangles:
+    """The triangles of a template (xy in px at 500 ppi, theta radians; any frame with a fixed handedness).
+
+    A probe's triangles have sides up to `PROBE_MAX_SIDE`, or `MAX_SIDE` with `whole` (a trace,
+    whose few triangles are each worth the look-ups).
+    """
     xy = np.asarray(xy, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
     n = len(theta)
@@ -107,7 +113,7 @@ def triangles(xy: np.ndarray, theta: np.ndarray, *, probe: bool = False) -> Tria
                       np.zeros((0, rotations, 2)))
     if n < 3:
         return empty
-    limit = PROBE_MAX_SIDE if probe else MAX_SIDE
+    limit = PROBE_MAX_SIDE if probe and not whole else MAX_SIDE
     d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
     near = (d >= MIN_SIDE) & (d <= limit)
     i, j = np.nonzero(np.triu(near, 1))
@@ -327,7 +333,7 @@ class TriangleIndex:
                           part.direction, part.centroid))
         norm = np.sqrt(np.maximum(np.asarray(triangle_counts[:slots], dtype=np.float64), 1.0))
         vote = kernels.hough_votes if (self.compiled and kernels.AVAILABLE) else kernels.hough_votes_numpy
-        return vote(parts[0], parts[1], probe_pose, norm, CONTENDERS)
+        return vote(parts[0], parts[1], probe_pose, norm, TRACE_CONTENDERS if trace else CONTENDERS)
 
 
 def rotation_turns(angle: np.ndarray) -> np.ndarray:

@@ -198,3 +198,184 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
         peak = np.maximum.reduceat(runs, first)
         score[who[first]] = np.maximum(score[who[first]], peak)
     return score / norm
+
+
+# -- the 1:1 scorer (matching.py): LSS-R relaxation and the mutual nearest minutiae of the global check --
+
+@njit(cache=True, nogil=True)
+def _angle_diff(a: float, b: float) -> float:
+    return (a - b + np.pi) % _TWO_PI - np.pi
+
+
+@njit(cache=True, nogil=True)
+def _psi(v: float, mu: float, tau: float) -> float:
+    x = tau * (v - mu)
+    x = min(max(x, -60.0), 60.0)
+    return 1.0 / (1.0 + np.exp(x))
+
+
+@njit(cache=True, nogil=True)
+def relax(sim: np.ndarray, axy: np.ndarray, ath: np.ndarray, bxy: np.ndarray, bth: np.ndarray, count: np.ndarray,
+          seeds: int, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                  np.ndarray]:
+    """`matching.relax` (LSS-R) for K candidates: (mcc, lam, ia, ib, order, take); params as `matching._RELAX`.
+
+    The seeds are the `seeds` largest local similarities of each candidate, ties to the first pair.
+    """
+    k, n, m = sim.shape
+    mu1, mu2, mu3, tau1, tau2, tau3, w_r, rounds = params[0], params[1], params[2], params[3], params[4], params[5], \
+        params[6], int(params[7])
+    p_min, p_max, p_mu, p_tau = params[8], params[9], params[10], params[11]
+    mcc = np.zeros(k)
+    lam_out = np.zeros((k, seeds), np.float32)
+    ia = np.zeros((k, seeds), np.int64)
+    ib = np.zeros((k, seeds), np.int64)
+    order_out = np.zeros((k, seeds), np.int64)
+    take = np.zeros((k, seeds), np.bool_)
+    weight = (1.0 - w_r) / max(1, seeds - 1)
+    rho = np.zeros((seeds, seeds))
+    top = np.zeros(seeds, np.int64)
+    value = np.zeros(seeds)
+    lam = np.zeros(seeds)
+    nxt = np.zeros(seeds)
+    for c in range(k):
+        # the seeds: insertion into a sorted list (largest first; an equal value goes after)
+        filled = 0
+        for f in range(n * m):
+            v = sim[c, f // m, f % m]
+            if filled == seeds and v <= value[seeds - 1]:
+                continue
+            at = filled if filled < seeds else seeds - 1
+            while at > 0 and value[at - 1] < v:
+                if at < seeds:
+                    value[at] = value[at - 1]
+                    top[at] = top[at - 1]
+                at -= 1
+            value[at] = v
+            top[at] = f
+            if filled < seeds:
+                filled += 1
+        for s in range(seeds):
+            ia[c, s] = top[s] // m
+            ib[c, s] = top[s] % m
+        for i in range(seeds):  # rho is computed once per unordered pair: distances and turns are symmetric
+            rho[i, i] = 0.0
+            pa, pb = ia[c, i], ib[c, i]
+            for j in range(i + 1, seeds):
+                qa, qb = ia[c, j], ib[c, j]
+                if pa == qa or pb == qb:
+                    rho[i, j] = 0.0
+                    rho[j, i] = 0.0
+                    continue
+                ax = np.float64(axy[qa, 0]) - axy[pa, 0]
+                ay = np.float64(axy[qa, 1]) - axy[pa, 1]
+                bx = np.float64(bxy[c, qb, 0]) - bxy[c, pb, 0]
+                by = np.float64(bxy[c, qb, 1]) - bxy[c, pb, 1]
+                d1 = abs(np.sqrt(ax * ax + ay * ay) - np.sqrt(bx * bx + by * by))
+                d2 = abs(_angle_diff(_angle_diff(ath[pa], ath[qa]), _angle_diff(bth[c, pb], bth[c, qb])))
+                shared = _psi(d1, mu1, tau1) * _psi(d2, mu2, tau2)
+                ra = np.arctan2(ay, ax)
+                rb = np.arctan2(by, bx)
+                d3 = abs(_angle_diff(_angle_diff(ath[pa], ra), _angle_diff(bth[c, pb], rb)))
+                rho[i, j] = shared * _psi(d3, mu3, tau3)
+                d3 = abs(_angle_diff(_angle_diff(ath[qa], ra + np.pi), _angle_diff(bth[c, qb], rb + np.pi)))
+                rho[j, i] = shared * _psi(d3, mu3, tau3)
+        for s in range(seeds):
+            lam[s] = value[s]
+        for _ in range(rounds):
+            for i in range(seeds):
+                total = 0.0
+                for j in range(seeds):
+                    total += rho[i, j] * lam[j]
+                nxt[i] = w_r * lam[i] + weight * total
+            for i in range(seeds):
+                lam[i] = nxt[i]
+        smallest = min(n, count[c])
+        n_p = int(np.round(p_min + (p_max - p_min) / (1.0 + np.exp(-p_tau * (smallest - p_mu)))))
+        n_p = min(max(n_p, 1), seeds)
+        efficiency = np.empty(seeds)
+        for s in range(seeds):
+            efficiency[s] = -np.floor(lam[s] / max(value[s], 1e-9) * 1e5 + 0.5)  # 5 decimals: equal ties on both paths
+            lam_out[c, s] = lam[s]
+        order = np.argsort(efficiency, kind="mergesort")
+        total = 0.0
+        for s in range(seeds):
+            order_out[c, s] = order[s]
+            if s < n_p:
+                take[c, s] = True
+                total += lam[order[s]]
+        mcc[c] = total / n_p
+    return mcc, lam_out, ia, ib, order_out, take
+
+
+@njit(cache=True, nogil=True)
+def mutual_pairs(axy: np.ndarray, ac: np.ndarray, as_: np.ndarray, bxy: np.ndarray, bc: np.ndarray, bs: np.ndarray,
+                 owner: np.ndarray, c: np.ndarray, s: np.ndarray, shift: np.ndarray, tolerance2: float,
+                 cos_tolerance: float, overlap2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+    """`matching._align_count` for H hypotheses (float32 like its numpy path): matched, overlap of
+    the probe and of the candidate, the candidate minutia nearest to each probe minutia and whether
+    the two are mutual nearest neighbours within the tolerances."""
+    h = owner.shape[0]
+    n = axy.shape[0]
+    m = bxy.shape[1]
+    matched = np.zeros(h, np.int64)
+    overlap_a = np.zeros(h, np.int64)
+    overlap_b = np.zeros(h, np.int64)
+    nearest_b = np.zeros((h, n), np.int64)
+    mutual = np.zeros((h, n), np.bool_)
+    px = np.empty(n, np.float32)
+    py = np.empty(n, np.float32)
+    uc = np.empty(n, np.float32)
+    us = np.empty(n, np.float32)
+    best_a = np.empty(m, np.float32)
+    arg_a = np.empty(m, np.int64)
+    near_b = np.zeros(m, np.bool_)
+    best_b = np.empty(n, np.float32)
+    inf = np.float32(np.inf)
+    for q in range(h):
+        k = owner[q]
+        cq, sq = c[q], s[q]
+        for i in range(n):
+            px[i] = cq * axy[i, 0] - sq * axy[i, 1] + shift[q, 0]
+            py[i] = sq * axy[i, 0] + cq * axy[i, 1] + shift[q, 1]
+            uc[i] = cq * ac[i] - sq * as_[i]
+            us[i] = sq * ac[i] + cq * as_[i]
+        for j in range(m):
+            best_a[j] = inf
+            arg_a[j] = 0
+            near_b[j] = False
+        overlap = 0
+        for i in range(n):
+            best = inf
+            arg = 0
+            near = False
+            for j in range(m):
+                dx = px[i] - bxy[k, j, 0]
+                dy = py[i] - bxy[k, j, 1]
+                d2 = dx ** 2 + dy ** 2
+                if d2 <= overlap2:
+                    near = True
+                    near_b[j] = True
+                if uc[i] * bc[k, j] + us[i] * bs[k, j] >= cos_tolerance:
+                    if d2 < best:
+                        best = d2
+                        arg = j
+                    if d2 < best_a[j]:
+                        best_a[j] = d2
+                        arg_a[j] = i
+            nearest_b[q, i] = arg
+            best_b[i] = best
+            overlap += near
+        overlap_a[q] = overlap
+        count = 0
+        for j in range(m):
+            count += near_b[j]
+        overlap_b[q] = count
+        total = 0
+        for i in range(n):
+            if arg_a[nearest_b[q, i]] == i and best_b[i] <= tolerance2:
+                mutual[q, i] = True
+                total += 1
+        matched[q] = total
+    return matched, overlap_a, overlap_b, nearest_b, mutual

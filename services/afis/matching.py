@@ -25,6 +25,11 @@ synthetic population (`prum.federation.datagen_afis`), fingers of the same patte
 below 10 in 99.9 % of comparisons, plain mated impressions mostly 15-60 and partial traces 5-40;
 `VERIFY_THRESHOLD` (12) is where about 1 in 10,000 impostor comparisons still scores (FMR ~ 1e-4).
 
+The relaxation and the mutual-nearest-neighbour count run as numba kernels (`kernels.relax`,
+`kernels.mutual_pairs`; `USE_KERNELS`), with the numpy code below as their twin (the same scores;
+tested). Seeds tied in similarity go to the first pair, relaxed efficiencies are compared to five
+decimals, so both paths choose the same pairs.
+
 Coordinates are brought to 500 ppi and to a y-up frame first, so templates of any resolution compare.
 No gRPC here; the probe is never stored (PUR-2).
 """
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prum.services.afis import kernels
 from prum.services.afis.templates import Template
 
 BASE_PPI = 500
@@ -70,9 +76,14 @@ ALIGN_SLOPE = 0.05
 ALIGN_ANGLE = np.radians(25.0)
 OVERLAP_DISTANCE = 40.0
 REFITS = 1
-HYPOTHESES = 3
+HYPOTHESES = 6
 TYPE_BONUS = 0.3
-MIN_OVERLAP = 10
+MIN_OVERLAP = 12
+
+USE_KERNELS = kernels.AVAILABLE
+"""Relaxation and the mutual-nearest-neighbour count run compiled (numba) when installed; False: numpy."""
+_RELAX = np.array([RHO_MU[0], RHO_MU[1], RHO_MU[2], -RHO_TAU[0], -RHO_TAU[1], -RHO_TAU[2], W_R, N_REL,
+                   N_P_MIN, N_P_MAX, N_P_MU, N_P_TAU], dtype=np.float64)
 
 VERIFY_THRESHOLD = 12.0
 """Score at or above which `verify` calls two templates a match (Art 9(2), FP-2); see `score`."""
@@ -297,9 +308,12 @@ class Relaxed:
 def relax(probe: Encoded, batch: Batch, sim: np.ndarray) -> Relaxed:
     """LSS-R (step 3, first half): the MCC score of each candidate, 0-1."""
     k, n, m = sim.shape
-    flat = sim.reshape(k, n * m)
     seeds = min(N_SEEDS, n * m)
-    top = np.argpartition(-flat, seeds - 1, axis=1)[:, :seeds]
+    if USE_KERNELS:
+        return Relaxed(*kernels.relax(np.ascontiguousarray(sim, dtype=np.float32), probe.xy, probe.theta, batch.xy,
+                                      batch.theta, batch.count.astype(np.int64), seeds, _RELAX))
+    flat = sim.reshape(k, n * m)
+    top = np.argsort(-flat, axis=1, kind="stable")[:, :seeds]  # ties to the first pair, as the kernel
     gamma = np.take_along_axis(flat, top, axis=1)  # (k, s)
     ia, ib = top // m, top % m
     rows = np.arange(k)[:, None]
@@ -324,8 +338,8 @@ def relax(probe: Encoded, batch: Batch, sim: np.ndarray) -> Relaxed:
     smallest = np.minimum(probe.minutiae, batch.count).astype(float)
     n_p = np.round(N_P_MIN + (N_P_MAX - N_P_MIN) / (1 + np.exp(-N_P_TAU * (smallest - N_P_MU)))).astype(int)
     n_p = np.clip(n_p, 1, seeds)
-    efficiency = lam / np.maximum(gamma, 1e-9)
-    order = np.argsort(-efficiency, axis=1)
+    efficiency = np.floor(lam / np.maximum(gamma, 1e-9) * 1e5 + 0.5)  # 5 decimals: equal ties on both paths
+    order = np.argsort(-efficiency, axis=1, kind="stable")
     ranked = np.take_along_axis(lam, order, axis=1)
     take = np.arange(seeds)[None, :] < n_p[:, None]
     mcc = (ranked * take).sum(axis=1) / n_p
@@ -394,6 +408,15 @@ def _align_count(probe: Encoded, batch: Batch, owner: np.ndarray, rotation: np.n
                  tolerance: float = ALIGN_DISTANCE, angle_tolerance: float = ALIGN_ANGLE):
     """Mutual nearest minutiae within tolerance after the transform: counts and the pairs (for a refit)."""
     k = len(rotation)
+    if USE_KERNELS:
+        matched, overlap_a, overlap_b, nearest_b, mutual = kernels.mutual_pairs(
+            probe.xy, np.cos(probe.theta), np.sin(probe.theta), batch.xy, np.cos(batch.theta), np.sin(batch.theta),
+            owner.astype(np.int64), np.cos(rotation).astype(np.float32), np.sin(rotation).astype(np.float32),
+            np.ascontiguousarray(shift, dtype=np.float32), np.float32(tolerance ** 2),
+            np.float32(np.cos(angle_tolerance)), np.float32(OVERLAP_DISTANCE ** 2))
+        weight = mutual.astype(np.float64) + 1e-9
+        return matched, overlap_a, overlap_b, (np.broadcast_to(np.arange(probe.minutiae), nearest_b.shape), nearest_b,
+                                               weight)
     c = np.cos(rotation).astype(np.float32)[:, None]
     s = np.sin(rotation).astype(np.float32)[:, None]
     ax, ay = probe.xy[None, :, 0], probe.xy[None, :, 1]

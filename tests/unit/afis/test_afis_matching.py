@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from prum.federation.datagen_afis import impression, master_finger, mated_probe, trace_impression
+from prum.services.afis import kernels, matching
 from prum.services.afis.gallery import Candidate, Gallery
 from prum.services.afis.matching import VERIFY_THRESHOLD, Batch, encode, score, score_batch, verify
 from prum.services.afis.templates import TemplateKind
@@ -101,3 +102,18 @@ def test_a_search_leaves_nothing_of_the_probe_in_the_file(fingers):
     file.search(probe, 5)
     assert (len(file), file.memory_bytes(), file.stats()) == before
     assert "PROBE-1" not in file
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("trace", [False, True])
+def test_compiled_and_numpy_scorers_agree(fingers, monkeypatch, trace):
+    rng, masters, gallery = fingers
+    batch = Batch.of([encode(t) for t in gallery])
+    for i in range(3):
+        probe = encode(mated_probe(rng, masters[i], f"K{i}", trace=trace))
+        monkeypatch.setattr(matching, "USE_KERNELS", True)
+        fast = score_batch(probe, batch, keep=20)
+        monkeypatch.setattr(matching, "USE_KERNELS", False)
+        slow = score_batch(probe, batch, keep=20)
+        np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-6)
+        assert int(np.argmax(fast)) == i
