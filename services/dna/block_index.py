@@ -23,6 +23,10 @@ neighbours that exist in the file, as the pair index does) unless x lies in b. H
   file holds at y, so the block finds D unless x is in it ("enumerated");
 - one clean block only, |S| >= 7: the query enumerates each locus of the block in turn (it may be
   x): "leave one out"; with |S| = 6, x cannot be in S and the one block suffices;
+- two blocks of different partitions may serve as well when they share no locus of S (x spoils
+  at most one), and a block may have two loci missing from the query, both enumerated: the compiled
+  plan weighs these for big sets (`kernels.BIG_SET` rows or more) that have no usual plan, against
+  leaving one out and against checking the set ("pairs");
 - nothing usable in either partition: the stored profiles with that designated-locus set are
   checked one by one ("scan"; only for queries that share few loci with them).
 The plan is made per designated-locus set of the file (the file keeps their registry, a few

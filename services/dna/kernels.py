@@ -34,7 +34,22 @@ except ImportError:  # pragma: no cover - depends on the environment
         return wrap if not (len(args) == 1 and callable(args[0])) else args[0]
 
 
-EMPTY, CLEAN, SINGLE, BAD = 0, 1, 2, 3
+EMPTY, CLEAN, SINGLE, BAD, DOUBLE = 0, 1, 2, 3, 4
+"""Status of a block value for a query: no locus, every locus usable, one or two missing (enumerated), more."""
+
+BIG_SET = 1024
+"""A designated-locus set with at least this many rows gets its plan by the cost model below (few sets)."""
+_ENTRY_COST = 1.0
+"""Cost model, in units of one probed key (a random read of the directory): per entry a probe collects."""
+_CHECK_COST = 3.0
+"""Per candidate row checked by the rules (a random read of the rows)."""
+_SCAN_COST = 0.7
+"""Per row of a set checked one by one (rows in memory order)."""
+_PAIR_KEYS = 1 << 16
+"""Most keys one block of a `_big_set` pair may expand into (the key buffer has room for 2^18)."""
+_GENOTYPE_SHARE = 0.08
+"""About the share of stored profiles with a given query genotype at a locus (European loci, DNA-7
+neighbours included): a key over k query loci finds about rows x 0.08^k entries."""
 
 
 @njit(cache=True, nogil=True)
@@ -47,16 +62,112 @@ def _popcount(value: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _block_cost(v: int, state: int, rows: int, usable: int, value_mask: np.ndarray, missing: int,
+                present_counts: np.ndarray) -> float:
+    """Expected cost of probing block value v for a set of `rows` rows (see the cost model above); inf
+    beyond `_PAIR_KEYS` keys."""
+    mask = value_mask[v]
+    entries = rows * _GENOTYPE_SHARE ** _popcount(mask & usable)
+    keys = 1.0
+    gap = mask & missing
+    while gap:  # every missing locus is enumerated over its stored genotypes
+        lowest = gap & -gap
+        gap ^= lowest
+        keys *= present_counts[_popcount(lowest - 1)]
+    if keys > _PAIR_KEYS:
+        return np.inf
+    return keys + entries * (_ENTRY_COST + _CHECK_COST)
+
+
+@njit(cache=True, nogil=True)
+def _big_set(ids: np.ndarray, status: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
+             usable: int, missing: int, six: bool, rows: int, present_counts: np.ndarray, rank: np.ndarray) -> int:
+    """For one big designated-locus set (block values `ids`), the blocks to probe as a bit mask when the
+    cheapest is two blocks sharing no usable locus (one block for |S| = 6), of any partitions and with
+    up to two missing loci enumerated; 0 when one partition's blocks (the usual plan) cost less; -1 when
+    nothing usual exists and checking the set row by row costs less."""
+    blocks = ids.shape[0]
+    wanted = 1 if six else 2
+    usual = np.inf  # the usual plan: every clean block of the first partition that has enough, best singles
+    for level in range(levels):
+        clean = 0
+        singles = 0
+        cost = 0.0
+        for b in range(blocks):
+            if block_level[b] == level:
+                if status[ids[b]] == CLEAN:
+                    clean += 1
+                    cost += _block_cost(ids[b], CLEAN, rows, usable, value_mask, missing, present_counts)
+                elif status[ids[b]] == SINGLE:
+                    singles += 1
+        if clean + singles < wanted:
+            continue
+        taken = 0
+        for _ in range(wanted - clean if wanted > clean else 0):
+            pick = -1
+            for b in range(blocks):
+                if (block_level[b] == level and status[ids[b]] == SINGLE and not taken >> b & 1
+                        and (pick < 0 or rank[ids[b]] > rank[ids[pick]])):
+                    pick = b
+            taken |= 1 << pick
+            cost += _block_cost(ids[pick], SINGLE, rows, usable, value_mask, missing, present_counts)
+        usual = cost
+        break
+    if usual < np.inf:
+        return 0
+    best = rows * _SCAN_COST
+    chosen = -1
+    for level in range(levels):  # the usual last resort: each locus of the first partition's clean blocks left out
+        cost = 0.0
+        for b in range(blocks):
+            if block_level[b] == level and status[ids[b]] == CLEAN:
+                m = value_mask[ids[b]]
+                known = _popcount(m & usable)
+                while m:
+                    lowest = m & -m
+                    m ^= lowest
+                    cost += (present_counts[_popcount(lowest - 1)]
+                             + rows * _GENOTYPE_SHARE ** (known - 1) * (_ENTRY_COST + _CHECK_COST))
+        if cost > 0.0:
+            if cost <= best:
+                best = cost
+                chosen = 0
+            break
+    for a in range(blocks):
+        state = status[ids[a]]
+        if state != CLEAN and state != SINGLE and state != DOUBLE:
+            continue
+        cost_a = _block_cost(ids[a], state, rows, usable, value_mask, missing, present_counts)
+        if six:
+            if cost_a < best:
+                best = cost_a
+                chosen = 1 << a
+            continue
+        for b in range(a + 1, blocks):
+            other = status[ids[b]]
+            if (other != CLEAN and other != SINGLE and other != DOUBLE) or (
+                    value_mask[ids[a]] & value_mask[ids[b]] & usable):
+                continue
+            cost = cost_a + _block_cost(ids[b], other, rows, usable, value_mask, missing, present_counts)
+            if cost < best:
+                best = cost
+                chosen = (1 << a) | (1 << b)
+    return chosen
+
+
+@njit(cache=True, nogil=True)
 def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
          usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`BlockIndex._plan` per stored designated-locus set (see block_index's module doc): which block
-    values to probe exactly, which with their one missing locus enumerated, which leave-one-out; the
+    values to probe exactly, which with their one (or two) missing loci enumerated, which leave-one-out; the
     count filter per set; the sets to check row by row. A set that two clean blocks of one partition
     cannot cover and that has at most `small` rows is checked row by row at once: cheaper than
     enumerating a locus for it. Of the blocks with one missing locus, those with the most query loci
     (fewest rows found) and then the fewest stored genotypes at the missing locus (`present_counts`,
-    fewest keys) are enumerated first."""
+    fewest keys) are enumerated first. A big set (`BIG_SET` rows or more) may instead take the cheapest
+    two blocks of any partitions that share no usable locus (a hit's one differing allele spoils at
+    most one of them), blocks with two missing loci included: `_big_set`."""
     count, blocks = value_ids.shape
     values = value_mask.shape[0]
     status = np.empty(values, np.int8)
@@ -68,7 +179,7 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         else:
             gap = mask & missing
             miss = _popcount(gap)
-            status[v] = CLEAN if miss == 0 else (SINGLE if miss == 1 else BAD)
+            status[v] = CLEAN if miss == 0 else (SINGLE if miss == 1 else (DOUBLE if miss == 2 else BAD))
             if miss == 1:  # enumeration order: more query loci first, then fewer keys
                 rank[v] = _popcount(mask & usable) * (1 << 32) - present_counts[_popcount(gap - 1)]
     exact = np.zeros(values, np.bool_)
@@ -100,6 +211,24 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         if set_count[d] <= small:
             scan[d] = True
             continue
+        if set_count[d] >= BIG_SET:
+            chosen = _big_set(value_ids[d], status, value_mask, block_level, levels, usable, missing, six,
+                              set_count[d], present_counts, rank)
+            if chosen < 0:
+                scan[d] = True
+                continue
+            if chosen:
+                k = 0
+                for b in range(blocks):
+                    if chosen >> b & 1:
+                        v = value_ids[d, b]
+                        if status[v] == CLEAN:
+                            exact[v] = True
+                        else:
+                            single[v] = True
+                        k += 1
+                need[d] = k - 1 if (k > 2 and not six) else 1
+                continue
         for level in range(levels):
             clean = 0
             singles = 0
@@ -220,13 +349,20 @@ def keys(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value
                 n = _emit(out, n, salt, mask, -1, qhash, qcount, present_offsets, present_hashes, loci)
                 if n < 0:
                     break
-            if single[v]:
+            if single[v]:  # every missing locus of the block (one or two) enumerated
                 gap = mask & missing
-                locus = 0
-                while not gap >> locus & 1:
-                    locus += 1
-                n = _emit(out, n, salt, mask & ~(1 << locus), locus, qhash, qcount, present_offsets,
-                          present_hashes, loci)
+                lowest = gap & -gap
+                locus = _popcount(lowest - 1)
+                rest = gap ^ lowest
+                if rest == 0:
+                    n = _emit(out, n, salt, mask & ~gap, locus, qhash, qcount, present_offsets, present_hashes, loci)
+                else:
+                    other = _popcount((rest & -rest) - 1)
+                    for j in range(present_offsets[locus], present_offsets[locus + 1]):
+                        n = _emit(out, n, salt + present_hashes[j], mask & ~gap, other, qhash, qcount,
+                                  present_offsets, present_hashes, loci)
+                        if n < 0:
+                            break
                 if n < 0:
                     break
             if leave_one_out[v]:

@@ -126,3 +126,24 @@ def test_queries_leave_nothing_in_the_index(realistic):
     for i in range(40):
         index.search(mix.batch.normalised(i))
     assert (index.matrix.book.to_json(), index.key_count, index.designated_sets, len(index)) == before
+
+
+def test_a_thin_trace_against_a_big_set_probes_blocks_instead_of_checking_the_set():
+    """A 7-locus trace leaves no partition with two usable blocks of a full 16-locus profile; the compiled
+    plan then takes two blocks of any partitions sharing no query locus, enumerating up to two missing
+    loci, rather than checking the big set row by row. Exact either way."""
+    rng = np.random.default_rng(12)
+    # few alleles a locus, so that enumerating two loci (a few genotypes each) is cheaper than the set
+    persons = [{locus: sorted(rng.choice(["10", "11", "12", "13"], size=2).tolist(), key=int) for locus in DEFAULT_LOCI}
+               for _ in range(1200)]
+    index = BlockIndex()
+    index.add_many(enumerate(persons))
+    donor = persons[17]
+    thin = {k: donor[k] for k in ("SE33", "FGA", "D1S1656", "D18S51", "D2S1338", "D12S391", "VWA")}
+    for query in (thin, derived_profile(rng, thin, "near"), derived_profile(rng, thin, "wildcard"),
+                  derived_profile(rng, thin, "microvariant")):
+        hits = index.search(query)
+        assert hits == brute(index, query)
+        assert 17 in [row for row, _ in hits]
+    if kernels.AVAILABLE and len(index) >= kernels.BIG_SET:
+        assert len(index.candidates(thin)) < len(index) // 4
