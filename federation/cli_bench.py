@@ -112,7 +112,7 @@ def load_command(
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
-        render_report(report, Console())
+        render_report(report, Console(width=None if sys.stdout.isatty() else 132))  # a file gets whole columns
     raise typer.Exit(0 if report["ok"] else 1)
 
 

@@ -129,3 +129,10 @@ def test_an_attached_federation_reuses_its_data_or_says_why_not(tmp_path: Path) 
     with pytest.raises(BenchError, match="already holds load-test data of other sizes"):
         _load(BenchOptions(attach=tmp_path, data=DataSpec(profiles=600)), {}, tmp_path, target,
               tmp_path / "queries.json", lambda *_: None)
+
+
+def test_the_bench_federation_file_is_the_one_the_command_starts() -> None:
+    from prum.federation.topology import load_federation
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "load_federation.toml"
+    assert load_federation(path) == bench_federation(6, 3000)
