@@ -11,6 +11,7 @@ from prum.afis.v1 import afis_pb2_grpc
 from prum.services.afis.capacity import CapacityLedger
 from prum.services.afis.exchange import CandidateList, search_supply, template_record
 from prum.services.afis.gallery import Gallery
+from prum.services.afis.warmup import compile_kernels
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
 from prum.services.common.errors import InvalidInput
 from prum.services.common.exchange import FileManagingSide
@@ -46,6 +47,7 @@ class AfisServicer(afis_pb2_grpc.AfisServiceServicer):
         self.gallery = gallery
         self.ledger = ledger
         self.exchange = exchange
+        compile_kernels()  # once per process: no search waits for numba's first compile
 
     def Search(self, request: pb.SearchRequest, context: grpc.ServicerContext) -> pb.SearchResponse:
         probe = template_from_proto(request.probe)
