@@ -402,6 +402,36 @@ def query_hashes(pairs: np.ndarray, salt: np.ndarray, low: np.ndarray, high: np.
 
 
 @njit(cache=True, nogil=True)
+def _sort_rows(rows: np.ndarray) -> np.ndarray:
+    """Row numbers (non-negative, below 2^32) in ascending order: a radix sort of 11-bit digits when
+    there are many (the entries a thin trace collects), else numpy's sort."""
+    n = rows.shape[0]
+    if n < 2048:
+        return np.sort(rows)
+    top = 0
+    for i in range(n):
+        if rows[i] > top:
+            top = rows[i]
+    source = rows.copy()
+    target = np.empty(n, np.int64)
+    counts = np.empty(2049, np.int64)
+    shift = 0
+    while (top >> shift) > 0:
+        counts[:] = 0
+        for i in range(n):
+            counts[((source[i] >> shift) & 2047) + 1] += 1
+        for d in range(2048):
+            counts[d + 1] += counts[d]
+        for i in range(n):
+            digit = (source[i] >> shift) & 2047
+            target[counts[digit]] = source[i]
+            counts[digit] += 1
+        source, target = target, source
+        shift += 11
+    return source
+
+
+@njit(cache=True, nogil=True)
 def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray,
           delta_keys: np.ndarray, delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray,
           need: np.ndarray, use_need: bool) -> np.ndarray:
@@ -434,7 +464,7 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
                 found[m] = delta_rows[j]
                 m += 1
                 j += 1
-    found = np.sort(found[:m])
+    found = _sort_rows(found[:m])
     out = np.empty(m, np.int64)
     n = 0
     i = 0

@@ -147,3 +147,10 @@ def test_a_thin_trace_against_a_big_set_probes_blocks_instead_of_checking_the_se
         assert 17 in [row for row, _ in hits]
     if kernels.AVAILABLE and len(index) >= kernels.BIG_SET:
         assert len(index.candidates(thin)) < len(index) // 4
+
+
+def test_the_probe_sorts_many_rows_like_numpy():
+    rng = np.random.default_rng(4)
+    for size, top in ((5, 100), (3000, 1 << 20), (20_000, 1 << 31), (4096, 1)):
+        rows = rng.integers(0, top, size=size)
+        assert kernels._sort_rows(rows).tolist() == np.sort(rows).tolist()
