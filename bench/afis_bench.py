@@ -161,12 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"evaluations": [], "reference": []}
     print(f"{'gallery':>8} {'rank1 plain':>11} {'rank1 trace':>11} {'FNIR@FPIR1%':>11} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'bytes/tpl':>9} {'enrol s':>8}")
+          f"{'cpu p50':>7} {'cpu p95':>7} {'load':>9} {'bytes/tpl':>9} {'enrol s':>8}")
     for size in [s for s in args.gallery if s > 0]:
         result = evaluate(size, args.probes, args.seed, args.trace_share)
         results["evaluations"].append({k: v for k, v in result.items() if k != "det"})
         print(f"{size:>8} {result['rank1_plain']:>11.3f} {result['rank1_trace']:>11.3f} "
               f"{result['fnir_at_fpir_1pct']:>11.3f} {result['latency_ms_p50']:>7.1f} {result['latency_ms_p95']:>7.1f} "
+              f"{result['cpu_ms_p50']:>7.1f} {result['cpu_ms_p95']:>7.1f} "
+              f"{'%.1f-%.1f' % tuple(result['load_average']):>9} "
               f"{result['memory_bytes_per_template']:>9.0f} {result['enrol_seconds']:>8.1f}", flush=True)
         if args.det and size == max(args.gallery):  # noqa: SIM102
             write_det_plot(result, args.det)

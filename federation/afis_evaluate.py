@@ -9,12 +9,15 @@ Measures (the terms of ISO/IEC 19795-1 for identification):
 - FPIR(T): the share of non-mated searches with any candidate scoring >= T;
   FNIR(T): the share of mated searches whose mate is not on the list with a score >= T;
   `fnir_at_fpir_1pct` takes T as the smallest threshold with FPIR <= 1 %;
-- search latency p50 / p95 in ms (wall clock, one search at a time, this machine);
+- search latency p50 / p95 in ms (wall clock, one search at a time, this machine), and the CPU
+  time of the searching thread (`time.thread_time`), which other processes on a shared machine
+  do not inflate; the load average before and after the searches;
 - memory per template in bytes (`Gallery.memory_bytes` / templates).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -82,13 +85,16 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
         probe = mated_probe(rng, stranger, f"N{number + 1:06d}", trace=bool(is_trace[number]))
         searches.append(("nonmated", bool(is_trace[number]), probe, None))
     latencies: list[float] = []
+    cpu: list[float] = []
+    load_before = os.getloadavg()[0]
     mated_score = {False: [], True: []}
     nonmated_top = {False: [], True: []}
     rank1 = {False: [], True: []}
     for done, (kind, trace, probe, mate) in enumerate(searches, start=1):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.thread_time()
         candidates = gallery.search(probe, max_candidates)
         latencies.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.thread_time() - began_cpu) * 1000)
         if kind == "mated":
             references = [c.reference for c in candidates]
             rank1[trace].append(bool(references) and references[0] == mate)
@@ -113,6 +119,8 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
         "rank1_plain": by_kind["plain"]["rank1"], "rank1_trace": by_kind["trace"]["rank1"],
         "fnir_at_fpir_1pct": fnir, "threshold_at_fpir_1pct": threshold, "by_kind": by_kind,
         "latency_ms_p50": float(np.percentile(latencies, 50)), "latency_ms_p95": float(np.percentile(latencies, 95)),
+        "cpu_ms_p50": float(np.percentile(cpu, 50)), "cpu_ms_p95": float(np.percentile(cpu, 95)),
+        "load_average": [load_before, os.getloadavg()[0]],
         "memory_bytes_per_template": stats.memory_bytes / max(1, stats.templates),
         "mean_minutiae_per_template": stats.minutiae / max(1, stats.templates),
         "enrol_seconds": enrol_seconds,
