@@ -379,3 +379,52 @@ def mutual_pairs(axy: np.ndarray, ac: np.ndarray, as_: np.ndarray, bxy: np.ndarr
                 total += 1
         matched[q] = total
     return matched, overlap_a, overlap_b, nearest_b, mutual
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _popcount64(x: np.uint64) -> np.uint64:
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True, nogil=True)
+def local_similarity(abits: np.ndarray, amask: np.ndarray, ac: np.ndarray, as_: np.ndarray, bbits: np.ndarray,
+                     bc: np.ndarray, bs: np.ndarray) -> np.ndarray:
+    """`matching.local_similarity`: (K, n, m) similarities of the probe's cylinders with every candidate's.
+
+    Popcounts of the packed bits (no unpacking), float32 arithmetic as on the numpy path; pairs whose
+    directions are more than 90 degrees apart are 0 and skipped.
+    """
+    n, words = abits.shape
+    k, m, _ = bbits.shape
+    out = np.zeros((k, n, m), np.float32)
+    na = np.zeros(n, np.float32)
+    root_a = np.zeros(n, np.float32)
+    for i in range(n):
+        total = 0
+        for w in range(words):
+            total += _popcount64(abits[i, w])
+        na[i] = np.float32(total)
+        root_a[i] = np.sqrt(na[i])
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    two = np.float32(2.0)
+    for c in range(k):
+        for j in range(m):
+            for i in range(n):
+                if ac[i] * bc[c, j] + as_[i] * bs[c, j] < zero:
+                    continue
+                both = 0
+                nb = 0
+                for w in range(words):
+                    b = bbits[c, j, w]
+                    both += _popcount64(abits[i, w] & b)
+                    nb += _popcount64(amask[i, w] & b)
+                fb = np.float32(nb)
+                nx = max(na[i] + fb - two * np.float32(both), zero)
+                norm = root_a[i] + np.sqrt(fb)
+                if norm > zero:
+                    out[c, i, j] = one - np.sqrt(nx) / norm
+    return out

@@ -25,8 +25,8 @@ synthetic population (`prum.federation.datagen_afis`), fingers of the same patte
 below 10 in 99.9 % of comparisons, plain mated impressions mostly 15-60 and partial traces 5-40;
 `VERIFY_THRESHOLD` (12) is where about 1 in 10,000 impostor comparisons still scores (FMR ~ 1e-4).
 
-The relaxation and the mutual-nearest-neighbour count run as numba kernels (`kernels.relax`,
-`kernels.mutual_pairs`; `USE_KERNELS`), with the numpy code below as their twin (the same scores;
+The local similarities, the relaxation and the mutual-nearest-neighbour count run as numba kernels
+(`kernels.local_similarity`, `kernels.relax`, `kernels.mutual_pairs`; `USE_KERNELS`), with the numpy code below as their twin (the same scores;
 tested). Seeds tied in similarity go to the first pair, relaxed efficiencies are compared to five
 decimals, so both paths choose the same pairs.
 
@@ -269,6 +269,9 @@ def local_similarity(probe: Encoded, batch: Batch) -> np.ndarray:
     """
     k, m = batch.theta.shape
     n = probe.minutiae
+    if USE_KERNELS:
+        return kernels.local_similarity(probe.bits, probe.mask, np.cos(probe.theta), np.sin(probe.theta), batch.bits,
+                                        np.cos(batch.theta), np.sin(batch.theta))
     stacked = _unpack(np.concatenate([probe.bits, probe.mask]))  # (2n, CELLS)
     gallery = _unpack(batch.bits.reshape(k * m, WORDS))  # (k*m, CELLS)
     products = stacked @ gallery.T  # (2n, k*m)

@@ -112,8 +112,9 @@ def test_compiled_and_numpy_scorers_agree(fingers, monkeypatch, trace):
     for i in range(3):
         probe = encode(mated_probe(rng, masters[i], f"K{i}", trace=trace))
         monkeypatch.setattr(matching, "USE_KERNELS", True)
-        fast = score_batch(probe, batch, keep=20)
+        fast, fast_sim = score_batch(probe, batch, keep=20), matching.local_similarity(probe, batch)
         monkeypatch.setattr(matching, "USE_KERNELS", False)
-        slow = score_batch(probe, batch, keep=20)
+        slow, slow_sim = score_batch(probe, batch, keep=20), matching.local_similarity(probe, batch)
+        np.testing.assert_array_equal(fast_sim, slow_sim)  # popcounts on both paths, float32 alike
         np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-6)
         assert int(np.argmax(fast)) == i
