@@ -106,7 +106,9 @@ def readiness_from_file(federation: Federation, clock: Clock, path: Path | None 
 
 def compile_kernels() -> float:
     """Compile the DNA index's and the fingerprint matcher's kernels (numba) once per process, before any
-    state serves: a first compile inside a search outlasts any deadline. Seconds it took (0 when done)."""
+    state serves: a first compile inside a search outlasts any deadline. Seconds it took (0 when done).
+    Each servicer also does it when made (a member state embedding one service); here it happens up front,
+    so the demo can say why its first start takes a while."""
     return dna_warmup.compile_kernels() + afis_warmup.compile_kernels()
 
 
@@ -114,7 +116,6 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                 clock: Clock, tracer_provider: TracerProvider | None = None,
                 address: str = "127.0.0.1:0") -> StateNode:
     """Open one state's stores and build (not start) its server."""
-    compile_kernels()
     folder.mkdir(parents=True, exist_ok=True)
     log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days),

@@ -14,6 +14,7 @@ from prum.services.common.wire import context_from_proto, header_to_proto
 from prum.services.dna.exchange import check_comparison_consent, query_record, search_supply
 from prum.services.dna.file import DnaFile, DnaHit
 from prum.services.dna.profile import ProfileKind
+from prum.services.dna.warmup import compile_kernels
 from prum.services.logger import Category
 
 KIND_FROM_PROTO = {
@@ -61,6 +62,7 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
         self.file = file
         self.exchange = exchange
         self.comparison_partners = comparison_partners
+        compile_kernels()  # once per process: no search waits for numba's first compile
 
     def _answer(self, request: dna_pb2.SearchRequest | dna_pb2.CompareRequest, context: grpc.ServicerContext,
                 query_context: dna_pb2.common__pb2.QueryContext) -> tuple[object, list[DnaHit]]:
