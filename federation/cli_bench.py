@@ -166,5 +166,8 @@ def render_report(report: dict[str, Any], console: Console) -> None:
                   f"CPU: share of all {cores} cores over each run's window. Fan-out from DE to {len(peers)} "
                   f"states ({', '.join(peers)}). Loading: {', '.join(loaded)}.")
     console.print(f"CSV, HTML reports and report.json: {report['folder']}")
+    for run in report["runs"]:
+        for warning in run.get("warnings", []):
+            console.print(f"[yellow]{warning}[/yellow]")
     for check in report["checks"]:
         console.print(f"[red]{check}[/red]")
