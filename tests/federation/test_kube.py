@@ -126,7 +126,11 @@ def test_the_node_of_a_manifest_serves_on_its_listen_address(rendered: Path, tmp
         assert health == "SERVING"
     finally:
         node.send_signal(signal.SIGTERM)
-        output, _ = node.communicate(timeout=30)
+        try:
+            output, _ = node.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave a server behind
+            node.kill()
+            output, _ = node.communicate()
     assert node.returncode == 0
     lines = [json.loads(line) for line in output.decode().splitlines() if line.startswith("{")]
     serving = next(line for line in lines if line.get("event") == "state serving")
