@@ -29,3 +29,14 @@ def compiler(env: str) -> tuple[bool, Callable[..., Any]]:
     except ImportError:  # pragma: no cover - depends on the environment
         return False, _identity
     return True, njit
+
+
+def compiled_signatures(module: Any) -> dict[str, int]:
+    """How many compiled signatures each numba kernel of `module` holds (empty without numba): what a
+    warm-up has compiled, and, compared before and after some work, whether that work compiled more."""
+    try:
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # pragma: no cover - depends on the environment
+        return {}
+    return {name: len(kernel.signatures) for name in dir(module)
+            if isinstance(kernel := getattr(module, name), CPUDispatcher)}

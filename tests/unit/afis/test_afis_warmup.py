@@ -7,22 +7,16 @@ import pytest
 
 from prum.federation.datagen_afis import impression, master_finger, mated_probe
 from prum.services.afis import kernels
+from prum.services.common.jit import compiled_signatures
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.warmup import compile_kernels
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: nothing to compile")
 
 
-def compiled_signatures() -> dict[str, int]:
-    from numba.core.registry import CPUDispatcher
-
-    return {name: len(kernel.signatures) for name in dir(kernels)
-            if isinstance(kernel := getattr(kernels, name), CPUDispatcher)}
-
-
 def test_after_the_warm_up_searches_compile_nothing_new() -> None:
     compile_kernels()
-    before = compiled_signatures()
+    before = compiled_signatures(kernels)
     assert before["hough_votes"] and before["relax"] and before["mutual_pairs"]
     rng = np.random.default_rng(5)
     masters = [master_finger(rng) for _ in range(30)]
@@ -33,7 +27,7 @@ def test_after_the_warm_up_searches_compile_nothing_new() -> None:
     for n, master in enumerate(masters[::6]):
         gallery.search(mated_probe(rng, master, f"P{n}"))
         gallery.search(mated_probe(rng, master, f"T{n}", trace=True))
-    assert compiled_signatures() == before
+    assert compiled_signatures(kernels) == before
 
 
 def test_the_warm_up_runs_once_per_process() -> None:

@@ -7,22 +7,16 @@ import random
 import pytest
 
 from prum.services.dna import BlockIndex, kernels
+from prum.services.common.jit import compiled_signatures
 from prum.services.dna.loci import STR_LOCI
 from prum.services.dna.warmup import compile_kernels
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: nothing to compile")
 
 
-def compiled_signatures() -> dict[str, int]:
-    from numba.core.registry import CPUDispatcher
-
-    return {name: len(kernel.signatures) for name in dir(kernels)
-            if isinstance(kernel := getattr(kernels, name), CPUDispatcher)}
-
-
 def test_after_the_warm_up_searches_compile_nothing_new() -> None:
     compile_kernels()
-    before = compiled_signatures()
+    before = compiled_signatures(kernels)
     assert any(before.values())
     rng = random.Random(7)
     index = BlockIndex()
@@ -35,7 +29,7 @@ def test_after_the_warm_up_searches_compile_nothing_new() -> None:
         index.search(trace)
         locus = next(iter(profile))
         index.search({**profile, locus: [profile[locus][0], "X"]})
-    assert compiled_signatures() == before
+    assert compiled_signatures(kernels) == before
 
 
 def test_the_warm_up_runs_once_per_process() -> None:
