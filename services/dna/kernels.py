@@ -694,7 +694,9 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                    masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, value_salt: np.ndarray,
                    block_level: np.ndarray, levels: int, union: int, set_count: np.ndarray, small: int,
                    full_exact: np.ndarray, full_single: np.ndarray, full_leave_one_out: np.ndarray,
-                   full_need: np.ndarray, full_scan: np.ndarray,
+                   full_need: np.ndarray, full_scan: np.ndarray, cached_usable: int, cached_exact: np.ndarray,
+                   cached_single: np.ndarray, cached_leave_one_out: np.ndarray, cached_need: np.ndarray,
+                   cached_scan: np.ndarray,
                    present_offsets: np.ndarray, present_hashes: np.ndarray, capacity: int, bits: int,
                    offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray, delta_keys: np.ndarray,
                    delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
@@ -702,17 +704,26 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
     given, else made here), keys, probe, rule check, the sets checked row by row, and the class of
-    every hit. Returns the hit rows, ascending, and per hit `classify`'s five numbers, the differing
-    locus as its position (-1 for none)."""
+    every hit. The plan for a query with missing loci is `cached_*` when it was made for the same usable
+    loci (`cached_usable`), else made here. Returns the hit rows, ascending; per hit `classify`'s five
+    numbers, the differing locus as its position (-1 for none); and the usable loci a plan was made for
+    here (-1 if none was) with that plan (exact, single, leave_one_out, need, scan), for the caller to
+    keep."""
     positions, cols, table, wild, qhash, qcount, designated, usable = encode(
         query, extra, col, score, sizes, present, salt, low, high, loci, amelogenin)
     width = score.shape[1]
     if cols.shape[0] == 0:
-        return np.empty(0, np.int64), np.empty((0, 5), np.int64)
+        return (np.empty(0, np.int64), np.empty((0, 5), np.int64), -1, full_exact, full_single, full_leave_one_out,
+                full_need, full_scan)
     missing = union & ~usable
+    planned = -1
     if missing == 0:
         exact, single, leave_one_out, need, scan = full_exact, full_single, full_leave_one_out, full_need, full_scan
+    elif usable == cached_usable:
+        exact, single, leave_one_out, need, scan = (cached_exact, cached_single, cached_leave_one_out, cached_need,
+                                                    cached_scan)
     else:
+        planned = usable
         exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, block_level, levels, usable,
                                                         missing, min_loci, set_count, small,
                                                         present_offsets[1:] - present_offsets[:-1])
@@ -732,9 +743,8 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                 any_scan = True
                 break
     if any_scan:
-        if not complete:  # too many keys to probe: check every row (exact, slow, rare)
-            scan = np.ones(scan.shape[0], np.bool_)
-        scanned = scan_sets(codes, set_offsets, set_rows, recent, live, row_set, scan, cols, table, width, wild,
+        checked = scan if complete else np.ones(scan.shape[0], np.bool_)  # too many keys: check every row
+        scanned = scan_sets(codes, set_offsets, set_rows, recent, live, row_set, checked, cols, table, width, wild,
                             min_loci)
         if scanned.shape[0]:
             found = np.unique(np.concatenate((found, scanned)))
@@ -747,4 +757,4 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                 out[n, 4] = positions[out[n, 4]]
             hits[n] = found[i]
             n += 1
-    return hits[:n], out[:n]
+    return hits[:n], out[:n], planned, exact, single, leave_one_out, need, scan

@@ -154,3 +154,17 @@ def test_the_probe_sorts_many_rows_like_numpy():
     for size, top in ((5, 100), (3000, 1 << 20), (20_000, 1 << 31), (4096, 1)):
         rows = rng.integers(0, top, size=size)
         assert kernels._sort_rows(rows).tolist() == np.sort(rows).tolist()
+
+
+@pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+def test_plans_of_queries_with_missing_loci_are_kept_and_give_the_same_hits(realistic):
+    batch, index, mix = realistic
+    stains = [mix.batch.normalised(i) for i in range(len(mix.batch)) if mix.changes[i] in ("stain", "trace")][:40]
+    first = [index.search(query) for query in stains]
+    assert index._registry_now().plans  # plans made for these queries are kept, by usable loci
+    assert [index.search(query) for query in stains] == first  # now from the kept plans
+    index.compiled = False
+    try:
+        assert [index.search(query) for query in stains] == first
+    finally:
+        index.compiled = True
