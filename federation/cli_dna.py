@@ -254,20 +254,23 @@ def run_benchmark(sizes: Sequence[int], queries: int, seed: int, *, scan_queries
         comparison = query_mix(rng, batch, art4, {"stain": 0.9, "trace": 0.1})
         workers = max(1, min(2, os.cpu_count() or 1))
 
-        def compare(start: int) -> int:
+        def compare(start: int) -> tuple[int, float]:
             found = 0
+            started_cpu = time.thread_time()
             for i in range(start, min(art4, start + 5000)):
                 found += bool(index.search(comparison.batch.normalised(i)))
             report(f"Art 4: {art4:,} unidentified vs {len(batch):,}", min(art4, start + 5000), art4)
-            return found
+            return found, time.thread_time() - started_cpu
 
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            hits = sum(pool.map(compare, range(0, art4, 5000)))
+            parts = list(pool.map(compare, range(0, art4, 5000)))
         total = time.perf_counter() - started
+        cpu = sum(seconds for _, seconds in parts)
         result["art4"] = {"unidentified": art4, "profiles": len(batch), "threads": workers,
                           "total_s": round(total, 1), "per_query_us": round(total / art4 * 1e6, 1),
-                          "queries_with_hits": hits}
+                          "cpu_s": round(cpu, 1), "cpu_per_query_us": round(cpu / art4 * 1e6, 1),
+                          "queries_with_hits": sum(found for found, _ in parts)}
     if startup:
         result["startup"] = _startup(startup, seed, workdir, report)
     return result
@@ -340,7 +343,9 @@ def print_benchmark(result: dict[str, Any], console: Console) -> None:
     if "art4" in result:
         art4 = result["art4"]
         console.print(f"Art 4: {art4['unidentified']:,} unidentified vs {art4['profiles']:,} profiles in "
-                      f"{art4['total_s']} s ({art4['per_query_us']} µs a profile, {art4['queries_with_hits']:,} with hits)")
+                      f"{art4['total_s']} s over {art4['threads']} threads ({art4['per_query_us']} µs a profile; "
+                      f"threads' CPU {art4['cpu_s']} s, {art4['cpu_per_query_us']} µs a profile; "
+                      f"{art4['queries_with_hits']:,} with hits)")
     if "startup" in result:
         s = result["startup"]
         console.print(f"Start-up, {s['profiles']:,} profiles: ingest {s['ingest_s']} s; snapshot written in "

@@ -61,4 +61,5 @@ def test_bench_json_on_a_small_file(tmp_path: Path):
     assert size["search"]["queries"] == 60 and size["search"]["p50_us"] > 0
     assert all(entry.get("source_found_in_its_class", 1.0) == 1.0 for entry in size["search"]["by_recipe"].values())
     assert report["art4"]["unidentified"] == 30
+    assert report["art4"]["cpu_s"] >= 0 and report["art4"]["cpu_per_query_us"] > 0
     assert report["startup"]["opened_from"] == "snapshot" and report["startup"]["rebuilt_from"] == "database"
