@@ -162,6 +162,8 @@ class _Registry:
     set_count: np.ndarray
     full: _Plan | None = None
     full_fast: tuple[np.ndarray, ...] | None = None
+    value_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Stored rows per block value (over every set that has it)."""
     plans: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
     """Compiled plans of queries with missing loci, by their usable-loci mask (bounded)."""
 
@@ -544,7 +546,7 @@ class BlockIndex:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
                 len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts())
+                self._present_counts(), registry.value_rows)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         width = max((len(values) for values in hashes.values()), default=1)
@@ -600,7 +602,7 @@ class BlockIndex:
             full = registry.full_fast = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS),
                 registry.union, 0, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts())
+                self._present_counts(), registry.value_rows)
         present_offsets, present_hashes = self._present()
         plans = registry.plans
         cached = plans.get(designated)  # the plan of the last query with these loci, if all are usable
@@ -608,7 +610,8 @@ class BlockIndex:
             np.array(values, dtype=np.int64).reshape(-1, 3),
             np.stack(extra) if extra else np.zeros((0, tables.width), np.uint8), matrix.col, tables.table, tables.sizes,
             matrix.genotype_grid, _LOCUS_SALT, _LOW, _HIGH, N_STR, AMEL_INDEX, registry.masks64, registry.value_ids,
-            registry.value_mask, registry.value_salt, _BLOCK_LEVEL, len(PARTITIONS), registry.union,
+            registry.value_mask, registry.value_salt, registry.value_rows, _BLOCK_LEVEL, len(PARTITIONS),
+            registry.union,
             registry.set_count, self.SMALL_SET, *full, designated if cached is not None else -1, *(cached or full),
             present_offsets, present_hashes, _SPEC_CAP * 16,
             self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._delta_keys, self._delta_rows,
@@ -644,7 +647,7 @@ class BlockIndex:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS), usable,
                 missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts())
+                self._present_counts(), registry.value_rows)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         present_offsets, present_hashes = self._present()
@@ -702,6 +705,9 @@ class BlockIndex:
                                  np.concatenate(salts), masks.astype(np.int64),
                                  np.bincount(self._row_mask[np.flatnonzero(self.matrix.live[:self.matrix.size])],
                                              minlength=len(masks)).astype(np.int64))
+            blocks = registry.value_ids.shape[1]
+            registry.value_rows = np.bincount(registry.value_ids.ravel(), weights=np.repeat(registry.set_count, blocks),
+                                              minlength=len(registry.value_mask)).astype(np.int64)
             registry.full = self._plan(registry, (1 << N_STR) - 1)
             self._registry = registry
         return registry

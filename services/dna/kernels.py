@@ -39,6 +39,8 @@ EMPTY, CLEAN, SINGLE, BAD, DOUBLE = 0, 1, 2, 3, 4
 
 BIG_SET = 1024
 """A designated-locus set with at least this many rows gets its plan by the cost model below (few sets)."""
+_KEY_COST = 1.0
+"""Cost model, in units of one probed key (a random read of the directory)."""
 _ENTRY_COST = 1.0
 """Cost model, in units of one probed key (a random read of the directory): per entry a probe collects."""
 _CHECK_COST = 3.0
@@ -107,7 +109,7 @@ def _big_set(ids: np.ndarray, status: np.ndarray, value_mask: np.ndarray, block_
             pick = -1
             for b in range(blocks):
                 if (block_level[b] == level and status[ids[b]] == SINGLE and not taken >> b & 1
-                        and (pick < 0 or rank[ids[b]] > rank[ids[pick]])):
+                        and (pick < 0 or rank[ids[b]] < rank[ids[pick]])):
                     pick = b
             taken |= 1 << pick
             cost += _block_cost(ids[pick], SINGLE, rows, usable, value_mask, missing, present_counts)
@@ -157,21 +159,22 @@ def _big_set(ids: np.ndarray, status: np.ndarray, value_mask: np.ndarray, block_
 
 @njit(cache=True, nogil=True)
 def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
-         usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+         usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray,
+         value_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`BlockIndex._plan` per stored designated-locus set (see block_index's module doc): which block
     values to probe exactly, which with their one (or two) missing loci enumerated, which leave-one-out; the
     count filter per set; the sets to check row by row. A set that two clean blocks of one partition
     cannot cover and that has at most `small` rows is checked row by row at once: cheaper than
-    enumerating a locus for it. Of the blocks with one missing locus, those with the most query loci
-    (fewest rows found) and then the fewest stored genotypes at the missing locus (`present_counts`,
-    fewest keys) are enumerated first. A big set (`BIG_SET` rows or more) may instead take the cheapest
+    enumerating a locus for it. Of the blocks with one missing locus, the cheapest are enumerated: one
+    already enumerated for another set costs nothing more, else its keys (stored genotypes at the
+    missing locus, `present_counts`) and the entries its keys find, in every set that has the block
+    value (`value_rows`: rows per block value) and not only in this one. A big set (`BIG_SET` rows or more) may instead take the cheapest
     two blocks of any partitions that share no usable locus (a hit's one differing allele spoils at
     most one of them), blocks with two missing loci included: `_big_set`."""
     count, blocks = value_ids.shape
     values = value_mask.shape[0]
     status = np.empty(values, np.int8)
-    rank = np.zeros(values, np.int64)
+    rank = np.zeros(values, np.float64)
     for v in range(values):
         mask = value_mask[v]
         if mask == 0:
@@ -180,8 +183,9 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
             gap = mask & missing
             miss = _popcount(gap)
             status[v] = CLEAN if miss == 0 else (SINGLE if miss == 1 else (DOUBLE if miss == 2 else BAD))
-            if miss == 1:  # enumeration order: more query loci first, then fewer keys
-                rank[v] = _popcount(mask & usable) * (1 << 32) - present_counts[_popcount(gap - 1)]
+            if miss == 1:  # what enumerating it costs: keys, and the entries found in all sets
+                rank[v] = (present_counts[_popcount(gap - 1)] * _KEY_COST + value_rows[v]
+                           * _GENOTYPE_SHARE ** _popcount(mask & usable) * (_ENTRY_COST + _CHECK_COST))
     exact = np.zeros(values, np.bool_)
     single = np.zeros(values, np.bool_)
     leave_one_out = np.zeros(values, np.bool_)
@@ -245,13 +249,16 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
                     if block_level[b] == level and status[value_ids[d, b]] == CLEAN:
                         exact[value_ids[d, b]] = True
                 taken = 0
-                for _ in range(extra):  # the best-ranked single blocks
+                for _ in range(extra):  # the cheapest single blocks
                     pick = -1
+                    least = np.inf
                     for b in range(blocks):
                         v = value_ids[d, b]
-                        if (block_level[b] == level and status[v] == SINGLE and not taken >> b & 1
-                                and (pick < 0 or rank[v] > rank[value_ids[d, pick]])):
-                            pick = b
+                        if block_level[b] == level and status[v] == SINGLE and not taken >> b & 1:
+                            cost = 0.0 if single[v] else rank[v]
+                            if cost < least:
+                                pick = b
+                                least = cost
                     taken |= 1 << pick
                     single[value_ids[d, pick]] = True
                 if not six:
@@ -692,6 +699,7 @@ def encode(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndar
 def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndarray, sizes: np.ndarray,
                    present: np.ndarray, salt: np.ndarray, low: np.ndarray, high: np.ndarray, loci: int, amelogenin: int,
                    masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, value_salt: np.ndarray,
+                   value_rows: np.ndarray,
                    block_level: np.ndarray, levels: int, union: int, set_count: np.ndarray, small: int,
                    full_exact: np.ndarray, full_single: np.ndarray, full_leave_one_out: np.ndarray,
                    full_need: np.ndarray, full_scan: np.ndarray, cached_usable: int, cached_exact: np.ndarray,
@@ -726,7 +734,7 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         planned = usable
         exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, block_level, levels, usable,
                                                         missing, min_loci, set_count, small,
-                                                        present_offsets[1:] - present_offsets[:-1])
+                                                        present_offsets[1:] - present_offsets[:-1], value_rows)
     use_need = False
     for d in range(need.shape[0]):
         if need[d] > 1:
