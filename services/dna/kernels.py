@@ -14,24 +14,11 @@ query costs one dispatch and no Python objects beyond its codes.
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import numpy as np
 
-try:  # pragma: no cover - depends on the environment
-    if os.environ.get("PRUM_DNA_NO_NUMBA"):
-        raise ImportError("disabled by PRUM_DNA_NO_NUMBA")
-    from numba import njit
+from prum.services.common.jit import compiler
 
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - depends on the environment
-    AVAILABLE = False
-
-    def njit(*args: Any, **kwargs: Any) -> Any:
-        def wrap(function: Any) -> Any:
-            return function
-        return wrap if not (len(args) == 1 and callable(args[0])) else args[0]
+AVAILABLE, njit = compiler("PRUM_DNA_NO_NUMBA")
 
 
 EMPTY, CLEAN, SINGLE, BAD, DOUBLE = 0, 1, 2, 3, 4
