@@ -19,8 +19,10 @@ Noise: a probe value close to a bin edge (within `SIDE_MARGIN` px or `ANGLE_MARG
 trace: `TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`) also looks up the neighbouring bin, in every
 combination over the six numbers.
 
-Votes (Hough consistency, `kernels.hough_votes`): every hit is counted for its template; the
-`CONTENDERS` templates with the most hits per sqrt(triangles) go on, and each of their hits votes
+Votes (Hough consistency, `kernels.hough_votes`): every hit is counted for its template and the
+rotation it implies (integer arithmetic on 1/256 turns, `ROTATION_BINS` sectors on two staggered
+grids); the `CONTENDERS` templates with the largest such rotation peak per sqrt(triangles) go on
+(counting all hits regardless of rotation lost 3 % of plain mates at 100k), and each of their hits votes
 for the pose it implies: the rotation between the two triangles (gallery first-side direction
 minus probe first-side direction, `ROTATION_BINS` sectors) and the translation taking the probe
 triangle's centroid onto the gallery's (`TRANSLATION_BIN` px cells), on two grids staggered by half
@@ -63,9 +65,10 @@ ROTATION_BINS = kernels.ROTATION_BINS
 TRANSLATION_BIN = kernels.TRANSLATION_BIN
 MAX_PROBE_TRIANGLES = 200
 CONTENDERS = 3000
-"""Only the templates with the most hits per sqrt(triangles) (at most this many) go through the pose vote."""
-TRACE_CONTENDERS = 10_000
-"""The same for a trace: its few hits tell the mate apart less well before the pose vote."""
+"""Only the templates with the largest rotation-consistent hit count per sqrt(triangles) (at most this
+many) go through the full pose vote."""
+TRACE_CONTENDERS = 5000
+"""The same for a trace: its few hits tell the mate apart less well before the full pose vote."""
 
 
 def _side_bins() -> int:
@@ -321,7 +324,7 @@ class TriangleIndex:
         rotation = probe.rotation.reshape(-1).astype(np.float64)
         origin = probe.origin.reshape(-1, 2).astype(np.float64)
         probe_pose = (_DIRECTION, _DIRECTION_COS, _DIRECTION_SIN, rotation, np.cos(rotation), np.sin(rotation),
-                      np.ascontiguousarray(origin[:, 0]), np.ascontiguousarray(origin[:, 1]))
+                      np.ascontiguousarray(origin[:, 0]), np.ascontiguousarray(origin[:, 1]), rotation_turns(rotation))
         parts = []
         for part in (self._main, self._pending_part()):
             if part is None or len(part) == 0:

@@ -28,6 +28,7 @@ SHIFT_CELLS = 64
 """Translation cells per axis (64 x 50 px covers +-1600 px at 500 ppi)."""
 CELLS = ROTATION_BINS * SHIFT_CELLS * SHIFT_CELLS
 _TWO_PI = 2.0 * np.pi
+_HALF_SECTOR = 256 // (2 * ROTATION_BINS)
 
 
 # -- the pose of one hit (shared by both paths: plain arithmetic on float64) -------------------------
@@ -52,10 +53,17 @@ def _cells_numpy(turn: np.ndarray, tx: np.ndarray, ty: np.ndarray, shift: float)
 # -- Hough votes of the triangle index -----------------------------------------------------------------
 
 @njit(cache=True, nogil=True)
-def _count(starts: np.ndarray, ends: np.ndarray, slot: np.ndarray, counts: np.ndarray) -> None:
+def _count(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndarray, direction: np.ndarray,
+           turn: np.ndarray, counts: np.ndarray) -> None:
+    """Hits per template and coarse rotation (`ROTATION_BINS` sectors of 1/256 turns, two grids staggered
+    by half a sector): integer arithmetic only."""
     for q in range(starts.shape[0]):
+        base = turn[rows[q]]
         for e in range(starts[q], ends[q]):
-            counts[slot[e]] += 1
+            d = (np.int64(direction[e]) - base) & 255
+            s = slot[e]
+            counts[s, (d * ROTATION_BINS) >> 8] += 1
+            counts[s, ROTATION_BINS + ((((d + _HALF_SECTOR) & 255) * ROTATION_BINS) >> 8)] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -91,18 +99,36 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
     main / pending: (starts, ends, rows, slot, direction, centroid) of each index part: the entry
     range of every probe key, the probe row it came from, the entries' template slots, first-side
     directions (1/256 turns) and centroids. probe: (dir_angle, dir_cos, dir_sin) of the 256
-    directions and (rotation, cos, sin, x, y) of every probe row.
+    directions and (rotation, cos, sin, x, y, rotation in 1/256 turns) of every probe row.
+
+    Pass 1 counts each template's hits per coarse rotation; the `contenders` templates with the
+    largest rotation peak per `norm` go on. Pass 2 writes their hits' pose cells (rotation and
+    translation, two staggered grids) per template; pass 3 finds each one's fullest cell.
     """
     slots = norm.shape[0]
-    counts = np.zeros(slots, np.int32)
-    _count(main[0], main[1], main[3], counts)
-    _count(pending[0], pending[1], pending[3], counts)
+    dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
+    counts = np.zeros((slots, 2 * ROTATION_BINS), np.uint16)  # a template gets far fewer than 65,536 hits
+    _count(main[0], main[1], main[2], main[3], main[4], turn, counts)
+    _count(pending[0], pending[1], pending[2], pending[3], pending[4], turn, counts)
+    hits = np.zeros(slots, np.int64)
+    peak = np.zeros(slots, np.int64)
+    for s in range(slots):
+        total = 0
+        best = 0
+        for b in range(2 * ROTATION_BINS):
+            value = counts[s, b]
+            if b < ROTATION_BINS:
+                total += value
+            if value > best:
+                best = value
+        hits[s] = total
+        peak[s] = best
     member = np.full(slots, -1, np.int64)
     score = np.zeros(slots)
-    threshold = _contender_threshold(counts, norm, contenders)
+    threshold = _contender_threshold(peak, norm, contenders)
     chosen = 0
     for s in range(slots):
-        if counts[s] >= 2 and counts[s] / norm[s] >= threshold:
+        if peak[s] >= 2 and peak[s] / norm[s] >= threshold:
             member[s] = chosen
             chosen += 1
     if chosen == 0:
@@ -113,12 +139,11 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
         m = member[s]
         if m >= 0:
             owners[m] = s
-            fill[m + 1] = counts[s]
+            fill[m + 1] = hits[s]
     for m in range(chosen):
         fill[m + 1] += fill[m]
     bounds = fill.copy()
     codes = np.empty((fill[chosen], 2), np.int32)
-    dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py = probe
     _scatter(main[0], main[1], main[2], main[3], main[4], main[5], member, fill, codes, dir_angle, dir_cos, dir_sin,
              rotation, rot_cos, rot_sin, px, py)
     _scatter(pending[0], pending[1], pending[2], pending[3], pending[4], pending[5], member, fill, codes, dir_angle,
@@ -142,7 +167,7 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
 
 @njit(cache=True, nogil=True)
 def _contender_threshold(counts: np.ndarray, norm: np.ndarray, contenders: int) -> float:
-    """The `contenders`-th largest raw score counts / norm (0 when there are fewer slots)."""
+    """The `contenders`-th largest counts / norm (0 when there are fewer slots)."""
     slots = counts.shape[0]
     if slots <= contenders:
         return 0.0
@@ -155,7 +180,7 @@ def _contender_threshold(counts: np.ndarray, norm: np.ndarray, contenders: int) 
 def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int) -> np.ndarray:
     """The numpy twin of `hough_votes` (the same results)."""
     slots = norm.shape[0]
-    dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py = probe
+    dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
     entry, row, owner, gdir, gxy = [], [], [], [], []
     for starts, ends, rows, slot, direction, centroid in (main, pending):
         lengths = ends - starts
@@ -172,12 +197,16 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
     if not owner:
         return score
     row, owner, gdir, gxy = np.concatenate(row), np.concatenate(owner), np.concatenate(gdir), np.concatenate(gxy)
-    counts = np.bincount(owner, minlength=slots)
+    d = (gdir - turn[row]) & 255
+    first = np.bincount(owner * ROTATION_BINS + ((d * ROTATION_BINS) >> 8), minlength=slots * ROTATION_BINS)
+    second = np.bincount(owner * ROTATION_BINS + ((((d + _HALF_SECTOR) & 255) * ROTATION_BINS) >> 8),
+                         minlength=slots * ROTATION_BINS)
+    peak = np.maximum(first.reshape(slots, ROTATION_BINS).max(axis=1), second.reshape(slots, ROTATION_BINS).max(axis=1))
     if slots <= contenders:
         threshold = 0.0
     else:
-        threshold = np.partition(counts / norm, slots - contenders)[slots - contenders]
-    member = (counts >= 2) & (counts / norm >= threshold)
+        threshold = np.partition(peak / norm, slots - contenders)[slots - contenders]
+    member = (peak >= 2) & (peak / norm >= threshold)
     keep = member[owner]
     row, owner, gdir, gxy = row[keep], owner[keep], gdir[keep], gxy[keep]
     turn = dir_angle[gdir] - rotation[row]
