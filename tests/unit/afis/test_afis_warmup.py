@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,9 @@ from prum.federation.datagen_afis import impression, master_finger, mated_probe
 from prum.services.afis import kernels
 from prum.services.common.jit import compiled_signatures
 from prum.services.afis.gallery import Gallery
-from prum.services.afis.warmup import compile_kernels
+from prum.services.afis.matching import verify
+from prum.services.afis.templates import TemplateKind
+from prum.services.afis.warmup import _finger, _impression, compile_kernels
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: nothing to compile")
 
@@ -25,9 +29,21 @@ def test_after_the_warm_up_searches_compile_nothing_new() -> None:
     gallery.build_index()
     gallery.add_many([impression(rng, m, f"G{i}") for i, m in enumerate(masters[20:], start=20)])
     for n, master in enumerate(masters[::6]):
-        gallery.search(mated_probe(rng, master, f"P{n}"))
-        gallery.search(mated_probe(rng, master, f"T{n}", trace=True))
+        for probe in (mated_probe(rng, master, f"P{n}"), mated_probe(rng, master, f"T{n}", trace=True)):
+            for candidate in gallery.search(probe, 3):
+                verify(probe, gallery.template(candidate.reference))
     assert compiled_signatures(kernels) == before
+
+
+def test_the_warm_up_finds_its_own_mates() -> None:
+    """The made-up file is a real one: a full impression of a stored finger finds that finger first."""
+    rng = random.Random(3)
+    fingers = [_finger(rng, f"M-{i}", 50) for i in range(30)]
+    gallery = Gallery()
+    gallery.add_many(fingers)
+    gallery.build_index()
+    probe = _impression(rng, fingers[7], "PROBE", 0.9, TemplateKind.IDENTIFIED_PERSON)
+    assert gallery.search(probe, 3)[0].reference == "M-7"
 
 
 def test_the_warm_up_runs_once_per_process() -> None:
