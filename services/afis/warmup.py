@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import math
 import random
-import threading
-import time
 
 from prum.services.afis import kernels
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.matching import verify
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.common.jit import once_per_process
 
-_lock = threading.Lock()
-_compiled = False
 SIZE = 500
 
 
@@ -63,15 +60,5 @@ def _exercise() -> None:
                 verify(probe, gallery.template(candidate.reference))
 
 
-def compile_kernels() -> float:
-    """Compile (or load from the cache) the AFIS kernels, once per process; the seconds it took."""
-    global _compiled
-    if not kernels.AVAILABLE or _compiled:
-        return 0.0
-    with _lock:
-        if _compiled:
-            return 0.0
-        started = time.perf_counter()
-        _exercise()
-        _compiled = True
-        return time.perf_counter() - started
+compile_kernels = once_per_process(kernels.AVAILABLE, _exercise)
+"""Compile (or load from the cache) the AFIS kernels, once per process; the seconds it took (0.0 after)."""

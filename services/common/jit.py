@@ -8,6 +8,8 @@ unchanged, so a module's kernels run as plain Python (its callers then take thei
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import Any, Callable
 
 
@@ -40,3 +42,25 @@ def compiled_signatures(module: Any) -> dict[str, int]:
         return {}
     return {name: len(kernel.signatures) for name in dir(module)
             if isinstance(kernel := getattr(module, name), CPUDispatcher)}
+
+
+def once_per_process(available: bool, exercise: Callable[[], None]) -> Callable[[], float]:
+    """A `compile_kernels()` for a module's kernels: runs `exercise` (work that calls every kernel, so
+    numba compiles them or loads them from its cache) the first time it is called in this process,
+    under a lock, and returns the seconds it took; 0.0 afterwards and when numba is off."""
+    lock = threading.Lock()
+    done = not available
+
+    def compile_kernels() -> float:
+        nonlocal done
+        if done:
+            return 0.0
+        with lock:
+            if done:
+                return 0.0
+            started = time.perf_counter()
+            exercise()
+            done = True
+            return time.perf_counter() - started
+
+    return compile_kernels

@@ -12,15 +12,11 @@ process. Without numba it returns at once: the numpy path needs no compiling.
 from __future__ import annotations
 
 import random
-import threading
-import time
 
+from prum.services.common.jit import once_per_process
 from prum.services.dna import kernels
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.loci import ESS_LOCI, STR_LOCI
-
-_lock = threading.Lock()
-_compiled = False
 
 
 def _profile(rng: random.Random, loci: list[str]) -> dict[str, list[str]]:
@@ -56,15 +52,5 @@ def _exercise() -> None:
         index.search(query)
 
 
-def compile_kernels() -> float:
-    """Compile (or load from the cache) every DNA kernel, once per process; the seconds it took."""
-    global _compiled
-    if not kernels.AVAILABLE or _compiled:
-        return 0.0
-    with _lock:
-        if _compiled:
-            return 0.0
-        started = time.perf_counter()
-        _exercise()
-        _compiled = True
-        return time.perf_counter() - started
+compile_kernels = once_per_process(kernels.AVAILABLE, _exercise)
+"""Compile (or load from the cache) every DNA kernel, once per process; the seconds it took (0.0 after)."""
