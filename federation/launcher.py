@@ -31,7 +31,7 @@ from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.exchange import FileManagingSide
-from prum.services.common.server import ServiceBinding, create_server, open_channel
+from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.follow_up import FollowUps
 from prum.services.contact_point.information import InformationExchange, ReceivedInformationStore
@@ -79,7 +79,9 @@ class StateNode:
         return f"127.0.0.1:{self.port}"
 
     def close(self) -> None:
-        """Close the state's channels and stores, once its server has stopped (the log last)."""
+        """Close the state's channels and stores, once its server has stopped and its handlers have
+        returned (`drain`), the log last."""
+        drain(self.server)
         self.contact_point.close()
         self.peers.close()
         self.dna.close()

@@ -9,6 +9,7 @@ status per service, reflection, mutual TLS when `tls` is given, and the options 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
@@ -68,8 +69,9 @@ def create_server(
 
         interceptors.append(server_interceptor(tracer_provider=tracer_provider))
     interceptors += [CallLoggingInterceptor(state), ErrorMappingInterceptor()]
+    executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"prum-{state}")
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"prum-{state}"),
+        executor,
         interceptors=interceptors,
         options=SERVER_OPTIONS,
     )
@@ -85,7 +87,25 @@ def create_server(
     if port == 0:
         raise OSError(f"could not bind {address}")
     server.health = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown: set NOT_SERVING first
+    server.handlers = executor  # type: ignore[attr-defined]  # for `drain`: handlers still running after stop
     return server, port
+
+
+def drain(server: grpc.Server, timeout_s: float = 10.0) -> bool:
+    """After `server.stop(grace).wait()`: wait at most `timeout_s` until the handlers still running return.
+
+    A call cancelled at the end of the grace period is over for its client, but its handler thread runs
+    on to its end (a search, a log append). Closing the state's stores under it would fail that append
+    with a closed database; so a state drains its handlers first. True when every handler returned.
+    """
+    executor = getattr(server, "handlers", None)
+    if executor is None:
+        return True
+    waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True, "cancel_futures": True},
+                              name="prum-drain", daemon=True)
+    waiter.start()
+    waiter.join(timeout_s)
+    return not waiter.is_alive()
 
 
 CHANNEL_OPTIONS: list[tuple[str, Any]] = [

@@ -76,3 +76,37 @@ def test_state_code_travels_in_the_certificate(pki: FederationPki) -> None:
 def test_bad_state_code_is_refused_by_the_pki() -> None:
     with pytest.raises(ValueError, match="alpha-2"):
         FederationPki.create(["Germany"])
+
+
+def test_drain_waits_for_a_handler_that_outlives_the_grace_period(pki: FederationPki) -> None:
+    """A call cancelled at stop is over for its client, but its handler runs on; a state closes its
+    stores only after `drain` saw every handler return."""
+    import threading
+    import time
+
+    from prum.echo.v1 import echo_pb2, echo_pb2_grpc
+    from prum.services.common.server import ServiceBinding, drain
+    from prum.services.echo.servicer import EchoServicer
+
+    started, finished = threading.Event(), threading.Event()
+
+    class SlowEcho(EchoServicer):
+        def Echo(self, request, context):  # type: ignore[no-untyped-def]
+            started.set()
+            time.sleep(1.0)  # e.g. a search, then its log append
+            finished.set()
+            return super().Echo(request, context)
+
+    server, port = create_server("127.0.0.1:0", [ServiceBinding(
+        "prum.echo.v1.EchoService", SlowEcho(), echo_pb2_grpc.add_EchoServiceServicer_to_server)],
+        state="NL", tls=pki.material_for("NL"))
+    server.start()
+    with open_channel(f"127.0.0.1:{port}", pki.material_for("DE")) as channel:
+        call = echo_pb2_grpc.EchoServiceStub(channel).Echo.future(echo_pb2.EchoRequest(payload=b"x"), timeout=10)
+        assert started.wait(5)
+        server.stop(0).wait()  # no grace: the call is cancelled for the client at once
+        assert not finished.is_set()
+        with pytest.raises(grpc.RpcError):
+            call.result()
+    assert drain(server, timeout_s=10)
+    assert finished.is_set()
