@@ -195,11 +195,10 @@ class ReadinessBook:
         """True when the Council has decided for `state` and `category` and not revoked it (GATE-1)."""
         if state not in self.members:
             return False
-        category = category if isinstance(category, Category) and category in GATED_CATEGORIES \
-            else self._category(category)
+        name = self._category(category).name
         with self._lock:  # on every automated supply, twice: one indexed read, no row object
             found = self._db.execute("SELECT ready AND NOT revoked FROM readiness WHERE state = ? AND category = ?",
-                                     (state, category.name)).fetchone()
+                                     (state, name)).fetchone()
         return bool(found and found[0])
 
     def require_ready(self, state: str, category: Category | str) -> None:
@@ -301,7 +300,8 @@ class ReadinessBook:
             self._member(peer, "peer_state")
             if peer == state:
                 raise InvalidInput(f"{peer}; a pilot runs against another state", field="peer_state")
-            if not self._row(peer, category).ready or self._row(peer, category).revoked:
+            host = self._row(peer, category)
+            if not host.ready or host.revoked:
                 raise GateClosed(f"{peer} is not ready for {category.name} exchange itself, so it cannot host "
                                  f"{state}'s pilot run (GATE-1)", state=peer)
             now = self.clock.now()
