@@ -7,13 +7,16 @@ import sys
 import tempfile
 from pathlib import Path
 from collections.abc import Callable
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 import prum
+
+if TYPE_CHECKING:
+    from prum.federation.topology import Federation
 
 app = typer.Typer(
     name="prum",
@@ -27,6 +30,17 @@ app = typer.Typer(
 FederationFile = Annotated[Optional[Path], typer.Option(
     "--federation", "-f", exists=True, dir_okay=False, help="Federation file (TOML); default: the seven Prüm "
     "Treaty signatories, LU not yet ready for DNA.")]
+
+
+def _federation(federation_file: Path | None, states: int | None) -> Federation:
+    """The federation file (or the default one), scaled to `states` if given; a wrong file is a usage error."""
+    from prum.federation.topology import FederationFileError, load_federation
+
+    try:
+        spec = load_federation(federation_file)
+        return spec.scaled(states) if states else spec
+    except FederationFileError as error:
+        raise typer.BadParameter(str(error)) from error
 
 
 @app.command()
@@ -59,15 +73,9 @@ def demo(
     """
     from prum.federation.demo import run_demo
     from prum.federation.report import render
-    from prum.federation.topology import FederationFileError, load_federation
     from prum.services.common.logs import configure_logging
 
-    try:
-        spec = load_federation(federation_file)
-        if states:
-            spec = spec.scaled(states)
-    except FederationFileError as error:
-        raise typer.BadParameter(str(error)) from error
+    spec = _federation(federation_file, states)
     folder = workdir or Path(tempfile.mkdtemp(prefix="prum-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     log_file = (folder / "prum.log").open("w", encoding="utf-8")
@@ -136,16 +144,10 @@ def up(
     from prum.federation.demo import load_file, load_persons, load_register
     from prum.federation.processes import up as start
     from prum.federation.scenario import build_scenario
-    from prum.federation.topology import FederationFileError, load_federation
     from prum.services.common.server import open_channel
     from prum.services.common.tls import TlsMaterial
 
-    try:
-        spec = load_federation(federation_file)
-        if states:
-            spec = spec.scaled(states)
-    except FederationFileError as error:
-        raise typer.BadParameter(str(error)) from error
+    spec = _federation(federation_file, states)
     console = Console(stderr=True)
     with _progress_bar(console) as bar:
         progress = _steps(bar)

@@ -32,15 +32,10 @@ def render_command(
 
     Example: [bold]prum kube render --out k8s --states 12 && kubectl apply -f k8s/federation.yaml[/bold]
     """
+    from prum.federation.cli import _federation
     from prum.federation.kube import render
-    from prum.federation.topology import FederationFileError, load_federation
 
-    try:
-        federation = load_federation(federation_file)
-        if states:
-            federation = federation.scaled(states)
-    except FederationFileError as error:
-        raise typer.BadParameter(str(error), param_hint="--federation") from error
+    federation = _federation(federation_file, states)
     if (out / "pki" / "ca.pem").exists():
         raise typer.BadParameter(f"{out} already holds a federation PKI; render into an empty folder, so no "
                                  f"running federation's certificates are replaced", param_hint="--out")
