@@ -34,6 +34,7 @@ def render_command(
     """
     from prum.federation.cli import _federation
     from prum.federation.kube import render
+    from prum.federation.pki import namespace_of
 
     federation = _federation(federation_file, states)
     if (out / "pki" / "ca.pem").exists():
@@ -48,7 +49,7 @@ def render_command(
     table.add_column("namespace")
     table.add_column("address (Service)")
     for code, address in summary["addresses"].items():
-        table.add_row(code, f"prum-{code.lower()}", address)
+        table.add_row(code, namespace_of(code), address)
     console = Console()
     console.print(table)
     console.print(f"manifests: {summary['manifests']}\nPKI: {summary['pki']} (keep it secret)\n"

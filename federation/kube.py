@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from prum.federation.pki import FederationPki
+from prum.federation.pki import FederationPki, namespace_of
 from prum.federation.topology import Federation
 
 PORT = 50051
@@ -47,10 +47,6 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _text)
-
-
-def namespace_of(state: str) -> str:
-    return f"prum-{state.lower()}"
 
 
 def service_address(state: str) -> str:

@@ -34,9 +34,14 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+def namespace_of(state: str) -> str:
+    """A state's Kubernetes namespace (`prum kube render`), which its certificate names."""
+    return f"prum-{state.lower()}"
+
+
 def state_hostnames(state: str) -> list[str]:
     """DNS names a state's services answer to: loopback and its Kubernetes namespace."""
-    ns = f"prum-{state.lower()}"
+    ns = namespace_of(state)
     return ["localhost", f"{state.lower()}.prum.local", f"*.{ns}.svc", f"*.{ns}.svc.cluster.local"]
 
 
