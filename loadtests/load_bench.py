@@ -289,16 +289,12 @@ def _figures(planned: RunPlan, locust: Any, think: dict[str, tuple[float, float]
         checks.append(f"{name}: {failed} failed calls ({'; '.join(kinds)})")
     if not figures["rows"]:
         checks.append(f"{name}: no calls were made; see {locust.folder}/*.log")
-    differences = figures["csv_check"]["differences"]
-    # Counts and percentiles must agree; requests/s only warns: on a loaded machine the last CSV write and
-    # the final summary divide the same count by windows a few hundred milliseconds apart.
-    counted = {entry: wrong for entry, wrong in differences.items()
-               if not isinstance(wrong, dict) or set(wrong) - {"rps"}}
-    if counted:
-        checks.append(f"{name}: the CSV disagrees with the final summary: {counted}")
-    elif differences:
+    check = figures["csv_check"]
+    if not check["agrees"]:
+        checks.append(f"{name}: the CSV disagrees with the final summary: {check['differences']}")
+    if check["rps_gaps"]:
         entry["warnings"] = [f"{name}: requests/s in the CSV and the final summary differ by more than the "
-                             f"tolerance (machine busy?): {differences}"]
+                             f"tolerance (machine busy?): {check['rps_gaps']}"]
     return entry
 
 

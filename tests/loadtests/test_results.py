@@ -44,7 +44,7 @@ def test_a_real_run_agrees_with_its_csv() -> None:
     figures = summary_figures(read_summary(RUN / "summary.json"))
     assert len(figures) == 5
     check = cross_check(figures, read_csv_stats(RUN / "locust"))
-    assert check == {"agrees": True, "differences": {}}
+    assert check == {"agrees": True, "differences": {}, "rps_gaps": {}}
 
 
 def test_the_cross_check_names_what_differs(tmp_path: Path) -> None:
@@ -57,6 +57,18 @@ def test_the_cross_check_names_what_differs(tmp_path: Path) -> None:
     assert not check["agrees"]
     assert set(check["differences"][dna]) == {"requests", "p95"}
     assert check["differences"]["/prum.echo.v1.EchoService/Echo"] == "missing from the CSV"
+
+
+def test_a_requests_per_second_gap_is_apart_from_disagreements() -> None:
+    """Same counts over windows further apart than the tolerance: a gap to warn of, the CSV still agrees."""
+    figures = summary_figures(read_summary(RUN / "summary.json"))
+    table = read_csv_stats(RUN / "locust")
+    dna = "/prum.dna.v1.DnaIndexService/Search"
+    table[dna] = {**table[dna], "Requests/s": str(figures[dna]["rps"] * 1.5)}
+    check = cross_check(figures, table)
+    assert check["agrees"] and check["differences"] == {}
+    assert set(check["rps_gaps"]) == {dna}
+    assert check["rps_gaps"][dna]["csv"] == pytest.approx(figures[dna]["rps"] * 1.5, rel=1e-3)
 
 
 def test_rows_of_a_mixed_run_with_ratios_per_user() -> None:
