@@ -27,6 +27,7 @@ from prum.federation.pki import FederationPki
 from prum.federation.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
+from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
 from prum.services.common.clock import Clock, SystemClock
@@ -39,10 +40,9 @@ from prum.services.contact_point.peers import GrpcPeers, fetch_declarations, sha
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
+from prum.services.dna import warmup as dna_warmup
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
-from prum.services.afis import warmup as afis_warmup
-from prum.services.dna import warmup as dna_warmup
 from prum.services.echo.servicer import EchoServicer
 from prum.services.logger import Category, CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
