@@ -23,7 +23,8 @@ checks each checkpoint's signature against the state's certificate and that the 
 that hash at that sequence, and that no periodic checkpoint is missing; so a consistent rewrite is
 caught at the first checkpoint after its start. The purge keeps the chain anchored: the fold stops
 before a tombstone that disagrees with a checkpoint (the disagreement stays visible), and after a
-fold the log signs a checkpoint at the fold point before dropping the ones the fold passed.
+fold the log signs a checkpoint at the fold point before dropping the ones the fold passed; a log
+opened without its private key refuses a purge that would pass a signed checkpoint (InvalidInput).
 Limit: a rewrite that also cuts the tail below the last checkpoint and removes the checkpoints looks
 like a shorter log; the signed checkpoints handed out (ListCheckpoints, the DPA) catch that.
 
@@ -540,7 +541,8 @@ class ProtocolLog:
     def _compact(self, db: sqlite3.Connection, stamp: str, now: datetime) -> None:
         """Fold into the checkpoint the run of tombstones that follows it without a gap or a broken link;
         a gap (an entry deleted outside a purge) or a hash a signed checkpoint contradicts stops the fold,
-        so `verify` still reports it. The fold point is then signed, and the checkpoints it passed go."""
+        so `verify` still reports it. The fold point is then signed, and the checkpoints it passed go;
+        InvalidInput (nothing purged) if some would go and this log cannot sign."""
         checkpoint = db.execute("SELECT sequence, hash FROM checkpoint WHERE id = 1").fetchone()
         last_sequence, last_hash = checkpoint if checkpoint else (0, GENESIS_HASH)
         signed = dict(db.execute("SELECT sequence, hash FROM signed_checkpoints WHERE sequence > ?",
@@ -554,12 +556,22 @@ class ProtocolLog:
             last_sequence, last_hash, folded = sequence, digest, True
         if not folded:
             return
+        passed = db.execute("SELECT COUNT(*) FROM signed_checkpoints WHERE sequence < ?",
+                            (last_sequence,)).fetchone()[0]
+        if passed and (self.key is None or not self.key.can_sign):
+            # Dropping them unsigned would leave the fold unanchored; keeping them would leave anchors `verify`
+            # never reaches (reported as a cut log). So nothing is purged (the caller's transaction rolls back).
+            raise InvalidInput(
+                f"the protocol log of {self.state} was opened without its private key: the purge would fold past "
+                f"{passed} signed checkpoint(s) and must sign a new one at the fold point (entry {last_sequence}) "
+                f"to keep the chain anchored (LOG-5); purge with the state's key (CheckpointKey with its private "
+                f"key), or run a dry run", field="key")
         db.execute("INSERT INTO checkpoint VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                    "sequence = excluded.sequence, hash = excluded.hash, purged_at = excluded.purged_at",
                    (last_sequence, last_hash, stamp))
         db.execute("DELETE FROM tombstones WHERE sequence <= ?", (last_sequence,))
-        if self._sign(db, last_sequence, last_hash, now) is not None or self.key is None:
-            db.execute("DELETE FROM signed_checkpoints WHERE sequence < ?", (last_sequence,))
+        self._sign(db, last_sequence, last_hash, now)  # None without the key, and then none was passed
+        db.execute("DELETE FROM signed_checkpoints WHERE sequence < ?", (last_sequence,))
 
 
 def _span(first: int, last: int) -> str:

@@ -313,3 +313,37 @@ def test_the_purge_does_not_fold_past_a_contradicted_checkpoint(
     result = log.verify()
     assert not result.intact
     assert any(s == 10 and "differs from the one signed" in p for s, p in result.violations)
+
+
+@pytest.mark.parametrize("opened_with", ["no key", "certificate only"])
+def test_a_purge_without_the_private_key_is_refused_and_removes_nothing(
+        log: ProtocolLog, path: Path, clock: SimulatedClock, pki: FederationPki, opened_with: str) -> None:
+    fill(log, clock, 25, "old")  # checkpoints at 10 and 20
+    clock.advance(timedelta(days=200))
+    fill(log, clock, 8, "young")  # a checkpoint at 30
+    clock.advance(TWO_YEARS - timedelta(days=100))
+    key = None if opened_with == "no key" else key_of(pki, private=False)
+    keyless = ProtocolLog(path, "NL", clock=clock, key=key, checkpoint_every=EVERY)
+    try:
+        assert keyless.purge(dry_run=True).removed == 25  # what a purge would remove can still be seen
+        with pytest.raises(InvalidInput) as refused:
+            keyless.purge()
+        assert refused.value.field == "key"
+        assert "without its private key" in str(refused.value) and "fold point (entry 25)" in str(refused.value)
+    finally:
+        keyless.close()
+    assert log.stats().entries == 33  # nothing removed, no checkpoint dropped
+    assert [c.sequence for c in log.checkpoints()] == [10, 20, 30]
+    assert log.verify().intact
+    assert log.purge().removed == 25  # the state's own logger, with its key, purges and re-anchors
+    assert [c.sequence for c in log.checkpoints()] == [25, 30] and log.verify().intact
+
+
+def test_a_log_that_never_signed_purges_without_a_key(path: Path, clock: SimulatedClock) -> None:
+    plain = ProtocolLog(path, "NL", clock=clock, checkpoint_every=EVERY)
+    try:
+        fill(plain, clock, 12)
+        clock.advance(TWO_YEARS)
+        assert plain.purge().removed == 12 and plain.verify().intact
+    finally:
+        plain.close()
