@@ -5,7 +5,8 @@
         ...
 
 Per state: one SQLite (WAL) DNA file and one protocol log under `workdir/<STATE>/`, a readiness
-book loaded from the federation file, and one gRPC server hosting the state's services (DNA index,
+book (`readiness.db`) first loaded from the federation file, the supervisor's registers (`supervisor.db`),
+and one gRPC server hosting the state's services (DNA index,
 protocol logger, supervisor, contact point) with health and reflection.
 """
 
@@ -73,6 +74,7 @@ class StateNode:
     peers: GrpcPeers
     server: grpc.Server
     port: int
+    authority: SupervisoryAuthority | None = None
 
     @property
     def address(self) -> str:
@@ -88,6 +90,9 @@ class StateNode:
         self.vehicles.close()
         self.persons.close()
         self.received.close()
+        if self.authority is not None:
+            self.authority.close()
+        self.readiness.close()
         self.log.close()
 
 
@@ -98,11 +103,12 @@ def marking(dna: DnaFile, reference: str) -> tuple[bool, str]:
 
 
 def readiness_from_file(federation: Federation, clock: Clock, path: Path | None = None) -> ReadinessBook:
-    """A state's view of the Council's decisions as the federation file records them (GATE-2)."""
+    """A state's view of the Council's decisions as the federation file records them (GATE-2); a book reopened
+    from `path` keeps the rows it holds (decisions, revocations and steps since the file was first loaded)."""
     book = ReadinessBook(federation.codes, clock=clock, path=path)
     for spec in federation.states:
         for category in spec.ready:
-            book.declare_ready(spec.code, Category[category])
+            book.declare_ready(spec.code, Category[category], keep_recorded=True)
     return book
 
 
@@ -122,7 +128,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     log = ProtocolLog(folder / "protocol-log.db", spec.code, clock=clock,
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days),
                       key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem, tls.ca_pem))
-    readiness = readiness_from_file(federation, clock)
+    readiness = readiness_from_file(federation, clock, folder / "readiness.db")
     dna = DnaFile(folder / "dna.db", clock=clock)
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)
     gallery = Gallery()
@@ -136,6 +142,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
+    authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
+                                     clock, folder / "supervisor.db")
     follow_ups = FollowUps(spec.code, readiness, log, persons, lambda category, reference: marking(dna, reference),
                            clock)
     services = [
@@ -148,8 +156,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
-        ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, SupervisoryAuthority(
-            spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised}, clock),
+        ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, authority,
             lambda change, states=None: share_with_supervisors(
                 peers, states or [c for c in federation.codes if c != spec.code], change,
                 federation.deadline_ms / 1000),
@@ -169,7 +176,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         directory[spec.code] = address
     # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
     return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, peers,
-                     server, port)
+                     server, port, authority)
 
 
 class InProcessFederation:

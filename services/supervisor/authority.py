@@ -1,5 +1,9 @@
 """The national supervisory authority (DPA) of one state, without gRPC: the registers of `dpa.py`
 bound to the state's protocol log and its list of authorised officers.
+
+`path`: the SQLite file (WAL) every register keeps its records in, so a restarted state has its log
+requests, audits, declarations, subject cases and joint cases back; None keeps them in memory. The list of
+authorised officers (SEC-2) comes from the federation file, like the readiness book's first decisions.
 """
 
 from __future__ import annotations
@@ -7,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.logger import ProtocolLog
@@ -22,6 +27,7 @@ class SupervisoryAuthority:
     log: ProtocolLog
     authorised_officers: Collection[str]
     clock: Clock = field(default_factory=SystemClock)
+    path: str | Path | None = None
     log_requests: LogRequests = field(init=False)
     audits: Audits = field(init=False)
     declarations: Declarations = field(init=False)
@@ -29,11 +35,16 @@ class SupervisoryAuthority:
     joint_cases: JointCases = field(init=False)
 
     def __post_init__(self) -> None:
-        self.log_requests = LogRequests(self.clock)
-        self.audits = Audits(self.clock)
-        self.declarations = Declarations(self.clock)
-        self.subject_cases = SubjectCases(self.clock)
-        self.joint_cases = JointCases(self.state, self.clock)
+        self.log_requests = LogRequests(self.clock, self.path)
+        self.audits = Audits(self.clock, self.path)
+        self.declarations = Declarations(self.clock, self.path)
+        self.subject_cases = SubjectCases(self.clock, path=self.path)
+        self.joint_cases = JointCases(self.state, self.clock, self.path)
+
+    def close(self) -> None:
+        """Close the registers' databases (the readiness book and the log are the caller's)."""
+        for register in (self.log_requests, self.audits, self.declarations, self.subject_cases, self.joint_cases):
+            register.close_store()
 
     def request_logs(self, since: datetime | None, until: datetime | None) -> tuple[LogRequest, int]:
         """LOG-7: the DPA asks for the logs; the logger delivers them at once (well inside the 4 weeks).

@@ -1,4 +1,4 @@
-"""The national data-protection authority's own work, pure and in memory (LOG-7, AUD-1, DEC-1, SUB-1).
+"""The national data-protection authority's own work, without gRPC (LOG-7, AUD-1, DEC-1, SUB-1).
 
 - `LogRequests`: the DPA asks for the logs; due 4 weeks after the request (LOG-7).
 - `Audits`: random sample checks of the lawfulness of logged exchanges; results kept 18 months (AUD-1).
@@ -8,22 +8,32 @@
 
 Statuses (OPEN / ANSWERED / OVERDUE) are computed from the clock each time a record is read, so a
 simulated clock moved past a deadline turns an open request overdue.
+
+Storage: SQLite (WAL) when a path is given, else an in-memory SQLite database: one code path, as the
+readiness book. Every register of a supervisor may share one file (its own tables and connection);
+ids come from a persisted counter, times are stored as fixed-width UTC text, deadlines and retention
+dates with the record, so a restarted state has every record, deadline and status back.
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import json
 import random
 import re
+import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
-from prum.services.logger.entry import Category, LogEntry, MessageType, Side
+from prum.services.common.store import open_database, transaction
+from prum.services.logger.entry import Category, LogEntry, MessageType, Side, format_moment
 
 _STATE_CODE = re.compile(r"^[A-Z]{2}$")
 
@@ -61,19 +71,56 @@ def _check_state(state: str, field: str = "state") -> str:
     return state
 
 
+def stored_moment(moment: datetime | None) -> str | None:
+    """A time as a register stores it: fixed-width UTC text (sorts as time does)."""
+    return format_moment(moment) if moment is not None else None
+
+
+def read_moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _category_or_none(name: str | None) -> Category | None:
+    return Category[name] if name else None
+
+
 class _Register:
-    """Ids, a lock and a clock shared by the DPA's registers."""
+    """A lock, a clock and a database shared by the DPA's registers; each register adds its `schema`."""
 
     prefix = "X"
+    schema = ""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, path: str | Path | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._count = 0
+        self._db = open_database(path)
+        self._db.executescript("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                               + self.schema)
+
+    def close_store(self) -> None:
+        """Close the database (not `close`: a joint case is closed with a conclusion)."""
+        with self._lock:
+            self._db.close()
+
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (the caller holds the lock)."""
+        return transaction(self._db)
+
+    def _count(self, name: str) -> int:
+        """The next number of the persisted counter `name` (inside the caller's transaction)."""
+        self._db.execute("INSERT INTO counters VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1",
+                         (name,))
+        return int(self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()[0])
 
     def _next_id(self) -> str:
-        self._count += 1
-        return f"{self.prefix}-{self._count:06d}"
+        return f"{self.prefix}-{self._count(self.prefix):06d}"
+
+    def _put(self, table: str, keys: tuple[str, ...], row: Mapping[str, object]) -> None:
+        """Insert or update one row by its key columns (the row keeps its place: lists follow insertion order)."""
+        columns = list(row)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        self._db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", tuple(row.values()))
 
 
 # -- LOG-7 -----------------------------------------------------------------------------------------
@@ -100,10 +147,22 @@ class LogRequests(_Register):
     """The DPA's requests for the protocol log, each due 4 weeks after it is opened (LOG-7)."""
 
     prefix = "LR"
+    schema = """CREATE TABLE IF NOT EXISTS log_requests (
+        id TEXT PRIMARY KEY, opened_at TEXT NOT NULL, due_at TEXT NOT NULL, since TEXT, until TEXT,
+        answered_at TEXT, entries_delivered INTEGER NOT NULL DEFAULT 0);"""
+    _COLUMNS = "id, opened_at, due_at, since, until, answered_at, entries_delivered"
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(clock)
-        self._requests: dict[str, LogRequest] = {}
+    def _save(self, request: LogRequest) -> None:
+        self._put("log_requests", ("id",), {
+            "id": request.id, "opened_at": stored_moment(request.opened_at), "due_at": stored_moment(request.due_at),
+            "since": stored_moment(request.since), "until": stored_moment(request.until),
+            "answered_at": stored_moment(request.answered_at), "entries_delivered": request.entries_delivered})
+
+    @staticmethod
+    def _from_row(row: tuple) -> LogRequest:  # type: ignore[type-arg]
+        request_id, opened_at, due_at, since, until, answered_at, delivered = row
+        return LogRequest(request_id, read_moment(opened_at), read_moment(due_at),  # type: ignore[arg-type]
+                          read_moment(since), read_moment(until), read_moment(answered_at), delivered)
 
     def _current(self, request: LogRequest) -> LogRequest:
         return replace(request, status=_status(request.answered_at, request.due_at, self.clock.now()))
@@ -111,30 +170,30 @@ class LogRequests(_Register):
     def open(self, since: datetime | None = None, until: datetime | None = None) -> LogRequest:
         if since and until and since >= until:
             raise InvalidInput(f"{since.isoformat()} is not before until {until.isoformat()}", field="since")
-        with self._lock:
+        with self._lock, self._write():
             now = self.clock.now()
             request = LogRequest(self._next_id(), now, now + LOG_REQUEST_DEADLINE, since, until)
-            self._requests[request.id] = request
+            self._save(request)
             return self._current(request)
 
     def answer(self, request_id: str, entries_delivered: int) -> LogRequest:
         """Record that the logs were delivered (LOG-7); a late answer is kept as ANSWERED, `answered_late`."""
         if entries_delivered < 0:
             raise InvalidInput(f"{entries_delivered}; allowed: 0 or more", field="entries_delivered")
-        with self._lock:
+        with self._lock, self._write():
             request = self._get(request_id)
             if request.answered_at is not None:
                 raise Duplicate(f"log request {request_id} was already answered at "
                                 f"{request.answered_at.isoformat()}")
             request = replace(request, answered_at=self.clock.now(), entries_delivered=entries_delivered)
-            self._requests[request_id] = request
+            self._save(request)
             return self._current(request)
 
     def _get(self, request_id: str) -> LogRequest:
-        try:
-            return self._requests[request_id]
-        except KeyError:
-            raise UnknownReference(f"no log request {request_id!r}") from None
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM log_requests WHERE id = ?", (request_id,)).fetchone()
+        if row is None:
+            raise UnknownReference(f"no log request {request_id!r}")
+        return self._from_row(row)
 
     def get(self, request_id: str) -> LogRequest:
         with self._lock:
@@ -142,7 +201,8 @@ class LogRequests(_Register):
 
     def list(self, status: Status | None = None) -> list[LogRequest]:
         with self._lock:
-            current = [self._current(r) for r in self._requests.values()]
+            rows = self._db.execute(f"SELECT {self._COLUMNS} FROM log_requests ORDER BY rowid").fetchall()
+        current = [self._current(self._from_row(row)) for row in rows]
         return [r for r in current if status is None or r.status is status]
 
 
@@ -198,10 +258,17 @@ class Audits(_Register):
     """Random sample checks of lawfulness (AUD-1); each result is deleted 18 months after the check."""
 
     prefix = "AUD"
+    schema = """CREATE TABLE IF NOT EXISTS audits (
+        id TEXT PRIMARY KEY, run_at TEXT NOT NULL, sampled INTEGER NOT NULL, findings TEXT NOT NULL,
+        delete_after TEXT NOT NULL, seed INTEGER NOT NULL, population INTEGER NOT NULL, sequences TEXT NOT NULL);"""
+    _COLUMNS = "id, run_at, sampled, findings, delete_after, seed, population, sequences"
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(clock)
-        self._audits: dict[str, Audit] = {}
+    @staticmethod
+    def _from_row(row: tuple) -> Audit:  # type: ignore[type-arg]
+        audit_id, run_at, sampled, findings, delete_after, seed, population, sequences = row
+        return Audit(audit_id, read_moment(run_at), sampled,  # type: ignore[arg-type]
+                     tuple(AuditFinding(sequence, problem) for sequence, problem in json.loads(findings)),
+                     read_moment(delete_after), seed, population, tuple(json.loads(sequences)))  # type: ignore[arg-type]
 
     def run(self, entries: Iterable[LogEntry], sample_size: int, seed: int,
             authorised_officers: Collection[str]) -> Audit:
@@ -213,34 +280,35 @@ class Audits(_Register):
                         key=lambda e: e.sequence)
         findings = tuple(AuditFinding(entry.sequence, problem) for entry in sample
                          for problem in check_lawfulness(entry, authorised_officers))
-        with self._lock:
+        with self._lock, self._write():
             now = self.clock.now()
             audit = Audit(self._next_id(), now, len(sample), findings,
                           add_months(now, AUDIT_RETENTION_MONTHS), seed, len(population),
                           tuple(e.sequence for e in sample))
-            self._audits[audit.id] = audit
+            self._put("audits", ("id",), {
+                "id": audit.id, "run_at": stored_moment(audit.run_at), "sampled": audit.sampled,
+                "findings": json.dumps([[f.sequence, f.problem] for f in audit.findings]),
+                "delete_after": stored_moment(audit.delete_after), "seed": audit.seed,
+                "population": audit.population, "sequences": json.dumps(list(audit.sequences))})
             return audit
 
     def get(self, audit_id: str) -> Audit:
         with self._lock:
-            try:
-                return self._audits[audit_id]
-            except KeyError:
-                raise UnknownReference(f"no audit {audit_id!r} (results are deleted after 18 months)") \
-                    from None
+            row = self._db.execute(f"SELECT {self._COLUMNS} FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        if row is None:
+            raise UnknownReference(f"no audit {audit_id!r} (results are deleted after 18 months)")
+        return self._from_row(row)
 
     def list(self) -> list[Audit]:
         with self._lock:
-            return list(self._audits.values())
+            rows = self._db.execute(f"SELECT {self._COLUMNS} FROM audits ORDER BY rowid").fetchall()
+        return [self._from_row(row) for row in rows]
 
     def purge(self) -> int:
         """Delete the results whose 18 months are over (AUD-1); returns how many."""
-        with self._lock:
-            now = self.clock.now()
-            expired = [a.id for a in self._audits.values() if a.delete_after <= now]
-            for audit_id in expired:
-                del self._audits[audit_id]
-            return len(expired)
+        with self._lock, self._write():
+            return self._db.execute("DELETE FROM audits WHERE delete_after <= ?",
+                                    (stored_moment(self.clock.now()),)).rowcount
 
 
 # -- DEC-1 -----------------------------------------------------------------------------------------
@@ -266,16 +334,27 @@ class Declaration:
 class Declarations(_Register):
     """The declarations in force, one per (state, kind, category); a newer one replaces the older (DEC-1)."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(clock)
-        self._current: dict[tuple[str, DeclarationKind, Category | None], Declaration] = {}
+    schema = """CREATE TABLE IF NOT EXISTS declarations (
+        state TEXT NOT NULL, kind TEXT NOT NULL, category TEXT NOT NULL, text TEXT NOT NULL, filed_at TEXT NOT NULL,
+        PRIMARY KEY (state, kind, category));"""
+
+    def _save(self, declaration: Declaration) -> None:
+        self._put("declarations", ("state", "kind", "category"), {
+            "state": declaration.state, "kind": declaration.kind.name,
+            "category": declaration.category.name if declaration.category else "", "text": declaration.text,
+            "filed_at": stored_moment(declaration.filed_at)})
+
+    def _held(self, state: str, kind: DeclarationKind, category: Category | None) -> Declaration | None:
+        row = self._db.execute("SELECT text, filed_at FROM declarations WHERE state = ? AND kind = ? AND category = ?",
+                               (state, kind.name, category.name if category else "")).fetchone()
+        return Declaration(state, kind, category, row[0], read_moment(row[1])) if row else None  # type: ignore[arg-type]
 
     def file(self, state: str, kind: DeclarationKind | str, category: Category | str | None,
              text: str) -> Declaration:
         """File a declaration; it replaces the one in force of the same state, kind and category."""
         declaration = self._checked(state, kind, category, text, self.clock.now())
-        with self._lock:
-            self._current[(declaration.state, declaration.kind, declaration.category)] = declaration
+        with self._lock, self._write():
+            self._save(declaration)
             return declaration
 
     def receive(self, declaration: Declaration) -> Declaration:
@@ -286,11 +365,11 @@ class Declarations(_Register):
             raise InvalidInput("has no time zone or is missing; the filing state's time is kept", field="filed_at")
         received = self._checked(declaration.state, declaration.kind, declaration.category, declaration.text,
                                  declaration.filed_at)
-        key = (received.state, received.kind, received.category)
-        with self._lock:
-            current = self._current.get(key)
+        with self._lock, self._write():
+            current = self._held(received.state, received.kind, received.category)
             if current is None or current.filed_at <= received.filed_at:
-                self._current[key] = current = received
+                self._save(received)
+                current = received
             return current
 
     @staticmethod
@@ -312,12 +391,16 @@ class Declarations(_Register):
     def current(self, state: str, kind: DeclarationKind | str, category: Category | str | None = None
                 ) -> Declaration | None:
         with self._lock:
-            return self._current.get((state, DeclarationKind(kind), Category(category) if category else None))
+            return self._held(state, DeclarationKind(kind), Category(category) if category else None)
 
     def list(self, state: str | None = None) -> list[Declaration]:
         """The declarations in force, of one state or all, by state, kind and category."""
         with self._lock:
-            found = [d for d in self._current.values() if state is None or d.state == state]
+            rows = self._db.execute("SELECT state, kind, category, text, filed_at FROM declarations "
+                                    "WHERE ? IS NULL OR state = ?", (state, state)).fetchall()
+        found = [Declaration(code, DeclarationKind[kind], _category_or_none(category), text,
+                             read_moment(filed_at))  # type: ignore[arg-type]
+                 for code, kind, category, text, filed_at in rows]
         return sorted(found, key=lambda d: (d.state, list(DeclarationKind).index(d.kind),
                                             d.category.name if d.category else ""))
 
@@ -363,12 +446,29 @@ class SubjectCases(_Register):
     """Data subjects' requests and their deadlines (SUB-1)."""
 
     prefix = "SC"
+    schema = """CREATE TABLE IF NOT EXISTS subject_cases (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, category TEXT NOT NULL, reference TEXT NOT NULL,
+        description TEXT NOT NULL, opened_at TEXT NOT NULL, due_at TEXT NOT NULL, answer TEXT NOT NULL,
+        answered_at TEXT);"""
+    _COLUMNS = "id, kind, category, reference, description, opened_at, due_at, answer, answered_at"
 
     def __init__(self, clock: Clock | None = None,
-                 deadline_months: Mapping[SubjectCaseKind, int] | None = None) -> None:
-        super().__init__(clock)
+                 deadline_months: Mapping[SubjectCaseKind, int] | None = None, path: str | Path | None = None) -> None:
+        super().__init__(clock, path)
         self.deadline_months = {**SUBJECT_CASE_MONTHS, **(deadline_months or {})}
-        self._cases: dict[str, SubjectCase] = {}
+
+    def _save(self, case: SubjectCase) -> None:
+        self._put("subject_cases", ("id",), {
+            "id": case.id, "kind": case.kind.name, "category": case.category.name if case.category else "",
+            "reference": case.reference, "description": case.description, "opened_at": stored_moment(case.opened_at),
+            "due_at": stored_moment(case.due_at), "answer": case.answer, "answered_at": stored_moment(case.answered_at)})
+
+    @staticmethod
+    def _from_row(row: tuple) -> SubjectCase:  # type: ignore[type-arg]
+        case_id, kind, category, reference, description, opened_at, due_at, answer, answered_at = row
+        return SubjectCase(case_id, SubjectCaseKind[kind], _category_or_none(category), reference, description,
+                           read_moment(opened_at), read_moment(due_at), answer,  # type: ignore[arg-type]
+                           read_moment(answered_at))
 
     def _current(self, case: SubjectCase) -> SubjectCase:
         return replace(case, status=_status(case.answered_at, case.due_at, self.clock.now()))
@@ -382,30 +482,30 @@ class SubjectCases(_Register):
                                field="kind") from None
         if not description.strip():
             raise InvalidInput("is empty; say what the data subject asks", field="description")
-        with self._lock:
+        with self._lock, self._write():
             now = self.clock.now()
             case = SubjectCase(self._next_id(), kind, Category(category) if category else None, reference,
                                description.strip(), now, add_months(now, self.deadline_months[kind]))
-            self._cases[case.id] = case
+            self._save(case)
             return self._current(case)
 
     def answer(self, case_id: str, answer: str) -> SubjectCase:
         if not answer.strip():
             raise InvalidInput("is empty; the data subject receives an answer", field="answer")
-        with self._lock:
+        with self._lock, self._write():
             case = self._get(case_id)
             if case.answered_at is not None:
                 raise Duplicate(f"subject case {case_id} was already answered at "
                                 f"{case.answered_at.isoformat()}")
             case = replace(case, answer=answer.strip(), answered_at=self.clock.now())
-            self._cases[case_id] = case
+            self._save(case)
             return self._current(case)
 
     def _get(self, case_id: str) -> SubjectCase:
-        try:
-            return self._cases[case_id]
-        except KeyError:
-            raise UnknownReference(f"no subject case {case_id!r}") from None
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM subject_cases WHERE id = ?", (case_id,)).fetchone()
+        if row is None:
+            raise UnknownReference(f"no subject case {case_id!r}")
+        return self._from_row(row)
 
     def get(self, case_id: str) -> SubjectCase:
         with self._lock:
@@ -413,7 +513,8 @@ class SubjectCases(_Register):
 
     def list(self, status: Status | None = None) -> list[SubjectCase]:
         with self._lock:
-            current = [self._current(c) for c in self._cases.values()]
+            rows = self._db.execute(f"SELECT {self._COLUMNS} FROM subject_cases ORDER BY rowid").fetchall()
+        current = [self._current(self._from_row(row)) for row in rows]
         return [c for c in current if status is None or c.status is status]
 
 

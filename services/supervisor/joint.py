@@ -7,18 +7,23 @@ both sides. Each change travels as the whole case to the partner, which *merges*
 kept by id (a finding's id names the state that made it, so ids never collide), a closed case stays
 closed, and the same announcement twice or out of order changes nothing. A partner may add findings
 only in its own name. Closed cases are kept 18 months, like audit results, then deleted.
+
+Storage: SQLite (WAL) when a path is given (the supervisor's file, beside the DPA's registers), else in
+memory; table `joint_cases` holds each case with its findings (JSON), so a restarted state has them back.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 from prum.services.common.clock import Clock
 from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
-from prum.services.supervisor.dpa import AUDIT_RETENTION_MONTHS, _Register, add_months
+from prum.services.supervisor.dpa import AUDIT_RETENTION_MONTHS, _Register, add_months, read_moment, stored_moment
 
 _STATE_CODE = re.compile(r"^[A-Z]{2}$")
 
@@ -78,12 +83,35 @@ class JointCases(_Register):
     """The joint cases one state's DPA holds with other states' DPAs (AUD-1)."""
 
     prefix = "JC"
+    schema = """CREATE TABLE IF NOT EXISTS joint_cases (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, opener TEXT NOT NULL, partner TEXT NOT NULL, subject TEXT NOT NULL,
+        request_id TEXT NOT NULL, opened_at TEXT NOT NULL, findings TEXT NOT NULL, status TEXT NOT NULL,
+        closed_by TEXT NOT NULL, conclusion TEXT NOT NULL, closed_at TEXT, delete_after TEXT);"""
+    _COLUMNS = ("id, kind, opener, partner, subject, request_id, opened_at, findings, status, closed_by, conclusion, "
+                "closed_at")
 
-    def __init__(self, state: str, clock: Clock | None = None) -> None:
-        super().__init__(clock)
+    def __init__(self, state: str, clock: Clock | None = None, path: str | Path | None = None) -> None:
+        super().__init__(clock, path)
         self.state = state
-        self._cases: dict[str, JointCase] = {}
-        self._findings = 0
+
+    def _save(self, case: JointCase) -> JointCase:
+        self._put("joint_cases", ("id",), {
+            "id": case.id, "kind": case.kind.name, "opener": case.states[0], "partner": case.states[1],
+            "subject": case.subject, "request_id": case.request_id, "opened_at": stored_moment(case.opened_at),
+            "findings": json.dumps([[f.id, f.state, f.text, stored_moment(f.recorded_at)] for f in case.findings]),
+            "status": case.status.name, "closed_by": case.closed_by, "conclusion": case.conclusion,
+            "closed_at": stored_moment(case.closed_at), "delete_after": stored_moment(case.delete_after)})
+        return case
+
+    @staticmethod
+    def _from_row(row: tuple) -> JointCase:  # type: ignore[type-arg]
+        (case_id, kind, opener, partner, subject, request_id, opened_at, findings, status, closed_by, conclusion,
+         closed_at) = row
+        return JointCase(case_id, JointCaseKind[kind], (opener, partner), subject, request_id,
+                         read_moment(opened_at),  # type: ignore[arg-type]
+                         tuple(JointFinding(f_id, f_state, text, read_moment(at))  # type: ignore[arg-type]
+                               for f_id, f_state, text, at in json.loads(findings)),
+                         JointCaseStatus[status], closed_by, conclusion, read_moment(closed_at))
 
     def open(self, partner: str, kind: JointCaseKind | str, subject: str, request_id: str = "") -> JointCase:
         """Open a case with `partner`'s DPA; its id names this state, so it is unique in the federation."""
@@ -96,30 +124,26 @@ class JointCases(_Register):
             raise InvalidInput(f"{kind!r}; allowed: {', '.join(k.name for k in JointCaseKind)}",
                                field="kind") from None
         subject = _text(subject, "subject", "say what the joint case is about")
-        with self._lock:
+        with self._lock, self._write():
             case = JointCase(f"{self.prefix}-{self.state}-{self._next_id().split('-')[-1]}", kind,
                              (self.state, partner), subject, request_id.strip(), self.clock.now())
-            self._cases[case.id] = case
-            return case
+            return self._save(case)
 
     def add_finding(self, case_id: str, text: str) -> JointCase:
         """This DPA's finding on an open case."""
         text = _text(text, "text", "a finding says what was found")
-        with self._lock:
+        with self._lock, self._write():
             case = self._open_case(case_id)
-            self._findings += 1
-            finding = JointFinding(f"{self.state}-{self._findings}", self.state, text, self.clock.now())
-            case = self._cases[case_id] = replace(case, findings=(*case.findings, finding))
-            return case
+            finding = JointFinding(f"{self.state}-{self._count('JF')}", self.state, text, self.clock.now())
+            return self._save(replace(case, findings=(*case.findings, finding)))
 
     def close(self, case_id: str, conclusion: str) -> JointCase:
         """Close a case with this DPA's conclusion; the partner sees it closed once told."""
         conclusion = _text(conclusion, "conclusion", "a closed case says what was concluded")
-        with self._lock:
+        with self._lock, self._write():
             case = self._open_case(case_id)
-            case = self._cases[case_id] = replace(case, status=JointCaseStatus.CLOSED, closed_by=self.state,
-                                                  conclusion=conclusion, closed_at=self.clock.now())
-            return case
+            return self._save(replace(case, status=JointCaseStatus.CLOSED, closed_by=self.state,
+                                      conclusion=conclusion, closed_at=self.clock.now()))
 
     def receive(self, origin: str, shared: JointCase) -> JointCase:
         """Merge the case as the partner `origin` holds it (its certificate checked by the caller)."""
@@ -129,8 +153,8 @@ class JointCases(_Register):
         if not shared.id.startswith(f"{self.prefix}-{shared.states[0]}-"):
             raise InvalidInput(f"{shared.id!r}: a joint case's id names the state that opened it "
                                f"({shared.states[0]})", field="joint_case.id")
-        with self._lock:
-            held = self._cases.get(shared.id)
+        with self._lock, self._write():
+            held = self._held(shared.id)
             known = {f.id: f for f in held.findings} if held else {}
             for finding in shared.findings:
                 if finding.id in known:
@@ -144,30 +168,33 @@ class JointCases(_Register):
                 merged = replace(merged, status=JointCaseStatus.CLOSED, closed_by=shared.closed_by,
                                  conclusion=shared.conclusion, closed_at=shared.closed_at)
             findings = tuple(sorted(known.values(), key=lambda f: (f.recorded_at, f.id)))
-            self._cases[shared.id] = merged = replace(merged, findings=findings)
-            return merged
+            return self._save(replace(merged, findings=findings))
 
     def get(self, case_id: str) -> JointCase:
         with self._lock:
             return self._case(case_id)
 
-    def list(self) -> list[JointCase]:
-        """The cases held, oldest first; those 18 months past closing are deleted first (AUD-1)."""
+    def list(self, partner: str | None = None) -> list[JointCase]:
+        """The cases held (with `partner` only, if given), oldest first; those 18 months past closing are
+        deleted first (AUD-1)."""
         self.purge()
         with self._lock:
-            return sorted(self._cases.values(), key=lambda c: (c.opened_at, c.id))
+            rows = self._db.execute(f"SELECT {self._COLUMNS} FROM joint_cases WHERE ? IS NULL OR ? IN (opener, partner)"
+                                    f" ORDER BY opened_at, id", (partner, partner)).fetchall()
+        return [self._from_row(row) for row in rows]
 
     def purge(self) -> int:
         """Delete closed cases 18 months after closing (AUD-1); returns how many went."""
-        now = self.clock.now()
-        with self._lock:
-            expired = [c.id for c in self._cases.values() if c.delete_after is not None and c.delete_after <= now]
-            for case_id in expired:
-                del self._cases[case_id]
-            return len(expired)
+        with self._lock, self._write():
+            return self._db.execute("DELETE FROM joint_cases WHERE delete_after <= ?",
+                                    (stored_moment(self.clock.now()),)).rowcount
+
+    def _held(self, case_id: str) -> JointCase | None:
+        row = self._db.execute(f"SELECT {self._COLUMNS} FROM joint_cases WHERE id = ?", (case_id,)).fetchone()
+        return self._from_row(row) if row else None
 
     def _case(self, case_id: str) -> JointCase:
-        case = self._cases.get(case_id)
+        case = self._held(case_id)
         if case is None:
             raise UnknownReference(f"case_id: {case_id!r} is no joint case of {self.state}'s DPA")
         return case

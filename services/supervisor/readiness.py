@@ -226,11 +226,16 @@ class ReadinessBook:
     # -- the workflow ---------------------------------------------------------------------------
 
     def declare_ready(self, state: str, category: Category | str,
-                      decided_at: datetime | None = None) -> Readiness:
-        """Record a decision the Council took before this book was opened (the federation file)."""
+                      decided_at: datetime | None = None, keep_recorded: bool = False) -> Readiness:
+        """Record a decision the Council took before this book was opened (the federation file). With
+        `keep_recorded`, a row the book already holds stays as it is: a book reopened after a restart keeps
+        what happened since (a revocation, steps, a later decision)."""
         category = self._category(category)
         with self._lock:
             self._member(state)
+            if keep_recorded and self._db.execute("SELECT 1 FROM readiness WHERE state = ? AND category = ?",
+                                                  (state, category.name)).fetchone():
+                return self._row(state, category)
             row = Readiness(state, category, tuple(ReadinessStep), True, decided_at or self.clock.now())
             self._save(row)
             return row
