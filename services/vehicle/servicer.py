@@ -36,14 +36,19 @@ def _address(message: pb.Address) -> Address:
     return Address(message.street, message.postal_code, message.city, message.country)
 
 
+#: The contract's enum numbers by the core's enum members (`EnumTypeWrapper.Value` is a Python call per field).
+_STATUS_TO_PROTO = {status: pb.VehicleStatus.Value(f"VEHICLE_STATUS_{status.name}") for status in VehicleStatus}
+_ROLE_TO_PROTO = {role: pb.HolderRole.Value(f"HOLDER_ROLE_{role.name}") for role in HolderRole}
+
+
 def record_to_proto(record: VehicleRecord) -> pb.VehicleRecord:
     v = record.vehicle
     message = pb.VehicleRecord(vehicle=pb.Vehicle(
         vin=v.vin, registration_number=v.registration_number, make=v.make, model=v.model, colour=v.colour,
         category=v.category, first_registration_date=v.first_registration_date,
-        status=pb.VehicleStatus.Value(f"VEHICLE_STATUS_{v.status.name}")))
+        status=_STATUS_TO_PROTO[v.status]))
     for holder in record.holders:
-        item = message.holders.add(role=pb.HolderRole.Value(f"HOLDER_ROLE_{holder.role.name}"))
+        item = message.holders.add(role=_ROLE_TO_PROTO[holder.role])
         if holder.person is not None:
             p = holder.person
             item.person.CopyFrom(pb.NaturalPerson(surname=p.surname, first_names=p.first_names,
