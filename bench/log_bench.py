@@ -2,8 +2,9 @@
 """Durable appends per second to the protocol log (LOG-4), with and without group commit.
 
 Baseline: one caller appending one entry at a time, so one transaction and one fsync per entry.
-Group commit: T caller threads appending one entry each at a time, as concurrent gRPC handlers do;
-their entries share transactions and fsyncs. Every append returns only once its entry is durable.
+Group commit: T caller threads appending one entry each at a time; their entries share transactions
+and fsyncs. Then T threads appending a receipt and its reply in one call, as every answering gRPC
+handler does (`FileManagingSide`). Every append returns only once its entries are durable.
 A last row writes all entries with one `append_many` (one caller, one transaction): the CPU ceiling
 of validation, canonical JSON, SHA-256 and the rows, without thread hand-offs. Ends each run with
 `verify()` over the whole log to show the chain is intact. First it measures the disk's fsync latency
@@ -51,15 +52,16 @@ def fsync_ms(folder: Path, rounds: int = 100) -> float:
     return round(statistics.median(times) * 1000, 2)
 
 
-def run(threads: int, entries: int, bulk: bool = False) -> dict[str, object]:
+def run(threads: int, entries: int, bulk: bool = False, per_call: int = 1) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="prum-log-bench-"))
     log = ProtocolLog(folder / "log.db", "NL")
-    per_thread = entries // threads
+    per_thread = entries // threads // per_call * per_call
     items = [entry(i) for i in range(per_thread * threads)]
 
     def worker(offset: int) -> None:
-        for item in items[offset * per_thread:(offset + 1) * per_thread]:
-            log.append(item)
+        mine = items[offset * per_thread:(offset + 1) * per_thread]
+        for start in range(0, len(mine), per_call):
+            log.append_many(mine[start:start + per_call])
 
     workers = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
     started, cpu = time.perf_counter(), time.process_time()
@@ -73,7 +75,8 @@ def run(threads: int, entries: int, bulk: bool = False) -> dict[str, object]:
     verification = log.verify()
     log.close()
     count = per_thread * threads
-    return {"threads": "1 (append_many)" if bulk else threads, "entries": count, "seconds": round(elapsed, 3),
+    label = "1 (append_many)" if bulk else f"{threads} (pairs)" if per_call == 2 else threads
+    return {"threads": label, "entries": count, "seconds": round(elapsed, 3),
             "appends_per_s": round(count / elapsed, 1), "cpu_us_per_append": round(cpu / count * 1e6, 1),
             "chain_intact": verification.intact}
 
@@ -88,6 +91,7 @@ def main() -> None:
     fsync = fsync_ms(probe)
     probe.rmdir()
     rows = [run(t, options.entries if t > 1 else min(options.entries, 5000)) for t in options.threads]
+    rows += [run(t, options.entries, per_call=2) for t in options.threads if t > 1]
     rows.append(run(1, options.entries, bulk=True))
     baseline = float(rows[0]["appends_per_s"])  # type: ignore[arg-type]
     for row in rows:
