@@ -37,7 +37,7 @@ from prum.services.common.server import ServiceBinding, create_server, drain, op
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.follow_up import FollowUps
 from prum.services.contact_point.information import InformationExchange, ReceivedInformationStore
-from prum.services.contact_point.peers import GrpcPeers, fetch_declarations, share_with_supervisors
+from prum.services.contact_point.peers import GrpcPeers, fetch_from_supervisor, share_with_supervisors
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
@@ -52,7 +52,7 @@ from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
 from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
-from prum.supervisor.v1 import supervisor_pb2_grpc
+from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2_grpc
 
 
@@ -108,8 +108,30 @@ def readiness_from_file(federation: Federation, clock: Clock, path: Path | None 
     book = ReadinessBook(federation.codes, clock=clock, path=path)
     for spec in federation.states:
         for category in spec.ready:
-            book.declare_ready(spec.code, Category[category], keep_recorded=True)
+            book.seed_ready(spec.code, Category[category])
     return book
+
+
+def catch_up(address: str, tls: TlsMaterial, timeout_s: float,
+             tracer_provider: TracerProvider | None = None) -> dict[str, list[str]]:
+    """What a state that starts or rejoins missed while it was down, through its own supervisor: every other
+    state's readiness (GATE-2: steps, Council decisions, revocations), declarations (DEC-1) and the joint cases
+    of its DPA (AUD-1). Returns the states not reached, per kind; `timeout_s` bounds each of the three calls."""
+    with open_channel(address, tls, tracer_provider) as channel:
+        stub = supervisor_pb2_grpc.SupervisorServiceStub(channel)
+        return {
+            "readiness": list(stub.SyncReadiness(supervisor_pb2.SyncReadinessRequest(),
+                                                 timeout=timeout_s).unreached_states),
+            "declarations": list(stub.SyncDeclarations(supervisor_pb2.SyncDeclarationsRequest(),
+                                                       timeout=timeout_s).unreached_states),
+            "joint_cases": list(stub.SyncJointCases(supervisor_pb2.SyncJointCasesRequest(),
+                                                    timeout=timeout_s).unreached_states),
+        }
+
+
+def catch_up_timeout(federation: Federation) -> float:
+    """Each peer is asked in turn with the federation's deadline: the bound of one catch-up call."""
+    return len(federation.codes) * federation.deadline_ms / 1000 + 5
 
 
 def compile_kernels() -> float:
@@ -162,7 +184,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                 federation.deadline_ms / 1000),
             lambda search: cp_pb2_grpc.ContactPointServiceStub(peers.channel(spec.code)).Search(
                 search, timeout=federation.deadline_ms / 1000 + 10),
-            lambda state: fetch_declarations(peers, state, federation.deadline_ms / 1000)),
+            lambda state, what: fetch_from_supervisor(peers, state, what, federation.deadline_ms / 1000)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
             contact_point, follow_ups, InformationExchange(spec.code, log, received), max_candidates),
@@ -206,6 +228,18 @@ class InProcessFederation:
         for node in self.nodes.values():
             node.server.start()
         return self
+
+    def restart(self, state: str) -> dict[str, list[str]]:
+        """Bring a state back (a fault scenario: it was down and rejoins): its stores reopened from its folder, its
+        server on the same port, then the catch-up of what it missed (`catch_up`). Returns the states the
+        catch-up did not reach, per kind."""
+        node = self.nodes[state]
+        node.server.stop(0).wait()  # nothing happens if it was stopped already
+        node.close()
+        self.nodes[state] = build_state(node.spec, self.federation, node.tls, self.workdir / state, self.directory,
+                                        self.clock, self.tracer_provider, address=node.address)
+        self.nodes[state].server.start()
+        return catch_up(self.directory[state], node.tls, catch_up_timeout(self.federation), self.tracer_provider)
 
     def stop(self, state: str | None = None, grace: float = 0.5) -> None:
         """Stop one state's server (a fault scenario: the state goes down), or the whole federation."""

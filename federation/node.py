@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 
-from prum.federation.launcher import build_state
+from prum.federation.launcher import build_state, catch_up, catch_up_timeout
 from prum.federation.topology import parse_federation
 from prum.services.common.clock import SystemClock
 from prum.services.common.logs import configure_logging, get_logger
@@ -51,6 +51,17 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     node.server.start()
     log = get_logger("prum.node")
     log.info("state serving", address=advertised, listen=listen or advertised, pid=os.getpid())
+    tls = node.tls
+
+    def rejoin() -> None:
+        """What the state missed while it was down (readiness, declarations, joint cases): GATE-2, DEC-1, AUD-1."""
+        try:
+            unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # its own supervisor
+            log.info("caught up", unreached=unreached)
+        except Exception as error:  # noqa: BLE001 - a failed catch-up is logged; the state serves on
+            log.warning("catch-up failed", error=f"{type(error).__name__}: {error}")
+
+    threading.Thread(target=rejoin, name="catch-up", daemon=True).start()
     stop.wait()
     log.info("state stopping", grace_s=GRACE_S)
     node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]

@@ -103,8 +103,8 @@ class FileManagingSide:
                 f"this is {self.state}'s service, but the request is addressed to {context.requested_state}")
         try:
             for state, partner in ((self.state, context.requesting_state), (context.requesting_state, self.state)):
-                # Ready, or the query of an open pilot run between the two (GATE-1).
-                if not self.readiness.admits(state, category, partner, context.case_reference):
+                # Ready, or one of the test queries of an open pilot run between the two, once (GATE-1).
+                if not self.readiness.admits(state, category, partner, context.case_reference, context.request_id):
                     raise GateClosed(
                         f"{state} is not ready for {category.name} exchange: the Council has not decided "
                         f"that it implements the data-protection chapter (GATE-1)", state=state)

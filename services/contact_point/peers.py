@@ -133,11 +133,23 @@ def share_with_supervisors(peers: GrpcPeers, states: list[str], change: Any, tim
         return sorted(state for state in pool.map(tell, states) if state)
 
 
-def fetch_declarations(peers: GrpcPeers, state: str, timeout_s: float) -> list[Any]:
-    """`state`'s own declarations in force, from its supervisor (DEC-1 catch-up); raises grpc.RpcError or KeyError
-    if it cannot be reached."""
+#: What a supervisor lists for another state's catch-up: the call, its request for `state`, the listed field.
+_FETCH = {
+    "declarations": ("ListDeclarations", lambda state: supervisor_pb2.ListDeclarationsRequest(state=state),
+                     "declarations"),  # DEC-1: `state`'s declarations in force
+    "readiness": ("GetReadiness", lambda state: supervisor_pb2.GetReadinessRequest(state=state),
+                  "readiness"),  # GATE-2: `state`'s own readiness rows
+    "joint_cases": ("ListJointCases", lambda state: supervisor_pb2.ListJointCasesRequest(),
+                    "joint_cases"),  # AUD-1: the joint cases `state`'s DPA holds with the caller's
+}
+
+
+def fetch_from_supervisor(peers: GrpcPeers, state: str, what: str, timeout_s: float) -> list[Any]:
+    """What `state`'s supervisor lists for a catch-up (`what`: declarations, readiness, joint_cases); raises
+    grpc.RpcError or KeyError if it cannot be reached."""
+    method, request, field = _FETCH[what]
     stub = supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state))
-    return list(stub.ListDeclarations(supervisor_pb2.ListDeclarationsRequest(state=state), timeout=timeout_s).declarations)
+    return list(getattr(getattr(stub, method)(request(state), timeout=timeout_s), field))
 
 
 INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")

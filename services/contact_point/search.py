@@ -156,20 +156,12 @@ class ContactPoint:
         if not request.reason.strip():
             raise InvalidInput("is empty; every query states its reason (LOG-2)", field="reason")
         targets = self._targets(request.target_states)
-        if not self.readiness.is_ready(self.state, request.category):
-            # Before the decision, only the queries of an open pilot run go out, to its peer (GATE-1).
-            pilot_peer = self.readiness.pilot_peer(self.state, request.category, request.case_reference)
-            if pilot_peer is None:
-                raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange: the Council has "
-                                 f"not decided that it implements the data-protection chapter (GATE-1)",
-                                 state=self.state)
-            if list(request.target_states) != [pilot_peer]:
-                raise InvalidInput(f"{list(request.target_states)}; a pilot query goes to its pilot peer "
-                                   f"{pilot_peer} only", field="target_states")
         deadline_ms = request.deadline_ms or self.deadline_ms
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
         request_id = str(uuid.uuid4())
+        if not self.readiness.is_ready(self.state, request.category):
+            self._pilot_query(request, request_id)
         results: dict[str, StateResult] = {}
         contexts: dict[str, QueryContext] = {}
         sent_at = self.clock.now()
@@ -194,6 +186,21 @@ class ContactPoint:
                 if verifier is not None and results[peer].status is ResultStatus.HIT:
                     results[peer] = self._verified(results[peer], verifier, request.query)
         return SearchOutcome(request_id, [results[peer] for peer in targets])
+
+    def _pilot_query(self, request: OfficerSearch, request_id: str) -> None:
+        """Before the decision, only the pilot run's own test queries go out, each once, to its peer (GATE-1)."""
+        pilot_peer = self.readiness.pilot_peer(self.state, request.category, request.case_reference)
+        if pilot_peer is None:
+            raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange: the Council has "
+                             f"not decided that it implements the data-protection chapter (GATE-1)", state=self.state)
+        if list(request.target_states) != [pilot_peer]:
+            raise InvalidInput(f"{list(request.target_states)}; a pilot query goes to its pilot peer "
+                               f"{pilot_peer} only", field="target_states")
+        if not self.readiness.claim_pilot_query(self.state, request.category, pilot_peer, request.case_reference,
+                                                request_id):
+            raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange, and the pilot's test "
+                             f"query {request.case_reference} was already sent: each test query of a pilot run "
+                             f"passes once; other queries wait for the Council's decision (GATE-1)", state=self.state)
 
     def _fan_out(self, request: OfficerSearch, contexts: dict[str, QueryContext],
                  deadline_ms: int) -> dict[str, StateResult]:

@@ -14,13 +14,21 @@ steps stay done, and a new unanimous vote re-admits the state.
 
 Pilot run: the one exception to the gates before the decision. The candidate state runs real test
 queries against one peer that is ready; for that, both books open a *pilot window* (candidate,
-category, peer, pilot id, expiry): a query between the two passes the gates only if it carries the
-pilot id as its case reference, and only until the window is closed or expires (`PILOT_WINDOW`).
+category, peer, pilot id, expiry, and the ids of the pilot's own test queries): a query between the
+two passes the gates only if it carries one of those query ids as its case reference, each id for one
+request only (the first that uses it), and only until the window is closed or expires (`PILOT_WINDOW`).
+The query ids are random and known only to the pilot runner and the two books until used, so an
+officer of the candidate cannot reuse the pilot (its id, or a query id seen in the log) for other
+queries.
+
+Catch-up (GATE-2): a state that was down while others changed takes in each state's own row from that
+state's supervisor (`merge`: steps add up, the latest dated decision or revocation wins).
 
 Storage: SQLite (WAL) when a path is given, else an in-memory SQLite database: one code path.
 Tables `readiness(state, category, steps, ready, decided_at, revoked, revoked_at, revocation_reason)`,
-`votes(subject_state, category, voting_state, vote, cast_at)` and
-`pilots(pilot_id, state, category, peer, opened_at, expires_at, closed)`.
+`votes(subject_state, category, voting_state, vote, cast_at)`,
+`pilots(pilot_id, state, category, peer, opened_at, expires_at, closed)` and
+`pilot_queries(query_id, pilot_id, request_id)` (the request that used the id; '' while unused).
 """
 
 from __future__ import annotations
@@ -29,8 +37,8 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 
@@ -75,6 +83,8 @@ class Readiness:
 
 #: How long a pilot window stays open at most, if nobody closes it.
 PILOT_WINDOW = timedelta(hours=1)
+#: How many test queries one pilot run may send at most.
+PILOT_MAX_QUERIES = 100
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class PilotWindow:
     opened_at: datetime
     expires_at: datetime
     closed: bool = False
+    #: The case references of the pilot's own test queries: each admits one request (GATE-1).
+    query_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,9 @@ CREATE TABLE IF NOT EXISTS pilots (
     pilot_id TEXT PRIMARY KEY, state TEXT NOT NULL, category TEXT NOT NULL, peer TEXT NOT NULL,
     opened_at TEXT NOT NULL, expires_at TEXT NOT NULL, closed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS pilot_queries (
+    query_id TEXT PRIMARY KEY, pilot_id TEXT NOT NULL, request_id TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS votes (
     subject_state TEXT NOT NULL, category TEXT NOT NULL, voting_state TEXT NOT NULL, vote TEXT NOT NULL,
     cast_at TEXT NOT NULL, PRIMARY KEY (subject_state, category, voting_state)
@@ -120,6 +135,15 @@ CREATE TABLE IF NOT EXISTS votes (
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _last_change(row: Readiness) -> datetime:
+    """When the row's decision (or its revocation) was taken; an undated decision or none: never."""
+    moment = row.revoked_at if row.revoked else row.decided_at if row.ready else None
+    return moment or _NEVER
 
 
 class ReadinessBook:
@@ -226,19 +250,50 @@ class ReadinessBook:
     # -- the workflow ---------------------------------------------------------------------------
 
     def declare_ready(self, state: str, category: Category | str,
-                      decided_at: datetime | None = None, keep_recorded: bool = False) -> Readiness:
-        """Record a decision the Council took before this book was opened (the federation file). With
-        `keep_recorded`, a row the book already holds stays as it is: a book reopened after a restart keeps
-        what happened since (a revocation, steps, a later decision)."""
+                      decided_at: datetime | None = None) -> Readiness:
+        """Record a decision the Council took before this book was opened."""
         category = self._category(category)
         with self._lock:
             self._member(state)
-            if keep_recorded and self._db.execute("SELECT 1 FROM readiness WHERE state = ? AND category = ?",
-                                                  (state, category.name)).fetchone():
-                return self._row(state, category)
             row = Readiness(state, category, tuple(ReadinessStep), True, decided_at or self.clock.now())
             self._save(row)
             return row
+
+    def seed_ready(self, state: str, category: Category | str) -> Readiness:
+        """A decision the federation file records, taken before the federation started, so undated: written
+        only if the book holds no row for it (a book reopened after a restart keeps what happened since: a
+        revocation, steps, a later decision), and older than any dated change a peer reports (`merge`)."""
+        category = self._category(category)
+        with self._lock:
+            held = self._db.execute("SELECT 1 FROM readiness WHERE state = ? AND category = ?",
+                                    (self._member(state), category.name)).fetchone()
+            if held is None:
+                self._save(Readiness(state, category, tuple(ReadinessStep), True))
+            return self._row(state, category)
+
+    def merge(self, reported: Readiness) -> bool:
+        """Take in `reported`, `reported.state`'s own row as that state's supervisor holds it (GATE-2 catch-up of
+        a state that was down; the caller checks that the sender's certificate names `reported.state`).
+
+        Idempotent and order-free: steps add up; of the decision and the revocation, the one with the latest
+        date wins (an undated decision, from the federation file, is older than any); taking in a revocation
+        clears the votes, as `revoke` does. True if the row changed here.
+        """
+        category = self._category(reported.category)
+        with self._lock:
+            held = self._row(self._member(reported.state), category)
+            steps = tuple(s for s in ReadinessStep if s in held.steps_done or s in reported.steps_done)
+            merged = replace(held, steps_done=steps)
+            if _last_change(reported) > _last_change(held):
+                merged = replace(reported, steps_done=steps)
+            if merged == held:
+                return False
+            with self._atomic():
+                self._save(merged)
+                if merged.revoked and not held.revoked:
+                    self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?",
+                                     (merged.state, category.name))
+            return True
 
     def record_step(self, state: str, category: Category | str, step: ReadinessStep | str) -> Readiness:
         """Mark one evaluation step done (idempotent; steps may be recorded in any order)."""
@@ -295,11 +350,20 @@ class ReadinessBook:
     # -- the pilot run ----------------------------------------------------------------------------
 
     def open_pilot(self, pilot_id: str, state: str, category: Category | str, peer: str,
-                   expires_at: datetime | None = None) -> PilotWindow:
-        """Open a pilot window for `state`'s test queries with `peer` (idempotent for the same id)."""
+                   query_ids: Sequence[str], expires_at: datetime | None = None) -> PilotWindow:
+        """Open a pilot window for `state`'s test queries with `peer` (idempotent for the same id): only queries
+        whose case reference is one of `query_ids` ("<pilot id>-" and a random part each) pass, one each."""
         category = self._category(category)
         if not pilot_id.startswith("PILOT-") or len(pilot_id) < 12:
             raise InvalidInput(f"{pilot_id!r}; a pilot id is 'PILOT-' and a random part", field="pilot_id")
+        query_ids = tuple(dict.fromkeys(query_ids))
+        if not 1 <= len(query_ids) <= PILOT_MAX_QUERIES:
+            raise InvalidInput(f"names {len(query_ids)} test queries; allowed: 1 to {PILOT_MAX_QUERIES}, the ids of "
+                               f"the pilot's own test queries", field="query_ids")
+        for query_id in query_ids:
+            if not query_id.startswith(f"{pilot_id}-") or len(query_id) < len(pilot_id) + 9:
+                raise InvalidInput(f"{query_id!r}; a test query id is the pilot id, '-' and a random part of at "
+                                   f"least 8 characters", field="query_ids")
         with self._lock:
             self._member(state)
             self._member(peer, "peer_state")
@@ -310,13 +374,16 @@ class ReadinessBook:
                 raise GateClosed(f"{peer} is not ready for {category.name} exchange itself, so it cannot host "
                                  f"{state}'s pilot run (GATE-1)", state=peer)
             now = self.clock.now()
-            window = PilotWindow(pilot_id, state, category, peer, now, expires_at or now + PILOT_WINDOW)
+            window = PilotWindow(pilot_id, state, category, peer, now, expires_at or now + PILOT_WINDOW,
+                                 query_ids=query_ids)
             if window.expires_at > now + PILOT_WINDOW:
                 raise InvalidInput(f"a pilot window lasts at most {PILOT_WINDOW}", field="expires_at")
             with self._atomic():
                 self._db.execute("INSERT OR IGNORE INTO pilots VALUES (?, ?, ?, ?, ?, ?, 0)",
                                  (pilot_id, state, category.name, peer, format_moment(now),
                                   format_moment(window.expires_at)))
+                self._db.executemany("INSERT OR IGNORE INTO pilot_queries (query_id, pilot_id) VALUES (?, ?)",
+                                     [(query_id, pilot_id) for query_id in query_ids])
             return window
 
     def close_pilot(self, pilot_id: str) -> None:
@@ -324,21 +391,47 @@ class ReadinessBook:
         with self._lock, self._atomic():
             self._db.execute("UPDATE pilots SET closed = 1 WHERE pilot_id = ?", (pilot_id,))
 
-    def pilot_peer(self, state: str, category: Category | str, pilot_id: str) -> str | None:
-        """The peer of `state`'s open pilot window `pilot_id` for `category`, or None (GATE-1)."""
-        if not pilot_id.startswith("PILOT-"):
+    def _pilot_query(self, state: str, category: Category | str, query_id: str) -> tuple[str, str] | None:
+        """(peer, request id that used it or '') of a test query of `state`'s open pilot window (caller locks)."""
+        if not query_id.startswith("PILOT-"):
             return None
+        found = self._db.execute(
+            "SELECT p.peer, q.request_id FROM pilot_queries q JOIN pilots p ON p.pilot_id = q.pilot_id "
+            "WHERE q.query_id = ? AND p.state = ? AND p.category = ? AND NOT p.closed AND p.expires_at > ?",
+            (query_id, state, Category(category).name, format_moment(self.clock.now()))).fetchone()
+        return (found[0], found[1]) if found else None
+
+    def pilot_peer(self, state: str, category: Category | str, query_id: str) -> str | None:
+        """The peer of `state`'s open pilot window for `category` whose test queries include `query_id`, or
+        None (GATE-1); whether the id is still unused, `claim_pilot_query` says."""
         with self._lock:
-            found = self._db.execute(
-                "SELECT peer FROM pilots WHERE pilot_id = ? AND state = ? AND category = ? AND NOT closed "
-                "AND expires_at > ?", (pilot_id, state, Category(category).name,
-                                       format_moment(self.clock.now()))).fetchone()
+            found = self._pilot_query(state, category, query_id)
         return found[0] if found else None
 
-    def admits(self, state: str, category: Category | str, partner: str, case_reference: str) -> bool:
-        """May `state` exchange `category` data with `partner`? If it is ready, or if this is a query of its
-        open pilot run with `partner` (the pilot id as the case reference) (GATE-1)."""
-        return self.is_ready(state, category) or self.pilot_peer(state, category, case_reference) == partner
+    def claim_pilot_query(self, state: str, category: Category | str, partner: str, query_id: str,
+                          request_id: str) -> bool:
+        """True if `query_id` is a test query of `state`'s open pilot window with `partner` and is unused (it is
+        then bound to `request_id`) or already bound to `request_id`: each test query passes once (GATE-1)."""
+        if not request_id:
+            return False
+        with self._lock:
+            found = self._pilot_query(state, category, query_id)
+            if found is None or found[0] != partner or found[1] not in ("", request_id):
+                return False
+            if not found[1]:
+                with self._atomic():
+                    claimed = self._db.execute("UPDATE pilot_queries SET request_id = ? WHERE query_id = ? AND "
+                                               "request_id = ''", (request_id, query_id)).rowcount
+                return bool(claimed)
+            return True
+
+    def admits(self, state: str, category: Category | str, partner: str, case_reference: str,
+               request_id: str) -> bool:
+        """May `state` exchange `category` data with `partner` in request `request_id`? If it is ready, or if this
+        is one of the test queries of its open pilot run with `partner` (its query id as the case reference), for
+        the first request that carries that id only (GATE-1)."""
+        return self.is_ready(state, category) or self.claim_pilot_query(state, category, partner, case_reference,
+                                                                        request_id)
 
     def revoke(self, state: str, category: Category | str, reason: str) -> Readiness:
         """Withdraw a decision (GATE-2): from now on queries to and from `state` are refused."""

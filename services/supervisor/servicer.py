@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 
-from prum.services.common.errors import InvalidInput, NotAuthorised
+from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
 from prum.services.common.tls import calling_state, check_claim, check_own_state
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, moment, timestamp
 from prum.services.supervisor import (
@@ -23,6 +24,7 @@ from prum.services.supervisor import (
     Vote,
 )
 from prum.services.supervisor.authority import SupervisoryAuthority
+from prum.services.supervisor.readiness import PILOT_MAX_QUERIES
 from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseStatus, JointFinding
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.supervisor.v1 import supervisor_pb2 as pb
@@ -45,7 +47,16 @@ def _category_or_none(value: int) -> object:
 def readiness_to_proto(row: Readiness) -> pb.Readiness:
     return pb.Readiness(state=row.state, category=CATEGORY_TO_PROTO[row.category],
                         steps_done=[pb.ReadinessStep.Value(f"READINESS_STEP_{s.name}") for s in row.steps_done],
-                        ready=row.ready, decided_at=timestamp(row.decided_at), revoked=row.revoked)
+                        ready=row.ready, decided_at=timestamp(row.decided_at), revoked=row.revoked,
+                        revoked_at=timestamp(row.revoked_at), revocation_reason=row.revocation_reason)
+
+
+def readiness_from_proto(message: pb.Readiness) -> Readiness:
+    steps = tuple(ReadinessStep[_named(pb.ReadinessStep, step, "READINESS_STEP_", "readiness.steps_done")]
+                  for step in message.steps_done)
+    return Readiness(message.state, category_from_proto(message.category, "readiness.category"), steps,
+                     message.ready, moment(message.decided_at, message.HasField("decided_at")), message.revoked,
+                     moment(message.revoked_at, message.HasField("revoked_at")), message.revocation_reason)
 
 
 def log_request_to_proto(request: LogRequest) -> pb.LogRequest:
@@ -107,7 +118,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     def __init__(self, state: str, authority: SupervisoryAuthority,
                  announce: Callable[..., list[str]] | None = None,
                  pilot_search: Callable[[cp_pb2.SearchRequest], cp_pb2.SearchResponse] | None = None,
-                 fetch_declarations: Callable[[str], list[pb.Declaration]] | None = None) -> None:
+                 fetch: Callable[[str, str], list[Any]] | None = None) -> None:
         self.state = state
         self.authority = authority
         self.readiness = authority.readiness
@@ -116,8 +127,9 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         self.announce = announce or (lambda change, states=None: [])
         # Sends one search through this state's own contact point, as its officers do (the pilot run, GATE-1).
         self.pilot_search = pilot_search
-        # A peer's own declarations as its supervisor lists them; raises if it cannot be reached (DEC-1).
-        self.fetch_declarations = fetch_declarations
+        # `fetch(peer, what)`: what a peer's supervisor lists for this state's catch-up, `what` one of
+        # "declarations" (DEC-1), "readiness" (GATE-2), "joint_cases" (AUD-1); raises if it cannot be reached.
+        self.fetch = fetch
 
     def _own(self, context: grpc.ServicerContext, action: str) -> None:
         check_own_state(calling_state(context), self.state, action)
@@ -193,7 +205,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             raise NotAuthorised(f"{window.state}'s pilot window is with {window.peer_state}, not with {self.state}")
         category = category_from_proto(window.category)
         if window.open:
-            self.readiness.open_pilot(window.pilot_id, window.state, category, window.peer_state,
+            self.readiness.open_pilot(window.pilot_id, window.state, category, window.peer_state, window.query_ids,
                                       moment(window.expires_at, window.HasField("expires_at")))
         else:
             self.readiness.close_pilot(window.pilot_id)
@@ -208,17 +220,24 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             raise InvalidInput("is empty; a pilot run sends at least one test query", field="queries")
         if self.pilot_search is None:
             raise NotAuthorised(f"{self.state}'s supervisor has no contact point to run a pilot through")
-        window = self.readiness.open_pilot(f"PILOT-{uuid.uuid4()}", self.state, category, request.peer_state)
+        if len(request.queries) > PILOT_MAX_QUERIES:
+            raise InvalidInput(f"holds {len(request.queries)} test queries; allowed: 1 to {PILOT_MAX_QUERIES}",
+                               field="queries")
+        pilot_id = f"PILOT-{uuid.uuid4()}"
+        # One random case reference per test query: only these pass the gates, each once (GATE-1).
+        query_ids = [f"{pilot_id}-{secrets.token_hex(8)}" for _ in request.queries]
+        window = self.readiness.open_pilot(pilot_id, self.state, category, request.peer_state, query_ids)
         share = pb.PilotWindow(state=self.state, category=request.category, peer_state=window.peer,
-                               pilot_id=window.pilot_id, expires_at=timestamp(window.expires_at), open=True)
+                               pilot_id=window.pilot_id, expires_at=timestamp(window.expires_at), open=True,
+                               query_ids=query_ids)
         unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, pilot=share),
                                   [window.peer])
         results: list[pb.PilotResult] = []
         try:
-            for query in [] if unreached else request.queries:
+            for query, query_id in [] if unreached else zip(request.queries, query_ids):
                 search = cp_pb2.SearchRequest()
                 search.CopyFrom(query.search)
-                search.category, search.case_reference = request.category, window.pilot_id
+                search.category, search.case_reference = request.category, query_id
                 search.reason = f"pilot run (GATE-1): {search.reason}" if search.reason else "pilot run (GATE-1)"
                 del search.target_states[:]
                 search.target_states.append(window.peer)
@@ -277,30 +296,66 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             moment(declaration.filed_at, declaration.HasField("filed_at"))))  # type: ignore[arg-type]
         return pb.ShareDeclarationResponse(declaration=declaration_to_proto(in_force))
 
-    def SyncDeclarations(self, request: pb.SyncDeclarationsRequest,
-                         context: grpc.ServicerContext) -> pb.SyncDeclarationsResponse:
-        """Catch up with every other state's declarations (DEC-1); each state vouches for its own only."""
-        self._own(context, "catch up with the declarations")
-        if self.fetch_declarations is None:
+    def _catch_up(self, context: grpc.ServicerContext, what: str, take: Callable[[str, Any], bool]
+                  ) -> tuple[int, list[str]]:
+        """Ask every other state's supervisor for `what` and `take(peer, item)` each item it lists (idempotent
+        merges; `take` keeps only what that peer speaks for). Returns (items that changed here, unreached)."""
+        self._own(context, f"catch up with the {what.replace('_', ' ')} of the other states")
+        if self.fetch is None:
             raise NotAuthorised(f"{self.state}'s supervisor has no channel to the other supervisors")
         updated, unreached = 0, []
         for peer in (s for s in self.readiness.members if s != self.state):
             try:
-                listed = self.fetch_declarations(peer)
+                listed = self.fetch(peer, what)
             except (grpc.RpcError, KeyError):
                 unreached.append(peer)
                 continue
-            for declaration in listed:
-                if declaration.state != peer:
-                    continue  # a state's supervisor speaks for that state's declarations only
-                kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_",
-                                              "declaration.kind")]
-                received = Declaration(peer, kind, _category_or_none(declaration.category),  # type: ignore[arg-type]
-                                       declaration.text, moment(declaration.filed_at))  # type: ignore[arg-type]
-                before = self.authority.declarations.current(peer, kind, received.category)
-                if self.authority.declarations.receive(received) != before:
-                    updated += 1
+            updated += sum(take(peer, item) for item in listed)
+        return updated, unreached
+
+    def SyncDeclarations(self, request: pb.SyncDeclarationsRequest,
+                         context: grpc.ServicerContext) -> pb.SyncDeclarationsResponse:
+        """Catch up with every other state's declarations (DEC-1); each state vouches for its own only."""
+        def take(peer: str, declaration: pb.Declaration) -> bool:
+            if declaration.state != peer:
+                return False  # a state's supervisor speaks for that state's declarations only
+            kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_",
+                                          "declaration.kind")]
+            received = Declaration(peer, kind, _category_or_none(declaration.category),  # type: ignore[arg-type]
+                                   declaration.text, moment(declaration.filed_at))  # type: ignore[arg-type]
+            before = self.authority.declarations.current(peer, kind, received.category)
+            return self.authority.declarations.receive(received) != before
+
+        updated, unreached = self._catch_up(context, "declarations", take)
         return pb.SyncDeclarationsResponse(updated=updated, unreached_states=unreached)
+
+    def SyncReadiness(self, request: pb.SyncReadinessRequest,
+                      context: grpc.ServicerContext) -> pb.SyncReadinessResponse:
+        """Catch up with the steps, Council decisions and revocations of every other state that this state missed
+        (GATE-2); each state vouches for its own rows only, as it alone records its steps and withdraws them."""
+        def take(peer: str, row: pb.Readiness) -> bool:
+            return row.state == peer and self.readiness.merge(readiness_from_proto(row))
+
+        updated, unreached = self._catch_up(context, "readiness", take)
+        return pb.SyncReadinessResponse(updated=updated, unreached_states=unreached)
+
+    def SyncJointCases(self, request: pb.SyncJointCasesRequest,
+                       context: grpc.ServicerContext) -> pb.SyncJointCasesResponse:
+        """Catch up with the joint cases the other DPAs hold with this one (AUD-1): each merged as if its partner
+        had shared it (`JointCases.receive`: a case between the two only, findings in the partner's own name)."""
+        def take(peer: str, message: pb.JointCase) -> bool:
+            shared = joint_case_from_proto(message)
+            try:
+                before = self.authority.joint_cases.get(shared.id)
+            except UnknownReference:
+                before = None
+            try:
+                return self.authority.joint_cases.receive(peer, shared) != before
+            except (NotAuthorised, IdentityMismatch, InvalidInput):
+                return False  # a case the peer is no party to, or findings in another's name: not its to vouch for
+
+        updated, unreached = self._catch_up(context, "joint_cases", take)
+        return pb.SyncJointCasesResponse(updated=updated, unreached_states=unreached)
 
     def ListDeclarations(self, request: pb.ListDeclarationsRequest,
                          context: grpc.ServicerContext) -> pb.ListDeclarationsResponse:
@@ -365,9 +420,10 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def ListJointCases(self, request: pb.ListJointCasesRequest,
                        context: grpc.ServicerContext) -> pb.ListJointCasesResponse:
-        self._own(context, "list joint cases of the DPA")
-        return pb.ListJointCasesResponse(joint_cases=[joint_case_to_proto(c)
-                                                      for c in self.authority.joint_cases.list()])
+        """Every joint case for the state's own DPA; for another state, the cases the two DPAs hold (catch-up)."""
+        caller = calling_state(context)
+        cases = self.authority.joint_cases.list(None if caller in (None, self.state) else caller)
+        return pb.ListJointCasesResponse(joint_cases=[joint_case_to_proto(c) for c in cases])
 
     def ShareJointCase(self, request: pb.ShareJointCaseRequest,
                        context: grpc.ServicerContext) -> pb.ShareJointCaseResponse:

@@ -9,6 +9,7 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.launcher import InProcessFederation
 from prum.federation.topology import parse_federation
+from prum.supervisor.v1 import supervisor_pb2_grpc
 
 # A full profile over the 12 ESS loci, with a microvariant, as a laboratory enters it.
 DONOR = {"D3S1358": ["15", "16"], "VWA": ["17", "18"], "D8S1179": ["13", "14"], "D21S11": ["29", "30"],
@@ -69,3 +70,9 @@ def start_federation(workdir: Path) -> InProcessFederation:
     load(federation, "FR", [profile("FR-P-7", RELATIVE)])
     load(federation, "LU", [profile("LU-P-1", DONOR)])
     return federation
+
+
+def supervisor(federation: InProcessFederation, state: str, as_state: str | None = None
+               ) -> supervisor_pb2_grpc.SupervisorServiceStub:
+    """A client of `state`'s supervisor, with the certificate of `as_state` (default: the state itself)."""
+    return supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(state, as_state=as_state))

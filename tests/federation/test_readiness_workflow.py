@@ -3,15 +3,13 @@ withdrawal reach every state's readiness book, and the gates open and close ever
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import grpc
 import pytest
-from sample_federation import DONOR, STRANGER, officer_search, start_federation
+from sample_federation import DONOR, STRANGER, officer_search, profile, supervisor
 
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.launcher import InProcessFederation
 from prum.services.logger import Category
 from prum.supervisor.v1 import supervisor_pb2 as pb
@@ -20,17 +18,6 @@ from prum.supervisor.v1 import supervisor_pb2_grpc
 # The steps a state reports; the pilot run is run (RunPilot), not reported.
 STEPS = (pb.READINESS_STEP_DECLARATIONS_FILED, pb.READINESS_STEP_QUESTIONNAIRE_ANSWERED,
          pb.READINESS_STEP_EVALUATION_VISIT_DONE)
-
-
-@pytest.fixture()
-def fresh(tmp_path: Path) -> Iterator[InProcessFederation]:
-    federation = start_federation(tmp_path)
-    yield federation
-    federation.stop()
-
-
-def supervisor(federation: InProcessFederation, state: str) -> supervisor_pb2_grpc.SupervisorServiceStub:
-    return supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(state))
 
 
 def evaluate_lu(fresh: InProcessFederation) -> None:
@@ -120,17 +107,19 @@ def test_the_pilot_run_sends_real_test_queries_to_a_peer_before_the_decision(fre
     for node in fresh.nodes.values():
         row = node.readiness.get("LU", Category.DNA)
         assert [s.name for s in row.steps_done] == ["PILOT_RUN_PASSED"] and not row.ready
-    # Both sides logged the pilot's queries and replies, under the pilot id (LOG-1).
+    # Both sides logged the pilot's queries and replies, each under a test query id of the pilot (LOG-1).
     for state in ("LU", "NL"):
-        logged = [e for e in fresh.nodes[state].log.export() if e.case_reference == run.pilot_id]
+        logged = [e for e in fresh.nodes[state].log.export() if e.case_reference.startswith(f"{run.pilot_id}-")]
         assert len(logged) == 4 and {e.request_id for e in logged} == {r.request_id for r in run.results}
+        assert len({e.case_reference for e in logged}) == 2  # one id per test query
+    query_ids = {e.case_reference for e in logged}
     # The window is closed: the pilot id opens no gate any more, on either side.
     with pytest.raises(grpc.RpcError) as closed:
         fresh.contact_point("LU").Search(officer_search(DONOR, "LU-CS-1", officer_id="LU-NCP-01",
                                                         ordering_officer_id="LU-NCP-02", case_reference=run.pilot_id,
                                                         target_states=["NL"]), timeout=10)
     assert closed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert fresh.nodes["NL"].readiness.pilot_peer("LU", Category.DNA, run.pilot_id) is None
+    assert all(fresh.nodes["NL"].readiness.pilot_peer("LU", Category.DNA, q) is None for q in query_ids)
 
 
 def test_a_pilot_with_an_unexpected_answer_does_not_pass(fresh: InProcessFederation) -> None:
@@ -162,3 +151,39 @@ def test_a_pilot_is_run_by_the_candidate_with_a_ready_peer_only(fresh: InProcess
                                                         case_reference="PILOT-00000000-forged", target_states=["NL"]),
                                          timeout=10)
     assert forged.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_an_officer_cannot_reuse_the_pilot_for_other_queries_while_the_pilot_passes(fresh: InProcessFederation) -> None:
+    """GATE-1: inside the pilot window only the pilot's own test queries pass, each once; an officer of the candidate
+    who reuses the pilot id, or a test query id read in the log, is refused at LU's contact point and at NL."""
+    pilot_id = "PILOT-0f3e2d1c-reuse"
+    first, second = f"{pilot_id}-a1b2c3d4e5f6", f"{pilot_id}-f6e5d4c3b2a1"
+    # The window as RunPilot opens it: in the candidate's own book, and announced to the peer's supervisor.
+    fresh.nodes["LU"].readiness.open_pilot(pilot_id, "LU", Category.DNA, "NL", [first, second])
+    supervisor(fresh, "NL", as_state="LU").ShareReadinessChange(pb.ShareReadinessChangeRequest(
+        origin_state="LU", pilot=pb.PilotWindow(state="LU", category=common_pb2.CATEGORY_DNA, peer_state="NL",
+                                                pilot_id=pilot_id, query_ids=[first, second], open=True)), timeout=10)
+    lu = fresh.contact_point("LU")
+
+    def officer(case_reference: str) -> cp_pb2.SearchResponse:
+        return lu.Search(officer_search(DONOR, "LU-CS-9", officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02",
+                                        case_reference=case_reference, target_states=["NL"]), timeout=10)
+
+    for reused in (pilot_id, "LU-2026-17"):  # the pilot id itself, an ordinary case: no test query
+        with pytest.raises(grpc.RpcError) as refused:
+            officer(reused)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "GATE-1" in refused.value.details()
+    assert officer(first).results[0].status == cp_pb2.RESULT_STATUS_HIT  # the pilot's first test query passes
+    with pytest.raises(grpc.RpcError) as again:  # its id, seen in the log, reused for another query
+        officer(first)
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "passes once" in again.value.details()
+    # Past LU's contact point, straight to NL's file: NL's book holds the id bound to the pilot's request.
+    direct = dna_pb2_grpc.DnaIndexServiceStub(fresh.channel("NL", as_state="LU"))
+    context = common_pb2.QueryContext(request_id="LU-officer-reuse", requesting_state="LU", requested_state="NL",
+                                      officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02", reason="reuse",
+                                      case_reference=first)
+    with pytest.raises(grpc.RpcError) as at_nl:
+        direct.Search(dna_pb2.SearchRequest(context=context, profile=profile(
+            "Q-1", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)), timeout=10)
+    assert at_nl.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert officer(second).results[0].status == cp_pb2.RESULT_STATUS_HIT  # the pilot's second query still passes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from sample_federation import DONOR, officer_search
+from sample_federation import DONOR, officer_search, supervisor
 
 from prum.common.v1 import common_pb2
 from prum.federation.launcher import InProcessFederation
@@ -14,11 +14,6 @@ from prum.services.logger import check_checkpoint
 from prum.services.logger.servicer import checkpoint_from_proto
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
-
-
-def supervisor(federation: InProcessFederation, state: str, as_state: str | None = None
-               ) -> supervisor_pb2_grpc.SupervisorServiceStub:
-    return supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(state, as_state=as_state))
 
 
 def test_readiness_is_visible_to_every_state(federation: InProcessFederation) -> None:

@@ -10,7 +10,7 @@ import pytest
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
 from prum.services.logger import GATED_CATEGORIES, Category
-from prum.services.supervisor import ReadinessBook, ReadinessStep, Vote
+from prum.services.supervisor import Readiness, ReadinessBook, ReadinessStep, Vote
 
 MEMBERS = ["NL", "DE", "FR", "LU"]
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -197,42 +197,93 @@ def test_persisted_in_sqlite_wal_and_reopened(tmp_path: Path, clock: SimulatedCl
 
 
 PILOT = "PILOT-3f1c6a0e-test"
+QUERIES = (f"{PILOT}-0a1b2c3d4e", f"{PILOT}-5f6a7b8c9d")
 
 
-def test_a_pilot_window_admits_its_own_queries_with_its_peer_only(book: ReadinessBook) -> None:
+def test_a_pilot_window_admits_its_own_test_queries_with_its_peer_only(book: ReadinessBook) -> None:
     book.declare_ready("NL", Category.DNA)
-    book.open_pilot(PILOT, "LU", Category.DNA, "NL")
+    window = book.open_pilot(PILOT, "LU", Category.DNA, "NL", QUERIES)
+    assert window.query_ids == QUERIES
     assert not book.is_ready("LU", Category.DNA)  # the pilot decides nothing
-    assert book.admits("LU", Category.DNA, "NL", PILOT)
-    assert not book.admits("LU", Category.DNA, "NL", "LU-2026-17")  # an ordinary query
-    assert not book.admits("LU", Category.DNA, "DE", PILOT)  # another peer
-    assert not book.admits("LU", Category.VEHICLE, "NL", PILOT)  # another category
-    assert book.pilot_peer("LU", Category.DNA, PILOT) == "NL"
+    first, second = QUERIES
+    assert not book.admits("LU", Category.DNA, "NL", PILOT, "r-1")  # the pilot id itself is no test query
+    assert not book.admits("LU", Category.DNA, "NL", "LU-2026-17", "r-1")  # an ordinary query
+    assert not book.admits("LU", Category.DNA, "DE", first, "r-1")  # another peer
+    assert not book.admits("LU", Category.VEHICLE, "NL", first, "r-1")  # another category
+    assert book.pilot_peer("LU", Category.DNA, first) == "NL" and book.pilot_peer("LU", Category.DNA, PILOT) is None
+    assert book.admits("LU", Category.DNA, "NL", first, "r-1")
+    assert book.admits("LU", Category.DNA, "NL", first, "r-1")  # the same request, checked again
+    assert not book.admits("LU", Category.DNA, "NL", first, "r-2")  # reused by another request: refused
+    assert book.admits("LU", Category.DNA, "NL", second, "r-3")
     book.close_pilot(PILOT)
-    assert not book.admits("LU", Category.DNA, "NL", PILOT)
+    assert not book.admits("LU", Category.DNA, "NL", first, "r-1")
 
 
 def test_a_pilot_window_expires_by_itself(book: ReadinessBook, clock: SimulatedClock) -> None:
     from prum.services.supervisor.readiness import PILOT_WINDOW
 
     book.declare_ready("NL", Category.DNA)
-    window = book.open_pilot(PILOT, "LU", Category.DNA, "NL")
+    window = book.open_pilot(PILOT, "LU", Category.DNA, "NL", QUERIES)
     assert window.expires_at == START + PILOT_WINDOW
     clock.advance(PILOT_WINDOW - timedelta(seconds=1))
-    assert book.admits("LU", Category.DNA, "NL", PILOT)
+    assert book.pilot_peer("LU", Category.DNA, QUERIES[0]) == "NL"
     clock.advance(timedelta(seconds=1))
-    assert not book.admits("LU", Category.DNA, "NL", PILOT)
+    assert not book.admits("LU", Category.DNA, "NL", QUERIES[0], "r-1")
     with pytest.raises(InvalidInput, match="at most"):
-        book.open_pilot("PILOT-longer-window", "LU", Category.DNA, "NL", expires_at=clock.now() + 2 * PILOT_WINDOW)
+        book.open_pilot("PILOT-longer-window", "LU", Category.DNA, "NL", ("PILOT-longer-window-0a1b2c3d",),
+                        expires_at=clock.now() + 2 * PILOT_WINDOW)
+
+
+def test_a_pilot_window_names_its_test_queries(book: ReadinessBook) -> None:
+    book.declare_ready("NL", Category.DNA)
+    for query_ids, says in (((), "allowed: 1 to 100"), (("LU-2026-17",), "the pilot id, '-' and a random part"),
+                            ((f"{PILOT}-1",), "at least 8"), (tuple(f"{PILOT}-{n:08d}" for n in range(101)), "1 to 100")):
+        with pytest.raises(InvalidInput, match=says) as refused:
+            book.open_pilot(PILOT, "LU", Category.DNA, "NL", query_ids)
+        assert refused.value.field == "query_ids"
 
 
 def test_a_pilot_needs_a_ready_peer_another_state_and_a_pilot_id(book: ReadinessBook) -> None:
     with pytest.raises(GateClosed, match="cannot host"):
-        book.open_pilot(PILOT, "LU", Category.DNA, "NL")  # NL is not ready itself
+        book.open_pilot(PILOT, "LU", Category.DNA, "NL", QUERIES)  # NL is not ready itself
     book.declare_ready("NL", Category.DNA)
     with pytest.raises(InvalidInput) as itself:
-        book.open_pilot(PILOT, "NL", Category.DNA, "NL")
+        book.open_pilot(PILOT, "NL", Category.DNA, "NL", QUERIES)
     assert itself.value.field == "peer_state"
     with pytest.raises(InvalidInput) as named:
-        book.open_pilot("LU-2026-17", "LU", Category.DNA, "NL")
+        book.open_pilot("LU-2026-17", "LU", Category.DNA, "NL", QUERIES)
     assert named.value.field == "pilot_id"
+
+
+def test_a_peers_own_row_is_merged_the_latest_dated_change_winning(book: ReadinessBook, clock: SimulatedClock) -> None:
+    """GATE-2 catch-up: steps add up; a decision or revocation newer than the one held wins; the same report twice,
+    or an older one arriving late, changes nothing; an undated decision from the federation file is older than any."""
+    seeded = book.seed_ready("NL", Category.DNA)
+    assert seeded.ready and seeded.decided_at is None
+    assert book.seed_ready("NL", Category.DNA) == seeded  # a row held is never seeded again
+    revoked_at = START + timedelta(days=3)
+    revocation = Readiness("NL", Category.DNA, tuple(ReadinessStep), False, None, True, revoked_at, "audit gap")
+    assert book.merge(revocation) and not book.is_ready("NL", Category.DNA)
+    assert not book.merge(revocation)  # idempotent
+    assert not book.merge(seeded)  # the undated decision is older than the revocation
+    redecided = Readiness("NL", Category.DNA, tuple(ReadinessStep), True, revoked_at + timedelta(days=30))
+    assert book.merge(redecided) and book.get("NL", Category.DNA) == redecided
+    assert not book.merge(revocation)  # older than the new decision: arrives late, changes nothing
+    evaluated_elsewhere = Readiness("LU", Category.DNA, (ReadinessStep.QUESTIONNAIRE_ANSWERED,))
+    book.record_step("LU", Category.DNA, ReadinessStep.DECLARATIONS_FILED)
+    assert book.merge(evaluated_elsewhere)
+    assert book.get("LU", Category.DNA).steps_done == (ReadinessStep.DECLARATIONS_FILED,
+                                                       ReadinessStep.QUESTIONNAIRE_ANSWERED)
+    assert not book.get("LU", Category.DNA).ready
+
+
+def test_a_merged_revocation_clears_the_votes_of_the_round(book: ReadinessBook, clock: SimulatedClock) -> None:
+    evaluated(book)
+    for voter in ("NL", "DE", "FR", "LU"):
+        book.cast_vote("LU", Category.DNA, voter, Vote.IN_FAVOUR)
+    decided = book.get("LU", Category.DNA)
+    clock.advance(timedelta(days=1))
+    assert book.merge(Readiness("LU", Category.DNA, decided.steps_done, False, decided.decided_at, True, clock.now(),
+                                "withdrawn"))
+    tally = book.cast_vote("LU", Category.DNA, "NL", Vote.IN_FAVOUR)  # a new round starts from one vote
+    assert tally.votes == {"NL": Vote.IN_FAVOUR} and not tally.readiness.ready

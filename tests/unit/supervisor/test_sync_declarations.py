@@ -53,13 +53,14 @@ def fr() -> SupervisorServicer:
                declaration("NL", "a declaration LU may not make for NL")],
     }
 
-    def fetch(state: str) -> list[pb.Declaration]:
+    def fetch(state: str, what: str) -> list[pb.Declaration]:
+        assert what == "declarations"
         answer = listed[state]
         if isinstance(answer, Exception):
             raise answer
         return answer
 
-    return SupervisorServicer("FR", authority, fetch_declarations=fetch)
+    return SupervisorServicer("FR", authority, fetch=fetch)
 
 
 def test_a_supervisor_catches_up_with_the_declarations_it_missed(fr: SupervisorServicer) -> None:
@@ -75,3 +76,55 @@ def test_a_supervisor_catches_up_with_the_declarations_it_missed(fr: SupervisorS
 def test_only_the_state_itself_asks_its_supervisor_to_catch_up(fr: SupervisorServicer) -> None:
     with pytest.raises(NotAuthorised):
         fr.SyncDeclarations(pb.SyncDeclarationsRequest(), Context("DE"))
+
+
+# -- the same catch-up for readiness (GATE-2) and joint cases (AUD-1) ------------------------------------------
+
+
+def catching_up(listed: dict[str, Any]) -> SupervisorServicer:
+    clock = SimulatedClock(FILED)
+    book = ReadinessBook(["DE", "NL", "FR", "LU"], clock=clock)
+    book.seed_ready("NL", Category.DNA)
+    authority = SupervisoryAuthority("FR", book, ProtocolLog(":memory:", "FR"), set(), clock)
+
+    def fetch(state: str, what: str) -> list[Any]:
+        answer = listed[state][what]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    return SupervisorServicer("FR", authority, fetch=fetch)
+
+
+def test_a_supervisor_catches_up_with_each_states_own_readiness_only() -> None:
+    revoked = pb.Readiness(state="NL", category=common_pb2.CATEGORY_DNA, revoked=True,
+                           revoked_at=timestamp(FILED), revocation_reason="audit gap")
+    fr = catching_up({
+        "NL": {"readiness": [revoked]},
+        "DE": {"readiness": [pb.Readiness(state="LU", category=common_pb2.CATEGORY_DNA, ready=True,
+                                          decided_at=timestamp(FILED))]},  # DE speaking for LU: ignored
+        "LU": {"readiness": Down()},
+    })
+    reply = fr.SyncReadiness(pb.SyncReadinessRequest(), Context("FR"))
+    assert reply.updated == 1 and list(reply.unreached_states) == ["LU"]
+    nl = fr.readiness.get("NL", Category.DNA)
+    assert nl.revoked and nl.revoked_at == FILED and nl.revocation_reason == "audit gap"
+    assert not fr.readiness.is_ready("LU", Category.DNA)
+    assert fr.SyncReadiness(pb.SyncReadinessRequest(), Context("FR")).updated == 0
+    with pytest.raises(NotAuthorised):
+        fr.SyncReadiness(pb.SyncReadinessRequest(), Context("NL"))
+
+
+def test_a_supervisor_catches_up_with_the_joint_cases_its_partners_hold() -> None:
+    case = pb.JointCase(id="JC-NL-000001", kind=pb.JOINT_CASE_KIND_AUDIT, states=["NL", "FR"], subject="sample",
+                        opened_at=timestamp(FILED), status=pb.JOINT_CASE_STATUS_OPEN, findings=[pb.JointFinding(
+                            id="NL-1", state="NL", text="NL logged it", recorded_at=timestamp(FILED))])
+    fr = catching_up({"NL": {"joint_cases": [case]}, "DE": {"joint_cases": []}, "LU": {"joint_cases": []}})
+    reply = fr.SyncJointCases(pb.SyncJointCasesRequest(), Context("FR"))
+    assert reply.updated == 1 and list(reply.unreached_states) == []
+    assert [f.text for f in fr.authority.joint_cases.get("JC-NL-000001").findings] == ["NL logged it"]
+    assert fr.SyncJointCases(pb.SyncJointCasesRequest(), Context("FR")).updated == 0
+    # A case passed on by a state that is no party to it is not taken in, as it would be refused if shared (AUD-1).
+    outsider = catching_up({"DE": {"joint_cases": [case]}, "NL": {"joint_cases": []}, "LU": {"joint_cases": []}})
+    assert outsider.SyncJointCases(pb.SyncJointCasesRequest(), Context("FR")).updated == 0
+    assert outsider.authority.joint_cases.list() == []

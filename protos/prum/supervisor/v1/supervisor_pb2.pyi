@@ -198,14 +198,19 @@ class Readiness(_message.Message):
     READY_FIELD_NUMBER: _builtins.int
     DECIDED_AT_FIELD_NUMBER: _builtins.int
     REVOKED_FIELD_NUMBER: _builtins.int
+    REVOKED_AT_FIELD_NUMBER: _builtins.int
+    REVOCATION_REASON_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     category: _common_pb2.Category.ValueType
     ready: _builtins.bool
     revoked: _builtins.bool
+    revocation_reason: _builtins.str
     @_builtins.property
     def steps_done(self) -> _containers.RepeatedScalarFieldContainer[Global___ReadinessStep.ValueType]: ...
     @_builtins.property
     def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -215,10 +220,12 @@ class Readiness(_message.Message):
         ready: _builtins.bool = ...,
         decided_at: _timestamp_pb2.Timestamp | None = ...,
         revoked: _builtins.bool = ...,
+        revoked_at: _timestamp_pb2.Timestamp | None = ...,
+        revocation_reason: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "revoked_at", b"revoked_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "decided_at", b"decided_at", "ready", b"ready", "revoked", b"revoked", "state", b"state", "steps_done", b"steps_done"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "decided_at", b"decided_at", "ready", b"ready", "revocation_reason", b"revocation_reason", "revoked", b"revoked", "revoked_at", b"revoked_at", "state", b"state", "steps_done", b"steps_done"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -651,7 +658,8 @@ Global___ShareReadinessChangeRequest: _TypeAlias = ShareReadinessChangeRequest  
 @_typing.final
 class PilotWindow(_message.Message):
     """GATE-1: while open, `state`'s test queries of `category` with `peer_state` pass the gates of both, if
-    they carry `pilot_id` as their case reference; the window closes after the pilot or at `expires_at`.
+    they carry one of `query_ids` as their case reference, each id for one request only; the window closes
+    after the pilot or at `expires_at`.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -662,6 +670,7 @@ class PilotWindow(_message.Message):
     PILOT_ID_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     OPEN_FIELD_NUMBER: _builtins.int
+    QUERY_IDS_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     category: _common_pb2.Category.ValueType
     peer_state: _builtins.str
@@ -669,6 +678,10 @@ class PilotWindow(_message.Message):
     open: _builtins.bool
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def query_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The case references of the pilot's own test queries, one each, made by the pilot runner (random ids)."""
+
     def __init__(
         self,
         *,
@@ -678,10 +691,11 @@ class PilotWindow(_message.Message):
         pilot_id: _builtins.str = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
         open: _builtins.bool = ...,
+        query_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "expires_at", b"expires_at", "open", b"open", "peer_state", b"peer_state", "pilot_id", b"pilot_id", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "expires_at", b"expires_at", "open", b"open", "peer_state", b"peer_state", "pilot_id", b"pilot_id", "query_ids", b"query_ids", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -698,7 +712,9 @@ class PilotQuery(_message.Message):
     expected: _contact_point_pb2.ResultStatus.ValueType
     @_builtins.property
     def search(self) -> _contact_point_pb2.SearchRequest:
-        """Sent by the candidate's contact point to the pilot peer only, with the pilot id as case reference."""
+        """Sent by the candidate's contact point to the pilot peer only, with a test query id of its own as case
+        reference (the pilot id, '-' and a random part; see PilotWindow.query_ids).
+        """
 
     def __init__(
         self,
@@ -966,6 +982,92 @@ class SyncDeclarationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SyncDeclarationsResponse: _TypeAlias = SyncDeclarationsResponse  # noqa: Y015
+
+@_typing.final
+class SyncReadinessRequest(_message.Message):
+    """GATE-2 catch-up: the state's own supervisor asks every other state's supervisor for that state's own
+    readiness rows (steps, Council decision, revocation) and merges them, the latest event winning.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncReadinessRequest: _TypeAlias = SyncReadinessRequest  # noqa: Y015
+
+@_typing.final
+class SyncReadinessResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPDATED_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
+    updated: _builtins.int
+    """Readiness rows that changed here."""
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        updated: _builtins.int = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unreached_states", b"unreached_states", "updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncReadinessResponse: _TypeAlias = SyncReadinessResponse  # noqa: Y015
+
+@_typing.final
+class SyncJointCasesRequest(_message.Message):
+    """AUD-1 catch-up: the state's own supervisor asks every other state's supervisor for the joint cases the
+    two DPAs hold and merges each as if the partner had shared it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncJointCasesRequest: _TypeAlias = SyncJointCasesRequest  # noqa: Y015
+
+@_typing.final
+class SyncJointCasesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPDATED_FIELD_NUMBER: _builtins.int
+    UNREACHED_STATES_FIELD_NUMBER: _builtins.int
+    updated: _builtins.int
+    """Joint cases that changed here (new, new findings, closed)."""
+    @_builtins.property
+    def unreached_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        updated: _builtins.int = ...,
+        unreached_states: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unreached_states", b"unreached_states", "updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncJointCasesResponse: _TypeAlias = SyncJointCasesResponse  # noqa: Y015
 
 @_typing.final
 class ListDeclarationsRequest(_message.Message):
@@ -1476,6 +1578,8 @@ Global___CloseJointCaseResponse: _TypeAlias = CloseJointCaseResponse  # noqa: Y0
 
 @_typing.final
 class ListJointCasesRequest(_message.Message):
+    """The state's own DPA lists every joint case it holds; another state's supervisor, the ones it shares."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(

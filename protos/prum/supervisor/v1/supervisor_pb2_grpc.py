@@ -84,6 +84,16 @@ class SupervisorServiceStub:
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsRequest.SerializeToString,
                 response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsResponse.FromString,
                 _registered_method=True)
+        self.SyncReadiness = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/SyncReadiness',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncReadinessRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncReadinessResponse.FromString,
+                _registered_method=True)
+        self.SyncJointCases = channel.unary_unary(
+                '/prum.supervisor.v1.SupervisorService/SyncJointCases',
+                request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncJointCasesRequest.SerializeToString,
+                response_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncJointCasesResponse.FromString,
+                _registered_method=True)
         self.OpenJointCase = channel.unary_unary(
                 '/prum.supervisor.v1.SupervisorService/OpenJointCase',
                 request_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.OpenJointCaseRequest.SerializeToString,
@@ -204,6 +214,19 @@ class SupervisorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SyncDeclarations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncReadiness(self, request, context):
+        """GATE-2 and AUD-1 catch-up of a state that was down (called when it starts).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncJointCases(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -331,6 +354,16 @@ def add_SupervisorServiceServicer_to_server(servicer, server):
                     servicer.SyncDeclarations,
                     request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsRequest.FromString,
                     response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsResponse.SerializeToString,
+            ),
+            'SyncReadiness': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncReadiness,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncReadinessRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncReadinessResponse.SerializeToString,
+            ),
+            'SyncJointCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncJointCases,
+                    request_deserializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncJointCasesRequest.FromString,
+                    response_serializer=prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncJointCasesResponse.SerializeToString,
             ),
             'OpenJointCase': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenJointCase,
@@ -658,6 +691,60 @@ class SupervisorService:
             '/prum.supervisor.v1.SupervisorService/SyncDeclarations',
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsRequest.SerializeToString,
             prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncDeclarationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncReadiness(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/SyncReadiness',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncReadinessRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncReadinessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncJointCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.supervisor.v1.SupervisorService/SyncJointCases',
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncJointCasesRequest.SerializeToString,
+            prum_dot_supervisor_dot_v1_dot_supervisor__pb2.SyncJointCasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,9 @@ class SupervisorServiceStub:
     ListDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]
     ShareDeclaration: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]
     SyncDeclarations: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.SyncDeclarationsRequest, _supervisor_pb2.SyncDeclarationsResponse]
+    SyncReadiness: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.SyncReadinessRequest, _supervisor_pb2.SyncReadinessResponse]
+    """GATE-2 and AUD-1 catch-up of a state that was down (called when it starts)."""
+    SyncJointCases: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.SyncJointCasesRequest, _supervisor_pb2.SyncJointCasesResponse]
     OpenJointCase: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.OpenJointCaseRequest, _supervisor_pb2.OpenJointCaseResponse]
     """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
     AddJointFinding: _grpc.UnaryUnaryMultiCallable[_supervisor_pb2.AddJointFindingRequest, _supervisor_pb2.AddJointFindingResponse]
@@ -80,6 +83,9 @@ class SupervisorServiceAsyncStub(SupervisorServiceStub):
     ListDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ListDeclarationsRequest, _supervisor_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
     ShareDeclaration: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.ShareDeclarationRequest, _supervisor_pb2.ShareDeclarationResponse]  # type: ignore[assignment]
     SyncDeclarations: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.SyncDeclarationsRequest, _supervisor_pb2.SyncDeclarationsResponse]  # type: ignore[assignment]
+    SyncReadiness: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.SyncReadinessRequest, _supervisor_pb2.SyncReadinessResponse]  # type: ignore[assignment]
+    """GATE-2 and AUD-1 catch-up of a state that was down (called when it starts)."""
+    SyncJointCases: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.SyncJointCasesRequest, _supervisor_pb2.SyncJointCasesResponse]  # type: ignore[assignment]
     OpenJointCase: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.OpenJointCaseRequest, _supervisor_pb2.OpenJointCaseResponse]  # type: ignore[assignment]
     """AUD-1: joint cases of two DPAs; each DPA calls its own supervisor, which tells the partner's."""
     AddJointFinding: _aio.UnaryUnaryMultiCallable[_supervisor_pb2.AddJointFindingRequest, _supervisor_pb2.AddJointFindingResponse]  # type: ignore[assignment]
@@ -171,6 +177,21 @@ class SupervisorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supervisor_pb2.SyncDeclarationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supervisor_pb2.SyncDeclarationsResponse, _abc.Awaitable[_supervisor_pb2.SyncDeclarationsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SyncReadiness(
+        self,
+        request: _supervisor_pb2.SyncReadinessRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.SyncReadinessResponse, _abc.Awaitable[_supervisor_pb2.SyncReadinessResponse]]:
+        """GATE-2 and AUD-1 catch-up of a state that was down (called when it starts)."""
+
+    @_abc_1.abstractmethod
+    def SyncJointCases(
+        self,
+        request: _supervisor_pb2.SyncJointCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervisor_pb2.SyncJointCasesResponse, _abc.Awaitable[_supervisor_pb2.SyncJointCasesResponse]]: ...
 
     @_abc_1.abstractmethod
     def OpenJointCase(
