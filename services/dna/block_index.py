@@ -67,7 +67,7 @@ from prum.services.dna.encoding import (
     unseen_row,
 )
 from prum.services.dna.index import LOCUS_GROUPS
-from prum.services.dna.loci import KNOWN_LOCI, STR_LOCI
+from prum.services.dna.loci import ESS_LOCI, KNOWN_LOCI, STR_LOCI
 from prum.services.dna.matching import MATCH_CLASSES, Match, compare_normalised
 from prum.services.dna.profile import MIN_DESIGNATED_LOCI, NormalisedProfile, normalize_profile
 
@@ -107,6 +107,18 @@ _LOW_PY: list[list[int]] = _LOW.tolist()
 _HIGH_PY: list[list[int]] = _HIGH.tolist()
 _LOCUS_SALT_PY: list[int] = _LOCUS_SALT.tolist()
 _MIN_BUCKET_BITS = 12  # keys < 2^44: above 12 bucket bits the rest fits a 32-bit fingerprint
+_BUCKET_ENTRIES = 8
+"""Entries per directory bucket on average (2 before the row signatures: their 4 bytes an entry are paid
+for by a smaller bucket table; a bucket is sorted by fingerprint, so a crowded one is searched by halves)."""
+
+SIGNATURE_LOCI: tuple[str, ...] = ESS_LOCI + ("D16S539", "D2S1338", "D19S433", "SE33")
+"""The 16 loci of the common European kits: each key entry carries its row's 2-bit code at each of
+them (`kernels.SIGNATURE_SHIFT`), 32 bits, so that the probe drops most rows that cannot hit without
+reading them."""
+_SIGNATURE_SLOT = np.full(N_STR, -1, dtype=np.int64)
+for _slot, _locus in enumerate(SIGNATURE_LOCI):
+    _SIGNATURE_SLOT[LOCUS_INDEX[_locus]] = _slot
+_NO_ENTRIES = (np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.uint32))
 
 
 def genotype_hash(locus: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -119,6 +131,46 @@ def genotype_hashes(locus: int, pairs: list[tuple[int, int]]) -> list[int]:
     """`genotype_hash` for a few (low, high) pairs, in plain ints."""
     salt, low, high = _LOCUS_SALT_PY[locus], _LOW_PY[locus], _HIGH_PY[locus]
     return [salt + (low[a] ^ high[b]) for a, b in pairs]
+
+
+def _signature_codes(hashed: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The 2-bit signature code of genotypes by their `genotype_hash`: 0 where not fully designated
+    (second allele code absent or a wildcard), else 1 + (hash >> kernels.SIGNATURE_SHIFT) % 3."""
+    return np.where(second < 2, 0, 1 + (hashed >> kernels.SIGNATURE_SHIFT) % 3)
+
+
+def _query_filter(designated: int, usable: int, hashes: Mapping[int, list[int]]) -> np.ndarray:
+    """`kernels.query_filter` from a query's genotype hashes by locus (the numpy path's twin)."""
+    out = [0, MIN_DESIGNATED_LOCI, 0]
+    for locus in range(N_STR):
+        if not designated >> locus & 1:
+            continue
+        slot = int(_SIGNATURE_SLOT[locus])
+        allowed = 1
+        if usable >> locus & 1:
+            if slot < 0:
+                out[0] += 1
+                continue
+            for value in hashes.get(locus, ()):
+                allowed |= 1 << (1 + (value >> kernels.SIGNATURE_SHIFT) % 3)
+        elif slot < 0:
+            continue
+        out += (2 * slot, allowed, allowed & ~1)
+        out[2] += 1
+    return np.array(out, dtype=np.int64)
+
+
+def _passing(signatures: np.ndarray, qfilter: np.ndarray) -> np.ndarray:
+    """`kernels.passes` for many signatures at once (bool per signature)."""
+    signatures = signatures.astype(np.int64)
+    fails = np.zeros(len(signatures), dtype=np.int64)
+    possible = np.full(len(signatures), qfilter[0], dtype=np.int64)
+    for k in range(int(qfilter[2])):
+        shift, allowed, countable = qfilter[3 + 3 * k:6 + 3 * k].tolist()
+        code = (signatures >> shift) & 3
+        fails += ((allowed >> code) & 1) == 0
+        possible += (countable >> code) & 1
+    return (fails < 2) & (possible >= qfilter[1])
 
 
 def _bits(masks: np.ndarray) -> np.ndarray:
@@ -215,8 +267,10 @@ class BlockIndex:
         self._offsets = np.zeros(2, dtype=np.uint32)
         self._fingerprints = np.zeros(0, dtype=np.uint32)
         self._rows = np.zeros(0, dtype=np.uint32)
+        self._signatures = np.zeros(0, dtype=np.uint32)
         self._delta_keys = np.zeros(0, dtype=np.int64)
         self._delta_rows = np.zeros(0, dtype=np.uint32)
+        self._delta_signatures = np.zeros(0, dtype=np.uint32)
         self._dead = 0
         self._mask_id: dict[int, int] = {}
         self._row_mask = np.zeros(0, dtype=np.uint32)
@@ -254,12 +308,12 @@ class BlockIndex:
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held, by part: "profiles" (encoded rows, their masks and live flags, at allocated
-        capacity), "keys" (bucket offsets, fingerprints, rows, delta) and "sets" (the designated-set
-        id of each row, and the rows listed by set)."""
+        capacity), "keys" (bucket offsets, fingerprints, rows and row signatures of the entries, delta)
+        and "sets" (the designated-set id of each row, and the rows listed by set)."""
         return {
             "profiles": self.matrix.nbytes(),
-            "keys": (self._offsets.nbytes + self._fingerprints.nbytes + self._rows.nbytes
-                     + self._delta_keys.nbytes + self._delta_rows.nbytes),
+            "keys": (self._offsets.nbytes + self._fingerprints.nbytes + self._rows.nbytes + self._signatures.nbytes
+                     + self._delta_keys.nbytes + self._delta_rows.nbytes + self._delta_signatures.nbytes),
             "sets": self._row_mask.nbytes + self._set_rows.nbytes + self._set_offsets.nbytes,
         }
 
@@ -286,14 +340,15 @@ class BlockIndex:
         self._register(rows)
         self._recent.extend(rows.tolist())
         self._recent_rows = None
-        keys, owners = self._row_keys(rows)
+        keys, owners, signatures = self._row_keys(rows)
         if not len(self._rows) or len(self._delta_keys) + len(keys) > max(self.DELTA_LIMIT, len(self._rows) // 8):
-            self._merge(keys, owners)
+            self._merge(keys, owners, signatures)
             return
         merged = np.concatenate([self._delta_keys, keys])
         order = np.argsort(merged, kind="stable")
         self._delta_keys = merged[order]
         self._delta_rows = np.concatenate([self._delta_rows, owners])[order]
+        self._delta_signatures = np.concatenate([self._delta_signatures, signatures])[order]
 
     def remove(self, row: int) -> NormalisedProfile:
         """Drop a row; returns its profile. KeyError if absent. Its keys stay until the next merge,
@@ -304,7 +359,7 @@ class BlockIndex:
         self.matrix.remove(row)
         self._dead += 1
         if not self.matrix.count or self._dead > max(1 << 16, len(self._rows) // 4):
-            self._merge(np.zeros(0, np.int64), np.zeros(0, np.uint32))
+            self._merge(*_NO_ENTRIES)
         return profile
 
     def rebuild(self) -> None:
@@ -315,12 +370,14 @@ class BlockIndex:
         self._row_mask = np.zeros(matrix.capacity, dtype=np.uint32)
         self._registry = None
         self._register(live)
-        keys, owners = self._row_keys(live)
+        entries = self._row_keys(live)
         self._fingerprints = np.zeros(0, dtype=np.uint32)
         self._rows = np.zeros(0, dtype=np.uint32)
+        self._signatures = np.zeros(0, dtype=np.uint32)
         self._delta_keys = np.zeros(0, dtype=np.int64)
         self._delta_rows = np.zeros(0, dtype=np.uint32)
-        self._merge(keys, owners)
+        self._delta_signatures = np.zeros(0, dtype=np.uint32)
+        self._merge(*entries)
 
     def _register(self, rows: np.ndarray) -> None:
         matrix = self.matrix
@@ -340,10 +397,12 @@ class BlockIndex:
             ids[position] = found
         self._row_mask[rows] = ids[inverse]
 
-    def _row_keys(self, rows: np.ndarray, chunk: int = 1 << 18) -> tuple[np.ndarray, np.ndarray]:
-        """(key, row) for each block, of each partition, where a given row has a designated locus."""
+    def _row_keys(self, rows: np.ndarray, chunk: int = 1 << 18) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(key, row, row signature) for each block, of each partition, where a given row has a designated
+        locus."""
         keys: list[np.ndarray] = []
         owners: list[np.ndarray] = []
+        signed: list[np.ndarray] = []
         matrix = self.matrix
         columns = [(position, locus) for position, locus in enumerate(matrix.columns) if locus < N_STR]
         for start in range(0, len(rows), chunk):
@@ -351,6 +410,7 @@ class BlockIndex:
             codes = matrix.codes[part]
             masks = matrix.masks[part]
             sums = [[np.zeros(len(part), dtype=np.int64) for _ in partition] for partition in PARTITIONS]
+            signature = np.zeros(len(part), dtype=np.int64)
             for position, locus in columns:
                 c1 = codes[:, 2 * position].astype(np.int64)
                 c2 = codes[:, 2 * position + 1].astype(np.int64)
@@ -358,43 +418,68 @@ class BlockIndex:
                 hashed[c2 < 2] = 0  # absent or a wildcard: not designated, in no key
                 for level in range(len(PARTITIONS)):
                     sums[level][_BLOCK_OF[level, locus]] += hashed
+                if _SIGNATURE_SLOT[locus] >= 0:
+                    signature |= _signature_codes(hashed, c2) << (2 * int(_SIGNATURE_SLOT[locus]))
+            signature = signature.astype(np.uint32)
             for level, partition in enumerate(PARTITIONS):
                 for block in range(len(partition)):
                     nonempty = (masks & np.uint32(_BLOCK_BITS[level][block])) != 0
                     keys.append(sums[level][block][nonempty] + _BLOCK_SALT[level, block])
                     owners.append(part[nonempty].astype(np.uint32))
+                    signed.append(signature[nonempty])
         if not keys:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
-        return np.concatenate(keys), np.concatenate(owners)
+            return _NO_ENTRIES
+        return np.concatenate(keys), np.concatenate(owners), np.concatenate(signed)
 
-    def _merge(self, keys: np.ndarray, owners: np.ndarray) -> None:
-        """One directory from the live entries of the old one, the delta and new (key, row) entries.
+    def _row_signatures(self, rows: np.ndarray) -> np.ndarray:
+        """The 32-bit signature of each given row (2 bits per `SIGNATURE_LOCI` locus, 0 where it is not
+        fully designated)."""
+        matrix = self.matrix
+        codes = matrix.codes[rows]
+        signature = np.zeros(len(rows), dtype=np.int64)
+        for position, locus in enumerate(matrix.columns):
+            if locus < N_STR and _SIGNATURE_SLOT[locus] >= 0:
+                c1 = codes[:, 2 * position].astype(np.int64)
+                c2 = codes[:, 2 * position + 1].astype(np.int64)
+                hashed = genotype_hash(locus, np.minimum(c1, c2), np.maximum(c1, c2))
+                signature |= _signature_codes(hashed, c2) << (2 * int(_SIGNATURE_SLOT[locus]))
+        return signature.astype(np.uint32)
+
+    def _merge(self, keys: np.ndarray, owners: np.ndarray, signatures: np.ndarray) -> None:
+        """One directory from the live entries of the old one, the delta and new (key, row, signature)
+        entries.
 
         The bucket of a key is its low bits, its fingerprint the rest (keys are below 2^44), so an old
         entry's key is (fingerprint << bits | bucket) and the directory can be rebuilt at any size."""
         old_bits = self._bucket_bits
         parts = [self._delta_keys, keys]
         rows = [self._delta_rows, owners]
+        signed = [self._delta_signatures, signatures]
         if len(self._rows):
             buckets = np.repeat(np.arange(len(self._offsets) - 1, dtype=np.int64), np.diff(self._offsets))
             parts.insert(0, (self._fingerprints.astype(np.int64) << old_bits) | buckets)
             rows.insert(0, self._rows)
+            signed.insert(0, self._signatures)
         all_keys = np.concatenate(parts)
         all_rows = np.concatenate(rows)
+        all_signatures = np.concatenate(signed)
         live = self.matrix.live[all_rows]
-        all_keys, all_rows = all_keys[live], all_rows[live]
-        bits = max(_MIN_BUCKET_BITS, min(30, int(np.ceil(np.log2(len(all_keys) / 2 + 1)))))
+        all_keys, all_rows, all_signatures = all_keys[live], all_rows[live], all_signatures[live]
+        bits = max(_MIN_BUCKET_BITS, min(30, int(np.ceil(np.log2(len(all_keys) / _BUCKET_ENTRIES + 1)))))
         bucket = all_keys & ((1 << bits) - 1)
-        order = np.argsort(bucket, kind="stable")
+        order = np.argsort((bucket << 32) | (all_keys >> bits), kind="stable")  # by bucket, then fingerprint
         all_keys, all_rows, bucket = all_keys[order], all_rows[order], bucket[order]
+        all_signatures = all_signatures[order]
         offsets = np.zeros((1 << bits) + 1, dtype=np.uint32)
         np.cumsum(np.bincount(bucket, minlength=1 << bits), out=offsets[1:])
         self._offsets = offsets
         self._fingerprints = (all_keys >> bits).astype(np.uint32)
         self._rows = all_rows.astype(np.uint32)
+        self._signatures = all_signatures.astype(np.uint32)
         self._bucket_bits = bits
         self._delta_keys = np.zeros(0, dtype=np.int64)
         self._delta_rows = np.zeros(0, dtype=np.uint32)
+        self._delta_signatures = np.zeros(0, dtype=np.uint32)
         self._dead = 0
         self._list_sets()
 
@@ -414,12 +499,12 @@ class BlockIndex:
     def state(self) -> dict[str, np.ndarray]:
         """The directory and registry as arrays (with `ProfileMatrix.state`, a snapshot)."""
         if len(self._delta_keys) or self._dead:
-            self._merge(np.zeros(0, np.int64), np.zeros(0, np.uint32))
+            self._merge(*_NO_ENTRIES)
         masks = np.zeros(len(self._mask_id), dtype=np.uint32)
         for mask, position in self._mask_id.items():
             masks[position] = mask
         return {"offsets": self._offsets, "fingerprints": self._fingerprints, "rows": self._rows,
-                "bucket_bits": np.array([self._bucket_bits]), "set_masks": masks,
+                "signatures": self._signatures, "bucket_bits": np.array([self._bucket_bits]), "set_masks": masks,
                 "row_sets": self._row_mask[:self.matrix.size]}
 
     @classmethod
@@ -429,6 +514,18 @@ class BlockIndex:
         index._offsets = state["offsets"]
         index._fingerprints = state["fingerprints"]
         index._rows = state["rows"]
+        if "signatures" in state:
+            index._signatures = state["signatures"]
+        else:  # a snapshot from before the signatures: the signature of every entry's row
+            live = np.flatnonzero(matrix.live[:matrix.size])
+            signatures = np.zeros(matrix.size, dtype=np.uint32)
+            signatures[live] = index._row_signatures(live)
+            index._signatures = signatures[index._rows]
+            buckets = np.repeat(np.arange(len(index._offsets) - 1, dtype=np.int64), np.diff(index._offsets))
+            order = np.argsort((buckets << 32) | index._fingerprints.astype(np.int64), kind="stable")
+            index._fingerprints = index._fingerprints[order]  # and by fingerprint within a bucket, as now
+            index._rows = index._rows[order]
+            index._signatures = index._signatures[order]
         index._bucket_bits = int(state["bucket_bits"][0])
         index._mask_id = {int(mask): position for position, mask in enumerate(state["set_masks"].tolist())}
         index._row_mask = np.zeros(matrix.capacity, dtype=np.uint32)
@@ -513,12 +610,12 @@ class BlockIndex:
                 usable &= ~(1 << locus)  # no stored genotype matches it without a difference: never counts
         registry = self._registry_now()
         if kernels.AVAILABLE and self.compiled:
-            return self._candidate_rows_compiled(registry, usable, hashes)
+            return self._candidate_rows_compiled(registry, query.designated, usable, hashes)
         plan = self._plan(registry, usable)
         keys = self._keys(plan, hashes)
         if keys is None:  # one block expands into too many keys: check every row (exact, slow, rare)
             return np.flatnonzero(matrix.live[:matrix.size])
-        found = self._probe(keys)
+        found = self._probe(keys, _query_filter(query.designated, usable, hashes))
         if len(found) > 1:
             found.sort()
             first = np.empty(len(found), dtype=bool)
@@ -536,7 +633,8 @@ class BlockIndex:
             found = np.union1d(found, scanned)
         return found[matrix.live[found]]
 
-    def _candidate_rows_compiled(self, registry: _Registry, usable: int, hashes: Mapping[int, list[int]]) -> np.ndarray:
+    def _candidate_rows_compiled(self, registry: _Registry, designated: int, usable: int,
+                                 hashes: Mapping[int, list[int]]) -> np.ndarray:
         """`candidate_rows` through the compiled kernels: same plan, keys and probe (a superset of the hits)."""
         matrix = self.matrix
         missing = registry.union & ~usable
@@ -560,9 +658,10 @@ class BlockIndex:
                             qcount, present_offsets, present_hashes, _SPEC_CAP * 16)
         if len(keys) == 1 and keys[0] == -1:  # too many keys to probe: check every row (exact, slow, rare)
             return np.flatnonzero(matrix.live[:matrix.size])
-        found = kernels.probe(keys, self._bucket_bits, self._offsets, self._fingerprints, self._rows,
-                              self._delta_keys, self._delta_rows, matrix.live, self._row_mask, need,
-                              bool(need.max(initial=1) > 1))
+        qfilter = kernels.query_filter(qhash, qcount, designated, usable, _SIGNATURE_SLOT, MIN_DESIGNATED_LOCI)
+        found = kernels.probe(keys, self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._signatures,
+                              self._delta_keys, self._delta_rows, self._delta_signatures, matrix.live,
+                              self._row_mask, need, bool(need.max(initial=1) > 1), qfilter)
         if scan.any():
             scanned = np.flatnonzero(np.isin(self._row_mask[:matrix.size], np.flatnonzero(scan)))
             found = np.union1d(found, scanned[matrix.live[scanned]])
@@ -614,8 +713,8 @@ class BlockIndex:
             registry.union,
             registry.set_count, self.SMALL_SET, *full, designated if cached is not None else -1, *(cached or full),
             present_offsets, present_hashes, _SPEC_CAP * 16,
-            self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._delta_keys, self._delta_rows,
-            matrix.live, self._row_mask, matrix.codes, self._set_offsets, self._set_rows, self._recent_array(),
+            self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._signatures, self._delta_keys,
+            self._delta_rows, self._delta_signatures, _SIGNATURE_SLOT, matrix.live, self._row_mask, matrix.codes, self._set_offsets, self._set_rows, self._recent_array(),
             MIN_DESIGNATED_LOCI)
         if planned >= 0:
             if len(plans) >= self.PLAN_CACHE:
@@ -658,8 +757,10 @@ class BlockIndex:
         hits, complete = kernels.search(
             exact, single, leave_one_out, registry.value_mask, registry.value_salt, missing, qhash, qcount,
             present_offsets, present_hashes, _SPEC_CAP * 16, self._bucket_bits, self._offsets, self._fingerprints,
-            self._rows, self._delta_keys, self._delta_rows, matrix.live, self._row_mask, need,
-            bool(need.max(initial=1) > 1), codes, cols, table, query.width, wild, MIN_DESIGNATED_LOCI)
+            self._rows, self._signatures, self._delta_keys, self._delta_rows, self._delta_signatures, matrix.live,
+            self._row_mask, need, bool(need.max(initial=1) > 1),
+            kernels.query_filter(qhash, qcount, query.designated, usable, _SIGNATURE_SLOT, MIN_DESIGNATED_LOCI),
+            codes, cols, table, query.width, wild, MIN_DESIGNATED_LOCI)
         if not complete:  # too many keys to probe: check every row (exact, slow, rare)
             scan = np.ones(len(registry.masks), dtype=np.bool_)
         if scan.any():
@@ -849,8 +950,9 @@ class BlockIndex:
                 return None
         return keys, tags
 
-    def _probe(self, keys: np.ndarray) -> np.ndarray:
-        """Rows of every entry whose key is among `keys` (one per matching entry, with repeats)."""
+    def _probe(self, keys: np.ndarray, qfilter: np.ndarray | None = None) -> np.ndarray:
+        """Rows of every entry whose key is among `keys` (one per matching entry, with repeats), less
+        those whose row signature cannot hit (`kernels.passes` with `qfilter`, when given)."""
         found: list[np.ndarray] = []
         if len(self._rows) and len(keys):
             bits = self._bucket_bits
@@ -862,7 +964,10 @@ class BlockIndex:
                 starts = np.cumsum(counts) - counts
                 index = np.arange(total, dtype=np.int64) + np.repeat(low - starts, counts)
                 wanted = np.repeat((keys >> bits).astype(np.uint32), counts)
-                found.append(self._rows[index[self._fingerprints[index] == wanted]].astype(np.int64))
+                index = index[self._fingerprints[index] == wanted]
+                if qfilter is not None:
+                    index = index[_passing(self._signatures[index], qfilter)]
+                found.append(self._rows[index].astype(np.int64))
         if len(self._delta_keys) and len(keys):
             left = np.searchsorted(self._delta_keys, keys, side="left")
             counts = np.searchsorted(self._delta_keys, keys, side="right") - left
@@ -870,6 +975,8 @@ class BlockIndex:
             if total:
                 starts = np.cumsum(counts) - counts
                 index = np.arange(total, dtype=np.int64) + np.repeat(left - starts, counts)
+                if qfilter is not None:
+                    index = index[_passing(self._delta_signatures[index], qfilter)]
                 found.append(self._delta_rows[index].astype(np.int64))
         if not found:
             return np.zeros(0, dtype=np.int64)

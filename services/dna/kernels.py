@@ -50,6 +50,64 @@ def _popcount(value: int) -> int:
     return ((value * 0x01010101) & 0xFFFFFFFF) >> 24
 
 
+SIGNATURE_SHIFT = 20
+"""A stored genotype's 2-bit signature code is 1 + (its `genotype_hash` >> SIGNATURE_SHIFT) % 3; 0 is
+"not fully designated" (absent or a wildcard). block_index keeps one such code per signature locus
+(16 loci, 32 bits) beside every key entry."""
+
+
+@njit(cache=True, nogil=True)
+def query_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray,
+                 min_loci: int) -> np.ndarray:
+    """What an entry's row signature must show for the row to be able to hit this query, as one array:
+    (loci without a signature slot that may count, min_loci, n, then n triples (shift, allowed codes,
+    countable codes) as bit sets over the 2-bit code). At a designated query locus with a slot, a row's
+    code outside `allowed` means a genotype that matches none of the query's (a differing allele);
+    `countable` are the codes of a matching designated genotype (a locus that may count). See `passes`."""
+    loci = slot.shape[0]
+    out = np.zeros(3 + 3 * loci, np.int64)
+    n = 0
+    base = 0
+    for locus in range(loci):
+        if not (designated >> locus) & 1:
+            continue
+        s = slot[locus]
+        allowed = 1
+        if (usable >> locus) & 1:
+            if s < 0:
+                base += 1
+                continue
+            for e in range(qcount[locus]):
+                allowed |= 1 << (1 + (qhash[locus, e] >> SIGNATURE_SHIFT) % 3)
+        elif s < 0:
+            continue
+        out[3 + 3 * n] = 2 * s
+        out[4 + 3 * n] = allowed
+        out[5 + 3 * n] = allowed & ~1
+        n += 1
+    out[0] = base
+    out[1] = min_loci
+    out[2] = n
+    return out
+
+
+@njit(cache=True, nogil=True)
+def passes(signature: int, qfilter: np.ndarray) -> bool:
+    """Whether a row with this signature may hit the query of `qfilter`: False when two signature loci
+    show a genotype matching none of the query's (two differing alleles, DNA-9) or when fewer than
+    min_loci loci can count (DNA-8). Never False for a hit; a hash collision only lets a row through."""
+    fails = 0
+    possible = qfilter[0]
+    for k in range(qfilter[2]):
+        code = (signature >> qfilter[3 + 3 * k]) & 3
+        if not (qfilter[4 + 3 * k] >> code) & 1:
+            fails += 1
+            if fails > 1:
+                return False
+        possible += (qfilter[5 + 3 * k] >> code) & 1
+    return possible >= qfilter[1]
+
+
 @njit(cache=True, nogil=True)
 def _block_cost(v: int, state: int, rows: int, usable: int, value_mask: np.ndarray, missing: int,
                 present_counts: np.ndarray) -> float:
@@ -427,30 +485,46 @@ def _sort_rows(rows: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray,
-          delta_keys: np.ndarray, delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray,
-          need: np.ndarray, use_need: bool) -> np.ndarray:
+          signatures: np.ndarray, delta_keys: np.ndarray, delta_rows: np.ndarray, delta_signatures: np.ndarray,
+          live: np.ndarray, row_set: np.ndarray, need: np.ndarray, use_need: bool, qfilter: np.ndarray
+          ) -> np.ndarray:
     """Live rows of the entries whose key is among `keys`, sorted, each once, those of a set with a count
-    filter only when they match at least `need[set]` keys (`BlockIndex.candidate_rows`)."""
+    filter only when they match at least `need[set]` keys (`BlockIndex.candidate_rows`); an entry whose
+    row signature cannot hit (`passes` with `qfilter`) is dropped as it is read, without reading its row."""
     low = (1 << bits) - 1
-    total = 0
-    for i in range(keys.shape[0]):
-        bucket = keys[i] & low
-        total += offsets[bucket + 1] - offsets[bucket]
-    found = np.empty(total + 16, np.int64)
+    found = np.empty(max(64, 2 * keys.shape[0]), np.int64)  # grown as needed: one pass over the buckets
     m = 0
     for i in range(keys.shape[0]):
         key = keys[i]
         bucket = key & low
         fingerprint = key >> bits
-        for j in range(offsets[bucket], offsets[bucket + 1]):
-            if fingerprints[j] == fingerprint:
+        j = np.int64(offsets[bucket])
+        stop = np.int64(offsets[bucket + 1])
+        if stop - j > 8:  # entries are sorted by fingerprint within a bucket: skip to this key's
+            high = stop
+            while j < high:
+                middle = (j + high) >> 1
+                if fingerprints[middle] < fingerprint:
+                    j = middle + 1
+                else:
+                    high = middle
+        while j < stop and fingerprints[j] <= fingerprint:
+            if fingerprints[j] == fingerprint and passes(np.int64(signatures[j]), qfilter):
+                if m >= found.shape[0]:
+                    grown = np.empty(found.shape[0] * 2, np.int64)
+                    grown[:m] = found[:m]
+                    found = grown
                 found[m] = rows[j]
                 m += 1
+            j += 1
     if delta_keys.shape[0]:
         for i in range(keys.shape[0]):
             key = keys[i]
             j = np.searchsorted(delta_keys, key)
             while j < delta_keys.shape[0] and delta_keys[j] == key:
+                if not passes(np.int64(delta_signatures[j]), qfilter):
+                    j += 1
+                    continue
                 if m >= found.shape[0]:
                     grown = np.empty(found.shape[0] * 2 + 16, np.int64)
                     grown[:m] = found[:m]
@@ -577,8 +651,9 @@ def scan_sets(codes: np.ndarray, set_offsets: np.ndarray, set_rows: np.ndarray, 
 def search(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, value_mask: np.ndarray,
            value_salt: np.ndarray, missing: int, qhash: np.ndarray, qcount: np.ndarray, present_offsets: np.ndarray,
            present_hashes: np.ndarray, capacity: int, bits: int, offsets: np.ndarray, fingerprints: np.ndarray,
-           rows: np.ndarray, delta_keys: np.ndarray, delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray,
-           need: np.ndarray, use_need: bool, codes: np.ndarray, cols: np.ndarray, table: np.ndarray, width: int,
+           rows: np.ndarray, signatures: np.ndarray, delta_keys: np.ndarray, delta_rows: np.ndarray,
+           delta_signatures: np.ndarray, live: np.ndarray, row_set: np.ndarray, need: np.ndarray, use_need: bool,
+           qfilter: np.ndarray, codes: np.ndarray, cols: np.ndarray, table: np.ndarray, width: int,
            wild: np.ndarray, min_loci: int) -> tuple[np.ndarray, bool]:
     """`keys`, `probe` and `screen` in one call: the rows reached by the plan that hit, and False when
     the plan expands into more than `capacity` keys (then nothing is probed)."""
@@ -586,7 +661,8 @@ def search(exact: np.ndarray, single: np.ndarray, leave_one_out: np.ndarray, val
                   present_hashes, capacity)
     if probed.shape[0] == 1 and probed[0] == -1:
         return np.empty(0, np.int64), False
-    found = probe(probed, bits, offsets, fingerprints, rows, delta_keys, delta_rows, live, row_set, need, use_need)
+    found = probe(probed, bits, offsets, fingerprints, rows, signatures, delta_keys, delta_rows, delta_signatures,
+                  live, row_set, need, use_need, qfilter)
     return screen(codes, found, cols, table, width, wild, min_loci), True
 
 
@@ -693,8 +769,9 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                    cached_single: np.ndarray, cached_leave_one_out: np.ndarray, cached_need: np.ndarray,
                    cached_scan: np.ndarray,
                    present_offsets: np.ndarray, present_hashes: np.ndarray, capacity: int, bits: int,
-                   offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray, delta_keys: np.ndarray,
-                   delta_rows: np.ndarray, live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
+                   offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray, signatures: np.ndarray,
+                   delta_keys: np.ndarray, delta_rows: np.ndarray, delta_signatures: np.ndarray, slot: np.ndarray,
+                   live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
                    set_offsets: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, min_loci: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
@@ -727,10 +804,11 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         if need[d] > 1:
             use_need = True
             break
+    qfilter = query_filter(qhash, qcount, designated, usable, slot, min_loci)
     found, complete = search(exact, single, leave_one_out, value_mask, value_salt, missing, qhash, qcount,
                              present_offsets, present_hashes, capacity, bits, offsets, fingerprints, rows,
-                             delta_keys, delta_rows, live, row_set, need, use_need, codes, cols, table, width,
-                             wild, min_loci)
+                             signatures, delta_keys, delta_rows, delta_signatures, live, row_set, need, use_need,
+                             qfilter, codes, cols, table, width, wild, min_loci)
     any_scan = not complete
     if complete:
         for d in range(scan.shape[0]):

@@ -10,7 +10,8 @@ import pytest
 from prum.federation.cli_dna import build_index
 from prum.federation.datagen_dna import DEFAULT_LOCI, derived_profile, query_mix, random_profile, synthetic_file
 from prum.services.dna import compare, kernels, normalize_profile
-from prum.services.dna.block_index import BLOCKS, PARTITIONS, BlockIndex
+from prum.services.dna.block_index import BLOCKS, PARTITIONS, BlockIndex, genotype_hashes
+from prum.services.dna.encoding import N_STR
 from prum.services.dna.index import LOCUS_GROUPS
 from prum.services.dna.loci import STR_LOCI
 
@@ -168,3 +169,47 @@ def test_plans_of_queries_with_missing_loci_are_kept_and_give_the_same_hits(real
         assert [index.search(query) for query in stains] == first
     finally:
         index.compiled = True
+
+
+def test_row_signatures_drop_rows_without_reading_them_and_lose_no_hit(realistic):
+    """Each key entry carries its row's 2-bit code at the 16 common loci: the probe drops a row whose
+    codes show two loci matching none of the query's genotypes, or too few loci that can count. The
+    compiled and numpy filters are the same, and every hit still comes out."""
+    from prum.services.dna.block_index import _SIGNATURE_SLOT, _passing, _query_filter
+    from prum.services.dna.profile import MIN_DESIGNATED_LOCI
+
+    batch, index, mix = realistic
+    dropped = 0
+    for i in range(0, len(mix.batch), 3):
+        query = mix.batch.normalised(i)
+        encoded = index.encode(query)
+        hashes = {locus: genotype_hashes(locus, found) for locus, found in encoded.genotypes.items() if found}
+        usable = encoded.usable
+        qfilter = _query_filter(encoded.designated, usable, hashes)
+        if kernels.AVAILABLE:
+            width = max((len(v) for v in hashes.values()), default=1)
+            qhash = np.zeros((N_STR, width), dtype=np.int64)
+            qcount = np.zeros(N_STR, dtype=np.int64)
+            for locus, values in hashes.items():
+                qhash[locus, :len(values)] = values
+                qcount[locus] = len(values)
+            assert kernels.query_filter(qhash, qcount, encoded.designated, usable, _SIGNATURE_SLOT,
+                                        MIN_DESIGNATED_LOCI).tolist()[:len(qfilter)] == qfilter.tolist()
+            sample = index._signatures[:500]
+            assert _passing(sample, qfilter).tolist() == [kernels.passes(int(s), qfilter) for s in sample]
+        hits = {row for row, _ in index.search(query)}
+        passing = set(np.flatnonzero(_passing(index._row_signatures(np.arange(len(index))), qfilter)).tolist())
+        assert hits <= passing
+        dropped += len(index) - len(passing)
+    assert dropped > 0.5 * len(index) * len(range(0, len(mix.batch), 3))
+
+
+def test_a_snapshot_without_signatures_is_still_read(realistic):
+    batch, index, mix = realistic
+    state = dict(index.state())
+    del state["signatures"]
+    restored = BlockIndex.from_state(index.matrix.__class__.from_state(index.matrix.state()), state)
+    assert restored._signatures.tolist() == index._signatures.tolist()
+    for i in range(0, 40):
+        query = mix.batch.normalised(i)
+        assert restored.search(query) == index.search(query)
