@@ -246,16 +246,21 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         six = shared == min_loci
         wanted = 1 if six else 2
         settled = False
-        clean = 0  # clean blocks of the first partition: exact keys, cheapest
-        for b in range(first):
-            clean += status[value_ids[d, b]] == CLEAN
-        if clean >= wanted:
-            for b in range(first):
-                v = value_ids[d, b]
-                if status[v] == CLEAN:
-                    exact[v] = True
-            if not six:
-                need[d] = clean - 1 if clean > 2 else 1
+        for level in range(levels):  # enough clean blocks in one partition: exact keys only, cheapest
+            clean = 0
+            for b in range(blocks):
+                if block_level[b] == level:
+                    clean += status[value_ids[d, b]] == CLEAN
+            if clean >= wanted:
+                for b in range(blocks):
+                    v = value_ids[d, b]
+                    if block_level[b] == level and status[v] == CLEAN:
+                        exact[v] = True
+                if not six:
+                    need[d] = clean - 1 if clean > 2 else 1
+                settled = True
+                break
+        if settled:
             continue
         if set_count[d] <= small:
             scan[d] = True
