@@ -93,29 +93,55 @@ def up(federation: Federation, workdir: Path, timeout_s: float = 60.0,
     }
     _write_run(workdir, run)
     for i, code in enumerate(federation.codes, start=1):
-        folder = workdir / code
-        folder.mkdir(exist_ok=True)
-        with (folder / "node.out").open("ab") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "prum.federation.node", "--workdir", str(workdir), "--state", code],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        run["states"][code]["pid"] = process.pid
+        run["states"][code]["pid"] = _spawn(workdir, code)
         progress("states spawned", i, len(federation.codes))
     _write_run(workdir, run)
+    _wait_serving(workdir, run, list(federation.codes), timeout_s, progress)
+    return run
+
+
+def restart(workdir: Path, state: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Start one state's process again (it was killed or stopped) on its folder and address: it reopens its
+    stores and catches up with what the other states changed meanwhile (node.py). Returns the run."""
+    run = read_run(workdir)
+    if state not in run["states"]:
+        raise ValueError(f"{state!r} is not a state of the federation in {workdir}; states: "
+                         f"{', '.join(run['states'])}")
+    pid = run["states"][state].get("pid")
+    if pid and _alive(pid):
+        raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first")
+    run["states"][state]["pid"] = _spawn(workdir, state)
+    _write_run(workdir, run)
+    _wait_serving(workdir, run, [state], timeout_s, lambda step, done, total: None)
+    return run
+
+
+def _spawn(workdir: Path, code: str) -> int:
+    folder = workdir / code
+    folder.mkdir(exist_ok=True)
+    with (folder / "node.out").open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prum.federation.node", "--workdir", str(workdir), "--state", code],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    return process.pid
+
+
+def _wait_serving(workdir: Path, run: dict[str, Any], states: list[str], timeout_s: float,
+                  progress: Progress) -> None:
     deadline = time.monotonic() + timeout_s
-    pending = list(federation.codes)
+    pending = list(states)
+    materials = {code: TlsMaterial.load(workdir / "pki", code) for code in states}
     while pending and time.monotonic() < deadline:
         for code in list(pending):
-            if health_of(run["states"][code]["address"], pki.material_for(code), 0.5) == "SERVING":
+            if health_of(run["states"][code]["address"], materials[code], 0.5) == "SERVING":
                 pending.remove(code)
-                progress("states serving", len(federation.codes) - len(pending), len(federation.codes))
+                progress("states serving", len(states) - len(pending), len(states))
             elif not _alive(run["states"][code]["pid"]):
                 raise RuntimeError(f"state {code} exited at start; see {workdir / code / 'node.out'}")
         time.sleep(0.1)
     if pending:
         raise TimeoutError(f"states {', '.join(pending)} not serving after {timeout_s:.0f} s; "
                            f"see {workdir}/<STATE>/node.out")
-    return run
 
 
 def status(workdir: Path, timeout_s: float = 1.0) -> list[dict[str, Any]]:

@@ -11,12 +11,14 @@ from pathlib import Path
 from sample_federation import officer_search
 from typer.testing import CliRunner
 
+from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.federation.cli import app
-from prum.federation.processes import read_run
+from prum.federation.processes import read_run, restart
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
+from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 
 FEDERATION = """
 [federation]
@@ -91,3 +93,46 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
     assert {r["state"]: r["result"] for r in json.loads(stopped.stdout)} == {
         "DE": "stopped", "NL": "stopped", "FR": "not running"}
     assert (workdir / "DE" / "prum.log").read_text().count('"state stopping"') == 1
+
+
+def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_path: Path) -> None:
+    """A state's process dies (kill -9) and is started again: its DPA's records come back from its own SQLite
+    files, and at start it catches up with what the others changed while it was down (GATE-2, AUD-1)."""
+    federation_file = tmp_path / "federation.toml"
+    federation_file.write_text(FEDERATION.replace("dna_profiles = 30", "dna_profiles = 0"))
+    workdir = tmp_path / "run"
+    started = runner.invoke(app, ["up", "-f", str(federation_file), "--workdir", str(workdir), "--json"])
+    try:
+        assert started.exit_code == 0, started.output
+        run = read_run(workdir)
+
+        def supervisor_of(state: str) -> supervisor_pb2_grpc.SupervisorServiceStub:
+            channel = open_channel(run["states"][state]["address"], TlsMaterial.load(workdir / "pki", state))
+            return supervisor_pb2_grpc.SupervisorServiceStub(channel)
+
+        audit = supervisor_of("FR").RunAudit(supervisor_pb2.RunAuditRequest(sample_size=5, seed=2), timeout=10).audit
+        os.kill(run["states"]["FR"]["pid"], signal.SIGKILL)
+        nl = supervisor_of("NL")
+        opened = nl.OpenJointCase(supervisor_pb2.OpenJointCaseRequest(
+            partner_state="FR", kind=supervisor_pb2.JOINT_CASE_KIND_AUDIT, subject="joint sample"), timeout=10)
+        assert not opened.partner_reached
+        revoked = nl.RevokeReadiness(supervisor_pb2.RevokeReadinessRequest(
+            state="NL", category=common_pb2.CATEGORY_VEHICLE, reason="register offline for audit"), timeout=10)
+        assert list(revoked.unreached_states) == ["FR"]
+
+        run = restart(workdir, "FR")
+        fr = supervisor_of("FR")
+        assert [a.id for a in fr.ListAudits(supervisor_pb2.ListAuditsRequest(), timeout=10).audits] == [audit.id]
+        deadline = time.monotonic() + 20
+        while True:  # the catch-up runs beside serving, right after the start
+            cases = fr.ListJointCases(supervisor_pb2.ListJointCasesRequest(), timeout=10).joint_cases
+            rows = fr.GetReadiness(supervisor_pb2.GetReadinessRequest(
+                state="NL", category=common_pb2.CATEGORY_VEHICLE), timeout=10).readiness
+            if [c.id for c in cases] == [opened.joint_case.id] and rows[0].revoked:
+                break
+            assert time.monotonic() < deadline, (list(cases), list(rows))
+            time.sleep(0.2)
+        assert rows[0].revocation_reason == "register offline for audit"
+    finally:
+        stopped = runner.invoke(app, ["down", "--workdir", str(workdir), "--json"])
+    assert stopped.exit_code == 0, stopped.output
