@@ -28,9 +28,9 @@ BIG_SET = 1024
 """A designated-locus set with at least this many rows gets its plan by the cost model below (few sets)."""
 _KEY_COST = 1.0
 """Cost model, in units of one probed key (a random read of the directory)."""
-_ENTRY_COST = 1.0
+_ENTRY_COST = 0.1
 """Cost model, in units of one probed key (a random read of the directory): per entry a probe collects."""
-_CHECK_COST = 3.0
+_CHECK_COST = 0.3
 """Per candidate row checked by the rules (a random read of the rows)."""
 _SCAN_COST = 0.7
 """Per row of a set checked one by one (rows in memory order)."""
