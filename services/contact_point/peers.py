@@ -133,23 +133,24 @@ def share_with_supervisors(peers: GrpcPeers, states: list[str], change: Any, tim
         return sorted(state for state in pool.map(tell, states) if state)
 
 
-#: What a supervisor lists for another state's catch-up: the call, its request for `state`, the listed field.
+#: What a supervisor lists for another state's catch-up: the call, its request for `state`, the listed fields.
 _FETCH = {
     "declarations": ("ListDeclarations", lambda state: supervisor_pb2.ListDeclarationsRequest(state=state),
-                     "declarations"),  # DEC-1: `state`'s declarations in force
+                     ("declarations",)),  # DEC-1: `state`'s declarations in force
     "readiness": ("GetReadiness", lambda state: supervisor_pb2.GetReadinessRequest(state=state),
-                  "readiness"),  # GATE-2: `state`'s own readiness rows
+                  ("readiness", "votes")),  # GATE-2: `state`'s own readiness rows; GATE-1: its open votes
     "joint_cases": ("ListJointCases", lambda state: supervisor_pb2.ListJointCasesRequest(),
-                    "joint_cases"),  # AUD-1: the joint cases `state`'s DPA holds with the caller's
+                    ("joint_cases",)),  # AUD-1: the joint cases `state`'s DPA holds with the caller's
 }
 
 
 def fetch_from_supervisor(peers: GrpcPeers, state: str, what: str, timeout_s: float) -> list[Any]:
     """What `state`'s supervisor lists for a catch-up (`what`: declarations, readiness, joint_cases); raises
     grpc.RpcError or KeyError if it cannot be reached."""
-    method, request, field = _FETCH[what]
+    method, request, fields = _FETCH[what]
     stub = supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state))
-    return list(getattr(getattr(stub, method)(request(state), timeout=timeout_s), field))
+    reply = getattr(stub, method)(request(state), timeout=timeout_s)
+    return [item for field in fields for item in getattr(reply, field)]
 
 
 INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")

@@ -140,6 +140,11 @@ def _moment(text: str | None) -> datetime | None:
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
+def _decides(votes: dict[str, Vote], members: Sequence[str]) -> bool:
+    """Unanimity: every member voted, none AGAINST, at least one IN_FAVOUR (ABSTAIN does not block)."""
+    return len(votes) == len(members) and Vote.AGAINST not in votes.values() and Vote.IN_FAVOUR in votes.values()
+
+
 def _last_change(row: Readiness) -> datetime:
     """When the row's decision (or its revocation) was taken; an undated decision or none: never."""
     moment = row.revoked_at if row.revoked else row.decided_at if row.ready else None
@@ -271,6 +276,37 @@ class ReadinessBook:
                 self._save(Readiness(state, category, tuple(ReadinessStep), True))
             return self._row(state, category)
 
+    def open_votes(self, voter: str) -> list[tuple[str, Category, Vote]]:
+        """The votes `voter` cast on decisions not taken yet: (subject state, category, vote) (GATE-1)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT v.subject_state, v.category, v.vote FROM votes v LEFT JOIN readiness r ON "
+                "r.state = v.subject_state AND r.category = v.category WHERE v.voting_state = ? AND "
+                "NOT (COALESCE(r.ready, 0) AND NOT COALESCE(r.revoked, 0)) ORDER BY v.subject_state, v.category",
+                (voter,)).fetchall()
+        return [(subject, Category[category], Vote(vote)) for subject, category, vote in rows]
+
+    def merge_vote(self, subject_state: str, category: Category | str, voting_state: str, vote: Vote | str) -> bool:
+        """Take in `voting_state`'s own vote as its supervisor reports it (catch-up; the caller checks the sender's
+        certificate names `voting_state`). Unlike `cast_vote` it does not refuse: a vote on a decision already
+        taken changes nothing, one on a subject whose steps this book has not all seen yet is kept. The decision
+        falls here as in `cast_vote` once every vote is in. True if the book changed."""
+        category = self._category(category)
+        vote = Vote(vote)
+        with self._lock:
+            row = self._row(self._member(subject_state, "subject_state"), category)
+            self._member(voting_state, "voting_state")
+            if row.ready and not row.revoked or self._votes(subject_state, category).get(voting_state) is vote:
+                return False
+            now = self.clock.now()
+            with self._atomic():
+                self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
+                                 (subject_state, category.name, voting_state, vote.name, format_moment(now)))
+                votes = self._votes(subject_state, category)
+                if not row.steps_missing and _decides(votes, self.members):
+                    self._save(Readiness(subject_state, category, row.steps_done, True, now))
+            return True
+
     def merge(self, reported: Readiness) -> bool:
         """Take in `reported`, `reported.state`'s own row as that state's supervisor holds it (GATE-2 catch-up of
         a state that was down; the caller checks that the sender's certificate names `reported.state`).
@@ -342,7 +378,7 @@ class ReadinessBook:
                 votes = self._votes(subject_state, category)
                 in_favour = sum(v is Vote.IN_FAVOUR for v in votes.values())
                 needed = len(self.members) - sum(v is Vote.ABSTAIN for v in votes.values())
-                if len(votes) == len(self.members) and Vote.AGAINST not in votes.values() and in_favour > 0:
+                if _decides(votes, self.members):
                     row = Readiness(subject_state, category, row.steps_done, True, now)
                     self._save(row)
             return VoteTally(row, in_favour, needed, votes)

@@ -138,7 +138,10 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         category = category_from_proto(request.category) if request.category else None
         rows = [r for r in self.readiness.matrix()
                 if (not request.state or r.state == request.state) and (category is None or r.category is category)]
-        return pb.GetReadinessResponse(readiness=[readiness_to_proto(r) for r in rows])
+        votes = [pb.CastCouncilVoteRequest(subject_state=subject, category=CATEGORY_TO_PROTO[category],
+                                           voting_state=self.state, vote=pb.Vote.Value(f"VOTE_{vote.name}"))
+                 for subject, category, vote in self.readiness.open_votes(self.state)]
+        return pb.GetReadinessResponse(readiness=[readiness_to_proto(r) for r in rows], votes=votes)
 
     def _about_itself(self, context: grpc.ServicerContext, subject: str, action: str) -> None:
         """A state reports its own evaluation steps and withdraws its own readiness, through its own supervisor."""
@@ -332,9 +335,14 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     def SyncReadiness(self, request: pb.SyncReadinessRequest,
                       context: grpc.ServicerContext) -> pb.SyncReadinessResponse:
         """Catch up with the steps, Council decisions and revocations of every other state that this state missed
-        (GATE-2); each state vouches for its own rows only, as it alone records its steps and withdraws them."""
-        def take(peer: str, row: pb.Readiness) -> bool:
-            return row.state == peer and self.readiness.merge(readiness_from_proto(row))
+        (GATE-2), and the votes of decisions not taken yet (GATE-1); each state vouches for its own rows and its own
+        votes only, as it alone records its steps, withdraws them and casts its vote."""
+        def take(peer: str, item: pb.Readiness | pb.CastCouncilVoteRequest) -> bool:
+            if isinstance(item, pb.Readiness):
+                return item.state == peer and self.readiness.merge(readiness_from_proto(item))
+            vote = Vote[_named(pb.Vote, item.vote, "VOTE_", "vote")]
+            return item.voting_state == peer and self.readiness.merge_vote(
+                item.subject_state, category_from_proto(item.category), peer, vote)
 
         updated, unreached = self._catch_up(context, "readiness", take)
         return pb.SyncReadinessResponse(updated=updated, unreached_states=unreached)

@@ -9,6 +9,7 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.launcher import InProcessFederation
 from prum.federation.topology import parse_federation
+from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
 # A full profile over the 12 ESS loci, with a microvariant, as a laboratory enters it.
@@ -76,3 +77,24 @@ def supervisor(federation: InProcessFederation, state: str, as_state: str | None
                ) -> supervisor_pb2_grpc.SupervisorServiceStub:
     """A client of `state`'s supervisor, with the certificate of `as_state` (default: the state itself)."""
     return supervisor_pb2_grpc.SupervisorServiceStub(federation.channel(state, as_state=as_state))
+
+
+def pilot_query(loci: dict[str, list[str]], reference: str, expected: int) -> pb.PilotQuery:
+    return pb.PilotQuery(search=officer_search(loci, reference, officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02",
+                                               reason="test profile", deadline_ms=20000), expected=expected)
+
+
+# The steps a state reports; the pilot run is run (RunPilot), not reported.
+STEPS = (pb.READINESS_STEP_DECLARATIONS_FILED, pb.READINESS_STEP_QUESTIONNAIRE_ANSWERED,
+         pb.READINESS_STEP_EVALUATION_VISIT_DONE)
+
+
+def evaluate_lu(fresh: InProcessFederation) -> None:
+    """LU reports three evaluation steps and runs its pilot against NL (GATE-1)."""
+    lu = supervisor(fresh, "LU")
+    for step in STEPS:
+        assert list(lu.RecordStep(pb.RecordStepRequest(state="LU", category=common_pb2.CATEGORY_DNA, step=step),
+                                  timeout=10).unreached_states) == []
+    pilot = lu.RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA, peer_state="NL", queries=[
+        pilot_query(DONOR, "LU-PILOT-0", cp_pb2.RESULT_STATUS_HIT)]), timeout=60)
+    assert pilot.passed and list(pilot.unreached_states) == []

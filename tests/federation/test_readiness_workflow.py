@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from sample_federation import DONOR, STRANGER, officer_search, profile, supervisor
+from sample_federation import DONOR, STRANGER, evaluate_lu, officer_search, pilot_query, profile, supervisor
 
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
@@ -14,22 +14,6 @@ from prum.federation.launcher import InProcessFederation
 from prum.services.logger import Category
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
-
-# The steps a state reports; the pilot run is run (RunPilot), not reported.
-STEPS = (pb.READINESS_STEP_DECLARATIONS_FILED, pb.READINESS_STEP_QUESTIONNAIRE_ANSWERED,
-         pb.READINESS_STEP_EVALUATION_VISIT_DONE)
-
-
-def evaluate_lu(fresh: InProcessFederation) -> None:
-    """LU reports three evaluation steps and runs its pilot against NL (GATE-1)."""
-    lu = supervisor(fresh, "LU")
-    for step in STEPS:
-        assert list(lu.RecordStep(pb.RecordStepRequest(state="LU", category=common_pb2.CATEGORY_DNA, step=step),
-                                  timeout=10).unreached_states) == []
-    pilot = lu.RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA, peer_state="NL", queries=[
-        pilot_query(DONOR, "LU-PILOT-0", cp_pb2.RESULT_STATUS_HIT)]), timeout=60)
-    assert pilot.passed and list(pilot.unreached_states) == []
-
 
 def test_a_state_is_taken_through_the_whole_workflow_and_every_state_sees_it(fresh: InProcessFederation) -> None:
     lu = supervisor(fresh, "LU")
@@ -88,11 +72,6 @@ def test_a_peer_cannot_announce_a_change_in_another_states_name(fresh: InProcess
 
 # On no state's file: the stranger with three loci changed (two differing alleles already mean no hit).
 NOBODY = {**STRANGER, "D3S1358": ["16", "17"], "VWA": ["19", "20"], "FGA": ["22", "25"]}
-
-
-def pilot_query(loci: dict[str, list[str]], reference: str, expected: int) -> pb.PilotQuery:
-    return pb.PilotQuery(search=officer_search(loci, reference, officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02",
-                                               reason="test profile", deadline_ms=20000), expected=expected)
 
 
 def test_the_pilot_run_sends_real_test_queries_to_a_peer_before_the_decision(fresh: InProcessFederation) -> None:

@@ -5,7 +5,7 @@ DPA, each taken only from the state that vouches for it."""
 
 from __future__ import annotations
 
-from sample_federation import DONOR, officer_search, supervisor
+from sample_federation import DONOR, evaluate_lu, officer_search, supervisor
 
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
@@ -26,15 +26,8 @@ def vote(federation: InProcessFederation, voter: str, subject: str = "LU") -> pb
 
 def test_a_state_down_during_a_council_decision_and_a_revocation_sees_both_after_rejoining(
         fresh: InProcessFederation) -> None:
+    evaluate_lu(fresh)
     lu = supervisor(fresh, "LU")
-    for step in (pb.READINESS_STEP_DECLARATIONS_FILED, pb.READINESS_STEP_QUESTIONNAIRE_ANSWERED,
-                 pb.READINESS_STEP_EVALUATION_VISIT_DONE):
-        lu.RecordStep(pb.RecordStepRequest(state="LU", category=DNA, step=step), timeout=10)
-    run = lu.RunPilot(pb.RunPilotRequest(state="LU", category=DNA, peer_state="NL", queries=[pb.PilotQuery(
-        search=officer_search(DONOR, "LU-PILOT-0", officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02",
-                              reason="test profile", deadline_ms=20000),
-        expected=cp_pb2.RESULT_STATUS_HIT)]), timeout=60)
-    assert run.passed
     assert list(vote(fresh, "FR").unreached_states) == []  # FR votes, then goes down
     fresh.stop("FR")
     # While FR is down: the other votes decide on LU, LU reports a step of another category, NL withdraws its
@@ -71,6 +64,17 @@ def test_a_state_down_during_a_council_decision_and_a_revocation_sees_both_after
     # Catching up again changes nothing (idempotent).
     again = supervisor(fresh, "FR").SyncReadiness(pb.SyncReadinessRequest(), timeout=30)
     assert again.updated == 0 and list(again.unreached_states) == []
+
+
+
+def test_a_state_that_missed_votes_of_an_open_round_decides_with_the_others_after_rejoining(
+        fresh: InProcessFederation) -> None:
+    evaluate_lu(fresh)
+    fresh.stop("FR")
+    assert list(vote(fresh, "DE").unreached_states) == ["FR"]  # FR misses DE's vote
+    assert fresh.restart("FR") == NOTHING_UNREACHED  # and takes it in from DE
+    assert all(list(vote(fresh, voter).unreached_states) == [] for voter in ("NL", "LU", "FR"))
+    assert all(node.readiness.is_ready("LU", Category.DNA) for node in fresh.nodes.values())
 
 
 def test_a_joint_case_changed_while_the_partner_was_down_reaches_it_and_its_records_survive_the_restart(

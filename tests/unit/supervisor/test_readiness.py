@@ -287,3 +287,19 @@ def test_a_merged_revocation_clears_the_votes_of_the_round(book: ReadinessBook, 
                                 "withdrawn"))
     tally = book.cast_vote("LU", Category.DNA, "NL", Vote.IN_FAVOUR)  # a new round starts from one vote
     assert tally.votes == {"NL": Vote.IN_FAVOUR} and not tally.readiness.ready
+
+
+def test_a_voters_own_vote_is_merged_and_completes_the_decision(book: ReadinessBook) -> None:
+    """GATE-1 catch-up: a vote taken in from its voter is kept even before this book has seen every step; the
+    decision falls once every vote and every step are in; a vote on a decision already taken changes nothing."""
+    assert book.merge_vote("LU", Category.DNA, "DE", Vote.IN_FAVOUR)  # LU's steps not seen here yet: kept
+    assert not book.merge_vote("LU", Category.DNA, "DE", Vote.IN_FAVOUR)  # the same vote again
+    evaluated(book)
+    for voter in ("NL", "FR"):
+        book.cast_vote("LU", Category.DNA, voter, Vote.IN_FAVOUR)
+    assert book.open_votes("DE") == [("LU", Category.DNA, Vote.IN_FAVOUR)]
+    assert not book.is_ready("LU", Category.DNA)
+    assert book.merge_vote("LU", Category.DNA, "LU", Vote.IN_FAVOUR)
+    assert book.is_ready("LU", Category.DNA)
+    assert book.open_votes("DE") == []  # decided: no open vote any more
+    assert not book.merge_vote("LU", Category.DNA, "DE", Vote.AGAINST)  # too late to change anything

@@ -438,16 +438,24 @@ class GetReadinessResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     READINESS_FIELD_NUMBER: _builtins.int
+    VOTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def readiness(self) -> _containers.RepeatedCompositeFieldContainer[Global___Readiness]: ...
+    @_builtins.property
+    def votes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CastCouncilVoteRequest]:
+        """The Council votes the answering state cast itself on decisions not taken yet (GATE-1; the catch-up of a
+        state that missed some takes each voter's own votes from the voter).
+        """
+
     def __init__(
         self,
         *,
         readiness: _abc.Iterable[Global___Readiness] | None = ...,
+        votes: _abc.Iterable[Global___CastCouncilVoteRequest] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["readiness", b"readiness", "votes", b"votes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -986,7 +994,8 @@ Global___SyncDeclarationsResponse: _TypeAlias = SyncDeclarationsResponse  # noqa
 @_typing.final
 class SyncReadinessRequest(_message.Message):
     """GATE-2 catch-up: the state's own supervisor asks every other state's supervisor for that state's own
-    readiness rows (steps, Council decision, revocation) and merges them, the latest event winning.
+    readiness rows (steps, Council decision, revocation) and merges them, the latest event winning, and for
+    the votes that state cast on decisions not taken yet.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
