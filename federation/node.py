@@ -15,8 +15,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-
 
 from prum.federation.launcher import build_state, catch_up, catch_up_timeout
 from prum.federation.topology import parse_federation
@@ -26,13 +26,33 @@ from prum.services.common.tls import TlsMaterial
 from prum.services.common.tracing import create_tracer_provider
 
 GRACE_S = 2.0
+#: A state asks its peers again this often for what it may have missed (a push that failed, a peer that was down
+#: when it changed something): the catch-up that runs at start, repeated (GATE-2, DEC-1, AUD-1).
+CATCH_UP_EVERY_S = 300.0
 
 
 def read_run(workdir: Path) -> dict:
     return json.loads((workdir / "run.json").read_text("utf-8"))
 
 
-def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool = False) -> None:
+def keep_caught_up(run: Callable[[], None], stop: threading.Event, every_s: float) -> int:
+    """Run the catch-up (what the state missed: readiness, declarations, joint cases; GATE-2, DEC-1, AUD-1) at
+    start and then every `every_s` until `stop` is set; a failed round is logged and the state serves on.
+    Returns the number of rounds run."""
+    rounds = 0
+    while not stop.is_set():
+        rounds += 1
+        try:
+            run()
+        except Exception as error:  # noqa: BLE001 - logged; the next round tries again
+            get_logger("prum.node").warning("catch-up failed", error=f"{type(error).__name__}: {error}")
+        if stop.wait(every_s):
+            break
+    return rounds
+
+
+def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool = False,
+          catch_up_every_s: float = CATCH_UP_EVERY_S) -> None:
     run = read_run(workdir)
     federation = parse_federation(run["federation"], source=str(workdir / "run.json"))
     spec = federation.state(state)
@@ -54,14 +74,11 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     tls = node.tls
 
     def rejoin() -> None:
-        """What the state missed while it was down (readiness, declarations, joint cases): GATE-2, DEC-1, AUD-1."""
-        try:
-            unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # its own supervisor
-            log.info("caught up", unreached=unreached)
-        except Exception as error:  # noqa: BLE001 - a failed catch-up is logged; the state serves on
-            log.warning("catch-up failed", error=f"{type(error).__name__}: {error}")
+        unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # through its own supervisor
+        log.info("caught up", unreached=unreached)
 
-    threading.Thread(target=rejoin, name="catch-up", daemon=True).start()
+    threading.Thread(target=keep_caught_up, args=(rejoin, stop, catch_up_every_s), name="catch-up",
+                     daemon=True).start()
     stop.wait()
     log.info("state stopping", grace_s=GRACE_S)
     node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]
@@ -78,8 +95,12 @@ def main() -> None:
     parser.add_argument("--state", required=True)
     parser.add_argument("--listen", help="host:port to bind (default: the state's address in run.json)")
     parser.add_argument("--log-stdout", action="store_true", help="JSON logs to stdout (containers), not a file")
+    parser.add_argument("--catch-up-every", type=float, default=CATCH_UP_EVERY_S, metavar="SECONDS",
+                        help=f"ask the peers again this often for what this state missed (default {CATCH_UP_EVERY_S:.0f})")
     options = parser.parse_args()
-    serve(options.workdir, options.state, options.listen, options.log_stdout)
+    if options.catch_up_every <= 0:
+        parser.error(f"--catch-up-every {options.catch_up_every}: allowed: a number of seconds above 0")
+    serve(options.workdir, options.state, options.listen, options.log_stdout, options.catch_up_every)
 
 
 if __name__ == "__main__":
