@@ -138,7 +138,7 @@ _FETCH = {
     "declarations": ("ListDeclarations", lambda state: supervisor_pb2.ListDeclarationsRequest(state=state),
                      ("declarations",)),  # DEC-1: `state`'s declarations in force
     "readiness": ("GetReadiness", lambda state: supervisor_pb2.GetReadinessRequest(state=state),
-                  ("readiness", "votes")),  # GATE-2: `state`'s own readiness rows; GATE-1: its open votes
+                  ("readiness", "votes")),  # GATE-2: `state`'s own readiness rows; GATE-1: its votes
     "joint_cases": ("ListJointCases", lambda state: supervisor_pb2.ListJointCasesRequest(),
                     ("joint_cases",)),  # AUD-1: the joint cases `state`'s DPA holds with the caller's
 }

@@ -276,21 +276,20 @@ class ReadinessBook:
                 self._save(Readiness(state, category, tuple(ReadinessStep), True))
             return self._row(state, category)
 
-    def open_votes(self, voter: str) -> list[tuple[str, Category, Vote]]:
-        """The votes `voter` cast on decisions not taken yet: (subject state, category, vote) (GATE-1)."""
+    def votes_of(self, voter: str) -> list[tuple[str, Category, Vote]]:
+        """The votes `voter` cast in the current round of every decision, taken or not: (subject state, category,
+        vote) (GATE-1). A revocation ends a round and clears its votes, so these are the votes a decision in force
+        rests on, which lets another book check a decision it is told of (`merge`)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT v.subject_state, v.category, v.vote FROM votes v LEFT JOIN readiness r ON "
-                "r.state = v.subject_state AND r.category = v.category WHERE v.voting_state = ? AND "
-                "NOT (COALESCE(r.ready, 0) AND NOT COALESCE(r.revoked, 0)) ORDER BY v.subject_state, v.category",
-                (voter,)).fetchall()
+            rows = self._db.execute("SELECT subject_state, category, vote FROM votes WHERE voting_state = ? "
+                                    "ORDER BY subject_state, category", (voter,)).fetchall()
         return [(subject, Category[category], Vote(vote)) for subject, category, vote in rows]
 
     def merge_vote(self, subject_state: str, category: Category | str, voting_state: str, vote: Vote | str) -> bool:
         """Take in `voting_state`'s own vote as its supervisor reports it (catch-up; the caller checks the sender's
-        certificate names `voting_state`). Unlike `cast_vote` it does not refuse: a vote on a decision already
-        taken changes nothing, one on a subject whose steps this book has not all seen yet is kept. The decision
-        falls here as in `cast_vote` once every vote is in. True if the book changed."""
+        certificate names `voting_state`). Unlike `cast_vote` it does not refuse, and it decides nothing by itself:
+        a catch-up takes in every vote first, then the subjects' rows (`merge`), then `settle`. A vote on a
+        decision this book holds already changes nothing. True if the book changed."""
         category = self._category(category)
         vote = Vote(vote)
         with self._lock:
@@ -298,13 +297,9 @@ class ReadinessBook:
             self._member(voting_state, "voting_state")
             if row.ready and not row.revoked or self._votes(subject_state, category).get(voting_state) is vote:
                 return False
-            now = self.clock.now()
             with self._atomic():
                 self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
-                                 (subject_state, category.name, voting_state, vote.name, format_moment(now)))
-                votes = self._votes(subject_state, category)
-                if not row.steps_missing and _decides(votes, self.members):
-                    self._save(Readiness(subject_state, category, row.steps_done, True, now))
+                                 (subject_state, category.name, voting_state, vote.name, format_moment(self.clock.now())))
             return True
 
     def merge(self, reported: Readiness) -> bool:
@@ -313,14 +308,17 @@ class ReadinessBook:
 
         Idempotent and order-free: steps add up; of the decision and the revocation, the one with the latest
         date wins (an undated decision, from the federation file, is older than any); taking in a revocation
-        clears the votes, as `revoke` does. True if the row changed here.
+        clears the votes, as `revoke` does. A state is not believed on its own word that the Council found it
+        ready: a decision is taken in only if the votes this book holds (each taken from its own voter) make it
+        unanimous, otherwise only the steps are. True if the row changed here.
         """
         category = self._category(reported.category)
         with self._lock:
             held = self._row(self._member(reported.state), category)
             steps = tuple(s for s in ReadinessStep if s in held.steps_done or s in reported.steps_done)
             merged = replace(held, steps_done=steps)
-            if _last_change(reported) > _last_change(held):
+            if _last_change(reported) > _last_change(held) and (
+                    reported.revoked or _decides(self._votes(reported.state, category), self.members)):
                 merged = replace(reported, steps_done=steps)
             if merged == held:
                 return False
@@ -330,6 +328,23 @@ class ReadinessBook:
                     self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?",
                                      (merged.state, category.name))
             return True
+
+    def settle(self) -> list[Readiness]:
+        """Take every decision the votes held here make (unanimity, every step done) that this book has not taken
+        yet: after a catch-up in which the subject itself was not reached. Returns the rows decided now."""
+        with self._lock:
+            rounds = self._db.execute("SELECT DISTINCT subject_state, category FROM votes").fetchall()
+            decided = []
+            for subject, name in rounds:
+                row = self._row(subject, Category[name])
+                if (not (row.ready and not row.revoked) and not row.steps_missing
+                        and _decides(self._votes(subject, row.category), self.members)):
+                    decided.append(Readiness(subject, row.category, row.steps_done, True, self.clock.now()))
+            if decided:
+                with self._atomic():
+                    for row in decided:
+                        self._save(row)
+            return decided
 
     def record_step(self, state: str, category: Category | str, step: ReadinessStep | str) -> Readiness:
         """Mark one evaluation step done (idempotent; steps may be recorded in any order)."""

@@ -140,7 +140,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                 if (not request.state or r.state == request.state) and (category is None or r.category is category)]
         votes = [pb.CastCouncilVoteRequest(subject_state=subject, category=CATEGORY_TO_PROTO[category],
                                            voting_state=self.state, vote=pb.Vote.Value(f"VOTE_{vote.name}"))
-                 for subject, category, vote in self.readiness.open_votes(self.state)]
+                 for subject, category, vote in self.readiness.votes_of(self.state)]
         return pb.GetReadinessResponse(readiness=[readiness_to_proto(r) for r in rows], votes=votes)
 
     def _about_itself(self, context: grpc.ServicerContext, subject: str, action: str) -> None:
@@ -335,16 +335,27 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     def SyncReadiness(self, request: pb.SyncReadinessRequest,
                       context: grpc.ServicerContext) -> pb.SyncReadinessResponse:
         """Catch up with the steps, Council decisions and revocations of every other state that this state missed
-        (GATE-2), and the votes of decisions not taken yet (GATE-1); each state vouches for its own rows and its own
-        votes only, as it alone records its steps, withdraws them and casts its vote."""
+        (GATE-2), and with the votes of the current rounds (GATE-1). Each state vouches for its own rows and its own
+        votes only, as it alone records its steps, withdraws them and casts its vote; so every vote is taken in
+        first, then the rows (a decision only if those votes make it unanimous), then the decisions the votes make
+        whose subject was not reached."""
+        rows: list[pb.Readiness] = []
+        votes: list[pb.CastCouncilVoteRequest] = []
+
         def take(peer: str, item: pb.Readiness | pb.CastCouncilVoteRequest) -> bool:
             if isinstance(item, pb.Readiness):
-                return item.state == peer and self.readiness.merge(readiness_from_proto(item))
-            vote = Vote[_named(pb.Vote, item.vote, "VOTE_", "vote")]
-            return item.voting_state == peer and self.readiness.merge_vote(
-                item.subject_state, category_from_proto(item.category), peer, vote)
+                if item.state == peer:
+                    rows.append(item)
+            elif item.voting_state == peer:
+                votes.append(item)
+            return False
 
-        updated, unreached = self._catch_up(context, "readiness", take)
+        _, unreached = self._catch_up(context, "readiness", take)
+        updated = sum(self.readiness.merge_vote(item.subject_state, category_from_proto(item.category),
+                                                item.voting_state, Vote[_named(pb.Vote, item.vote, "VOTE_", "vote")])
+                      for item in votes)
+        updated += sum(self.readiness.merge(readiness_from_proto(item)) for item in rows)
+        updated += len(self.readiness.settle())
         return pb.SyncReadinessResponse(updated=updated, unreached_states=unreached)
 
     def SyncJointCases(self, request: pb.SyncJointCasesRequest,

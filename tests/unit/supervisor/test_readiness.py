@@ -267,6 +267,8 @@ def test_a_peers_own_row_is_merged_the_latest_dated_change_winning(book: Readine
     assert not book.merge(revocation)  # idempotent
     assert not book.merge(seeded)  # the undated decision is older than the revocation
     redecided = Readiness("NL", Category.DNA, tuple(ReadinessStep), True, revoked_at + timedelta(days=30))
+    for voter in book.members:  # the new round's votes, each taken in from its voter
+        book.merge_vote("NL", Category.DNA, voter, Vote.IN_FAVOUR)
     assert book.merge(redecided) and book.get("NL", Category.DNA) == redecided
     assert not book.merge(revocation)  # older than the new decision: arrives late, changes nothing
     evaluated_elsewhere = Readiness("LU", Category.DNA, (ReadinessStep.QUESTIONNAIRE_ANSWERED,))
@@ -289,17 +291,42 @@ def test_a_merged_revocation_clears_the_votes_of_the_round(book: ReadinessBook, 
     assert tally.votes == {"NL": Vote.IN_FAVOUR} and not tally.readiness.ready
 
 
-def test_a_voters_own_vote_is_merged_and_completes_the_decision(book: ReadinessBook) -> None:
-    """GATE-1 catch-up: a vote taken in from its voter is kept even before this book has seen every step; the
-    decision falls once every vote and every step are in; a vote on a decision already taken changes nothing."""
+def test_a_voters_own_vote_is_merged_and_the_decision_falls_when_the_book_settles(book: ReadinessBook) -> None:
+    """GATE-1 catch-up: a vote taken in from its voter is kept even before this book has seen every step; it decides
+    nothing by itself: `settle` takes the decisions the held votes make once every step is in; a vote on a decision
+    already taken changes nothing."""
     assert book.merge_vote("LU", Category.DNA, "DE", Vote.IN_FAVOUR)  # LU's steps not seen here yet: kept
     assert not book.merge_vote("LU", Category.DNA, "DE", Vote.IN_FAVOUR)  # the same vote again
+    assert book.settle() == []  # steps missing
     evaluated(book)
     for voter in ("NL", "FR"):
         book.cast_vote("LU", Category.DNA, voter, Vote.IN_FAVOUR)
-    assert book.open_votes("DE") == [("LU", Category.DNA, Vote.IN_FAVOUR)]
-    assert not book.is_ready("LU", Category.DNA)
+    assert book.votes_of("DE") == [("LU", Category.DNA, Vote.IN_FAVOUR)]
     assert book.merge_vote("LU", Category.DNA, "LU", Vote.IN_FAVOUR)
-    assert book.is_ready("LU", Category.DNA)
-    assert book.open_votes("DE") == []  # decided: no open vote any more
+    assert not book.is_ready("LU", Category.DNA)  # every vote is in, but merging a vote decides nothing
+    assert [(row.state, row.category, row.ready) for row in book.settle()] == [("LU", Category.DNA, True)]
+    assert book.is_ready("LU", Category.DNA) and book.settle() == []
+    assert book.votes_of("DE") == [("LU", Category.DNA, Vote.IN_FAVOUR)]  # the round's votes stay, to be checked
     assert not book.merge_vote("LU", Category.DNA, "DE", Vote.AGAINST)  # too late to change anything
+
+
+def test_a_state_is_not_believed_on_its_own_word_that_the_council_found_it_ready(
+        book: ReadinessBook, clock: SimulatedClock) -> None:
+    """GATE-2: a decision reported by its subject is taken in only if the votes held here, each from its own voter,
+    make it unanimous; the steps it reports are taken in any case; a revocation is always believed."""
+    evaluated(book)
+    claim = Readiness("LU", Category.DNA, tuple(ReadinessStep), True, clock.now() + timedelta(hours=1))
+    assert not book.merge(claim) and not book.is_ready("LU", Category.DNA)  # no vote held: not believed
+    for voter in ("NL", "DE", "FR"):
+        book.merge_vote("LU", Category.DNA, voter, Vote.IN_FAVOUR)
+    assert not book.merge(claim) and not book.is_ready("LU", Category.DNA)  # LU's own vote missing
+    book.merge_vote("LU", Category.DNA, "LU", Vote.IN_FAVOUR)
+    assert book.merge(claim) and book.get("LU", Category.DNA) == claim  # unanimous: taken in, with its date
+    book.merge_vote("NL", Category.DNA, "DE", Vote.AGAINST)
+    blocked = Readiness("NL", Category.DNA, tuple(ReadinessStep), True, clock.now() + timedelta(hours=2))
+    book.merge(blocked)
+    assert not book.is_ready("NL", Category.DNA)  # a vote against: never believed
+    assert book.get("NL", Category.DNA).steps_done == tuple(ReadinessStep)  # its steps are taken in
+    revocation = Readiness("LU", Category.DNA, tuple(ReadinessStep), False, claim.decided_at, True,
+                           clock.now() + timedelta(days=1), "withdrawn")
+    assert book.merge(revocation) and not book.is_ready("LU", Category.DNA)

@@ -443,8 +443,9 @@ class GetReadinessResponse(_message.Message):
     def readiness(self) -> _containers.RepeatedCompositeFieldContainer[Global___Readiness]: ...
     @_builtins.property
     def votes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CastCouncilVoteRequest]:
-        """The Council votes the answering state cast itself on decisions not taken yet (GATE-1; the catch-up of a
-        state that missed some takes each voter's own votes from the voter).
+        """The Council votes the answering state cast itself in the current round of each decision, taken or not
+        (GATE-1; the catch-up of a state that missed some takes each voter's own votes from the voter, and believes
+        a decision only if those votes make it unanimous).
         """
 
     def __init__(
@@ -994,8 +995,8 @@ Global___SyncDeclarationsResponse: _TypeAlias = SyncDeclarationsResponse  # noqa
 @_typing.final
 class SyncReadinessRequest(_message.Message):
     """GATE-2 catch-up: the state's own supervisor asks every other state's supervisor for that state's own
-    readiness rows (steps, Council decision, revocation) and merges them, the latest event winning, and for
-    the votes that state cast on decisions not taken yet.
+    readiness rows (steps, Council decision, revocation) and for the votes that state cast; it takes in the votes,
+    then the rows, the latest event winning (a decision only if the votes make it unanimous).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
