@@ -194,19 +194,45 @@ def status(
 @app.command()
 def down(
     workdir: WorkDir = Path("prum-run"),
+    state: Annotated[Optional[list[str]], typer.Option(
+        "--state", "-s", help="Stop only this state (repeatable); it keeps its folder and address.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Stop a running federation: SIGTERM (calls in flight finish), SIGKILL after 10 s.
+    """Stop a running federation, or some of its states: SIGTERM (calls in flight finish), SIGKILL after 10 s.
 
-    Example: [bold]prum down --workdir ./run1[/bold]
+    Example: [bold]prum down --workdir ./run1 --state FR[/bold] (then [bold]prum restart FR --workdir ./run1[/bold])
     """
     from prum.federation.processes import down as stop
 
     try:
-        rows = stop(workdir)
-    except FileNotFoundError as error:
+        rows = stop(workdir, states=state)
+    except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
     _table(f"Federation in {workdir}", rows, as_json)
+
+
+@app.command()
+def restart(
+    state: Annotated[str, typer.Argument(help="The state to start again, e.g. FR.")],
+    workdir: WorkDir = Path("prum-run"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
+) -> None:
+    """Start a stopped or killed state again on its folder and address: its stores reopen (every log entry and
+    supervisor record back from SQLite) and it catches up with what the other states changed meanwhile.
+
+    Example: [bold]kill -9 <FR's pid> && prum restart FR --workdir ./run1[/bold]
+    """
+    from prum.federation.processes import restart as start_again
+
+    try:
+        run = start_again(workdir, state.upper())
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from error
+    except (RuntimeError, TimeoutError) as error:
+        Console(stderr=True).print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    _table(f"Federation in {workdir}", [{"state": c, "address": e["address"], "pid": e["pid"]}
+                                        for c, e in run["states"].items()], as_json)
 
 
 from prum.federation.cli_afis import afis_app  # noqa: E402 - sub-apps registered after the app

@@ -109,7 +109,7 @@ def restart(workdir: Path, state: str, timeout_s: float = 60.0) -> dict[str, Any
                          f"{', '.join(run['states'])}")
     pid = run["states"][state].get("pid")
     if pid and _alive(pid):
-        raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first")
+        raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first (`prum down --state {state}`)")
     run["states"][state]["pid"] = _spawn(workdir, state)
     _write_run(workdir, run)
     _wait_serving(workdir, run, [state], timeout_s, lambda step, done, total: None)
@@ -156,17 +156,24 @@ def status(workdir: Path, timeout_s: float = 1.0) -> list[dict[str, Any]]:
     return rows
 
 
-def down(workdir: Path, grace_s: float = STOP_GRACE_S) -> list[dict[str, Any]]:
+def down(workdir: Path, grace_s: float = STOP_GRACE_S, states: list[str] | None = None) -> list[dict[str, Any]]:
+    """Stop every state, or only `states`: SIGTERM (calls in flight finish), SIGKILL after `grace_s`. A stopped
+    state keeps its folder and address, so `restart` brings it back as it was."""
     run = read_run(workdir)
+    unknown = sorted(set(states or ()) - set(run["states"]))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a state of the federation in {workdir}; states: "
+                         f"{', '.join(run['states'])}")
+    chosen = {code: entry for code, entry in run["states"].items() if states is None or code in states}
     stopped = []
     signalled = set()
-    for code, entry in run["states"].items():
+    for code, entry in chosen.items():
         pid = entry.get("pid")
         if pid and _alive(pid):
             os.kill(pid, signal.SIGTERM)
             signalled.add(code)
     deadline = time.monotonic() + grace_s
-    for code, entry in run["states"].items():
+    for code, entry in chosen.items():
         pid = entry.get("pid")
         how = "not running"
         if code in signalled:

@@ -15,7 +15,7 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.federation.cli import app
-from prum.federation.processes import read_run, restart
+from prum.federation.processes import read_run
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
@@ -120,7 +120,10 @@ def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_
             state="NL", category=common_pb2.CATEGORY_VEHICLE, reason="register offline for audit"), timeout=10)
         assert list(revoked.unreached_states) == ["FR"]
 
-        run = restart(workdir, "FR")
+        again = runner.invoke(app, ["restart", "fr", "--workdir", str(workdir), "--json"])
+        assert again.exit_code == 0, again.output
+        run = read_run(workdir)
+        assert {row["state"]: row["pid"] for row in json.loads(again.stdout)}["FR"] == run["states"]["FR"]["pid"]
         fr = supervisor_of("FR")
         assert [a.id for a in fr.ListAudits(supervisor_pb2.ListAuditsRequest(), timeout=10).audits] == [audit.id]
         deadline = time.monotonic() + 20
@@ -133,6 +136,16 @@ def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_
             assert time.monotonic() < deadline, (list(cases), list(rows))
             time.sleep(0.2)
         assert rows[0].revocation_reason == "register offline for audit"
+        running = runner.invoke(app, ["restart", "FR", "--workdir", str(workdir)])
+        assert running.exit_code == 1 and "still runs" in running.output  # never two processes of one state
+        one = runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "FR", "--json"])
+        assert one.exit_code == 0 and json.loads(one.stdout) == [{"state": "FR", "result": "stopped"}]
+        health = {r["state"]: r["health"] for r in json.loads(
+            runner.invoke(app, ["status", "--workdir", str(workdir), "--json"]).stdout)}
+        assert health == {"DE": "SERVING", "NL": "SERVING", "FR": "STOPPED"}
+        unknown = runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "XX"])
+        assert unknown.exit_code == 2 and "not a state of the federation" in unknown.output
     finally:
         stopped = runner.invoke(app, ["down", "--workdir", str(workdir), "--json"])
     assert stopped.exit_code == 0, stopped.output
+    assert {r["state"]: r["result"] for r in json.loads(stopped.stdout)}["FR"] == "not running"
