@@ -29,9 +29,10 @@ BIG_SET = 1024
 _KEY_COST = 1.0
 """Cost model, in units of one probed key (a random read of the directory)."""
 _ENTRY_COST = 0.1
-"""Cost model, in units of one probed key (a random read of the directory): per entry a probe collects."""
+"""Per entry a probe collects (read in order beside its bucket; its row signature tested, `passes`)."""
 _CHECK_COST = 0.3
-"""Per candidate row checked by the rules (a random read of the rows)."""
+"""Per candidate row checked by the rules: a random read of the rows, paid only by the few entries
+(a few %) whose signature passes. Before the signatures: 1 an entry, 3 a check."""
 _SCAN_COST = 0.7
 """Per row of a set checked one by one (rows in memory order)."""
 _PAIR_KEYS = 1 << 16
@@ -497,7 +498,14 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
     filter only when they match at least `need[set]` keys (`BlockIndex.candidate_rows`); an entry whose
     row signature cannot hit (`passes` with `qfilter`) is dropped as it is read, without reading its row."""
     low = (1 << bits) - 1
-    found = np.empty(max(64, 2 * keys.shape[0]), np.int64)  # grown as needed: one pass over the buckets
+    total = 0
+    touched = np.uint32(0)
+    for i in range(keys.shape[0]):  # independent loads first: the buckets' bounds and first fingerprints
+        bucket = keys[i] & low
+        start = offsets[bucket]
+        total += offsets[bucket + 1] - start
+        touched ^= fingerprints[min(start, fingerprints.shape[0] - 1)] if fingerprints.shape[0] else 0
+    found = np.empty(total + 16 + (touched & 1), np.int64)  # (uses the loads, so they are made)
     m = 0
     for i in range(keys.shape[0]):
         key = keys[i]
@@ -514,11 +522,7 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
                 else:
                     high = middle
         while j < stop and fingerprints[j] <= fingerprint:
-            if fingerprints[j] == fingerprint and passes(np.int64(signatures[j]), qfilter):
-                if m >= found.shape[0]:
-                    grown = np.empty(found.shape[0] * 2, np.int64)
-                    grown[:m] = found[:m]
-                    found = grown
+            if fingerprints[j] == fingerprint and (qfilter[2] < 0 or passes(np.int64(signatures[j]), qfilter)):
                 found[m] = rows[j]
                 m += 1
             j += 1
@@ -527,7 +531,7 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
             key = keys[i]
             j = np.searchsorted(delta_keys, key)
             while j < delta_keys.shape[0] and delta_keys[j] == key:
-                if not passes(np.int64(delta_signatures[j]), qfilter):
+                if qfilter[2] >= 0 and not passes(np.int64(delta_signatures[j]), qfilter):
                     j += 1
                     continue
                 if m >= found.shape[0]:
@@ -810,6 +814,8 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
             use_need = True
             break
     qfilter = query_filter(qhash, qcount, designated, usable, slot, min_loci)
+    if missing == 0:  # a full query's keys find few rows: reading their signatures costs more than it saves
+        qfilter[2] = -1
     found, complete = search(exact, single, leave_one_out, value_mask, value_salt, missing, qhash, qcount,
                              present_offsets, present_hashes, capacity, bits, offsets, fingerprints, rows,
                              signatures, delta_keys, delta_rows, delta_signatures, live, row_set, need, use_need,
