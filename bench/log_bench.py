@@ -11,6 +11,11 @@ of validation, canonical JSON, SHA-256 and the rows, without thread hand-offs. E
 in the same folder: with T callers of one entry each, no group commit can beat T / fsync latency.
 
     python bench/log_bench.py --entries 20000 --threads 1 8 32 64
+    python bench/log_bench.py --entries 20000 --threads 64 256 --pin 1   # the process on one core
+
+`--pin CPU` keeps the whole process on one core. With one interpreter lock the process uses about one
+core anyway, and each group commit wakes every caller whose entry it carried: on one core a wake-up is
+a local context switch, across cores an inter-processor interrupt, which on this VM costs more.
 """
 
 from __future__ import annotations
@@ -85,8 +90,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=20000)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--pin", type=int, metavar="CPU", help="run the whole process on this core only")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
+    if options.pin is not None:
+        os.sched_setaffinity(0, {options.pin})
     probe = Path(tempfile.mkdtemp(prefix="prum-log-bench-"))
     fsync = fsync_ms(probe)
     probe.rmdir()
@@ -97,9 +105,9 @@ def main() -> None:
     for row in rows:
         row["ratio_to_one_caller"] = round(float(row["appends_per_s"]) / baseline, 2)  # type: ignore[arg-type]
     if options.json:
-        print(json.dumps({"fsync_ms_median": fsync, "rows": rows}, indent=2))
+        print(json.dumps({"fsync_ms_median": fsync, "pinned_to_cpu": options.pin, "rows": rows}, indent=2))
         return
-    print(f"fsync (4 KiB, median): {fsync} ms")
+    print(f"fsync (4 KiB, median): {fsync} ms; cores: {sorted(os.sched_getaffinity(0))}")
     print(f"{'threads':>16}{'entries':>9}{'seconds':>9}{'appends/s':>11}{'CPU µs/append':>15}{'x 1 caller':>12}"
           f"{'chain':>7}")
     for r in rows:
