@@ -18,7 +18,9 @@ one, x; and it has at least 6 counting loci, so |S| >= 6, and |S| >= 7 if x is i
 of D *clean* for the query when every designated locus of D in b is designated in the query; then
 the stored key of b is among the query's keys for b (the query expands each allele into the DNA-7
 neighbours that exist in the file, as the pair index does) unless x lies in b. Hence:
-- two clean blocks: x spoils at most one, the other finds D;
+- two clean blocks: x spoils at most one, the other finds D (the plan takes them from whichever
+  partition has enough, exact keys only, before enumerating anything: such keys are shared by many
+  sets);
 - a block with exactly one locus y missing from the query: the query enumerates every genotype the
   file holds at y, so the block finds D unless x is in it ("enumerated");
 - one clean block only, |S| >= 7: the query enumerates each locus of the block in turn (it may be
@@ -34,11 +36,27 @@ thousand sets for kits with drop-out), so every stored profile is covered by one
 candidates are then checked by the exact rules (`encoding.check_rows`). A hash collision only adds a
 candidate. The property tests check the result against `compare` over every profile.
 
-Layout. Keys are stored as a bucket directory: entries sorted by key, `offsets` (uint32) per
-bucket of the top key bits, a 32-bit fingerprint and a uint32 row per entry: 8 bytes an entry plus
-~2 for the directory; with the encoded rows (`encoding.ProfileMatrix`, 2 bytes a locus) about
-120 bytes a 16-locus profile. New profiles go to a small sorted delta, merged into the directory
-when it grows; deleted rows are dead in the matrix and dropped at the next merge.
+Row signatures. Thin queries (traces of 7-11 loci, stains with drop-out) can only use keys over few
+of their loci, which find thousands of entries; reading each entry's row (a random memory access,
+~150 ns) was most of their time. So every entry also carries its row's 32-bit signature: 2 bits at
+each of the 16 common-kit loci (`SIGNATURE_LOCI`), 0 where the row is not fully designated, else
+1 + (genotype hash >> `kernels.SIGNATURE_SHIFT`) % 3. The probe drops an entry, without reading the
+row, when two signature loci show a code that none of the query's matching genotypes there has (each
+such locus has a differing allele: two differing alleles are no hit, DNA-9), or when the loci that
+may count (signature loci showing a matching code, and the query's usable loci without a slot) are
+fewer than 6 (DNA-8). A hit is never dropped: at its matching loci its genotype is one of the
+query's, so its code is; its one differing allele, if any, fails one locus; a code collision only
+lets a row through. `kernels.query_filter` / `passes` and the numpy `_query_filter` / `_passing` are
+the same test.
+
+Layout. Keys are stored as a bucket directory: `offsets` (uint32) per bucket of the low key bits
+(about 8 entries a bucket, sorted by fingerprint within it, so a crowded bucket is searched by
+halves), a 32-bit fingerprint (the rest of the key), the uint32 row and its 32-bit signature per
+entry: 12 bytes an entry plus ~0.5 for the directory; with the encoded rows (`encoding.ProfileMatrix`,
+2 bytes a locus) and the designated-set lists about 147 bytes a 16-locus profile. New profiles go to
+a small sorted delta (with their signatures), merged into the directory when it grows; deleted rows
+are dead in the matrix and dropped at the next merge. A snapshot from before the signatures is read
+by computing them from the rows.
 
 Concurrency: not thread-safe by itself; `DnaFile` runs searches under a shared (reader) lock and
 writes under the exclusive one.
@@ -141,7 +159,7 @@ def _signature_codes(hashed: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 def _query_filter(designated: int, usable: int, hashes: Mapping[int, list[int]]) -> np.ndarray:
     """`kernels.query_filter` from a query's genotype hashes by locus (the numpy path's twin)."""
-    out = [0, MIN_DESIGNATED_LOCI, 0]
+    out = [0, MIN_DESIGNATED_LOCI, 1, 0] + [0] * 8
     for locus in range(N_STR):
         if not designated >> locus & 1:
             continue
@@ -155,22 +173,28 @@ def _query_filter(designated: int, usable: int, hashes: Mapping[int, list[int]])
                 allowed |= 1 << (1 + (value >> kernels.SIGNATURE_SHIFT) % 3)
         elif slot < 0:
             continue
-        out += (2 * slot, allowed, allowed & ~1)
-        out[2] += 1
+        bit = 1 << (2 * slot)
+        out[3] |= bit
+        for code in range(4):
+            if allowed >> code & 1:
+                out[4 + code] |= bit
+                if code:
+                    out[8 + code] |= bit
     return np.array(out, dtype=np.int64)
 
 
 def _passing(signatures: np.ndarray, qfilter: np.ndarray) -> np.ndarray:
     """`kernels.passes` for many signatures at once (bool per signature)."""
     signatures = signatures.astype(np.int64)
-    fails = np.zeros(len(signatures), dtype=np.int64)
-    possible = np.full(len(signatures), qfilter[0], dtype=np.int64)
-    for k in range(int(qfilter[2])):
-        shift, allowed, countable = qfilter[3 + 3 * k:6 + 3 * k].tolist()
-        code = (signatures >> shift) & 3
-        fails += ((allowed >> code) & 1) == 0
-        possible += (countable >> code) & 1
-    return (fails < 2) & (possible >= qfilter[1])
+    ok = np.zeros(len(signatures), dtype=np.int64)
+    counted = np.zeros(len(signatures), dtype=np.int64)
+    for code in range(4):
+        same = ~(signatures ^ (0x55555555 * code)) & 0xFFFFFFFF
+        equal = same & (same >> 1) & 0x55555555
+        ok |= equal & qfilter[4 + code]
+        counted |= equal & qfilter[8 + code]
+    fails = np.bitwise_count(qfilter[3] & ~ok)
+    return (fails < 2) & (qfilter[0] + np.bitwise_count(counted) >= qfilter[1])
 
 
 def _bits(masks: np.ndarray) -> np.ndarray:

@@ -60,16 +60,17 @@ SIGNATURE_SHIFT = 20
 @njit(cache=True, nogil=True)
 def query_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray,
                  min_loci: int) -> np.ndarray:
-    """What an entry's row signature must show for the row to be able to hit this query, as one array:
-    (loci without a signature slot that may count, min_loci, n, then n triples (shift, allowed codes,
-    countable codes) as bit sets over the 2-bit code). At a designated query locus with a slot, a row's
-    code outside `allowed` means a genotype that matches none of the query's (a differing allele);
-    `countable` are the codes of a matching designated genotype (a locus that may count). See `passes`."""
-    loci = slot.shape[0]
-    out = np.zeros(3 + 3 * loci, np.int64)
-    n = 0
+    """What an entry's row signature must show for the row to be able to hit this query, as 12 numbers:
+    (loci without a signature slot that may count, min_loci, whether to test at all (-1: no), the mask
+    of the slots tested (the low bit of each 2-bit field), then per code value v = 0..3 the slots where
+    v is allowed, and the slots where v may count, same layout). At a designated query locus with a
+    slot, a row's code that is not allowed means a genotype that matches none of the query's (a
+    differing allele); a countable code, a matching designated genotype (a locus that may count). See
+    `passes`."""
+    out = np.zeros(12, np.int64)
     base = 0
-    for locus in range(loci):
+    tested = 0
+    for locus in range(slot.shape[0]):
         if not (designated >> locus) & 1:
             continue
         s = slot[locus]
@@ -82,31 +83,40 @@ def query_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable:
                 allowed |= 1 << (1 + (qhash[locus, e] >> SIGNATURE_SHIFT) % 3)
         elif s < 0:
             continue
-        out[3 + 3 * n] = 2 * s
-        out[4 + 3 * n] = allowed
-        out[5 + 3 * n] = allowed & ~1
-        n += 1
+        bit = 1 << (2 * s)
+        tested |= bit
+        for v in range(4):
+            if (allowed >> v) & 1:
+                out[4 + v] |= bit
+                if v:
+                    out[8 + v] |= bit
     out[0] = base
     out[1] = min_loci
-    out[2] = n
+    out[2] = 1
+    out[3] = tested
     return out
+
+
+_SPREAD = np.array([0x00000000, 0x55555555, 0xAAAAAAAA, 0xFFFFFFFF], np.int64)
+"""Each 2-bit code value repeated in all 16 fields of a signature."""
 
 
 @njit(cache=True, nogil=True)
 def passes(signature: int, qfilter: np.ndarray) -> bool:
     """Whether a row with this signature may hit the query of `qfilter`: False when two signature loci
     show a genotype matching none of the query's (two differing alleles, DNA-9) or when fewer than
-    min_loci loci can count (DNA-8). Never False for a hit; a hash collision only lets a row through."""
-    fails = 0
-    possible = qfilter[0]
-    for k in range(qfilter[2]):
-        code = (signature >> qfilter[3 + 3 * k]) & 3
-        if not (qfilter[4 + 3 * k] >> code) & 1:
-            fails += 1
-            if fails > 1:
-                return False
-        possible += (qfilter[5 + 3 * k] >> code) & 1
-    return possible >= qfilter[1]
+    min_loci loci can count (DNA-8). Never False for a hit; a hash collision only lets a row through.
+    Bit-parallel over the 16 fields: for each code value v, the fields equal to v."""
+    ok = 0
+    counted = 0
+    for v in range(4):
+        same = ~(signature ^ _SPREAD[v]) & 0xFFFFFFFF
+        equal = same & (same >> 1) & 0x55555555  # the low bit of each field holding v
+        ok |= equal & qfilter[4 + v]
+        counted |= equal & qfilter[8 + v]
+    if _popcount(qfilter[3] & ~ok) > 1:
+        return False
+    return qfilter[0] + _popcount(counted) >= qfilter[1]
 
 
 @njit(cache=True, nogil=True)
