@@ -30,13 +30,15 @@ import time
 from pathlib import Path
 
 from prum.services.logger import Category, EntryKind, LogEntry, MessageType, ProtocolLog, Side
+from prum.services.logger.entry import canonical_json
 
 
 def entry(i: int) -> LogEntry:
+    """A receipt as an answering service writes it: its data through `canonical_json`, as every service's is."""
     return LogEntry.new(kind=EntryKind.AUTOMATED_RECEIPT, message_type=MessageType.QUERY, category=Category.DNA,
                         side=Side.FILE_MANAGING, logging_state="NL", requesting_state="DE", requested_state="NL",
                         request_id=f"req-{i}", officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02",
-                        reason="benchmark", data_supplied=json.dumps({"reference": f"DE-T-{i}", "loci": {
+                        reason="benchmark", data_supplied=canonical_json({"reference": f"DE-T-{i}", "loci": {
                             "D3S1358": ["15", "16"], "VWA": ["17", "18"], "TH01": ["6", "9.3"]}}))
 
 

@@ -9,7 +9,6 @@ never kept anywhere but in the log (PUR-2).
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, IdentityMismatch, InvalidInput, PrumError
 from prum.services.common.tls import check_claim
 from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
 _STATE_CODE = re.compile(r"^[A-Z]{2}$")
@@ -32,11 +32,6 @@ def check_state_code(value: str, field_name: str) -> str:
         raise InvalidInput(f"{value!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
                            field=field_name)
     return value
-
-
-def canonical_json(data: Any) -> str:
-    """The form in which supplied data is written to the log: sorted keys, no spaces."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)

@@ -191,14 +191,32 @@ def format_moment(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def canonical_data(text: str) -> str:
+class CanonicalJson(str):
+    """Text in the log's canonical JSON form (sorted keys, no spaces) as `canonical_json` or `canonical_data`
+    wrote it: the logger takes it as it is, where other text is parsed and written again (twice the JSON work
+    of an append, paid by every answering service for both its entries)."""
+
+    __slots__ = ()
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical_json(data: Any) -> CanonicalJson:
+    """`data` as the log keeps supplied data: canonical JSON; a value JSON has no type for is written as text."""
+    return CanonicalJson(_ENCODER.encode(data))
+
+
+def canonical_data(text: str) -> CanonicalJson:
     """`data_supplied` in its canonical JSON form (sorted keys, no spaces); InvalidInput if not JSON."""
+    if type(text) is CanonicalJson:
+        return text
     try:
         value = json.loads(text)
     except ValueError as error:
         raise InvalidInput(f"is not JSON ({getattr(error, 'msg', error)}); the data supplied is logged as "
                            f"canonical JSON", field="data_supplied") from None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_json(value)
 
 
 def _require(entry: LogEntry, name: str, why: str) -> None:

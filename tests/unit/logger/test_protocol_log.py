@@ -32,6 +32,7 @@ from prum.services.logger import (
     Side,
     validate_entry,
 )
+from prum.services.logger.entry import CanonicalJson, canonical_data, canonical_json
 
 START = datetime(2026, 1, 5, 9, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -166,6 +167,21 @@ def test_data_supplied_is_stored_as_canonical_json(log: ProtocolLog) -> None:
     entry = log.append(query_entry(data_supplied='{ "b": 1,  "a": [2, 3] }'))
     assert entry.data_supplied == '{"a":[2,3],"b":1}'
     assert json.loads(entry.data_supplied) == {"a": [2, 3], "b": 1}
+
+
+def test_data_a_service_wrote_with_canonical_json_is_kept_as_written_and_chains_the_same(log: ProtocolLog) -> None:
+    """The answering services write their data with `canonical_json`; the logger takes that text without parsing it
+    again, and the entry is the one plain text of the same content gives, hash included (LOG-5)."""
+    data = {"vin": "WVWZZZ1JZXW000001", "at": datetime(2026, 11, 29, tzinfo=timezone.utc), "ß": ["ü", 1.5]}
+    written = canonical_json(data)
+    assert type(written) is CanonicalJson and canonical_data(written) is written
+    assert written == '{"at":"2026-11-29 00:00:00+00:00","vin":"WVWZZZ1JZXW000001","ß":["ü",1.5]}'
+    kept = log.append(query_entry(data_supplied=written, request_id="typed"))
+    plain = log.append(query_entry(data_supplied=str(written), request_id="typed"))
+    assert kept.data_supplied == plain.data_supplied == written
+    assert kept.hash == kept.compute_hash() and plain.hash == plain.compute_hash()
+    assert [e.data_supplied for e in log.query(request_id="typed")] == [written, written]
+    assert log.verify().intact
 
 
 def test_concurrent_appends_keep_one_unbroken_chain(log: ProtocolLog) -> None:
