@@ -118,3 +118,32 @@ def test_compiled_and_numpy_scorers_agree(fingers, monkeypatch, trace):
         np.testing.assert_array_equal(fast_sim, slow_sim)  # popcounts on both paths, float32 alike
         np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-6)
         assert int(np.argmax(fast)) == i
+
+
+def test_a_partial_print_is_scored_on_how_many_minutiae_agree(fingers, monkeypatch):
+    """A trace on either side: the overlap counts enter as their geometric mean (PARTIAL_EXPONENT), never lower
+    than the full-print form; two plain impressions are scored as before; search and verify agree."""
+    rng, masters, gallery = fingers
+    trace = trace_impression(rng, masters[12], "T-12")
+    plain = mated_probe(rng, masters[13], "P13")
+    assert encode(trace).partial and not encode(plain).partial
+    batch = Batch.of([encode(t) for t in gallery])
+    assert not batch.partial.any()
+    as_trace, as_plain = score_batch(encode(trace), batch), score_batch(encode(plain), batch)
+    monkeypatch.setattr(matching, "PARTIAL_EXPONENT", 1.0)
+    trace_full_form, plain_full_form = score_batch(encode(trace), batch), score_batch(encode(plain), batch)
+    np.testing.assert_array_equal(as_plain, plain_full_form)
+    assert (as_trace >= trace_full_form - 1e-9).all() and as_trace[12] > trace_full_form[12]
+    assert int(np.argmax(as_trace)) == 12 and as_trace[12] >= VERIFY_THRESHOLD
+    assert np.sort(as_trace)[-2] < VERIFY_THRESHOLD  # impostors of the same pattern classes stay below
+    monkeypatch.undo()
+    # a trace held in the file is partial on the candidate side: a plain impression searching for it
+    file = Gallery()
+    file.add_many(gallery[:20] + [trace])
+    assert file._batch(np.arange(21)).partial.tolist() == [False] * 20 + [True]
+    again = impression(rng, masters[12], "P12-again")
+    found = {c.reference: c.score for c in file.search(again, max_candidates=3)}
+    assert "T-12" in found and "NL-0012" in found
+    assert abs(found["T-12"] - verify(again, trace)[0]) < 0.01  # the requesting side's check: the same score
+    value, _ = verify(trace, gallery[12])
+    assert abs(value - round(float(as_trace[12]), 2)) < 0.01
