@@ -186,13 +186,14 @@ def _query_filter(designated: int, usable: int, hashes: Mapping[int, list[int]])
 def _passing(signatures: np.ndarray, qfilter: np.ndarray) -> np.ndarray:
     """`kernels.passes` for many signatures at once (bool per signature)."""
     signatures = signatures.astype(np.int64)
+    low = signatures & 0x55555555
+    high = (signatures >> 1) & 0x55555555
+    fields = (~(low | high) & 0x55555555, low & ~high, high & ~low, low & high)  # holding 0, 1, 2, 3
     ok = np.zeros(len(signatures), dtype=np.int64)
     counted = np.zeros(len(signatures), dtype=np.int64)
-    for code in range(4):
-        same = ~(signatures ^ (0x55555555 * code)) & 0xFFFFFFFF
-        equal = same & (same >> 1) & 0x55555555
-        ok |= equal & qfilter[4 + code]
-        counted |= equal & qfilter[8 + code]
+    for code, holding in enumerate(fields):
+        ok |= holding & qfilter[4 + code]
+        counted |= holding & qfilter[8 + code]
     fails = np.bitwise_count(qfilter[3] & ~ok)
     return (fails < 2) & (qfilter[0] + np.bitwise_count(counted) >= qfilter[1])
 

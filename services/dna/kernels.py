@@ -97,26 +97,22 @@ def query_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable:
     return out
 
 
-_SPREAD = np.array([0x00000000, 0x55555555, 0xAAAAAAAA, 0xFFFFFFFF], np.int64)
-"""Each 2-bit code value repeated in all 16 fields of a signature."""
-
-
 @njit(cache=True, nogil=True)
 def passes(signature: int, qfilter: np.ndarray) -> bool:
     """Whether a row with this signature may hit the query of `qfilter`: False when two signature loci
     show a genotype matching none of the query's (two differing alleles, DNA-9) or when fewer than
     min_loci loci can count (DNA-8). Never False for a hit; a hash collision only lets a row through.
-    Bit-parallel over the 16 fields: for each code value v, the fields equal to v."""
-    ok = 0
-    counted = 0
-    for v in range(4):
-        same = ~(signature ^ _SPREAD[v]) & 0xFFFFFFFF
-        equal = same & (same >> 1) & 0x55555555  # the low bit of each field holding v
-        ok |= equal & qfilter[4 + v]
-        counted |= equal & qfilter[8 + v]
-    if _popcount(qfilter[3] & ~ok) > 1:
+    Bit-parallel over the 16 fields (their low and high bits side by side)."""
+    low = signature & 0x55555555
+    high = (signature >> 1) & 0x55555555
+    zero = ~(low | high) & 0x55555555
+    one = low & ~high
+    two = high & ~low
+    three = low & high
+    bad = qfilter[3] & ~((zero & qfilter[4]) | (one & qfilter[5]) | (two & qfilter[6]) | (three & qfilter[7]))
+    if bad & (bad - 1):  # two fields or more
         return False
-    return qfilter[0] + _popcount(counted) >= qfilter[1]
+    return qfilter[0] + _popcount((one & qfilter[9]) | (two & qfilter[10]) | (three & qfilter[11])) >= qfilter[1]
 
 
 @njit(cache=True, nogil=True)
@@ -509,12 +505,17 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
     row signature cannot hit (`passes` with `qfilter`) is dropped as it is read, without reading its row."""
     low = (1 << bits) - 1
     total = 0
-    touched = np.uint32(0)
-    for i in range(keys.shape[0]):  # independent loads first: the buckets' bounds and first fingerprints
+    n = keys.shape[0]
+    starts = np.empty(n, np.int64)
+    for i in range(n):  # independent loads first, many in flight: the buckets' bounds, then first fingerprints
         bucket = keys[i] & low
-        start = offsets[bucket]
-        total += offsets[bucket + 1] - start
-        touched ^= fingerprints[min(start, fingerprints.shape[0] - 1)] if fingerprints.shape[0] else 0
+        starts[i] = offsets[bucket]
+        total += offsets[bucket + 1] - starts[i]
+    touched = np.uint32(0)
+    if fingerprints.shape[0]:
+        last = fingerprints.shape[0] - 1
+        for i in range(n):
+            touched ^= fingerprints[min(starts[i], last)]
     found = np.empty(total + 16 + (touched & 1), np.int64)  # (uses the loads, so they are made)
     m = 0
     for i in range(keys.shape[0]):
@@ -531,8 +532,10 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
                     j = middle + 1
                 else:
                     high = middle
-        while j < stop and fingerprints[j] <= fingerprint:
-            if fingerprints[j] == fingerprint and (qfilter[2] < 0 or passes(np.int64(signatures[j]), qfilter)):
+        while j < stop and fingerprints[j] < fingerprint:
+            j += 1
+        while j < stop and fingerprints[j] == fingerprint:  # this key's entries, side by side
+            if qfilter[2] < 0 or passes(np.int64(signatures[j]), qfilter):
                 found[m] = rows[j]
                 m += 1
             j += 1
