@@ -35,17 +35,18 @@ def read_run(workdir: Path) -> dict:
     return json.loads((workdir / "run.json").read_text("utf-8"))
 
 
-def keep_caught_up(run: Callable[[], None], stop: threading.Event, every_s: float) -> int:
+def keep_caught_up(run: Callable[[], None], stop: threading.Event, every_s: float,
+                   failed: Callable[[Exception], None]) -> int:
     """Run the catch-up (what the state missed: readiness, declarations, joint cases; GATE-2, DEC-1, AUD-1) at
-    start and then every `every_s` until `stop` is set; a failed round is logged and the state serves on.
-    Returns the number of rounds run."""
+    start and then every `every_s` until `stop` is set; a failed round goes to `failed` (the node logs it) and
+    the state serves on. Returns the number of rounds run."""
     rounds = 0
     while not stop.is_set():
         rounds += 1
         try:
             run()
-        except Exception as error:  # noqa: BLE001 - logged; the next round tries again
-            get_logger("prum.node").warning("catch-up failed", error=f"{type(error).__name__}: {error}")
+        except Exception as error:  # noqa: BLE001 - reported; the next round tries again
+            failed(error)
         if stop.wait(every_s):
             break
     return rounds
@@ -77,7 +78,10 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
         unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # through its own supervisor
         log.info("caught up", unreached=unreached)
 
-    threading.Thread(target=keep_caught_up, args=(rejoin, stop, catch_up_every_s), name="catch-up",
+    def failed(error: Exception) -> None:
+        log.warning("catch-up failed", error=f"{type(error).__name__}: {error}")
+
+    threading.Thread(target=keep_caught_up, args=(rejoin, stop, catch_up_every_s, failed), name="catch-up",
                      daemon=True).start()
     stop.wait()
     log.info("state stopping", grace_s=GRACE_S)
