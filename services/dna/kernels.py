@@ -290,7 +290,40 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
                         k += 1
                 need[d] = k - 1 if (k > 2 and not six) else 1
                 continue
+        best_level = -1
+        best_cost = np.inf
+        for level in range(levels):  # the partition whose cheapest single blocks cost least
+            clean = 0
+            singles = 0
+            for b in range(blocks):
+                if block_level[b] == level:
+                    state = status[value_ids[d, b]]
+                    if state == CLEAN:
+                        clean += 1
+                    elif state == SINGLE:
+                        singles += 1
+            if clean + singles < wanted:
+                continue
+            cost = 0.0
+            taken = 0
+            for _ in range(wanted - clean if wanted > clean else 0):
+                pick = -1
+                least = np.inf
+                for b in range(blocks):
+                    v = value_ids[d, b]
+                    if block_level[b] == level and status[v] == SINGLE and not taken >> b & 1:
+                        c = 0.0 if single[v] else rank[v]
+                        if c < least:
+                            pick = b
+                            least = c
+                taken |= 1 << pick
+                cost += least
+            if cost < best_cost:
+                best_cost = cost
+                best_level = level
         for level in range(levels):
+            if level != best_level:
+                continue
             clean = 0
             singles = 0
             for b in range(blocks):
