@@ -106,6 +106,7 @@ class Gallery:
         self._raw = _Grow(np.int16, (5,))  # x, y, angle, type, quality
         self._bits = _Grow(np.uint64, (WORDS,))
         self._triangles = _Grow(np.int32)  # per template: its triangles in the index
+        self._short = _Grow(np.int32)  # per template: its triangles within hashing.PLAIN_MAX_SIDE
         self._index = hashing.TriangleIndex()
         self._dead = 0
 
@@ -146,6 +147,7 @@ class Gallery:
                 self._span.extend(np.array([[start, len(template.minutiae)]], np.int64))
                 self._bits.extend(enc.bits)
                 self._triangles.extend(np.array([tri.count], np.int32))
+                self._short.extend(np.array([tri.short_count], np.int32))
                 self._index.add(slot, tri)
         return len(batch)
 
@@ -186,7 +188,8 @@ class Gallery:
 
     def memory_bytes(self) -> int:
         """Bytes the file holds in numpy arrays (raw minutiae, cylinders, index) plus its reference numbers."""
-        arrays = [g.view for g in (self._alive, self._meta, self._span, self._raw, self._bits, self._triangles)]
+        arrays = [g.view for g in (self._alive, self._meta, self._span, self._raw, self._bits, self._triangles,
+                                          self._short)]
         total = sum(a.nbytes for a in arrays) + self._index.nbytes
         total += sum(len(r) + 49 + 8 for r in self._references)  # str objects and list slots
         total += len(self._slot) * 100  # dict entries (approximate)
@@ -248,7 +251,8 @@ class Gallery:
                 return []
             if self._index.pending > max(200_000, (len(self._index) - self._index.pending) // 4):
                 self.build_index()
-            votes = self._index.votes(found, len(self._references), self._triangles.view.astype(np.float64),
+            counts = self._triangles if probe.is_trace else self._short
+            votes = self._index.votes(found, len(self._references), counts.view.astype(np.float64),
                                       trace=probe.is_trace)
             votes[~self._alive.view] = -1.0
             shortlist = min(self.trace_shortlist if probe.is_trace else self.shortlist, len(self._slot))

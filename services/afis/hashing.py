@@ -45,11 +45,18 @@ import numpy as np
 from prum.services.afis import kernels
 
 MIN_SIDE = 20.0
-MAX_SIDE = 110.0
-"""Triangle sides in px at 500 ppi (about 1-5.6 mm): small enough that skin distortion barely moves them."""
+MAX_SIDE = 140.0
+"""Triangle sides in px at 500 ppi (about 1-7 mm) in the gallery and in a trace. A trace is a patch of
+190-300 px whose minutiae shared with the file's impression are few; triangles up to 140 px (110 before)
+give it about twice as many shared ones (at 100k, 300 traces: the mate in the top 300 for 79 % -> see
+BENCHMARKS.md), at 2.5 times the index entries per template."""
+PLAIN_MAX_SIDE = 110.0
+"""A plain probe's triangles stay within this (`PROBE_MAX_SIDE` below): it has plenty, and its votes
+are normalised by each template's triangles within this size (`short_count`), as before the
+gallery's triangles grew to `MAX_SIDE`."""
 MIN_HEIGHT = 8.0
 """Nearly collinear triangles (smallest height below this, px) are skipped: their orientation is unstable."""
-PROBE_MAX_SIDE = MAX_SIDE - 8.0
+PROBE_MAX_SIDE = PLAIN_MAX_SIDE - 8.0
 """The probe uses triangles a bit smaller than the gallery's, so noise at the limit does not lose the mate's."""
 SIDE_BIN = 12.0
 ANGLE_BINS = 12
@@ -96,6 +103,11 @@ class Triangles:
     @property
     def count(self) -> int:
         return int(self.keys.shape[0])
+
+    @property
+    def short_count(self) -> int:
+        """Triangles whose sides are all within `PLAIN_MAX_SIDE` (what a plain probe can meet)."""
+        return int((self.values[:, 0, :3].max(axis=1) <= PLAIN_MAX_SIDE).sum()) if self.count else 0
 
 
 def _wrap(a: np.ndarray) -> np.ndarray:

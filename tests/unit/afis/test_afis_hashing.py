@@ -145,3 +145,21 @@ def test_contenders_are_chosen_per_triangle_not_by_raw_hits(population, monkeypa
         votes = index.votes(hashing.triangles(e.xy, e.theta, probe=True), len(gallery), counts)
         found += int(np.argmax(votes)) == int(slot)
     assert found >= 10  # by raw hits, only 5 of these 12 mates were among the 25 contenders
+
+
+def test_the_gallery_and_traces_use_longer_triangles_than_a_plain_probe(monkeypatch):
+    """Gallery and trace triangles reach MAX_SIDE, a plain probe's PROBE_MAX_SIDE; `short_count` is how many of a
+    template's triangles lie within PLAIN_MAX_SIDE (a plain probe's votes are normalised by it), i.e. what the
+    gallery held when its triangles stopped there."""
+    rng = np.random.default_rng(140)
+    e = encode(impression(rng, master_finger(rng), "G"))
+    gallery = hashing.triangles(e.xy, e.theta)
+    plain = hashing.triangles(e.xy, e.theta, probe=True)
+    trace = hashing.triangles(e.xy, e.theta, probe=True, whole=True)
+    longest = gallery.values[:, 0, :3].max(axis=1)
+    assert hashing.PLAIN_MAX_SIDE < longest.max() <= hashing.MAX_SIDE
+    assert plain.values[..., :3].max() <= hashing.PROBE_MAX_SIDE < hashing.PLAIN_MAX_SIDE
+    assert trace.values[..., :3].max() > hashing.PLAIN_MAX_SIDE
+    assert 0 < gallery.short_count < gallery.count and gallery.short_count == int((longest <= hashing.PLAIN_MAX_SIDE).sum())
+    monkeypatch.setattr(hashing, "MAX_SIDE", hashing.PLAIN_MAX_SIDE)
+    assert hashing.triangles(e.xy, e.theta).count == gallery.short_count
