@@ -209,6 +209,38 @@ def _big_set(ids: np.ndarray, status: np.ndarray, value_mask: np.ndarray, block_
     return chosen
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _level_counts(ids: np.ndarray, status: np.ndarray, block_level: np.ndarray, level: int) -> tuple[int, int]:
+    """How many of a set's blocks in partition `level` are clean, and how many miss one locus of the query."""
+    clean = 0
+    singles = 0
+    for b in range(ids.shape[0]):
+        if block_level[b] == level:
+            state = status[ids[b]]
+            if state == CLEAN:
+                clean += 1
+            elif state == SINGLE:
+                singles += 1
+    return clean, singles
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cheapest_single(ids: np.ndarray, status: np.ndarray, block_level: np.ndarray, level: int, taken: int,
+                     single: np.ndarray, rank: np.ndarray) -> tuple[int, float]:
+    """The block of partition `level` missing one locus, not in `taken`, whose enumeration costs least (nothing
+    if another set enumerates it already): (block, cost); (-1, inf) if none is left."""
+    pick = -1
+    least = np.inf
+    for b in range(ids.shape[0]):
+        v = ids[b]
+        if block_level[b] == level and status[v] == SINGLE and not taken >> b & 1:
+            cost = 0.0 if single[v] else rank[v]
+            if cost < least:
+                pick = b
+                least = cost
+    return pick, least
+
+
 @njit(cache=True, nogil=True)
 def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
          usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray,
@@ -254,10 +286,7 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         wanted = 1 if six else 2
         settled = False
         for level in range(levels):  # enough clean blocks in one partition: exact keys only, cheapest
-            clean = 0
-            for b in range(blocks):
-                if block_level[b] == level:
-                    clean += status[value_ids[d, b]] == CLEAN
+            clean, _ = _level_counts(value_ids[d], status, block_level, level)
             if clean >= wanted:
                 for b in range(blocks):
                     v = value_ids[d, b]
@@ -293,29 +322,13 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         best_level = -1
         best_cost = np.inf
         for level in range(levels):  # the partition whose cheapest single blocks cost least
-            clean = 0
-            singles = 0
-            for b in range(blocks):
-                if block_level[b] == level:
-                    state = status[value_ids[d, b]]
-                    if state == CLEAN:
-                        clean += 1
-                    elif state == SINGLE:
-                        singles += 1
+            clean, singles = _level_counts(value_ids[d], status, block_level, level)
             if clean + singles < wanted:
                 continue
             cost = 0.0
             taken = 0
             for _ in range(wanted - clean if wanted > clean else 0):
-                pick = -1
-                least = np.inf
-                for b in range(blocks):
-                    v = value_ids[d, b]
-                    if block_level[b] == level and status[v] == SINGLE and not taken >> b & 1:
-                        c = 0.0 if single[v] else rank[v]
-                        if c < least:
-                            pick = b
-                            least = c
+                pick, least = _cheapest_single(value_ids[d], status, block_level, level, taken, single, rank)
                 taken |= 1 << pick
                 cost += least
             if cost < best_cost:
@@ -324,15 +337,7 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         for level in range(levels):
             if level != best_level:
                 continue
-            clean = 0
-            singles = 0
-            for b in range(blocks):
-                if block_level[b] == level:
-                    state = status[value_ids[d, b]]
-                    if state == CLEAN:
-                        clean += 1
-                    elif state == SINGLE:
-                        singles += 1
+            clean, singles = _level_counts(value_ids[d], status, block_level, level)
             if clean + singles >= wanted:
                 extra = wanted - clean if wanted > clean else 0
                 for b in range(blocks):
@@ -340,15 +345,7 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
                         exact[value_ids[d, b]] = True
                 taken = 0
                 for _ in range(extra):  # the cheapest single blocks
-                    pick = -1
-                    least = np.inf
-                    for b in range(blocks):
-                        v = value_ids[d, b]
-                        if block_level[b] == level and status[v] == SINGLE and not taken >> b & 1:
-                            cost = 0.0 if single[v] else rank[v]
-                            if cost < least:
-                                pick = b
-                                least = cost
+                    pick, _ = _cheapest_single(value_ids[d], status, block_level, level, taken, single, rank)
                     taken |= 1 << pick
                     single[value_ids[d, pick]] = True
                 if not six:
