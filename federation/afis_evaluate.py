@@ -11,7 +11,8 @@ Measures (the terms of ISO/IEC 19795-1 for identification):
   `fnir_at_fpir_1pct` takes T as the smallest threshold with FPIR <= 1 %;
 - search latency p50 / p95 in ms (wall clock, one search at a time, this machine), and the CPU
   time of the searching thread (`time.thread_time`), which other processes on a shared machine
-  do not inflate; the load average before and after the searches;
+  do not inflate; the load average before and after the searches; both also per kind of probe
+  (plain impressions, traces) in `by_kind`;
 - memory per template in bytes (`Gallery.memory_bytes` / templates).
 """
 
@@ -86,6 +87,8 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
         searches.append(("nonmated", bool(is_trace[number]), probe, None))
     latencies: list[float] = []
     cpu: list[float] = []
+    cpu_by_kind: dict[bool, list[float]] = {False: [], True: []}
+    wall_by_kind: dict[bool, list[float]] = {False: [], True: []}
     load_before = os.getloadavg()[0]
     mated_score = {False: [], True: []}
     nonmated_top = {False: [], True: []}
@@ -95,6 +98,8 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
         candidates = gallery.search(probe, max_candidates)
         latencies.append((time.perf_counter() - began) * 1000)
         cpu.append((time.thread_time() - began_cpu) * 1000)
+        cpu_by_kind[trace].append(cpu[-1])
+        wall_by_kind[trace].append(latencies[-1])
         if kind == "mated":
             references = [c.reference for c in candidates]
             rank1[trace].append(bool(references) and references[0] == mate)
@@ -111,7 +116,11 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
         m, n = np.array(mated_score[trace]), np.array(nonmated_top[trace])
         f, t = _fnir_at_fpir(m, n, 0.01)
         by_kind[name] = {"searches": int(len(m)), "rank1": float(np.mean(rank1[trace])) if rank1[trace] else None,
-                         "fnir_at_fpir_1pct": f, "threshold_at_fpir_1pct": t}
+                         "fnir_at_fpir_1pct": f, "threshold_at_fpir_1pct": t,
+                         "latency_ms_p50": float(np.percentile(wall_by_kind[trace], 50)) if wall_by_kind[trace] else None,
+                         "latency_ms_p95": float(np.percentile(wall_by_kind[trace], 95)) if wall_by_kind[trace] else None,
+                         "cpu_ms_p50": float(np.percentile(cpu_by_kind[trace], 50)) if cpu_by_kind[trace] else None,
+                         "cpu_ms_p95": float(np.percentile(cpu_by_kind[trace], 95)) if cpu_by_kind[trace] else None}
     stats = gallery.stats()
     return {
         "gallery_size": gallery_size, "probes": probes, "seed": seed, "trace_share": trace_share,

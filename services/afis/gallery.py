@@ -13,7 +13,7 @@ A search has three stages, none of them a Python loop over the file:
    the best `max_candidates` of them by score, best first, above `min_score`.
 
 Memory per template: its raw minutiae (10 bytes each), the packed cylinder bits (48 bytes each) and
-one index entry per triangle (13 bytes each, a few hundred triangles); see `memory_bytes`.
+one index entry per triangle (9 bytes each, about 1,150 triangles up to 140 px); see `memory_bytes`.
 
 What it never keeps (PUR-2): a probe. `search` reads the file and returns; the probe's cylinders
 and keys are local variables, gone when the call returns. A template of the file is reference data

@@ -48,8 +48,8 @@ MIN_SIDE = 20.0
 MAX_SIDE = 140.0
 """Triangle sides in px at 500 ppi (about 1-7 mm) in the gallery and in a trace. A trace is a patch of
 190-300 px whose minutiae shared with the file's impression are few; triangles up to 140 px (110 before)
-give it about twice as many shared ones (at 100k, 300 traces: the mate in the top 300 for 79 % -> see
-BENCHMARKS.md), at 2.5 times the index entries per template."""
+give it about twice as many shared ones (at 100k, 300 traces: its mate in the pre-selection's top 300
+for 88 % instead of 79 %), at 2.5 times the index entries per template (about 1,150)."""
 PLAIN_MAX_SIDE = 110.0
 """A plain probe's triangles stay within this (`PROBE_MAX_SIDE` below): it has plenty, and its votes
 are normalised by each template's triangles within this size (`short_count`), as before the
