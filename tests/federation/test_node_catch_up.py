@@ -21,12 +21,12 @@ def test_catch_up_runs_at_start_repeats_survives_a_failed_round_and_stops_when_t
 
     failures: list[Exception] = []
     began = time.monotonic()
-    rounds = keep_caught_up(run, stop, every_s=0.05, failed=failures.append)
+    rounds = keep_caught_up(run, stop, every_s=0.2, failed=failures.append)
     assert rounds == 4 == len(started)
     assert [str(error) for error in failures] == ["peer DE unreachable"]
-    assert started[0] - began < 0.05  # the first round at once, not after a period
+    assert started[0] - began < 0.2  # the first round at once, not after a period
     gaps = [b - a for a, b in zip(started, started[1:])]
-    assert all(gap >= 0.045 for gap in gaps)  # then once a period; the failed second round did not stop it
+    assert all(gap >= 0.19 for gap in gaps)  # then once a period; the failed second round did not stop it
 
 
 def test_a_stop_during_the_wait_ends_the_loop_without_another_round() -> None:
