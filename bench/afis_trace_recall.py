@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from prum.federation.datagen_afis import impression, master_finger, mated_probe
+from prum.federation.afis_evaluate import enrol
+from prum.federation.datagen_afis import mated_probe
 from prum.services.afis import hashing, matching
 from prum.services.afis.gallery import Gallery
 
@@ -33,17 +34,7 @@ BINS = ((12, 16), (16, 20), (20, 25), (25, 1000))
 
 def build(size: int, seed: int) -> tuple[Gallery, list]:
     """The gallery of `evaluate(size, ..., seed)` and its master fingers."""
-    rng = np.random.default_rng(seed)
-    masters, chunk, gallery = [], [], Gallery()
-    for number in range(size):
-        master = master_finger(rng)
-        masters.append(master)
-        chunk.append(impression(rng, master, f"G{number + 1:07d}"))
-        if len(chunk) == 1000 or number == size - 1:
-            gallery.add_many(chunk)
-            chunk = []
-    gallery.build_index()
-    return gallery, masters
+    return enrol(np.random.default_rng(seed), size)
 
 
 def measure(gallery: Gallery, masters: list, traces: int, seed: int) -> dict[str, Any]:

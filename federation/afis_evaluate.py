@@ -47,6 +47,25 @@ def _det(mated: np.ndarray, nonmated: np.ndarray) -> dict[str, list[float]]:
     return {"threshold": thresholds.tolist(), "fpir": fpir, "fnir": fnir}
 
 
+def enrol(rng: np.random.Generator, size: int, progress: Any = None) -> tuple[Gallery, list[Any]]:
+    """A synthetic national file of `size` plain impressions, indexed, and their master fingers (G0000001...):
+    the gallery `evaluate` searches, the same for the same generator state."""
+    masters: list[Any] = []
+    gallery = Gallery()
+    chunk: list = []
+    for number in range(size):
+        master = master_finger(rng)
+        masters.append(master)
+        chunk.append(impression(rng, master, f"G{number + 1:07d}"))
+        if len(chunk) == 1000 or number == size - 1:
+            gallery.add_many(chunk)
+            chunk = []
+            if progress:
+                progress("enrol", number + 1, size)
+    gallery.build_index()
+    return gallery, masters
+
+
 def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3, *, max_candidates: int = 10,
              progress: Any = None) -> dict[str, Any]:
     """Build a synthetic file, search mated and non-mated probes, and measure (see the module docstring).
@@ -57,20 +76,8 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
     if gallery_size < 1 or probes < 1 or not 0.0 <= trace_share <= 1.0:
         raise ValueError("gallery_size and probes must be >= 1 and trace_share within 0-1")
     rng = np.random.default_rng(seed)
-    masters = []
-    gallery = Gallery()
     started = time.perf_counter()
-    chunk: list = []
-    for number in range(gallery_size):
-        master = master_finger(rng)
-        masters.append(master)
-        chunk.append(impression(rng, master, f"G{number + 1:07d}"))
-        if len(chunk) == 1000 or number == gallery_size - 1:
-            gallery.add_many(chunk)
-            chunk = []
-            if progress:
-                progress("enrol", number + 1, gallery_size)
-    gallery.build_index()
+    gallery, masters = enrol(rng, gallery_size, progress)
     enrol_seconds = time.perf_counter() - started
     traces = int(round(probes * trace_share))
     is_trace = np.zeros(probes, bool)
