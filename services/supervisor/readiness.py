@@ -21,8 +21,10 @@ The query ids are random and known only to the pilot runner and the two books un
 officer of the candidate cannot reuse the pilot (its id, or a query id seen in the log) for other
 queries.
 
-Catch-up (GATE-2): a state that was down while others changed takes in each state's own row from that
-state's supervisor (`merge`: steps add up, the latest dated decision or revocation wins).
+Catch-up (GATE-2): a state that was down while others changed takes in, from each state's supervisor, that
+state's own votes (`merge_vote`), then its own row (`merge`: steps add up, the latest dated decision or
+revocation wins, a decision only if the votes held make it unanimous), then takes the decisions the votes
+make whose subject it did not reach (`settle`).
 
 Storage: SQLite (WAL) when a path is given, else an in-memory SQLite database: one code path.
 Tables `readiness(state, category, steps, ready, decided_at, revoked, revoked_at, revocation_reason)`,
@@ -209,6 +211,15 @@ class ReadinessBook:
              row.decided_at and format_moment(row.decided_at), int(row.revoked),
              row.revoked_at and format_moment(row.revoked_at), row.revocation_reason))
 
+    def _record_vote(self, subject: str, category: Category, voter: str, vote: Vote, cast_at: datetime) -> None:
+        """Keep `voter`'s vote of the current round (inside the caller's transaction)."""
+        self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
+                         (subject, category.name, voter, vote.name, format_moment(cast_at)))
+
+    def _clear_votes(self, subject: str, category: Category) -> None:
+        """End the round: a revocation clears its votes (inside the caller's transaction)."""
+        self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?", (subject, category.name))
+
     def _votes(self, state: str, category: Category) -> dict[str, Vote]:
         return {voter: Vote(vote) for voter, vote in self._db.execute(
             "SELECT voting_state, vote FROM votes WHERE subject_state = ? AND category = ?",
@@ -298,8 +309,7 @@ class ReadinessBook:
             if row.ready and not row.revoked or self._votes(subject_state, category).get(voting_state) is vote:
                 return False
             with self._atomic():
-                self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
-                                 (subject_state, category.name, voting_state, vote.name, format_moment(self.clock.now())))
+                self._record_vote(subject_state, category, voting_state, vote, self.clock.now())
             return True
 
     def merge(self, reported: Readiness) -> bool:
@@ -325,8 +335,7 @@ class ReadinessBook:
             with self._atomic():
                 self._save(merged)
                 if merged.revoked and not held.revoked:
-                    self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?",
-                                     (merged.state, category.name))
+                    self._clear_votes(merged.state, category)
             return True
 
     def settle(self) -> list[Readiness]:
@@ -388,8 +397,7 @@ class ReadinessBook:
                                 f"{category.name} exchange (on {decided}); revoke it first")
             now = self.clock.now()
             with self._atomic():  # the vote and the decision it completes
-                self._db.execute("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?, ?)",
-                                 (subject_state, category.name, voting_state, vote.name, format_moment(now)))
+                self._record_vote(subject_state, category, voting_state, vote, now)
                 votes = self._votes(subject_state, category)
                 in_favour = sum(v is Vote.IN_FAVOUR for v in votes.values())
                 needed = len(self.members) - sum(v is Vote.ABSTAIN for v in votes.values())
@@ -498,6 +506,5 @@ class ReadinessBook:
                             reason.strip())
             with self._atomic():
                 self._save(row)
-                self._db.execute("DELETE FROM votes WHERE subject_state = ? AND category = ?",
-                                 (state, category.name))
+                self._clear_votes(state, category)
             return row

@@ -51,6 +51,10 @@ def readiness_to_proto(row: Readiness) -> pb.Readiness:
                         revoked_at=timestamp(row.revoked_at), revocation_reason=row.revocation_reason)
 
 
+def vote_from_proto(message: pb.CastCouncilVoteRequest) -> Vote:
+    return Vote[_named(pb.Vote, message.vote, "VOTE_", "vote")]
+
+
 def readiness_from_proto(message: pb.Readiness) -> Readiness:
     steps = tuple(ReadinessStep[_named(pb.ReadinessStep, step, "READINESS_STEP_", "readiness.steps_done")]
                   for step in message.steps_done)
@@ -271,9 +275,8 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         return self.readiness.record_step(request.state, category_from_proto(request.category), step)
 
     def _vote(self, request: pb.CastCouncilVoteRequest):  # type: ignore[no-untyped-def]
-        vote = Vote[_named(pb.Vote, request.vote, "VOTE_", "vote")]
         return self.readiness.cast_vote(request.subject_state, category_from_proto(request.category),
-                                        request.voting_state, vote)
+                                        request.voting_state, vote_from_proto(request))
 
     def FileDeclaration(self, request: pb.FileDeclarationRequest,
                         context: grpc.ServicerContext) -> pb.FileDeclarationResponse:
@@ -352,8 +355,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
         _, unreached = self._catch_up(context, "readiness", take)
         updated = sum(self.readiness.merge_vote(item.subject_state, category_from_proto(item.category),
-                                                item.voting_state, Vote[_named(pb.Vote, item.vote, "VOTE_", "vote")])
-                      for item in votes)
+                                                item.voting_state, vote_from_proto(item)) for item in votes)
         updated += sum(self.readiness.merge(readiness_from_proto(item)) for item in rows)
         updated += len(self.readiness.settle())
         return pb.SyncReadinessResponse(updated=updated, unreached_states=unreached)
