@@ -26,15 +26,13 @@ AsJson = Annotated[bool, typer.Option("--json", help="JSON for programs (JSON li
 
 def _channel(workdir: Path, state: str) -> grpc.Channel:
     """A channel to `state`'s server with its own certificate: reading its log is its own business."""
-    from prum.federation.processes import read_run
+    from prum.federation.processes import read_run, require_states
 
     try:
         run = read_run(workdir)
-    except FileNotFoundError as error:
+        require_states(run, workdir, [state])
+    except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
-    if state not in run["states"]:
-        raise typer.BadParameter(f"{state} is not a state of the federation in {workdir}; states: "
-                                 f"{', '.join(run['states'])}")
     return open_channel(run["states"][state]["address"], TlsMaterial.load(workdir / "pki", state))
 
 

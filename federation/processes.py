@@ -104,9 +104,7 @@ def restart(workdir: Path, state: str, timeout_s: float = 60.0) -> dict[str, Any
     """Start one state's process again (it was killed or stopped) on its folder and address: it reopens its
     stores and catches up with what the other states changed meanwhile (node.py). Returns the run."""
     run = read_run(workdir)
-    if state not in run["states"]:
-        raise ValueError(f"{state!r} is not a state of the federation in {workdir}; states: "
-                         f"{', '.join(run['states'])}")
+    require_states(run, workdir, [state])
     pid = run["states"][state].get("pid")
     if pid and _alive(pid):
         raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first (`prum down --state {state}`)")
@@ -114,6 +112,14 @@ def restart(workdir: Path, state: str, timeout_s: float = 60.0) -> dict[str, Any
     _write_run(workdir, run)
     _wait_serving(workdir, run, [state], timeout_s, lambda step, done, total: None)
     return run
+
+
+def require_states(run: dict[str, Any], workdir: Path, states: list[str]) -> None:
+    """ValueError naming every one of `states` that is not a state of the federation running in `workdir`."""
+    unknown = sorted(set(states) - set(run["states"]))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a state of the federation in {workdir}; states: "
+                         f"{', '.join(run['states'])}")
 
 
 def _spawn(workdir: Path, code: str) -> int:
@@ -160,10 +166,7 @@ def down(workdir: Path, grace_s: float = STOP_GRACE_S, states: list[str] | None 
     """Stop every state, or only `states`: SIGTERM (calls in flight finish), SIGKILL after `grace_s`. A stopped
     state keeps its folder and address, so `restart` brings it back as it was."""
     run = read_run(workdir)
-    unknown = sorted(set(states or ()) - set(run["states"]))
-    if unknown:
-        raise ValueError(f"{', '.join(unknown)}: not a state of the federation in {workdir}; states: "
-                         f"{', '.join(run['states'])}")
+    require_states(run, workdir, states or [])
     chosen = {code: entry for code, entry in run["states"].items() if states is None or code in states}
     stopped = []
     signalled = set()
