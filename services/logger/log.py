@@ -79,6 +79,8 @@ _COLUMNS = ("sequence", "kind", "message_type", "category", "side", "logging_sta
             "requested_state", "request_id", "reply_id", "officer_id", "ordering_officer_id", "reason",
             "case_reference", "data_supplied", "outcome", "hit_count", "recorded_at", "previous_hash", "hash")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
+#: The columns `_checkpoint_from_row` reads.
+_SELECT_CHECKPOINTS = "SELECT sequence, hash, signed_at, signature, certificate FROM signed_checkpoints"
 _INSERT = f"INSERT INTO entries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _SCHEMA = """
@@ -383,8 +385,8 @@ class ProtocolLog:
     def checkpoints(self, after_sequence: int = 0, limit: int = MAX_QUERY_LIMIT) -> list[SignedCheckpoint]:
         """The stored signed checkpoints in sequence order (LOG-5), as anchors to hand out."""
         with self._lock:
-            rows = self._db.execute("SELECT sequence, hash, signed_at, signature, certificate FROM signed_checkpoints "
-                                    "WHERE sequence > ? ORDER BY sequence LIMIT ?", (after_sequence, limit)).fetchall()
+            rows = self._db.execute(f"{_SELECT_CHECKPOINTS} WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                                    (after_sequence, limit)).fetchall()
         return [self._checkpoint_from_row(row) for row in rows]
 
     def _checkpoint_from_row(self, row: tuple) -> SignedCheckpoint:  # type: ignore[type-arg]
@@ -469,8 +471,7 @@ class ProtocolLog:
             head = db.execute("SELECT sequence, hash FROM head WHERE id = 1").fetchone()
             tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones "
                                     "ORDER BY sequence").fetchall()
-            signed = [self._checkpoint_from_row(row) for row in db.execute(
-                "SELECT sequence, hash, signed_at, signature, certificate FROM signed_checkpoints ORDER BY sequence")]
+            signed = [self._checkpoint_from_row(row) for row in db.execute(f"{_SELECT_CHECKPOINTS} ORDER BY sequence")]
             walk = _ChainWalk(*(checkpoint or (0, GENESIS_HASH)), anchors=self._anchors(signed))
             pending = iter(tombstones)
             tombstone = next(pending, None)
