@@ -48,6 +48,7 @@ from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
 from prum.services.logger.entry import GATED_CATEGORIES, Category, format_moment
+from prum.services.supervisor.dpa import read_moment, stored_moment
 
 
 class ReadinessStep(StrEnum):
@@ -135,10 +136,6 @@ CREATE TABLE IF NOT EXISTS votes (
 """
 
 
-def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
@@ -202,14 +199,13 @@ class ReadinessBook:
         steps, ready, decided_at, revoked, revoked_at, reason = row
         done = set(filter(None, steps.split(",")))
         return Readiness(state, category, tuple(s for s in ReadinessStep if s.name in done), bool(ready),
-                         _moment(decided_at), bool(revoked), _moment(revoked_at), reason)
+                         read_moment(decided_at), bool(revoked), read_moment(revoked_at), reason)
 
     def _save(self, row: Readiness) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO readiness VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (row.state, row.category.name, ",".join(s.name for s in row.steps_done), int(row.ready),
-             row.decided_at and format_moment(row.decided_at), int(row.revoked),
-             row.revoked_at and format_moment(row.revoked_at), row.revocation_reason))
+             stored_moment(row.decided_at), int(row.revoked), stored_moment(row.revoked_at), row.revocation_reason))
 
     def _record_vote(self, subject: str, category: Category, voter: str, vote: Vote, cast_at: datetime) -> None:
         """Keep `voter`'s vote of the current round (inside the caller's transaction)."""
