@@ -141,6 +141,8 @@ reading them."""
 _SIGNATURE_SLOT = np.full(N_STR, -1, dtype=np.int64)
 for _slot, _locus in enumerate(SIGNATURE_LOCI):
     _SIGNATURE_SLOT[LOCUS_INDEX[_locus]] = _slot
+_NOT_LISTED = np.zeros(0, dtype=np.bool_)
+"""No set listed: plans that must cover every set themselves (full queries, `candidate_rows`)."""
 _NO_ENTRIES = (np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.uint32))
 
 
@@ -286,6 +288,15 @@ class BlockIndex:
     PLAN_CACHE = 1024
     """Plans kept for queries with missing loci, by usable-loci mask (a plan costs ~50 µs at 1M profiles;
     drop-out patterns recur). Cleared when full, and with the registry when the designated sets change."""
+    LISTED_SHARE = 0.01
+    """A designated-locus set with fewer rows than this share of the file is "listed": its rows and their
+    64-bit wide signatures (`kernels.WIDE_SHIFT`) are kept in one list, which a query with missing loci
+    reads in order (about a nanosecond a row) instead of planning keys for each such set. Stored traces
+    with drop-out make thousands of small sets, each needing keys of its own: without the list they
+    doubled a full query's keys and made most of a thin trace's."""
+    LISTED_MISSING = 2
+    """A query reads the list when it lacks at least this many of the loci most stored rows have (with
+    one missing, planning keys for the small sets costs less: measured at 1M profiles)."""
     SMALL_SET = 0
     """A designated-locus set with at most this many rows is checked row by row rather than through
     enumerated keys (compiled path). Off: measured at 1M profiles, checking the many small sets of
@@ -305,10 +316,13 @@ class BlockIndex:
         self._mask_id: dict[int, int] = {}
         self._row_mask = np.zeros(0, dtype=np.uint32)
         self._registry: _Registry | None = None
-        self._set_offsets = np.zeros(1, dtype=np.int64)
+        self._set_bounds = np.zeros((2, 0), dtype=np.int64)
         self._set_rows = np.zeros(0, dtype=np.uint32)
         self._recent: list[int] = []
         self._recent_rows: np.ndarray | None = None
+        self._listed = np.zeros(0, dtype=np.bool_)
+        self._listed_wide = np.zeros(0, dtype=np.int64)
+        self._common = 0
         self.compiled = kernels.AVAILABLE
         """Use the compiled kernels (when numba is installed); False: the numpy path (same results)."""
         if self.matrix.count:
@@ -344,7 +358,8 @@ class BlockIndex:
             "profiles": self.matrix.nbytes(),
             "keys": (self._offsets.nbytes + self._fingerprints.nbytes + self._rows.nbytes + self._signatures.nbytes
                      + self._delta_keys.nbytes + self._delta_rows.nbytes + self._delta_signatures.nbytes),
-            "sets": self._row_mask.nbytes + self._set_rows.nbytes + self._set_offsets.nbytes,
+            "sets": (self._row_mask.nbytes + self._set_rows.nbytes + self._set_bounds.nbytes
+                     + self._listed_wide.nbytes),
         }
 
     # -- writing ---------------------------------------------------------------------------------
@@ -475,6 +490,21 @@ class BlockIndex:
                 signature |= _signature_codes(hashed, c2) << (2 * int(_SIGNATURE_SLOT[locus]))
         return signature.astype(np.uint32)
 
+    def _wide_signatures(self, rows: np.ndarray) -> np.ndarray:
+        """The 64-bit wide signature of each given row: 4 bits per `SIGNATURE_LOCI` locus, 0 where it is
+        not fully designated, else 1 + (genotype hash >> kernels.WIDE_SHIFT) % 15."""
+        matrix = self.matrix
+        codes = matrix.codes[rows]
+        signature = np.zeros(len(rows), dtype=np.uint64)
+        for position, locus in enumerate(matrix.columns):
+            if locus < N_STR and _SIGNATURE_SLOT[locus] >= 0:
+                c1 = codes[:, 2 * position].astype(np.int64)
+                c2 = codes[:, 2 * position + 1].astype(np.int64)
+                hashed = genotype_hash(locus, np.minimum(c1, c2), np.maximum(c1, c2))
+                code = np.where(c2 < 2, 0, 1 + (hashed >> kernels.WIDE_SHIFT) % 15).astype(np.uint64)
+                signature |= code << np.uint64(4 * int(_SIGNATURE_SLOT[locus]))
+        return signature.view(np.int64)
+
     def _merge(self, keys: np.ndarray, owners: np.ndarray, signatures: np.ndarray) -> None:
         """One directory from the live entries of the old one, the delta and new (key, row, signature)
         entries.
@@ -514,17 +544,32 @@ class BlockIndex:
         self._list_sets()
 
     def _list_sets(self) -> None:
-        """The live rows by designated-locus set (CSR), for the row-by-row checks of the plan."""
+        """The rows of the small sets (`LISTED_SHARE`) by set, with their wide signatures (`_set_bounds`:
+        start and stop per set id, -1 for a set not listed), for the list a thin query reads and the
+        row-by-row checks of the plan."""
         matrix = self.matrix
         live = np.flatnonzero(matrix.live[:matrix.size])
         sets = self._row_mask[live]
-        order = np.argsort(sets, kind="stable")
-        self._set_rows = live[order].astype(np.uint32)
-        offsets = np.zeros(len(self._mask_id) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(sets, minlength=len(self._mask_id)), out=offsets[1:])
-        self._set_offsets = offsets
+        counts = np.bincount(sets, minlength=len(self._mask_id))
+        self._listed = counts < max(2, self.LISTED_SHARE * len(live))
+        kept = self._listed[sets]
+        order = np.argsort(sets[kept], kind="stable")
+        self._set_rows = live[kept][order].astype(np.uint32)
+        listed_counts = np.where(self._listed, counts, 0)
+        bounds = np.full((2, len(counts)), -1, dtype=np.int64)
+        bounds[1] = np.cumsum(listed_counts)
+        bounds[0] = np.where(self._listed, bounds[1] - listed_counts, -1)
+        self._set_bounds = bounds
         self._recent = []
         self._recent_rows = None
+        self._listed_wide = self._wide_signatures(self._set_rows.astype(np.int64))
+        masks = np.zeros(len(self._mask_id), dtype=np.int64)
+        for mask, position in self._mask_id.items():
+            masks[position] = mask
+        rows_with = ((masks[:, None] >> _STR_RANGE[None, :]) & 1).T @ counts  # rows designated, per locus
+        self._common = int(np.sum(1 << _STR_RANGE[2 * rows_with >= max(1, len(live))]))
+        if self._registry is not None:
+            self._registry.plans.clear()  # made for the sets listed before
 
     def state(self) -> dict[str, np.ndarray]:
         """The directory and registry as arrays (with `ProfileMatrix.state`, a snapshot)."""
@@ -674,7 +719,7 @@ class BlockIndex:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
                 len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts(), registry.value_rows)
+                self._present_counts(), registry.value_rows, _NOT_LISTED)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         width = max((len(values) for values in hashes.values()), default=1)
@@ -731,7 +776,7 @@ class BlockIndex:
             full = registry.full_fast = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS),
                 registry.union, 0, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts(), registry.value_rows)
+                self._present_counts(), registry.value_rows, _NOT_LISTED)
         present_offsets, present_hashes = self._present()
         plans = registry.plans
         cached = plans.get(designated)  # the plan of the last query with these loci, if all are usable
@@ -744,8 +789,8 @@ class BlockIndex:
             registry.set_count, self.SMALL_SET, *full, designated if cached is not None else -1, *(cached or full),
             present_offsets, present_hashes, _SPEC_CAP * 16,
             self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._signatures, self._delta_keys,
-            self._delta_rows, self._delta_signatures, _SIGNATURE_SLOT, matrix.live, self._row_mask, matrix.codes, self._set_offsets, self._set_rows, self._recent_array(),
-            MIN_DESIGNATED_LOCI)
+            self._delta_rows, self._delta_signatures, _SIGNATURE_SLOT, matrix.live, self._row_mask, matrix.codes, self._set_bounds, self._set_rows, self._recent_array(),
+            self._listed, self._set_rows, self._listed_wide, self._common, self.LISTED_MISSING, MIN_DESIGNATED_LOCI)
         if planned >= 0:
             if len(plans) >= self.PLAN_CACHE:
                 plans.clear()
@@ -776,7 +821,7 @@ class BlockIndex:
             exact, single, leave_one_out, need, scan = kernels.plan(
                 registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS), usable,
                 missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts(), registry.value_rows)
+                self._present_counts(), registry.value_rows, _NOT_LISTED)
             if not missing:
                 registry.full_fast = (exact, single, leave_one_out, need, scan)
         present_offsets, present_hashes = self._present()
@@ -794,7 +839,7 @@ class BlockIndex:
         if not complete:  # too many keys to probe: check every row (exact, slow, rare)
             scan = np.ones(len(registry.masks), dtype=np.bool_)
         if scan.any():
-            scanned = kernels.scan_sets(codes, self._set_offsets, self._set_rows,
+            scanned = kernels.scan_sets(codes, self._set_bounds, self._set_rows,
                                         self._recent_array(), matrix.live, self._row_mask, scan,
                                         cols, table, query.width, wild, MIN_DESIGNATED_LOCI)
             hits = np.union1d(hits, scanned)

@@ -115,6 +115,123 @@ def passes(signature: int, qfilter: np.ndarray) -> bool:
     return qfilter[0] + _popcount((one & qfilter[9]) | (two & qfilter[10]) | (three & qfilter[11])) >= qfilter[1]
 
 
+WIDE_SHIFT = 24
+"""A stored genotype's 4-bit wide-signature code is 1 + (its `genotype_hash` >> WIDE_SHIFT) % 15; 0 is
+"not fully designated". The rows of small designated-locus sets keep one such code per signature locus
+(64 bits) in a list read in order by queries with missing loci (`scan_listed`)."""
+_NIBBLES = 0x1111111111111111
+
+
+@njit(cache=True, nogil=True)
+def wide_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray,
+                min_loci: int) -> np.ndarray:
+    """What a row's wide signature must show to be able to hit this query, as 5 numbers: the query's
+    code per tested field (`WIDE_SHIFT`), the tested fields (the low bit of each 4-bit field), the fields
+    that count whenever designated (a query locus with several matching stored genotypes), loci without a
+    field that may count, min_loci. A designated query locus no stored genotype matches is tested with
+    code 0: a designated row there has a differing allele. See `wide_passes`."""
+    pattern = 0
+    tested = 0
+    counting = 0
+    base = 0
+    for locus in range(slot.shape[0]):
+        if not (designated >> locus) & 1:
+            continue
+        s = slot[locus]
+        if (usable >> locus) & 1:
+            if s < 0:
+                base += 1
+            elif qcount[locus] == 1:
+                pattern |= (1 + (qhash[locus, 0] >> WIDE_SHIFT) % 15) << (4 * s)
+                tested |= 1 << (4 * s)
+            else:
+                counting |= 1 << (4 * s)
+        elif s >= 0:
+            tested |= 1 << (4 * s)
+    out = np.empty(5, np.int64)
+    out[0] = pattern
+    out[1] = tested
+    out[2] = counting
+    out[3] = base
+    out[4] = min_loci
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nonzero_fields(value: int) -> int:
+    """The low bit of each 4-bit field of value that is not zero."""
+    folded = value | (value >> 1)
+    folded |= folded >> 2
+    return folded & _NIBBLES
+
+
+@njit(cache=True, nogil=True)
+def wide_passes(signature: int, wfilter: np.ndarray) -> bool:
+    """Whether a row with this wide signature may hit the query of `wfilter` (`passes` with 15 codes a
+    locus instead of 3): False when two tested fields are designated with a code other than the query's
+    (two differing alleles, DNA-9) or when fewer than min_loci loci can count (DNA-8). Never False for a
+    hit: at a counting locus its genotype is the query's one matching stored genotype, so its code is."""
+    designated = _nonzero_fields(signature)
+    differ = _nonzero_fields(signature ^ wfilter[0])
+    failing = designated & differ & wfilter[1]
+    if failing & (failing - 1):
+        return False
+    counted = (designated & ~differ & wfilter[1]) | (designated & wfilter[2])
+    folded = (counted + (counted >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return wfilter[3] + (((folded * 0x0101010101010101) >> 56) & 0xFF) >= wfilter[4]
+
+
+@njit(cache=True, nogil=True)
+def _any_few_failing(signatures: np.ndarray, pattern: int, tested: int) -> bool:
+    """Whether any of these wide signatures has at most one failing field (`wide_passes`' first test),
+    without a branch a row, so that it compiles to vector instructions (~0.3 ns a row)."""
+    few = 0
+    for i in range(signatures.shape[0]):  # over the whole view: a loop numba vectorises
+        value = signatures[i]
+        designated = value | (value >> 1)
+        designated |= designated >> 2
+        differ = value ^ pattern
+        differ |= differ >> 1
+        differ |= differ >> 2
+        failing = designated & differ & tested & _NIBBLES
+        few += (failing & (failing - 1)) == 0
+    return few > 0
+
+
+_LISTED_CHUNK = 512
+"""Listed rows tested together by `_any_few_failing` before any is tested alone."""
+
+
+@njit(cache=True, nogil=True)
+def scan_listed(listed_rows: np.ndarray, listed_wide: np.ndarray, recent: np.ndarray, listed: np.ndarray,
+                live: np.ndarray, row_set: np.ndarray, wfilter: np.ndarray, codes: np.ndarray, cols: np.ndarray,
+                table: np.ndarray, width: int, wild: np.ndarray, min_loci: int) -> np.ndarray:
+    """The rows of the listed sets that hit: each listed row whose wide signature passes, checked by the
+    rules, and the recent rows (added since the list was made) of a listed set, checked directly."""
+    found = np.empty(16, np.int64)
+    scratch = np.empty(5, np.int64)
+    n = 0
+    passing = np.empty(_LISTED_CHUNK, np.int64)
+    for start in range(0, listed_rows.shape[0], _LISTED_CHUNK):
+        chunk = listed_wide[start:start + _LISTED_CHUNK]
+        if not _any_few_failing(chunk, wfilter[0], wfilter[1]):
+            continue
+        k = 0
+        for j in range(chunk.shape[0]):
+            if wide_passes(chunk[j], wfilter):
+                passing[k] = listed_rows[start + j]
+                k += 1
+        for j in range(k):
+            if live[passing[j]]:
+                found, n = _check_into(found, n, passing[j], codes, cols, table, width, wild, min_loci, scratch)
+    for i in range(recent.shape[0]):
+        row = recent[i]
+        s = row_set[row]
+        if s < listed.shape[0] and listed[s] and live[row]:
+            found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
+    return np.sort(found[:n])
+
+
 @njit(cache=True, nogil=True)
 def _block_cost(v: int, state: int, rows: int, usable: int, value_mask: np.ndarray, missing: int,
                 present_counts: np.ndarray) -> float:
@@ -244,7 +361,7 @@ def _cheapest_single(ids: np.ndarray, status: np.ndarray, block_level: np.ndarra
 @njit(cache=True, nogil=True)
 def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
          usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray,
-         value_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+         value_rows: np.ndarray, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`BlockIndex._plan` per stored designated-locus set (see block_index's module doc): which block
     values to probe exactly, which with their one (or two) missing loci enumerated, which leave-one-out; the
     count filter per set; the sets to check row by row. A set that two clean blocks of one partition
@@ -254,7 +371,9 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
     missing locus, `present_counts`) and the entries its keys find, in every set that has the block
     value (`value_rows`: rows per block value) and not only in this one. A big set (`BIG_SET` rows or more) may instead take the cheapest
     two blocks of any partitions that share no usable locus (a hit's one differing allele spoils at
-    most one of them), blocks with two missing loci included: `_big_set`."""
+    most one of them), blocks with two missing loci included: `_big_set`. Sets flagged in `listed` get no
+    plan: the caller reads their rows' wide signatures instead (`scan_listed`; ids past its end are not
+    flagged)."""
     count, blocks = value_ids.shape
     values = value_mask.shape[0]
     status = np.empty(values, np.int8)
@@ -279,6 +398,8 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
     while first < blocks and block_level[first] == 0:
         first += 1
     for d in range(count):
+        if d < listed.shape[0] and listed[d]:
+            continue
         shared = _popcount(masks[d] & usable)
         if shared < min_loci:
             continue
@@ -668,34 +789,52 @@ def screen(codes: np.ndarray, rows: np.ndarray, cols: np.ndarray, table: np.ndar
     return out[:n]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _check_into(found: np.ndarray, n: int, row: int, codes: np.ndarray, cols: np.ndarray, table: np.ndarray,
+                width: int, wild: np.ndarray, min_loci: int, scratch: np.ndarray) -> tuple[np.ndarray, int]:
+    """found with row appended if it hits (`classify`), growing it when full; and the new length."""
+    if classify(codes, row, cols, table, width, wild, min_loci, scratch):
+        if n == found.shape[0]:
+            grown = np.empty(2 * n, np.int64)
+            grown[:n] = found
+            found = grown
+        found[n] = row
+        n += 1
+    return found, n
+
+
 @njit(cache=True, nogil=True)
-def scan_sets(codes: np.ndarray, set_offsets: np.ndarray, set_rows: np.ndarray, recent: np.ndarray,
+def scan_sets(codes: np.ndarray, set_bounds: np.ndarray, set_rows: np.ndarray, recent: np.ndarray,
               live: np.ndarray, row_set: np.ndarray, scan: np.ndarray, cols: np.ndarray, table: np.ndarray,
               width: int, wild: np.ndarray, min_loci: int) -> np.ndarray:
-    """The live rows whose designated-locus set is flagged in `scan` and that hit, checked one by one:
-    the rows of each flagged set (set_offsets/set_rows, by set), and the recent rows not yet listed."""
+    """The live rows whose designated-locus set is flagged in `scan` and that hit, checked one by one. A
+    listed set's rows are set_rows[set_bounds[0, set]:set_bounds[1, set]] (and, if added since, among
+    `recent`); the rows of any other flagged set are found by one pass over every row (start -1: the big
+    sets are not listed, and the plan flags them only for queries sharing few loci with them)."""
     found = np.empty(64, np.int64)
     scratch = np.empty(5, np.int64)
     n = 0
-    for which in range(2):
-        for s in range(scan.shape[0] if which == 0 else 1):
-            if which == 0:
-                if not scan[s] or s + 1 >= set_offsets.shape[0]:
-                    continue
-                start, stop = set_offsets[s], set_offsets[s + 1]
-            else:
-                start, stop = 0, recent.shape[0]
-            for i in range(start, stop):
-                row = set_rows[i] if which == 0 else recent[i]
-                if which == 1 and not scan[row_set[row]]:
-                    continue
-                if live[row] and classify(codes, row, cols, table, width, wild, min_loci, scratch):
-                    if n == found.shape[0]:
-                        grown = np.empty(2 * n, np.int64)
-                        grown[:n] = found
-                        found = grown
-                    found[n] = row
-                    n += 1
+    every = False
+    for s in range(scan.shape[0]):
+        if not scan[s]:
+            continue
+        if s >= set_bounds.shape[1] or set_bounds[0, s] < 0:
+            every = True
+            continue
+        for i in range(set_bounds[0, s], set_bounds[1, s]):
+            row = np.int64(set_rows[i])
+            if live[row]:
+                found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
+    if every:
+        for row in range(min(live.shape[0], row_set.shape[0])):
+            s = row_set[row]
+            if live[row] and s < scan.shape[0] and scan[s] and (s >= set_bounds.shape[1] or set_bounds[0, s] < 0):
+                found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
+    for i in range(recent.shape[0]):
+        row = recent[i]
+        s = row_set[row]
+        if live[row] and scan[s] and s < set_bounds.shape[1] and set_bounds[0, s] >= 0:
+            found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
     return np.sort(found[:n])
 
 
@@ -824,12 +963,15 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                    offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray, signatures: np.ndarray,
                    delta_keys: np.ndarray, delta_rows: np.ndarray, delta_signatures: np.ndarray, slot: np.ndarray,
                    live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
-                   set_offsets: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, min_loci: int
+                   set_bounds: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
+                   listed_rows: np.ndarray, listed_wide: np.ndarray, common: int, thin: int, min_loci: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
     given, else made here), keys, probe, rule check, the sets checked row by row, and the class of
     every hit. The plan for a query with missing loci is `cached_*` when it was made for the same usable
-    loci (`cached_usable`), else made here. Returns the hit rows, ascending; per hit `classify`'s five
+    loci (`cached_usable`), else made here. A query missing at least `thin` of the `common` loci reads
+    the rows of the `listed` (small) sets through their wide signatures instead of planning keys for
+    them (`scan_listed`). Returns the hit rows, ascending; per hit `classify`'s five
     numbers, the differing locus as its position (-1 for none); and the usable loci a plan was made for
     here (-1 if none was) with that plan (exact, single, leave_one_out, need, scan), for the caller to
     keep."""
@@ -840,6 +982,8 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         return (np.empty(0, np.int64), np.empty((0, 5), np.int64), -1, full_exact, full_single, full_leave_one_out,
                 full_need, full_scan)
     missing = union & ~usable
+    if _popcount(common & ~usable) < thin:
+        listed = listed[:0]  # few loci missing: keys for the small sets cost less than reading their list
     planned = -1
     if missing == 0:
         exact, single, leave_one_out, need, scan = full_exact, full_single, full_leave_one_out, full_need, full_scan
@@ -850,7 +994,8 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         planned = usable
         exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, block_level, levels, usable,
                                                         missing, min_loci, set_count, small,
-                                                        present_offsets[1:] - present_offsets[:-1], value_rows)
+                                                        present_offsets[1:] - present_offsets[:-1], value_rows,
+                                                        listed)
     use_need = False
     for d in range(need.shape[0]):
         if need[d] > 1:
@@ -871,8 +1016,14 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                 break
     if any_scan:
         checked = scan if complete else np.ones(scan.shape[0], np.bool_)  # too many keys: check every row
-        scanned = scan_sets(codes, set_offsets, set_rows, recent, live, row_set, checked, cols, table, width, wild,
+        scanned = scan_sets(codes, set_bounds, set_rows, recent, live, row_set, checked, cols, table, width, wild,
                             min_loci)
+        if scanned.shape[0]:
+            found = np.unique(np.concatenate((found, scanned)))
+    if missing != 0 and complete and listed.shape[0] and listed_rows.shape[0] + recent.shape[0] > 0:
+        wfilter = wide_filter(qhash, qcount, designated, usable, slot, min_loci)
+        scanned = scan_listed(listed_rows, listed_wide, recent, listed, live, row_set, wfilter, codes, cols, table,
+                              width, wild, min_loci)
         if scanned.shape[0]:
             found = np.unique(np.concatenate((found, scanned)))
     out = np.empty((found.shape[0], 5), np.int64)

@@ -24,7 +24,17 @@ from prum.services.dna import (
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.index import PAIRS, profile_keys, query_keys
 
-INDEXES = [LocusPairIndex, BlockIndex]
+
+
+class ListedBlockIndex(BlockIndex):
+    """Every designated-locus set listed and every query with a missing locus reading the list: the
+    wide-signature filter (`kernels.wide_passes`) alone decides which rows of the file are checked."""
+
+    LISTED_SHARE = 2.0
+    LISTED_MISSING = 0
+
+
+INDEXES = [LocusPairIndex, BlockIndex, ListedBlockIndex]
 
 # Loci from all 5 groups, two of them pentanucleotide; small alphabets full of microvariant neighbours,
 # so that near, wildcard and microvariant hits are frequent.
@@ -245,3 +255,26 @@ def test_candidates_are_a_small_share_of_a_realistic_file(make):
     index.add_many((row, random_profile(rng)) for row in range(3000))
     shares = [len(index.candidates(random_profile(rng))) / len(index) for _ in range(20)]
     assert float(np.mean(shares)) < 0.15, shares
+
+
+def test_a_thin_query_reads_the_listed_sets_and_their_rows_added_or_removed_since():
+    """A query missing loci reads the small sets through their wide signatures: rows listed at the last
+    merge, rows added since (not yet listed), and never a row removed since."""
+    rng = np.random.default_rng(8)
+    founders = [_random_profile(rng) for _ in range(6)]
+    file = [_mutate(rng, founders[int(rng.integers(6))], rate=0.3) for _ in range(300)]
+    index = ListedBlockIndex()
+    index.add_many(enumerate(file[:200]))
+    assert index._listed.all() and len(index._set_rows) == 200
+    for row in range(200, 300):
+        index.add(row, file[row])
+    for row in range(0, 300, 9):
+        index.remove(row)
+    live = {row: profile for row, profile in enumerate(file) if row % 9}
+    checked = 0
+    for _ in range(120):
+        query = _mutate(rng, founders[int(rng.integers(6))], rate=0.3)
+        expected = [(row, match) for row, profile in live.items() if (match := compare(query, profile)) is not None]
+        assert index.search(query) == expected
+        checked += len(expected)
+    assert checked > 50
