@@ -205,6 +205,20 @@ def _passing(signatures: np.ndarray, qfilter: np.ndarray) -> np.ndarray:
     return (fails < 2) & (qfilter[0] + np.bitwise_count(counted) >= qfilter[1])
 
 
+def _bit_planes(wide: np.ndarray) -> np.ndarray:
+    """The wide signatures as 64 bit planes (`kernels.scan_planes`): plane 4 * slot + bit, word w, bit i
+    is that bit of the code at that slot of signature 64w + i."""
+    words = (len(wide) + 63) // 64
+    planes = np.zeros((64, words), dtype=np.int64)
+    for plane in range(64):
+        bits = ((wide >> plane) & 1).astype(np.uint8)
+        packed = np.packbits(bits, bitorder="little")
+        buffer = np.zeros(words * 8, dtype=np.uint8)
+        buffer[:len(packed)] = packed
+        planes[plane] = buffer.view("<i8")
+    return planes
+
+
 def _bits(masks: np.ndarray) -> np.ndarray:
     """(n, N_STR) float64 0/1 matrix of the loci in each mask."""
     return ((masks.astype(np.int64)[:, None] >> _STR_RANGE[None, :]) & 1).astype(np.float64)
@@ -322,6 +336,7 @@ class BlockIndex:
         self._recent_rows: np.ndarray | None = None
         self._listed = np.zeros(0, dtype=np.bool_)
         self._listed_wide = np.zeros(0, dtype=np.int64)
+        self._listed_planes = np.zeros((64, 0), dtype=np.int64)
         self._common = 0
         self.compiled = kernels.AVAILABLE
         """Use the compiled kernels (when numba is installed); False: the numpy path (same results)."""
@@ -359,7 +374,7 @@ class BlockIndex:
             "keys": (self._offsets.nbytes + self._fingerprints.nbytes + self._rows.nbytes + self._signatures.nbytes
                      + self._delta_keys.nbytes + self._delta_rows.nbytes + self._delta_signatures.nbytes),
             "sets": (self._row_mask.nbytes + self._set_rows.nbytes + self._set_bounds.nbytes
-                     + self._listed_wide.nbytes),
+                     + self._listed_wide.nbytes + self._listed_planes.nbytes),
         }
 
     # -- writing ---------------------------------------------------------------------------------
@@ -563,6 +578,7 @@ class BlockIndex:
         self._recent = []
         self._recent_rows = None
         self._listed_wide = self._wide_signatures(self._set_rows.astype(np.int64))
+        self._listed_planes = _bit_planes(self._listed_wide)
         masks = np.zeros(len(self._mask_id), dtype=np.int64)
         for mask, position in self._mask_id.items():
             masks[position] = mask
@@ -790,7 +806,7 @@ class BlockIndex:
             present_offsets, present_hashes, _SPEC_CAP * 16,
             self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._signatures, self._delta_keys,
             self._delta_rows, self._delta_signatures, _SIGNATURE_SLOT, matrix.live, self._row_mask, matrix.codes, self._set_bounds, self._set_rows, self._recent_array(),
-            self._listed, self._set_rows, self._listed_wide, self._common, self.LISTED_MISSING, MIN_DESIGNATED_LOCI)
+            self._listed, self._set_rows, self._listed_wide, self._listed_planes, self._common, self.LISTED_MISSING, MIN_DESIGNATED_LOCI)
         if planned >= 0:
             if len(plans) >= self.PLAN_CACHE:
                 plans.clear()

@@ -232,6 +232,113 @@ def scan_listed(listed_rows: np.ndarray, listed_wide: np.ndarray, recent: np.nda
     return np.sort(found[:n])
 
 
+THIN_MISSES = 3
+"""A query whose usable loci exceed the min_loci a hit needs by at most this many (a partial trace)
+reads the list through its bit planes (`scan_planes`); a fuller one through the wide signatures."""
+
+
+@njit(cache=True, nogil=True)
+def scan_planes(planes: np.ndarray, listed_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
+                live: np.ndarray, row_set: np.ndarray, qhash: np.ndarray, qcount: np.ndarray, designated: int,
+                usable: int, slot: np.ndarray, codes: np.ndarray, cols: np.ndarray, table: np.ndarray, width: int,
+                wild: np.ndarray, min_loci: int, max_misses: int) -> tuple[np.ndarray, bool]:
+    """`scan_listed` for a thin query, 64 listed rows at a time. planes[4 * slot + bit] holds bit `bit` of
+    every listed row's wide code at signature slot `slot`, a row a bit (word w, bit i: listed row 64w + i).
+    Per row: loci that miss (not designated with an allowed code, at a usable query locus) and loci that
+    fail (designated with a code the query does not allow). A row can hit only with at most one failing
+    locus and at most `misses` missing ones, misses being the usable loci beyond the min_loci a hit needs
+    (DNA-8, DNA-9; the argument of `wide_passes`). Returns the hits, sorted, and False without reading
+    anything when the query has more than `max_misses` to spare (then `scan_listed` is cheaper)."""
+    loci = np.empty(slot.shape[0], np.int64)  # per locus read: slot, kind (0 usable, 1 fail only, 2 count only)
+    kinds = np.empty(slot.shape[0], np.int64)
+    allowed = np.zeros((slot.shape[0], 8), np.int64)
+    allowed_count = np.zeros(slot.shape[0], np.int64)
+    read = 0
+    counted = 0
+    base = 0
+    for locus in range(slot.shape[0]):
+        if not (designated >> locus) & 1:
+            continue
+        s = slot[locus]
+        if not (usable >> locus) & 1:
+            if s >= 0:
+                loci[read] = s
+                kinds[read] = 1
+                read += 1
+            continue
+        if s < 0:
+            base += 1
+            continue
+        k = 0
+        for e in range(qcount[locus]):
+            code = 1 + (qhash[locus, e] >> WIDE_SHIFT) % 15
+            seen = False
+            for j in range(min(k, 8)):
+                seen |= allowed[read, j] == code
+            if not seen:
+                if k < 8:
+                    allowed[read, k] = code
+                k += 1
+        loci[read] = s
+        kinds[read] = 0 if k <= 8 else 2
+        allowed_count[read] = k
+        read += 1
+        counted += 1
+    misses = counted - (min_loci - base)
+    if misses > max_misses:
+        return np.empty(0, np.int64), False
+    found = np.empty(16, np.int64)
+    scratch = np.empty(5, np.int64)
+    n = 0
+    rows = listed_rows.shape[0]
+    words = planes.shape[1]
+    if misses >= 0 and rows:
+        fail1 = np.zeros(words, np.int64)
+        fail2 = np.zeros(words, np.int64)
+        miss = np.zeros((4, words), np.int64)  # miss[k]: more than k loci missing
+        equal = np.empty(words, np.int64)
+        for r in range(read):
+            s = loci[r]
+            p0, p1, p2, p3 = planes[4 * s], planes[4 * s + 1], planes[4 * s + 2], planes[4 * s + 3]
+            equal[:] = 0
+            if kinds[r] == 0:
+                for e in range(allowed_count[r]):
+                    code = allowed[r, e]
+                    m0, m1, m2, m3 = -(code & 1), -((code >> 1) & 1), -((code >> 2) & 1), -((code >> 3) & 1)
+                    for w in range(words):
+                        equal[w] |= ~(p0[w] ^ m0) & ~(p1[w] ^ m1) & ~(p2[w] ^ m2) & ~(p3[w] ^ m3)
+            elif kinds[r] == 2:
+                equal[:] = -1
+            for w in range(words):
+                present = p0[w] | p1[w] | p2[w] | p3[w]
+                failing = present & ~equal[w]
+                fail2[w] |= fail1[w] & failing
+                fail1[w] |= failing
+                if kinds[r] != 1:
+                    missing = ~(present & equal[w])
+                    miss[3, w] |= miss[2, w] & missing
+                    miss[2, w] |= miss[1, w] & missing
+                    miss[1, w] |= miss[0, w] & missing
+                    miss[0, w] |= missing
+        for w in range(words):
+            ok = ~miss[misses, w] & ~fail2[w]
+            if w == words - 1 and rows % 64:
+                ok &= (np.int64(1) << (rows % 64)) - 1
+            if ok == 0:
+                continue
+            for bit in range(64):
+                if (ok >> bit) & 1:
+                    row = np.int64(listed_rows[64 * w + bit])
+                    if live[row]:
+                        found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
+    for i in range(recent.shape[0]):
+        row = recent[i]
+        s = row_set[row]
+        if s < listed.shape[0] and listed[s] and live[row]:
+            found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
+    return np.sort(found[:n]), True
+
+
 @njit(cache=True, nogil=True)
 def _block_cost(v: int, state: int, rows: int, usable: int, value_mask: np.ndarray, missing: int,
                 present_counts: np.ndarray) -> float:
@@ -964,7 +1071,8 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                    delta_keys: np.ndarray, delta_rows: np.ndarray, delta_signatures: np.ndarray, slot: np.ndarray,
                    live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
                    set_bounds: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
-                   listed_rows: np.ndarray, listed_wide: np.ndarray, common: int, thin: int, min_loci: int
+                   listed_rows: np.ndarray, listed_wide: np.ndarray, listed_planes: np.ndarray, common: int, thin: int,
+                   min_loci: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
     given, else made here), keys, probe, rule check, the sets checked row by row, and the class of
@@ -1021,9 +1129,12 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         if scanned.shape[0]:
             found = np.unique(np.concatenate((found, scanned)))
     if missing != 0 and complete and listed.shape[0] and listed_rows.shape[0] + recent.shape[0] > 0:
-        wfilter = wide_filter(qhash, qcount, designated, usable, slot, min_loci)
-        scanned = scan_listed(listed_rows, listed_wide, recent, listed, live, row_set, wfilter, codes, cols, table,
-                              width, wild, min_loci)
+        scanned, thin = scan_planes(listed_planes, listed_rows, recent, listed, live, row_set, qhash, qcount,
+                                    designated, usable, slot, codes, cols, table, width, wild, min_loci, THIN_MISSES)
+        if not thin:
+            wfilter = wide_filter(qhash, qcount, designated, usable, slot, min_loci)
+            scanned = scan_listed(listed_rows, listed_wide, recent, listed, live, row_set, wfilter, codes, cols,
+                                  table, width, wild, min_loci)
         if scanned.shape[0]:
             found = np.unique(np.concatenate((found, scanned)))
     out = np.empty((found.shape[0], 5), np.int64)
