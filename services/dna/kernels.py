@@ -773,7 +773,8 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
     if fingerprints.shape[0]:
         last = fingerprints.shape[0] - 1
         for i in range(n):
-            touched ^= fingerprints[min(starts[i], last)]
+            at = min(starts[i], last)
+            touched ^= fingerprints[at] ^ signatures[at]
     found = np.empty(total + 16 + (touched & 1), np.int64)  # (uses the loads, so they are made)
     m = 0
     for i in range(keys.shape[0]):
