@@ -34,6 +34,16 @@ neighbours that exist in the file, as the pair index does) unless x lies in b. H
   leaving one out and against checking the set ("pairs");
 - nothing usable in either partition: the stored profiles with that designated-locus set are
   checked one by one ("scan"; only for queries that share few loci with them).
+- listed sets (`LISTED_SHARE`: fewer rows than 1 % of the file; the stored traces' thousands of
+  drop-out patterns): a query missing at least `LISTED_MISSING` of the common loci plans no keys for
+  them but reads all their rows in order, each through a 64-bit wide signature (4 bits a common-kit
+  locus: 0 not designated, else one of 15 codes of its genotype), and checks by the rules the rows
+  that can hit: at most one locus designated with a code the query does not allow, and enough loci
+  that can count (the argument of the row signatures below, with 15 codes instead of 3). A thin query
+  (at most `kernels.THIN_MISSES` usable loci beyond the 6 a hit needs) reads them as bit planes, 64
+  rows a word, counting per row the loci that miss and that fail (`kernels.scan_planes`); a fuller one
+  tests each signature, a vectorised first test per 512 rows (`kernels.scan_listed`). Rows added since
+  the list was made are checked directly.
 The plan is made per designated-locus set of the file (the file keeps their registry, a few
 thousand sets for kits with drop-out), so every stored profile is covered by one of these cases;
 candidates are then checked by the exact rules (`encoding.check_rows`). A hash collision only adds a
@@ -51,14 +61,23 @@ fewer than 6 (DNA-8). A hit is never dropped: at its matching loci its genotype 
 query's, so its code is; its one differing allele, if any, fails one locus; a code collision only
 lets a row through. `kernels.query_filter` / `passes` and the numpy `_query_filter` / `_passing` are
 the same test. A query with every locus of the file skips it (its keys find few entries). At 1M
-profiles a thin trace's probe now costs about 65 ns a key and 11 ns an entry; its keys (thousands,
-from the enumerations) are what is left of its time.
+profiles a probe costs about 65 ns a key and 11 ns an entry; with the list below, a thin trace's time
+is mostly the keys and entries of the big sets (a few hundred keys, thousands of entries) and the
+check of the rows that pass.
+
+Why the list. Every distinct designated-locus set needs keys of its own (a key is over the set's
+designated loci in a block), and a file whose stored traces have drop-out holds thousands of sets of a
+few dozen rows each: planning and probing keys for them was most of a thin trace's time (a 1M file
+without stored traces answers the same queries with a p99 of 186 µs instead of 763) and doubled a full
+query's keys. Reading their rows in order costs about 0.3 ns a row (a signature) or 64 rows a few
+dozen instructions (planes); a key costs ~65 ns.
 
 Layout. Keys are stored as a bucket directory: `offsets` (uint32) per bucket of the low key bits
 (about 8 entries a bucket, sorted by fingerprint within it, so a crowded bucket is searched by
 halves), a 32-bit fingerprint (the rest of the key), the uint32 row and its 32-bit signature per
 entry: 12 bytes an entry plus ~0.5 for the directory; with the encoded rows (`encoding.ProfileMatrix`,
-2 bytes a locus) and the designated-set lists about 147 bytes a 16-locus profile. New profiles go to
+2 bytes a locus), the set ids and the list of small sets (rows, wide signatures and their bit planes:
+20 bytes a listed row) about 147 bytes a 16-locus profile. New profiles go to
 a small sorted delta (with their signatures), merged into the directory when it grows; deleted rows
 are dead in the matrix and dropped at the next merge. A snapshot from before the signatures is read
 by computing them from the rows.
