@@ -510,33 +510,32 @@ class BlockIndex:
             return _NO_ENTRIES
         return np.concatenate(keys), np.concatenate(owners), np.concatenate(signed)
 
-    def _row_signatures(self, rows: np.ndarray) -> np.ndarray:
-        """The 32-bit signature of each given row (2 bits per `SIGNATURE_LOCI` locus, 0 where it is not
-        fully designated)."""
+    def _slot_hashes(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Per `SIGNATURE_LOCI` slot, the given rows' genotype hashes there and their second allele codes
+        (below 2: absent or a wildcard, not fully designated)."""
         matrix = self.matrix
         codes = matrix.codes[rows]
-        signature = np.zeros(len(rows), dtype=np.int64)
         for position, locus in enumerate(matrix.columns):
             if locus < N_STR and _SIGNATURE_SLOT[locus] >= 0:
                 c1 = codes[:, 2 * position].astype(np.int64)
                 c2 = codes[:, 2 * position + 1].astype(np.int64)
-                hashed = genotype_hash(locus, np.minimum(c1, c2), np.maximum(c1, c2))
-                signature |= _signature_codes(hashed, c2) << (2 * int(_SIGNATURE_SLOT[locus]))
+                yield int(_SIGNATURE_SLOT[locus]), genotype_hash(locus, np.minimum(c1, c2), np.maximum(c1, c2)), c2
+
+    def _row_signatures(self, rows: np.ndarray) -> np.ndarray:
+        """The 32-bit signature of each given row (2 bits per `SIGNATURE_LOCI` locus, 0 where it is not
+        fully designated)."""
+        signature = np.zeros(len(rows), dtype=np.int64)
+        for slot, hashed, second in self._slot_hashes(rows):
+            signature |= _signature_codes(hashed, second) << (2 * slot)
         return signature.astype(np.uint32)
 
     def _wide_signatures(self, rows: np.ndarray) -> np.ndarray:
         """The 64-bit wide signature of each given row: 4 bits per `SIGNATURE_LOCI` locus, 0 where it is
         not fully designated, else 1 + (genotype hash >> kernels.WIDE_SHIFT) % 15."""
-        matrix = self.matrix
-        codes = matrix.codes[rows]
         signature = np.zeros(len(rows), dtype=np.uint64)
-        for position, locus in enumerate(matrix.columns):
-            if locus < N_STR and _SIGNATURE_SLOT[locus] >= 0:
-                c1 = codes[:, 2 * position].astype(np.int64)
-                c2 = codes[:, 2 * position + 1].astype(np.int64)
-                hashed = genotype_hash(locus, np.minimum(c1, c2), np.maximum(c1, c2))
-                code = np.where(c2 < 2, 0, 1 + (hashed >> kernels.WIDE_SHIFT) % 15).astype(np.uint64)
-                signature |= code << np.uint64(4 * int(_SIGNATURE_SLOT[locus]))
+        for slot, hashed, second in self._slot_hashes(rows):
+            code = np.where(second < 2, 0, 1 + (hashed >> kernels.WIDE_SHIFT) % 15).astype(np.uint64)
+            signature |= code << np.uint64(4 * slot)
         return signature.view(np.int64)
 
     def _merge(self, keys: np.ndarray, owners: np.ndarray, signatures: np.ndarray) -> None:

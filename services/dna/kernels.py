@@ -123,6 +123,52 @@ _NIBBLES = 0x1111111111111111
 
 
 @njit(cache=True, nogil=True)
+def _wide_loci(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    """The query's loci as the wide signatures see them: per designated query locus with a signature
+    slot, its slot and kind (0: usable, with the codes of its matching stored genotypes, up to 8; 1: no
+    stored genotype matches, so a designated row there fails; 2: usable with more than 8 codes, counts
+    whenever designated), those codes and their number; how many such loci, how many of them may count
+    (kinds 0 and 2), and the usable loci without a slot (they may count too)."""
+    loci = np.empty(slot.shape[0], np.int64)
+    kinds = np.empty(slot.shape[0], np.int64)
+    allowed = np.zeros((slot.shape[0], 8), np.int64)
+    allowed_count = np.zeros(slot.shape[0], np.int64)
+    read = 0
+    counted = 0
+    base = 0
+    for locus in range(slot.shape[0]):
+        if not (designated >> locus) & 1:
+            continue
+        s = slot[locus]
+        if not (usable >> locus) & 1:
+            if s >= 0:
+                loci[read] = s
+                kinds[read] = 1
+                read += 1
+            continue
+        if s < 0:
+            base += 1
+            continue
+        k = 0
+        for e in range(qcount[locus]):
+            code = 1 + (qhash[locus, e] >> WIDE_SHIFT) % 15
+            seen = False
+            for j in range(min(k, 8)):
+                seen |= allowed[read, j] == code
+            if not seen:
+                if k < 8:
+                    allowed[read, k] = code
+                k += 1
+        loci[read] = s
+        kinds[read] = 0 if k <= 8 else 2
+        allowed_count[read] = k
+        read += 1
+        counted += 1
+    return loci, kinds, allowed, allowed_count, read, counted, base
+
+
+@njit(cache=True, nogil=True)
 def wide_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray,
                 min_loci: int) -> np.ndarray:
     """What a row's wide signature must show to be able to hit this query, as 5 numbers: the query's
@@ -130,28 +176,17 @@ def wide_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: 
     that count whenever designated (a query locus with several matching stored genotypes), loci without a
     field that may count, min_loci. A designated query locus no stored genotype matches is tested with
     code 0: a designated row there has a differing allele. See `wide_passes`."""
-    pattern = 0
-    tested = 0
-    counting = 0
-    base = 0
-    for locus in range(slot.shape[0]):
-        if not (designated >> locus) & 1:
-            continue
-        s = slot[locus]
-        if (usable >> locus) & 1:
-            if s < 0:
-                base += 1
-            elif qcount[locus] == 1:
-                pattern |= (1 + (qhash[locus, 0] >> WIDE_SHIFT) % 15) << (4 * s)
-                tested |= 1 << (4 * s)
-            else:
-                counting |= 1 << (4 * s)
-        elif s >= 0:
-            tested |= 1 << (4 * s)
-    out = np.empty(5, np.int64)
-    out[0] = pattern
-    out[1] = tested
-    out[2] = counting
+    loci, kinds, allowed, allowed_count, read, _, base = _wide_loci(qhash, qcount, designated, usable, slot)
+    out = np.zeros(5, np.int64)
+    for r in range(read):
+        field = 1 << (4 * loci[r])
+        if kinds[r] == 1:
+            out[1] |= field
+        elif kinds[r] == 0 and allowed_count[r] == 1:
+            out[0] |= allowed[r, 0] << (4 * loci[r])
+            out[1] |= field
+        else:
+            out[2] |= field
     out[3] = base
     out[4] = min_loci
     return out
@@ -249,41 +284,7 @@ def scan_planes(planes: np.ndarray, listed_rows: np.ndarray, recent: np.ndarray,
     locus and at most `misses` missing ones, misses being the usable loci beyond the min_loci a hit needs
     (DNA-8, DNA-9; the argument of `wide_passes`). Returns the hits, sorted, and False without reading
     anything when the query has more than `max_misses` to spare (then `scan_listed` is cheaper)."""
-    loci = np.empty(slot.shape[0], np.int64)  # per locus read: slot, kind (0 usable, 1 fail only, 2 count only)
-    kinds = np.empty(slot.shape[0], np.int64)
-    allowed = np.zeros((slot.shape[0], 8), np.int64)
-    allowed_count = np.zeros(slot.shape[0], np.int64)
-    read = 0
-    counted = 0
-    base = 0
-    for locus in range(slot.shape[0]):
-        if not (designated >> locus) & 1:
-            continue
-        s = slot[locus]
-        if not (usable >> locus) & 1:
-            if s >= 0:
-                loci[read] = s
-                kinds[read] = 1
-                read += 1
-            continue
-        if s < 0:
-            base += 1
-            continue
-        k = 0
-        for e in range(qcount[locus]):
-            code = 1 + (qhash[locus, e] >> WIDE_SHIFT) % 15
-            seen = False
-            for j in range(min(k, 8)):
-                seen |= allowed[read, j] == code
-            if not seen:
-                if k < 8:
-                    allowed[read, k] = code
-                k += 1
-        loci[read] = s
-        kinds[read] = 0 if k <= 8 else 2
-        allowed_count[read] = k
-        read += 1
-        counted += 1
+    loci, kinds, allowed, allowed_count, read, counted, base = _wide_loci(qhash, qcount, designated, usable, slot)
     misses = counted - (min_loci - base)
     if misses > max_misses:
         return np.empty(0, np.int64), False
