@@ -517,12 +517,14 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
         for level in range(levels):  # enough clean blocks in one partition: exact keys only, cheapest
             clean, _ = _level_counts(value_ids[d], status, block_level, level)
             if clean >= wanted:
-                for b in range(blocks):
-                    v = value_ids[d, b]
-                    if block_level[b] == level and status[v] == CLEAN:
-                        exact[v] = True
-                if not six:
-                    need[d] = clean - 1 if clean > 2 else 1
+                picked = 0  # the wanted number of them, those another set already probes first
+                for again in range(2):
+                    for b in range(blocks):
+                        v = value_ids[d, b]
+                        if (picked < wanted and block_level[b] == level and status[v] == CLEAN
+                                and exact[v] == (again == 0)):
+                            exact[v] = True
+                            picked += 1
                 settled = True
                 break
         if settled:
