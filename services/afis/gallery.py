@@ -11,6 +11,9 @@ A search has three stages, none of them a Python loop over the file:
    all shortlisted candidates at once.
 3. *Global check* (`matching.align`) on the `finalists` best of stage 2; the candidate list is
    the best `max_candidates` of them by score, best first, above `min_score`.
+A trace goes another way after stage 1 (`_trace_scores`): every shortlisted template is aligned on
+the pose its triangles voted for (no cylinders), the `trace_finalists` with the most minutiae then
+falling together get stages 2 and 3, with that pose as one more hypothesis of the global check.
 
 Memory per template: its raw minutiae (10 bytes each), the packed cylinder bits (48 bytes each) and
 one index entry per triangle (9 bytes each, about 1,150 triangles up to 140 px); see `memory_bytes`.
@@ -35,14 +38,15 @@ from prum.services.afis.matching import WORDS, Batch
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind, validate_template
 
 DEFAULT_SHORTLIST = 100
-DEFAULT_TRACE_SHORTLIST = 600
+DEFAULT_TRACE_SHORTLIST = 2000
 DEFAULT_FINALISTS = 40
 DEFAULT_TRACE_FINALISTS = 120
-"""A trace: a deeper shortlist (its mate is in the top 300 of the pre-selection for 79 % of traces at
-100k, top 600 81 %, top 1,000 85 %) and more finalists, since the MCC score of a partial print tells its
-mate from the shortlist's impostors poorly (at 10k the cut of 300 to 40 by MCC lost 8 % of the traces
-whose mate was shortlisted). At 100k on 390 traces: rank-1 0.759 -> 0.774, CPU p95 of a trace search
-107 -> 136 ms; a shortlist of 1,000 all aligned reached 0.80 on 90 traces at twice the CPU."""
+"""A trace: a deep shortlist (at 100k, with 20,000 pose-vote contenders, its mate is in the top 600 of
+the pre-selection for 91 % of traces, top 1,000 92 %, top 2,000 94 %), every shortlisted template
+aligned on the pose its triangles voted for (`hashing.Poses`), and the 120 with the most minutiae
+falling together get the full score. The MCC score of a partial print tells its mate from the
+shortlist's impostors poorly: choosing the 120 by it lost 4-5 % of the traces at 100k (300 traces:
+rank-1 0.857 against 0.907 with the pose count)."""
 
 
 class Candidate(NamedTuple):
@@ -214,8 +218,9 @@ class Gallery:
 
     # -- search --------------------------------------------------------------------------------
 
-    def _batch(self, slots: np.ndarray) -> Batch:
-        """Candidates' cylinders and minutiae gathered from the flat arrays (vectorised)."""
+    def _batch(self, slots: np.ndarray, *, cylinders: bool = True) -> Batch:
+        """Candidates' cylinders and minutiae gathered from the flat arrays (vectorised); without
+        `cylinders`, only the minutiae (empty cylinder bits)."""
         spans = self._span.data[slots]
         starts, counts = spans[:, 0], spans[:, 1]
         m = int(counts.max()) if len(counts) else 1
@@ -229,11 +234,31 @@ class Gallery:
         xy = np.stack([raw[..., 0] * scale, -raw[..., 1] * scale], axis=-1).astype(np.float32)
         xy[~present] = 1e6
         theta = np.radians(raw[..., 2]).astype(np.float32)
-        bits = self._bits.data[index]
-        bits[~present] = 0
+        empty = np.broadcast_to(np.zeros(WORDS, np.uint64), (k, m, WORDS))  # read-only, no memory
+        if cylinders:
+            bits = self._bits.data[index]
+            bits[~present] = 0
+        else:
+            bits = empty
         kinds = np.where(present, raw[..., 3], 0).astype(np.int8)
-        return Batch(xy, theta, bits, np.zeros((k, m, WORDS), np.uint64), kinds, counts.astype(np.int64),
+        return Batch(xy, theta, bits, empty, kinds, counts.astype(np.int64),
                      self._meta.data[slots, 0] == 1)
+
+    def _trace_scores(self, encoded: matching.Encoded, slots: np.ndarray, votes: np.ndarray,
+                      poses: hashing.Poses) -> tuple[np.ndarray, np.ndarray]:
+        """A trace's shortlist: each candidate aligned on the pose its triangles voted for
+        (`hashing.Poses`) and refitted; the `trace_finalists` with the most minutiae falling together
+        (ties: more votes) get the full score (MCC hypotheses and that pose: `matching.triangle_pose`,
+        so the score is the one `matching.score` gives); the others score 0. (finalists, scores)."""
+        light = self._batch(slots, cylinders=False)
+        present = light.xy[:, :, 0] < 1e5
+        means = np.where(present[..., None], light.xy, 0).astype(np.float64).sum(axis=1) / \
+            np.maximum(light.count, 1)[:, None]
+        pose = matching.Pose(*poses.alignment(slots, np.asarray(encoded.xy, np.float64).mean(axis=0), means))
+        counts = matching.pose_counts(encoded, light, pose)
+        best = np.lexsort((slots, -votes[slots], -counts))[:self.trace_finalists]
+        slots = slots[best]
+        return slots, matching.score_batch(encoded, self._batch(slots), pose=pose.rows(best))
 
     def search(self, probe: Template, max_candidates: int = 10, *, min_score: float = 0.0) -> list[Candidate]:
         """The candidate list of a 1:N search (Art 9, FP-2): at most `max_candidates`, best first.
@@ -252,15 +277,16 @@ class Gallery:
             if self._index.pending > max(200_000, (len(self._index) - self._index.pending) // 4):
                 self.build_index()
             counts = self._triangles if probe.is_trace else self._short
-            votes = self._index.votes(found, len(self._references), counts.view.astype(np.float64),
-                                      trace=probe.is_trace)
+            votes, poses = self._index.votes_and_poses(found, len(self._references), counts.view.astype(np.float64),
+                                                       trace=probe.is_trace, poses=probe.is_trace)
             votes[~self._alive.view] = -1.0
             shortlist = min(self.trace_shortlist if probe.is_trace else self.shortlist, len(self._slot))
             slots = np.argpartition(-votes, shortlist - 1)[:shortlist]
             slots = slots[votes[slots] >= 0]
-            batch = self._batch(slots)
-            finalists = self.trace_finalists if probe.is_trace else self.finalists
-            scores = matching.score_batch(encoded, batch, keep=min(finalists, len(slots)))
+            if probe.is_trace:
+                slots, scores = self._trace_scores(encoded, slots, votes, poses)
+            else:
+                scores = matching.score_batch(encoded, self._batch(slots), keep=min(self.finalists, len(slots)))
             order = np.argsort(-scores, kind="stable")[:max_candidates]
             return [Candidate(self._references[int(slots[i])], round(float(scores[i]), 2)) for i in order
                     if scores[i] > min_score]

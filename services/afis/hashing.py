@@ -74,7 +74,7 @@ MAX_PROBE_TRIANGLES = 200
 CONTENDERS = 3000
 """Only the templates with the largest rotation-consistent hit count per sqrt(triangles) (at most this
 many) go through the full pose vote."""
-TRACE_CONTENDERS = 5000
+TRACE_CONTENDERS = 20000
 """The same for a trace: its few hits tell the mate apart less well before the full pose vote."""
 
 
@@ -329,8 +329,13 @@ class TriangleIndex:
 
         A trace looks up wider neighbourhoods of its keys (`TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`).
         """
+        return self.votes_and_poses(probe, slots, triangle_counts, trace=trace, poses=False)[0]
+
+    def votes_and_poses(self, probe: Triangles, slots: int, triangle_counts: np.ndarray, *, trace: bool = False,
+                        poses: bool = True) -> tuple[np.ndarray, Poses]:
+        """`votes`, and the pose of each contender's fullest pose cell (`Poses`; all zero without `poses`)."""
         if probe.count == 0 or slots == 0:
-            return np.zeros(slots)
+            return np.zeros(slots), Poses(np.full(slots, -1, np.int64), np.zeros((0, 5)))
         keys, source = probe_keys(probe.values.reshape(-1, 6), *((TRACE_SIDE_MARGIN, TRACE_ANGLE_MARGIN) if trace
                                                                  else (SIDE_MARGIN, ANGLE_MARGIN)))
         rotation = probe.rotation.reshape(-1).astype(np.float64)
@@ -348,7 +353,38 @@ class TriangleIndex:
                           part.direction, part.centroid))
         norm = np.sqrt(np.maximum(np.asarray(triangle_counts[:slots], dtype=np.float64), 1.0))
         vote = kernels.hough_votes if (self.compiled and kernels.AVAILABLE) else kernels.hough_votes_numpy
-        return vote(parts[0], parts[1], probe_pose, norm, TRACE_CONTENDERS if trace else CONTENDERS)
+        score, member, pose = vote(parts[0], parts[1], probe_pose, norm, TRACE_CONTENDERS if trace else CONTENDERS,
+                                   poses)
+        return score, Poses(member, pose)
+
+
+@dataclass(frozen=True)
+class Poses:
+    """The pose each contender's triangles agree on: its fullest pose cell, averaged over the cell's hits.
+
+    member (slots,): the row of `pose` of a slot, -1 when it was not a contender; pose (contenders, 5):
+    hits in the cell, sums of cos and sin of their rotations, sums of their translations (x, y). A
+    pose takes the probe's triangles, centred on the probe's mean minutia position, onto the
+    template's, centred on its own (`triangles`).
+    """
+
+    member: np.ndarray
+    pose: np.ndarray
+
+    def alignment(self, slots: np.ndarray, probe_mean: np.ndarray,
+                  template_means: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rotation (k,), shift (k, 2), valid (k,)) taking the probe's minutiae (xy as given to `triangles`)
+        onto each of `slots`' minutiae: template = R(rotation) probe + shift."""
+        rows = self.member[slots]
+        valid = rows >= 0
+        picked = self.pose[np.where(valid, rows, 0)] if len(self.pose) else np.zeros((len(slots), 5))
+        count = np.maximum(picked[:, 0], 1.0)
+        rotation = np.where(valid, np.arctan2(picked[:, 2], picked[:, 1]), 0.0)
+        c, s = np.cos(rotation), np.sin(rotation)
+        px, py = float(probe_mean[0]), float(probe_mean[1])
+        shift = np.stack([picked[:, 3] / count + template_means[:, 0] - (c * px - s * py),
+                          picked[:, 4] / count + template_means[:, 1] - (s * px + c * py)], axis=1)
+        return rotation, shift, valid
 
 
 def rotation_turns(angle: np.ndarray) -> np.ndarray:

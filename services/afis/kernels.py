@@ -70,7 +70,7 @@ def _count(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndar
 def _scatter(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndarray, direction: np.ndarray,
              centroid: np.ndarray, member: np.ndarray, fill: np.ndarray, codes: np.ndarray, dir_angle: np.ndarray,
              dir_cos: np.ndarray, dir_sin: np.ndarray, rotation: np.ndarray, rot_cos: np.ndarray,
-             rot_sin: np.ndarray, px: np.ndarray, py: np.ndarray) -> None:
+             rot_sin: np.ndarray, px: np.ndarray, py: np.ndarray, source: np.ndarray, offset: int, nrows: int) -> None:
     for q in range(starts.shape[0]):
         r = rows[q]
         cr, sr, ar, x, y = rot_cos[r], rot_sin[r], rotation[r], px[r], py[r]
@@ -78,6 +78,8 @@ def _scatter(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.nd
             m = member[slot[e]]
             if m < 0:
                 continue
+            if source.shape[0]:
+                source[fill[m]] = (e + offset) * nrows + r
             d = direction[e]
             turn = dir_angle[d] - ar
             if turn < 0.0:
@@ -93,7 +95,8 @@ def _scatter(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.nd
 
 
 @njit(cache=True, nogil=True)
-def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int) -> np.ndarray:
+def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int,
+                poses: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best pose cluster of every template slot divided by `norm` (see `hashing.TriangleIndex.votes`).
 
     main / pending: (starts, ends, rows, slot, direction, centroid) of each index part: the entry
@@ -103,7 +106,14 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
 
     Pass 1 counts each template's hits per coarse rotation; the `contenders` templates with the
     largest rotation peak per `norm` go on. Pass 2 writes their hits' pose cells (rotation and
-    translation, two staggered grids) per template; pass 3 finds each one's fullest cell.
+    translation, two staggered grids) per template; pass 3 finds each one's fullest cell (the first
+    to reach the largest count, hits in order, grid 0 before grid 1 for each hit) and sums the poses
+    of the hits in it.
+
+    Returns (score, member, pose): score (slots,); member (slots,) the row of `pose` of each
+    contender, -1 for the others; pose (contenders, 5): hits in the fullest cell, and the sums of
+    cos and sin of their rotations and of their translations x and y (the mean pose of the cell:
+    `hashing.Poses`); without `poses`, all zero.
     """
     slots = norm.shape[0]
     dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
@@ -132,7 +142,7 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
             member[s] = chosen
             chosen += 1
     if chosen == 0:
-        return score
+        return score, member, np.zeros((0, 5))
     fill = np.zeros(chosen + 1, np.int64)
     owners = np.empty(chosen, np.int64)
     for s in range(slots):
@@ -144,13 +154,20 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
         fill[m + 1] += fill[m]
     bounds = fill.copy()
     codes = np.empty((fill[chosen], 2), np.int32)
+    source = np.empty(fill[chosen] if poses else 0, np.int64)
+    nrows = rotation.shape[0]
+    main_size = main[3].shape[0]
     _scatter(main[0], main[1], main[2], main[3], main[4], main[5], member, fill, codes, dir_angle, dir_cos, dir_sin,
-             rotation, rot_cos, rot_sin, px, py)
+             rotation, rot_cos, rot_sin, px, py, source, 0, nrows)
     _scatter(pending[0], pending[1], pending[2], pending[3], pending[4], pending[5], member, fill, codes, dir_angle,
-             dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py)
+             dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, source, main_size, nrows)
     histogram = np.zeros((2, CELLS), np.int32)
+    pose = np.zeros((chosen, 5))
+    peaks = np.zeros((chosen, 2), np.int64)
     for m in range(chosen):
         peak = 0
+        peak_grid = 0
+        peak_cell = 0
         for h in range(bounds[m], bounds[m + 1]):
             for grid in range(2):
                 cell = codes[h, grid]
@@ -158,11 +175,46 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
                 histogram[grid, cell] = value
                 if value > peak:
                     peak = value
+                    peak_grid = grid
+                    peak_cell = cell
         for h in range(bounds[m], bounds[m + 1]):
             histogram[0, codes[h, 0]] = 0
             histogram[1, codes[h, 1]] = 0
         score[owners[m]] = peak / norm[owners[m]]
-    return score
+        peaks[m, 0] = peak_grid
+        peaks[m, 1] = peak_cell
+    if poses:
+        _peak_poses(codes, source, bounds, peaks, nrows, main[4], main[5], pending[4], pending[5], dir_cos, dir_sin,
+                    rot_cos, rot_sin, px, py, pose)
+    return score, member, pose
+
+
+@njit(cache=True, nogil=True)
+def _peak_poses(codes: np.ndarray, source: np.ndarray, bounds: np.ndarray, peaks: np.ndarray, nrows: int,
+                main_direction: np.ndarray, main_centroid: np.ndarray, pending_direction: np.ndarray,
+                pending_centroid: np.ndarray, dir_cos: np.ndarray, dir_sin: np.ndarray, rot_cos: np.ndarray,
+                rot_sin: np.ndarray, px: np.ndarray, py: np.ndarray, pose: np.ndarray) -> None:
+    """Pose sums of the hits in each contender's fullest cell (`hough_votes`), hits in order."""
+    main_size = main_direction.shape[0]
+    for m in range(bounds.shape[0] - 1):
+        grid, cell = peaks[m, 0], peaks[m, 1]
+        for h in range(bounds[m], bounds[m + 1]):
+            if codes[h, grid] != cell:
+                continue
+            e = source[h] // nrows
+            r = source[h] - e * nrows
+            if e < main_size:
+                d, gx, gy = main_direction[e], main_centroid[e, 0], main_centroid[e, 1]
+            else:
+                d = pending_direction[e - main_size]
+                gx, gy = pending_centroid[e - main_size, 0], pending_centroid[e - main_size, 1]
+            cosine = dir_cos[d] * rot_cos[r] + dir_sin[d] * rot_sin[r]
+            sine = dir_sin[d] * rot_cos[r] - dir_cos[d] * rot_sin[r]
+            pose[m, 0] += 1.0
+            pose[m, 1] += cosine
+            pose[m, 2] += sine
+            pose[m, 3] += gx - (cosine * px[r] - sine * py[r])
+            pose[m, 4] += gy - (sine * px[r] + cosine * py[r])
 
 
 @njit(cache=True, nogil=True)
@@ -177,7 +229,8 @@ def _contender_threshold(counts: np.ndarray, norm: np.ndarray, contenders: int) 
     return np.partition(raw, slots - contenders)[slots - contenders]
 
 
-def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int) -> np.ndarray:
+def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, contenders: int,
+                      poses: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The numpy twin of `hough_votes` (the same results)."""
     slots = norm.shape[0]
     dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
@@ -195,7 +248,7 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
         gxy.append(centroid[e].astype(np.float64))
     score = np.zeros(slots)
     if not owner:
-        return score
+        return score, np.full(slots, -1, np.int64), np.zeros((0, 5))
     row, owner, gdir, gxy = np.concatenate(row), np.concatenate(owner), np.concatenate(gdir), np.concatenate(gxy)
     d = (gdir - turn[row]) & 255
     first = np.bincount(owner * ROTATION_BINS + ((d * ROTATION_BINS) >> 8), minlength=slots * ROTATION_BINS)
@@ -207,6 +260,7 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
     else:
         threshold = np.partition(peak / norm, slots - contenders)[slots - contenders]
     member = (peak >= 2) & (peak / norm >= threshold)
+    rows_of = np.where(member, np.cumsum(member) - 1, -1).astype(np.int64)
     keep = member[owner]
     row, owner, gdir, gxy = row[keep], owner[keep], gdir[keep], gxy[keep]
     turn = dir_angle[gdir] - rotation[row]
@@ -216,8 +270,10 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
     x, y = px[row], py[row]
     tx = gxy[:, 0] - (c * x - s * y)
     ty = gxy[:, 1] - (s * x + c * y)
+    cells = []
     for shift in (0.0, 0.5):
-        code = np.sort(owner * CELLS + _cells_numpy(turn, tx, ty, shift))
+        cells.append(_cells_numpy(turn, tx, ty, shift))
+        code = np.sort(owner * CELLS + cells[-1])
         if len(code) == 0:
             continue
         starts = np.flatnonzero(np.concatenate([[True], code[1:] != code[:-1]]))
@@ -226,7 +282,31 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
         first = np.flatnonzero(np.concatenate([[True], who[1:] != who[:-1]]))
         peak = np.maximum.reduceat(runs, first)
         score[who[first]] = np.maximum(score[who[first]], peak)
-    return score / norm
+    pose = np.zeros((int(member.sum()), 5))
+    if len(owner) and poses:
+        # the fullest cell as the kernel finds it: the first (hits in order, grid 0 then 1) to reach the largest count
+        cell = np.stack(cells, axis=1).reshape(-1)  # hit 0 grid 0, hit 0 grid 1, hit 1 grid 0, ...
+        grid = np.tile(np.arange(2), len(owner))
+        who = np.repeat(owner, 2)
+        group = (who * 2 + grid) * CELLS + cell
+        order = np.argsort(group, kind="stable")
+        ordered = group[order]
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        occurrence = np.empty(len(group), np.int64)
+        occurrence[order] = np.arange(len(group)) - np.repeat(starts, np.diff(np.append(starts, len(group))))
+        largest = np.zeros(slots, np.int64)
+        np.maximum.at(largest, who, occurrence)
+        reached = np.flatnonzero(occurrence == largest[who])
+        _, first = np.unique(who[reached], return_index=True)
+        at = reached[first]
+        peak_grid = np.zeros(slots, np.int64)
+        peak_cell = np.zeros(slots, np.int64)
+        peak_grid[who[at]], peak_cell[who[at]] = grid[at], cell[at]
+        inside = np.where(peak_grid[owner] == 0, cells[0], cells[1]) == peak_cell[owner]
+        target = rows_of[owner[inside]]
+        for column, values in enumerate((np.ones(len(owner)), c, s, tx, ty)):
+            pose[:, column] = np.bincount(target, weights=values[inside], minlength=len(pose))
+    return score / norm, rows_of, pose
 
 
 # -- the 1:1 scorer (matching.py): LSS-R relaxation and the mutual nearest minutiae of the global check --
@@ -339,15 +419,16 @@ def relax(sim: np.ndarray, axy: np.ndarray, ath: np.ndarray, bxy: np.ndarray, bt
 
 @njit(cache=True, nogil=True)
 def mutual_pairs(axy: np.ndarray, ac: np.ndarray, as_: np.ndarray, bxy: np.ndarray, bc: np.ndarray, bs: np.ndarray,
-                 owner: np.ndarray, c: np.ndarray, s: np.ndarray, shift: np.ndarray, tolerance2: float,
-                 cos_tolerance: float, overlap2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                                  np.ndarray]:
+                 bcount: np.ndarray, owner: np.ndarray, c: np.ndarray, s: np.ndarray, shift: np.ndarray,
+                 tolerance2: float, cos_tolerance: float,
+                 overlap2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`matching._align_count` for H hypotheses (float32 like its numpy path): matched, overlap of
     the probe and of the candidate, the candidate minutia nearest to each probe minutia and whether
-    the two are mutual nearest neighbours within the tolerances."""
+    the two are mutual nearest neighbours within the tolerances. A candidate's padding (minutiae past
+    `bcount`, far away) is skipped: it never falls near a probe minutia."""
     h = owner.shape[0]
     n = axy.shape[0]
-    m = bxy.shape[1]
+    m_all = bxy.shape[1]
     matched = np.zeros(h, np.int64)
     overlap_a = np.zeros(h, np.int64)
     overlap_b = np.zeros(h, np.int64)
@@ -357,13 +438,14 @@ def mutual_pairs(axy: np.ndarray, ac: np.ndarray, as_: np.ndarray, bxy: np.ndarr
     py = np.empty(n, np.float32)
     uc = np.empty(n, np.float32)
     us = np.empty(n, np.float32)
-    best_a = np.empty(m, np.float32)
-    arg_a = np.empty(m, np.int64)
-    near_b = np.zeros(m, np.bool_)
+    best_a = np.empty(m_all, np.float32)
+    arg_a = np.empty(m_all, np.int64)
+    near_b = np.zeros(m_all, np.bool_)
     best_b = np.empty(n, np.float32)
     inf = np.float32(np.inf)
     for q in range(h):
         k = owner[q]
+        m = min(m_all, bcount[k])
         cq, sq = c[q], s[q]
         for i in range(n):
             px[i] = cq * axy[i, 0] - sq * axy[i, 1] + shift[q, 0]
@@ -393,6 +475,11 @@ def mutual_pairs(axy: np.ndarray, ac: np.ndarray, as_: np.ndarray, bxy: np.ndarr
                     if d2 < best_a[j]:
                         best_a[j] = d2
                         arg_a[j] = i
+            if best == inf:  # as the numpy path: the first padding minutia of an agreeing direction, if any
+                for j in range(m, m_all):
+                    if uc[i] * bc[k, j] + us[i] * bs[k, j] >= cos_tolerance:
+                        arg = j
+                        break
             nearest_b[q, i] = arg
             best_b[i] = best
             overlap += near

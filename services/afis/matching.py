@@ -16,7 +16,10 @@ Method (after Cappelli, Ferrara and Maltoni, "Minutia Cylinder-Code", IEEE TPAMI
    score. A global check follows: the candidate is aligned (rotation and translation, least
    squares on the chosen pairs, and on each of the best pairs alone), refitted on the minutiae that
    then fall together (mutual nearest neighbours within `ALIGN_DISTANCE` px and `ALIGN_ANGLE`), and
-   those pairs are weighed by their local similarity, with a bonus when their types agree.
+   those pairs are weighed by their local similarity, with a bonus when their types agree. A trace
+   as the probe also gets the pose its minutia triangles agree on (`triangle_pose`, the pose the
+   1:N pre-selection votes for): its cylinders are partial and its local similarities barely rise
+   above those of chance pairs (about 0.39 against 0.3-0.45), so the LSS-R pairs often miss the mate.
 
 The score scale, 0-100: 100 * min(1, (sum of the aligned pairs' local similarities + TYPE_BONUS *
 pairs of the same type)^2 / (minutiae of the probe in the overlap * minutiae of the candidate in the
@@ -46,7 +49,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from prum.services.afis import kernels
+from prum.services.afis import hashing, kernels
 from prum.services.afis.templates import Template
 
 BASE_PPI = 500
@@ -366,8 +369,25 @@ def relax(probe: Encoded, batch: Batch, sim: np.ndarray) -> Relaxed:
     return Relaxed(mcc, lam, ia, ib, order, take)
 
 
-def align(probe: Encoded, batch: Batch, sim: np.ndarray, relaxed: Relaxed) -> np.ndarray:
-    """The global check (step 3, second half): the 0-100 score of each candidate."""
+@dataclass
+class Pose:
+    """One alignment hypothesis per candidate from outside the MCC stage (the triangle votes' pose,
+    `hashing.Poses.alignment`): candidate = R(rotation) probe + shift; valid False: none."""
+
+    rotation: np.ndarray
+    shift: np.ndarray
+    valid: np.ndarray
+
+    def rows(self, rows: np.ndarray) -> Pose:
+        return Pose(self.rotation[rows], self.shift[rows], self.valid[rows])
+
+
+def align(probe: Encoded, batch: Batch, sim: np.ndarray, relaxed: Relaxed, pose: Pose | None = None) -> np.ndarray:
+    """The global check (step 3, second half): the 0-100 score of each candidate.
+
+    Hypotheses: the LSS-R pairs' fit and each of the best relaxed pairs alone (`HYPOTHESES`), and
+    the `pose` of each candidate when given.
+    """
     k = len(relaxed.mcc)
     if k == 0:
         return np.zeros(0)
@@ -388,9 +408,37 @@ def align(probe: Encoded, batch: Batch, sim: np.ndarray, relaxed: Relaxed) -> np
     a_xy, b_xy = probe.xy[ha], batch.xy[rows, hb]
     c, s_ = np.cos(turn), np.sin(turn)
     single_shift = b_xy - np.stack([c * a_xy[..., 0] - s_ * a_xy[..., 1], s_ * a_xy[..., 0] + c * a_xy[..., 1]], axis=-1)
-    rotation = np.concatenate([rotation[:, None], turn], axis=1).reshape(-1)  # (k * h,)
-    shift = np.concatenate([shift[:, None, :], single_shift], axis=1).reshape(-1, 2)
-    h = rotation.shape[0] // k
+    rotation = np.concatenate([rotation[:, None], turn], axis=1)  # (k, h)
+    shift = np.concatenate([shift[:, None, :], single_shift], axis=1)
+    valid = np.ones(rotation.shape, bool)
+    if pose is not None:
+        rotation = np.concatenate([rotation, pose.rotation[:, None]], axis=1)
+        shift = np.concatenate([shift, pose.shift[:, None, :]], axis=1)
+        valid = np.concatenate([valid, pose.valid[:, None]], axis=1)
+    return _score_hypotheses(probe, batch, sim, rotation, shift, valid)
+
+
+def pose_counts(probe: Encoded, batch: Batch, pose: Pose) -> np.ndarray:
+    """(k,) the minutiae that fall together when each candidate is aligned on its `pose` and refitted
+    (`REFITS`), 0 where the pose is not valid: a cheap test, without cylinders, of which candidates
+    the full global check should see (the 1:N search of a trace)."""
+    k = len(batch.count)
+    if k == 0 or probe.minutiae == 0:
+        return np.zeros(k, np.int64)
+    owner = np.arange(k)
+    matched, _, _, pairs = _align_count(probe, batch, owner, pose.rotation, pose.shift)
+    for _ in range(REFITS):
+        pa, pb_, pw = pairs
+        rotation, shift = _fit(probe.xy[pa], batch.xy[owner[:, None], pb_], pw)
+        matched, _, _, pairs = _align_count(probe, batch, owner, rotation, shift)
+    return np.where(pose.valid, matched, 0)
+
+
+def _score_hypotheses(probe: Encoded, batch: Batch, sim: np.ndarray, rotation: np.ndarray, shift: np.ndarray,
+                      valid: np.ndarray) -> np.ndarray:
+    """(k,) the best score of each candidate over its hypotheses (k, h): align, refit, count, weigh."""
+    k, h = rotation.shape
+    rotation, shift = rotation.reshape(-1), shift.reshape(-1, 2)
     owner = np.repeat(np.arange(k), h)
     matched, overlap_a, overlap_b, pairs = _align_count(probe, batch, owner, rotation, shift)
     for _ in range(REFITS):
@@ -408,6 +456,7 @@ def align(probe: Encoded, batch: Batch, sim: np.ndarray, relaxed: Relaxed) -> np
     partial = probe.partial | batch.partial[:, None]  # (k, 1): a trace on either side
     value = (weighted + TYPE_BONUS * typed) ** 2 / np.where(partial, MIN_OVERLAP ** (2 - 2 * PARTIAL_EXPONENT) *
                                                            overlap ** PARTIAL_EXPONENT, overlap)
+    value = np.where(valid, value, 0.0)
     return 100.0 * np.clip(value.max(axis=1), 0.0, 1.0)
 
 
@@ -433,7 +482,7 @@ def _align_count(probe: Encoded, batch: Batch, owner: np.ndarray, rotation: np.n
     if USE_KERNELS:
         matched, overlap_a, overlap_b, nearest_b, mutual = kernels.mutual_pairs(
             probe.xy, np.cos(probe.theta), np.sin(probe.theta), batch.xy, np.cos(batch.theta), np.sin(batch.theta),
-            owner.astype(np.int64), np.cos(rotation).astype(np.float32), np.sin(rotation).astype(np.float32),
+            batch.count.astype(np.int64), owner.astype(np.int64), np.cos(rotation).astype(np.float32), np.sin(rotation).astype(np.float32),
             np.ascontiguousarray(shift, dtype=np.float32), np.float32(tolerance ** 2),
             np.float32(np.cos(angle_tolerance)), np.float32(OVERLAP_DISTANCE ** 2))
         weight = mutual.astype(np.float64) + 1e-9
@@ -464,11 +513,12 @@ def _align_count(probe: Encoded, batch: Batch, owner: np.ndarray, rotation: np.n
     return matched, overlap_a, overlap_b, (np.broadcast_to(np.arange(cost.shape[1]), nearest_b.shape), nearest_b, weight)
 
 
-def score_batch(probe: Encoded, batch: Batch, *, keep: int | None = None) -> np.ndarray:
+def score_batch(probe: Encoded, batch: Batch, *, keep: int | None = None, pose: Pose | None = None) -> np.ndarray:
     """The 0-100 score of a probe against every candidate of a batch.
 
     With `keep`, only the `keep` candidates with the best MCC score get the global check (the others
-    score 0): the 1:N search's second stage.
+    score 0): the 1:N search's second stage for a plain probe. `pose` (one hypothesis per candidate,
+    from the triangle votes: `triangle_pose`) is one more hypothesis of the global check.
     """
     k = len(batch.count)
     if probe.minutiae == 0 or k == 0:
@@ -476,18 +526,37 @@ def score_batch(probe: Encoded, batch: Batch, *, keep: int | None = None) -> np.
     sim = local_similarity(probe, batch)
     relaxed = relax(probe, batch, sim)
     if keep is None or keep >= k:
-        return align(probe, batch, sim, relaxed)
+        return align(probe, batch, sim, relaxed, pose)
     best = np.argpartition(-relaxed.mcc, keep - 1)[:keep]
     scores = np.zeros(k)
-    scores[best] = align(probe, batch.rows(best), sim[best], relaxed.rows(best))
+    scores[best] = align(probe, batch.rows(best), sim[best], relaxed.rows(best), None if pose is None else
+                         pose.rows(best))
     return scores
 
 
+def triangle_pose(probe: Encoded, candidate: Encoded) -> Pose:
+    """The pose the triangles of a trace and of one candidate agree on, as the 1:N pre-selection finds it
+    for that candidate (`hashing.TriangleIndex.votes_and_poses`): so a trace's 1:1 score is the score
+    its search gives."""
+    index = hashing.TriangleIndex()
+    found = hashing.triangles(candidate.xy, candidate.theta)
+    index.add(0, found)
+    probe_triangles = hashing.triangles(probe.xy, probe.theta, probe=True, whole=True)
+    _, poses = index.votes_and_poses(probe_triangles, 1, np.array([float(found.count)]), trace=True)
+    means = np.asarray(candidate.xy, dtype=np.float64).mean(axis=0)[None, :] if candidate.minutiae else np.zeros((1, 2))
+    return Pose(*poses.alignment(np.zeros(1, np.int64), np.asarray(probe.xy, dtype=np.float64).mean(axis=0), means))
+
+
 def score(probe: Template | Encoded, candidate: Template | Encoded) -> float:
-    """The 1:1 score of two templates, 0-100: 0 unrelated, above `VERIFY_THRESHOLD` a match (FP-2)."""
+    """The 1:1 score of two templates, 0-100: 0 unrelated, above `VERIFY_THRESHOLD` a match (FP-2).
+
+    A trace as the probe also gets the pose its triangles agree on as a hypothesis (`triangle_pose`),
+    as in its 1:N search.
+    """
     a = probe if isinstance(probe, Encoded) else encode(probe)
     b = candidate if isinstance(candidate, Encoded) else encode(candidate)
-    return float(score_batch(a, Batch.of([b]))[0])
+    pose = triangle_pose(a, b) if a.partial and a.minutiae and b.minutiae else None
+    return float(score_batch(a, Batch.of([b]), pose=pose)[0])
 
 
 def verify(probe: Template, candidate: Template, threshold: float = VERIFY_THRESHOLD) -> tuple[float, bool]:

@@ -126,10 +126,37 @@ def test_compiled_and_numpy_votes_agree(population, trace):
         probe = hashing.triangles(e.xy, e.theta, probe=True)
         index.compiled = True
         fast = index.votes(probe, len(gallery), counts, trace=trace)
+        fast_votes, fast_poses = index.votes_and_poses(probe, len(gallery), counts, trace=trace)
         index.compiled = False
         slow = index.votes(probe, len(gallery), counts, trace=trace)
+        slow_votes, slow_poses = index.votes_and_poses(probe, len(gallery), counts, trace=trace)
         np.testing.assert_array_equal(fast, slow)
-        assert fast.max() > 0
+        np.testing.assert_array_equal(fast_votes, fast)
+        np.testing.assert_array_equal(fast_votes, slow_votes)
+        np.testing.assert_array_equal(fast_poses.member, slow_poses.member)
+        np.testing.assert_array_equal(fast_poses.pose, slow_poses.pose)  # the same sums in the same order
+        assert fast.max() > 0 and (fast_poses.pose[:, 0] >= 1).all()
+
+
+def test_the_votes_give_the_pose_of_a_moved_copy(population):
+    """The fullest pose cell of a moved copy of a template, averaged over its hits, is about the move
+    (`Poses.alignment`): a start for the global check, which refits."""
+    _, _, gallery, index, counts = population
+    for slot, turn, shift in ((7, 0.6, (40.0, -25.0)), (99, -0.3, (-120.0, 60.0))):
+        e = gallery[slot]
+        xy, theta = _moved(e.xy.astype(np.float64), e.theta.astype(np.float64), -turn, shift)
+        probe = hashing.triangles(xy, theta, probe=True, whole=True)
+        for compiled in (True, False):
+            index.compiled = compiled
+            votes, poses = index.votes_and_poses(probe, len(gallery), counts, trace=True)
+            assert int(np.argmax(votes)) == slot
+            rotation, moved, valid = poses.alignment(np.array([slot]), xy.mean(axis=0),
+                                                     e.xy.astype(np.float64).mean(axis=0)[None, :])
+            c, s = np.cos(rotation[0]), np.sin(rotation[0])
+            back = np.stack([c * xy[:, 0] - s * xy[:, 1], s * xy[:, 0] + c * xy[:, 1]], axis=1) + moved[0]
+            assert valid[0] and abs((rotation[0] - turn + np.pi) % (2 * np.pi) - np.pi) < 0.02
+            assert np.abs(back - e.xy).max() < 4.0  # centroids in whole pixels, directions in 1/256 turns: a start
+    index.compiled = kernels.AVAILABLE
 
 
 def test_contenders_are_chosen_per_triangle_not_by_raw_hits(population, monkeypatch):

@@ -147,3 +147,24 @@ def test_a_partial_print_is_scored_on_how_many_minutiae_agree(fingers, monkeypat
     assert abs(found["T-12"] - verify(again, trace)[0]) < 0.01  # the requesting side's check: the same score
     value, _ = verify(trace, gallery[12])
     assert abs(value - round(float(as_trace[12]), 2)) < 0.01
+
+
+def test_a_trace_search_scores_its_candidates_as_verification_does(fingers, monkeypatch):
+    """A trace's shortlist is aligned on the pose its triangles voted for; its finalists' scores are those of
+    `score` (MCC hypotheses and the same pose, `triangle_pose`), on the compiled and the numpy path alike."""
+    rng, masters, gallery = fingers
+    file = Gallery(trace_finalists=8)
+    file.add_many(gallery)
+    for i in (5, 21, 33):
+        trace = trace_impression(rng, masters[i], f"T-{i}")
+        found = file.search(trace, max_candidates=4)
+        assert found[0].reference == f"NL-{i:04d}"
+        for candidate in found:
+            assert round(score(trace, file.template(candidate.reference)), 2) == candidate.score
+        pose = matching.triangle_pose(encode(trace), encode(gallery[i]))
+        assert pose.valid[0]
+        if kernels.AVAILABLE:
+            monkeypatch.setattr(matching, "USE_KERNELS", False)
+            monkeypatch.setattr(file._index, "compiled", False)
+            assert file.search(trace, max_candidates=4) == found
+            monkeypatch.undo()
