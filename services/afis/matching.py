@@ -482,8 +482,8 @@ def _align_count(probe: Encoded, batch: Batch, owner: np.ndarray, rotation: np.n
     if USE_KERNELS:
         matched, overlap_a, overlap_b, nearest_b, mutual = kernels.mutual_pairs(
             probe.xy, np.cos(probe.theta), np.sin(probe.theta), batch.xy, np.cos(batch.theta), np.sin(batch.theta),
-            batch.count.astype(np.int64), owner.astype(np.int64), np.cos(rotation).astype(np.float32), np.sin(rotation).astype(np.float32),
-            np.ascontiguousarray(shift, dtype=np.float32), np.float32(tolerance ** 2),
+            batch.count.astype(np.int64), owner.astype(np.int64), np.cos(rotation).astype(np.float32),
+            np.sin(rotation).astype(np.float32), np.ascontiguousarray(shift, dtype=np.float32), np.float32(tolerance ** 2),
             np.float32(np.cos(angle_tolerance)), np.float32(OVERLAP_DISTANCE ** 2))
         weight = mutual.astype(np.float64) + 1e-9
         return matched, overlap_a, overlap_b, (np.broadcast_to(np.arange(probe.minutiae), nearest_b.shape), nearest_b,
@@ -543,7 +543,8 @@ def triangle_pose(probe: Encoded, candidate: Encoded) -> Pose:
     index.add(0, found)
     probe_triangles = hashing.triangles(probe.xy, probe.theta, probe=True, whole=True)
     _, poses = index.votes_and_poses(probe_triangles, 1, np.array([float(found.count)]), trace=True)
-    means = np.asarray(candidate.xy, dtype=np.float64).mean(axis=0)[None, :] if candidate.minutiae else np.zeros((1, 2))
+    means = np.asarray(candidate.xy, dtype=np.float64).mean(axis=0)[None, :] if candidate.minutiae else \
+        np.zeros((1, 2))
     return Pose(*poses.alignment(np.zeros(1, np.int64), np.asarray(probe.xy, dtype=np.float64).mean(axis=0), means))
 
 
