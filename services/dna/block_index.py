@@ -417,7 +417,10 @@ class BlockIndex:
         """Index rows just written into the matrix (by `add_many`, or by a bulk `put_columns`)."""
         rows = np.asarray(rows, dtype=np.int64)
         self._register(rows)
-        self._recent.extend(rows.tolist())
+        sets = self._row_mask[rows]
+        listed = sets < len(self._listed)
+        listed[listed] = self._listed[sets[listed]]
+        self._recent.extend(rows[listed].tolist())  # the rows the listed sets' scans must check directly
         self._recent_rows = None
         keys, owners, signatures = self._row_keys(rows)
         if not len(self._rows) or len(self._delta_keys) + len(keys) > max(self.DELTA_LIMIT, len(self._rows) // 8):
@@ -833,7 +836,8 @@ class BlockIndex:
                 for row, (c, compared, matched, wildcard, locus) in zip(rows.tolist(), found.tolist())]
 
     def _recent_array(self) -> np.ndarray:
-        """Rows added since the per-set row lists were made, as an array."""
+        """Rows of listed sets added since the list was made (the listed scans and the plan's row-by-row
+        checks read them directly; the rows of other sets are reached by keys or a pass over every row)."""
         if self._recent_rows is None:
             self._recent_rows = np.array(self._recent, dtype=np.int64)
         return self._recent_rows
