@@ -227,7 +227,7 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     progress = progress or (lambda step, done, total: None)
     think = parse_think(options.think)
     runs = plan_runs(options)
-    folder = options.out / time.strftime("%Y%m%d-%H%M%S")
+    folder = options.out.resolve() / time.strftime("%Y%m%d-%H%M%S")  # absolute: Locust runs inside it
     folder.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"folder": str(folder), "options": _options_json(options), "runs": [], "checks": []}
     with federation_for(options, progress) as (run, workdir):

@@ -149,7 +149,9 @@ def run_locust(folder: Path, plan_path: Path, classes: list[str], users: int, sp
                progress: Callable[[int, int], None] | None = None) -> LocustRun:
     """Start Locust (local, or a master and `workers` workers), wait for it to stop by itself, measure.
 
-    `progress(seconds since start, planned seconds)` is called while it runs."""
+    `progress(seconds since start, planned seconds)` is called while it runs. Locust runs in `folder`, so
+    the paths it is given are made absolute first (a relative --out would point nowhere from there)."""
+    folder, plan_path = folder.resolve(), plan_path.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     run = LocustRun(folder, classes, users, workers, duration_s)
     environment = {**os.environ, **PINNED_THREADS, "PRUM_LOAD_PLAN": str(plan_path), "PYTHONUNBUFFERED": "1"}

@@ -35,7 +35,7 @@ def _alive(pid: int) -> bool:
 def test_bench_load_mixed_distributed(tmp_path: Path) -> None:
     command = [*_prum(), "bench", "load", "--duration", "5s", "--users", "5", "--workers", "1", "--no-isolated",
                "--mixed", "--think", "0", "--profiles", "500", "--vehicles", "500", "--fingerprints", "50",
-               "--peer-profiles", "200", "--queries", "100", "--out", str(tmp_path / "out"), "--json"]
+               "--peer-profiles", "200", "--queries", "100", "--out", "out", "--json"]  # relative, as a user types it
     done = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=tmp_path,
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
