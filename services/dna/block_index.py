@@ -579,6 +579,13 @@ class BlockIndex:
         self._dead = 0
         self._list_sets()
 
+    def _set_masks(self) -> np.ndarray:
+        """The designated-locus mask of each set, by set id (uint32)."""
+        masks = np.zeros(len(self._mask_id), dtype=np.uint32)
+        for mask, position in self._mask_id.items():
+            masks[position] = mask
+        return masks
+
     def _list_sets(self) -> None:
         """The rows of the small sets (`LISTED_SHARE`) by set, with their wide signatures (`_set_bounds`:
         start and stop per set id, -1 for a set not listed), for the list a thin query reads and the
@@ -600,9 +607,7 @@ class BlockIndex:
         self._recent_rows = None
         self._listed_wide = self._wide_signatures(self._set_rows.astype(np.int64))
         self._listed_planes = _bit_planes(self._listed_wide)
-        masks = np.zeros(len(self._mask_id), dtype=np.int64)
-        for mask, position in self._mask_id.items():
-            masks[position] = mask
+        masks = self._set_masks().astype(np.int64)
         rows_with = ((masks[:, None] >> _STR_RANGE[None, :]) & 1).T @ counts  # rows designated, per locus
         self._common = int(np.sum(1 << _STR_RANGE[2 * rows_with >= max(1, len(live))]))
         if self._registry is not None:
@@ -612,9 +617,7 @@ class BlockIndex:
         """The directory and registry as arrays (with `ProfileMatrix.state`, a snapshot)."""
         if len(self._delta_keys) or self._dead:
             self._merge(*_NO_ENTRIES)
-        masks = np.zeros(len(self._mask_id), dtype=np.uint32)
-        for mask, position in self._mask_id.items():
-            masks[position] = mask
+        masks = self._set_masks()
         return {"offsets": self._offsets, "fingerprints": self._fingerprints, "rows": self._rows,
                 "signatures": self._signatures, "bucket_bits": np.array([self._bucket_bits]), "set_masks": masks,
                 "row_sets": self._row_mask[:self.matrix.size]}
@@ -827,7 +830,7 @@ class BlockIndex:
             present_offsets, present_hashes, _SPEC_CAP * 16,
             self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._signatures, self._delta_keys,
             self._delta_rows, self._delta_signatures, _SIGNATURE_SLOT, matrix.live, self._row_mask, matrix.codes, self._set_bounds, self._set_rows, self._recent_array(),
-            self._listed, self._set_rows, self._listed_wide, self._listed_planes, self._common, self.LISTED_MISSING, MIN_DESIGNATED_LOCI)
+            self._listed, self._listed_wide, self._listed_planes, self._common, self.LISTED_MISSING, MIN_DESIGNATED_LOCI)
         if planned >= 0:
             if len(plans) >= self.PLAN_CACHE:
                 plans.clear()
@@ -893,9 +896,7 @@ class BlockIndex:
     def _registry_now(self) -> _Registry:
         registry = self._registry
         if registry is None:
-            masks = np.zeros(len(self._mask_id), dtype=np.uint32)
-            for mask, position in self._mask_id.items():
-                masks[position] = mask
+            masks = self._set_masks()
             values: list[list[np.ndarray]] = []
             index: list[list[np.ndarray]] = []
             for partition_bits in _BLOCK_BITS:

@@ -223,12 +223,7 @@ def _any_few_failing(signatures: np.ndarray, pattern: int, tested: int) -> bool:
     few = 0
     for i in range(signatures.shape[0]):  # over the whole view: a loop numba vectorises
         value = signatures[i]
-        designated = value | (value >> 1)
-        designated |= designated >> 2
-        differ = value ^ pattern
-        differ |= differ >> 1
-        differ |= differ >> 2
-        failing = designated & differ & tested & _NIBBLES
+        failing = _nonzero_fields(value) & _nonzero_fields(value ^ pattern) & tested
         few += (failing & (failing - 1)) == 0
     return few > 0
 
@@ -238,11 +233,11 @@ _LISTED_CHUNK = 512
 
 
 @njit(cache=True, nogil=True)
-def scan_listed(listed_rows: np.ndarray, listed_wide: np.ndarray, recent: np.ndarray, listed: np.ndarray,
-                live: np.ndarray, row_set: np.ndarray, wfilter: np.ndarray, codes: np.ndarray, cols: np.ndarray,
-                table: np.ndarray, width: int, wild: np.ndarray, min_loci: int) -> np.ndarray:
-    """The rows of the listed sets that hit: each listed row whose wide signature passes, checked by the
-    rules, and the recent rows (added since the list was made) of a listed set, checked directly."""
+def scan_listed(listed_rows: np.ndarray, listed_wide: np.ndarray, live: np.ndarray, wfilter: np.ndarray,
+                codes: np.ndarray, cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray, min_loci: int
+                ) -> np.ndarray:
+    """The listed rows that hit: each one whose wide signature passes, checked by the rules. (Rows added
+    since the list was made: `check_recent`.)"""
     found = np.empty(16, np.int64)
     scratch = np.empty(5, np.int64)
     n = 0
@@ -259,12 +254,7 @@ def scan_listed(listed_rows: np.ndarray, listed_wide: np.ndarray, recent: np.nda
         for j in range(k):
             if live[passing[j]]:
                 found, n = _check_into(found, n, passing[j], codes, cols, table, width, wild, min_loci, scratch)
-    for i in range(recent.shape[0]):
-        row = recent[i]
-        s = row_set[row]
-        if s < listed.shape[0] and listed[s] and live[row]:
-            found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
-    return np.sort(found[:n])
+    return found[:n]
 
 
 THIN_MISSES = 3
@@ -273,17 +263,17 @@ reads the list through its bit planes (`scan_planes`); a fuller one through the 
 
 
 @njit(cache=True, nogil=True)
-def scan_planes(planes: np.ndarray, listed_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
-                live: np.ndarray, row_set: np.ndarray, qhash: np.ndarray, qcount: np.ndarray, designated: int,
-                usable: int, slot: np.ndarray, codes: np.ndarray, cols: np.ndarray, table: np.ndarray, width: int,
-                wild: np.ndarray, min_loci: int, max_misses: int) -> tuple[np.ndarray, bool]:
+def scan_planes(planes: np.ndarray, listed_rows: np.ndarray, live: np.ndarray, qhash: np.ndarray,
+                qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray, codes: np.ndarray,
+                cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray, min_loci: int, max_misses: int
+                ) -> tuple[np.ndarray, bool]:
     """`scan_listed` for a thin query, 64 listed rows at a time. planes[4 * slot + bit] holds bit `bit` of
     every listed row's wide code at signature slot `slot`, a row a bit (word w, bit i: listed row 64w + i).
     Per row: loci that miss (not designated with an allowed code, at a usable query locus) and loci that
     fail (designated with a code the query does not allow). A row can hit only with at most one failing
     locus and at most `misses` missing ones, misses being the usable loci beyond the min_loci a hit needs
-    (DNA-8, DNA-9; the argument of `wide_passes`). Returns the hits, sorted, and False without reading
-    anything when the query has more than `max_misses` to spare (then `scan_listed` is cheaper)."""
+    (DNA-8, DNA-9; the argument of `wide_passes`). Returns the hits, and False without reading anything
+    when the query has more than `max_misses` to spare (then `scan_listed` is cheaper)."""
     loci, kinds, allowed, allowed_count, read, counted, base = _wide_loci(qhash, qcount, designated, usable, slot)
     misses = counted - (min_loci - base)
     if misses > max_misses:
@@ -332,12 +322,23 @@ def scan_planes(planes: np.ndarray, listed_rows: np.ndarray, recent: np.ndarray,
                     row = np.int64(listed_rows[64 * w + bit])
                     if live[row]:
                         found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
+    return found[:n], True
+
+
+@njit(cache=True, nogil=True)
+def check_recent(recent: np.ndarray, listed: np.ndarray, live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
+                 cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray, min_loci: int) -> np.ndarray:
+    """The recent rows (added since the list was made) of a listed set that hit, checked directly: the
+    list's other half for `scan_listed` and `scan_planes`."""
+    found = np.empty(16, np.int64)
+    scratch = np.empty(5, np.int64)
+    n = 0
     for i in range(recent.shape[0]):
         row = recent[i]
         s = row_set[row]
         if s < listed.shape[0] and listed[s] and live[row]:
             found, n = _check_into(found, n, row, codes, cols, table, width, wild, min_loci, scratch)
-    return np.sort(found[:n]), True
+    return found[:n]
 
 
 @njit(cache=True, nogil=True)
@@ -360,40 +361,17 @@ def _block_cost(v: int, state: int, rows: int, usable: int, value_mask: np.ndarr
 
 @njit(cache=True, nogil=True)
 def _big_set(ids: np.ndarray, status: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
-             usable: int, missing: int, six: bool, rows: int, present_counts: np.ndarray, rank: np.ndarray) -> int:
+             usable: int, missing: int, six: bool, rows: int, present_counts: np.ndarray) -> int:
     """For one big designated-locus set (block values `ids`), the blocks to probe as a bit mask when the
     cheapest is two blocks sharing no usable locus (one block for |S| = 6), of any partitions and with
     up to two missing loci enumerated; 0 when one partition's blocks (the usual plan) cost less; -1 when
     nothing usual exists and checking the set row by row costs less."""
     blocks = ids.shape[0]
     wanted = 1 if six else 2
-    usual = np.inf  # the usual plan: every clean block of the first partition that has enough, best singles
-    for level in range(levels):
-        clean = 0
-        singles = 0
-        cost = 0.0
-        for b in range(blocks):
-            if block_level[b] == level:
-                if status[ids[b]] == CLEAN:
-                    clean += 1
-                    cost += _block_cost(ids[b], CLEAN, rows, usable, value_mask, missing, present_counts)
-                elif status[ids[b]] == SINGLE:
-                    singles += 1
-        if clean + singles < wanted:
-            continue
-        taken = 0
-        for _ in range(wanted - clean if wanted > clean else 0):
-            pick = -1
-            for b in range(blocks):
-                if (block_level[b] == level and status[ids[b]] == SINGLE and not taken >> b & 1
-                        and (pick < 0 or rank[ids[b]] < rank[ids[pick]])):
-                    pick = b
-            taken |= 1 << pick
-            cost += _block_cost(ids[pick], SINGLE, rows, usable, value_mask, missing, present_counts)
-        usual = cost
-        break
-    if usual < np.inf:
-        return 0
+    for level in range(levels):  # a partition with enough clean and single blocks: the usual plan
+        clean, singles = _level_counts(ids, status, block_level, level)
+        if clean + singles >= wanted:
+            return 0
     best = rows * _SCAN_COST
     chosen = -1
     for level in range(levels):  # the usual last resort: each locus of the first partition's clean blocks left out
@@ -502,9 +480,6 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
     leave_one_out = np.zeros(values, np.bool_)
     need = np.ones(count, np.uint8)
     scan = np.zeros(count, np.bool_)
-    first = 0  # the blocks of the first (most selective) partition come first
-    while first < blocks and block_level[first] == 0:
-        first += 1
     for d in range(count):
         if d < listed.shape[0] and listed[d]:
             continue
@@ -534,7 +509,7 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
             continue
         if set_count[d] >= BIG_SET:
             chosen = _big_set(value_ids[d], status, value_mask, block_level, levels, usable, missing, six,
-                              set_count[d], present_counts, rank)
+                              set_count[d], present_counts)
             if chosen < 0:
                 scan[d] = True
                 continue
@@ -565,26 +540,21 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
             if cost < best_cost:
                 best_cost = cost
                 best_level = level
-        for level in range(levels):
-            if level != best_level:
-                continue
-            clean, singles = _level_counts(value_ids[d], status, block_level, level)
-            if clean + singles >= wanted:
-                extra = wanted - clean if wanted > clean else 0
-                for b in range(blocks):
-                    if block_level[b] == level and status[value_ids[d, b]] == CLEAN:
-                        exact[value_ids[d, b]] = True
-                taken = 0
-                for _ in range(extra):  # the cheapest single blocks
-                    pick, _ = _cheapest_single(value_ids[d], status, block_level, level, taken, single, rank)
-                    taken |= 1 << pick
-                    single[value_ids[d, pick]] = True
-                if not six:
-                    k = clean + extra
-                    need[d] = k - 1 if k > 2 else 1
-                settled = True
-                break
-        if settled:
+        if best_level >= 0:  # it has enough clean and single blocks (else it has no cost)
+            level = best_level
+            clean, _ = _level_counts(value_ids[d], status, block_level, level)
+            extra = wanted - clean if wanted > clean else 0
+            for b in range(blocks):
+                if block_level[b] == level and status[value_ids[d, b]] == CLEAN:
+                    exact[value_ids[d, b]] = True
+            taken = 0
+            for _ in range(extra):  # the cheapest single blocks
+                pick, _ = _cheapest_single(value_ids[d], status, block_level, level, taken, single, rank)
+                taken |= 1 << pick
+                single[value_ids[d, pick]] = True
+            if not six:
+                k = clean + extra
+                need[d] = k - 1 if k > 2 else 1
             continue
         for level in range(levels):
             for b in range(blocks):
@@ -1082,8 +1052,7 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                    delta_keys: np.ndarray, delta_rows: np.ndarray, delta_signatures: np.ndarray, slot: np.ndarray,
                    live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
                    set_bounds: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
-                   listed_rows: np.ndarray, listed_wide: np.ndarray, listed_planes: np.ndarray, common: int, thin: int,
-                   min_loci: int
+                   listed_wide: np.ndarray, listed_planes: np.ndarray, common: int, thin: int, min_loci: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
     given, else made here), keys, probe, rule check, the sets checked row by row, and the class of
@@ -1139,15 +1108,15 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                             min_loci)
         if scanned.shape[0]:
             found = np.unique(np.concatenate((found, scanned)))
-    if missing != 0 and complete and listed.shape[0] and listed_rows.shape[0] + recent.shape[0] > 0:
-        scanned, thin = scan_planes(listed_planes, listed_rows, recent, listed, live, row_set, qhash, qcount,
-                                    designated, usable, slot, codes, cols, table, width, wild, min_loci, THIN_MISSES)
+    if missing != 0 and complete and listed.shape[0]:  # set_rows: the listed rows, by set
+        scanned, thin = scan_planes(listed_planes, set_rows, live, qhash, qcount, designated, usable, slot, codes,
+                                    cols, table, width, wild, min_loci, THIN_MISSES)
         if not thin:
             wfilter = wide_filter(qhash, qcount, designated, usable, slot, min_loci)
-            scanned = scan_listed(listed_rows, listed_wide, recent, listed, live, row_set, wfilter, codes, cols,
-                                  table, width, wild, min_loci)
-        if scanned.shape[0]:
-            found = np.unique(np.concatenate((found, scanned)))
+            scanned = scan_listed(set_rows, listed_wide, live, wfilter, codes, cols, table, width, wild, min_loci)
+        added = check_recent(recent, listed, live, row_set, codes, cols, table, width, wild, min_loci)
+        if scanned.shape[0] or added.shape[0]:
+            found = np.unique(np.concatenate((found, scanned, added)))
     out = np.empty((found.shape[0], 5), np.int64)
     hits = np.empty(found.shape[0], np.int64)
     n = 0
