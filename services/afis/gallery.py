@@ -16,7 +16,7 @@ the pose its triangles voted for (no cylinders), the `trace_finalists` with the 
 falling together get stages 2 and 3, with that pose as one more hypothesis of the global check.
 
 Memory per template: its raw minutiae (10 bytes each), the packed cylinder bits (48 bytes each) and
-one index entry per triangle (9 bytes each, about 1,150 triangles up to 140 px); see `memory_bytes`.
+one index entry per triangle (11 bytes each, about 1,150 triangles up to 140 px); see `memory_bytes`.
 
 What it never keeps (PUR-2): a probe. `search` reads the file and returns; the probe's cylinders
 and keys are local variables, gone when the call returns. A template of the file is reference data

@@ -9,7 +9,8 @@ numbers are quantised into a *key* (sides in `SIDE_BIN` px bins, angles in `ANGL
 
 Index (built once, grown by a small sorted *pending* part between rebuilds): for every gallery
 triangle, one entry (template slot, direction of its first side in 1/256 turns, centroid relative
-to the template's mean, int16 px), sorted by key; an offsets table over the whole key space
+to the template's mean, int16 px, and the quarter of its bin each of the six numbers lies in: 11
+bytes), sorted by key; an offsets table over the whole key space
 (`KEY_SPACE` keys) finds a key's entries in one look-up (the pending part: `np.searchsorted`). The
 gallery stores one cyclic order of each triangle (the one starting at its longest side); the probe
 looks up all three cyclic orders, so the choice of the first vertex need not agree between
@@ -17,7 +18,12 @@ impressions.
 
 Noise: a probe value close to a bin edge (within `SIDE_MARGIN` px or `ANGLE_MARGIN` radians; a
 trace: `TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`) also looks up the neighbouring bin, in every
-combination over the six numbers.
+combination over the six numbers. A trace's invariants differ from its mate's by more than a
+plain probe's (its side lengths by 10 px and its angles by 22 degrees at the 90th percentile), so it
+always looks up the nearer neighbour, and then keeps only the entries whose six numbers lie, to a
+quarter of a bin, within `TRACE_SIDE_TOLERANCE` and `TRACE_ANGLE_TOLERANCE` of its own: most chance
+entries of a two-bin look-up lie farther (`probe_keys`' allowed quarters, checked per entry by the
+vote kernels).
 
 Votes (Hough consistency, `kernels.hough_votes`): every hit is counted for its template and the
 rotation it implies (integer arithmetic on 1/256 turns, `ROTATION_BINS` sectors on two staggered
@@ -68,6 +74,20 @@ probe's true triangle pairs)."""
 TRACE_SIDE_MARGIN = 6.0
 TRACE_ANGLE_MARGIN = np.radians(15.0)
 """A trace has few triangles, each of them precious: it always looks up the nearer neighbouring bin."""
+FINE = 4
+"""Every index entry also keeps where in its bin each of its six invariants lies (a quarter of the bin: 2 bits
+each, `fine`), so a look-up can keep only the entries near the probe's value."""
+TRACE_SIDE_TOLERANCE = 10.0
+TRACE_ANGLE_TOLERANCE = np.radians(25.0)
+"""A trace keeps a hit only when each of the entry's invariants lies (to a quarter of a bin) within this of its
+own (and in the bins it looks up). Ground truth (`bench/afis_trace_truth.py --invariants`): a trace's triangle
+sides differ from its mate's by 4 px at the median and 10 px at the 90th percentile, its angles by 9 and 22
+degrees; two whole bins per invariant keep 66 % of the genuine triangles and every chance entry of both bins,
+this tolerance 60 % of the genuine ones and about 40 % of the chance ones. At 100k, 390 traces: rank-1 0.897
+-> 0.915, mates outside the vote's top 2,000 24 -> 17, search CPU p95 252 -> 221 ms (6 px and 15 degrees:
+0.856; 8 and 20: 0.900; 9 and 22.5: 0.913; 12 and 30: 0.905)."""
+ALL_QUARTERS = (1 << (6 * FINE)) - 1
+"""The allowed-quarter mask (`probe_keys`) that keeps every entry of a key: a plain probe's look-ups."""
 ROTATION_BINS = kernels.ROTATION_BINS
 TRANSLATION_BIN = kernels.TRANSLATION_BIN
 MAX_PROBE_TRIANGLES = 200
@@ -92,13 +112,15 @@ class Triangles:
     """Keys and first-side directions of a template's triangles.
 
     keys (t, r) int32 and rotation (t, r) float (radians) for r cyclic orders (1 for a gallery
-    template, 3 for a probe); values (t, r, 6) the unquantised invariants.
+    template, 3 for a probe); values (t, r, 6) the unquantised invariants; fine (t, r) where in
+    their bins the invariants lie (`FINE`: 2 bits each, the first invariant lowest).
     """
 
     keys: np.ndarray
     rotation: np.ndarray
     values: np.ndarray
     origin: np.ndarray
+    fine: np.ndarray
 
     @property
     def count(self) -> int:
@@ -125,7 +147,7 @@ def triangles(xy: np.ndarray, theta: np.ndarray, *, probe: bool = False, whole: 
     n = len(theta)
     rotations = 3 if probe else 1
     empty = Triangles(np.zeros((0, rotations), np.int64), np.zeros((0, rotations)), np.zeros((0, rotations, 6)),
-                      np.zeros((0, rotations, 2)))
+                      np.zeros((0, rotations, 2)), np.zeros((0, rotations), np.int64))
     if n < 3:
         return empty
     limit = PROBE_MAX_SIDE if probe and not whole else MAX_SIDE
@@ -167,13 +189,25 @@ def triangles(xy: np.ndarray, theta: np.ndarray, *, probe: bool = False, whole: 
     values = np.concatenate([length[rows, order], phi[rows, order]], axis=-1)  # (t, r, 6)
     rotation = direction[np.arange(len(tri))[:, None], starts]
     origin = np.broadcast_to((pts.mean(axis=1) - xy.mean(axis=0))[:, None, :], (len(tri), rotations, 2))  # centroid, centred
-    return Triangles(_quantise(values), rotation, values, origin)
+    return Triangles(_quantise(values), rotation, values, origin, _fine(values))
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    """Invariants in bin units (sides in `SIDE_BIN`, angles in 1 / `ANGLE_BINS` turns)."""
+    return np.concatenate([values[..., :3] / SIDE_BIN, values[..., 3:] / (2 * np.pi) * ANGLE_BINS], axis=-1)
 
 
 def _quantise(values: np.ndarray) -> np.ndarray:
     side = np.clip((values[..., :3] / SIDE_BIN).astype(np.int64), 0, _side_bins() - 1)
     angle = np.clip((values[..., 3:] / (2 * np.pi) * ANGLE_BINS).astype(np.int64), 0, ANGLE_BINS - 1)
     return _pack(side, angle)
+
+
+def _fine(values: np.ndarray) -> np.ndarray:
+    """The quarter of its bin each invariant lies in, 2 bits each (the first invariant in the lowest bits)."""
+    scaled = _scaled(values)
+    quarter = np.clip(((scaled - np.floor(scaled)) * FINE).astype(np.int64), 0, FINE - 1)
+    return (quarter << (2 * np.arange(6))).sum(axis=-1)
 
 
 def _pack(side: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -185,16 +219,18 @@ def _pack(side: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return key
 
 
-def probe_keys(values: np.ndarray, side_margin: float | None = None,
-               angle_margin: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def probe_keys(values: np.ndarray, side_margin: float | None = None, angle_margin: float | None = None,
+               tolerance: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keys a probe looks up for triangle invariants (m, 6): with the neighbouring bins near edges.
 
-    Returns (keys, source): source[q] is the row of `values` that key q came from.
+    Returns (keys, source, allowed): source[q] is the row of `values` that key q came from; allowed[q]
+    the quarters of key q's bins whose entries are kept (bit 4 i + j: invariant i, quarter j): those
+    within `tolerance` (px, radians) of the probe's value, or all of them (`ALL_QUARTERS`) without one.
     """
     m = len(values)
     if m == 0:
-        return np.zeros(0, np.int32), np.zeros(0, np.int64)
-    scaled = np.concatenate([values[:, :3] / SIDE_BIN, values[:, 3:] / (2 * np.pi) * ANGLE_BINS], axis=1)
+        return np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    scaled = _scaled(values)
     low = np.floor(scaled).astype(np.int64)
     frac = scaled - low
     side_margin = SIDE_MARGIN if side_margin is None else side_margin
@@ -210,24 +246,33 @@ def probe_keys(values: np.ndarray, side_margin: float | None = None,
     valid = needed & (side >= 0).all(axis=2) & (side < _side_bins()).all(axis=2)
     row, combo = np.nonzero(valid)
     keys = _pack(side[row, combo], angle[row, combo])
-    return keys, row
+    allowed = np.full(len(keys), ALL_QUARTERS, np.int64)
+    if tolerance is not None and len(keys):
+        reach = np.array([tolerance[0] / SIDE_BIN] * 3 + [tolerance[1] / (2 * np.pi) * ANGLE_BINS] * 3)
+        value = scaled[row][..., None]  # (q, 6, 1), the same unwrapped frame as the bins chosen
+        low = choice[row, combo][..., None] + np.arange(FINE) / FINE  # (q, 6, FINE) each quarter's start
+        near = (low + 1.0 / FINE > value - reach[:, None]) & (low < value + reach[:, None])
+        allowed = (near.reshape(len(keys), 6 * FINE).astype(np.int64) << np.arange(6 * FINE)).sum(axis=1)
+    return keys, row, allowed
 
 
 class _Entries:
-    """Index entries sorted by key: template slot, first-side direction (1/256 turns), centroid (px).
+    """Index entries sorted by key: template slot, first-side direction (1/256 turns), centroid (px), and
+    where in its bins the triangle's invariants lie (`fine`, 2 bytes).
 
     The large part (`dense`) finds a key's entries through an offsets table over the whole key space
     (one look-up, no search); the small pending part keeps its keys and is searched with
     `np.searchsorted`.
     """
 
-    def __init__(self, keys: np.ndarray, slot: np.ndarray, direction: np.ndarray, centroid: np.ndarray, *,
-                 dense: bool = False) -> None:
+    def __init__(self, keys: np.ndarray, slot: np.ndarray, direction: np.ndarray, centroid: np.ndarray,
+                 fine: np.ndarray, *, dense: bool = False) -> None:
         order = np.argsort(keys, kind="stable")
         keys = np.ascontiguousarray(keys[order], dtype=np.int32)
         self.slot = np.ascontiguousarray(slot[order], dtype=np.int32)
         self.direction = np.ascontiguousarray(direction[order], dtype=np.uint8)
         self.centroid = np.ascontiguousarray(centroid[order], dtype=np.int16)
+        self.fine = np.ascontiguousarray(fine[order], dtype=np.uint16)
         if dense:
             self.keys = None
             self.offsets = np.zeros(KEY_SPACE + 1, np.int64)
@@ -241,7 +286,7 @@ class _Entries:
     @property
     def nbytes(self) -> int:
         table = self.offsets if self.keys is None else self.keys
-        return table.nbytes + self.slot.nbytes + self.direction.nbytes + self.centroid.nbytes
+        return table.nbytes + self.slot.nbytes + self.direction.nbytes + self.centroid.nbytes + self.fine.nbytes
 
     def all_keys(self) -> np.ndarray:
         if self.keys is not None:
@@ -266,7 +311,7 @@ class _Entries:
         return np.repeat(start, lengths) + offset, query
 
 
-_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 2)))
+_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 2)), np.zeros(0, np.int64))
 _DIRECTION = np.arange(256) * (2 * np.pi / 256)
 _DIRECTION_COS, _DIRECTION_SIN = np.cos(_DIRECTION), np.sin(_DIRECTION)
 
@@ -281,7 +326,7 @@ class TriangleIndex:
 
     def __init__(self) -> None:
         self._main = _Entries(*_EMPTY, dense=True)
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._chunks: list[tuple[np.ndarray, ...]] = []
         self._pending: _Entries | None = None
         self._pending_size = 0
         self.compiled = kernels.AVAILABLE
@@ -303,14 +348,15 @@ class TriangleIndex:
             return
         self._chunks.append((found.keys[:, 0].astype(np.int32), np.full(found.count, slot, np.int32),
                              (rotation_turns(found.rotation[:, 0])).astype(np.uint8),
-                             np.round(found.origin[:, 0]).astype(np.int16)))
+                             np.round(found.origin[:, 0]).astype(np.int16), found.fine[:, 0].astype(np.uint16)))
         self._pending = None
         self._pending_size += found.count
 
     def _pending_part(self) -> _Entries | None:
         if self._pending is None and self._chunks:
             self._pending = _Entries(*(np.concatenate(column) for column in zip(*self._chunks)))
-            self._chunks = [(self._pending.keys, self._pending.slot, self._pending.direction, self._pending.centroid)]
+            self._chunks = [(self._pending.keys, self._pending.slot, self._pending.direction, self._pending.centroid,
+                             self._pending.fine)]
         return self._pending
 
     def build(self) -> None:
@@ -321,13 +367,15 @@ class TriangleIndex:
         main = self._main
         self._main = _Entries(np.concatenate([main.all_keys(), part.keys]), np.concatenate([main.slot, part.slot]),
                               np.concatenate([main.direction, part.direction]),
-                              np.concatenate([main.centroid, part.centroid]), dense=True)
+                              np.concatenate([main.centroid, part.centroid]), np.concatenate([main.fine, part.fine]),
+                              dense=True)
         self._chunks, self._pending, self._pending_size = [], None, 0
 
     def votes(self, probe: Triangles, slots: int, triangle_counts: np.ndarray, *, trace: bool = False) -> np.ndarray:
         """(slots,) the pre-selection score of every template slot for a probe (see the module docstring).
 
-        A trace looks up wider neighbourhoods of its keys (`TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`).
+        A trace looks up wider neighbourhoods of its keys (`TRACE_SIDE_MARGIN`, `TRACE_ANGLE_MARGIN`) and keeps
+        the entries within `TRACE_SIDE_TOLERANCE` and `TRACE_ANGLE_TOLERANCE` of its invariants.
         """
         return self.votes_and_poses(probe, slots, triangle_counts, trace=trace, poses=False)[0]
 
@@ -336,8 +384,11 @@ class TriangleIndex:
         """`votes`, and the pose of each contender's fullest pose cell (`Poses`; all zero without `poses`)."""
         if probe.count == 0 or slots == 0:
             return np.zeros(slots), Poses(np.full(slots, -1, np.int64), np.zeros((0, 5)))
-        keys, source = probe_keys(probe.values.reshape(-1, 6), *((TRACE_SIDE_MARGIN, TRACE_ANGLE_MARGIN) if trace
-                                                                 else (SIDE_MARGIN, ANGLE_MARGIN)))
+        if trace:
+            keys, source, allowed = probe_keys(probe.values.reshape(-1, 6), TRACE_SIDE_MARGIN, TRACE_ANGLE_MARGIN,
+                                               (TRACE_SIDE_TOLERANCE, TRACE_ANGLE_TOLERANCE))
+        else:
+            keys, source, allowed = probe_keys(probe.values.reshape(-1, 6), SIDE_MARGIN, ANGLE_MARGIN)
         rotation = probe.rotation.reshape(-1).astype(np.float64)
         origin = probe.origin.reshape(-1, 2).astype(np.float64)
         probe_pose = (_DIRECTION, _DIRECTION_COS, _DIRECTION_SIN, rotation, np.cos(rotation), np.sin(rotation),
@@ -346,11 +397,12 @@ class TriangleIndex:
         for part in (self._main, self._pending_part()):
             if part is None or len(part) == 0:
                 parts.append((np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                              np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros((0, 2), np.int16)))
+                              np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros((0, 2), np.int16),
+                              np.zeros(0, np.int64), np.zeros(0, np.uint16)))
                 continue
             start, end = part.ranges(keys)
             parts.append((start.astype(np.int64), end.astype(np.int64), source.astype(np.int64), part.slot,
-                          part.direction, part.centroid))
+                          part.direction, part.centroid, allowed, part.fine))
         norm = np.sqrt(np.maximum(np.asarray(triangle_counts[:slots], dtype=np.float64), 1.0))
         vote = kernels.hough_votes if (self.compiled and kernels.AVAILABLE) else kernels.hough_votes_numpy
         score, member, pose = vote(parts[0], parts[1], probe_pose, norm, TRACE_CONTENDERS if trace else CONTENDERS,

@@ -52,14 +52,37 @@ def _cells_numpy(turn: np.ndarray, tx: np.ndarray, ty: np.ndarray, shift: float)
 
 # -- Hough votes of the triangle index -----------------------------------------------------------------
 
+def _quarters() -> np.ndarray:
+    """For every entry's 12-bit `fine` code (2 bits an invariant), the bit of each invariant's quarter in
+    a 24-bit allowed-quarter mask (`hashing.probe_keys`)."""
+    code = np.arange(1 << 12)
+    spread = np.zeros(1 << 12, np.int64)
+    for invariant in range(6):
+        spread |= 1 << (4 * invariant + ((code >> (2 * invariant)) & 3))
+    return spread
+
+
+QUARTERS = _quarters()
+
+
+@njit(cache=True, nogil=True)
+def _kept(allowed: int, fine: int, quarters: np.ndarray) -> bool:
+    """Whether an entry lies within the probe's tolerance: each of its invariants' quarters is allowed."""
+    spread = quarters[fine]
+    return (allowed & spread) == spread
+
+
 @njit(cache=True, nogil=True)
 def _count(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndarray, direction: np.ndarray,
-           turn: np.ndarray, counts: np.ndarray) -> None:
+           allowed: np.ndarray, fine: np.ndarray, quarters: np.ndarray, turn: np.ndarray, counts: np.ndarray) -> None:
     """Hits per template and coarse rotation (`ROTATION_BINS` sectors of 1/256 turns, two grids staggered
-    by half a sector): integer arithmetic only."""
+    by half a sector): integer arithmetic only. Entries outside the key's allowed quarters are no hits."""
     for q in range(starts.shape[0]):
         base = turn[rows[q]]
+        mask = allowed[q]
         for e in range(starts[q], ends[q]):
+            if not _kept(mask, fine[e], quarters):
+                continue
             d = (np.int64(direction[e]) - base) & 255
             s = slot[e]
             counts[s, (d * ROTATION_BINS) >> 8] += 1
@@ -68,15 +91,17 @@ def _count(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndar
 
 @njit(cache=True, nogil=True)
 def _scatter(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndarray, direction: np.ndarray,
-             centroid: np.ndarray, member: np.ndarray, fill: np.ndarray, codes: np.ndarray, dir_angle: np.ndarray,
-             dir_cos: np.ndarray, dir_sin: np.ndarray, rotation: np.ndarray, rot_cos: np.ndarray,
-             rot_sin: np.ndarray, px: np.ndarray, py: np.ndarray, source: np.ndarray, offset: int, nrows: int) -> None:
+             centroid: np.ndarray, allowed: np.ndarray, fine: np.ndarray, quarters: np.ndarray, member: np.ndarray,
+             fill: np.ndarray, codes: np.ndarray, dir_angle: np.ndarray, dir_cos: np.ndarray, dir_sin: np.ndarray,
+             rotation: np.ndarray, rot_cos: np.ndarray, rot_sin: np.ndarray, px: np.ndarray, py: np.ndarray,
+             source: np.ndarray, offset: int, nrows: int) -> None:
     for q in range(starts.shape[0]):
         r = rows[q]
+        mask = allowed[q]
         cr, sr, ar, x, y = rot_cos[r], rot_sin[r], rotation[r], px[r], py[r]
         for e in range(starts[q], ends[q]):
             m = member[slot[e]]
-            if m < 0:
+            if m < 0 or not _kept(mask, fine[e], quarters):
                 continue
             if source.shape[0]:
                 source[fill[m]] = (e + offset) * nrows + r
@@ -99,9 +124,10 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
                 poses: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best pose cluster of every template slot divided by `norm` (see `hashing.TriangleIndex.votes`).
 
-    main / pending: (starts, ends, rows, slot, direction, centroid) of each index part: the entry
-    range of every probe key, the probe row it came from, the entries' template slots, first-side
-    directions (1/256 turns) and centroids. probe: (dir_angle, dir_cos, dir_sin) of the 256
+    main / pending: (starts, ends, rows, slot, direction, centroid, allowed, fine) of each index part: the
+    entry range of every probe key, the probe row it came from, the entries' template slots, first-side
+    directions (1/256 turns) and centroids, each key's allowed quarters and the entries' quarters (an
+    entry outside its key's allowed quarters is no hit: `hashing.probe_keys`). probe: (dir_angle, dir_cos, dir_sin) of the 256
     directions and (rotation, cos, sin, x, y, rotation in 1/256 turns) of every probe row.
 
     Pass 1 counts each template's hits per coarse rotation; the `contenders` templates with the
@@ -118,8 +144,8 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
     slots = norm.shape[0]
     dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
     counts = np.zeros((slots, 2 * ROTATION_BINS), np.uint16)  # a template gets far fewer than 65,536 hits
-    _count(main[0], main[1], main[2], main[3], main[4], turn, counts)
-    _count(pending[0], pending[1], pending[2], pending[3], pending[4], turn, counts)
+    _count(main[0], main[1], main[2], main[3], main[4], main[6], main[7], QUARTERS, turn, counts)
+    _count(pending[0], pending[1], pending[2], pending[3], pending[4], pending[6], pending[7], QUARTERS, turn, counts)
     hits = np.zeros(slots, np.int64)
     peak = np.zeros(slots, np.int64)
     for s in range(slots):
@@ -157,10 +183,11 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
     source = np.empty(fill[chosen] if poses else 0, np.int64)
     nrows = rotation.shape[0]
     main_size = main[3].shape[0]
-    _scatter(main[0], main[1], main[2], main[3], main[4], main[5], member, fill, codes, dir_angle, dir_cos, dir_sin,
-             rotation, rot_cos, rot_sin, px, py, source, 0, nrows)
-    _scatter(pending[0], pending[1], pending[2], pending[3], pending[4], pending[5], member, fill, codes, dir_angle,
-             dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, source, main_size, nrows)
+    _scatter(main[0], main[1], main[2], main[3], main[4], main[5], main[6], main[7], QUARTERS, member, fill, codes,
+             dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, source, 0, nrows)
+    _scatter(pending[0], pending[1], pending[2], pending[3], pending[4], pending[5], pending[6], pending[7], QUARTERS,
+             member, fill, codes, dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, source, main_size,
+             nrows)
     histogram = np.zeros((2, CELLS), np.int32)
     pose = np.zeros((chosen, 5))
     peaks = np.zeros((chosen, 2), np.int64)
@@ -235,14 +262,17 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
     slots = norm.shape[0]
     dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
     entry, row, owner, gdir, gxy = [], [], [], [], []
-    for starts, ends, rows, slot, direction, centroid in (main, pending):
+    for starts, ends, rows, slot, direction, centroid, allowed, fine in (main, pending):
         lengths = ends - starts
         total = int(lengths.sum())
         if total == 0:
             continue
         offset = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         e = np.repeat(starts, lengths) + offset
-        row.append(np.repeat(rows, lengths))
+        spread = QUARTERS[fine[e]]
+        kept = (np.repeat(allowed, lengths) & spread) == spread
+        e = e[kept]
+        row.append(np.repeat(rows, lengths)[kept])
         owner.append(slot[e].astype(np.int64))
         gdir.append(direction[e].astype(np.int64))
         gxy.append(centroid[e].astype(np.float64))

@@ -47,7 +47,7 @@ def test_triangle_keys_do_not_change_under_rotation_and_translation(population, 
     monkeypatch.setattr(hashing, "MAX_PROBE_TRIANGLES", 10_000)
     monkeypatch.setattr(hashing, "PROBE_MAX_SIDE", hashing.MAX_SIDE)
     probe = hashing.triangles(xy, theta, probe=True)
-    keys, _ = hashing.probe_keys(probe.values.reshape(-1, 6))
+    keys, _, _ = hashing.probe_keys(probe.values.reshape(-1, 6))
     assert np.isin(base.keys[:, 0], keys).mean() > 0.97
 
 
@@ -190,3 +190,65 @@ def test_the_gallery_and_traces_use_longer_triangles_than_a_plain_probe(monkeypa
     assert 0 < gallery.short_count < gallery.count and gallery.short_count == int((longest <= hashing.PLAIN_MAX_SIDE).sum())
     monkeypatch.setattr(hashing, "MAX_SIDE", hashing.PLAIN_MAX_SIDE)
     assert hashing.triangles(e.xy, e.theta).count == gallery.short_count
+
+
+def test_a_trace_keeps_only_the_entries_within_its_tolerance():
+    """Each entry keeps the quarter of its bin each invariant lies in; a trace's look-ups keep the entries whose
+    quarters touch its value +- the tolerance, a plain probe's keep every entry of the key."""
+    rng = np.random.default_rng(8)
+    values = np.column_stack([rng.uniform(hashing.MIN_SIDE, hashing.MAX_SIDE, (400, 3)),
+                              rng.uniform(0, 2 * np.pi, (400, 3))])
+    tolerance = (hashing.TRACE_SIDE_TOLERANCE, hashing.TRACE_ANGLE_TOLERANCE)
+    keys, source, allowed = hashing.probe_keys(values, hashing.TRACE_SIDE_MARGIN, hashing.TRACE_ANGLE_MARGIN,
+                                               tolerance)
+    _, _, everything = hashing.probe_keys(values, hashing.TRACE_SIDE_MARGIN, hashing.TRACE_ANGLE_MARGIN)
+    assert (everything == hashing.ALL_QUARTERS).all() and (allowed != hashing.ALL_QUARTERS).mean() > 0.9
+    # the probe's own key and quarter are always kept
+    own = hashing._quantise(values)
+    spread = kernels.QUARTERS[hashing._fine(values)]
+    for row in range(len(values)):
+        mine = (source == row) & (keys == own[row])
+        assert mine.sum() == 1 and (allowed[mine][0] & spread[row]) == spread[row]
+    # an entry nudged within the tolerance in every invariant (and within the margin: the far neighbour bin is
+    # not looked up) is kept under one of the row's keys; one nudged past the tolerance in one side is not
+    reach = np.array([min(tolerance[0], hashing.TRACE_SIDE_MARGIN)] * 3 +
+                     [min(tolerance[1], hashing.TRACE_ANGLE_MARGIN)] * 3)
+    for row in range(100):
+        for nudge, kept in ((rng.uniform(-0.95, 0.95, 6) * reach, True), (None, False)):
+            if nudge is None:
+                nudge = np.zeros(6)
+                nudge[row % 3] = (tolerance[0] + hashing.SIDE_BIN / hashing.FINE + 0.5) * (1 if row % 2 else -1)
+            other = values[row] + nudge
+            other[3:] %= 2 * np.pi
+            key, fine = hashing._quantise(other[None])[0], hashing._fine(other[None])[0]
+            found = (source == row) & (keys == key)
+            hit = bool(found.any()) and (allowed[found][0] & kernels.QUARTERS[fine]) == kernels.QUARTERS[fine]
+            assert hit == kept, (row, nudge)
+
+
+def test_the_tolerance_drops_chance_hits_and_keeps_a_traces_mates_rank(population, monkeypatch):
+    """Against this file, a trace's tolerance takes most hits on other templates away, and its mates rank
+    at least as well overall as with every entry of the looked-up bins."""
+    rng, masters, gallery, index, counts = population
+    hits = {True: 0, False: 0}
+    ranks: dict[bool, list[int]] = {True: [], False: []}
+    for n in range(16):
+        slot = int(rng.integers(len(masters)))
+        e = encode(mated_probe(rng, masters[slot], f"T{n}", trace=True))
+        probe = hashing.triangles(e.xy, e.theta, probe=True, whole=True)
+        for tolerant in (True, False):
+            if not tolerant:  # every quarter of the looked-up bins
+                monkeypatch.setattr(hashing, "TRACE_SIDE_TOLERANCE", 99.0)
+                monkeypatch.setattr(hashing, "TRACE_ANGLE_TOLERANCE", np.pi)
+            keys, source, allowed = hashing.probe_keys(probe.values.reshape(-1, 6), hashing.TRACE_SIDE_MARGIN,
+                                                       hashing.TRACE_ANGLE_MARGIN, (hashing.TRACE_SIDE_TOLERANCE,
+                                                                                    hashing.TRACE_ANGLE_TOLERANCE))
+            entries, query = index._main.lookup(keys)
+            spread = kernels.QUARTERS[index._main.fine[entries]]
+            kept = (allowed[query] & spread) == spread
+            hits[tolerant] += int((kept & (index._main.slot[entries] != slot)).sum())
+            votes = index.votes(probe, len(gallery), counts, trace=True)
+            ranks[tolerant].append(int((votes > votes[slot]).sum()))
+            monkeypatch.undo()
+    assert hits[True] < 0.6 * hits[False], hits
+    assert sum(ranks[True]) <= sum(ranks[False]), ranks
