@@ -2,7 +2,7 @@
 impression, how many genuine minutiae the two share, and which stage of the search loses it.
 
 Usage:
-    python bench/afis_trace_truth.py --gallery 10000 --traces 300 [--json out.json]
+    python bench/afis_trace_truth.py --gallery 10000 --traces 300 [--invariants] [--json out.json]
 
 The gallery and the traces are those of `bench/afis_trace_recall.py` (same generator calls in the same order);
 the generator is not changed: its `_capture` and `_observe` are wrapped while the data is made, only to note
@@ -12,11 +12,16 @@ each capture's finger -> image map and seen region. For every trace:
 - `genuine`: trace minutiae that are a real minutia of the finger (within 8 px and 30 degrees of where the
   finger's minutia lands), `common`: real minutiae seen both in the trace and in the mate's impression;
 - the mate's rank in the pre-selection, its 1:1 score, the search's first candidate and its score.
+With `--invariants`: how the six invariants of every triangle of real minutiae seen in both differ between
+the trace and its mate (the noise a triangle look-up must bear), the share of those genuine triangles the
+index look-ups keep with and without the trace tolerance (`hashing.TRACE_SIDE_TOLERANCE`), and the share of
+other templates' entries under the same keys that the tolerance keeps.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pickle
@@ -28,7 +33,7 @@ import numpy as np
 
 from prum.federation import datagen_afis
 from prum.federation.datagen_afis import _FINGER_A, _FINGER_B, impression, master_finger, mated_probe
-from prum.services.afis import hashing, matching
+from prum.services.afis import hashing, kernels, matching
 from prum.services.afis.gallery import Gallery
 
 _last: dict[str, Any] = {}
@@ -60,13 +65,56 @@ def _record() -> dict[str, Any]:
     return {"to_image": to_image, "inside": _last["inside"], "points": cap.points, "angles": cap.angles}
 
 
-def _seen(record: dict[str, Any], template) -> np.ndarray:
-    """Per finger minutia: whether the template shows it (a template minutia within 8 px and 30 degrees)."""
+def _shown(record: dict[str, Any], template) -> np.ndarray:
+    """Per finger minutia: the nearest template minutia within 8 px and 30 degrees that shows it, or -1."""
     xy = np.array([(m.x, m.y) for m in template.minutiae], float)
     angle = np.radians([m.angle for m in template.minutiae])
     d = np.hypot(record["points"][:, None, 0] - xy[None, :, 0], record["points"][:, None, 1] - xy[None, :, 1])
     turn = np.abs((record["angles"][:, None] - angle[None, :] + np.pi) % (2 * np.pi) - np.pi)
-    return ((d <= 8.0) & (turn <= np.radians(30))).any(axis=1)
+    near = (d <= 8.0) & (turn <= np.radians(30))
+    return np.where(near.any(axis=1), np.where(near, d, np.inf).argmin(axis=1), -1)
+
+
+def _seen(record: dict[str, Any], template) -> np.ndarray:
+    """Per finger minutia: whether the template shows it (a template minutia within 8 px and 30 degrees)."""
+    return _shown(record, template) >= 0
+
+
+def _invariant_errors(trace_shown: np.ndarray, trace: matching.Encoded, mate_shown: np.ndarray,
+                      mate: matching.Encoded) -> np.ndarray:
+    """(triangles, 6) how the six invariants of every triangle of real minutiae seen in both differ between
+    the trace and its mate (`hashing.triangles`; sides px, angles radians): the noise a look-up must bear."""
+    both = np.flatnonzero((trace_shown >= 0) & (mate_shown >= 0))
+    rows = []
+    for i, j, k in itertools.combinations(both, 3):
+        a, b = trace_shown[[i, j, k]], mate_shown[[i, j, k]]
+        mine = hashing.triangles(trace.xy[a], trace.theta[a], probe=True, whole=True)
+        theirs = hashing.triangles(mate.xy[b], mate.theta[b])
+        if mine.count and theirs.count:
+            diff = mine.values[0] - theirs.values[0, 0]  # the probe's three cyclic orders against the mate's
+            diff[:, 3:] = (diff[:, 3:] + np.pi) % (2 * np.pi) - np.pi
+            rows.append(diff[np.abs(diff[:, :3]).sum(axis=1).argmin()])
+    return np.array(rows).reshape(-1, 6)
+
+
+def _kept_share(errors: np.ndarray, tolerance: tuple[float, float] | None, seed: int = 0) -> float:
+    """The share of genuine triangles the index look-ups of a trace keep, for invariant differences `errors`
+    and the probe's values anywhere in their bins: the nearer neighbouring bin is looked up, and with a
+    `tolerance` only the entries whose quarter-bin lies within it are kept (`hashing.probe_keys`)."""
+    rng = np.random.default_rng(seed)
+    width = np.array([hashing.SIDE_BIN] * 3 + [2 * np.pi / hashing.ANGLE_BINS] * 3)
+    error = errors / width
+    reach = np.inf if tolerance is None else np.array([tolerance[0]] * 3 + [tolerance[1]] * 3) / width
+    kept = []
+    for _ in range(20):
+        where = rng.random(error.shape)  # the probe's value within its bin
+        step = np.where(where < 0.5, -1, 1)
+        other = where - error  # the mate's value, in bins from the probe's bin
+        bin_ = np.floor(other)
+        quarter = bin_ + np.floor((other - bin_) * hashing.FINE) / hashing.FINE
+        near = (quarter + 1 / hashing.FINE > where - reach) & (quarter < where + reach)
+        kept.append((((bin_ == 0) | (bin_ == step)) & near).all(axis=1))
+    return float(np.mean(kept))
 
 
 def build(size: int, seed: int, cache: str | None) -> tuple[Gallery, list, list, list]:
@@ -107,12 +155,27 @@ def replay(master, state: dict, reference: str) -> dict[str, Any]:
     return _record()
 
 
+def _other_entries_kept(gallery: Gallery, found: hashing.Triangles, mate: int) -> np.ndarray:
+    """(kept, looked up): the index entries of other templates than the mate under a trace's keys, and how many
+    of them its tolerance keeps (the built part of the index)."""
+    keys, _, allowed = hashing.probe_keys(found.values.reshape(-1, 6), hashing.TRACE_SIDE_MARGIN,
+                                          hashing.TRACE_ANGLE_MARGIN,
+                                          (hashing.TRACE_SIDE_TOLERANCE, hashing.TRACE_ANGLE_TOLERANCE))
+    part = gallery._index._main
+    entries, query = part.lookup(keys)
+    other = part.slot[entries] != mate
+    spread = kernels.QUARTERS[part.fine[entries]]
+    return np.array([int((((allowed[query] & spread) == spread) & other).sum()), int(other.sum())])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gallery", type=int, default=10000)
     parser.add_argument("--traces", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json")
+    parser.add_argument("--invariants", action="store_true",
+                        help="also measure how the triangle invariants of each trace differ from its mate's")
     parser.add_argument("--cache", help="pickle of the built gallery: read if it exists, else written (index "
                                         "changes need a new one)")
     args = parser.parse_args(argv)
@@ -126,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = gallery._triangles.view.astype(np.float64)
     rows = []
     cpu = []
+    errors: list[np.ndarray] = []
+    chance = np.zeros(2, np.int64)
     for number, mate in enumerate(mates):
         mate = int(mate)
         probe = mated_probe(trng, masters[mate], f"X{number}", trace=True)
@@ -135,13 +200,17 @@ def main(argv: list[str] | None = None) -> int:
         in_trace = trace_record["inside"](trace_record["to_image"](grid))
         in_mate = mate_record["inside"](mate_record["to_image"](grid))
         area_in = float((in_trace & in_mate).sum() / max(1, in_trace.sum()))
-        genuine_trace = _seen(trace_record, probe)
-        genuine_mate = _seen(mate_record, mate_template)
+        trace_shown, mate_shown = _shown(trace_record, probe), _shown(mate_record, mate_template)
+        genuine_trace, genuine_mate = trace_shown >= 0, mate_shown >= 0
         common = int((genuine_trace & genuine_mate).sum())
         encoded = matching.encode(probe)
+        if args.invariants:
+            errors.append(_invariant_errors(trace_shown, encoded, mate_shown, matching.encode(mate_template)))
         found = hashing.triangles(encoded.xy, encoded.theta, probe=True, whole=True)
         votes = gallery._index.votes(found, len(masters), counts, trace=True)
         slot = gallery._slot[mate_template.reference]
+        if args.invariants:
+            chance += _other_entries_kept(gallery, found, slot)
         rank = int((votes > votes[slot]).sum()) if votes[slot] > 0 else args.gallery
         mate_score = matching.score(probe, mate_template)
         t0 = time.thread_time()
@@ -178,6 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         if not r["hit"]:
             print(f"  {r['minutiae']:>3} {r['genuine']:>3} {r['common']:>3} {r['area_in']:.2f} {r['rank']:>6} "
                   f"{r['mate_score']:6.2f} {r['top_score']:6.2f}")
+    if args.invariants:
+        every = np.concatenate(errors)
+        sides, angles = np.abs(every[:, :3]).ravel(), np.degrees(np.abs(every[:, 3:])).ravel()
+        print(f"triangles of real minutiae seen in a trace and its mate: {len(every)}; how their invariants differ, "
+              f"percentiles 50/80/90/95: sides {np.percentile(sides, [50, 80, 90, 95]).round(1).tolist()} px, "
+              f"angles {np.percentile(angles, [50, 80, 90, 95]).round(1).tolist()} degrees")
+        tolerance = (hashing.TRACE_SIDE_TOLERANCE, hashing.TRACE_ANGLE_TOLERANCE)
+        print(f"genuine triangles a trace's look-ups keep: every entry of the two bins {_kept_share(every, None):.3f}; "
+              f"within {tolerance[0]:g} px and {np.degrees(tolerance[1]):g} degrees {_kept_share(every, tolerance):.3f}; "
+              f"entries of other templates in the same look-ups kept: {chance[0] / max(1, chance[1]):.3f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             handle.write(json.dumps({"gallery": args.gallery, "traces": args.traces, "seed": args.seed,
