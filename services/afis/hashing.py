@@ -81,9 +81,9 @@ TRACE_SIDE_TOLERANCE = 10.0
 TRACE_ANGLE_TOLERANCE = np.radians(25.0)
 """A trace keeps a hit only when each of the entry's invariants lies (to a quarter of a bin) within this of its
 own (and in the bins it looks up). Ground truth (`bench/afis_trace_truth.py --invariants`): a trace's triangle
-sides differ from its mate's by 4 px at the median and 10 px at the 90th percentile, its angles by 9 and 22
-degrees; two whole bins per invariant keep 66 % of the genuine triangles and every chance entry of both bins,
-this tolerance 60 % of the genuine ones and about 40 % of the chance ones. At 100k, 390 traces: rank-1 0.897
+sides differ from its mate's by 4 px at the median and 10 px at the 90th percentile, its angles by 9 and 21
+degrees; two whole bins per invariant keep 65 % of the genuine triangles and every other entry of both bins,
+this tolerance 61 % of the genuine ones and 48 % of the others. At 100k, 390 traces: rank-1 0.897
 -> 0.915, mates outside the vote's top 2,000 24 -> 17, search CPU p95 252 -> 221 ms (6 px and 15 degrees:
 0.856; 8 and 20: 0.900; 9 and 22.5: 0.913; 12 and 30: 0.905)."""
 ALL_QUARTERS = (1 << (6 * FINE)) - 1
