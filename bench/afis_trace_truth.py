@@ -164,8 +164,7 @@ def _other_entries_kept(gallery: Gallery, found: hashing.Triangles, mate: int) -
     part = gallery._index._main
     entries, query = part.lookup(keys)
     other = part.slot[entries] != mate
-    spread = kernels.QUARTERS[part.fine[entries]]
-    return np.array([int((((allowed[query] & spread) == spread) & other).sum()), int(other.sum())])
+    return np.array([int((kernels.within(allowed[query], part.fine[entries]) & other).sum()), int(other.sum())])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,7 +74,7 @@ probe's true triangle pairs)."""
 TRACE_SIDE_MARGIN = 6.0
 TRACE_ANGLE_MARGIN = np.radians(15.0)
 """A trace has few triangles, each of them precious: it always looks up the nearer neighbouring bin."""
-FINE = 4
+FINE = kernels.FINE
 """Every index entry also keeps where in its bin each of its six invariants lies (a quarter of the bin: 2 bits
 each, `fine`), so a look-up can keep only the entries near the probe's value."""
 TRACE_SIDE_TOLERANCE = 10.0
@@ -86,7 +86,7 @@ degrees; two whole bins per invariant keep 65 % of the genuine triangles and eve
 this tolerance 61 % of the genuine ones and 48 % of the others. At 100k, 390 traces: rank-1 0.897
 -> 0.915, mates outside the vote's top 2,000 24 -> 17, search CPU p95 252 -> 221 ms (6 px and 15 degrees:
 0.856; 8 and 20: 0.900; 9 and 22.5: 0.913; 12 and 30: 0.905)."""
-ALL_QUARTERS = (1 << (6 * FINE)) - 1
+ALL_QUARTERS = kernels.ALL_QUARTERS
 """The allowed-quarter mask (`probe_keys`) that keeps every entry of a key: a plain probe's look-ups."""
 ROTATION_BINS = kernels.ROTATION_BINS
 TRANSLATION_BIN = kernels.TRANSLATION_BIN
@@ -250,8 +250,8 @@ def probe_keys(values: np.ndarray, side_margin: float | None = None, angle_margi
     if tolerance is not None and len(keys):
         reach = np.array([tolerance[0] / SIDE_BIN] * 3 + [tolerance[1] / (2 * np.pi) * ANGLE_BINS] * 3)
         value = scaled[row][..., None]  # (q, 6, 1), the same unwrapped frame as the bins chosen
-        low = choice[row, combo][..., None] + np.arange(FINE) / FINE  # (q, 6, FINE) each quarter's start
-        near = (low + 1.0 / FINE > value - reach[:, None]) & (low < value + reach[:, None])
+        start = choice[row, combo][..., None] + np.arange(FINE) / FINE  # (q, 6, FINE) each quarter's start
+        near = (start + 1.0 / FINE > value - reach[:, None]) & (start < value + reach[:, None])
         allowed = (near.reshape(len(keys), 6 * FINE).astype(np.int64) << np.arange(6 * FINE)).sum(axis=1)
     return keys, row, allowed
 

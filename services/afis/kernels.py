@@ -52,13 +52,19 @@ def _cells_numpy(turn: np.ndarray, tx: np.ndarray, ty: np.ndarray, shift: float)
 
 # -- Hough votes of the triangle index -----------------------------------------------------------------
 
+FINE = 4
+"""An index entry's `fine` code: the quarter of its bin each of its six invariants lies in (2 bits each, the
+first invariant lowest); a key's allowed-quarter mask has one bit per invariant and quarter (bit 4 i + j)."""
+ALL_QUARTERS = (1 << (6 * FINE)) - 1
+"""The allowed-quarter mask that keeps every entry of a key (a plain probe's look-ups)."""
+
+
 def _quarters() -> np.ndarray:
-    """For every entry's 12-bit `fine` code (2 bits an invariant), the bit of each invariant's quarter in
-    a 24-bit allowed-quarter mask (`hashing.probe_keys`)."""
+    """For every `fine` code, the bits of its invariants' quarters in an allowed-quarter mask."""
     code = np.arange(1 << 12)
     spread = np.zeros(1 << 12, np.int64)
     for invariant in range(6):
-        spread |= 1 << (4 * invariant + ((code >> (2 * invariant)) & 3))
+        spread |= 1 << (FINE * invariant + ((code >> (2 * invariant)) & 3))
     return spread
 
 
@@ -72,6 +78,12 @@ def _kept(allowed: int, fine: int, quarters: np.ndarray) -> bool:
     return (allowed & spread) == spread
 
 
+def within(allowed: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """`_kept` for arrays: whether each entry (`fine` code) lies in its key's `allowed` quarters."""
+    spread = QUARTERS[fine]
+    return (allowed & spread) == spread
+
+
 @njit(cache=True, nogil=True)
 def _count(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndarray, direction: np.ndarray,
            allowed: np.ndarray, fine: np.ndarray, quarters: np.ndarray, turn: np.ndarray, counts: np.ndarray) -> None:
@@ -80,8 +92,9 @@ def _count(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.ndar
     for q in range(starts.shape[0]):
         base = turn[rows[q]]
         mask = allowed[q]
+        every = mask == ALL_QUARTERS
         for e in range(starts[q], ends[q]):
-            if not _kept(mask, fine[e], quarters):
+            if not every and not _kept(mask, fine[e], quarters):
                 continue
             d = (np.int64(direction[e]) - base) & 255
             s = slot[e]
@@ -98,10 +111,11 @@ def _scatter(starts: np.ndarray, ends: np.ndarray, rows: np.ndarray, slot: np.nd
     for q in range(starts.shape[0]):
         r = rows[q]
         mask = allowed[q]
+        every = mask == ALL_QUARTERS
         cr, sr, ar, x, y = rot_cos[r], rot_sin[r], rotation[r], px[r], py[r]
         for e in range(starts[q], ends[q]):
             m = member[slot[e]]
-            if m < 0 or not _kept(mask, fine[e], quarters):
+            if m < 0 or (not every and not _kept(mask, fine[e], quarters)):
                 continue
             if source.shape[0]:
                 source[fill[m]] = (e + offset) * nrows + r
@@ -269,8 +283,7 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
             continue
         offset = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         e = np.repeat(starts, lengths) + offset
-        spread = QUARTERS[fine[e]]
-        kept = (np.repeat(allowed, lengths) & spread) == spread
+        kept = within(np.repeat(allowed, lengths), fine[e])
         e = e[kept]
         row.append(np.repeat(rows, lengths)[kept])
         owner.append(slot[e].astype(np.int64))

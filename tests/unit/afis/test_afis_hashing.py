@@ -205,10 +205,10 @@ def test_a_trace_keeps_only_the_entries_within_its_tolerance():
     assert (everything == hashing.ALL_QUARTERS).all() and (allowed != hashing.ALL_QUARTERS).mean() > 0.9
     # the probe's own key and quarter are always kept
     own = hashing._quantise(values)
-    spread = kernels.QUARTERS[hashing._fine(values)]
+    fine = hashing._fine(values)
     for row in range(len(values)):
         mine = (source == row) & (keys == own[row])
-        assert mine.sum() == 1 and (allowed[mine][0] & spread[row]) == spread[row]
+        assert mine.sum() == 1 and kernels.within(allowed[mine], fine[row:row + 1])[0]
     # an entry nudged within the tolerance in every invariant (and within the margin: the far neighbour bin is
     # not looked up) is kept under one of the row's keys; one nudged past the tolerance in one side is not
     reach = np.array([min(tolerance[0], hashing.TRACE_SIDE_MARGIN)] * 3 +
@@ -222,7 +222,7 @@ def test_a_trace_keeps_only_the_entries_within_its_tolerance():
             other[3:] %= 2 * np.pi
             key, fine = hashing._quantise(other[None])[0], hashing._fine(other[None])[0]
             found = (source == row) & (keys == key)
-            hit = bool(found.any()) and (allowed[found][0] & kernels.QUARTERS[fine]) == kernels.QUARTERS[fine]
+            hit = bool(found.any()) and bool(kernels.within(allowed[found][:1], np.array([fine]))[0])
             assert hit == kept, (row, nudge)
 
 
@@ -244,8 +244,7 @@ def test_the_tolerance_drops_chance_hits_and_keeps_a_traces_mates_rank(populatio
                                                        hashing.TRACE_ANGLE_MARGIN, (hashing.TRACE_SIDE_TOLERANCE,
                                                                                     hashing.TRACE_ANGLE_TOLERANCE))
             entries, query = index._main.lookup(keys)
-            spread = kernels.QUARTERS[index._main.fine[entries]]
-            kept = (allowed[query] & spread) == spread
+            kept = kernels.within(allowed[query], index._main.fine[entries])
             hits[tolerant] += int((kept & (index._main.slot[entries] != slot)).sum())
             votes = index.votes(probe, len(gallery), counts, trace=True)
             ranks[tolerant].append(int((votes > votes[slot]).sum()))
