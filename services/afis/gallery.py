@@ -41,8 +41,9 @@ DEFAULT_SHORTLIST = 100
 DEFAULT_TRACE_SHORTLIST = 2000
 DEFAULT_FINALISTS = 40
 DEFAULT_TRACE_FINALISTS = 120
-"""A trace: a deep shortlist (at 100k, with 20,000 pose-vote contenders, its mate is in the top 600 of
-the pre-selection for 91 % of traces, top 1,000 92 %, top 2,000 94 %), every shortlisted template
+"""A trace: a deep shortlist (at 100k, 390 traces, with 20,000 pose-vote contenders and the trace
+tolerance of `hashing.TRACE_SIDE_TOLERANCE`, its mate is in the top 600 of the pre-selection for 92 % of
+traces, top 2,000 96 %; a shortlist of 3,000 found no more of them), every shortlisted template
 aligned on the pose its triangles voted for (`hashing.Poses`), and the 120 with the most minutiae
 falling together get the full score. The MCC score of a partial print tells its mate from the
 shortlist's impostors poorly: choosing the 120 by it lost 4-5 % of the traces at 100k (300 traces:
