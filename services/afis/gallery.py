@@ -242,8 +242,8 @@ class Gallery:
         else:
             bits = empty
         kinds = np.where(present, raw[..., 3], 0).astype(np.int8)
-        return Batch(xy, theta, bits, empty, kinds, counts.astype(np.int64),
-                     self._meta.data[slots, 0] == 1)
+        quality = np.where(present, raw[..., 4], 0).astype(np.uint8)
+        return Batch(xy, theta, bits, empty, kinds, counts.astype(np.int64), self._meta.data[slots, 0] == 1, quality)
 
     def _trace_scores(self, encoded: matching.Encoded, slots: np.ndarray, votes: np.ndarray,
                       poses: hashing.Poses) -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -147,6 +149,39 @@ def test_a_partial_print_is_scored_on_how_many_minutiae_agree(fingers, monkeypat
     assert abs(found["T-12"] - verify(again, trace)[0]) < 0.01  # the requesting side's check: the same score
     value, _ = verify(trace, gallery[12])
     assert abs(value - round(float(as_trace[12]), 2)) < 0.01
+
+
+def test_a_partial_prints_pairs_count_by_the_quality_of_their_poorer_minutia(fingers):
+    """A trace on either side: each aligned pair counts min(quality) / QUALITY_REFERENCE, quality 0 (not
+    reported) counting as the reference; two plain impressions are scored without qualities; the file keeps them."""
+    rng, masters, gallery = fingers
+    trace, plain = encode(trace_impression(rng, masters[7], "T-7")), encode(mated_probe(rng, masters[8], "P8"))
+    batch = Batch.of([encode(t) for t in gallery[:12]])
+    assert batch.quality[7, :len(gallery[7].minutiae)].tolist() == [m.quality for m in gallery[7].minutiae]
+
+    def with_quality(encoded, value):
+        return replace(encoded, quality=np.full(encoded.minutiae, value, np.uint8))
+
+    def file_quality(value):
+        return replace(batch, quality=np.full(batch.quality.shape, value, np.uint8))
+
+    reference = int(matching.QUALITY_REFERENCE)
+    at_reference = score_batch(with_quality(trace, reference), file_quality(reference))
+    np.testing.assert_allclose(score_batch(with_quality(trace, 0), file_quality(0)), at_reference)
+    assert at_reference[7] >= VERIFY_THRESHOLD and int(np.argmax(at_reference)) == 7
+    # every pair at half the reference quality on the trace's side (the file's better): a quarter of the score
+    halved = score_batch(with_quality(trace, reference // 2), file_quality(95))
+    unclipped = at_reference < 100
+    np.testing.assert_allclose(halved[unclipped], at_reference[unclipped] * (reference // 2 / reference) ** 2,
+                               rtol=1e-6)
+    # the poorer side decides, whichever it is
+    np.testing.assert_allclose(score_batch(with_quality(trace, 95), file_quality(reference // 2)), halved, rtol=1e-6)
+    # plain against plain: qualities play no part
+    np.testing.assert_array_equal(score_batch(with_quality(plain, 10), file_quality(100)),
+                                  score_batch(with_quality(plain, 100), file_quality(10)))
+    file = Gallery()
+    file.add_many(gallery[:12])
+    np.testing.assert_array_equal(file._batch(np.arange(12)).quality, batch.quality)
 
 
 def test_a_trace_search_scores_its_candidates_as_verification_does(fingers, monkeypatch):
