@@ -465,7 +465,8 @@ def _score_hypotheses(probe: Encoded, batch: Batch, sim: np.ndarray, rotation: n
         matched, overlap_a, overlap_b, pairs = _align_count(probe, batch, owner, rotation, shift)
     pa, pb_, pw = pairs
     partial = probe.partial | batch.partial[:, None]  # (k, 1): a trace on either side
-    pair = (pw > 0.5) * np.where(partial[owner], _pair_quality(probe, batch, owner, pa, pb_), 1.0)
+    pair = (pw > 0.5) * (np.where(partial[owner], _pair_quality(probe, batch, owner, pa, pb_), 1.0) if partial.any()
+                         else 1.0)
     local = sim[owner[:, None], pa, pb_] * pair
     same_type = (probe.kinds[pa] == batch.kinds[owner[:, None], pb_]) * pair
     weighted = (local.sum(axis=1)).reshape(k, h)
