@@ -96,8 +96,12 @@ class StateNode:
         self.log.close()
 
 
-def marking(dna: DnaFile, reference: str) -> tuple[bool, str]:
-    """The ACC-1 marking of a DNA reference; a blocked profile is unknown (ACC-2)."""
+def marking(dna: DnaFile, gallery: Gallery, category: Category, reference: str) -> tuple[bool, str]:
+    """The ACC-1 marking of a reference a follow-up asks about: a DNA profile's own (a blocked profile is
+    unknown, ACC-2); a fingerprint template carries none, and one taken out of the file is unknown."""
+    if category is Category.FINGERPRINT:
+        gallery.template(reference)
+        return False, ""
     stored = dna.get(reference)
     return stored.contested, stored.marking_note
 
@@ -166,8 +170,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
                                      clock, folder / "supervisor.db")
-    follow_ups = FollowUps(spec.code, readiness, log, persons, lambda category, reference: marking(dna, reference),
-                           clock)
+    follow_ups = FollowUps(spec.code, readiness, log, persons,
+                           lambda category, reference: marking(dna, gallery, category, reference), clock)
     services = [
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),

@@ -38,8 +38,11 @@ class FollowUpTransport(Protocol):
 
 
 def _references(entry: LogEntry) -> set[str]:
-    """The references an automated reply carried, as its log entry records them (either side)."""
+    """The references an automated reply carried as hits, as its log entry records them (either side); on the
+    requesting side of a fingerprint search, only the candidates its own verification confirmed (FP-2)."""
     data = json.loads(entry.data_supplied or "{}")
+    if "verified" in data:
+        return set(data["verified"])
     found = set(data.get("references", []))
     found |= {hit.get("reference", "") for hit in data.get("hits", []) + data.get("candidates", [])}
     return found

@@ -179,12 +179,15 @@ class ContactPoint:
             self.log.append_many([self._entry(request, ctx, EntryKind.AUTOMATED_SUPPLY, MessageType.QUERY,
                                               Outcome.NONE, 0, request.query_data) for ctx in contexts.values()])
             results.update(self._fan_out(request, contexts, deadline_ms))
-            receipts = [self._receipt(request, contexts[peer], results[peer]) for peer in contexts]
-            self.log.append_many([entry for entry in receipts if entry is not None])
             verifier = self.verifiers.get(request.category)
+            receipts = []
             for peer in contexts:
-                if verifier is not None and results[peer].status is ResultStatus.HIT:
-                    results[peer] = self._verified(results[peer], verifier, request.query)
+                received = results[peer]
+                if verifier is not None and received.status is ResultStatus.HIT:
+                    results[peer] = self._verified(received, verifier, request.query)
+                receipts.append(self._receipt(request, contexts[peer], received,
+                                              results[peer] if verifier is not None else None))
+            self.log.append_many([entry for entry in receipts if entry is not None])
         return SearchOutcome(request_id, [results[peer] for peer in targets])
 
     def _pilot_query(self, request: OfficerSearch, request_id: str) -> None:
@@ -236,14 +239,22 @@ class ContactPoint:
         hits, detail = verifier(query, result.items)
         return replace(result, status=ResultStatus.HIT if hits else ResultStatus.NO_HIT, items=hits, detail=detail)
 
-    def _receipt(self, request: OfficerSearch, context: QueryContext, result: StateResult) -> LogEntry | None:
-        """The log entry of what came back from one peer; nothing came back from a peer that was unreachable."""
+    def _receipt(self, request: OfficerSearch, context: QueryContext, result: StateResult,
+                 verified: StateResult | None = None) -> LogEntry | None:
+        """The log entry of what came back from one peer; nothing came back from a peer that was unreachable.
+
+        With `verified` (a category whose candidates this state verifies, FP-2): every reference received,
+        and under "verified" the ones its own check confirmed; only those make the receipt a hit (FOL-1)."""
         if result.status in (ResultStatus.HIT, ResultStatus.NO_HIT):
-            data = {"reply_id": result.header.reply_id if result.header else "",
-                    "references": [getattr(item, "reference", "") for item in result.items]}
-            outcome = Outcome.HIT if result.status is ResultStatus.HIT else Outcome.NO_HIT
+            data: dict[str, Any] = {"reply_id": result.header.reply_id if result.header else "",
+                                    "references": [getattr(item, "reference", "") for item in result.items]}
+            final = result
+            if verified is not None:
+                data["verified"] = [getattr(item, "reference", "") for item in verified.items]
+                final = verified
+            outcome = Outcome.HIT if final.status is ResultStatus.HIT else Outcome.NO_HIT
             return self._entry(request, context, EntryKind.AUTOMATED_RECEIPT, MessageType.REPLY, outcome,
-                               len(result.items), data, reply_id=data["reply_id"])
+                               len(final.items), data, reply_id=data["reply_id"])
         if result.status in (ResultStatus.REFUSED, ResultStatus.NOT_READY):
             return self._entry(request, context, EntryKind.AUTOMATED_RECEIPT, MessageType.REFUSAL, Outcome.REFUSED,
                                0, {"code": result.code, "detail": result.detail})

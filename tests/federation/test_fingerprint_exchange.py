@@ -3,17 +3,20 @@ it (FP-2), and each state's daily capacity is enforced and resets at midnight UT
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.federation.datagen_afis import mated_probe, population
 from prum.federation.launcher import InProcessFederation
 from prum.federation.topology import parse_federation
@@ -111,3 +114,43 @@ def test_the_probe_is_not_kept(afis, fingers) -> None:
     search(federation, probe)
     gallery = federation.nodes["NL"].gallery
     assert len(gallery) == 40 and probe.reference not in gallery  # PUR-2
+
+
+def follow_up(federation: InProcessFederation, request_id: str, reference: str) -> cp_pb2.FollowUpResponse:
+    return federation.contact_point("DE").FollowUp(cp_pb2.FollowUpRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="identify the burglar, art. 10 request",
+        case_reference="DE-2026-LT-1", category=common_pb2.CATEGORY_FINGERPRINT, requested_state="NL",
+        reference=reference, original_request_id=request_id), timeout=10)
+
+
+def test_the_person_behind_a_verified_fingerprint_hit_follows_only_for_that_hit(afis, fingers) -> None:
+    """FOL-1 with FP-2: the follow-up names a candidate the requesting state's own check confirmed; a candidate
+    it received but did not confirm is no hit, and no follow-up leaves for it. Both sides log it (LOG-3)."""
+    federation, _ = afis
+    admin = cp_pb2_grpc.ContactPointServiceStub(federation.channel("NL"))
+    people = [cp_pb2.RegisterPersonsRequest(person=cp_pb2.PersonalData(
+        reference=t.reference, surname=f"Jansen-{n}", first_names="Piet", date_of_birth="1979-05-06",
+        nationality="NL")) for n, (_, t) in enumerate(fingers[0])]
+    assert admin.RegisterPersons(iter(people), timeout=10).accepted == 40
+    reply = search(federation, trace_of(fingers, 7))
+    assert [c.reference for c in by_state(reply)["NL"].candidates] == ["NL-F-000008"]
+    receipt = next(e for e in federation.nodes["DE"].log.query(request_id=reply.request_id)
+                   if e.kind is EntryKind.AUTOMATED_RECEIPT and e.requested_state == "NL")
+    received = json.loads(receipt.data_supplied)
+    assert received["verified"] == ["NL-F-000008"] and receipt.hit_count == 1
+    unconfirmed = [r for r in received["references"] if r != "NL-F-000008"]
+    assert unconfirmed, "NL supplied only the mate: nothing to refuse"
+
+    answer = follow_up(federation, reply.request_id, "NL-F-000008")
+    assert (answer.person.reference, answer.person.surname) == ("NL-F-000008", "Jansen-7")
+    assert not answer.person.contested
+    for state, kinds in (("DE", {EntryKind.NON_AUTOMATED_SUPPLY, EntryKind.NON_AUTOMATED_RECEIPT}),
+                         ("NL", {EntryKind.NON_AUTOMATED_RECEIPT, EntryKind.NON_AUTOMATED_SUPPLY})):
+        entries = federation.nodes[state].log.query(request_id=answer.header.request_id)
+        assert {e.kind for e in entries} == kinds
+        assert all(e.category is Category.FINGERPRINT and e.reason == "identify the burglar, art. 10 request"
+                   for e in entries)
+
+    with pytest.raises(grpc.RpcError) as refused:
+        follow_up(federation, reply.request_id, unconfirmed[0])
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND and "FOL-1" in refused.value.details()
