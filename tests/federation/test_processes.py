@@ -37,13 +37,20 @@ code = "FR"
 runner = CliRunner()
 
 
+def started_output(result, workdir: Path) -> str:
+    """What `prum up` said, and the tail of each state's node.out: what a failed start is read from."""
+    tails = [f"--- {out.parent.name}/node.out ---\n" + "\n".join(out.read_text("utf-8", "replace").splitlines()[-20:])
+             for out in sorted(workdir.glob("*/node.out"))]
+    return "\n".join([result.output, *tails])
+
+
 def test_up_search_kill_status_down(tmp_path: Path) -> None:
     federation_file = tmp_path / "federation.toml"
     federation_file.write_text(FEDERATION)
     workdir = tmp_path / "run"
     started = runner.invoke(app, ["up", "-f", str(federation_file), "--workdir", str(workdir), "--json"])
     try:
-        assert started.exit_code == 0, started.output
+        assert started.exit_code == 0, started_output(started, workdir)
         states = {row["state"]: row for row in json.loads(started.stdout)}
         assert set(states) == {"DE", "NL", "FR"} and all(row["dna_profiles"] >= 30 for row in states.values())
         assert all(row["pid"] != os.getpid() for row in states.values())
@@ -103,7 +110,7 @@ def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_
     workdir = tmp_path / "run"
     started = runner.invoke(app, ["up", "-f", str(federation_file), "--workdir", str(workdir), "--json"])
     try:
-        assert started.exit_code == 0, started.output
+        assert started.exit_code == 0, started_output(started, workdir)
         run = read_run(workdir)
 
         def supervisor_of(state: str) -> supervisor_pb2_grpc.SupervisorServiceStub:
@@ -121,7 +128,7 @@ def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_
         assert list(revoked.unreached_states) == ["FR"]
 
         again = runner.invoke(app, ["restart", "fr", "--workdir", str(workdir), "--json"])
-        assert again.exit_code == 0, again.output
+        assert again.exit_code == 0, started_output(again, workdir)
         run = read_run(workdir)
         assert {row["state"]: row["pid"] for row in json.loads(again.stdout)}["FR"] == run["states"]["FR"]["pid"]
         fr = supervisor_of("FR")
