@@ -230,11 +230,11 @@ class Gallery:
         present = np.arange(m)[None, :] < counts[:, None]
         index = np.where(present, index, 0)
         raw = self._raw.data[index]  # (k, m, 5)
-        ppi = self._meta.data[slots, 4].astype(np.float32)[:, None]
-        scale = matching.BASE_PPI / ppi
+        # in float64 first, as matching.normalised_minutiae: the same float32 values as `matching.encode`
+        scale = matching.BASE_PPI / self._meta.data[slots, 4].astype(np.float64)[:, None]
         xy = np.stack([raw[..., 0] * scale, -raw[..., 1] * scale], axis=-1).astype(np.float32)
         xy[~present] = 1e6
-        theta = np.radians(raw[..., 2]).astype(np.float32)
+        theta = np.radians(raw[..., 2].astype(np.float64)).astype(np.float32)
         empty = np.broadcast_to(np.zeros(WORDS, np.uint64), (k, m, WORDS))  # read-only, no memory
         if cylinders:
             bits = self._bits.data[index]

@@ -151,11 +151,13 @@ def test_a_partial_print_is_scored_on_how_many_minutiae_agree(fingers, monkeypat
     assert abs(value - round(float(as_trace[12]), 2)) < 0.01
 
 
-def test_a_partial_prints_pairs_count_by_the_quality_of_their_poorer_minutia(fingers):
-    """A trace on either side: each aligned pair counts min(quality) / QUALITY_REFERENCE, quality 0 (not
-    reported) counting as the reference; two plain impressions are scored without qualities; the file keeps them."""
+@pytest.mark.parametrize("trace", [True, False])
+def test_aligned_pairs_count_by_the_quality_of_their_poorer_minutia(fingers, trace):
+    """Each aligned pair counts min(quality) / QUALITY_REFERENCE, quality 0 (not reported) counting as the
+    reference, for a trace and a plain impression alike; the file keeps the qualities it was given."""
     rng, masters, gallery = fingers
-    trace, plain = encode(trace_impression(rng, masters[7], "T-7")), encode(mated_probe(rng, masters[8], "P8"))
+    template = trace_impression(rng, masters[7], "T-7") if trace else mated_probe(rng, masters[7], "P7")
+    probe = encode(template)
     batch = Batch.of([encode(t) for t in gallery[:12]])
     assert batch.quality[7, :len(gallery[7].minutiae)].tolist() == [m.quality for m in gallery[7].minutiae]
 
@@ -166,22 +168,42 @@ def test_a_partial_prints_pairs_count_by_the_quality_of_their_poorer_minutia(fin
         return replace(batch, quality=np.full(batch.quality.shape, value, np.uint8))
 
     reference = int(matching.QUALITY_REFERENCE)
-    at_reference = score_batch(with_quality(trace, reference), file_quality(reference))
-    np.testing.assert_allclose(score_batch(with_quality(trace, 0), file_quality(0)), at_reference)
+    at_reference = score_batch(with_quality(probe, reference), file_quality(reference))
+    np.testing.assert_allclose(score_batch(with_quality(probe, 0), file_quality(0)), at_reference)
     assert at_reference[7] >= VERIFY_THRESHOLD and int(np.argmax(at_reference)) == 7
-    # every pair at half the reference quality on the trace's side (the file's better): a quarter of the score
-    halved = score_batch(with_quality(trace, reference // 2), file_quality(95))
+    # every pair at half the reference quality on the probe's side (the file's better): a quarter of the score
+    halved = score_batch(with_quality(probe, reference // 2), file_quality(95))
     unclipped = at_reference < 100
     np.testing.assert_allclose(halved[unclipped], at_reference[unclipped] * (reference // 2 / reference) ** 2,
                                rtol=1e-6)
     # the poorer side decides, whichever it is
-    np.testing.assert_allclose(score_batch(with_quality(trace, 95), file_quality(reference // 2)), halved, rtol=1e-6)
-    # plain against plain: qualities play no part
-    np.testing.assert_array_equal(score_batch(with_quality(plain, 10), file_quality(100)),
-                                  score_batch(with_quality(plain, 100), file_quality(10)))
+    np.testing.assert_allclose(score_batch(with_quality(probe, 95), file_quality(reference // 2)), halved, rtol=1e-6)
+    # the generator's qualities (spurious minutiae 10-60): the mate stays first
+    assert int(np.argmax(score_batch(probe, batch))) == 7
     file = Gallery()
-    file.add_many(gallery[:12])
-    np.testing.assert_array_equal(file._batch(np.arange(12)).quality, batch.quality)
+    file.add_many(gallery[:12] + [impression(rng, masters[12], "NL-HIGH-RES", resolution_ppi=1000)])
+    stored, made = file._batch(np.arange(13)), Batch.of([encode(file.template(r)) for r in file._references])
+    np.testing.assert_array_equal(stored.quality[:12, :batch.quality.shape[1]], batch.quality)
+    # the file's minutiae are the very float32 values `encode` gives: search and verification score alike
+    present = np.arange(made.theta.shape[1])[None, :] < made.count[:, None]  # padding differs, and is never read
+    for name in ("xy", "theta", "kinds", "quality"):
+        np.testing.assert_array_equal(getattr(stored, name)[present], getattr(made, name)[present], err_msg=name)
+
+
+@pytest.mark.parametrize("numpy_path", [False, True])
+def test_a_candidate_scores_the_same_alone_and_padded_in_a_batch(fingers, monkeypatch, numpy_path):
+    """A small candidate beside large ones is padded in a batch, and scores as it does alone: what a 1:N
+    search gives a candidate is what a 1:1 comparison gives it, on the compiled and the numpy path."""
+    rng, masters, gallery = fingers
+    if numpy_path:
+        monkeypatch.setattr(matching, "USE_KERNELS", False)
+    encoded = [encode(t) for t in gallery]
+    batch = Batch.of(encoded)
+    for i in (2, 9, 30):
+        probe = encode(trace_impression(np.random.default_rng(i), masters[i], f"T-{i}"))
+        together = score_batch(probe, batch)
+        alone = np.array([score_batch(probe, Batch.of([e]))[0] for e in encoded])
+        np.testing.assert_array_equal(together, alone)
 
 
 def test_a_trace_search_scores_its_candidates_as_verification_does(fingers, monkeypatch):
