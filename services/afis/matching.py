@@ -178,8 +178,8 @@ class Encoded:
 
     xy (n, 2) float32, theta (n,) float32 radians, bits and mask (n, WORDS) uint64 (an invalid
     cylinder, with too few valid cells or neighbours, has an empty mask and no bits), kinds (n,) the
-    minutia types; partial: the template is an unidentified trace (see the score scale); quality (n,)
-    the minutiae's qualities 0-100 (None: not reported).
+    minutia types, quality (n,) uint8 their qualities 0-100 (0: not reported, as in `Batch`); partial: the
+    template is an unidentified trace (see the score scale).
     """
 
     xy: np.ndarray
@@ -187,8 +187,8 @@ class Encoded:
     bits: np.ndarray
     mask: np.ndarray
     kinds: np.ndarray
+    quality: np.ndarray
     partial: bool = False
-    quality: np.ndarray | None = None
 
     @property
     def minutiae(self) -> int:
@@ -205,12 +205,12 @@ def normalised_minutiae(template: Template) -> tuple[np.ndarray, np.ndarray, np.
 
 def encode(template: Template) -> Encoded:
     """The cylinders of a template (step 1 of the module docstring)."""
-    encoded = encode_minutiae(*normalised_minutiae(template))
     quality = np.array([m.quality for m in template.minutiae], dtype=np.uint8)
-    return replace(encoded, partial=template.is_trace, quality=quality)
+    encoded = encode_minutiae(*normalised_minutiae(template), quality)
+    return replace(encoded, partial=template.is_trace) if template.is_trace else encoded
 
 
-def encode_minutiae(xy: np.ndarray, theta: np.ndarray, kinds: np.ndarray) -> Encoded:
+def encode_minutiae(xy: np.ndarray, theta: np.ndarray, kinds: np.ndarray, quality: np.ndarray) -> Encoded:
     n = len(theta)
     cos_t, sin_t = np.cos(theta), np.sin(theta)
     offset = xy[None, :, :] - xy[:, None, :]  # [i, j] = p_j - p_i
@@ -240,7 +240,8 @@ def encode_minutiae(xy: np.ndarray, theta: np.ndarray, kinds: np.ndarray) -> Enc
     mask_cells = np.broadcast_to(valid_cells[..., None], (n, NS, NS, ND)) & valid[:, None, None, None]
     cells_on &= mask_cells
     return Encoded(xy.astype(np.float32), theta.astype(np.float32), _pack(cells_on.reshape(n, CELLS)),
-                   _pack(mask_cells.reshape(n, CELLS)), np.asarray(kinds, dtype=np.int8))
+                   _pack(mask_cells.reshape(n, CELLS)), np.asarray(kinds, dtype=np.int8),
+                   np.asarray(quality, dtype=np.uint8))
 
 
 @dataclass
@@ -281,8 +282,7 @@ class Batch:
             batch.kinds[row, :c] = e.kinds
             batch.count[row] = c
             batch.partial[row] = e.partial
-            if e.quality is not None:
-                batch.quality[row, :c] = e.quality
+            batch.quality[row, :c] = e.quality
         return batch
 
     def rows(self, rows: np.ndarray) -> Batch:
@@ -466,7 +466,6 @@ def _score_hypotheses(probe: Encoded, batch: Batch, sim: np.ndarray, rotation: n
         rotation, shift = _fit(probe.xy[pa], batch.xy[owner[:, None], pb_], pw)
         matched, overlap_a, overlap_b, pairs = _align_count(probe, batch, owner, rotation, shift)
     pa, pb_, pw = pairs
-    partial = probe.partial | batch.partial[:, None]  # (k, 1): a trace on either side
     pair = (pw > 0.5) * _pair_quality(probe, batch, owner, pa, pb_)
     local = sim[owner[:, None], pa, pb_] * pair
     same_type = (probe.kinds[pa] == batch.kinds[owner[:, None], pb_]) * pair
@@ -474,6 +473,7 @@ def _score_hypotheses(probe: Encoded, batch: Batch, sim: np.ndarray, rotation: n
     typed = same_type.sum(axis=1).reshape(k, h)
     matched, overlap_a, overlap_b = matched.reshape(k, h), overlap_a.reshape(k, h), overlap_b.reshape(k, h)
     overlap = np.maximum(overlap_a, MIN_OVERLAP) * np.maximum(overlap_b, MIN_OVERLAP)
+    partial = probe.partial | batch.partial[:, None]  # (k, 1): a trace on either side
     value = (weighted + TYPE_BONUS * typed) ** 2 / np.where(partial, MIN_OVERLAP ** (2 - 2 * PARTIAL_EXPONENT) *
                                                            overlap ** PARTIAL_EXPONENT, overlap)
     value = np.where(valid, value, 0.0)
@@ -483,11 +483,9 @@ def _score_hypotheses(probe: Encoded, batch: Batch, sim: np.ndarray, rotation: n
 def _pair_quality(probe: Encoded, batch: Batch, owner: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     """(rows, n) the weight of each probe minutia's pair in the score: the lower of the two minutiae's
     qualities over `QUALITY_REFERENCE` (a quality of 0, not reported, counts as the reference)."""
-    mine = np.full(probe.minutiae, QUALITY_REFERENCE) if probe.quality is None else probe.quality.astype(np.float64)
-    theirs = batch.quality[owner[:, None], pb].astype(np.float64)
-    mine = np.where(mine > 0, mine, QUALITY_REFERENCE)[pa]
-    theirs = np.where(theirs > 0, theirs, QUALITY_REFERENCE)
-    return np.minimum(mine, theirs) / QUALITY_REFERENCE
+    mine, theirs = probe.quality[pa], batch.quality[owner[:, None], pb]
+    return np.minimum(np.where(mine > 0, mine, QUALITY_REFERENCE),
+                      np.where(theirs > 0, theirs, QUALITY_REFERENCE)) / QUALITY_REFERENCE
 
 
 def _fit(src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
