@@ -49,3 +49,12 @@ class CapacityExhausted(PrumError):
     def __init__(self, message: str, resets_at: datetime | None = None) -> None:
         super().__init__(message)
         self.resets_at = resets_at
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """`value` as a caller sees it in a message (repr), cut to its first `limit` characters: a status message
+    never echoes a long input in full."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
