@@ -59,22 +59,22 @@ class QueryContext(_message.Message):
     CASE_REFERENCE_FIELD_NUMBER: _builtins.int
     SENT_AT_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
-    """Unique id of this request, chosen by the requesting NCP (a UUID)."""
+    """Unique id of this request, chosen by the requesting NCP. Required; a UUID (36 characters)."""
     requesting_state: _builtins.str
-    """ISO 3166 alpha-2 code of the requesting state, e.g. "DE"."""
+    """ISO 3166 alpha-2 code of the requesting state, e.g. "DE". Required; 2 capitals."""
     requested_state: _builtins.str
-    """ISO 3166 alpha-2 code of the requested (file-managing) state."""
+    """ISO 3166 alpha-2 code of the requested (file-managing) state. Required; 2 capitals."""
     officer_id: _builtins.str
-    """The authorised officer who ran the query (SEC-2, LOG-2)."""
+    """The authorised officer who ran the query (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
     ordering_officer_id: _builtins.str
-    """The officer who ordered the query (LOG-2)."""
+    """The officer who ordered the query (LOG-2). Optional; an identifier of at most 64 characters."""
     reason: _builtins.str
-    """Why the query was made (LOG-2); mandatory."""
+    """Why the query was made (LOG-2). Required; text of at most 500 characters."""
     case_reference: _builtins.str
-    """National case or file reference of the requesting state."""
+    """National case or file reference of the requesting state. Optional; at most 128 characters."""
     @_builtins.property
     def sent_at(self) -> _timestamp_pb2.Timestamp:
-        """When the requesting NCP sent the request."""
+        """When the requesting NCP sent the request. Optional."""
 
     def __init__(
         self,
