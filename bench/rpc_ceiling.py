@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,7 @@ def main() -> None:
         wanted = records[len(records) // 2].vehicle.vin
         query = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
         request = dna_pb2.SearchRequest(
-            context=common_pb2.QueryContext(request_id="bench", requesting_state="DE", requested_state="NL",
+            context=common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="NL",
                                             officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02",
                                             reason="benchmark"),
             profile=dna_pb2.Profile(reference="DE-T-BENCH", kind=dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE,

@@ -2,14 +2,22 @@
 
 - `CallLoggingInterceptor`: binds request id, state and method for structlog; logs each call's end.
 - `ErrorMappingInterceptor`: turns domain errors into their status code with the core's message,
-  keeps the code of a failed call to a peer, and never lets a call end in UNKNOWN.
+  keeps the code of a failed call to a peer, and never lets a call end in UNKNOWN; no status message
+  is longer than `MAX_STATUS_MESSAGE_BYTES`.
+- `CallerPolicyInterceptor`: refuses a call that the caller table (`callers.CALLERS`) does not allow to the
+  certificate's state, and every method the table does not name (default deny).
+- `RequestValidationInterceptor`: checks every request message, streamed ones each as it arrives, against
+  the rules of its .proto (`validation`).
+
+`create_server` puts them in that order around every servicer: tracing, call logging, error mapping, then the
+caller policy and the validation, whose refusals the error mapping turns into status codes.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -17,7 +25,10 @@ import structlog
 from opentelemetry import trace
 
 from prum.services.common import errors
+from prum.services.common.callers import CALLERS, Caller
+from prum.services.common.tls import calling_state
 from prum.services.common.tracing import current_trace_id
+from prum.services.common.validation import validate
 
 # Domain error -> status code: the only place this mapping is written.
 STATUS_OF: dict[type[errors.PrumError], grpc.StatusCode] = {
@@ -31,6 +42,9 @@ STATUS_OF: dict[type[errors.PrumError], grpc.StatusCode] = {
 }
 
 REQUEST_ID_KEY = "x-request-id"
+#: A status message says what was wrong and what is allowed, quoting at most a prefix of the input: 1 KB is
+#: plenty, and some clients (grpc-js) stall on a trailer of tens of KB.
+MAX_STATUS_MESSAGE_BYTES = 1024
 
 
 def status_of(error: errors.PrumError) -> grpc.StatusCode:
@@ -40,20 +54,20 @@ def status_of(error: errors.PrumError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def _wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable[..., Any], bool], Callable[..., Any]]
-                  ) -> grpc.RpcMethodHandler:
-    """Rebuild `handler` with its behaviour wrapped; `wrap(behaviour, streams_response)`."""
+def _wrap_handler(handler: grpc.RpcMethodHandler,
+                  wrap: Callable[[Callable[..., Any], bool, bool], Callable[..., Any]]) -> grpc.RpcMethodHandler:
+    """Rebuild `handler` with its behaviour wrapped; `wrap(behaviour, streams_request, streams_response)`."""
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            wrap(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer)
+            wrap(handler.unary_unary, False, False), handler.request_deserializer, handler.response_serializer)
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            wrap(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer)
+            wrap(handler.unary_stream, False, True), handler.request_deserializer, handler.response_serializer)
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            wrap(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer)
+            wrap(handler.stream_unary, True, False), handler.request_deserializer, handler.response_serializer)
     return grpc.stream_stream_rpc_method_handler(
-        wrap(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer)
+        wrap(handler.stream_stream, True, True), handler.request_deserializer, handler.response_serializer)
 
 
 class _Interceptor(grpc.ServerInterceptor):
@@ -63,14 +77,24 @@ class _Interceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        return _wrap_handler(handler, lambda behaviour, streams: self.wrap(behaviour, streams, method))
+        return _wrap_handler(handler, lambda behaviour, requests, streams: self.wrap(behaviour, streams, method,
+                                                                                     requests))
 
-    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str) -> Callable[..., Any]:
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
+             streams_request: bool = False) -> Callable[..., Any]:
         raise NotImplementedError
 
 
+def bounded(message: str, limit: int = MAX_STATUS_MESSAGE_BYTES) -> str:
+    """`message` cut to at most `limit` bytes of UTF-8 (on a character boundary), marked as cut."""
+    encoded = message.encode("utf-8")
+    if len(encoded) <= limit:
+        return message
+    return encoded[:limit - 24].decode("utf-8", "ignore") + " ... (message cut)"
+
+
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
-    context.abort(code, message)
+    context.abort(code, bounded(message))
 
 
 def _already_aborted(context: grpc.ServicerContext) -> bool:
@@ -81,7 +105,8 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
 class ErrorMappingInterceptor(_Interceptor):
     """Domain errors and peer failures become status codes with clear messages; nothing ends UNKNOWN."""
 
-    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str) -> Callable[..., Any]:
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
+             streams_request: bool = False) -> Callable[..., Any]:
         def handle(error: Exception, context: grpc.ServicerContext) -> None:
             if isinstance(error, errors.PrumError):
                 _abort(context, status_of(error), str(error))
@@ -93,7 +118,9 @@ class ErrorMappingInterceptor(_Interceptor):
             if _already_aborted(context):
                 raise error
             structlog.get_logger("prum.errors").exception("unexpected error", method=method)
-            _abort(context, grpc.StatusCode.INTERNAL, f"internal error in {method}: {type(error).__name__}: {error}")
+            # The exception's own text stays in the state's log: it may quote the input or the code's internals.
+            _abort(context, grpc.StatusCode.INTERNAL, f"internal error in {method} ({type(error).__name__}); "
+                                                      f"the state's log has the details")
 
         if streams:
             def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -118,7 +145,8 @@ class CallLoggingInterceptor(_Interceptor):
         self.state = state
         self.log = structlog.get_logger("prum.calls")
 
-    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str) -> Callable[..., Any]:
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
+             streams_request: bool = False) -> Callable[..., Any]:
         def bind(context: grpc.ServicerContext) -> float:
             metadata = dict(context.invocation_metadata() or ())
             structlog.contextvars.clear_contextvars()
@@ -150,4 +178,70 @@ class CallLoggingInterceptor(_Interceptor):
                 return behaviour(request, context)
             finally:
                 done(context, started)
+        return unary_behaviour
+
+
+class CallerPolicyInterceptor(_Interceptor):
+    """Admits a call only as the caller table says (`callers.CALLERS`), before any servicer runs: a method the
+    table does not name is refused, and an own-state method is refused to another state's certificate."""
+
+    def __init__(self, state: str, callers: Mapping[str, Caller] = CALLERS) -> None:
+        self.state = state
+        self.callers = callers
+
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
+             streams_request: bool = False) -> Callable[..., Any]:
+        caller = self.callers.get(method)
+        state = self.state
+
+        def admit(context: grpc.ServicerContext) -> None:
+            if caller is None:
+                raise errors.NotAuthorised(f"{method} has no caller policy in this federation, so nobody may call "
+                                           f"it (default deny)")
+            if caller is Caller.OWN_STATE:
+                certified = calling_state(context)
+                if certified is not None and certified != state:
+                    raise errors.NotAuthorised(
+                        f"{method} is for {state}'s own authorities only; the client certificate identifies "
+                        f"{certified} (SEC-1, SEC-2)")
+
+        if streams:
+            def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                admit(context)
+                yield from behaviour(request, context)
+            return stream_behaviour
+
+        def unary_behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            admit(context)
+            return behaviour(request, context)
+        return unary_behaviour
+
+
+def _validated(requests: Iterator[Any]) -> Iterator[Any]:
+    for request in requests:
+        validate(request)
+        yield request
+
+
+class RequestValidationInterceptor(_Interceptor):
+    """Checks each request message against its .proto's rules (`validation.validate`) before the servicer
+    sees it; a streamed request is checked message by message as the servicer reads it."""
+
+    def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
+             streams_request: bool = False) -> Callable[..., Any]:
+        if streams_request:
+            if streams:
+                def bidi_behaviour(requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                    yield from behaviour(_validated(requests), context)
+                return bidi_behaviour
+            return lambda requests, context: behaviour(_validated(requests), context)
+        if streams:
+            def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                validate(request)
+                yield from behaviour(request, context)
+            return stream_behaviour
+
+        def unary_behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            validate(request)
+            return behaviour(request, context)
         return unary_behaviour

@@ -3,16 +3,17 @@
     server, port = create_server("127.0.0.1:0", [binding, ...], state="NL", tls=material)
     server.start()
 
-Every server gets the same interceptors (tracing, call logging, error mapping), health with a
+Every server gets the same interceptors (tracing, call logging, error mapping, caller policy, request
+validation), health with a
 status per service, reflection, mutual TLS when `tls` is given, and the options below.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -20,7 +21,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 
-from prum.services.common.interceptors import CallLoggingInterceptor, ErrorMappingInterceptor
+from prum.services.common.callers import CALLERS, Caller
+from prum.services.common.interceptors import (
+    CallerPolicyInterceptor,
+    CallLoggingInterceptor,
+    ErrorMappingInterceptor,
+    RequestValidationInterceptor,
+)
 from prum.services.common.tls import TlsMaterial
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -47,6 +54,9 @@ class ServiceBinding:
     name: str
     servicer: Any
     add: Callable[[Any, grpc.Server], None]
+    #: Who may call the methods of a service the federation's table (`callers.CALLERS`) does not name, by full
+    #: method name: a member-state team's own service, a test's. Without an entry a method is refused.
+    callers: Mapping[str, Caller] = field(default_factory=dict)
 
 
 def create_server(
@@ -68,7 +78,10 @@ def create_server(
         from opentelemetry.instrumentation.grpc import server_interceptor
 
         interceptors.append(server_interceptor(tracer_provider=tracer_provider))
-    interceptors += [CallLoggingInterceptor(state), ErrorMappingInterceptor()]
+    # Outermost first: the error mapping turns the caller policy's and the validation's refusals into codes.
+    callers = {**CALLERS, **{m: c for b in services for m, c in b.callers.items() if m not in CALLERS}}
+    interceptors += [CallLoggingInterceptor(state), ErrorMappingInterceptor(),
+                     CallerPolicyInterceptor(state, callers), RequestValidationInterceptor()]
     executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"prum-{state}")
     server = grpc.server(
         executor,

@@ -10,6 +10,7 @@ import pytest
 
 from prum.services.common import errors
 from prum.services.common.interceptors import STATUS_OF
+from prum.services.common.callers import Caller
 from prum.services.common.server import ServiceBinding, create_server, open_channel
 
 
@@ -59,7 +60,7 @@ class _Handlers(grpc.GenericRpcHandler):
 @pytest.fixture(scope="module")
 def channel() -> Iterator[grpc.Channel]:
     binding = ServiceBinding("test.Errors", _Handlers(), lambda handlers, server: server.add_generic_rpc_handlers(
-        (handlers,)))
+        (handlers,)), callers={"/test.Errors/Unary": Caller.MEMBER, "/test.Errors/Stream": Caller.MEMBER})
     server, port = create_server("127.0.0.1:0", [binding], state="NL")
     server.start()
     with open_channel(f"127.0.0.1:{port}") as channel:

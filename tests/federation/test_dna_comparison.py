@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import grpc
@@ -17,7 +18,7 @@ TRACE = dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE
 
 
 def stream(requesting: str, requested: str, profiles: list[dna_pb2.Profile]) -> Iterator[dna_pb2.CompareRequest]:
-    context = common_pb2.QueryContext(request_id=f"art4-{requesting}-{requested}-{len(profiles)}",
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()),
                                       requesting_state=requesting, requested_state=requested,
                                       officer_id=f"{requesting}-NCP-01", ordering_officer_id=f"{requesting}-NCP-02",
                                       reason="Art 4 comparison of unsolved cases")
@@ -41,7 +42,7 @@ def test_unidentified_profiles_are_compared_in_bulk_and_hits_stream_back(federat
     assert list(replies[1].hits) == []
     assert [h.match_class for h in replies[2].hits] == [dna_pb2.MATCH_CLASS_NEAR]
     assert all(r.header.requested_state == "NL" and r.header.reply_id for r in replies)
-    logged = [e for e in federation.nodes["NL"].log.query(request_id="art4-DE-NL-3")
+    logged = [e for e in federation.nodes["NL"].log.query(request_id=replies[0].header.request_id)
               if e.message_type is MessageType.REPLY]
     assert len(logged) == 3  # every compared profile's reply is a logged supply (LOG-1)
 

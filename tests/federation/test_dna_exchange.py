@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 from pathlib import Path
 
 import grpc
@@ -69,7 +70,7 @@ def test_every_supply_is_logged_on_both_sides_with_all_fields(federation: InProc
 
 def _direct_search(federation: InProcessFederation, to: str, as_state: str, claimed: str) -> dna_pb2.SearchResponse:
     stub = dna_pb2_grpc.DnaIndexServiceStub(federation.channel(to, as_state=as_state))
-    context = common_pb2.QueryContext(request_id=f"direct-{time.monotonic_ns()}", requesting_state=claimed,
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state=claimed,
                                       requested_state=to, officer_id=f"{claimed}-NCP-01",
                                       ordering_officer_id=f"{claimed}-NCP-02", reason="test")
     return stub.Search(dna_pb2.SearchRequest(context=context, profile=profile(

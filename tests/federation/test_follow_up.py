@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 from sample_federation import DONOR, officer_search
@@ -73,7 +75,7 @@ def test_a_follow_up_without_a_prior_hit_is_refused(federation: InProcessFederat
 
 def test_the_file_managing_state_checks_its_own_log_too(federation: InProcessFederation, hit: str) -> None:
     stub = cp_pb2_grpc.ContactPointServiceStub(federation.channel("NL", as_state="FR"))
-    context = common_pb2.QueryContext(request_id="fr-1", requesting_state="FR", requested_state="NL",
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="FR", requested_state="NL",
                                       officer_id="FR-NCP-01", ordering_officer_id="FR-NCP-02", reason="curiosity")
     with pytest.raises(grpc.RpcError) as refused:
         stub.AnswerFollowUp(cp_pb2.AnswerFollowUpRequest(context=context, category=common_pb2.CATEGORY_DNA,

@@ -3,6 +3,8 @@ withdrawal reach every state's readiness book, and the gates open and close ever
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 from sample_federation import DONOR, STRANGER, evaluate_lu, officer_search, pilot_query, profile, supervisor
@@ -158,7 +160,7 @@ def test_an_officer_cannot_reuse_the_pilot_for_other_queries_while_the_pilot_pas
     assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "passes once" in again.value.details()
     # Past LU's contact point, straight to NL's file: NL's book holds the id bound to the pilot's request.
     direct = dna_pb2_grpc.DnaIndexServiceStub(fresh.channel("NL", as_state="LU"))
-    context = common_pb2.QueryContext(request_id="LU-officer-reuse", requesting_state="LU", requested_state="NL",
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="LU", requested_state="NL",
                                       officer_id="LU-NCP-01", ordering_officer_id="LU-NCP-02", reason="reuse",
                                       case_reference=first)
     with pytest.raises(grpc.RpcError) as at_nl:
