@@ -79,6 +79,5 @@ CALLERS: dict[str, Caller] = {
     **_service("prum.echo.v1.EchoService", {"Echo": _MEMBER}),  # the load tests' ceiling
     **_service("grpc.health.v1.Health", {"Check": _MEMBER, "Watch": _MEMBER, "List": _MEMBER}),
     **_service("grpc.reflection.v1alpha.ServerReflection", {"ServerReflectionInfo": _MEMBER}),
-    **_service("grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": _MEMBER}),
 }
 

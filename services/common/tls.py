@@ -67,11 +67,3 @@ def check_claim(certified: str | None, claimed: str) -> None:
             f"{claimed!r}; a state may only query in its own name"
         )
 
-
-def check_own_state(certified: str | None, own: str, action: str) -> None:
-    """National administration (ingest, delete, mark, block...) is for the state's own authorities only."""
-    if certified is not None and certified != own:
-        from prum.services.common.errors import NotAuthorised
-
-        raise NotAuthorised(f"{certified} may not {action} in {own}'s national file; only {own}'s own "
-                            f"authorities administer it")

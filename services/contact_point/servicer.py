@@ -15,7 +15,7 @@ from prum.services.afis.matching import VERIFY_THRESHOLD
 from prum.services.afis.servicer import template_from_proto
 from prum.services.common.errors import InvalidInput
 from prum.services.common.exchange import QueryContext
-from prum.services.common.tls import calling_state, check_own_state
+from prum.services.common.tls import calling_state
 from prum.services.common.wire import category_from_proto, context_from_proto, header_to_proto, moment, timestamp
 from prum.services.contact_point.follow_up import FollowUps, PersonalData
 from prum.services.contact_point.information import InformationExchange, InformationPurpose, InformedPerson
@@ -186,7 +186,6 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
 
     def ListReceivedInformation(self, request: cp_pb2.ListReceivedInformationRequest,
                                 context: grpc.ServicerContext) -> cp_pb2.ListReceivedInformationResponse:
-        check_own_state(calling_state(context), self.contact_point.state, "read received information")
         return cp_pb2.ListReceivedInformationResponse(information=[
             cp_pb2.ReceivedInformation(
                 information_id=i.information_id, sender_state=i.sender_state,
@@ -197,13 +196,11 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
 
     def CloseInformation(self, request: cp_pb2.CloseInformationRequest,
                          context: grpc.ServicerContext) -> cp_pb2.CloseInformationResponse:
-        check_own_state(calling_state(context), self.contact_point.state, "close received information")
         self.information.store.close_purpose(request.information_id)
         return cp_pb2.CloseInformationResponse()
 
     def RegisterPersons(self, request_iterator: Iterator[cp_pb2.RegisterPersonsRequest],
                         context: grpc.ServicerContext) -> cp_pb2.RegisterPersonsResponse:
-        check_own_state(calling_state(context), self.contact_point.state, "register persons")
         accepted, rejections = self.follow_ups.persons.add_many(
             Person(r.person.reference, r.person.surname, r.person.first_names, r.person.date_of_birth,
                    r.person.nationality) for r in request_iterator)

@@ -9,7 +9,7 @@ import grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.services.common.errors import InvalidInput
 from prum.services.common.exchange import FileManagingSide
-from prum.services.common.tls import calling_state, check_claim, check_own_state
+from prum.services.common.tls import calling_state, check_claim
 from prum.services.common.wire import context_from_proto, header_to_proto
 from prum.services.dna.exchange import check_comparison_consent, query_record, search_supply
 from prum.services.dna.file import DnaFile, DnaHit
@@ -100,7 +100,6 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
 
     def Ingest(self, request_iterator: Iterator[dna_pb2.IngestRequest],
                context: grpc.ServicerContext) -> dna_pb2.IngestResponse:
-        check_own_state(calling_state(context), self.state, "ingest profiles")
         rows = ((r.profile.reference, KIND_FROM_PROTO.get(r.profile.kind), loci_from_proto(r.profile))
                 for r in request_iterator)
         report = self.file.ingest_many(rows)
@@ -108,16 +107,13 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
             dna_pb2.Rejection(position=p, reference=ref, reason=reason) for p, ref, reason in report.rejections])
 
     def Delete(self, request: dna_pb2.DeleteRequest, context: grpc.ServicerContext) -> dna_pb2.DeleteResponse:
-        check_own_state(calling_state(context), self.state, "delete profiles")
         return dna_pb2.DeleteResponse(deleted=self.file.delete(request.reference))
 
     def Mark(self, request: dna_pb2.MarkRequest, context: grpc.ServicerContext) -> dna_pb2.MarkResponse:
-        check_own_state(calling_state(context), self.state, "mark profiles")
         self.file.mark(request.reference, request.contested, request.note)
         return dna_pb2.MarkResponse()
 
     def Block(self, request: dna_pb2.BlockRequest, context: grpc.ServicerContext) -> dna_pb2.BlockResponse:
-        check_own_state(calling_state(context), self.state, "block profiles")
         self.file.block(request.reference, request.blocked, request.reason)
         return dna_pb2.BlockResponse()
 

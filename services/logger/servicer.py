@@ -11,7 +11,6 @@ import grpc
 
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.errors import InvalidInput
-from prum.services.common.tls import calling_state, check_own_state
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, moment, timestamp
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side, SignedCheckpoint
 from prum.services.logger.log import MAX_QUERY_LIMIT
@@ -78,13 +77,11 @@ class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
         self.log = log
 
     def Append(self, request: logger_pb2.AppendRequest, context: grpc.ServicerContext) -> logger_pb2.AppendResponse:
-        check_own_state(calling_state(context), self.state, "append to the protocol log")
         (entry,) = self.log.append_many([entry_from_proto(request.entry, self.state)])
         return logger_pb2.AppendResponse(sequence=entry.sequence, hash=entry.hash,
                                          recorded_at=timestamp(entry.recorded_at))
 
     def Query(self, request: logger_pb2.QueryRequest, context: grpc.ServicerContext) -> logger_pb2.QueryResponse:
-        check_own_state(calling_state(context), self.state, "read the protocol log")
         entries = self.log.query(
             request_id=request.request_id or None,
             kind=EntryKind[logger_pb2.EntryKind.Name(request.kind).removeprefix("ENTRY_KIND_")] if request.kind else None,
@@ -96,7 +93,6 @@ class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
 
     def Export(self, request: logger_pb2.ExportRequest,
                context: grpc.ServicerContext) -> Iterator[logger_pb2.ExportResponse]:
-        check_own_state(calling_state(context), self.state, "export the protocol log")
         for entry in self.log.export(since=moment(request.since, request.HasField("since")),
                                      until=moment(request.until, request.HasField("until"))):
             yield logger_pb2.ExportResponse(entry=entry_to_proto(entry))
@@ -109,7 +105,6 @@ class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
 
     def CreateCheckpoint(self, request: logger_pb2.CreateCheckpointRequest,
                          context: grpc.ServicerContext) -> logger_pb2.CreateCheckpointResponse:
-        check_own_state(calling_state(context), self.state, "sign a checkpoint of the protocol log")
         return logger_pb2.CreateCheckpointResponse(checkpoint=checkpoint_to_proto(self.log.checkpoint()))
 
     def ListCheckpoints(self, request: logger_pb2.ListCheckpointsRequest,
@@ -122,7 +117,6 @@ class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
             checkpoint_to_proto(c) for c in self.log.checkpoints(request.after_sequence, limit)])
 
     def Purge(self, request: logger_pb2.PurgeRequest, context: grpc.ServicerContext) -> logger_pb2.PurgeResponse:
-        check_own_state(calling_state(context), self.state, "purge the protocol log")
         report = self.log.purge(dry_run=request.dry_run)
         return logger_pb2.PurgeResponse(removed=report.removed, removed_by_kind={
             getattr(k, "name", str(k)): v for k, v in report.removed_by_kind.items()})

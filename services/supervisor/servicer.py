@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
-from prum.services.common.tls import calling_state, check_claim, check_own_state
+from prum.services.common.tls import calling_state, check_claim
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, moment, timestamp
 from prum.services.supervisor import (
     Audit,
@@ -135,9 +135,6 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         # "declarations" (DEC-1), "readiness" (GATE-2), "joint_cases" (AUD-1); raises if it cannot be reached.
         self.fetch = fetch
 
-    def _own(self, context: grpc.ServicerContext, action: str) -> None:
-        check_own_state(calling_state(context), self.state, action)
-
     def GetReadiness(self, request: pb.GetReadinessRequest, context: grpc.ServicerContext) -> pb.GetReadinessResponse:
         category = category_from_proto(request.category) if request.category else None
         rows = [r for r in self.readiness.matrix()
@@ -149,7 +146,6 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def _about_itself(self, context: grpc.ServicerContext, subject: str, action: str) -> None:
         """A state reports its own evaluation steps and withdraws its own readiness, through its own supervisor."""
-        self._own(context, action)
         if subject != self.state:
             raise NotAuthorised(f"{self.state}'s supervisor may {action} for {self.state} only, not for {subject!r}; "
                                 f"each state reports its own evaluation, and the change reaches every state")
@@ -166,7 +162,6 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def CastCouncilVote(self, request: pb.CastCouncilVoteRequest,
                         context: grpc.ServicerContext) -> pb.CastCouncilVoteResponse:
-        self._own(context, "vote in the Council")
         check_claim(self.state, request.voting_state)
         tally = self._vote(request)
         unreached = self.announce(pb.ShareReadinessChangeRequest(origin_state=self.state, vote=request))
@@ -306,7 +301,6 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                   ) -> tuple[int, list[str]]:
         """Ask every other state's supervisor for `what` and `take(peer, item)` each item it lists (idempotent
         merges; `take` keeps only what that peer speaks for). Returns (items that changed here, unreached)."""
-        self._own(context, f"catch up with the {what.replace('_', ' ')} of the other states")
         if self.fetch is None:
             raise NotAuthorised(f"{self.state}'s supervisor has no channel to the other supervisors")
         updated, unreached = 0, []
@@ -384,28 +378,23 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         return pb.ListDeclarationsResponse(declarations=[declaration_to_proto(d) for d in found])
 
     def RequestLogs(self, request: pb.RequestLogsRequest, context: grpc.ServicerContext) -> pb.RequestLogsResponse:
-        self._own(context, "request the protocol log")
         answered, _ = self.authority.request_logs(moment(request.since, request.HasField("since")),
                                                   moment(request.until, request.HasField("until")))
         return pb.RequestLogsResponse(log_request=log_request_to_proto(answered))
 
     def ListLogRequests(self, request: pb.ListLogRequestsRequest,
                         context: grpc.ServicerContext) -> pb.ListLogRequestsResponse:
-        self._own(context, "list log requests")
         return pb.ListLogRequestsResponse(log_requests=[log_request_to_proto(r)
                                                         for r in self.authority.log_requests.list()])
 
     def RunAudit(self, request: pb.RunAuditRequest, context: grpc.ServicerContext) -> pb.RunAuditResponse:
-        self._own(context, "audit the protocol log")
         return pb.RunAuditResponse(audit=audit_to_proto(self.authority.run_audit(request.sample_size, request.seed)))
 
     def ListAudits(self, request: pb.ListAuditsRequest, context: grpc.ServicerContext) -> pb.ListAuditsResponse:
-        self._own(context, "list audits")
         return pb.ListAuditsResponse(audits=[audit_to_proto(a) for a in self.authority.audits.list()])
 
     def OpenSubjectCase(self, request: pb.OpenSubjectCaseRequest,
                         context: grpc.ServicerContext) -> pb.OpenSubjectCaseResponse:
-        self._own(context, "open data-subject cases")
         case = request.subject_case
         kind = SubjectCaseKind[_named(pb.SubjectCaseKind, case.kind, "SUBJECT_CASE_KIND_", "subject_case.kind")]
         opened = self.authority.subject_cases.open(kind, case.description, case.reference,
@@ -422,20 +411,17 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def OpenJointCase(self, request: pb.OpenJointCaseRequest,
                       context: grpc.ServicerContext) -> pb.OpenJointCaseResponse:
-        self._own(context, "open joint cases of the DPA")
         kind = JointCaseKind[_named(pb.JointCaseKind, request.kind, "JOINT_CASE_KIND_", "kind")]
         case = self.authority.joint_cases.open(request.partner_state, kind, request.subject, request.request_id)
         return self._shared(case, pb.OpenJointCaseResponse)  # type: ignore[no-any-return]
 
     def AddJointFinding(self, request: pb.AddJointFindingRequest,
                         context: grpc.ServicerContext) -> pb.AddJointFindingResponse:
-        self._own(context, "add findings to joint cases of the DPA")
         case = self.authority.joint_cases.add_finding(request.case_id, request.text)
         return self._shared(case, pb.AddJointFindingResponse)  # type: ignore[no-any-return]
 
     def CloseJointCase(self, request: pb.CloseJointCaseRequest,
                        context: grpc.ServicerContext) -> pb.CloseJointCaseResponse:
-        self._own(context, "close joint cases of the DPA")
         case = self.authority.joint_cases.close(request.case_id, request.conclusion)
         return self._shared(case, pb.CloseJointCaseResponse)  # type: ignore[no-any-return]
 
@@ -455,6 +441,5 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def ListSubjectCases(self, request: pb.ListSubjectCasesRequest,
                          context: grpc.ServicerContext) -> pb.ListSubjectCasesResponse:
-        self._own(context, "list data-subject cases")
         return pb.ListSubjectCasesResponse(subject_cases=[subject_case_to_proto(c)
                                                           for c in self.authority.subject_cases.list()])

@@ -7,7 +7,7 @@ from datetime import UTC
 
 import grpc
 from prum.services.common.exchange import FileManagingSide
-from prum.services.common.tls import calling_state, check_own_state
+from prum.services.common.tls import calling_state
 from prum.services.common.wire import context_from_proto, header_to_proto, moment, timestamp
 from prum.services.logger import Category
 from prum.services.vehicle.exchange import lookup_supply, query_record, require_one_key
@@ -102,7 +102,6 @@ class VehicleRegisterServicer(vehicle_pb2_grpc.VehicleRegisterServiceServicer):
         return pb.LookupResponse(header=header_to_proto(header), records=[record_to_proto(r) for r in records])
 
     def Ingest(self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext) -> pb.IngestResponse:
-        check_own_state(calling_state(context), self.state, "ingest vehicles")
         report = self.register.ingest_many(record_from_proto(r.record) for r in request_iterator)
         return pb.IngestResponse(accepted=report.accepted, rejections=[
             f"#{position} {reference}: {reason}" for position, reference, reason in report.rejections])
