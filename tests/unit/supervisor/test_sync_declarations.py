@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 import pytest
 from prum.common.v1 import common_pb2
+from prum.services.common.callers import CALLERS, Caller
 from prum.services.common.clock import SimulatedClock
-from prum.services.common.errors import NotAuthorised
 from prum.services.common.wire import timestamp
 from prum.services.logger import Category, ProtocolLog
 from prum.services.supervisor import DeclarationKind, ReadinessBook
@@ -73,9 +73,10 @@ def test_a_supervisor_catches_up_with_the_declarations_it_missed(fr: SupervisorS
     assert again.updated == 0  # nothing newer: catching up twice changes nothing
 
 
-def test_only_the_state_itself_asks_its_supervisor_to_catch_up(fr: SupervisorServicer) -> None:
-    with pytest.raises(NotAuthorised):
-        fr.SyncDeclarations(pb.SyncDeclarationsRequest(), Context("DE"))
+def test_only_the_state_itself_asks_its_supervisor_to_catch_up() -> None:
+    """Enforced before the servicer, by the caller table (tests/federation/test_callers.py calls it as another state)."""
+    for kind in ("Declarations", "Readiness", "JointCases"):
+        assert CALLERS[f"/prum.supervisor.v1.SupervisorService/Sync{kind}"] is Caller.OWN_STATE
 
 
 # -- the same catch-up for readiness (GATE-2) and joint cases (AUD-1) ------------------------------------------
@@ -111,8 +112,6 @@ def test_a_supervisor_catches_up_with_each_states_own_readiness_only() -> None:
     assert nl.revoked and nl.revoked_at == FILED and nl.revocation_reason == "audit gap"
     assert not fr.readiness.is_ready("LU", Category.DNA)
     assert fr.SyncReadiness(pb.SyncReadinessRequest(), Context("FR")).updated == 0
-    with pytest.raises(NotAuthorised):
-        fr.SyncReadiness(pb.SyncReadinessRequest(), Context("NL"))
 
 
 def test_a_supervisor_catches_up_with_the_joint_cases_its_partners_hold() -> None:
