@@ -129,6 +129,10 @@ CHANNEL_OPTIONS: list[tuple[str, Any]] = [
     # A peer that is down must fail fast (UNAVAILABLE), not wait for the next reconnect attempt.
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2_000),
+    # Each channel its own subchannels: grpc-python otherwise shares them (and their reconnect backoff)
+    # between channels of equal target and arguments, and a fresh channel to a restarted peer would
+    # inherit the backoff of the old one.
+    ("grpc.use_local_subchannel_pool", 1),
 ]
 
 

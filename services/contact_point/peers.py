@@ -47,7 +47,12 @@ def answer_of_error(error: grpc.RpcError) -> PeerAnswer:
 
 
 class GrpcPeers:
-    """Channels to the peers of one state, keyed by state code; `directory` maps a state to "host:port"."""
+    """Channels to the peers of one state, keyed by state code; `directory` maps a state to "host:port".
+
+    The directory is read on every call: when a peer's address changes, or its `generation(state)` does (a
+    directory of published addresses has one: the peer's process started anew), the old channel is closed and
+    a fresh one opened, so a restarted peer is reached at once, without the reconnect backoff its old channel
+    built up while it was down."""
 
     def __init__(self, directory: Mapping[str, str], tls: TlsMaterial | None,
                  tracer_provider: TracerProvider | None = None) -> None:
@@ -55,20 +60,33 @@ class GrpcPeers:
         self.directory = directory
         self.tls = tls
         self.tracer_provider = tracer_provider
-        self._channels: dict[str, grpc.Channel] = {}
+        self._channels: dict[str, tuple[tuple[Any, ...], grpc.Channel]] = {}
         self._lock = threading.Lock()
+
+    def _where(self, state: str) -> tuple[str, tuple[Any, ...]]:
+        """(address, what identifies the peer's current process there); KeyError when no address is known."""
+        try:
+            address = self.directory[state]
+        except KeyError as error:
+            raise KeyError(f"no address known for state {state}") from error
+        generation = getattr(self.directory, "generation", None)
+        return address, (address, *(generation(state) if generation is not None else ()))
 
     def channel(self, state: str) -> grpc.Channel:
         with self._lock:
-            if state not in self._channels:
-                if state not in self.directory:
-                    raise KeyError(f"no address known for state {state}")
-                self._channels[state] = open_channel(self.directory[state], self.tls, self.tracer_provider)
-            return self._channels[state]
+            address, key = self._where(state)
+            held = self._channels.get(state)
+            if held is not None and held[0] == key:
+                return held[1]
+            if held is not None:
+                held[1].close()  # the peer moved or started anew: its calls on the old channel are lost anyway
+            channel = open_channel(address, self.tls, self.tracer_provider)
+            self._channels[state] = (key, channel)
+            return channel
 
     def close(self) -> None:
         with self._lock:
-            for channel in self._channels.values():
+            for _, channel in self._channels.values():
                 channel.close()
             self._channels.clear()
 
