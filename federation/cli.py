@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 import prum
@@ -139,9 +140,16 @@ def up(
 ) -> None:
     """Start a federation as processes on this machine: one per state, on loopback, over mTLS.
 
+    The numba kernels are compiled first, once, in this process (the first start on a machine takes a few
+    minutes; later ones load them from numba's cache); each state then binds its own port. On a failure every
+    process started is stopped and the state that failed is named, with the end of its node.out.
+
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
+    import grpc
+
     from prum.federation.demo import load_file, load_persons, load_register
+    from prum.federation.processes import down as stop
     from prum.federation.processes import up as start
     from prum.federation.scenario import build_scenario
     from prum.services.common.server import open_channel
@@ -153,19 +161,30 @@ def up(
         progress = _steps(bar)
         try:
             run = start(spec, workdir, progress=progress)
-        except (RuntimeError, TimeoutError) as error:
-            console.print(f"[red]{error}[/red]")
+        except (RuntimeError, TimeoutError, OSError) as error:
+            console.print(f"[red]prum up failed, every state it started is stopped: {escape(str(error))}[/red]",
+                          soft_wrap=True)
             raise typer.Exit(1) from error
+        if run.get("kernels_s", 0) >= 5:
+            console.print(f"numba kernels compiled in {run['kernels_s']:.0f} s (cached for later starts)")
         loaded = {}
-        if load:
+        if load:  # every state serves by now
             scenario = build_scenario(spec)
-            for i, code in enumerate(spec.codes, start=1):
-                tls = TlsMaterial.load(workdir / "pki", code)
-                with open_channel(run["states"][code]["address"], tls) as channel:
-                    loaded[code] = (load_file(channel, scenario.files[code]).accepted,
-                                    load_register(channel, scenario.registers[code]).accepted)
-                    load_persons(channel, scenario.persons[code])
-                progress("national DNA files loaded", i, len(spec.codes))
+            code = ""
+            try:
+                for i, code in enumerate(spec.codes, start=1):
+                    tls = TlsMaterial.load(workdir / "pki", code)
+                    with open_channel(run["states"][code]["address"], tls) as channel:
+                        loaded[code] = (load_file(channel, scenario.files[code]).accepted,
+                                        load_register(channel, scenario.registers[code]).accepted)
+                        load_persons(channel, scenario.persons[code])
+                    progress("national DNA files loaded", i, len(spec.codes))
+            except (grpc.RpcError, KeyboardInterrupt) as error:
+                stop(workdir)
+                why = f"{error.code().name}: {error.details()}" if isinstance(error, grpc.RpcError) else "interrupted"
+                console.print(f"[red]prum up failed loading {code}'s files ({escape(why)}); every state is "
+                              f"stopped[/red]")
+                raise typer.Exit(1) from error
     _table(f"Federation {spec.name} up in {workdir}", [
         {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, (0, 0))[0],
          "vehicles": loaded.get(c, (0, 0))[1]}
@@ -218,7 +237,9 @@ def restart(
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
     """Start a stopped or killed state again on its folder and address: its stores reopen (every log entry and
-    supervisor record back from SQLite) and it catches up with what the other states changed meanwhile.
+    supervisor record back from SQLite) and it catches up with what the other states changed meanwhile. It
+    keeps its port if it is free, else binds a new one that its peers pick up; once this returns, the next
+    search through any state's contact point reaches it.
 
     Example: [bold]kill -9 <FR's pid> && prum restart FR --workdir ./run1[/bold]
     """
@@ -228,8 +249,8 @@ def restart(
         run = start_again(workdir, state.upper())
     except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
-    except (RuntimeError, TimeoutError) as error:
-        Console(stderr=True).print(f"[red]{error}[/red]")
+    except (RuntimeError, TimeoutError, OSError) as error:
+        Console(stderr=True).print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from error
     _table(f"Federation in {workdir}", [{"state": c, "address": e["address"], "pid": e["pid"]}
                                         for c, e in run["states"].items()], as_json)

@@ -1,10 +1,13 @@
 """One member state as its own OS process: `python -m prum.federation.node --workdir DIR --state NL`.
 
-Started by `prum up`, which writes `DIR/run.json` (every state's address) and the federation PKI in
-`DIR/pki` before any process starts, or by a Kubernetes Deployment (`prum kube render`), which mounts
-them and passes `--listen 0.0.0.0:50051 --log-stdout`: there the address in run.json is the state's
-Service, not where the process binds. Serves until SIGTERM or SIGINT, then reports NOT_SERVING on its
-health service, lets calls in flight finish (grace period) and closes its stores.
+Started by `prum up`, which writes `DIR/run.json` (the federation) and the federation PKI in `DIR/pki`
+before any process starts. Such a node binds its own port on loopback (its old one when it restarts and
+can bind it, else port 0; a fixed `address` of the federation file as given) and publishes the address
+it bound in `DIR/<STATE>/address.json`; it finds its peers through theirs, read again when they change
+(`PublishedDirectory`). Or started by a Kubernetes Deployment (`prum kube render`), which mounts them
+and passes `--listen 0.0.0.0:50051 --log-stdout`: there the addresses in run.json are the states'
+Services, not where the process binds, and nothing is published. Serves until SIGTERM or SIGINT, then
+reports NOT_SERVING on its health service, lets calls in flight finish (grace period) and closes its stores.
 """
 
 from __future__ import annotations
@@ -13,13 +16,18 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
-from prum.federation.launcher import build_state, catch_up, catch_up_timeout
-from prum.federation.topology import parse_federation
+from opentelemetry.sdk.trace import TracerProvider
+
+from prum.federation.launcher import StateNode, build_state, catch_up, catch_up_timeout
+from prum.federation.processes import PublishedDirectory, publish_address, published_address
+from prum.federation.topology import Federation, StateSpec, parse_federation
 from prum.services.common.clock import SystemClock
 from prum.services.common.logs import configure_logging, get_logger
 from prum.services.common.tls import TlsMaterial
@@ -62,17 +70,24 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     log_stream = sys.stdout if log_stdout else (folder / "prum.log").open("a", encoding="utf-8")
     configure_logging("INFO", stream=log_stream, json=True)
     provider = create_tracer_provider(f"prum-{state.lower()}", "file", folder / "traces.jsonl")
-    directory = {code: entry["address"] for code, entry in run["states"].items()}
-    advertised = directory[state]  # where peers reach this state (its Service on Kubernetes)
-    node = build_state(spec, federation, TlsMaterial.load(workdir / "pki", state), folder, directory,
-                       SystemClock(), provider, address=listen or advertised)
+    tls = TlsMaterial.load(workdir / "pki", state)
+    directory: MutableMapping[str, str]
+    if listen:  # a container: bind `listen`; peers, and this state itself, use run.json's addresses (Services)
+        directory = {code: entry["address"] for code, entry in run["states"].items()}
+        advertised = directory[state]
+        node = build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address=listen)
+    else:  # `prum up`: this state binds its own port and publishes it; the peers' addresses are theirs
+        directory = PublishedDirectory(workdir, {code: entry.get("address") for code, entry in run["states"].items()})
+        node = _build_on_own_port(spec, federation, tls, folder, directory, provider, run["states"][state])
+        advertised = spec.address or f"127.0.0.1:{node.port}"
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     node.server.start()
+    if not listen:
+        publish_address(folder, advertised)  # only once it serves: `prum up` waits for this record
     log = get_logger("prum.node")
     log.info("state serving", address=advertised, listen=listen or advertised, pid=os.getpid())
-    tls = node.tls
 
     def rejoin() -> None:
         unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # through its own supervisor
@@ -93,11 +108,41 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
         log_stream.close()
 
 
+def _bindable(address: str) -> bool:
+    """Whether a loopback `host:port` can be bound now (as gRPC binds it: SO_REUSEADDR, so a closed
+    connection's TIME_WAIT does not count, a listener does)."""
+    host, _, port = address.rpartition(":")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+def _build_on_own_port(spec: StateSpec, federation: Federation, tls: TlsMaterial, folder: Path,
+                       directory: MutableMapping[str, str], provider: TracerProvider,
+                       entry: dict[str, Any]) -> StateNode:
+    """Build the state's server on the fixed address of the federation file; else on the port its last process
+    had (a restart keeps its address when it can), else on a port the system picks (port 0)."""
+    if spec.address:
+        return build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address=spec.address)
+    previous = (published_address(folder) or {}).get("address") or entry.get("address")
+    if previous and previous.startswith("127.0.0.1:") and _bindable(previous):
+        try:
+            return build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address=previous)
+        except (OSError, RuntimeError):
+            pass  # taken between the probe and the bind: any free port then
+    return build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address="127.0.0.1:0")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--state", required=True)
-    parser.add_argument("--listen", help="host:port to bind (default: the state's address in run.json)")
+    parser.add_argument("--listen", help="host:port to bind, peers at run.json's addresses (a container); default: "
+                        "its own loopback port, published in DIR/<STATE>/address.json")
     parser.add_argument("--log-stdout", action="store_true", help="JSON logs to stdout (containers), not a file")
     parser.add_argument("--catch-up-every", type=float, default=CATCH_UP_EVERY_S, metavar="SECONDS",
                         help=f"ask the peers again this often for what this state missed (default {CATCH_UP_EVERY_S:.0f})")

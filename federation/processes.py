@@ -1,9 +1,15 @@
 """A federation as processes on this machine: one OS process per state, from one federation file.
 
-`up` writes the PKI and `run.json` (addresses, pids) into the work folder, spawns every state before
-any gRPC channel exists in this process, waits until each reports SERVING, and loads the synthetic
-national files. `status` asks each state's health service with a short deadline; `down` stops them
-with SIGTERM (graceful), then SIGKILL after a grace period. Everything listens on loopback.
+`up` compiles the numba kernels once in this process (numba's on-disk cache then serves every node),
+writes the PKI and `run.json` into the work folder, and spawns every state before any gRPC channel
+exists in this process. Each state binds its own listening port (port 0, or the fixed address its
+federation file gives) and publishes the address it really bound in `<workdir>/<STATE>/address.json`
+(written atomically); `up` waits until each has published and reports SERVING, then records the
+addresses in `run.json`. Peers resolve each other's addresses from those files, lazily, so a state
+restarted on another port (its old one taken) is found again. On any failure `up` stops every process
+it started and says which state failed, with the tail of its `node.out`. `status` asks each state's
+health service with a short deadline; `down` stops them with SIGTERM (graceful), then SIGKILL after a
+grace period. Everything listens on loopback.
 """
 
 from __future__ import annotations
@@ -11,11 +17,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +35,11 @@ from prum.services.common.tls import TlsMaterial
 
 Progress = Callable[[str, int, int], None]
 STOP_GRACE_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+#: How long the states may take to serve once spawned; the kernels are compiled before, not inside it.
+START_TIMEOUT_S = 120.0
+ADDRESS_FILE = "address.json"
+TAIL_LINES = 15
+COMPILE_STEP = "compiling the numba kernels (once; later starts load them from numba's cache)"
 
 
 def _alive(pid: int) -> bool:
@@ -65,6 +70,80 @@ def _write_run(workdir: Path, run: dict[str, Any]) -> None:
     temporary.replace(workdir / "run.json")
 
 
+def publish_address(folder: Path, address: str) -> dict[str, Any]:
+    """A node's record of where it listens (the address it really bound), written atomically into its folder:
+    peers and `prum up` / `restart` read it. A new process writes a new record (its pid), even on the same port."""
+    record = {"address": address, "pid": os.getpid(), "started_at": time.time()}
+    temporary = folder / f"{ADDRESS_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(record), "utf-8")
+    temporary.replace(folder / ADDRESS_FILE)
+    return record
+
+
+def published_address(folder: Path) -> dict[str, Any] | None:
+    """The record a state's process published (address, pid, started_at), or None."""
+    try:
+        return json.loads((folder / ADDRESS_FILE).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+class PublishedDirectory(MutableMapping[str, str]):
+    """Every state's address as a node of `prum up` sees it: what the state published in its folder
+    (`publish_address`), read again whenever the file changes, else the address `run.json` gives.
+
+    `generation(state)` changes whenever the state's process publishes anew (a restart, on the same port or
+    another): GrpcPeers then drops its channel to it and opens a fresh one, which carries no reconnect backoff
+    from the time the state was down."""
+
+    def __init__(self, workdir: Path, addresses: dict[str, str | None]) -> None:
+        self.workdir = workdir
+        self.addresses = dict(addresses)
+        self._seen: dict[str, tuple[tuple[int, int, int], dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+
+    def _record(self, state: str) -> dict[str, Any] | None:
+        if state not in self.addresses:
+            return None
+        path = self.workdir / state / ADDRESS_FILE
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        key = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+        with self._lock:
+            seen = self._seen.get(state)
+            if seen is None or seen[0] != key:
+                seen = (key, published_address(path.parent))
+                self._seen[state] = seen
+            return seen[1]
+
+    def __getitem__(self, state: str) -> str:
+        record = self._record(state)
+        if record is not None:
+            return str(record["address"])
+        address = self.addresses[state]
+        if not address:
+            raise KeyError(f"state {state} has published no address yet")
+        return address
+
+    def __setitem__(self, state: str, address: str) -> None:
+        self.addresses[state] = address
+
+    def __delitem__(self, state: str) -> None:
+        del self.addresses[state]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.addresses)
+
+    def __len__(self) -> int:
+        return len(self.addresses)
+
+    def generation(self, state: str) -> tuple[Any, ...]:
+        record = self._record(state)
+        return (record.get("pid"), record.get("started_at")) if record else ()
+
+
 def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
     with open_channel(address, tls) as channel:
         try:
@@ -75,42 +154,70 @@ def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
 
-def up(federation: Federation, workdir: Path, timeout_s: float = 60.0,
+def compile_kernels(progress: Progress) -> float:
+    """Compile the numba kernels here, once, before any node starts: every node then loads them from numba's
+    on-disk cache in about a second, instead of all compiling at once on a few cores. Seconds it took."""
+    from prum.federation.launcher import compile_kernels as compile_all
+
+    progress(COMPILE_STEP, 0, 1)
+    seconds = compile_all()
+    progress(COMPILE_STEP, 1, 1)
+    return seconds
+
+
+def up(federation: Federation, workdir: Path, timeout_s: float = START_TIMEOUT_S,
        progress: Progress | None = None) -> dict[str, Any]:
-    """Start every state as a process; returns the run (states with address and pid)."""
+    """Start every state as a process; returns the run (states with the address each bound, and pid). On a
+    failure every process started is stopped and the error names the state and ends with its node.out."""
     progress = progress or (lambda step, done, total: None)
     workdir.mkdir(parents=True, exist_ok=True)
     if (workdir / "run.json").exists():
         running = [c for c, e in read_run(workdir)["states"].items() if e.get("pid") and _alive(e["pid"])]
         if running:
             raise RuntimeError(f"states {', '.join(running)} already run from {workdir}; `prum down` first")
+    kernels_s = compile_kernels(progress)
     pki = FederationPki.create(federation.codes)
     pki.write(workdir / "pki")
+    for code in federation.codes:  # a record of an earlier run is no address of this one
+        (workdir / code / ADDRESS_FILE).unlink(missing_ok=True)
     run: dict[str, Any] = {
         # The federation as this process has it (scaled, edited): every node reads this, not the file.
-        "federation": federation.to_file_data(), "started_at": time.time(),
-        "states": {s.code: {"address": s.address or f"127.0.0.1:{_free_port()}"} for s in federation.states},
+        "federation": federation.to_file_data(), "started_at": time.time(), "kernels_s": round(kernels_s, 1),
+        # A fixed address from the federation file, else none until the state has bound its own port.
+        "states": {s.code: {"address": s.address, "pid": None} for s in federation.states},
     }
     _write_run(workdir, run)
-    for i, code in enumerate(federation.codes, start=1):
-        run["states"][code]["pid"] = _spawn(workdir, code)
-        progress("states spawned", i, len(federation.codes))
+    try:
+        for i, code in enumerate(federation.codes, start=1):
+            run["states"][code]["pid"] = _spawn(workdir, code)
+            _write_run(workdir, run)
+            progress("states spawned", i, len(federation.codes))
+        _wait_serving(workdir, run, list(federation.codes), timeout_s, progress)
+    except BaseException:
+        down(workdir)  # every process this started, whatever went wrong (Ctrl-C included)
+        raise
     _write_run(workdir, run)
-    _wait_serving(workdir, run, list(federation.codes), timeout_s, progress)
     return run
 
 
-def restart(workdir: Path, state: str, timeout_s: float = 60.0) -> dict[str, Any]:
-    """Start one state's process again (it was killed or stopped) on its folder and address: it reopens its
-    stores and catches up with what the other states changed meanwhile (node.py). Returns the run."""
+def restart(workdir: Path, state: str, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
+    """Start one state's process again (it was killed or stopped) on its folder, and on its old port if it can
+    bind it, else on a new one it publishes (the peers pick it up): it reopens its stores and catches up with
+    what the other states changed meanwhile (node.py). Returns the run once the state serves."""
     run = read_run(workdir)
     require_states(run, workdir, [state])
     pid = run["states"][state].get("pid")
     if pid and _alive(pid):
         raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first (`prum down --state {state}`)")
+    compile_kernels(lambda step, done, total: None)
     run["states"][state]["pid"] = _spawn(workdir, state)
     _write_run(workdir, run)
-    _wait_serving(workdir, run, [state], timeout_s, lambda step, done, total: None)
+    try:
+        _wait_serving(workdir, run, [state], timeout_s, lambda step, done, total: None)
+    except BaseException:
+        down(workdir, states=[state])
+        raise
+    _write_run(workdir, run)
     return run
 
 
@@ -132,22 +239,49 @@ def _spawn(workdir: Path, code: str) -> int:
     return process.pid
 
 
+def node_out_tail(workdir: Path, state: str, lines: int = TAIL_LINES) -> str:
+    """The last lines a state's process wrote to its node.out (what a failed start is read from)."""
+    path = workdir / state / "node.out"
+    try:
+        text = path.read_text("utf-8", "replace")
+    except FileNotFoundError:
+        return f"(no {path})"
+    tail = text.splitlines()[-lines:]
+    return f"the end of {path}:\n" + ("\n".join(f"  {line}" for line in tail) if tail else "  (empty)")
+
+
 def _wait_serving(workdir: Path, run: dict[str, Any], states: list[str], timeout_s: float,
                   progress: Progress) -> None:
+    """Wait until each of `states` has published the address it bound (from its current process) and reports
+    SERVING there; the address goes into `run`. A process that exits, or the timeout, raises naming the state."""
     deadline = time.monotonic() + timeout_s
     pending = list(states)
     materials = {code: TlsMaterial.load(workdir / "pki", code) for code in states}
-    while pending and time.monotonic() < deadline:
+    while pending:
         for code in list(pending):
-            if health_of(run["states"][code]["address"], materials[code], 0.5) == "SERVING":
+            entry = run["states"][code]
+            record = published_address(workdir / code)
+            if record is not None and record.get("pid") == entry["pid"] and \
+                    health_of(record["address"], materials[code], 0.5) == "SERVING":
+                entry["address"] = record["address"]
                 pending.remove(code)
                 progress("states serving", len(states) - len(pending), len(states))
-            elif not _alive(run["states"][code]["pid"]):
-                raise RuntimeError(f"state {code} exited at start; see {workdir / code / 'node.out'}")
-        time.sleep(0.1)
-    if pending:
-        raise TimeoutError(f"states {', '.join(pending)} not serving after {timeout_s:.0f} s; "
-                           f"see {workdir}/<STATE>/node.out")
+            elif not _alive(entry["pid"]):
+                raise RuntimeError(f"state {code} exited at start (pid {entry['pid']}); "
+                                   f"{node_out_tail(workdir, code)}")
+        if pending and time.monotonic() >= deadline:
+            raise TimeoutError(f"states {', '.join(pending)} not serving after {timeout_s:.0f} s; "
+                               + "\n".join(node_out_tail(workdir, code) for code in pending))
+        if pending:
+            time.sleep(0.1)
+
+
+def current_address(workdir: Path, state: str, entry: dict[str, Any]) -> str | None:
+    """Where `state` listens now: what its running process published, else the address run.json records."""
+    record = published_address(workdir / state)
+    if record is not None and entry.get("pid") and record.get("pid") == entry["pid"]:
+        return str(record["address"])
+    return entry.get("address")
 
 
 def status(workdir: Path, timeout_s: float = 1.0) -> list[dict[str, Any]]:
@@ -156,15 +290,20 @@ def status(workdir: Path, timeout_s: float = 1.0) -> list[dict[str, Any]]:
     for code, entry in run["states"].items():
         pid = entry.get("pid")
         alive = bool(pid) and _alive(pid)
-        health = health_of(entry["address"], TlsMaterial.load(workdir / "pki", code), timeout_s) if alive \
-            else "STOPPED"
-        rows.append({"state": code, "address": entry["address"], "pid": pid, "process": alive, "health": health})
+        address = current_address(workdir, code, entry)
+        if not alive:
+            health = "STOPPED"
+        elif not address:
+            health = "STARTING"  # spawned, its port not bound yet
+        else:
+            health = health_of(address, TlsMaterial.load(workdir / "pki", code), timeout_s)
+        rows.append({"state": code, "address": address, "pid": pid, "process": alive, "health": health})
     return rows
 
 
 def down(workdir: Path, grace_s: float = STOP_GRACE_S, states: list[str] | None = None) -> list[dict[str, Any]]:
     """Stop every state, or only `states`: SIGTERM (calls in flight finish), SIGKILL after `grace_s`. A stopped
-    state keeps its folder and address, so `restart` brings it back as it was."""
+    state keeps its folder and address, so `restart` brings it back as it was (on the same port if it is free)."""
     run = read_run(workdir)
     require_states(run, workdir, states or [])
     chosen = {code: entry for code, entry in run["states"].items() if states is None or code in states}
