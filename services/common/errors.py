@@ -53,8 +53,18 @@ class CapacityExhausted(PrumError):
 
 def quote(value: object, limit: int = 80) -> str:
     """`value` as a caller sees it in a message (repr), cut to its first `limit` characters: a status message
-    never echoes a long input in full."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= limit:
+    never echoes a long input in full. The quote takes at most about 4 x `limit` bytes of UTF-8 (a prefix of
+    control or unassigned characters, escaped by repr, is cut shorter). Never raises: a huge integer (whose
+    str() Python refuses beyond 4,300 digits) is told by its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of {value.bit_length():,} bits>"
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:  # noqa: BLE001 - a message must never fail on the value it quotes
+        return f"<a {type(value).__name__}>"
+    shown = text[:limit]
+    while len(repr(shown).encode("utf-8", "backslashreplace")) > 4 * limit + 2:
+        shown = shown[:len(shown) // 2]
+    if len(shown) == len(text):
         return repr(text)
-    return f"{text[:limit]!r}... ({len(text):,} characters)"
+    return f"{shown!r}... ({len(text):,} characters)"
