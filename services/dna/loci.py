@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 
 AMELOGENIN = "AMEL"
 """Canonical name of the sex marker: kept in a profile (X/Y), never compared nor counted (DNA-8)."""
@@ -114,7 +114,8 @@ def canonical_locus(name: str) -> str:
         raise InvalidInput(f"a locus name must be text, not {type(name).__name__}", field="loci")
     canonical = LOCUS_ALIASES.get(_squash(name))
     if canonical is None:
+        # The name is the field when it is short and printable; a long one is quoted, cut (`quote`), in the text.
         raise InvalidInput(
-            f"locus {name!r} is not a locus of the 2008/616 annex nor of the ESS (DNA-3); "
-            f"allowed: {', '.join(KNOWN_LOCI)}", field=name)
+            f"locus {quote(name)} is not a locus of the 2008/616 annex nor of the ESS (DNA-3); "
+            f"allowed: {', '.join(KNOWN_LOCI)}", field=name if len(name) <= 40 and name.isprintable() else "loci")
     return canonical
