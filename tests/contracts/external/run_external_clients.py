@@ -20,9 +20,10 @@ Cases (DE asks, NL answers; mTLS with the certificates of <workdir>/pki):
 
     python tests/contracts/external/run_external_clients.py [--json] [--keep] [--workdir DIR]
 
-Needs `npm ci` (or `npm install`) in this folder for the node client (without node_modules its rows fail, saying so) and
-buf on PATH or beside this Python (buf-bin). Exit 0 when every row matches, 1 on a mismatch, 2 when the
-federation would not start. The federation is stopped on every way out (`prum down`), Ctrl-C included.
+Needs `npm ci` (or `npm install`) in this folder for the node client (without node_modules its rows fail,
+saying so) and buf on PATH or beside this Python (buf-bin). Exit 0 when every row matches, 1 on a mismatch,
+2 when the federation would not start. The federation is stopped on every way out (`prum down`), Ctrl-C
+included.
 """
 
 from __future__ import annotations
