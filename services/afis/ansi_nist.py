@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date as date_type
 from pathlib import Path
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
 
 FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
@@ -58,8 +58,9 @@ FILE_SUFFIXES = (".an2", ".eft", ".nist", ".int")
 _M1_TYPE = {MinutiaType.OTHER: 0, MinutiaType.RIDGE_ENDING: 1, MinutiaType.BIFURCATION: 2}
 _M1_TYPE_BACK = {v: k for k, v in _M1_TYPE.items()}
 _EFS_TYPE = {MinutiaType.OTHER: "X", MinutiaType.RIDGE_ENDING: "E", MinutiaType.BIFURCATION: "B"}
-_TAG = re.compile(rb"(\d+)\.(\d+):")
+_TAG = re.compile(rb"([0-9]{1,3})\.([0-9]{1,9}):")  # record type, field number
 _TEXT = re.compile(r"[ -~]*")  # printable ASCII without separators
+_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)  # a numeric item: ASCII digits only ("²" is a digit to str.isdigit)
 
 Item = str
 Subfield = list[Item]
@@ -83,7 +84,7 @@ class NistTransaction:
 def _text(value: object, field: str) -> str:
     text = str(value)
     if not _TEXT.fullmatch(text):
-        raise InvalidInput(f"{text!r} has characters a traditional-encoding field cannot carry; allowed: "
+        raise InvalidInput(f"{quote(text)} has characters a traditional-encoding field cannot carry; allowed: "
                            f"printable ASCII", field=field)
     return text
 
@@ -123,7 +124,7 @@ def _split_records(data: bytes) -> Iterator[tuple[int, bytes]]:
         match = _TAG.match(data, offset)
         if match:
             record_type = int(match.group(1))
-            digits = re.match(rb"\d+", data[match.end():match.end() + 12])
+            digits = re.match(rb"[0-9]+", data[match.end():match.end() + 12])
             if int(match.group(2)) != 1 or not digits:
                 raise InvalidInput(f"record {position + 1} does not start with its length field "
                                    f"{record_type}.001", field="transaction")
@@ -141,7 +142,7 @@ def _split_records(data: bytes) -> Iterator[tuple[int, bytes]]:
         if position == 0:
             if record_type != 1:
                 raise InvalidInput("a transaction starts with its Type-1 record", field="transaction")
-            contents = [1] + [int(sub[0]) for sub in _parse_fields(chunk, 1).get(3, [])[1:]]
+            contents = [1] + [_number(sub[0], "1.003 record type") for sub in _parse_fields(chunk, 1).get(3, [])[1:]]
         yield record_type, chunk
         offset += length
         position += 1
@@ -201,8 +202,8 @@ def _one(fields: dict[int, list[Subfield]], tag: int, what: str, record: str) ->
 
 
 def _number(text: str, what: str) -> int:
-    if not text.isdigit():
-        raise InvalidInput(f"{what} {text!r} is not a number", field="transaction")
+    if not _NUMBER.fullmatch(text):
+        raise InvalidInput(f"{what} {quote(text)} is not a number; allowed: 1 to 9 ASCII digits", field="transaction")
     return int(text)
 
 
@@ -272,15 +273,15 @@ def encode_transaction(templates: Sequence[Template], *, tot: str | None = None,
                            f"(one IDC each); write several transactions", field="templates")
     for template in templates:
         if not isinstance(template, Template):
-            raise InvalidInput(f"{template!r} is not a Template", field="templates")
+            raise InvalidInput(f"{quote(template)} is not a Template", field="templates")
     if tot is None:
         kinds = {t.kind for t in templates}
         if len(kinds) > 1:
             raise InvalidInput("the templates mix persons and traces; pass tot explicitly", field="tot")
         tot = TOT_TRACE if kinds == {TemplateKind.UNIDENTIFIED_TRACE} else TOT_PERSON
     day = date or date_type.today().strftime("%Y%m%d")
-    if not re.fullmatch(r"\d{8}", day):
-        raise InvalidInput(f"date {day!r} is not YYYYMMDD", field="date")
+    if not re.fullmatch(r"[0-9]{8}", day):
+        raise InvalidInput(f"date {quote(day)} is not YYYYMMDD", field="date")
     contents = [["1", str(2 * len(templates))]]
     for idc in range(len(templates)):
         contents += [["2", f"{idc:02d}"], ["9", f"{idc:02d}"]]
@@ -318,7 +319,8 @@ def decode_transaction(data: bytes) -> NistTransaction:
                     references[idc] = fields[10][0][0]
             else:
                 minutiae_records.append((idc, fields))
-    assert header is not None
+    if header is None:
+        raise InvalidInput("the transaction is empty; it starts with its Type-1 record", field="transaction")
     tcn = header.get(9, [[""]])[0][0]
     templates = []
     for idc, fields in minutiae_records:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import CapacityExhausted, InvalidInput
+from prum.services.common.errors import CapacityExhausted, InvalidInput, quote
 from prum.services.afis.templates import TemplateKind
 
 _STATE_TEXT = "an ISO 3166 alpha-2 code such as NL"
@@ -36,7 +36,7 @@ class CapacityLimits:
         for name in ("person_searches_per_day", "trace_searches_per_day", "max_candidates"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInput(f"{value!r} is not a limit; allowed: an integer >= 0", field=name)
+                raise InvalidInput(f"{quote(value)} is not a limit; allowed: an integer >= 0", field=name)
         if self.max_candidates < 1:
             raise InvalidInput("a state accepts at least 1 candidate for verification; allowed: >= 1",
                                field="max_candidates")
@@ -58,7 +58,7 @@ class CapacityGrant:
 
 def _state(code: object) -> str:
     if not isinstance(code, str) or len(code) != 2 or not code.isascii() or not code.isalpha():
-        raise InvalidInput(f"{code!r} is not a state code; allowed: {_STATE_TEXT}", field="requesting_state")
+        raise InvalidInput(f"{quote(code)} is not a state code; allowed: {_STATE_TEXT}", field="requesting_state")
     return code.upper()
 
 

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
+from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.afis import hashing, matching
 from prum.services.afis.matching import WORDS, Batch
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind, validate_template
@@ -133,14 +133,14 @@ class Gallery:
         seen: set[str] = set()
         for template in batch:
             if template.reference in self._slot or template.reference in seen:
-                raise Duplicate(f"reference {template.reference!r} is already in the file")
+                raise Duplicate(f"reference {quote(template.reference)} is already in the file")
             seen.add(template.reference)
         encoded = [matching.encode(t) for t in batch]
         found = [hashing.triangles(e.xy, e.theta) for e in encoded]
         with self._lock:
             for template in batch:
                 if template.reference in self._slot:
-                    raise Duplicate(f"reference {template.reference!r} is already in the file")
+                    raise Duplicate(f"reference {quote(template.reference)} is already in the file")
             for template, enc, tri in zip(batch, encoded, found):
                 slot = len(self._references)
                 self._references.append(template.reference)
@@ -173,7 +173,7 @@ class Gallery:
         with self._lock:
             slot = self._slot.get(reference)
             if slot is None:
-                raise UnknownReference(f"no template with reference {reference!r} in the file")
+                raise UnknownReference(f"no template with reference {quote(reference)} in the file")
             return self._template(slot)
 
     def _template(self, slot: int) -> Template:

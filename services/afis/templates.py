@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 
 MIN_MINUTIAE = 8
 """The fewest minutiae a template may have (FP-1).
@@ -75,7 +75,7 @@ class TemplateKind(enum.Enum):
             key = value.strip().upper().removeprefix("TEMPLATE_KIND_")
             if key in cls.__members__:
                 return cls[key]
-        raise InvalidInput(f"kind {value!r} is not a template kind; allowed: IDENTIFIED_PERSON, "
+        raise InvalidInput(f"kind {quote(value)} is not a template kind; allowed: IDENTIFIED_PERSON, "
                            f"UNIDENTIFIED_TRACE (FP-1)", field=field)
 
 
@@ -96,7 +96,7 @@ class MinutiaType(enum.IntEnum):
             key = value.strip().upper().removeprefix("MINUTIA_TYPE_")
             if key in cls.__members__:
                 return cls[key]
-        raise InvalidInput(f"minutia type {value!r} is not known; allowed: RIDGE_ENDING (1), "
+        raise InvalidInput(f"minutia type {quote(value)} is not known; allowed: RIDGE_ENDING (1), "
                            f"BIFURCATION (2), OTHER (3)", field=field)
 
 
@@ -114,18 +114,25 @@ MINUTIA_DTYPE = np.dtype([("x", "<i4"), ("y", "<i4"), ("angle", "<i2"), ("type",
 """The structured numpy layout of a template's minutiae (`Template.minutiae_array`)."""
 
 
+_INT32 = 1 << 31
+
+
 def _int(value: object, field: str, allowed: str) -> int:
+    """An integer field; beyond 32 bits it is refused here (no field allows it, and numpy's int64 would
+    overflow on it before the field's own range is checked)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise InvalidInput(f"{value!r} is not an integer; allowed: {allowed}", field=field)
-    return int(value)
+        if not (isinstance(value, float) and value.is_integer()):
+            raise InvalidInput(f"{quote(value)} is not an integer; allowed: {allowed}", field=field)
+    number = int(value)
+    if not -_INT32 <= number < _INT32:
+        raise InvalidInput(f"{quote(number)} is out of range; allowed: {allowed}", field=field)
+    return number
 
 
 def check_reference(reference: object, field: str = "reference") -> str:
     """A reference number as the file keeps it; InvalidInput otherwise (FP-1)."""
     if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
-        raise InvalidInput(f"{reference!r} is not a reference number; allowed: {_REFERENCE_TEXT}", field=field)
+        raise InvalidInput(f"{quote(reference)} is not a reference number; allowed: {_REFERENCE_TEXT}", field=field)
     return reference
 
 
@@ -142,7 +149,7 @@ def _minutia(value: object, position: int) -> Minutia:
     elif isinstance(value, (tuple, list, np.void)) and len(value) == 5:
         raw = tuple(value)
     else:
-        raise InvalidInput(f"{value!r} is not a minutia; allowed: (x, y, angle, type, quality) or a "
+        raise InvalidInput(f"{quote(value)} is not a minutia; allowed: (x, y, angle, type, quality) or a "
                            f"mapping with those keys", field=field)
     x, y, angle, kind, quality = raw
     return Minutia(_int(x, f"{field}.x", "pixels"), _int(y, f"{field}.y", "pixels"),
