@@ -87,7 +87,9 @@ def demo(
         try:
             result = run_demo(spec, folder, progress)
         finally:
-            configure_logging("WARNING", stream=sys.stderr)  # the log file closes below
+            # The log file closes below. The process's own stderr, not sys.stderr: under a CLI runner that is a
+            # stream closed after the command, and a later log line of the same process would fail on it.
+            configure_logging("WARNING", stream=sys.__stderr__)
             log_file.close()
     if as_json:
         sys.stdout.write(json.dumps(result.report, indent=2) + "\n")
