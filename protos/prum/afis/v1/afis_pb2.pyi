@@ -139,14 +139,20 @@ class Template(_message.Message):
     RESOLUTION_PPI_FIELD_NUMBER: _builtins.int
     MINUTIAE_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """The template's reference number, never a name (FP-1). Required; an identifier of at most 64 characters."""
     kind: Global___TemplateKind.ValueType
+    """Identified person or unidentified trace (FP-1). Required."""
     finger_position: Global___FingerPosition.ValueType
+    """Unspecified (0) only for a trace whose finger is not known."""
     width: _builtins.int
+    """Image size in pixels, 64-4000 each."""
     height: _builtins.int
     resolution_ppi: _builtins.int
-    """Pixels per inch, typically 500."""
+    """Pixels per inch, 250-1000; typically 500."""
     @_builtins.property
-    def minutiae(self) -> _containers.RepeatedCompositeFieldContainer[Global___Minutia]: ...
+    def minutiae(self) -> _containers.RepeatedCompositeFieldContainer[Global___Minutia]:
+        """Required; at most 255 minutiae (ISO/IEC 19794-2: one finger view), and at least 8 for a search."""
+
     def __init__(
         self,
         *,
@@ -205,11 +211,17 @@ class SearchRequest(_message.Message):
     PROBE_FIELD_NUMBER: _builtins.int
     MAX_CANDIDATES_FIELD_NUMBER: _builtins.int
     max_candidates: _builtins.int
-    """The most candidates the requesting state accepts for verification (FP-3)."""
+    """The most candidates the requesting state accepts for verification (FP-3); the requested state returns at
+    most its own limit for the requesting state. Optional; 0 to 1000, 0 meaning that limit.
+    """
     @_builtins.property
-    def context(self) -> _common_pb2.QueryContext: ...
+    def context(self) -> _common_pb2.QueryContext:
+        """Required."""
+
     @_builtins.property
-    def probe(self) -> Global___Template: ...
+    def probe(self) -> Global___Template:
+        """The template searched. Required."""
+
     def __init__(
         self,
         *,
@@ -259,11 +271,15 @@ Global___SearchResponse: _TypeAlias = SearchResponse  # noqa: Y015
 
 @_typing.final
 class IngestRequest(_message.Message):
+    """One template of an ingest stream."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TEMPLATE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def template(self) -> Global___Template: ...
+    def template(self) -> Global___Template:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -306,6 +322,7 @@ class DeleteRequest(_message.Message):
 
     REFERENCE_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """Required; an identifier of at most 64 characters."""
     def __init__(
         self,
         *,

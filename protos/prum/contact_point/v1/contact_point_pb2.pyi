@@ -113,15 +113,23 @@ Global___Officer: _TypeAlias = Officer  # noqa: Y015
 
 @_typing.final
 class VehicleKey(_message.Message):
+    """Only a complete VIN or a complete registration number (VRD-1)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     VIN_FIELD_NUMBER: _builtins.int
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     vin: _builtins.str
+    """A complete VIN (17 characters; spaces, hyphens and dots typed between them are ignored). Text of at
+    most 32 characters.
+    """
     registration_number: _builtins.str
+    """A complete registration number, as typed. Text of at most 32 characters."""
     @_builtins.property
-    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """The point in time the lookup answers for; unset means now."""
+
     def __init__(
         self,
         *,
@@ -154,15 +162,22 @@ class SearchRequest(_message.Message):
     VEHICLE_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
+    """The authorised officer who runs the query (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
     ordering_officer_id: _builtins.str
+    """The officer who ordered it (LOG-2). Required; an identifier of at most 64 characters."""
     reason: _builtins.str
+    """Why (LOG-2). Required; text of at most 500 characters."""
     case_reference: _builtins.str
+    """National case or file reference. Optional; text of at most 128 characters."""
     category: _common_pb2.Category.ValueType
+    """DNA, FINGERPRINT or VEHICLE. Required."""
     deadline_ms: _builtins.int
-    """One deadline for the whole fan-out, in milliseconds (default 2000)."""
+    """One deadline for the whole fan-out, in milliseconds. Optional; 0 to 600000, 0 meaning the contact
+    point's default (the federation's deadline_ms).
+    """
     @_builtins.property
     def target_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """States to ask; empty means every peer."""
+        """States to ask; empty means every peer. Optional; at most 64 states, each 2 capitals."""
 
     @_builtins.property
     def profile(self) -> _dna_pb2.Profile: ...
@@ -283,15 +298,23 @@ class FollowUpRequest(_message.Message):
     REFERENCE_FIELD_NUMBER: _builtins.int
     ORIGINAL_REQUEST_ID_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
+    """The authorised officer who asks (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
     ordering_officer_id: _builtins.str
+    """The officer who ordered it (LOG-2). Required; an identifier of at most 64 characters."""
     reason: _builtins.str
+    """Why (LOG-2). Required; text of at most 500 characters."""
     case_reference: _builtins.str
+    """National case or file reference. Optional; text of at most 128 characters."""
     category: _common_pb2.Category.ValueType
+    """The category of the hit: DNA or FINGERPRINT. Required."""
     requested_state: _builtins.str
+    """The state that supplied the hit. Required; 2 capitals."""
     reference: _builtins.str
-    """The reference number received in the hit."""
+    """The reference number received in the hit. Required; an identifier of at most 64 characters."""
     original_request_id: _builtins.str
-    """The request in which the hit was received."""
+    """The request in which the hit was received (SearchResponse.request_id, a UUID). Required; an identifier of
+    at most 64 characters.
+    """
     def __init__(
         self,
         *,
@@ -324,14 +347,21 @@ class PersonalData(_message.Message):
     CONTESTED_FIELD_NUMBER: _builtins.int
     MARKING_NOTE_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """The reference number of the DNA profile or fingerprint template. Required; an identifier of at most 64
+    characters.
+    """
     surname: _builtins.str
+    """Required; text of at most 200 characters."""
     first_names: _builtins.str
+    """Optional; text of at most 200 characters."""
     date_of_birth: _builtins.str
-    """ISO 8601 date, YYYY-MM-DD."""
+    """ISO 8601 date, YYYY-MM-DD. Optional; at most 10 characters."""
     nationality: _builtins.str
+    """ISO 3166 alpha-2. Optional; 2 capitals."""
     contested: _builtins.bool
     """Set when the data subject contests the data (ACC-1)."""
     marking_note: _builtins.str
+    """Optional; text of at most 1000 characters."""
     def __init__(
         self,
         *,
@@ -386,10 +416,17 @@ class AnswerFollowUpRequest(_message.Message):
     REFERENCE_FIELD_NUMBER: _builtins.int
     ORIGINAL_REQUEST_ID_FIELD_NUMBER: _builtins.int
     category: _common_pb2.Category.ValueType
+    """The category of the hit: DNA or FINGERPRINT. Required."""
     reference: _builtins.str
+    """The reference number supplied in the hit. Required; an identifier of at most 64 characters."""
     original_request_id: _builtins.str
+    """The request in which the hit was supplied (its QueryContext.request_id, a UUID). Required; an identifier of
+    at most 64 characters.
+    """
     @_builtins.property
-    def context(self) -> _common_pb2.QueryContext: ...
+    def context(self) -> _common_pb2.QueryContext:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -440,12 +477,17 @@ class InformedPerson(_message.Message):
     PLACE_OF_BIRTH_FIELD_NUMBER: _builtins.int
     CIRCUMSTANCES_FIELD_NUMBER: _builtins.int
     surname: _builtins.str
+    """Required; text of at most 200 characters."""
     first_names: _builtins.str
+    """Optional; text of at most 200 characters."""
     date_of_birth: _builtins.str
-    """ISO 8601 date, YYYY-MM-DD."""
+    """ISO 8601 date, YYYY-MM-DD. Optional; at most 10 characters."""
     place_of_birth: _builtins.str
+    """Optional; text of at most 200 characters."""
     circumstances: _builtins.str
-    """The circumstances that give reason to believe the person will commit offences (Art 14, 16)."""
+    """The circumstances that give reason to believe the person will commit offences (Art 14, 16). Required;
+    text of at most 4000 characters.
+    """
     def __init__(
         self,
         *,
@@ -480,18 +522,30 @@ class SendInformationRequest(_message.Message):
     CONDITIONS_FIELD_NUMBER: _builtins.int
     PURPOSE_ENDS_AT_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
+    """The authorised officer who sends the information (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
     ordering_officer_id: _builtins.str
+    """The officer who ordered the supply (LOG-2). Required; an identifier of at most 64 characters."""
     reason: _builtins.str
+    """Why (LOG-2). Required; text of at most 500 characters."""
     case_reference: _builtins.str
+    """National case or file reference. Optional; text of at most 128 characters."""
     requested_state: _builtins.str
+    """The state informed. Required; 2 capitals."""
     purpose: Global___InformationPurpose.ValueType
+    """Required."""
     event: _builtins.str
-    """The event or threat concerned, e.g. "UEFA Euro 2028 final, Cardiff"."""
+    """The event or threat concerned, e.g. "UEFA Euro 2028 final, Cardiff". Required; text of at most 500
+    characters.
+    """
     @_builtins.property
-    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]: ...
+    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]:
+        """Required; at most 1000 persons."""
+
     @_builtins.property
     def conditions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Conditions on use that bind the receiver (Art 16(3))."""
+        """Conditions on use that bind the receiver (Art 16(3)). Optional; at most 32 conditions, each text of at
+        most 1000 characters.
+        """
 
     @_builtins.property
     def purpose_ends_at(self) -> _timestamp_pb2.Timestamp:
@@ -559,13 +613,25 @@ class ReceiveInformationRequest(_message.Message):
     CONDITIONS_FIELD_NUMBER: _builtins.int
     PURPOSE_ENDS_AT_FIELD_NUMBER: _builtins.int
     purpose: Global___InformationPurpose.ValueType
+    """Required."""
     event: _builtins.str
+    """The event or threat concerned, e.g. "UEFA Euro 2028 final, Cardiff". Required; text of at most 500
+    characters.
+    """
     @_builtins.property
-    def context(self) -> _common_pb2.QueryContext: ...
+    def context(self) -> _common_pb2.QueryContext:
+        """Required."""
+
     @_builtins.property
-    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]: ...
+    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___InformedPerson]:
+        """Required; at most 1000 persons."""
+
     @_builtins.property
-    def conditions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def conditions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Conditions on use that bind the receiver (Art 16(3)). Optional; at most 32 conditions, each text of at
+        most 1000 characters.
+        """
+
     @_builtins.property
     def purpose_ends_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -700,6 +766,7 @@ class CloseInformationRequest(_message.Message):
 
     INFORMATION_ID_FIELD_NUMBER: _builtins.int
     information_id: _builtins.str
+    """ReceivedInformation.information_id. Required; a UUID (36 characters)."""
     def __init__(
         self,
         *,
@@ -738,7 +805,9 @@ class RegisterPersonsRequest(_message.Message):
 
     PERSON_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def person(self) -> Global___PersonalData: ...
+    def person(self) -> Global___PersonalData:
+        """Required."""
+
     def __init__(
         self,
         *,

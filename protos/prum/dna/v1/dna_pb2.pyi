@@ -76,7 +76,12 @@ class Alleles(_message.Message):
 
     VALUES_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """One value (homozygous) or two; a third and later become a wildcard (DNA-5). Required; at most 8 values,
+        each text of at most 8 characters (a repeat number, a microvariant such as "9.3", X or Y, or a lab code
+        such as "OL").
+        """
+
     def __init__(
         self,
         *,
@@ -121,10 +126,15 @@ class Profile(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     LOCI_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """The profile's reference number, never a name (DNA-1). Required; an identifier of at most 64 characters."""
     kind: Global___ProfileKind.ValueType
+    """Identified person or unidentified trace (DNA-2). Required."""
     @_builtins.property
     def loci(self) -> _containers.MessageMap[_builtins.str, Global___Alleles]:
-        """Locus name (e.g. "D3S1358", "VWA", "AMEL") to its alleles."""
+        """Locus name (e.g. "D3S1358", "VWA", "AMEL", or as labs type it: "vWA", "Penta D") to its alleles.
+        Required; at most 32 loci (the annex's 24 and the ESS's, with room to spare), each name text of at
+        most 32 characters.
+        """
 
     def __init__(
         self,
@@ -196,9 +206,13 @@ class SearchRequest(_message.Message):
     CONTEXT_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def context(self) -> _common_pb2.QueryContext: ...
+    def context(self) -> _common_pb2.QueryContext:
+        """Required."""
+
     @_builtins.property
-    def profile(self) -> Global___Profile: ...
+    def profile(self) -> Global___Profile:
+        """The profile searched. Required."""
+
     def __init__(
         self,
         *,
@@ -258,9 +272,13 @@ class CompareRequest(_message.Message):
     CONTEXT_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def context(self) -> _common_pb2.QueryContext: ...
+    def context(self) -> _common_pb2.QueryContext:
+        """In the first message of the stream; the later ones may leave it out."""
+
     @_builtins.property
-    def profile(self) -> Global___Profile: ...
+    def profile(self) -> Global___Profile:
+        """One unidentified profile compared. Required in every message."""
+
     def __init__(
         self,
         *,
@@ -306,11 +324,15 @@ Global___CompareResponse: _TypeAlias = CompareResponse  # noqa: Y015
 
 @_typing.final
 class IngestRequest(_message.Message):
+    """One profile of an ingest stream."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PROFILE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def profile(self) -> Global___Profile: ...
+    def profile(self) -> Global___Profile:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -379,6 +401,7 @@ class DeleteRequest(_message.Message):
 
     REFERENCE_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """Required; an identifier of at most 64 characters."""
     def __init__(
         self,
         *,
@@ -421,8 +444,12 @@ class MarkRequest(_message.Message):
     CONTESTED_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """Required; an identifier of at most 64 characters."""
     contested: _builtins.bool
     note: _builtins.str
+    """Travels with every hit on the profile. Needed to lift a marking: its ground (the data subject's consent,
+    a court or DPA decision). Optional otherwise; text of at most 1000 characters.
+    """
     def __init__(
         self,
         *,
@@ -463,8 +490,12 @@ class BlockRequest(_message.Message):
     BLOCKED_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
+    """Required; an identifier of at most 64 characters."""
     blocked: _builtins.bool
     reason: _builtins.str
+    """Why deleting the data would harm the data subject: needed to block, optional to unblock; text of at most
+    500 characters.
+    """
     def __init__(
         self,
         *,

@@ -22,19 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17prum/echo/v1/echo.proto\x12\x0cprum.echo.v1\"\x1e\n\x0b\x45\x63hoRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\"\x1f\n\x0c\x45\x63hoResponse\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x32L\n\x0b\x45\x63hoService\x12=\n\x04\x45\x63ho\x12\x19.prum.echo.v1.EchoRequest\x1a\x1a.prum.echo.v1.EchoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17prum/echo/v1/echo.proto\x12\x0cprum.echo.v1\x1a\x1aprum/common/v1/rules.proto\"(\n\x0b\x45\x63hoRequest\x12\x19\n\x07payload\x18\x01 \x01(\x0c\x42\x08\xda\x93\x19\x04\x10\x80\x80@\"\x1f\n\x0c\x45\x63hoResponse\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x32L\n\x0b\x45\x63hoService\x12=\n\x04\x45\x63ho\x12\x19.prum.echo.v1.EchoRequest\x1a\x1a.prum.echo.v1.EchoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'prum.echo.v1.echo_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ECHOREQUEST']._serialized_start=41
-  _globals['_ECHOREQUEST']._serialized_end=71
-  _globals['_ECHORESPONSE']._serialized_start=73
-  _globals['_ECHORESPONSE']._serialized_end=104
-  _globals['_ECHOSERVICE']._serialized_start=106
-  _globals['_ECHOSERVICE']._serialized_end=182
+  _globals['_ECHOREQUEST'].fields_by_name['payload']._loaded_options = None
+  _globals['_ECHOREQUEST'].fields_by_name['payload']._serialized_options = b'\332\223\031\004\020\200\200@'
+  _globals['_ECHOREQUEST']._serialized_start=69
+  _globals['_ECHOREQUEST']._serialized_end=109
+  _globals['_ECHORESPONSE']._serialized_start=111
+  _globals['_ECHORESPONSE']._serialized_end=142
+  _globals['_ECHOSERVICE']._serialized_start=144
+  _globals['_ECHOSERVICE']._serialized_end=220
 # @@protoc_insertion_point(module_scope)

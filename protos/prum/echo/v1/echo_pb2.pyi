@@ -24,6 +24,7 @@ class EchoRequest(_message.Message):
 
     PAYLOAD_FIELD_NUMBER: _builtins.int
     payload: _builtins.bytes
+    """Returned as sent. Optional; at most 1048576 bytes (1 MiB)."""
     def __init__(
         self,
         *,

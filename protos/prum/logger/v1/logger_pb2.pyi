@@ -121,6 +121,10 @@ Global___Side: _TypeAlias = Side  # noqa: Y015
 
 @_typing.final
 class Entry(_message.Message):
+    """One entry of the log. In an Append, the logger sets `sequence`, `logging_state`, `recorded_at`,
+    `previous_hash` and `hash` itself: leave them empty.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SEQUENCE_FIELD_NUMBER: _builtins.int
@@ -146,27 +150,45 @@ class Entry(_message.Message):
     sequence: _builtins.int
     """Position in this state's log, from 1; set by the logger."""
     kind: Global___EntryKind.ValueType
+    """Required."""
     message_type: Global___MessageType.ValueType
+    """Required."""
     category: _common_pb2.Category.ValueType
+    """Required."""
     side: Global___Side.ValueType
+    """Required."""
     logging_state: _builtins.str
-    """The state whose log holds the entry."""
+    """The state whose log holds the entry; set by the logger. 2 capitals."""
     requesting_state: _builtins.str
+    """Required; 2 capitals."""
     requested_state: _builtins.str
+    """Required; 2 capitals."""
     request_id: _builtins.str
+    """The request's id (QueryContext.request_id). Optional; a UUID (36 characters)."""
     reply_id: _builtins.str
+    """The reply's id (ReplyHeader.reply_id). Optional; an identifier of at most 64 characters."""
     officer_id: _builtins.str
-    """Requesting side (LOG-2): the officer who ran the query, who ordered it, and why."""
+    """Requesting side (LOG-2): the officer who ran the query, who ordered it, and why. Required for the
+    requesting side's automated query (officers and reason) and for a non-automated supply or receipt (the
+    reason). Officer ids: identifiers of at most 64 characters each.
+    """
     ordering_officer_id: _builtins.str
+    """An identifier of at most 64 characters."""
     reason: _builtins.str
+    """Text of at most 500 characters."""
     case_reference: _builtins.str
+    """Optional; text of at most 128 characters."""
     data_supplied: _builtins.str
-    """The data supplied, as canonical JSON (the query profile, the references of the hits...)."""
+    """The data supplied, as JSON (the query profile, the references of the hits...); kept in canonical form.
+    Required for a non-automated supply or receipt (LOG-3). At most 4000000 characters.
+    """
     outcome: Global___Outcome.ValueType
     hit_count: _builtins.int
+    """Optional; at least 0."""
     previous_hash: _builtins.str
-    """Hex SHA-256 of the previous entry (LOG-5); set by the logger."""
+    """Hex SHA-256 of the previous entry (LOG-5); set by the logger. At most 64 characters."""
     hash: _builtins.str
+    """Hex SHA-256 of this entry; set by the logger. At most 64 characters."""
     @_builtins.property
     def recorded_at(self) -> _timestamp_pb2.Timestamp:
         """Date and exact time; set by the logger from its clock."""
@@ -209,7 +231,9 @@ class AppendRequest(_message.Message):
 
     ENTRY_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def entry(self) -> Global___Entry: ...
+    def entry(self) -> Global___Entry:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -263,12 +287,13 @@ class QueryRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _builtins.int
     AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Only the entries of this request. Optional; a UUID (36 characters)."""
     kind: Global___EntryKind.ValueType
     category: _common_pb2.Category.ValueType
     limit: _builtins.int
-    """At most this many entries (default 1000)."""
+    """At most this many entries. Optional; 0 to 10000, 0 meaning 1000."""
     after_sequence: _builtins.int
-    """Only entries after this sequence (for paging)."""
+    """Only entries after this sequence (for paging). Optional; at least 0."""
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -322,6 +347,7 @@ class ExportRequest(_message.Message):
     SINCE_FIELD_NUMBER: _builtins.int
     UNTIL_FIELD_NUMBER: _builtins.int
     log_request_id: _builtins.str
+    """The supervisor's log request answered. Optional; an identifier of at most 64 characters."""
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -518,9 +544,9 @@ class ListCheckpointsRequest(_message.Message):
     AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     after_sequence: _builtins.int
-    """Only checkpoints after this sequence (for paging)."""
+    """Only checkpoints after this sequence (for paging). Optional; at least 0."""
     limit: _builtins.int
-    """At most this many (default 1000)."""
+    """At most this many. Optional; 0 to 10000, 0 meaning 1000."""
     def __init__(
         self,
         *,

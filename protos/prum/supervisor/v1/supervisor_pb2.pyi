@@ -243,11 +243,17 @@ class Declaration(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     FILED_AT_FIELD_NUMBER: _builtins.int
     state: _builtins.str
+    """The declaring state. Required; 2 capitals."""
     kind: Global___DeclarationKind.ValueType
+    """Required."""
     category: _common_pb2.Category.ValueType
+    """Unspecified for a declaration that concerns no one category."""
     text: _builtins.str
+    """What is declared. Required; text of at most 20000 characters."""
     @_builtins.property
-    def filed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def filed_at(self) -> _timestamp_pb2.Timestamp:
+        """Set by the filing state's supervisor; required when it is announced (ShareDeclaration)."""
+
     def __init__(
         self,
         *,
@@ -378,13 +384,20 @@ class SubjectCase(_message.Message):
     DUE_AT_FIELD_NUMBER: _builtins.int
     ANSWER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Set by the DPA when the case opens. An identifier of at most 64 characters."""
     kind: Global___SubjectCaseKind.ValueType
+    """Required."""
     category: _common_pb2.Category.ValueType
     reference: _builtins.str
-    """Reference number of the data concerned."""
+    """Reference number of the data concerned (a DNA or fingerprint reference, a VIN or a registration number).
+    Optional; text of at most 64 characters.
+    """
     description: _builtins.str
+    """What the data subject asks. Required; text of at most 4000 characters."""
     status: Global___SubjectCaseStatus.ValueType
+    """Set by the DPA."""
     answer: _builtins.str
+    """The answer the data subject receives; set by the DPA. Text of at most 4000 characters."""
     @_builtins.property
     def opened_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -417,7 +430,7 @@ class GetReadinessRequest(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     state: _builtins.str
-    """Empty: every state."""
+    """Empty: every state. Optional; 2 capitals."""
     category: _common_pb2.Category.ValueType
     def __init__(
         self,
@@ -470,8 +483,11 @@ class RecordStepRequest(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
     state: _builtins.str
+    """The state that reports the step: the supervisor's own. Required; 2 capitals."""
     category: _common_pb2.Category.ValueType
+    """Required."""
     step: Global___ReadinessStep.ValueType
+    """Required."""
     def __init__(
         self,
         *,
@@ -522,10 +538,13 @@ class CastCouncilVoteRequest(_message.Message):
     VOTING_STATE_FIELD_NUMBER: _builtins.int
     VOTE_FIELD_NUMBER: _builtins.int
     subject_state: _builtins.str
-    """The state whose readiness is decided."""
+    """The state whose readiness is decided. Required; 2 capitals."""
     category: _common_pb2.Category.ValueType
+    """Required."""
     voting_state: _builtins.str
+    """The state that votes: the supervisor's own. Required; 2 capitals."""
     vote: Global___Vote.ValueType
+    """Required."""
     def __init__(
         self,
         *,
@@ -580,8 +599,11 @@ class RevokeReadinessRequest(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     state: _builtins.str
+    """The state whose readiness is withdrawn: the supervisor's own. Required; 2 capitals."""
     category: _common_pb2.Category.ValueType
+    """Required."""
     reason: _builtins.str
+    """Why the decision is revoked. Required; text of at most 500 characters."""
     def __init__(
         self,
         *,
@@ -635,6 +657,7 @@ class ShareReadinessChangeRequest(_message.Message):
     REVOCATION_FIELD_NUMBER: _builtins.int
     PILOT_FIELD_NUMBER: _builtins.int
     origin_state: _builtins.str
+    """The state that made the change; the caller's certificate must name it. Required; 2 capitals."""
     @_builtins.property
     def step(self) -> Global___RecordStepRequest: ...
     @_builtins.property
@@ -681,15 +704,22 @@ class PilotWindow(_message.Message):
     OPEN_FIELD_NUMBER: _builtins.int
     QUERY_IDS_FIELD_NUMBER: _builtins.int
     state: _builtins.str
+    """The candidate state. Required; 2 capitals."""
     category: _common_pb2.Category.ValueType
+    """Required."""
     peer_state: _builtins.str
+    """The ready peer that hosts the pilot. Required; 2 capitals."""
     pilot_id: _builtins.str
+    """"PILOT-" and a random part. Required; an identifier of at most 64 characters."""
     open: _builtins.bool
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def query_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The case references of the pilot's own test queries, one each, made by the pilot runner (random ids)."""
+        """The case references of the pilot's own test queries, one each, made by the pilot runner (random ids):
+        the pilot id, '-' and a random part. Needed to open the window. At most 100 ids, each an identifier of at
+        most 128 characters.
+        """
 
     def __init__(
         self,
@@ -719,10 +749,12 @@ class PilotQuery(_message.Message):
     SEARCH_FIELD_NUMBER: _builtins.int
     EXPECTED_FIELD_NUMBER: _builtins.int
     expected: _contact_point_pb2.ResultStatus.ValueType
+    """Required."""
     @_builtins.property
     def search(self) -> _contact_point_pb2.SearchRequest:
         """Sent by the candidate's contact point to the pilot peer only, with a test query id of its own as case
-        reference (the pilot id, '-' and a random part; see PilotWindow.query_ids).
+        reference (the pilot id, '-' and a random part; see PilotWindow.query_ids); its category and target
+        states are the pilot's, and its reason is prefixed with "pilot run (GATE-1): ". Required.
         """
 
     def __init__(
@@ -750,10 +782,15 @@ class RunPilotRequest(_message.Message):
     PEER_STATE_FIELD_NUMBER: _builtins.int
     QUERIES_FIELD_NUMBER: _builtins.int
     state: _builtins.str
+    """The candidate state: the supervisor's own. Required; 2 capitals."""
     category: _common_pb2.Category.ValueType
+    """Required."""
     peer_state: _builtins.str
+    """A ready peer. Required; 2 capitals."""
     @_builtins.property
-    def queries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PilotQuery]: ...
+    def queries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PilotQuery]:
+        """Required; at most 100 test queries."""
+
     def __init__(
         self,
         *,
@@ -860,7 +897,9 @@ class FileDeclarationRequest(_message.Message):
 
     DECLARATION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def declaration(self) -> Global___Declaration: ...
+    def declaration(self) -> Global___Declaration:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -911,8 +950,11 @@ class ShareDeclarationRequest(_message.Message):
     ORIGIN_STATE_FIELD_NUMBER: _builtins.int
     DECLARATION_FIELD_NUMBER: _builtins.int
     origin_state: _builtins.str
+    """The state that filed the declaration; the caller's certificate must name it. Required; 2 capitals."""
     @_builtins.property
-    def declaration(self) -> Global___Declaration: ...
+    def declaration(self) -> Global___Declaration:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -1085,6 +1127,7 @@ class ListDeclarationsRequest(_message.Message):
 
     STATE_FIELD_NUMBER: _builtins.int
     state: _builtins.str
+    """Empty: every state. Optional; 2 capitals."""
     def __init__(
         self,
         *,
@@ -1204,7 +1247,9 @@ class RunAuditRequest(_message.Message):
     SAMPLE_SIZE_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     sample_size: _builtins.int
+    """Entries drawn (all, if the log holds fewer). Required; 1 to 100000."""
     seed: _builtins.int
+    """The same seed draws the same sample."""
     def __init__(
         self,
         *,
@@ -1280,7 +1325,9 @@ class OpenSubjectCaseRequest(_message.Message):
 
     SUBJECT_CASE_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def subject_case(self) -> Global___SubjectCase: ...
+    def subject_case(self) -> Global___SubjectCase:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -1358,11 +1405,15 @@ class JointFinding(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     RECORDED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """"<state>-<n>": names the DPA that made it."""
+    """"<state>-<n>": names the DPA that made it. Required; an identifier of at most 64 characters."""
     state: _builtins.str
+    """The DPA's state. Required; 2 capitals."""
     text: _builtins.str
+    """Required; text of at most 4000 characters."""
     @_builtins.property
-    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def recorded_at(self) -> _timestamp_pb2.Timestamp:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -1398,22 +1449,31 @@ class JointCase(_message.Message):
     CLOSED_AT_FIELD_NUMBER: _builtins.int
     DELETE_AFTER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """"JC-<opening state>-<n>"."""
+    """"JC-<opening state>-<n>". Required; an identifier of at most 64 characters."""
     kind: Global___JointCaseKind.ValueType
+    """Required."""
     subject: _builtins.str
+    """What the case is about. Required; text of at most 1000 characters."""
     request_id: _builtins.str
-    """The supply between the two states the case concerns, if one."""
+    """The supply between the two states the case concerns, if one. Optional; a UUID (36 characters)."""
     status: Global___JointCaseStatus.ValueType
+    """Required."""
     closed_by: _builtins.str
+    """The state whose DPA closed the case. Optional; 2 capitals."""
     conclusion: _builtins.str
+    """Optional; text of at most 4000 characters."""
     @_builtins.property
     def states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The opening state, then its partner."""
+        """The opening state, then its partner. Required; 2 states, each 2 capitals (at most 2 items of 2 characters)."""
 
     @_builtins.property
-    def opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    def opened_at(self) -> _timestamp_pb2.Timestamp:
+        """Required."""
+
     @_builtins.property
-    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointFinding]: ...
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___JointFinding]:
+        """At most 1000 findings."""
+
     @_builtins.property
     def closed_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -1453,9 +1513,13 @@ class OpenJointCaseRequest(_message.Message):
     SUBJECT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     partner_state: _builtins.str
+    """The other DPA's state. Required; 2 capitals."""
     kind: Global___JointCaseKind.ValueType
+    """Required."""
     subject: _builtins.str
+    """What the case is about. Required; text of at most 1000 characters."""
     request_id: _builtins.str
+    """The supply between the two states the case concerns, if one. Optional; a UUID (36 characters)."""
     def __init__(
         self,
         *,
@@ -1503,7 +1567,9 @@ class AddJointFindingRequest(_message.Message):
     CASE_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
+    """Required; an identifier of at most 64 characters."""
     text: _builtins.str
+    """Required; text of at most 4000 characters."""
     def __init__(
         self,
         *,
@@ -1548,7 +1614,9 @@ class CloseJointCaseRequest(_message.Message):
     CASE_ID_FIELD_NUMBER: _builtins.int
     CONCLUSION_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
+    """Required; an identifier of at most 64 characters."""
     conclusion: _builtins.str
+    """Required; text of at most 4000 characters."""
     def __init__(
         self,
         *,
@@ -1632,8 +1700,11 @@ class ShareJointCaseRequest(_message.Message):
     ORIGIN_STATE_FIELD_NUMBER: _builtins.int
     JOINT_CASE_FIELD_NUMBER: _builtins.int
     origin_state: _builtins.str
+    """The state whose DPA made the change; the caller's certificate must name it. Required; 2 capitals."""
     @_builtins.property
-    def joint_case(self) -> Global___JointCase: ...
+    def joint_case(self) -> Global___JointCase:
+        """Required."""
+
     def __init__(
         self,
         *,

@@ -66,10 +66,13 @@ class Address(_message.Message):
     CITY_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
     street: _builtins.str
+    """Street and number. Required; text of at most 200 characters."""
     postal_code: _builtins.str
+    """Optional; text of at most 16 characters."""
     city: _builtins.str
+    """Required; text of at most 100 characters."""
     country: _builtins.str
-    """ISO 3166 alpha-2."""
+    """ISO 3166 alpha-2 (Greece is GR here). Required; 2 capitals."""
     def __init__(
         self,
         *,
@@ -95,11 +98,15 @@ class NaturalPerson(_message.Message):
     DATE_OF_BIRTH_FIELD_NUMBER: _builtins.int
     ADDRESS_FIELD_NUMBER: _builtins.int
     surname: _builtins.str
+    """Required; text of at most 200 characters."""
     first_names: _builtins.str
+    """Required; text of at most 200 characters."""
     date_of_birth: _builtins.str
-    """ISO 8601 date, YYYY-MM-DD."""
+    """ISO 8601 date, YYYY-MM-DD. Required; at most 10 characters."""
     @_builtins.property
-    def address(self) -> Global___Address: ...
+    def address(self) -> Global___Address:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -123,8 +130,11 @@ class Company(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     ADDRESS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """Required; text of at most 200 characters."""
     @_builtins.property
-    def address(self) -> Global___Address: ...
+    def address(self) -> Global___Address:
+        """Required."""
+
     def __init__(
         self,
         *,
@@ -141,12 +151,15 @@ Global___Company: _TypeAlias = Company  # noqa: Y015
 
 @_typing.final
 class Holder(_message.Message):
+    """An owner or holder: exactly one of a natural person and a company."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ROLE_FIELD_NUMBER: _builtins.int
     PERSON_FIELD_NUMBER: _builtins.int
     COMPANY_FIELD_NUMBER: _builtins.int
     role: Global___HolderRole.ValueType
+    """Required."""
     @_builtins.property
     def person(self) -> Global___NaturalPerson: ...
     @_builtins.property
@@ -178,8 +191,13 @@ class Registration(_message.Message):
     VALID_FROM_FIELD_NUMBER: _builtins.int
     VALID_TO_FIELD_NUMBER: _builtins.int
     registration_number: _builtins.str
+    """As on the plate; case, spaces, hyphens and dots between its parts do not matter. Required; text of at
+    most 32 characters.
+    """
     @_builtins.property
-    def valid_from(self) -> _timestamp_pb2.Timestamp: ...
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """Required."""
+
     @_builtins.property
     def valid_to(self) -> _timestamp_pb2.Timestamp:
         """Unset while the registration is current."""
@@ -212,16 +230,23 @@ class Vehicle(_message.Message):
     FIRST_REGISTRATION_DATE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     vin: _builtins.str
-    """ISO 3779 vehicle identification number (17 characters)."""
+    """ISO 3779 vehicle identification number: 17 letters and digits; spaces, hyphens and dots typed between
+    them are ignored. Required; text of at most 32 characters.
+    """
     registration_number: _builtins.str
+    """The current registration number; empty for a deregistered vehicle. Optional; text of at most 32 characters."""
     make: _builtins.str
+    """Required; text of at most 100 characters."""
     model: _builtins.str
+    """Required; text of at most 100 characters."""
     colour: _builtins.str
+    """Optional; text of at most 50 characters."""
     category: _builtins.str
-    """EU vehicle category, e.g. "M1"."""
+    """EU vehicle category, e.g. "M1", "L3e". Required; at most 8 characters."""
     first_registration_date: _builtins.str
-    """ISO 8601 date, YYYY-MM-DD."""
+    """ISO 8601 date, YYYY-MM-DD. Required; at most 10 characters."""
     status: Global___VehicleStatus.ValueType
+    """Required."""
     def __init__(
         self,
         *,
@@ -250,11 +275,19 @@ class VehicleRecord(_message.Message):
     HOLDERS_FIELD_NUMBER: _builtins.int
     REGISTRATIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def vehicle(self) -> Global___Vehicle: ...
+    def vehicle(self) -> Global___Vehicle:
+        """Required."""
+
     @_builtins.property
-    def holders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Holder]: ...
+    def holders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Holder]:
+        """At least one unless deregistered (VRD-2). At most 32 holders."""
+
     @_builtins.property
-    def registrations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Registration]: ...
+    def registrations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Registration]:
+        """The registration history; without it, one period from the first registration date for the current
+        number. At most 100 periods.
+        """
+
     def __init__(
         self,
         *,
@@ -281,9 +314,15 @@ class LookupRequest(_message.Message):
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     vin: _builtins.str
+    """A complete VIN (17 characters; spaces, hyphens and dots typed between them are ignored). Text of at
+    most 32 characters.
+    """
     registration_number: _builtins.str
+    """A complete registration number of the requested state, as typed. Text of at most 32 characters."""
     @_builtins.property
-    def context(self) -> _common_pb2.QueryContext: ...
+    def context(self) -> _common_pb2.QueryContext:
+        """Required."""
+
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp:
         """The point in time the lookup answers for; unset means now."""
@@ -332,11 +371,15 @@ Global___LookupResponse: _TypeAlias = LookupResponse  # noqa: Y015
 
 @_typing.final
 class IngestRequest(_message.Message):
+    """One record of an ingest stream."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORD_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def record(self) -> Global___VehicleRecord: ...
+    def record(self) -> Global___VehicleRecord:
+        """Required."""
+
     def __init__(
         self,
         *,
