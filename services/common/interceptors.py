@@ -218,8 +218,13 @@ class CallerPolicyInterceptor(_Interceptor):
 
 
 def _validated(requests: Iterator[Any]) -> Iterator[Any]:
-    for request in requests:
-        validate(request)
+    """A request stream whose messages are checked as the servicer reads them; a refusal names the message by
+    its position (1 for the first), and the messages before it have been handed on."""
+    for position, request in enumerate(requests, start=1):
+        try:
+            validate(request)
+        except errors.InvalidInput as refusal:
+            raise errors.InvalidInput(f"stream message {position}: {refusal}") from None
         yield request
 
 
