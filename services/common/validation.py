@@ -133,13 +133,46 @@ def _element_check(field: FieldDescriptor, rules: rules_pb2.FieldRules | None) -
     return None
 
 
-def _missing(field: FieldDescriptor, message: Message) -> bool:
-    if _is_repeated(field):
-        return len(getattr(message, field.name)) == 0
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        return not message.HasField(field.name)
-    value = getattr(message, field.name)
+def _missing(value: Any) -> bool:
+    """An unset value: empty (a blank string too), zero, or an empty repeated field or map."""
     return not value.strip() if isinstance(value, str) else not value
+
+
+def _each_entry(key_check: Check | None, value_check: Check | None) -> Check:
+    """The check of every entry of a map. Paths (`loci['VWA']`) cost more than the checks, so the entries are
+    checked under a blank path first, and only a refused map again entry by entry under each entry's path."""
+    def named(entries: Any, path: str) -> None:
+        for key, value in entries.items():
+            where = f"{path}[{quote(key, 40)}]"
+            if key_check:
+                key_check(key, f"{where} (key)")
+            if value_check:
+                value_check(value, where)
+
+    def each(entries: Any, path: str) -> None:
+        try:
+            for key, value in entries.items():
+                if key_check:
+                    key_check(key, "")
+                if value_check:
+                    value_check(value, "")
+        except InvalidInput:
+            named(entries, path)
+            raise
+    return each
+
+
+def _each_element(element: Check) -> Check:
+    """The check of every element of a repeated field; as for maps, paths (`values[2]`) only for a refusal."""
+    def each(values: Any, path: str) -> None:
+        try:
+            for value in values:
+                element(value, "")
+        except InvalidInput:
+            for index, value in enumerate(values):
+                element(value, f"{path}[{index}]")
+            raise
+    return each
 
 
 def _field_check(field: FieldDescriptor) -> Check | None:
@@ -147,45 +180,38 @@ def _field_check(field: FieldDescriptor) -> Check | None:
     rules = rules_of(field)
     required = bool(rules and rules.required)
     name = field.name
+    repeated = _is_repeated(field)
+    each: Check | None = None
     if _is_map(field):
         key_check = _text_check(rules, "key") if field.message_type.fields_by_name["key"].type == \
             FieldDescriptor.TYPE_STRING else None
         value_check = _element_check(field.message_type.fields_by_name["value"], rules)
-        each: Check | None = None
         if key_check or value_check:
-            def each(entries: Any, path: str) -> None:
-                for key, value in entries.items():
-                    where = f"{path}[{quote(key, 40)}]"
-                    if key_check:
-                        key_check(key, f"{where} (key)")
-                    if value_check:
-                        value_check(value, where)
-    elif _is_repeated(field):
+            each = _each_entry(key_check, value_check)
+    elif repeated:
         element = _element_check(field, rules)
-        each = None
         if element is not None:
-            def each(values: Any, path: str) -> None:
-                for i, value in enumerate(values):
-                    element(value, f"{path}[{i}]")
+            each = _each_element(element)
     else:
         each = _element_check(field, rules)
-    max_items = rules.max_items if rules and (_is_repeated(field)) else 0
+    max_items = rules.max_items if rules and repeated else 0
     if not (required or max_items or each):
         return None
-    is_message = field.type == FieldDescriptor.TYPE_MESSAGE and not _is_repeated(field)
-    what = "set" if not _is_repeated(field) else "given at least once"
+    has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not repeated
+    what = "given at least once" if repeated else "set"
 
     def check(message: Message, prefix: str) -> None:
-        path = prefix + name
-        if required and _missing(field, message):
-            raise InvalidInput(f"is required and must be {what}", field=path)
-        if is_message and not message.HasField(name):
+        if has_presence and not message.HasField(name):
+            if required:
+                raise InvalidInput(f"is required and must be {what}", field=prefix + name)
             return
         value = getattr(message, name)
+        if required and not has_presence and _missing(value):
+            raise InvalidInput(f"is required and must be {what}", field=prefix + name)
         if max_items and len(value) > max_items:
-            raise InvalidInput(f"{len(value):,} entries; at most {max_items} allowed", field=path)
+            raise InvalidInput(f"{len(value):,} entries; at most {max_items} allowed", field=prefix + name)
         if each is not None:
-            each(value, path)
+            each(value, prefix + name)
     return check
 
 
