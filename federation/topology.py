@@ -28,6 +28,10 @@ EU_MEMBER_STATES = {
 
 _DURATION = re.compile(r"^(\d+)\s*(d|w|m|y)$")
 
+#: The most candidates a state may accept from each peer for verification (FP-3): the contract's bound of
+#: `afis.v1.SearchRequest.max_candidates`.
+MAX_CANDIDATES = 1000
+
 
 class FederationFileError(ValueError):
     """The federation file is wrong; the message names the key and what is allowed."""
@@ -186,6 +190,10 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                            *((f"afis.{k}", v) for k, v in afis.items())):
             if not isinstance(value, int) or value < 0:
                 raise FederationFileError(f"{where}.{key}: {value!r}; allowed: a whole number >= 0")
+        if afis["max_candidates"] > MAX_CANDIDATES:
+            # A peer refuses a search asking for more (afis.v1.SearchRequest.max_candidates).
+            raise FederationFileError(f"{where}.afis.max_candidates: {afis['max_candidates']}; allowed: 0 to "
+                                      f"{MAX_CANDIDATES}")
         partners = table.get("comparison_partners", [])
         if not isinstance(partners, list) or not all(isinstance(p, str) and len(p) == 2 for p in partners):
             raise FederationFileError(f"{where}.comparison_partners: {partners!r}; allowed: a list of state codes")

@@ -45,6 +45,7 @@ def test_a_smaller_federation_keeps_only_agreements_among_its_states() -> None:
     ('[[state]]\ncode = "DE"\nretention = { NON_AUTOMATED_SUPPLY = "forever" }\n[[state]]\ncode = "NL"',
      "not a duration"),
     ('[[state]]\ncode = "DE"\n[[state]]\ncode = "DE"', "appears twice"),
+    ('[[state]]\ncode = "DE"\nafis = { max_candidates = 5000 }\n[[state]]\ncode = "NL"', "allowed: 0 to 1000"),
     ("this is not toml", "not valid TOML"),
 ])
 def test_wrong_files_are_refused_with_what_is_allowed(tmp_path: Path, text: str, message: str) -> None:
