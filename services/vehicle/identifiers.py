@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Callable
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 from prum.services.vehicle.plates import COUNTRY_ALIASES, PLATE_FORMATS, formats_of, read_plate
 
 VIN_LENGTH = 17
@@ -42,7 +42,8 @@ _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _HOMOGLYPHS = str.maketrans("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТУХ", "ABEZHIKMNOPTYXABEKMHOPCTYX")
 _PLATE_CHARACTERS = re.compile(r"[0-9A-ZÄÖÜÅČĆĐŠŽ]+")
 _WILDCARD = re.compile(f"[{re.escape(WILDCARDS)}]")
-_DIGIT = re.compile(r"\d")
+_DIGIT = re.compile(r"[0-9]")
+_NON_ASCII_DIGIT = re.compile(r"[^\D0-9]")  # a decimal digit of another script: "٣", "１"
 _NAME_WORDS = re.compile(r"\b[^\W\d_]{2,}\s+[^\W\d_]{2,}\s+[^\W\d_]{2,}\b")
 _SEPARATOR_RUN = re.compile(f"[{re.escape(SEPARATORS)}]+")
 
@@ -71,6 +72,9 @@ def _common_refusals(text: object, field: str, allowed: str | Callable[[], str],
     stripped = text.strip()
     if not stripped:
         raise _refuse(f"empty {what}", field, allowed)
+    if _NON_ASCII_DIGIT.search(stripped):
+        raise _refuse(f"a {what} is written with the ASCII digits 0-9; this has a digit of another script", field,
+                      allowed)
     if _WILDCARD.search(stripped):
         raise _refuse("wildcards (*, ?, %, _) are not allowed: the register answers only for a complete key",
                       field, allowed)
@@ -120,7 +124,7 @@ def plate_forms_text(country: str) -> str:
 def _country(country: object) -> str:
     if not isinstance(country, str) or formats_of(country) is None:
         supported = ", ".join(supported_countries() + sorted(COUNTRY_ALIASES))
-        raise InvalidInput(f"no registration-number formats for country {country!r}; supported: {supported}",
+        raise InvalidInput(f"no registration-number formats for country {quote(country)}; supported: {supported}",
                            field="country")
     code = country.strip().upper()
     return COUNTRY_ALIASES.get(code, code)

@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 from prum.services.vehicle.identifiers import normalize_plate, normalize_vin
 
 EU_CATEGORIES: tuple[str, ...] = (
@@ -30,7 +30,7 @@ def canonical_category(value: object) -> str:
     """"M1", "N1", "L3e", ... from any case; InvalidInput otherwise."""
     text = value.strip().upper() if isinstance(value, str) else ""
     if text not in EU_CATEGORIES:
-        raise InvalidInput(f"{value!r} is not an EU vehicle category; allowed: "
+        raise InvalidInput(f"{quote(value)} is not an EU vehicle category; allowed: "
                            f"{', '.join(c[:-1] + 'e' if c.endswith('E') else c for c in EU_CATEGORIES)}",
                            field="category")
     return text[:-1] + "e" if text.endswith("E") else text
@@ -45,7 +45,7 @@ class _Parsed(enum.Enum):
             key = value.strip().upper().removeprefix(cls._prefix())  # type: ignore[attr-defined]
             if key in cls.__members__:
                 return cls[key]
-        raise InvalidInput(f"{value!r} is not a {field}; allowed: {', '.join(cls.__members__)}", field=field)
+        raise InvalidInput(f"{quote(value)} is not a {field}; allowed: {', '.join(cls.__members__)}", field=field)
 
 
 class VehicleStatus(_Parsed):

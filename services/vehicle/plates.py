@@ -383,6 +383,10 @@ COUNTRY_ALIASES = {"GR": "EL"}
 """Other codes for a state: ISO 3166's GR is the EU's EL."""
 
 
+_DIGITS = frozenset("0123456789")
+"""A plate's digits are ASCII: str.isdigit would also take "٣" and "²"."""
+
+
 def formats_of(country: str) -> tuple[PlateFormat, ...] | None:
     """The formats of a state by its code (aliases resolved), or None when it has none."""
     code = country.strip().upper()
@@ -393,10 +397,10 @@ def _classes(segment: Segment, length: int) -> list[str]:
     """Per position, "L" (letter) and/or "N" (digit): what the segment of that length may hold there."""
     if segment.kind == "C":
         codes = [code for code in segment.codes if len(code) == length]
-        return ["".join(sorted({"N" if code[i].isdigit() else "L" for code in codes})) for i in range(length)]
+        return ["".join(sorted({"N" if code[i] in _DIGITS else "L" for code in codes})) for i in range(length)]
     if segment.kind == "K":
-        return ["N" if c.isdigit() else "L" for c in segment.chars]
-    kinds = "".join(sorted({"N" if c.isdigit() else "L" for c in segment.chars}))
+        return ["N" if c in _DIGITS else "L" for c in segment.chars]
+    kinds = "".join(sorted({"N" if c in _DIGITS else "L" for c in segment.chars}))
     return [kinds] * length
 
 
@@ -419,7 +423,7 @@ def read_plate(country: str, compact: str, breaks: frozenset[int] = frozenset())
     code = COUNTRY_ALIASES.get(code, code)
     if code not in PLATE_FORMATS:
         return []
-    shape = "".join("N" if c.isdigit() else "L" for c in compact)
+    shape = "".join("N" if c in _DIGITS else "L" for c in compact)
     readings = set()
     for plate_format, variant in _variants_by_shape(code).get(shape, ()):
         reading = plate_format.read_variant(variant, compact, breaks)
