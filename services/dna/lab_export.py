@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 from prum.services.dna.loci import canonical_locus
 from prum.services.dna.profile import ProfileKind
 
@@ -71,7 +71,8 @@ _KIND_WORDS = {
 _SPLIT = re.compile(r"[\s,/;|]+|(?<=[^\s,/;|\-])-(?=[^\s,/;|\-])")
 _PAIRED = re.compile(r"^(?P<locus>.+?)(?:[\s_.\-]+(?:allele[\s_.\-]*)?|[\s_.\-]*allele[\s_.\-]*|\s*\()"
                      r"(?P<number>[12ab])\)?$", re.IGNORECASE)
-_ALLELE_COLUMN = re.compile(r"^allele[\s_.\-]*(?P<number>\d+)$", re.IGNORECASE)
+_MAX_PAIRED_NAME = 64
+_ALLELE_COLUMN = re.compile(r"allele[\s_.\-]*(?P<number>[0-9]{1,3})", re.IGNORECASE | re.ASCII)  # fullmatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ def parse_kind(value: str, line_field: str = "kind") -> ProfileKind:
     try:
         return ProfileKind.parse(value, field=line_field)
     except InvalidInput:
-        raise InvalidInput(f"{value!r} is not a profile kind; allowed: person, reference, P, IDENTIFIED_PERSON "
+        raise InvalidInput(f"{quote(value)} is not a profile kind; allowed: person, reference, P, IDENTIFIED_PERSON "
                            f"(identified person) or trace, stain, crime scene, T, UNIDENTIFIED_TRACE (DNA-2)",
                            field=line_field) from None
 
@@ -176,7 +177,7 @@ def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | st
                            field="file") from None
     reference_at = _find(header, _REFERENCE_NAMES)
     if reference_at is None:
-        raise InvalidInput(f"no reference column in the header {header}; name one of: "
+        raise InvalidInput(f"no reference column in the header {quote(delimiter.join(header))}; name one of: "
                            f"{', '.join(_REFERENCE_NAMES)}", field="file")
     kind_at = _find(header, _KIND_NAMES)
     default = None if default_kind is None else parse_kind(str(default_kind.name if isinstance(
@@ -186,7 +187,7 @@ def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | st
                            field="kind")
     marker_at = _find(header, _MARKER_NAMES)
     allele_columns = [(i, int(m.group("number"))) for i, name in enumerate(header)
-                      if (m := _ALLELE_COLUMN.match(name.strip()))]
+                      if (m := _ALLELE_COLUMN.fullmatch(name.strip()))]
     if marker_at is not None and allele_columns:
         return _parse_long(reader, header, delimiter, reference_at, kind_at, marker_at, allele_columns, default)
     single: dict[int, str] = {}
@@ -199,14 +200,15 @@ def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | st
         if locus is not None:
             single[i] = locus
             continue
-        match = _PAIRED.match(name.strip())
+        # A column name longer than any locus pair's is not one: _PAIRED takes time quadratic in the length.
+        match = _PAIRED.match(name.strip()) if len(name.strip()) <= _MAX_PAIRED_NAME else None
         locus = _locus(match.group("locus")) if match else None
         if locus is not None and match is not None:
             paired.setdefault(locus, {})[match.group("number").lower()] = i
         elif name.strip():
             ignored.append(name.strip())
     if not single and not paired:
-        raise InvalidInput(f"no locus column in the header {header}; name loci as labs do (D3S1358, vWA, TH01 ...) "
+        raise InvalidInput(f"no locus column in the header {quote(delimiter.join(header))}; name loci as labs do (D3S1358, vWA, TH01 ...) "
                            f"or as pairs D3S1358_1, D3S1358_2", field="file")
     twice = set(single.values()) & set(paired)
     if twice or len(set(single.values())) != len(single):
@@ -241,7 +243,7 @@ def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | st
                 if values:
                     loci[locus] = values
             if reference in seen:
-                raise InvalidInput(f"reference {reference!r} appears twice in the file (first at line {seen[reference]})")
+                raise InvalidInput(f"reference {quote(reference)} appears twice in the file (first at line {seen[reference]})")
             seen[reference] = line
             result.rows.append(LabRow(line, reference, kind, loci))
         except InvalidInput as error:
@@ -275,7 +277,7 @@ def _parse_long(reader: Iterable[list[str]], header: list[str], delimiter: str, 
             samples[reference] = (first_line, kind, loci, problems)
         locus = _locus(record[marker_at])
         if locus is None:
-            problems.append(f"line {line}: marker {record[marker_at].strip()!r} is not a locus of the annex or the ESS")
+            problems.append(f"line {line}: marker {quote(record[marker_at].strip())} is not a locus of the annex or the ESS")
             continue
         if locus in loci:
             problems.append(f"line {line}: marker {locus} given twice for this sample")
