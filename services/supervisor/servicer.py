@@ -11,6 +11,7 @@ import grpc
 
 from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
 from prum.services.common.tls import calling_state, check_claim
+from prum.services.common.validation import rules_of
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, moment, timestamp
 from prum.services.supervisor import (
     Audit,
@@ -29,6 +30,10 @@ from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseSt
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
+
+#: A pilot's test query goes out with this before the reason the supervisor gave it, within the reason's limit.
+PILOT_REASON = "pilot run (GATE-1): "
+REASON_LIMIT = rules_of(cp_pb2.SearchRequest.DESCRIPTOR.fields_by_name["reason"]).max_length  # type: ignore[union-attr]
 
 
 def _named(proto_enum: object, value: int, prefix: str, field: str) -> str:
@@ -225,6 +230,12 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         if len(request.queries) > PILOT_MAX_QUERIES:
             raise InvalidInput(f"holds {len(request.queries)} test queries; allowed: 1 to {PILOT_MAX_QUERIES}",
                                field="queries")
+        room = REASON_LIMIT - len(PILOT_REASON)
+        for index, query in enumerate(request.queries):
+            if len(query.search.reason) > room:
+                raise InvalidInput(f"{len(query.search.reason):,} characters; a test query's reason goes out after "
+                                   f"{PILOT_REASON!r}, so at most {room} allowed",
+                                   field=f"queries[{index}].search.reason")
         pilot_id = f"PILOT-{uuid.uuid4()}"
         # One random case reference per test query: only these pass the gates, each once (GATE-1).
         query_ids = [f"{pilot_id}-{secrets.token_hex(8)}" for _ in request.queries]
@@ -240,7 +251,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                 search = cp_pb2.SearchRequest()
                 search.CopyFrom(query.search)
                 search.category, search.case_reference = request.category, query_id
-                search.reason = f"pilot run (GATE-1): {search.reason}" if search.reason else "pilot run (GATE-1)"
+                search.reason = PILOT_REASON + search.reason
                 del search.target_states[:]
                 search.target_states.append(window.peer)
                 try:

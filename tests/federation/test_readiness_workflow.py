@@ -125,6 +125,13 @@ def test_a_pilot_is_run_by_the_candidate_with_a_ready_peer_only(fresh: InProcess
         supervisor(fresh, "LU").RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA,
                                                             peer_state="LU", queries=[query]), timeout=10)
     assert itself.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    long_reason = pilot_query(DONOR, "LU-PILOT-5", cp_pb2.RESULT_STATUS_HIT)
+    long_reason.search.reason = "r" * 490  # within the contract's 500, but not after the pilot's prefix
+    with pytest.raises(grpc.RpcError) as too_long:
+        supervisor(fresh, "LU").RunPilot(pb.RunPilotRequest(state="LU", category=common_pb2.CATEGORY_DNA,
+                                                            peer_state="DE", queries=[long_reason]), timeout=10)
+    assert too_long.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert too_long.value.details().startswith("queries[0].search.reason: 490 characters")
     # A made-up pilot id opens no gate: LU's contact point refuses, and so would NL's file.
     with pytest.raises(grpc.RpcError) as forged:
         fresh.contact_point("LU").Search(officer_search(DONOR, "LU-CS-2", officer_id="LU-NCP-01",
