@@ -22,10 +22,19 @@ from enum import StrEnum
 from pathlib import Path
 
 from prum.services.common.clock import Clock
-from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
+from prum.services.common.errors import (
+    CapacityExhausted,
+    IdentityMismatch,
+    InvalidInput,
+    NotAuthorised,
+    UnknownReference,
+)
 from prum.services.supervisor.dpa import AUDIT_RETENTION_MONTHS, _Register, add_months, read_moment, stored_moment
 
 _STATE_CODE = re.compile(r"^[A-Z]{2}$")
+#: The most findings a joint case holds: the whole case travels to the partner in one message
+#: (`supervisor.v1.JointCase.findings`, at most 1000).
+MAX_FINDINGS = 1000
 
 
 class JointCaseKind(StrEnum):
@@ -134,6 +143,9 @@ class JointCases(_Register):
         text = _text(text, "text", "a finding says what was found")
         with self._lock, self._write():
             case = self._open_case(case_id)
+            if len(case.findings) >= MAX_FINDINGS:
+                raise CapacityExhausted(f"joint case {case_id} holds {MAX_FINDINGS} findings, the most a case carries "
+                                        f"to the partner DPA; open another joint case for further findings")
             finding = JointFinding(f"{self.state}-{self._count('JF')}", self.state, text, self.clock.now())
             return self._save(replace(case, findings=(*case.findings, finding)))
 

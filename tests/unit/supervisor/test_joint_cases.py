@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from prum.services.common.clock import SimulatedClock
-from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
+from prum.services.common.errors import CapacityExhausted, IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
 from prum.services.supervisor import JointCaseKind, JointCases, JointCaseStatus, JointFinding, add_months
 
 START = datetime(2026, 4, 1, 10, 0, tzinfo=timezone.utc)
@@ -105,3 +105,26 @@ def test_a_closed_case_is_deleted_18_months_after_closing(
     clock.set(add_months(START, 18))
     assert [c.id for c in nl.list()] == [kept_open.id]  # an open case is never deleted
     assert de.list() == []
+
+
+def test_a_case_holds_at_most_the_findings_one_message_carries(nl: JointCases, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """The whole case travels to the partner in one message, whose contract allows 1000 findings."""
+    from prum.services.supervisor import joint
+
+    monkeypatch.setattr(joint, "MAX_FINDINGS", 3)
+    case = nl.open("DE", JointCaseKind.AUDIT, "sample audit of DNA supplies")
+    for number in range(3):
+        nl.add_finding(case.id, f"finding {number}")
+    with pytest.raises(CapacityExhausted, match="holds 3 findings"):
+        nl.add_finding(case.id, "one too many")
+    assert len(nl.get(case.id).findings) == 3
+
+
+def test_the_findings_limit_is_the_contracts() -> None:
+    from prum.services.common.validation import rules_of
+    from prum.services.supervisor.joint import MAX_FINDINGS
+    from prum.supervisor.v1 import supervisor_pb2 as pb
+
+    rules = rules_of(pb.JointCase.DESCRIPTOR.fields_by_name["findings"])
+    assert rules is not None and rules.max_items == MAX_FINDINGS
