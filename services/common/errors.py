@@ -52,19 +52,22 @@ class CapacityExhausted(PrumError):
 
 
 def quote(value: object, limit: int = 80) -> str:
-    """`value` as a caller sees it in a message (repr), cut to its first `limit` characters: a status message
-    never echoes a long input in full. The quote takes at most about 4 x `limit` bytes of UTF-8 (a prefix of
-    control or unassigned characters, escaped by repr, is cut shorter). Never raises: a huge integer (whose
-    str() Python refuses beyond 4,300 digits) is told by its size."""
+    """`value` as a caller sees it in a message: a string's repr ('NL-P-1'), any other value's repr (99, None),
+    cut to its first `limit` characters so that a status message never echoes a long input in full. The quote
+    takes at most about 4 x `limit` bytes of UTF-8 (a prefix of control or unassigned characters, escaped by repr,
+    is cut shorter). Never raises: a huge integer (whose repr Python refuses beyond 4,300 digits) is told by its
+    size."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         return f"<an integer of {value.bit_length():,} bits>"
-    try:
-        text = value if isinstance(value, str) else str(value)
-    except Exception:  # noqa: BLE001 - a message must never fail on the value it quotes
-        return f"<a {type(value).__name__}>"
-    shown = text[:limit]
+    if not isinstance(value, str):
+        try:
+            text = repr(value)
+        except Exception:  # noqa: BLE001 - a message must never fail on the value it quotes
+            return f"<a {type(value).__name__}>"
+        return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+    shown = value[:limit]
     while len(repr(shown).encode("utf-8", "backslashreplace")) > 4 * limit + 2:
         shown = shown[:len(shown) // 2]
-    if len(shown) == len(text):
-        return repr(text)
-    return f"{shown!r}... ({len(text):,} characters)"
+    if len(shown) == len(value):
+        return repr(value)
+    return f"{shown!r}... ({len(value):,} characters)"

@@ -8,7 +8,7 @@ from prum.services.common.errors import quote
 def test_a_short_value_is_its_repr() -> None:
     assert quote("NL-P-1") == "'NL-P-1'"
     assert quote("x\x00") == "'x\\x00'"
-    assert quote(12) == "'12'"
+    assert quote(12) == "12" and quote(None) == "None" and quote(b"\x00") == "b'\\x00'"
 
 
 def test_a_long_value_is_cut_with_its_length() -> None:
@@ -27,7 +27,7 @@ def test_a_value_python_cannot_print_is_told_by_its_size() -> None:
     assert quote(10 ** 5000) == "<an integer of 16,610 bits>"  # str() raises ValueError beyond 4,300 digits
 
     class Unprintable:
-        def __str__(self) -> str:
+        def __repr__(self) -> str:
             raise RuntimeError("no")
 
     assert quote(Unprintable()) == "<a Unprintable>"
