@@ -25,7 +25,9 @@ def template_from_proto(message: pb.Template, field: str = "probe") -> Template:
         raise InvalidInput("is unspecified; allowed: TEMPLATE_KIND_IDENTIFIED_PERSON, TEMPLATE_KIND_UNIDENTIFIED_TRACE "
                            "(FP-1)", field=f"{field}.kind")
     return Template(
-        reference=message.reference, kind=TemplateKind.parse(pb.TemplateKind.Name(message.kind), f"{field}.kind"),
+        reference=message.reference, kind=TemplateKind.parse(
+            pb.TemplateKind.Name(message.kind) if message.kind in pb.TemplateKind.values() else message.kind,
+            f"{field}.kind"),  # an undefined number is refused by parse, not by Name's ValueError
         finger_position=message.finger_position, width=message.width, height=message.height,
         resolution_ppi=message.resolution_ppi,
         minutiae=tuple(Minutia(m.x, m.y, m.angle, MinutiaType.parse(m.type, f"{field}.minutiae.type"), m.quality)

@@ -17,10 +17,12 @@ from prum.services.logger.log import MAX_QUERY_LIMIT
 
 
 def _enum_from_proto(enum: type, proto_enum: object, value: int, prefix: str, field: str):  # type: ignore[no-untyped-def]
-    name = proto_enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined]
-    if name == "UNSPECIFIED":
+    # An undefined number has no Name (ValueError): refused here like the zero value.
+    name = proto_enum.Name(value).removeprefix(prefix) if value in proto_enum.values() else ""  # type: ignore[attr-defined]
+    if name not in enum.__members__:  # type: ignore[attr-defined]
         allowed = ", ".join(n for n in proto_enum.keys() if not n.endswith("UNSPECIFIED"))  # type: ignore[attr-defined]
-        raise InvalidInput(f"is unspecified; allowed: {allowed}", field=field)
+        said = "is unspecified" if name == "UNSPECIFIED" else f"{value} is not one of its values"
+        raise InvalidInput(f"{said}; allowed: {allowed}", field=field)
     return enum[name]
 
 
@@ -55,7 +57,7 @@ def entry_from_proto(message: logger_pb2.Entry, state: str) -> LogEntry:
         ordering_officer_id=message.ordering_officer_id, reason=message.reason,
         case_reference=message.case_reference, data_supplied=message.data_supplied,
         outcome=(Outcome.NONE if message.outcome == logger_pb2.OUTCOME_UNSPECIFIED
-                 else Outcome[logger_pb2.Outcome.Name(message.outcome).removeprefix("OUTCOME_")]),
+                 else _enum_from_proto(Outcome, logger_pb2.Outcome, message.outcome, "OUTCOME_", "entry.outcome")),
         hit_count=message.hit_count)
 
 
@@ -84,7 +86,8 @@ class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):
     def Query(self, request: logger_pb2.QueryRequest, context: grpc.ServicerContext) -> logger_pb2.QueryResponse:
         entries = self.log.query(
             request_id=request.request_id or None,
-            kind=EntryKind[logger_pb2.EntryKind.Name(request.kind).removeprefix("ENTRY_KIND_")] if request.kind else None,
+            kind=_enum_from_proto(EntryKind, logger_pb2.EntryKind, request.kind, "ENTRY_KIND_", "kind")
+            if request.kind else None,
             category=CATEGORY_FROM_PROTO.get(request.category),
             since=moment(request.since, request.HasField("since")),
             until=moment(request.until, request.HasField("until")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC
+from typing import Any
 
 import grpc
 from prum.services.common.exchange import FileManagingSide
@@ -64,11 +64,16 @@ def record_to_proto(record: VehicleRecord) -> pb.VehicleRecord:
     return message
 
 
+def _name(proto_enum: Any, value: int) -> str | int:
+    """The enum value's name, or the bare number when the enum does not define it (parse refuses it)."""
+    return proto_enum.Name(value) if value in proto_enum.values() else value  # type: ignore[no-any-return]
+
+
 def record_from_proto(message: pb.VehicleRecord) -> VehicleRecord:
     v = message.vehicle
     holders = []
     for h in message.holders:
-        role = HolderRole.parse(pb.HolderRole.Name(h.role), "holders.role")
+        role = HolderRole.parse(_name(pb.HolderRole, h.role), "holders.role")
         if h.HasField("person"):
             p = h.person
             holders.append(Holder(role, person=NaturalPerson(p.surname, p.first_names, p.date_of_birth,
@@ -76,11 +81,11 @@ def record_from_proto(message: pb.VehicleRecord) -> VehicleRecord:
         else:
             holders.append(Holder(role, company=Company(h.company.name, _address(h.company.address))))
     registrations = tuple(
-        Registration(r.registration_number, r.valid_from.ToDatetime(tzinfo=UTC),
+        Registration(r.registration_number, moment(r.valid_from, r.HasField("valid_from")),  # type: ignore[arg-type]
                      moment(r.valid_to, r.HasField("valid_to")))
         for r in message.registrations)
     vehicle = Vehicle(v.vin, v.registration_number, v.make, v.model, v.colour, v.category,
-                      v.first_registration_date, VehicleStatus.parse(pb.VehicleStatus.Name(v.status), "vehicle.status"))
+                      v.first_registration_date, VehicleStatus.parse(_name(pb.VehicleStatus, v.status), "vehicle.status"))
     return VehicleRecord(vehicle, tuple(holders), registrations)
 
 
