@@ -181,6 +181,17 @@ class CallLoggingInterceptor(_Interceptor):
         return unary_behaviour
 
 
+def _checked_first(behaviour: Callable[..., Any], streams: bool,
+                   check: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+    """`behaviour` run on what `check(request, context)` returns (the request, or a checked stream of it), after
+    the check; for a streamed reply the check runs as the stream starts, so a refusal ends the call at once."""
+    if streams:
+        def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            yield from behaviour(check(request, context), context)
+        return stream_behaviour
+    return lambda request, context: behaviour(check(request, context), context)
+
+
 class CallerPolicyInterceptor(_Interceptor):
     """Admits a call only as the caller table says (`callers.CALLERS`), before any servicer runs: a method the
     table does not name is refused, and an own-state method is refused to another state's certificate."""
@@ -194,7 +205,7 @@ class CallerPolicyInterceptor(_Interceptor):
         caller = self.callers.get(method)
         state = self.state
 
-        def admit(context: grpc.ServicerContext) -> None:
+        def admit(request: Any, context: grpc.ServicerContext) -> Any:
             if caller is None:
                 raise errors.NotAuthorised(f"{method} has no caller policy in this federation, so nobody may call "
                                            f"it (default deny)")
@@ -204,17 +215,8 @@ class CallerPolicyInterceptor(_Interceptor):
                     raise errors.NotAuthorised(
                         f"{method} is for {state}'s own authorities only; the client certificate identifies "
                         f"{certified} (SEC-1, SEC-2)")
-
-        if streams:
-            def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                admit(context)
-                yield from behaviour(request, context)
-            return stream_behaviour
-
-        def unary_behaviour(request: Any, context: grpc.ServicerContext) -> Any:
-            admit(context)
-            return behaviour(request, context)
-        return unary_behaviour
+            return request
+        return _checked_first(behaviour, streams, admit)
 
 
 def _validated(requests: Iterator[Any]) -> Iterator[Any]:
@@ -234,19 +236,9 @@ class RequestValidationInterceptor(_Interceptor):
 
     def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
              streams_request: bool = False) -> Callable[..., Any]:
-        if streams_request:
-            if streams:
-                def bidi_behaviour(requests: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                    yield from behaviour(_validated(requests), context)
-                return bidi_behaviour
-            return lambda requests, context: behaviour(_validated(requests), context)
-        if streams:
-            def stream_behaviour(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                validate(request)
-                yield from behaviour(request, context)
-            return stream_behaviour
-
-        def unary_behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+        def checked(request: Any, context: grpc.ServicerContext) -> Any:
+            if streams_request:
+                return _validated(request)
             validate(request)
-            return behaviour(request, context)
-        return unary_behaviour
+            return request
+        return _checked_first(behaviour, streams, checked)
