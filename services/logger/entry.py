@@ -18,9 +18,9 @@ from enum import StrEnum
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 from typing import Any
 
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 
-_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 
 #: What the first entry of every log chains to (LOG-5).
 GENESIS_HASH = "0" * 64
@@ -239,7 +239,7 @@ def validate_entry(entry: LogEntry) -> None:
     for name in ("logging_state", "requesting_state", "requested_state"):
         value = getattr(entry, name)
         if not _STATE_CODE.match(value or ""):
-            raise InvalidInput(f"{value!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
+            raise InvalidInput(f"{quote(value)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
                                f"e.g. 'NL' (LOG-2)", field=name)
     own = entry.requesting_state if entry.side is Side.REQUESTING else entry.requested_state
     if entry.logging_state != own:

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint
 from prum.services.logger.entry import (
     GENESIS_HASH,
@@ -65,7 +65,7 @@ from prum.services.logger.entry import (
 )
 
 SCHEMA_VERSION = "1"
-_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 #: LOG-6: logs are kept 2 years. Days, as the federation file counts them ('2y' = 730 days).
 TWO_YEARS = timedelta(days=730)
 #: The Dutch retention list keeps evidence of supplied judicial data at least 4 years ('4y' = 1461 days).
@@ -150,7 +150,7 @@ class RetentionPolicy:
                 kind = EntryKind[name.name if isinstance(name, EntryKind) else str(name)]
             except KeyError:
                 allowed = ", ".join(k.name for k in EntryKind)
-                raise InvalidInput(f"{name!r} is not an entry kind; allowed: {allowed}",
+                raise InvalidInput(f"{quote(name)} is not an entry kind; allowed: {allowed}",
                                    field="retention") from None
             by_kind[kind] = timedelta(days=days)
         return cls(by_kind=by_kind)
@@ -240,10 +240,10 @@ class ProtocolLog:
                  retention: RetentionPolicy | None = None, key: CheckpointKey | None = None,
                  checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         if not _STATE_CODE.match(state or ""):
-            raise InvalidInput(f"{state!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
+            raise InvalidInput(f"{quote(state)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
                                f"e.g. 'NL'", field="state")
         if key is not None and key.state != state:
-            raise InvalidInput(f"the certificate is {key.state!r}'s, not {state}'s", field="key")
+            raise InvalidInput(f"the certificate is {quote(key.state)}'s, not {state}'s", field="key")
         if checkpoint_every < 1:
             raise InvalidInput(f"{checkpoint_every}; allowed: 1 or more", field="checkpoint_every")
         #: Signs checkpoints (LOG-5) if it holds the private key; checks them if it holds the certificate.
@@ -288,7 +288,7 @@ class ProtocolLog:
         """A pragma's value on the writing connection: `pragma('journal_mode')` -> 'wal',
         `pragma('synchronous')` -> 2 (FULL)."""
         if not name.isidentifier():
-            raise InvalidInput(f"{name!r} is not a pragma name", field="name")
+            raise InvalidInput(f"{quote(name)} is not a pragma name", field="name")
         with self._lock:
             return self._db.execute(f"PRAGMA {name}").fetchone()[0]
 
@@ -400,7 +400,7 @@ class ProtocolLog:
         if not entry.logging_state:
             entry = entry.with_fields(logging_state=self.state)
         if entry.logging_state != self.state:
-            raise InvalidInput(f"{entry.logging_state!r}; this is the protocol log of {self.state}",
+            raise InvalidInput(f"{quote(entry.logging_state)}; this is the protocol log of {self.state}",
                                field="logging_state")
         validate_entry(entry)
         if entry.data_supplied:

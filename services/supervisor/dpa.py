@@ -31,11 +31,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
+from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.common.store import open_database, transaction
 from prum.services.logger.entry import Category, LogEntry, MessageType, Side, format_moment
 
-_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 
 #: LOG-7: the logs reach the DPA without delay, at the latest within 4 weeks.
 LOG_REQUEST_DEADLINE = timedelta(weeks=4)
@@ -66,7 +66,7 @@ def _status(answered_at: datetime | None, due_at: datetime, now: datetime) -> St
 
 def _check_state(state: str, field: str = "state") -> str:
     if not _STATE_CODE.match(state or ""):
-        raise InvalidInput(f"{state!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
+        raise InvalidInput(f"{quote(state)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
                            field=field)
     return state
 
@@ -192,7 +192,7 @@ class LogRequests(_Register):
     def _get(self, request_id: str) -> LogRequest:
         row = self._db.execute(f"SELECT {self._COLUMNS} FROM log_requests WHERE id = ?", (request_id,)).fetchone()
         if row is None:
-            raise UnknownReference(f"no log request {request_id!r}")
+            raise UnknownReference(f"no log request {quote(request_id)}")
         return self._from_row(row)
 
     def get(self, request_id: str) -> LogRequest:
@@ -243,7 +243,7 @@ def check_lawfulness(entry: LogEntry, authorised_officers: Collection[str]) -> l
         if not entry.officer_id.strip():
             problems.append("no officer who ran the query (LOG-2)")
         elif entry.officer_id not in authorised_officers:
-            problems.append(f"officer {entry.officer_id!r} is not on the list of specially authorised "
+            problems.append(f"officer {quote(entry.officer_id)} is not on the list of specially authorised "
                             f"officers (SEC-2)")
         if not entry.ordering_officer_id.strip():
             problems.append("no officer who ordered the query (LOG-2)")
@@ -296,7 +296,7 @@ class Audits(_Register):
         with self._lock:
             row = self._db.execute(f"SELECT {self._COLUMNS} FROM audits WHERE id = ?", (audit_id,)).fetchone()
         if row is None:
-            raise UnknownReference(f"no audit {audit_id!r} (results are deleted after 18 months)")
+            raise UnknownReference(f"no audit {quote(audit_id)} (results are deleted after 18 months)")
         return self._from_row(row)
 
     def list(self) -> list[Audit]:
@@ -478,7 +478,7 @@ class SubjectCases(_Register):
         try:
             kind = SubjectCaseKind(kind)
         except ValueError:
-            raise InvalidInput(f"{kind!r}; allowed: {', '.join(k.name for k in SubjectCaseKind)}",
+            raise InvalidInput(f"{quote(kind)}; allowed: {', '.join(k.name for k in SubjectCaseKind)}",
                                field="kind") from None
         if not description.strip():
             raise InvalidInput("is empty; say what the data subject asks", field="description")
@@ -504,7 +504,7 @@ class SubjectCases(_Register):
     def _get(self, case_id: str) -> SubjectCase:
         row = self._db.execute(f"SELECT {self._COLUMNS} FROM subject_cases WHERE id = ?", (case_id,)).fetchone()
         if row is None:
-            raise UnknownReference(f"no subject case {case_id!r}")
+            raise UnknownReference(f"no subject case {quote(case_id)}")
         return self._from_row(row)
 
     def get(self, case_id: str) -> SubjectCase:

@@ -28,10 +28,11 @@ from prum.services.common.errors import (
     InvalidInput,
     NotAuthorised,
     UnknownReference,
+    quote,
 )
 from prum.services.supervisor.dpa import AUDIT_RETENTION_MONTHS, _Register, add_months, read_moment, stored_moment
 
-_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 #: The most findings a joint case holds: the whole case travels to the partner in one message
 #: (`supervisor.v1.JointCase.findings`, at most 1000).
 MAX_FINDINGS = 1000
@@ -125,12 +126,12 @@ class JointCases(_Register):
     def open(self, partner: str, kind: JointCaseKind | str, subject: str, request_id: str = "") -> JointCase:
         """Open a case with `partner`'s DPA; its id names this state, so it is unique in the federation."""
         if not _STATE_CODE.match(partner or "") or partner == self.state:
-            raise InvalidInput(f"{partner!r}; the partner is another member state's code, e.g. 'DE'",
+            raise InvalidInput(f"{quote(partner)}; the partner is another member state's code, e.g. 'DE'",
                                field="partner_state")
         try:
             kind = JointCaseKind(kind)
         except ValueError:
-            raise InvalidInput(f"{kind!r}; allowed: {', '.join(k.name for k in JointCaseKind)}",
+            raise InvalidInput(f"{quote(kind)}; allowed: {', '.join(k.name for k in JointCaseKind)}",
                                field="kind") from None
         subject = _text(subject, "subject", "say what the joint case is about")
         with self._lock, self._write():
@@ -163,8 +164,16 @@ class JointCases(_Register):
             raise NotAuthorised(f"the joint case {shared.id} is between {' and '.join(shared.states)}; "
                                 f"{origin} cannot share it with {self.state}")
         if not shared.id.startswith(f"{self.prefix}-{shared.states[0]}-"):
-            raise InvalidInput(f"{shared.id!r}: a joint case's id names the state that opened it "
+            raise InvalidInput(f"{quote(shared.id)}: a joint case's id names the state that opened it "
                                f"({shared.states[0]})", field="joint_case.id")
+        # The partner's times are kept as sent: each must be there (the register stores them NOT NULL, and
+        # findings are ordered by them).
+        if shared.opened_at is None:
+            raise InvalidInput("is missing; a shared case says when it was opened", field="joint_case.opened_at")
+        for position, finding in enumerate(shared.findings):
+            if finding.recorded_at is None:
+                raise InvalidInput("is missing; a shared finding says when it was recorded",
+                                   field=f"joint_case.findings[{position}].recorded_at")
         with self._lock, self._write():
             held = self._held(shared.id)
             known = {f.id: f for f in held.findings} if held else {}
@@ -208,7 +217,7 @@ class JointCases(_Register):
     def _case(self, case_id: str) -> JointCase:
         case = self._held(case_id)
         if case is None:
-            raise UnknownReference(f"case_id: {case_id!r} is no joint case of {self.state}'s DPA")
+            raise UnknownReference(f"case_id: {quote(case_id)} is no joint case of {self.state}'s DPA")
         return case
 
     def _open_case(self, case_id: str) -> JointCase:

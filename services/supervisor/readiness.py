@@ -46,7 +46,7 @@ from pathlib import Path
 
 from prum.services.common.store import open_database, transaction
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
+from prum.services.common.errors import Duplicate, GateClosed, InvalidInput, quote
 from prum.services.logger.entry import GATED_CATEGORIES, Category, format_moment
 from prum.services.supervisor.dpa import read_moment, stored_moment
 
@@ -175,7 +175,7 @@ class ReadinessBook:
 
     def _member(self, state: str, field: str = "state") -> str:
         if state not in self.members:
-            raise InvalidInput(f"{state!r} is not a member of this federation; members: "
+            raise InvalidInput(f"{quote(state)} is not a member of this federation; members: "
                                f"{', '.join(self.members)}", field=field)
         return state
 
@@ -186,7 +186,7 @@ class ReadinessBook:
         except ValueError:
             gated = None
         if gated not in GATED_CATEGORIES:
-            raise InvalidInput(f"{category!r}; allowed: {', '.join(c.name for c in GATED_CATEGORIES)}",
+            raise InvalidInput(f"{quote(category)}; allowed: {', '.join(c.name for c in GATED_CATEGORIES)}",
                                field="category")
         return gated  # type: ignore[return-value]
 
@@ -357,7 +357,7 @@ class ReadinessBook:
         try:
             step = ReadinessStep(step)
         except ValueError:
-            raise InvalidInput(f"{step!r}; allowed: {', '.join(s.name for s in ReadinessStep)}",
+            raise InvalidInput(f"{quote(step)}; allowed: {', '.join(s.name for s in ReadinessStep)}",
                                field="step") from None
         with self._lock:
             row = self._row(self._member(state), category)
@@ -378,7 +378,7 @@ class ReadinessBook:
             vote = Vote(vote)
         except ValueError:
             allowed = ", ".join(v.name for v in Vote)
-            raise InvalidInput(f"{vote!r}; allowed: {allowed}", field="vote") from None
+            raise InvalidInput(f"{quote(vote)}; allowed: {allowed}", field="vote") from None
         with self._lock:
             row = self._row(self._member(subject_state, "subject_state"), category)
             self._member(voting_state, "voting_state")
@@ -410,14 +410,14 @@ class ReadinessBook:
         whose case reference is one of `query_ids` ("<pilot id>-" and a random part each) pass, one each."""
         category = self._category(category)
         if not pilot_id.startswith("PILOT-") or len(pilot_id) < 12:
-            raise InvalidInput(f"{pilot_id!r}; a pilot id is 'PILOT-' and a random part", field="pilot_id")
+            raise InvalidInput(f"{quote(pilot_id)}; a pilot id is 'PILOT-' and a random part", field="pilot_id")
         query_ids = tuple(dict.fromkeys(query_ids))
         if not 1 <= len(query_ids) <= PILOT_MAX_QUERIES:
             raise InvalidInput(f"names {len(query_ids)} test queries; allowed: 1 to {PILOT_MAX_QUERIES}, the ids of "
                                f"the pilot's own test queries", field="query_ids")
         for query_id in query_ids:
             if not query_id.startswith(f"{pilot_id}-") or len(query_id) < len(pilot_id) + 9:
-                raise InvalidInput(f"{query_id!r}; a test query id is the pilot id, '-' and a random part of at "
+                raise InvalidInput(f"{quote(query_id)}; a test query id is the pilot id, '-' and a random part of at "
                                    f"least 8 characters", field="query_ids")
         with self._lock:
             self._member(state)
