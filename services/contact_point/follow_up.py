@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import GateClosed, InvalidInput, UnknownReference
+from prum.services.common.errors import GateClosed, InvalidInput, UnknownReference, quote
 from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json
 from prum.services.common.tls import check_claim
 from prum.services.contact_point.persons import Person, PersonRegister
@@ -94,8 +94,8 @@ class FollowUps:
         self._check(category, context)
         if not _hit_was_supplied(self.log, original_request_id, self.state, context.requested_state, category,
                                  reference, EntryKind.AUTOMATED_RECEIPT):
-            raise UnknownReference(f"{self.state} received no {category.name} hit {reference!r} from "
-                                   f"{context.requested_state} in request {original_request_id!r}; a follow-up "
+            raise UnknownReference(f"{self.state} received no {category.name} hit {quote(reference)} from "
+                                   f"{context.requested_state} in request {quote(original_request_id)}; a follow-up "
                                    f"is only for a reference received in a hit (FOL-1)")
         asked = {"reference": reference, "original_request_id": original_request_id}
         self.log.append(self._entry(context, category, EntryKind.NON_AUTOMATED_SUPPLY,
@@ -117,8 +117,8 @@ class FollowUps:
         self._check(category, context)
         if not _hit_was_supplied(self.log, original_request_id, context.requesting_state, self.state, category,
                                  reference, EntryKind.AUTOMATED_SUPPLY):
-            raise UnknownReference(f"{self.state} supplied no {category.name} hit {reference!r} to "
-                                   f"{context.requesting_state} in request {original_request_id!r} (FOL-1)")
+            raise UnknownReference(f"{self.state} supplied no {category.name} hit {quote(reference)} to "
+                                   f"{context.requesting_state} in request {quote(original_request_id)} (FOL-1)")
         contested, note = self.marking_of(category, reference)
         data = PersonalData(self.persons.get(reference), contested, note)
         header = ReplyHeader(context.request_id, str(uuid.uuid4()), self.clock.now(), context.requesting_state,

@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import InvalidInput, UnknownReference
+from prum.services.common.errors import InvalidInput, UnknownReference, quote
 from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json
 from prum.services.common.tls import check_claim
 from prum.services.common.store import open_database, transaction
@@ -128,7 +128,7 @@ class ReceivedInformationStore:
         with self._lock:
             with transaction(self._db) as db:
                 if db.execute("DELETE FROM information WHERE id = ?", (information_id,)).rowcount == 0:
-                    raise UnknownReference(f"no information {information_id!r} is held (deleted, or never received)")
+                    raise UnknownReference(f"no information {quote(information_id)} is held (deleted, or never received)")
             self._erase()
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prum.services.common.errors import InvalidInput, UnknownReference
+from prum.services.common.errors import InvalidInput, UnknownReference, quote
 from prum.services.common.store import open_database, transaction
 
 _SCHEMA = """
@@ -56,7 +56,7 @@ class PersonRegister:
         with self._lock:
             row = self._db.execute("SELECT * FROM person WHERE reference = ?", (reference,)).fetchone()
         if row is None:
-            raise UnknownReference(f"no person record for reference {reference!r}: an unidentified trace has "
+            raise UnknownReference(f"no person record for reference {quote(reference)}: an unidentified trace has "
                                    f"none; ask for the case file through mutual legal assistance")
         return Person(*row)
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised
+from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
 from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json, check_state_code
 from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.supervisor import ReadinessBook
@@ -125,10 +125,10 @@ class ContactPoint:
     def authorise(self, officer_id: str) -> Officer:
         officer = self.officers.get(officer_id)
         if officer is None:
-            raise NotAuthorised(f"officer {officer_id!r} is not an officer of {self.state}'s national contact "
+            raise NotAuthorised(f"officer {quote(officer_id)} is not an officer of {self.state}'s national contact "
                                 f"point; ask the NCP for the list of authorised officers")
         if not officer.authorised:
-            raise NotAuthorised(f"officer {officer_id!r} is not specially authorised to run automated searches "
+            raise NotAuthorised(f"officer {quote(officer_id)} is not specially authorised to run automated searches "
                                 f"(SEC-2)")
         return officer
 

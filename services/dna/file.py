@@ -37,7 +37,7 @@ from typing import Any, Self
 import numpy as np
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
+from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.common.store import open_database, transaction
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
@@ -137,7 +137,7 @@ class FileStats:
 def check_reference(reference: object, field_name: str = "reference") -> str:
     """A reference number as the file keeps it; InvalidInput otherwise (DNA-1)."""
     if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
-        raise InvalidInput(f"{reference!r} is not a reference number; allowed: {_REFERENCE_TEXT}",
+        raise InvalidInput(f"{quote(reference)} is not a reference number; allowed: {_REFERENCE_TEXT}",
                            field=field_name)
     return reference
 
@@ -445,7 +445,7 @@ class DnaFile:
                     db.execute(f"INSERT INTO profile (slot, {_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', 0, '', ?)",
                                (slot, reference, kind.name, _loci_json(normalised), created_at))
             except sqlite3.IntegrityError:
-                raise Duplicate(f"reference {reference!r} is already in the DNA file") from None
+                raise Duplicate(f"reference {quote(reference)} is already in the DNA file") from None
             self._next_slot += 1
             self._publish([slot], [(reference, kind, normalised)])
         return normalised
@@ -471,7 +471,7 @@ class DnaFile:
                     raise InvalidInput(f"a row is (reference, kind, loci), got {len(items)} items", field="row")
                 reference, kind, normalised = self._validate(*items)
                 if reference in accepted:
-                    raise Duplicate(f"reference {reference!r} appears twice in this batch "
+                    raise Duplicate(f"reference {quote(reference)} appears twice in this batch "
                                     f"(first at position {accepted[reference][0]})")
                 accepted[reference] = (position, kind, normalised)
             except (InvalidInput, Duplicate) as error:
@@ -485,7 +485,7 @@ class DnaFile:
                 for (reference,) in self._db.execute(
                         f"SELECT reference FROM profile WHERE reference IN ({','.join('?' * len(chunk))})", chunk):
                     position = accepted.pop(reference)[0]
-                    rejections.append((position, reference, f"reference {reference!r} is already in the DNA file"))
+                    rejections.append((position, reference, f"reference {quote(reference)} is already in the DNA file"))
             created_at = self._clock.now().isoformat()
             first = self._next_slot
             items = [(reference, kind, normalised) for reference, (_, kind, normalised) in accepted.items()]
@@ -529,7 +529,7 @@ class DnaFile:
         with self._db_lock:
             found = self._slot(reference)
             if found is None:
-                raise UnknownReference(f"no profile with reference {reference!r} in the DNA file")
+                raise UnknownReference(f"no profile with reference {quote(reference)} in the DNA file")
             if not contested and found[1] and not note:
                 raise InvalidInput("lifting a marking needs its ground in the note: the data subject's consent "
                                    "or a court or DPA decision (ACC-1)", field="note")
@@ -554,7 +554,7 @@ class DnaFile:
         with self._db_lock:
             found = self._slot(reference)
             if found is None:
-                raise UnknownReference(f"no profile with reference {reference!r} in the DNA file")
+                raise UnknownReference(f"no profile with reference {quote(reference)} in the DNA file")
             if blocked and not reason:
                 raise InvalidInput("blocking needs a reason: why deleting the data would harm the data subject "
                                    "(ACC-2)", field="reason")
@@ -576,7 +576,7 @@ class DnaFile:
                 "SELECT reference, kind, loci, contested, marking_note, blocked, block_reason, created_at "
                 "FROM profile WHERE reference = ?", (reference,)).fetchone()
         if found is None or (found[5] and not include_blocked):
-            raise UnknownReference(f"no profile with reference {reference!r} in the DNA file")
+            raise UnknownReference(f"no profile with reference {quote(reference)} in the DNA file")
         reference, kind, loci, contested, note, blocked, reason, created_at = found
         return StoredProfile(reference, ProfileKind[kind], _loci_from_json(loci), bool(contested), note,
                              bool(blocked), reason, datetime.fromisoformat(created_at))
@@ -684,7 +684,7 @@ class DnaFile:
             query = normalize_profile(item[-1])
             check_inclusion(query, kind)
         except InvalidInput as error:
-            wrapped = InvalidInput(f"profile #{position} ({reference!r}): {error}")
+            wrapped = InvalidInput(f"profile #{position} ({quote(reference)}): {error}")
             wrapped.field = error.field
             raise wrapped from error
         return reference, kind, query
