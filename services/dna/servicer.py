@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import grpc
 
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.services.common.errors import InvalidInput
+from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.exchange import FileManagingSide
 from prum.services.common.tls import calling_state, check_claim
 from prum.services.common.wire import context_from_proto, header_to_proto
@@ -92,7 +92,7 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
                 check_claim(calling_state(context), claimed)
                 check_comparison_consent(self.state, self.comparison_partners, claimed)
             if request.profile.kind != dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE:
-                raise InvalidInput(f"profile #{position} ({request.profile.reference!r}) is not an unidentified "
+                raise InvalidInput(f"profile #{position} ({quote(request.profile.reference)}) is not an unidentified "
                                    f"trace; Art 4 compares unidentified profiles only", field="profile.kind")
             header, hits = self._answer(request, context, query_context)
             yield dna_pb2.CompareResponse(header=header_to_proto(header), query_reference=request.profile.reference,
