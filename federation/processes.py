@@ -52,8 +52,19 @@ def _alive(pid: int) -> bool:
     # A child that exited but was not reaped yet is a zombie: not alive.
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
+        if waited != 0:
+            return False
     except ChildProcessError:
+        pass  # another process's child (an earlier `prum up`): /proc says whether it is a zombie
+    proc = Path(f"/proc/{pid}")
+    try:
+        if proc.joinpath("stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+            return False  # exited; its parent (init, once `prum up` is gone) has not reaped it yet
+        # A pid taken over by another program after the node ended is not the node.
+        return b"prum.federation.node" in proc.joinpath("cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    except OSError:  # no /proc here: the signal 0 above is all there is
         return True
 
 

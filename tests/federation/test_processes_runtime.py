@@ -279,3 +279,30 @@ def test_a_state_restarted_on_a_new_port_is_found_by_its_peers(tmp_path: Path) -
         assert _search(workdir, "DE")[0] == {"NL": "NO_HIT", "FR": "NO_HIT"}
     finally:
         _down(workdir)
+
+
+def test_a_restart_after_prum_up_has_exited(tmp_path: Path) -> None:
+    """As a user runs it: `prum up` is a process that has exited when FR is killed, so FR is no child of the
+    `prum restart` that follows (nor of this test); an exited FR that its new parent has not reaped yet is a
+    zombie, not a state that still runs. The restart brings it back and the next search reaches it."""
+    federation_file = tmp_path / "federation.toml"
+    federation_file.write_text(FEDERATION)
+    workdir = tmp_path / "run"
+    try:
+        started = subprocess.run([*_prum(), "up", "-f", str(federation_file), "--workdir", str(workdir), "--json"],
+                                 capture_output=True, text=True, timeout=300)
+        assert started.returncode == 0, started.stderr[-3000:] + _tails(workdir)
+        fr = read_run(workdir)["states"]["FR"]["pid"]
+        os.kill(fr, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while fr in _processes_of(workdir):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        again = subprocess.run([*_prum(), "restart", "FR", "--workdir", str(workdir), "--json"], capture_output=True,
+                               text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:] + _tails(workdir)
+        assert _search(workdir, "DE")[0] == {"NL": "NO_HIT", "FR": "NO_HIT"}
+    finally:
+        if (workdir / "run.json").exists():
+            subprocess.run([*_prum(), "down", "--workdir", str(workdir)], capture_output=True, timeout=60)
+    assert not _processes_of(workdir)
