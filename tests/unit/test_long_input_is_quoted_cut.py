@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from prum.services.common.errors import PrumError
 from prum.services.contact_point.information import ReceivedInformationStore
 from prum.services.contact_point.persons import PersonRegister

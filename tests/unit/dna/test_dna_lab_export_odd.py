@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from prum.services.common.errors import InvalidInput
 from prum.services.dna.lab_export import LONG, parse_lab_csv
 

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from prum.services.common.errors import InvalidInput
 from prum.services.dna import ProfileKind, canonical_locus, normalize_profile
 from prum.services.dna.file import DnaFile

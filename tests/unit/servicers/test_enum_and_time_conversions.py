@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from prum.afis.v1 import afis_pb2
 from prum.logger.v1 import logger_pb2
 from prum.services.afis.servicer import template_from_proto

@@ -4,15 +4,14 @@ field, never an sqlite3 error or a TypeError; state codes with a trailing line b
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput, UnknownReference
 from prum.services.supervisor import JointCaseKind, JointCases, JointFinding
 
-START = datetime(2026, 4, 1, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture

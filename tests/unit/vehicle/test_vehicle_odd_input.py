@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from prum.services.common.errors import InvalidInput
 from prum.services.vehicle import normalize_plate, normalize_vin
 from prum.services.vehicle.model import canonical_category
