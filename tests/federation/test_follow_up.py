@@ -64,7 +64,8 @@ def test_the_automated_reply_never_carries_personal_data(federation: InProcessFe
     assert automated and all("de Vries" not in e.data_supplied for e in automated)
 
 
-@pytest.mark.parametrize("reference, request_id", [("NL-P-2", None), ("NL-P-1", "some-other-request")])
+@pytest.mark.parametrize("reference, request_id", [
+    ("NL-P-2", None), ("NL-P-1", "0b6c3f2e-5f1d-4c61-9d3b-2f8f5c1a7e90")])  # a request with no such hit
 def test_a_follow_up_without_a_prior_hit_is_refused(federation: InProcessFederation, hit: str,
                                                      reference: str, request_id: str | None) -> None:
     with pytest.raises(grpc.RpcError) as refused:

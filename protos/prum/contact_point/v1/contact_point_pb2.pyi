@@ -312,9 +312,7 @@ class FollowUpRequest(_message.Message):
     reference: _builtins.str
     """The reference number received in the hit. Required; an identifier of at most 64 characters."""
     original_request_id: _builtins.str
-    """The request in which the hit was received (SearchResponse.request_id, a UUID). Required; an identifier of
-    at most 64 characters.
-    """
+    """The request in which the hit was received (SearchResponse.request_id). Required; a UUID (36 characters)."""
     def __init__(
         self,
         *,
@@ -420,9 +418,7 @@ class AnswerFollowUpRequest(_message.Message):
     reference: _builtins.str
     """The reference number supplied in the hit. Required; an identifier of at most 64 characters."""
     original_request_id: _builtins.str
-    """The request in which the hit was supplied (its QueryContext.request_id, a UUID). Required; an identifier of
-    at most 64 characters.
-    """
+    """The request in which the hit was supplied (its QueryContext.request_id). Required; a UUID (36 characters)."""
     @_builtins.property
     def context(self) -> _common_pb2.QueryContext:
         """Required."""
