@@ -199,6 +199,8 @@ def _field_check(field: FieldDescriptor) -> Check | None:
         return None
     has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not repeated
     what = "given at least once" if repeated else "set"
+    if field.type == FieldDescriptor.TYPE_ENUM and not repeated:
+        what = "set; allowed: " + ", ".join(v.name for v in field.enum_type.values if v.number != 0)
 
     def check(message: Message, prefix: str) -> None:
         if has_presence and not message.HasField(name):
