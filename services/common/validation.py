@@ -3,9 +3,10 @@
 The rules are written beside each field in the contracts (`[(prum.common.v1.rules) = {...}]`, see
 `protos/prum/common/v1/rules.proto`): required, the most characters, elements or key characters, a
 string's form (UUID, state code, printable text, identifier), an integer's range. Every enum field is
-also checked for a number its enum defines. A request that breaks a rule raises `InvalidInput`
-naming the field by its path (`context.officer_id`, `profile.loci["VWA"].values[2]`) and what the
-field allows; the message quotes at most a short prefix of what was sent.
+also checked for a number its enum defines, and every google.protobuf.Timestamp for the range it
+documents. A request that breaks a rule raises `InvalidInput` naming the field by its path
+(`context.officer_id`, `profile.loci['VWA'].values[2]`) and what the field allows; the message quotes at
+most a short prefix of what was sent.
 
 The checks of a message type are compiled once from its descriptor, so a request costs one pass over
 the fields that have rules or enums.
@@ -114,10 +115,23 @@ def _integer_check(rules: rules_pb2.FieldRules | None) -> Check | None:
     return check
 
 
+#: The range google.protobuf.Timestamp documents: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)
+
+
+def _timestamp_check(value: Any, path: str) -> None:
+    low, high = TIMESTAMP_SECONDS
+    if not low <= value.seconds <= high or not 0 <= value.nanos <= 999_999_999:
+        raise InvalidInput(f"seconds {value.seconds}, nanos {value.nanos} is not a time; allowed: "
+                           f"0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z", field=path)
+
+
 def _element_check(field: FieldDescriptor, rules: rules_pb2.FieldRules | None) -> Check | None:
     """The check of one value of `field` (the field itself, or one element of a repeated field)."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         full_name = field.message_type.full_name
+        if full_name == "google.protobuf.Timestamp":
+            return _timestamp_check
         if full_name in _COMPILING:  # a type that contains itself: look its check up when it runs
             return lambda value, path: _CHECKERS[full_name](value, path)
         nested = checker(field.message_type)

@@ -110,3 +110,12 @@ def test_too_many_entries_are_refused() -> None:
 
 def test_raw_bytes_of_a_generic_handler_have_no_rules() -> None:
     validate(b"\x00" * 10)
+
+
+@pytest.mark.parametrize("seconds, nanos", [(253_402_300_800, 0), (-62_135_596_801, 0), (0, -1), (0, 1_000_000_000)])
+def test_a_timestamp_outside_the_range_protobuf_documents_is_refused(seconds: int, nanos: int) -> None:
+    message = context()
+    message.sent_at.seconds, message.sent_at.nanos = seconds, nanos
+    assert refusal(message).startswith(f"sent_at: seconds {seconds}, nanos {nanos} is not a time; allowed: 0001")
+    message.sent_at.seconds, message.sent_at.nanos = 253_402_300_799, 999_999_999
+    validate(message)
