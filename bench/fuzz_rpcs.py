@@ -6,7 +6,7 @@ status message over 1 KB, a channel or server no longer SERVING, a protocol log 
 
     python bench/fuzz_rpcs.py --examples 200              # 200 calls per RPC and certificate
     python bench/fuzz_rpcs.py --seconds 300 --chunk 25    # rounds of 25 per RPC and certificate for 5 minutes
-    python bench/fuzz_rpcs.py --seconds 60 --in-range-timestamps   # what CI generates
+    python bench/fuzz_rpcs.py --seconds 60 --in-range-timestamps   # only times the validation layer lets through
     python bench/fuzz_rpcs.py --seconds 120 --without-validation   # the cores alone behind the interceptors
 
 `--without-validation` turns the request validation layer (services/common/validation.py) off in this process,
@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=25, help="examples per RPC and certificate in one round")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--in-range-timestamps", action="store_true",
-                        help="generate only Timestamps in their range (as CI does, see rpc_fuzzing)")
+                        help="generate only Timestamps in their range (see rpc_fuzzing.OUT_OF_RANGE_TIMESTAMPS)")
     parser.add_argument("--without-validation", action="store_true",
                         help="turn the request validation layer off: the cores get what it would refuse")
     args = parser.parse_args()

@@ -10,9 +10,9 @@ protocol log still verifies (LOG-5).
 Bounded for CI: `EXAMPLES` per RPC and certificate, derandomized (the same examples on every run), no
 deadline. `bench/fuzz_rpcs.py` runs the same generator for longer.
 
-Times outside the range a Timestamp allows still end INTERNAL (services/common/wire.moment): until the central
-check lands, the property draws times in range and `test_a_timestamp_outside_its_range_is_refused` holds the
-cases that fail today as expected failures.
+`test_a_timestamp_outside_its_range_is_refused` sets each Timestamp field of each RPC's valid request past
+9999-12-31 in turn: such times reached services/common/wire.moment and ended INTERNAL until the validation
+layer refused them (810e407).
 """
 
 from __future__ import annotations
@@ -83,28 +83,6 @@ def test_any_request_gets_ok_or_a_client_error(federation: InProcessFederation, 
         assert verified.intact, f"{state}'s protocol log after {rpc.path}: {verified.violations[:5]}"
 
 
-# Where a time after 9999-12-31 reaches services/common/wire.moment (datetime + timedelta: OverflowError, INTERNAL)
-# today. The fix is central: the validation layer (or wire.moment) refuses a Timestamp outside the range its
-# .proto documents with InvalidInput naming the field. Until it lands these cases are expected to fail, and the
-# property test above draws times in range only (rpc_fuzzing.OUT_OF_RANGE_TIMESTAMPS).
-TIMESTAMP_FIX_PENDING = (
-    "central fix pending: a Timestamp after 9999-12-31 (or before 0001-01-01) reaches services/common/wire.moment, "
-    "whose datetime arithmetic raises OverflowError (INTERNAL); the validation layer or wire.moment must refuse it "
-    "with InvalidInput naming the field")
-PENDING = {
-    "AfisService.Search context.sent_at", "ContactPointService.AnswerFollowUp context.sent_at",
-    "ContactPointService.ReceiveInformation context.sent_at", "ContactPointService.ReceiveInformation purpose_ends_at",
-    "ContactPointService.SendInformation purpose_ends_at", "DnaIndexService.Compare context.sent_at",
-    "DnaIndexService.Search context.sent_at", "ProtocolLoggerService.Export since", "ProtocolLoggerService.Export until",
-    "ProtocolLoggerService.Query since", "ProtocolLoggerService.Query until", "SupervisorService.RequestLogs since",
-    "SupervisorService.RequestLogs until", "SupervisorService.ShareDeclaration declaration.filed_at",
-    "SupervisorService.ShareJointCase joint_case.closed_at", "SupervisorService.ShareJointCase joint_case.opened_at",
-    "VehicleRegisterService.Ingest record.registrations.0.valid_from",
-    "VehicleRegisterService.Ingest record.registrations.0.valid_to", "VehicleRegisterService.Lookup at",
-    "VehicleRegisterService.Lookup context.sent_at",
-}
-
-
 def _dotted(path: tuple[object, ...]) -> str:
     return ".".join(str(step[1]) if isinstance(step, tuple) else str(step) for step in path)
 
@@ -117,9 +95,7 @@ def _timestamp_cases() -> list[object]:
         certificate = "own" if CALLERS.get(rpc.path) is Caller.OWN_STATE else "peer"
         requests = fuzz.valid_requests(rpc, fuzz.TARGET if certificate == "own" else fuzz.PEER)
         for path in sorted({path for request in requests[:1] for path in fuzz.timestamp_paths(request)}, key=str):
-            name = f"{rpc.name} {_dotted(path)}"
-            marks = [pytest.mark.xfail(strict=False, reason=TIMESTAMP_FIX_PENDING)] if name in PENDING else []
-            cases.append(pytest.param(rpc, certificate, path, id=name.replace(" ", "-"), marks=marks))
+            cases.append(pytest.param(rpc, certificate, path, id=f"{rpc.name}-{_dotted(path)}"))
     return cases
 
 
