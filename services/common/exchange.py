@@ -17,19 +17,19 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import GateClosed, IdentityMismatch, InvalidInput, PrumError
+from prum.services.common.errors import GateClosed, IdentityMismatch, InvalidInput, PrumError, quote
 from prum.services.common.tls import check_claim
 from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
-_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 T = TypeVar("T")
 
 
 def check_state_code(value: str, field_name: str) -> str:
     if not _STATE_CODE.match(value or ""):
-        raise InvalidInput(f"{value!r} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
+        raise InvalidInput(f"{quote(value)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
                            field=field_name)
     return value
 
