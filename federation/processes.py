@@ -60,8 +60,10 @@ def _alive(pid: int) -> bool:
     try:
         if proc.joinpath("stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
             return False  # exited; its parent (init, once `prum up` is gone) has not reaped it yet
-        # A pid taken over by another program after the node ended is not the node.
-        return b"prum.federation.node" in proc.joinpath("cmdline").read_bytes()
+        # A pid taken over by another program after the node ended is not the node. (The command line reads
+        # empty at moments, e.g. while the process maps memory: that says nothing.)
+        command = proc.joinpath("cmdline").read_bytes()
+        return not command or b"prum.federation.node" in command
     except (FileNotFoundError, ProcessLookupError):
         return False
     except OSError:  # no /proc here: the signal 0 above is all there is
