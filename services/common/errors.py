@@ -17,6 +17,7 @@ class InvalidInput(PrumError, ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+        self.reason = message  # what is wrong with the field, without its name (a BadRequest's description)
 
 
 class UnknownReference(PrumError, LookupError):
@@ -30,9 +31,10 @@ class Duplicate(PrumError):
 class GateClosed(PrumError):
     """A readiness gate is closed: the Council has not declared a state ready (GATE-1) (FAILED_PRECONDITION)."""
 
-    def __init__(self, message: str, state: str | None = None) -> None:
+    def __init__(self, message: str, state: str | None = None, category: str | None = None) -> None:
         super().__init__(message)
         self.state = state
+        self.category = category  # the category's name (DNA, FINGERPRINT, VEHICLE), where the refusal knows it
 
 
 class NotAuthorised(PrumError):

@@ -102,7 +102,8 @@ class FileManagingSide:
                 if not self.readiness.admits(state, category, partner, context.case_reference, context.request_id):
                     raise GateClosed(
                         f"{state} is not ready for {category.name} exchange: the Council has not decided "
-                        f"that it implements the data-protection chapter (GATE-1)", state=state)
+                        f"that it implements the data-protection chapter (GATE-1)", state=state,
+                        category=category.name)
             supply = search()
         except PrumError as refusal:
             self._log(category, context, query_data, None, refusal)

@@ -18,14 +18,21 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import grpc
 import structlog
+from google.protobuf import any_pb2
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 from opentelemetry import trace
 
 from prum.services.common import errors
 from prum.services.common.callers import CALLERS, Caller
+from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.tls import calling_state
 from prum.services.common.tracing import current_trace_id
 from prum.services.common.validation import validate
@@ -93,6 +100,12 @@ def bounded(message: str, limit: int = MAX_STATUS_MESSAGE_BYTES) -> str:
     return encoded[:limit - 24].decode("utf-8", "ignore") + " ... (message cut)"
 
 
+def _packed(detail: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return packed
+
+
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> None:
     context.abort(code, bounded(message))
 
@@ -102,14 +115,40 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
     return code is not None and code != grpc.StatusCode.OK
 
 
+def details_of(error: errors.PrumError, now: datetime) -> list[Message]:
+    """The google.rpc error details a domain error carries beside its message, for a client to act on without
+    parsing text: the field of invalid input (`BadRequest`), when a spent capacity resets (`RetryInfo`), the state
+    and category of a closed gate (`PreconditionFailure`)."""
+    if isinstance(error, errors.InvalidInput) and error.field:
+        return [error_details_pb2.BadRequest(field_violations=[error_details_pb2.BadRequest.FieldViolation(
+            field=error.field, description=bounded(error.reason, 512))])]
+    if isinstance(error, errors.CapacityExhausted) and error.resets_at is not None:
+        wait = max(0.0, (error.resets_at - now).total_seconds())
+        return [error_details_pb2.RetryInfo(retry_delay=Duration(seconds=int(wait), nanos=int(wait % 1 * 1e9)))]
+    if isinstance(error, errors.GateClosed) and error.state:
+        subject = f"{error.state}/{error.category}" if error.category else error.state
+        return [error_details_pb2.PreconditionFailure(violations=[error_details_pb2.PreconditionFailure.Violation(
+            type="GATE-1", subject=subject, description=bounded(str(error), 512))])]
+    return []
+
+
 class ErrorMappingInterceptor(_Interceptor):
-    """Domain errors and peer failures become status codes with clear messages; nothing ends UNKNOWN."""
+    """Domain errors and peer failures become status codes with clear messages and, where a client can act on
+    them, rich details (`details_of`); nothing ends UNKNOWN."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
 
     def wrap(self, behaviour: Callable[..., Any], streams: bool, method: str,
              streams_request: bool = False) -> Callable[..., Any]:
         def handle(error: Exception, context: grpc.ServicerContext) -> None:
             if isinstance(error, errors.PrumError):
-                _abort(context, status_of(error), str(error))
+                code, message = status_of(error), bounded(str(error))
+                details = details_of(error, self.clock.now())
+                if details:
+                    context.abort_with_status(rpc_status.to_status(status_pb2.Status(
+                        code=code.value[0], message=message, details=[_packed(d) for d in details])))
+                _abort(context, code, message)
             if isinstance(error, grpc.RpcError) and hasattr(error, "code"):
                 code = error.code()
                 if code in (None, grpc.StatusCode.UNKNOWN, grpc.StatusCode.OK):
@@ -226,7 +265,9 @@ def _validated(requests: Iterator[Any]) -> Iterator[Any]:
         try:
             validate(request)
         except errors.InvalidInput as refusal:
-            raise errors.InvalidInput(f"stream message {position}: {refusal}") from None
+            named = errors.InvalidInput(refusal.reason, field=refusal.field)
+            named.args = (f"stream message {position}: {refusal}",)  # the message says which; the field stays
+            raise named from None
         yield request
 
 

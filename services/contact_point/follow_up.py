@@ -86,7 +86,8 @@ class FollowUps:
                                f"vehicle replies already carry the holder (VRD-2)", field="category")
         for state in (context.requesting_state, context.requested_state):
             if not self.readiness.is_ready(state, category):
-                raise GateClosed(f"{state} is not ready for {category.name} exchange (GATE-1)", state=state)
+                raise GateClosed(f"{state} is not ready for {category.name} exchange (GATE-1)", state=state,
+                                 category=category.name)
 
     def request(self, context: QueryContext, category: Category, reference: str, original_request_id: str,
                 transport: FollowUpTransport, timeout_s: float) -> tuple[ReplyHeader, PersonalData]:

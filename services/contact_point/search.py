@@ -195,7 +195,8 @@ class ContactPoint:
         pilot_peer = self.readiness.pilot_peer(self.state, request.category, request.case_reference)
         if pilot_peer is None:
             raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange: the Council has "
-                             f"not decided that it implements the data-protection chapter (GATE-1)", state=self.state)
+                             f"not decided that it implements the data-protection chapter (GATE-1)", state=self.state,
+                             category=request.category.name)
         if list(request.target_states) != [pilot_peer]:
             raise InvalidInput(f"{list(request.target_states)}; a pilot query goes to its pilot peer "
                                f"{pilot_peer} only", field="target_states")
@@ -203,7 +204,8 @@ class ContactPoint:
                                                 request_id):
             raise GateClosed(f"{self.state} is not ready for {request.category.name} exchange, and the pilot's test "
                              f"query {request.case_reference} was already sent: each test query of a pilot run "
-                             f"passes once; other queries wait for the Council's decision (GATE-1)", state=self.state)
+                             f"passes once; other queries wait for the Council's decision (GATE-1)", state=self.state,
+                             category=request.category.name)
 
     def _fan_out(self, request: OfficerSearch, contexts: dict[str, QueryContext],
                  deadline_ms: int) -> dict[str, StateResult]:

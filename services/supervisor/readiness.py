@@ -242,7 +242,7 @@ class ReadinessBook:
         category = self._category(category)
         if state not in self.members:
             raise GateClosed(f"{state} is not a member of this federation, so it is not ready for "
-                             f"{category.name} exchange (GATE-1)", state=state)
+                             f"{category.name} exchange (GATE-1)", state=state, category=category.name)
         row = self.get(state, category)
         if row.ready and not row.revoked:
             return
@@ -252,7 +252,8 @@ class ReadinessBook:
             why = f"evaluation steps missing: {', '.join(s.name for s in row.steps_missing)}"
         else:
             why = "the Council has not decided unanimously"
-        raise GateClosed(f"{state} is not ready for {category.name} exchange: {why} (GATE-1)", state=state)
+        raise GateClosed(f"{state} is not ready for {category.name} exchange: {why} (GATE-1)", state=state,
+                         category=category.name)
 
     def matrix(self) -> list[Readiness]:
         """Every (member, category) row, members in federation order (GATE-2: visible to every state)."""
@@ -427,7 +428,7 @@ class ReadinessBook:
             host = self._row(peer, category)
             if not host.ready or host.revoked:
                 raise GateClosed(f"{peer} is not ready for {category.name} exchange itself, so it cannot host "
-                                 f"{state}'s pilot run (GATE-1)", state=peer)
+                                 f"{state}'s pilot run (GATE-1)", state=peer, category=category.name)
             now = self.clock.now()
             window = PilotWindow(pilot_id, state, category, peer, now, expires_at or now + PILOT_WINDOW,
                                  query_ids=query_ids)
@@ -497,7 +498,7 @@ class ReadinessBook:
             row = self._row(self._member(state), category)
             if not row.ready or row.revoked:
                 raise GateClosed(f"{state} is not ready for {category.name} exchange, so there is no "
-                                 f"decision to revoke", state=state)
+                                 f"decision to revoke", state=state, category=category.name)
             row = Readiness(state, category, row.steps_done, False, row.decided_at, True, self.clock.now(),
                             reason.strip())
             with self._atomic():

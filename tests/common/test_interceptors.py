@@ -4,9 +4,12 @@ and nothing a servicer raises ends as UNKNOWN."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from prum.services.common import errors
 from prum.services.common.interceptors import STATUS_OF
@@ -29,10 +32,11 @@ class _PeerFailure(grpc.RpcError):
 
 RAISED: dict[str, Exception] = {
     "invalid": errors.InvalidInput("has 4 loci; at least 6 are needed", field="profile.loci"),
-    "gate": errors.GateClosed("LU is not ready for DNA exchange", state="LU"),
+    "gate": errors.GateClosed("LU is not ready for DNA exchange", state="LU", category="DNA"),
     "officer": errors.NotAuthorised("officer 'X' is not specially authorised"),
     "identity": errors.IdentityMismatch("the client certificate identifies state DE"),
-    "quota": errors.CapacityExhausted("daily capacity spent"),
+    "quota": errors.CapacityExhausted("daily capacity spent",
+                                      resets_at=datetime.now(timezone.utc) + timedelta(hours=2)),
     "peer": _PeerFailure(grpc.StatusCode.DEADLINE_EXCEEDED, "peer too slow"),
     "peer_unknown": _PeerFailure(grpc.StatusCode.UNKNOWN, "peer crashed"),
     "bug": ZeroDivisionError("division by zero"),
@@ -94,3 +98,37 @@ def test_every_domain_error_has_a_status_code() -> None:
     kinds = {cls for cls in vars(errors).values()
              if isinstance(cls, type) and issubclass(cls, errors.PrumError) and cls is not errors.PrumError}
     assert kinds == set(STATUS_OF)
+
+
+def _details(error: grpc.RpcError) -> list[object]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:  # no details sent
+        return []
+    assert status.message == error.details()
+    unpacked = []
+    for packed in status.details:
+        for kind in (error_details_pb2.BadRequest, error_details_pb2.RetryInfo, error_details_pb2.PreconditionFailure):
+            if packed.Is(kind.DESCRIPTOR):
+                detail = kind()
+                packed.Unpack(detail)
+                unpacked.append(detail)
+    return unpacked
+
+
+def test_refusals_carry_rich_details_a_client_can_act_on(channel: grpc.Channel) -> None:
+    """google.rpc details beside the message: the field of invalid input, when a capacity resets, the state and
+    category of a closed gate."""
+    unary = channel.unary_unary("/test.Errors/Unary")
+    found = {}
+    for case in ("invalid", "quota", "gate", "officer"):
+        with pytest.raises(grpc.RpcError) as failure:
+            unary(case.encode(), timeout=5)
+        found[case] = _details(failure.value)
+    (bad,) = found["invalid"]
+    assert [(v.field, v.description) for v in bad.field_violations] == [
+        ("profile.loci", "has 4 loci; at least 6 are needed")]
+    (retry,) = found["quota"]
+    assert 7100 < retry.retry_delay.seconds <= 7200
+    (gate,) = found["gate"]
+    assert [(v.type, v.subject) for v in gate.violations] == [("GATE-1", "LU/DNA")]
+    assert found["officer"] == []  # nothing to act on beyond the message
