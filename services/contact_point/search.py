@@ -67,6 +67,8 @@ class StateResult:
     header: ReplyHeader | None = None
     items: tuple[Any, ...] = ()
     elapsed_ms: float = 0.0
+    #: Each item's reference as the category names it (a profile's or template's reference, a vehicle's VIN).
+    references: tuple[str, ...] = ()
 
 
 class PeerTransport(Protocol):
@@ -233,13 +235,14 @@ class ContactPoint:
         except Exception as error:  # noqa: BLE001 - a broken link is a per-state status, never a failed search
             answer = PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
         return StateResult(context.requested_state, answer.status, answer.code, answer.detail, answer.header,
-                           answer.items, round((time.monotonic() - started) * 1000, 3))
+                           answer.items, round((time.monotonic() - started) * 1000, 3), answer.references)
 
     @staticmethod
     def _verified(result: StateResult, verifier: Verifier, query: Any) -> StateResult:
         """Only what the requesting state's own check confirms is a hit."""
         hits, detail = verifier(query, result.items)
-        return replace(result, status=ResultStatus.HIT if hits else ResultStatus.NO_HIT, items=hits, detail=detail)
+        return replace(result, status=ResultStatus.HIT if hits else ResultStatus.NO_HIT, items=hits, detail=detail,
+                       references=tuple(hit.reference for hit in hits))
 
     def _receipt(self, request: OfficerSearch, context: QueryContext, result: StateResult,
                  verified: StateResult | None = None) -> LogEntry | None:
@@ -249,10 +252,10 @@ class ContactPoint:
         and under "verified" the ones its own check confirmed; only those make the receipt a hit (FOL-1)."""
         if result.status in (ResultStatus.HIT, ResultStatus.NO_HIT):
             data: dict[str, Any] = {"reply_id": result.header.reply_id if result.header else "",
-                                    "references": [getattr(item, "reference", "") for item in result.items]}
+                                    "references": list(result.references)}
             final = result
             if verified is not None:
-                data["verified"] = [getattr(item, "reference", "") for item in verified.items]
+                data["verified"] = list(verified.references)
                 final = verified
             outcome = Outcome.HIT if final.status is ResultStatus.HIT else Outcome.NO_HIT
             return self._entry(request, context, EntryKind.AUTOMATED_RECEIPT, MessageType.REPLY, outcome,

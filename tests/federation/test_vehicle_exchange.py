@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import grpc
@@ -123,3 +124,13 @@ def test_vehicle_supplies_are_logged_on_both_sides_and_the_key_is_not_kept(feder
         target_states=["NL"]), timeout=10)
     for store in (federation.workdir / "NL").glob("vehicles.db*"):
         assert b"99-XZV-9" not in store.read_bytes() and b"99XYZ9" not in store.read_bytes()
+
+
+def test_the_requesting_sides_receipt_of_a_vehicle_hit_logs_its_vin(federation: InProcessFederation) -> None:
+    """Art 30 / LOG-1: the receipt named no reference for a vehicle hit (`"references": [""]`): vehicle records
+    have no `reference`, their reference is the VIN."""
+    reply = search(federation, cp_pb2.VehicleKey(vin=VIN), ("NL",))
+    assert status(reply)["NL"] == "HIT"
+    (receipt,) = [e for e in federation.nodes["DE"].log.query(request_id=reply.request_id)
+                  if e.kind is EntryKind.AUTOMATED_RECEIPT]
+    assert json.loads(receipt.data_supplied)["references"] == [VIN]
