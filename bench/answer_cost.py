@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 from prum.federation.datagen_vehicle import vehicle_records
-from prum.services.common.exchange import FileManagingSide, QueryContext
-from prum.services.common.wire import header_to_proto
-from prum.services.logger import Category, ProtocolLog
+from prum.services.common.category import Category
+from prum.services.exchange.context import QueryContext
+from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.wire import header_to_proto
+from prum.services.logger import ProtocolLog
 from prum.services.supervisor import ReadinessBook
 from prum.services.vehicle.exchange import lookup_supply, query_record
 from prum.services.vehicle.register import VehicleRegister

@@ -29,7 +29,8 @@ import threading
 import time
 from pathlib import Path
 
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, ProtocolLog, Side
+from prum.services.common.category import Category
+from prum.services.logger import EntryKind, LogEntry, MessageType, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
 
 

@@ -27,25 +27,26 @@ from prum.echo.v1 import echo_pb2_grpc
 from prum.federation.pki import FederationPki
 from prum.federation.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
-from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis import warmup as afis_warmup
+from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.exchange import FileManagingSide
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.follow_up import FollowUps
 from prum.services.contact_point.information import InformationExchange, ReceivedInformationStore
 from prum.services.contact_point.peers import GrpcPeers, fetch_from_supervisor, share_with_supervisors
 from prum.services.contact_point.persons import PersonRegister
-from prum.services.contact_point.search import ContactPoint, Officer
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.dna import warmup as dna_warmup
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.echo.servicer import EchoServicer
-from prum.services.logger import Category, CheckpointKey, ProtocolLog, RetentionPolicy
+from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.requesting import ContactPoint, Officer
+from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority

@@ -14,7 +14,7 @@ from prum.services.afis.capacity import CapacityGrant, CapacityLedger
 from prum.services.afis.gallery import Candidate, Gallery
 from prum.services.afis.matching import verify
 from prum.services.afis.templates import Template
-from prum.services.common.exchange import Supply
+from prum.services.exchange.file_managing import Supply
 
 
 @dataclass(frozen=True)

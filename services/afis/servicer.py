@@ -11,13 +11,14 @@ from prum.afis.v1 import afis_pb2_grpc
 from prum.services.afis.capacity import CapacityLedger
 from prum.services.afis.exchange import CandidateList, search_supply, template_record
 from prum.services.afis.gallery import Gallery
-from prum.services.afis.warmup import compile_kernels
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.afis.warmup import compile_kernels
+from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput
-from prum.services.common.exchange import FileManagingSide
 from prum.services.common.tls import calling_state
-from prum.services.common.wire import context_from_proto, header_to_proto, timestamp
-from prum.services.logger import Category
+from prum.services.common.wire import timestamp
+from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.wire import context_from_proto, header_to_proto
 
 
 def template_from_proto(message: pb.Template, field: str = "probe") -> Template:

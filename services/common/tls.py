@@ -1,7 +1,8 @@
 """Mutual TLS for every link of the federation (SEC-1): credentials and the caller's identity.
 
 Servers require a client certificate signed by the federation CA; the calling state is read from
-that certificate (its common name is the state code), never from the message.
+that certificate (its common name is the state code), never from the message. The check of a
+message's claim against it is gRPC-free, in `prum.services.common.identity.check_claim`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
-from prum.services.common.errors import IdentityMismatch
 
 
 @dataclass(frozen=True)
@@ -53,17 +52,3 @@ def calling_state(context: Any) -> str | None:
         return None
     value = names[0]
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def check_claim(certified: str | None, claimed: str) -> None:
-    """Refuse a call whose message claims another state than its certificate says (SEC-1).
-
-    `certified` is None only on an insecure channel (a test or a member-state team's local run),
-    where the claim cannot be checked and is taken as given.
-    """
-    if certified is not None and certified != claimed:
-        raise IdentityMismatch(
-            f"the client certificate identifies state {certified}, but the request claims requesting_state "
-            f"{claimed!r}; a state may only query in its own name"
-        )
-

@@ -1,4 +1,6 @@
-"""Conversions between the contracts' messages and the cores' plain types, shared by all servicers."""
+"""Conversions between the contracts' messages and the plain types of `services/common`, shared by all servicers:
+times and categories. The exchange's context and header convert in `prum.services.exchange.wire`, each
+service's own messages in its `wire` module."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ from datetime import datetime, timedelta, timezone
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from prum.common.v1 import common_pb2
-from prum.services.common.exchange import QueryContext, ReplyHeader
-from prum.services.logger import Category
+from prum.services.common.category import Category
 
 CATEGORY_TO_PROTO = {
     Category.DNA: common_pb2.CATEGORY_DNA,
@@ -47,32 +48,3 @@ def category_from_proto(value: int, field: str = "category") -> Category:
     except KeyError:
         raise InvalidInput(f"{value} is not a category; allowed: CATEGORY_DNA, CATEGORY_FINGERPRINT, "
                            f"CATEGORY_VEHICLE", field=field) from None
-
-
-def context_from_proto(message: common_pb2.QueryContext) -> QueryContext:
-    return QueryContext(
-        request_id=message.request_id, requesting_state=message.requesting_state,
-        requested_state=message.requested_state, officer_id=message.officer_id,
-        ordering_officer_id=message.ordering_officer_id, reason=message.reason,
-        case_reference=message.case_reference, sent_at=moment(message.sent_at, message.HasField("sent_at")))
-
-
-def context_to_proto(context: QueryContext) -> common_pb2.QueryContext:
-    return common_pb2.QueryContext(
-        request_id=context.request_id, requesting_state=context.requesting_state,
-        requested_state=context.requested_state, officer_id=context.officer_id,
-        ordering_officer_id=context.ordering_officer_id, reason=context.reason,
-        case_reference=context.case_reference, sent_at=timestamp(context.sent_at))
-
-
-def header_to_proto(header: ReplyHeader) -> common_pb2.ReplyHeader:
-    return common_pb2.ReplyHeader(
-        request_id=header.request_id, reply_id=header.reply_id, replied_at=timestamp(header.replied_at),
-        requesting_state=header.requesting_state, requested_state=header.requested_state)
-
-
-def header_from_proto(message: common_pb2.ReplyHeader) -> ReplyHeader:
-    return ReplyHeader(
-        request_id=message.request_id, reply_id=message.reply_id,
-        replied_at=moment(message.replied_at, message.HasField("replied_at")) or datetime.now(timezone.utc),
-        requesting_state=message.requesting_state, requested_state=message.requested_state)

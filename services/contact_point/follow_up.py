@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, UnknownReference, quote
-from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json
-from prum.services.common.tls import check_claim
+from prum.services.common.identity import check_claim
 from prum.services.contact_point.persons import Person, PersonRegister
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
 FOLLOW_UP_CATEGORIES = (Category.DNA, Category.FINGERPRINT)

@@ -12,17 +12,19 @@ import json
 import threading
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Protocol
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, UnknownReference, quote
-from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json
-from prum.services.common.tls import check_claim
+from prum.services.common.identity import check_claim
 from prum.services.common.store import open_database, transaction
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, ProtocolLog, Side
+from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.logger import EntryKind, LogEntry, MessageType, ProtocolLog, Side
+from prum.services.logger.entry import canonical_json
 
 # Art 14(2) and 16(4): deleted when the purpose is met, and within one year at the latest.
 KEPT_AT_MOST = timedelta(days=365)

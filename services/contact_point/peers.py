@@ -7,9 +7,9 @@ turns into UNKNOWN.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -19,16 +19,17 @@ from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.services.common.exchange import QueryContext, ReplyHeader
+from prum.services.common.category import Category
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
-from prum.services.common.wire import CATEGORY_TO_PROTO, context_to_proto, header_from_proto, timestamp
+from prum.services.common.wire import CATEGORY_TO_PROTO, timestamp
 from prum.services.contact_point.follow_up import PersonalData
 from prum.services.contact_point.information import InformationPurpose, InformedPerson
 from prum.services.contact_point.persons import Person
-from prum.services.contact_point.search import PeerAnswer, ResultStatus
-from prum.services.logger import Category
+from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.exchange.requesting import PeerAnswer, ResultStatus
+from prum.services.exchange.wire import context_to_proto, header_from_proto
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 

@@ -13,19 +13,20 @@ from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.services.afis.exchange import template_record, verify_candidates
 from prum.services.afis.matching import VERIFY_THRESHOLD
 from prum.services.afis.servicer import template_from_proto
+from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput
-from prum.services.common.exchange import QueryContext
 from prum.services.common.tls import calling_state
-from prum.services.common.wire import category_from_proto, context_from_proto, header_to_proto, moment, timestamp
+from prum.services.common.wire import category_from_proto, moment, timestamp
 from prum.services.contact_point.follow_up import FollowUps, PersonalData
 from prum.services.contact_point.information import InformationExchange, InformationPurpose, InformedPerson
 from prum.services.contact_point.peers import INFORMATION_PURPOSE_TO_PROTO, informed_person_to_proto
 from prum.services.contact_point.persons import Person
-from prum.services.contact_point.search import ContactPoint, OfficerSearch, ResultStatus, StateResult
 from prum.services.dna.exchange import query_record
 from prum.services.dna.profile import check_inclusion, normalize_profile
 from prum.services.dna.servicer import kind_from_proto, loci_from_proto
-from prum.services.logger import Category
+from prum.services.exchange.context import QueryContext
+from prum.services.exchange.requesting import ContactPoint, OfficerSearch, ResultStatus, StateResult
+from prum.services.exchange.wire import context_from_proto, header_to_proto
 from prum.services.vehicle.exchange import query_record as vehicle_query_record
 from prum.services.vehicle.identifiers import normalize_vin
 

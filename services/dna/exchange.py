@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prum.services.common.errors import NotAuthorised
-from prum.services.common.exchange import Supply
 from prum.services.dna.file import DnaFile, DnaHit
 from prum.services.dna.profile import ProfileKind
+from prum.services.exchange.file_managing import Supply
 
 
 def hit_record(hit: DnaHit) -> dict[str, Any]:

@@ -7,15 +7,16 @@ from collections.abc import Iterator
 import grpc
 
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput, quote
-from prum.services.common.exchange import FileManagingSide
-from prum.services.common.tls import calling_state, check_claim
-from prum.services.common.wire import context_from_proto, header_to_proto
+from prum.services.common.identity import check_claim
+from prum.services.common.tls import calling_state
 from prum.services.dna.exchange import check_comparison_consent, query_record, search_supply
 from prum.services.dna.file import DnaFile, DnaHit
 from prum.services.dna.profile import ProfileKind
 from prum.services.dna.warmup import compile_kernels
-from prum.services.logger import Category
+from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.wire import context_from_proto, header_to_proto
 
 KIND_FROM_PROTO = {
     dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON: ProfileKind.IDENTIFIED_PERSON,

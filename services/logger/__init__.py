@@ -2,9 +2,7 @@
 
 from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint, check_checkpoint
 from prum.services.logger.entry import (
-    GATED_CATEGORIES,
     GENESIS_HASH,
-    Category,
     EntryKind,
     LogEntry,
     MessageType,
@@ -24,6 +22,6 @@ from prum.services.logger.log import (
 )
 
 __all__ = [
-    "CHECKPOINT_EVERY", "CheckpointKey", "SignedCheckpoint", "check_checkpoint", "FOUR_YEARS", "GATED_CATEGORIES", "GENESIS_HASH", "TWO_YEARS", "Category", "EntryKind", "LogEntry", "LogStats", "MessageType",
+    "CHECKPOINT_EVERY", "CheckpointKey", "SignedCheckpoint", "check_checkpoint", "FOUR_YEARS", "GENESIS_HASH", "TWO_YEARS", "EntryKind", "LogEntry", "LogStats", "MessageType",
     "Outcome", "ProtocolLog", "PurgeReport", "RetentionPolicy", "Side", "Verification", "validate_entry",
 ]

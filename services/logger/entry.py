@@ -18,21 +18,13 @@ from enum import StrEnum
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 from typing import Any
 
+from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput, quote
 
 _STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 
 #: What the first entry of every log chains to (LOG-5).
 GENESIS_HASH = "0" * 64
-
-
-class Category(StrEnum):
-    """The data categories of the Prüm exchange (Art 3-4 DNA, Art 9 fingerprints, Art 12 vehicles)."""
-
-    DNA = "DNA"
-    FINGERPRINT = "FINGERPRINT"
-    VEHICLE = "VEHICLE"
-    PERSON_INFORMATION = "PERSON_INFORMATION"  # Art 13-16 supplies: logged, not a searched file
 
 
 class EntryKind(StrEnum):
@@ -78,9 +70,6 @@ class Side(StrEnum):
 
 # The canonical form writes an enum as its name, the row as its value: the same text for every member.
 assert all(member.value == member.name for enum in (Category, EntryKind, MessageType, Outcome, Side) for member in enum)
-
-#: The categories of searched files, each with a readiness gate (GATE-1).
-GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE)
 
 #: Fields the logger sets; a caller leaves them at their defaults.
 LOGGER_FIELDS = ("sequence", "recorded_at", "previous_hash", "hash")

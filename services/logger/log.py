@@ -47,13 +47,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from prum.services.common.store import open_database, transaction
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.store import open_database, transaction
 from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint
 from prum.services.logger.entry import (
     GENESIS_HASH,
-    Category,
     EntryKind,
     LogEntry,
     MessageType,

@@ -30,10 +30,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.common.store import open_database, transaction
-from prum.services.logger.entry import Category, LogEntry, MessageType, Side, format_moment
+from prum.services.logger.entry import LogEntry, MessageType, Side, format_moment
 
 _STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 

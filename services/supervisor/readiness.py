@@ -44,10 +44,11 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 
-from prum.services.common.store import open_database, transaction
+from prum.services.common.category import GATED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput, quote
-from prum.services.logger.entry import GATED_CATEGORIES, Category, format_moment
+from prum.services.common.store import open_database, transaction
+from prum.services.logger.entry import format_moment
 from prum.services.supervisor.dpa import read_moment, stored_moment
 
 

@@ -9,10 +9,18 @@ from typing import Any
 
 import grpc
 
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
-from prum.services.common.tls import calling_state, check_claim
+from prum.services.common.identity import check_claim
+from prum.services.common.tls import calling_state
 from prum.services.common.validation import rules_of
-from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, category_from_proto, moment, timestamp
+from prum.services.common.wire import (
+    CATEGORY_FROM_PROTO,
+    CATEGORY_TO_PROTO,
+    category_from_proto,
+    moment,
+    timestamp,
+)
 from prum.services.supervisor import (
     Audit,
     Declaration,
@@ -25,9 +33,8 @@ from prum.services.supervisor import (
     Vote,
 )
 from prum.services.supervisor.authority import SupervisoryAuthority
-from prum.services.supervisor.readiness import PILOT_MAX_QUERIES
 from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseStatus, JointFinding
-from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.services.supervisor.readiness import PILOT_MAX_QUERIES
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from prum.services.common.errors import InvalidInput
-from prum.services.common.exchange import Supply
+from prum.services.exchange.file_managing import Supply
 from prum.services.vehicle.identifiers import normalize_plate, supported_countries
 from prum.services.vehicle.model import Address, Holder, VehicleRecord
 from prum.services.vehicle.register import VehicleRegister

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
-from prum.services.common.exchange import FileManagingSide
+
+from prum.services.common.category import Category
 from prum.services.common.tls import calling_state
-from prum.services.common.wire import context_from_proto, header_to_proto, moment, timestamp
-from prum.services.logger import Category
+from prum.services.common.wire import moment, timestamp
+from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.wire import context_from_proto, header_to_proto
 from prum.services.vehicle.exchange import lookup_supply, query_record, require_one_key
 from prum.services.vehicle.model import (
     Address,

@@ -21,8 +21,9 @@ from prum.federation.datagen_afis import mated_probe, population
 from prum.federation.launcher import InProcessFederation
 from prum.federation.topology import parse_federation
 from prum.services.afis.servicer import template_to_proto
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
-from prum.services.logger import Category, EntryKind
+from prum.services.logger import EntryKind
 
 FEDERATION = """
 [federation]

@@ -17,8 +17,9 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.federation.launcher import InProcessFederation
 from prum.federation.topology import parse_federation
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
-from prum.services.logger import Category, EntryKind, MessageType
+from prum.services.logger import EntryKind, MessageType
 
 HOOLIGAN = cp_pb2.InformedPerson(surname="Smit", first_names="Jan", date_of_birth="1990-04-01",
                                  place_of_birth="Rotterdam",

@@ -13,9 +13,10 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.launcher import InProcessFederation
-from prum.services.logger import Category
+from prum.services.common.category import Category
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
+
 
 def test_a_state_is_taken_through_the_whole_workflow_and_every_state_sees_it(fresh: InProcessFederation) -> None:
     lu = supervisor(fresh, "LU")

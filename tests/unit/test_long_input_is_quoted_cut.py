@@ -7,11 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from prum.services.common.category import Category
 from prum.services.common.errors import PrumError
 from prum.services.contact_point.information import ReceivedInformationStore
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.dna import DnaFile
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Side
+from prum.services.logger import EntryKind, LogEntry, MessageType, Side
 from prum.services.logger.entry import validate_entry
 from prum.services.supervisor.dpa import _check_state
 

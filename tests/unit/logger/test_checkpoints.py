@@ -10,12 +10,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from prum.federation.pki import FederationPki
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger import (
     TWO_YEARS,
-    Category,
     CheckpointKey,
     EntryKind,
     LogEntry,

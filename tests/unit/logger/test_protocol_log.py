@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger import (
     GENESIS_HASH,
-    Category,
     EntryKind,
     LogEntry,
     MessageType,
@@ -227,7 +228,8 @@ def test_a_second_log_on_the_same_file_sees_every_entry_and_continues_the_chain(
 def test_an_entry_survives_a_kill_right_after_append_returns(path: Path) -> None:
     child = textwrap.dedent(f"""
         import os, signal
-        from prum.services.logger import Category, EntryKind, LogEntry, MessageType, ProtocolLog, Side
+        from prum.services.common.category import Category
+        from prum.services.logger import EntryKind, LogEntry, MessageType, ProtocolLog, Side
         log = ProtocolLog({str(path)!r}, "DE")
         for i in range(5):
             log.append(LogEntry.new(kind=EntryKind.AUTOMATED_RECEIPT, message_type=MessageType.QUERY,

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
 from prum.services.logger import (
     FOUR_YEARS,
     TWO_YEARS,
-    Category,
     EntryKind,
     LogEntry,
     MessageType,

@@ -7,18 +7,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
-from prum.services.logger import (
-    GENESIS_HASH,
-    Category,
-    EntryKind,
-    LogEntry,
-    MessageType,
-    Outcome,
-    ProtocolLog,
-    Side,
-)
+from prum.services.logger import GENESIS_HASH, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.supervisor import (
     LOG_REQUEST_DEADLINE,
     Audits,

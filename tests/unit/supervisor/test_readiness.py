@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from prum.services.common.category import GATED_CATEGORIES, Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
-from prum.services.logger import GATED_CATEGORIES, Category
 from prum.services.supervisor import Readiness, ReadinessBook, ReadinessStep, Vote
 
 MEMBERS = ["NL", "DE", "FR", "LU"]

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from prum.federation.launcher import readiness_from_file
 from prum.federation.topology import load_federation
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import UnknownReference
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, ProtocolLog, Side
+from prum.services.logger import EntryKind, LogEntry, MessageType, ProtocolLog, Side
 from prum.services.supervisor import (
     DeclarationKind,
     JointCaseKind,

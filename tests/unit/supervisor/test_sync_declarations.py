@@ -8,11 +8,13 @@ from typing import Any
 
 import grpc
 import pytest
+
 from prum.common.v1 import common_pb2
 from prum.services.common.callers import CALLERS, Caller
+from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.wire import timestamp
-from prum.services.logger import Category, ProtocolLog
+from prum.services.logger import ProtocolLog
 from prum.services.supervisor import DeclarationKind, ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer

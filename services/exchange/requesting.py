@@ -1,4 +1,4 @@
-"""The national contact point's core (no gRPC): an officer's search fanned out to the peers.
+"""The requesting side of an automated exchange (no gRPC): an officer's search fanned out to the peers.
 
 The NCP is the only door officers use. It checks that the officer is specially authorised (SEC-2)
 and gave a reason and an ordering officer (LOG-2), skips peers that are not ready for the category
@@ -18,10 +18,12 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
-from prum.services.common.exchange import QueryContext, ReplyHeader, canonical_json, check_state_code
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.exchange.context import QueryContext, ReplyHeader, check_state_code
+from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
 # Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.

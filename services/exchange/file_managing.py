@@ -1,4 +1,4 @@
-"""Both halves of an automated exchange, without gRPC: what every searched file does around its matching.
+"""The file-managing side of an automated exchange, without gRPC: what every searched file does around its matching.
 
 `FileManagingSide` is the requested state's half (Art 3, 9, 12): it checks that the calling state
 is the one its certificate names (SEC-1), that both states are ready for the category (GATE-1),
@@ -9,61 +9,21 @@ never kept anywhere but in the log (PUR-2).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
+from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import GateClosed, IdentityMismatch, InvalidInput, PrumError, quote
-from prum.services.common.tls import check_claim
-from prum.services.logger import Category, EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
+from prum.services.common.errors import GateClosed, IdentityMismatch, PrumError
+from prum.services.common.identity import check_claim
+from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
-_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 T = TypeVar("T")
-
-
-def check_state_code(value: str, field_name: str) -> str:
-    if not _STATE_CODE.match(value or ""):
-        raise InvalidInput(f"{quote(value)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
-                           field=field_name)
-    return value
-
-
-@dataclass(frozen=True)
-class QueryContext:
-    """The context every cross-border call carries (contract `prum.common.v1.QueryContext`)."""
-
-    request_id: str
-    requesting_state: str
-    requested_state: str
-    officer_id: str = ""
-    ordering_officer_id: str = ""
-    reason: str = ""
-    case_reference: str = ""
-    sent_at: datetime | None = None
-
-    def validate(self) -> None:
-        if not self.request_id:
-            raise InvalidInput("is empty; every cross-border call carries the requesting NCP's request id",
-                               field="context.request_id")
-        check_state_code(self.requesting_state, "context.requesting_state")
-        check_state_code(self.requested_state, "context.requested_state")
-        if not self.reason.strip():
-            raise InvalidInput("is empty; every query states its reason (LOG-2)", field="context.reason")
-
-
-@dataclass(frozen=True)
-class ReplyHeader:
-    request_id: str
-    reply_id: str
-    replied_at: datetime
-    requesting_state: str
-    requested_state: str
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,23 @@
+"""The data categories of the Prüm exchange, a layer below every core: the log, the readiness book and the
+exchange all name them.
+
+The member names equal the suffixes of the contract's `prum.common.v1.Category` values
+(`CATEGORY_DNA` -> `Category.DNA`); `services/common/wire.py` maps them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """The data categories of the Prüm exchange (Art 3-4 DNA, Art 9 fingerprints, Art 12 vehicles)."""
+
+    DNA = "DNA"
+    FINGERPRINT = "FINGERPRINT"
+    VEHICLE = "VEHICLE"
+    PERSON_INFORMATION = "PERSON_INFORMATION"  # Art 13-16 supplies: logged, not a searched file
+
+
+#: The categories of searched files, each with a readiness gate (GATE-1).
+GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE)
