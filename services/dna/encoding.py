@@ -10,13 +10,14 @@ in the normalised allele order (value order, wildcard last). Columns exist only 
 stored profile has (16 + amelogenin for the common kits: 34 bytes a row). Beside it, per row: the
 bitmask of its fully designated comparable loci (bit = position in `STR_LOCI`) and a live flag.
 
-Rules over codes. Per comparable locus a score table code x code -> 0 (equal, either side a wildcard,
-or the candidate lacks the locus), 1 (DNA-7 microvariant neighbours, from `allele_neighbours`) or
-3 (different). A locus's outcome is the better of the two pairings,
+Rules over codes. Per comparable locus a score table code x code -> `SCORE_MATCH` 0 (equal, either
+side a wildcard, or the candidate lacks the locus), `SCORE_MICROVARIANT` 1 (DNA-7 neighbours, from
+`allele_neighbours`) or `SCORE_DIFFERENT` 3. A locus's outcome is the better of the two pairings,
 min(s(q1, c1) + s(q2, c2), s(q1, c2) + s(q2, c1)) = 3 x differing alleles + microvariant pairings,
 which is `matching.locus_outcome` in one number. `screen` applies it to many candidate rows at once
-(numpy) to keep those with at most one differing allele, and `match_row` then applies DNA-8/DNA-9 to
-one row exactly as `matching.compare_normalised` does; both are tested against `compare`.
+(numpy) to keep those with at most one differing allele, and `match_row` then tallies one row's loci
+exactly as `matching.compare_normalised` does and classes it by the same rule
+(`matching.match_class_code`); both are tested against `compare`. The compiled twins are in `kernels`.
 
 Queries are encoded without adding to the codebook (PUR-2): a value the file has never seen gets a
 score row computed for this query only, dropped with it.
@@ -31,13 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from prum.services.dna.loci import AMELOGENIN, KNOWN_LOCI, STR_LOCI
-from prum.services.dna.matching import FULL, MICROVARIANT, NEAR, WILDCARD_MATCH, Match, allele_neighbours
+from prum.services.dna.matching import MATCH_CLASSES, NO_HIT, Match, allele_neighbours, match_class_code
 from prum.services.dna.profile import MIN_DESIGNATED_LOCI, WILDCARD, NormalisedProfile
 
 ABSENT = 0
 """Code of a locus a profile does not have (both alleles)."""
 WILD = 1
 """Code of the wildcard allele (DNA-6)."""
+FIRST_VALUE = 2
+"""Codes from here on are allele values: a genotype whose second code is below it is not fully designated."""
 MAX_CODES = 512
 """Codes per locus can never reach this: 99 repeats x 5 fractions + absent + wildcard = 497."""
 
@@ -49,7 +52,17 @@ N_STR = len(STR_LOCI)
 if KNOWN_LOCI[:N_STR] != STR_LOCI:
     raise RuntimeError("KNOWN_LOCI must list the comparable loci first: their positions are mask bits")
 
-_DIFFERING = np.array([0, 0, 0, 1, 1, 1, 2], dtype=np.uint8)  # locus score -> differing alleles
+SCORE_MATCH = 0
+"""Score of an allele pair that agrees: equal values, a wildcard on either side, or a locus the
+candidate lacks."""
+SCORE_MICROVARIANT = 1
+"""Score of an allele pair of DNA-7 microvariant neighbours."""
+SCORE_DIFFERENT = 3
+"""Score of a differing allele pair: above two microvariant pairings, so a locus's score (the sum over
+its two pairs) is SCORE_DIFFERENT x differing alleles + microvariant pairings."""
+
+_DIFFERING = (np.arange(2 * SCORE_DIFFERENT + 1) // SCORE_DIFFERENT).astype(np.uint8)
+"""Locus score -> differing alleles."""
 
 
 def mask_loci(mask: int) -> list[int]:
@@ -135,24 +148,25 @@ class ScoreTables:
         for locus in range(N_LOCI):
             size = book.size(locus)
             if locus == AMEL_INDEX:
-                self.rows.append([[0] * size for _ in range(size)])
+                self.rows.append([[SCORE_MATCH] * size for _ in range(size)])
                 continue
             name = KNOWN_LOCI[locus]
-            block = np.full((size, size), 3, dtype=np.uint8)
-            block[:, :2] = 0
-            block[:2, :] = 0
-            np.fill_diagonal(block, 0)
-            for code in range(2, size):
+            block = np.full((size, size), SCORE_DIFFERENT, dtype=np.uint8)
+            block[:, :FIRST_VALUE] = SCORE_MATCH
+            block[:FIRST_VALUE, :] = SCORE_MATCH
+            np.fill_diagonal(block, SCORE_MATCH)
+            for code in range(FIRST_VALUE, size):
                 for neighbour in allele_neighbours(name, book.value(locus, code)):
                     other = book.find(locus, neighbour)
                     if other is not None and other != code:
-                        block[code, other] = block[other, code] = 1
+                        block[code, other] = block[other, code] = SCORE_MICROVARIANT
             self.table[locus, :size, :size] = block
             self.rows.append(block.tolist())
         self.sizes = np.array([book.size(locus) for locus in range(N_LOCI)], dtype=np.int64)
         """Codes per locus (the score rows are padded beyond)."""
         self.neighbours: list[list[list[int]]] = [
-            [[other for other, score in enumerate(row) if other >= 2 and (score == 1 or other == code)]
+            [[other for other, score in enumerate(row)
+              if other >= FIRST_VALUE and (score == SCORE_MICROVARIANT or other == code)]
              for code, row in enumerate(rows)] for rows in self.rows]
         """Per locus and code: the codes it matches without a differing allele (itself included)."""
 
@@ -160,12 +174,12 @@ class ScoreTables:
 def unseen_row(book: Codebook, width: int, locus: int, value: str) -> np.ndarray:
     """Score row (see the module doc) of a query value no stored profile has: equal to no code, a
     DNA-7 neighbour of some perhaps. Built for one query and dropped with it (PUR-2)."""
-    row = np.full(width, 3, dtype=np.uint8)
-    row[:2] = 0
+    row = np.full(width, SCORE_DIFFERENT, dtype=np.uint8)
+    row[:FIRST_VALUE] = SCORE_MATCH
     for neighbour in allele_neighbours(KNOWN_LOCI[locus], value):
         other = book.find(locus, neighbour)
         if other is not None:
-            row[other] = 1
+            row[other] = SCORE_MICROVARIANT
     return row
 
 
@@ -175,7 +189,7 @@ def _unseen_row(book: Codebook, tables: ScoreTables, locus: int, value: str) -> 
     code, a neighbour of some perhaps). Built for one query and dropped with it (PUR-2)."""
     row = unseen_row(book, tables.width, locus, value)
     scalar = row[:book.size(locus)].tolist()
-    return row, scalar, [code for code, score in enumerate(scalar) if score == 1]
+    return row, scalar, [code for code, score in enumerate(scalar) if score == SCORE_MICROVARIANT]
 
 
 @dataclass(slots=True)
@@ -594,8 +608,8 @@ def match_row(query: EncodedQuery, values: list[int]) -> Match | None:
             other = r1[c2] + r2[c1]
             if other < score:
                 score = other
-        if score >= 3:
-            differing += score // 3
+        if score >= SCORE_DIFFERENT:
+            differing += score // SCORE_DIFFERENT
             if differing > 1:
                 return None
             differing_locus = name
@@ -609,17 +623,10 @@ def match_row(query: EncodedQuery, values: list[int]) -> Match | None:
                 microvariant = True
         if matched + remaining < MIN_DESIGNATED_LOCI:
             return None
-    if matched < MIN_DESIGNATED_LOCI:
+    code = match_class_code(matched, differing, microvariant, wildcard_loci, MIN_DESIGNATED_LOCI)
+    if code == NO_HIT:
         return None
-    if differing:
-        match_class = NEAR
-    elif microvariant:
-        match_class = MICROVARIANT
-    elif wildcard_loci:
-        match_class = WILDCARD_MATCH
-    else:
-        match_class = FULL
-    return Match(match_class, compared, matched, wildcard_loci, differing_locus)
+    return Match(MATCH_CLASSES[code], compared, matched, wildcard_loci, differing_locus)
 
 
 def check_rows(matrix: ProfileMatrix, query: EncodedQuery, rows: np.ndarray) -> list[tuple[int, Match]]:

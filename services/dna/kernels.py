@@ -17,8 +17,16 @@ from __future__ import annotations
 import numpy as np
 
 from prum.services.common.jit import compiler
+from prum.services.dna.encoding import ABSENT, FIRST_VALUE, SCORE_DIFFERENT, SCORE_MICROVARIANT, WILD
+from prum.services.dna.matching import NO_HIT, match_class_code
 
 AVAILABLE, njit = compiler("PRUM_DNA_NO_NUMBA")
+
+_match_class_code = njit(nogil=True, inline="always")(match_class_code)
+"""`matching.match_class_code` compiled into the kernels that call it (numba reads the CLASS_* codes it
+returns as constants). numba's cache beside this module does not see changes to matching.py or
+encoding.py: after changing the rule or the codes there, clear `__pycache__/kernels.*` (the tests
+that compare the compiled path with `compare` fail until then)."""
 
 
 EMPTY, CLEAN, SINGLE, BAD, DOUBLE = 0, 1, 2, 3, 4
@@ -121,15 +129,20 @@ WIDE_SHIFT = 24
 (64 bits) in a list read in order by queries with missing loci (`scan_listed`)."""
 _NIBBLES = 0x1111111111111111
 
+LISTED, UNMATCHED, ANY_CODE = 0, 1, 2
+"""How a query locus with a wide-signature field tests it (`_wide_loci`): against the codes of its
+matching stored genotypes (up to 8); as a locus no stored genotype matches (a designated row there
+has a differing allele); as counting whenever designated (more than 8 codes)."""
+
 
 @njit(cache=True, nogil=True)
 def _wide_loci(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: int, slot: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, int]:
     """The query's loci as the wide signatures see them: per designated query locus with a signature
-    slot, its slot and kind (0: usable, with the codes of its matching stored genotypes, up to 8; 1: no
-    stored genotype matches, so a designated row there fails; 2: usable with more than 8 codes, counts
-    whenever designated), those codes and their number; how many such loci, how many of them may count
-    (kinds 0 and 2), and the usable loci without a slot (they may count too)."""
+    slot, its slot and kind (LISTED: usable, with the codes of its matching stored genotypes, up to 8;
+    UNMATCHED: no stored genotype matches, so a designated row there fails; ANY_CODE: usable with more
+    than 8 codes, counts whenever designated), those codes and their number; how many such loci, how
+    many of them may count (LISTED and ANY_CODE), and the usable loci without a slot (they may count too)."""
     loci = np.empty(slot.shape[0], np.int64)
     kinds = np.empty(slot.shape[0], np.int64)
     allowed = np.zeros((slot.shape[0], 8), np.int64)
@@ -144,7 +157,7 @@ def _wide_loci(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: i
         if not (usable >> locus) & 1:
             if s >= 0:
                 loci[read] = s
-                kinds[read] = 1
+                kinds[read] = UNMATCHED
                 read += 1
             continue
         if s < 0:
@@ -161,7 +174,7 @@ def _wide_loci(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: i
                     allowed[read, k] = code
                 k += 1
         loci[read] = s
-        kinds[read] = 0 if k <= 8 else 2
+        kinds[read] = LISTED if k <= 8 else ANY_CODE
         allowed_count[read] = k
         read += 1
         counted += 1
@@ -180,9 +193,9 @@ def wide_filter(qhash: np.ndarray, qcount: np.ndarray, designated: int, usable: 
     out = np.zeros(5, np.int64)
     for r in range(read):
         field = 1 << (4 * loci[r])
-        if kinds[r] == 1:
+        if kinds[r] == UNMATCHED:
             out[1] |= field
-        elif kinds[r] == 0 and allowed_count[r] == 1:
+        elif kinds[r] == LISTED and allowed_count[r] == 1:
             out[0] |= allowed[r, 0] << (4 * loci[r])
             out[1] |= field
         else:
@@ -292,20 +305,20 @@ def scan_planes(planes: np.ndarray, listed_rows: np.ndarray, live: np.ndarray, q
             s = loci[r]
             p0, p1, p2, p3 = planes[4 * s], planes[4 * s + 1], planes[4 * s + 2], planes[4 * s + 3]
             equal[:] = 0
-            if kinds[r] == 0:
+            if kinds[r] == LISTED:
                 for e in range(allowed_count[r]):
                     code = allowed[r, e]
                     m0, m1, m2, m3 = -(code & 1), -((code >> 1) & 1), -((code >> 2) & 1), -((code >> 3) & 1)
                     for w in range(words):
                         equal[w] |= ~(p0[w] ^ m0) & ~(p1[w] ^ m1) & ~(p2[w] ^ m2) & ~(p3[w] ^ m3)
-            elif kinds[r] == 2:
+            elif kinds[r] == ANY_CODE:
                 equal[:] = -1
             for w in range(words):
                 present = p0[w] | p1[w] | p2[w] | p3[w]
                 failing = present & ~equal[w]
                 fail2[w] |= fail1[w] & failing
                 fail1[w] |= failing
-                if kinds[r] != 1:
+                if kinds[r] != UNMATCHED:
                     missing = ~(present & equal[w])
                     miss[3, w] |= miss[2, w] & missing
                     miss[2, w] |= miss[1, w] & missing
@@ -805,9 +818,9 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
 @njit(cache=True, nogil=True)
 def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, width: int, wild: np.ndarray,
              min_loci: int, out: np.ndarray) -> bool:
-    """`encoding.match_row` for one row: False for no hit, else out = (class: 0 full, 1 wildcard,
-    2 microvariant, 3 near; loci compared; loci matched; wildcard loci; index of the differing locus
-    among the query's compared loci or -1)."""
+    """`encoding.match_row` for one row: False for no hit, else out = (class code, `matching.CLASS_*`;
+    loci compared; loci matched; wildcard loci; index of the differing locus among the query's
+    compared loci or -1)."""
     compared = 0
     matched = 0
     wildcard_loci = 0
@@ -819,7 +832,7 @@ def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, w
         remaining -= 1
         c = cols[j]
         c1 = np.int64(codes[row, c])
-        if c1 == 0:
+        if c1 == ABSENT:
             if matched + remaining < min_loci:
                 return False
             continue
@@ -831,12 +844,12 @@ def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, w
             other = np.int64(table[base + c2]) + np.int64(table[base + width + c1])
             if other < score:
                 score = other
-        if score >= 3:
-            differing += score // 3
+        if score >= SCORE_DIFFERENT:
+            differing += score // SCORE_DIFFERENT
             if differing > 1:
                 return False
             differing_locus = j
-        elif wild[j] or c2 == 1:
+        elif wild[j] or c2 == WILD:
             wildcard_loci += 1
             if score:
                 microvariant = True
@@ -846,9 +859,10 @@ def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, w
                 microvariant = True
         if matched + remaining < min_loci:
             return False
-    if matched < min_loci:
+    code = _match_class_code(matched, differing, microvariant, wildcard_loci, min_loci)
+    if code == NO_HIT:
         return False
-    out[0] = 3 if differing else (2 if microvariant else (1 if wildcard_loci else 0))
+    out[0] = code
     out[1] = compared
     out[2] = matched
     out[3] = wildcard_loci
@@ -973,7 +987,7 @@ def encode(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndar
         locus, c1, c2 = query[i, 0], query[i, 1], query[i, 2]
         if locus == amelogenin:
             continue
-        is_wild = c2 == 1
+        is_wild = c2 == WILD
         if not is_wild:
             designated |= 1 << locus
         c = col[locus]
@@ -994,11 +1008,11 @@ def encode(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndar
         size = sizes[locus]
         k1 = 0
         k2 = 0
-        for b in range(2, size):
-            if b == c1 or row1[b] == 1:
+        for b in range(FIRST_VALUE, size):
+            if b == c1 or row1[b] == SCORE_MICROVARIANT:
                 first[k1] = b
                 k1 += 1
-            if b == c2 or row2[b] == 1:
+            if b == c2 or row2[b] == SCORE_MICROVARIANT:
                 second[k2] = b
                 k2 += 1
         if k1 * k2 > found.shape[1]:

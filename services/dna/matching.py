@@ -19,7 +19,8 @@ has at least 7 compared loci.
 Match class precedence (DNA-9), when several reasons apply, the one furthest from identity wins:
 near > microvariant > wildcard > full. A differing allele is a real disagreement; a microvariant
 pairing reconciles two measured values that disagree; a wildcard only lacks information and
-contradicts nothing; full means every compared allele is equal.
+contradicts nothing; full means every compared allele is equal. `match_class_code` states this rule
+once, over a candidate's tally, for this module, `encoding.match_row` and `kernels.classify`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,38 @@ NEAR = "near"
 MATCH_CLASSES: tuple[str, ...] = (FULL, WILDCARD_MATCH, MICROVARIANT, NEAR)
 """The match classes of DNA-9, best first; the order is also the precedence (last wins)."""
 
+CLASS_FULL = MATCH_CLASSES.index(FULL)
+CLASS_WILDCARD = MATCH_CLASSES.index(WILDCARD_MATCH)
+CLASS_MICROVARIANT = MATCH_CLASSES.index(MICROVARIANT)
+CLASS_NEAR = MATCH_CLASSES.index(NEAR)
+"""The match classes as plain ints (0-3), their positions in MATCH_CLASSES: what the encoded and
+compiled paths carry (the numba kernels read them as constants)."""
+NO_HIT = -1
+"""`match_class_code` for a candidate that is no hit."""
+
 _RANK = {name: rank for rank, name in enumerate(MATCH_CLASSES)}
+
+
+def match_class_code(matched: int, differing: int, microvariant: bool, wildcard_loci: int,
+                     min_loci: int) -> int:
+    """DNA-8 and DNA-9 over a candidate's tally of the compared loci: NO_HIT, or the code of its class.
+
+    The one statement of the rule, shared by `compare_normalised`, `encoding.match_row` and the
+    compiled `kernels.classify`. matched: loci that count (fully designated, no differing allele);
+    differing: differing alleles over all compared loci; microvariant: whether a microvariant pairing
+    reconciled some allele; wildcard_loci: loci that match only through a wildcard. No hit with two
+    or more differing alleles or fewer than `min_loci` (6) counting loci; otherwise the reason
+    furthest from identity wins: near > microvariant > wildcard > full.
+    """
+    if differing > 1 or matched < min_loci:
+        return NO_HIT
+    if differing:
+        return CLASS_NEAR
+    if microvariant:
+        return CLASS_MICROVARIANT
+    if wildcard_loci:
+        return CLASS_WILDCARD
+    return CLASS_FULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,17 +192,10 @@ def compare_normalised(query: NormalisedProfile, candidate: NormalisedProfile) -
         else:
             matched += 1
         microvariant = microvariant or m > 0
-    if matched < MIN_DESIGNATED_LOCI:
+    code = match_class_code(matched, differing, microvariant, wildcard_loci, MIN_DESIGNATED_LOCI)
+    if code == NO_HIT:
         return None  # DNA-8: fewer than 6 fully designated matching loci
-    if differing:
-        match_class = NEAR
-    elif microvariant:
-        match_class = MICROVARIANT
-    elif wildcard_loci:
-        match_class = WILDCARD_MATCH
-    else:
-        match_class = FULL
-    return Match(match_class, compared, matched, wildcard_loci, differing_locus)
+    return Match(MATCH_CLASSES[code], compared, matched, wildcard_loci, differing_locus)
 
 
 def compare(query: Mapping[str, object], candidate: Mapping[str, object]) -> Match | None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from prum.services.dna import MICROVARIANT_NEIGHBOURS, Match, allele_neighbours, compare, normalize_profile
-from prum.services.dna.matching import MATCH_CLASSES
+from prum.services.dna.matching import (
+    CLASS_FULL,
+    CLASS_MICROVARIANT,
+    CLASS_NEAR,
+    CLASS_WILDCARD,
+    MATCH_CLASSES,
+    NO_HIT,
+    match_class_code,
+)
 
 # 8 loci, heterozygous everywhere, no microvariant and no allele within one repeat of another at a locus.
 BASE = {
@@ -114,6 +122,21 @@ def test_match_order_puts_the_best_class_first():
     assert [(m.match_class, m.loci_matched) for m in ordered] == [
         ("full", 8), ("full", 6), ("wildcard", 7), ("microvariant", 8), ("near", 8)]
     assert MATCH_CLASSES == ("full", "wildcard", "microvariant", "near")
+
+
+@pytest.mark.parametrize("matched, differing, microvariant, wildcard_loci, expected", [
+    (8, 0, False, 0, CLASS_FULL),
+    (7, 0, False, 1, CLASS_WILDCARD),
+    (7, 0, True, 1, CLASS_MICROVARIANT),     # microvariant outranks wildcard
+    (7, 1, True, 1, CLASS_NEAR),             # a differing allele outranks everything
+    (6, 1, False, 0, CLASS_NEAR),
+    (5, 0, False, 0, NO_HIT),                # DNA-8: fewer than 6 counting loci
+    (9, 2, False, 0, NO_HIT),                # DNA-9: two differing alleles
+])
+def test_match_class_rule_by_code(matched, differing, microvariant, wildcard_loci, expected):
+    assert match_class_code(matched, differing, microvariant, wildcard_loci, 6) == expected
+    if expected != NO_HIT:
+        assert MATCH_CLASSES[expected] == ("full", "wildcard", "microvariant", "near")[expected]
 
 
 @pytest.mark.parametrize("locus, allele, expected", [

@@ -9,6 +9,7 @@ from prum.federation.datagen_dna import random_profile, synthetic_file
 from prum.services.dna import compare, normalize_profile
 from prum.services.dna import kernels
 from prum.services.dna.encoding import ProfileMatrix, match_row, scan_rows, screen
+from prum.services.dna.matching import MATCH_CLASSES
 
 from test_dna_compare import CASES
 
@@ -26,6 +27,11 @@ def test_match_row_is_compare(case, query, candidate, match_class, compared, mat
         wild = np.array([w for *_, w, _ in encoded.scalar], dtype=bool)
         hit = kernels.screen(matrix.codes, np.array([3]), cols, encoded.table, encoded.width, wild, 6)
         assert (3 in hit.tolist()) == (compare(query, candidate) is not None)
+        out = np.full(5, -9, np.int64)
+        if kernels.classify(matrix.codes, 3, cols, encoded.table, encoded.width, wild, 6, out):
+            expected = compare(query, candidate)
+            assert (MATCH_CLASSES[out[0]], out[1], out[2], out[3]) == (
+                expected.match_class, expected.loci_compared, expected.loci_matched, expected.loci_wildcard)
 
 
 def test_a_query_value_the_file_never_saw_matches_through_its_neighbours_and_is_not_kept():
