@@ -28,7 +28,7 @@ vote kernels).
 Votes (Hough consistency, `kernels.hough_votes`): every hit is counted for its template and the
 rotation it implies (integer arithmetic on 1/256 turns, `ROTATION_BINS` sectors on two staggered
 grids); the `CONTENDERS` templates with the largest such rotation peak per sqrt(triangles) go on
-(counting all hits regardless of rotation lost 3 % of plain mates at 100k), and each of their hits votes
+(counting all hits regardless of rotation left more mates out: BENCHMARKS.md), and each of their hits votes
 for the pose it implies: the rotation between the two triangles (gallery first-side direction
 minus probe first-side direction, `ROTATION_BINS` sectors) and the translation taking the probe
 triangle's centroid onto the gallery's (`TRANSLATION_BIN` px cells), on two grids staggered by half

@@ -29,18 +29,15 @@ unless most of its minutiae are of poor quality (below about 55 of 100). When
 either template is a partial print (an unidentified trace), the denominator is `MIN_OVERLAP` times
 the geometric mean of the two overlap counts instead (`PARTIAL_EXPONENT`): what a small patch has to
 show is how many minutiae agree, not which share of its few (a fifth of them spurious) do; at an
-overlap of `MIN_OVERLAP` both forms agree. On 390 traces against 10k templates this raised the mates
-at or above `VERIFY_THRESHOLD` from 83 % to 87 % while trace-to-impostor comparisons at or above it
-went from 1.1e-5 to 2.5e-5 of all comparisons. The quality weight: spurious and smudged minutiae,
-which chance pairs with an impostor's as readily as real ones, count less. On the same 390 traces it
-took rank-1 from 0.900 to 0.923 at 10k and from 0.915 to 0.928 at 100k, and the 120 finalists of the
-traces' searches that are not their mate at or above `VERIFY_THRESHOLD` from 100 to 19 of 57,000 at
-10k (384 to 61 at 100k), for 86 % of the mates at or above it instead of 88 %. On the benchmark's 210
-plain impressions at 100k, rank-1 went from 208 to 209 and the 40 finalists that are not the mate at or
-above the threshold from 14 to 1 of 16,600 (mates at or above it: 97.6 % -> 97.1 %). On the
-synthetic population (`prum.federation.datagen_afis`), fingers of the same pattern class score
-below 10 in 99.9 % of comparisons, plain mated impressions mostly 15-60 and partial traces 5-40;
-`VERIFY_THRESHOLD` (12) is where about 1 in 10,000 impostor comparisons still scores (FMR ~ 1e-4).
+overlap of `MIN_OVERLAP` both forms agree. It brings more trace mates to `VERIFY_THRESHOLD` for a
+few more impostor comparisons above it (still well below the threshold's 1e-4). The quality weight:
+spurious and smudged minutiae, which chance pairs with an impostor's as readily as real ones, count
+less; it raised the traces' rank-1 and cut the non-mate finalists at or above the threshold, for
+traces and plain impressions alike. The measurements before and after each of these: BENCHMARKS.md
+(commits 9099c04, 089f029, 2b4125d). On the synthetic population (`prum.federation.datagen_afis`),
+fingers of the same pattern class score below 10 in 99.9 % of comparisons, plain mated impressions
+mostly 15-60 and partial traces 5-40; `VERIFY_THRESHOLD` (12) is where about 1 in 10,000 impostor
+comparisons still scores (FMR ~ 1e-4).
 
 The local similarities, the relaxation and the mutual-nearest-neighbour count run as numba kernels
 (`kernels.local_similarity`, `kernels.relax`, `kernels.mutual_pairs`; `USE_KERNELS`), with the numpy code below as their twin (the same scores;

@@ -50,8 +50,8 @@ candidates are then checked by the exact rules (`encoding.check_rows`). A hash c
 candidate. The property tests check the result against `compare` over every profile.
 
 Row signatures. Thin queries (traces of 7-11 loci, stains with drop-out) can only use keys over few
-of their loci, which find thousands of entries; reading each entry's row (a random memory access,
-~150 ns) was most of their time. So every entry also carries its row's 32-bit signature: 2 bits at
+of their loci, which find thousands of entries; reading each entry's row (a random memory access)
+was most of their time. So every entry also carries its row's 32-bit signature: 2 bits at
 each of the 16 common-kit loci (`SIGNATURE_LOCI`), 0 where the row is not fully designated, else
 1 + (genotype hash >> `kernels.SIGNATURE_SHIFT`) % 3. The probe drops an entry, without reading the
 row, when two signature loci show a code that none of the query's matching genotypes there has (each
@@ -60,27 +60,25 @@ may count (signature loci showing a matching code, and the query's usable loci w
 fewer than 6 (DNA-8). A hit is never dropped: at its matching loci its genotype is one of the
 query's, so its code is; its one differing allele, if any, fails one locus; a code collision only
 lets a row through. `kernels.query_filter` / `passes` and the numpy `_query_filter` / `_passing` are
-the same test. A query with every locus of the file skips it (its keys find few entries). At 1M
-profiles a probe costs about 65 ns a key and 11 ns an entry; with the list below, a thin trace's time
-is mostly the keys and entries of the big sets (a few hundred keys, thousands of entries) and the
-check of the rows that pass.
+the same test. A query with every locus of the file skips it (its keys find few entries). With the
+list below, a thin trace's time is mostly the keys and entries of the big sets (a few hundred keys,
+thousands of entries) and the check of the rows that pass.
 
 Why the list. Every distinct designated-locus set needs keys of its own (a key is over the set's
 designated loci in a block), and a file whose stored traces have drop-out holds thousands of sets of a
-few dozen rows each: planning and probing keys for them was most of a thin trace's time (a 1M file
-without stored traces answers the same queries with a p99 of 186 µs instead of 763) and doubled a full
-query's keys. Reading their rows in order costs about 0.3 ns a row (a signature) or 64 rows a few
-dozen instructions (planes); a key costs ~65 ns.
+few dozen rows each: planning and probing keys for them was most of a thin trace's time, and many of a
+full query's keys. Reading their rows in order is far cheaper than a key (a random read of the
+directory): a signature test a row, vectorised, or 64 rows a few dozen instructions (planes).
+Measurements, before and after: BENCHMARKS.md.
 
 Layout. Keys are stored as a bucket directory: `offsets` (uint32) per bucket of the low key bits
 (about 8 entries a bucket, sorted by fingerprint within it, so a crowded bucket is searched by
 halves), a 32-bit fingerprint (the rest of the key), the uint32 row and its 32-bit signature per
 entry: 12 bytes an entry plus ~0.5 for the directory; with the encoded rows (`encoding.ProfileMatrix`,
 2 bytes a locus), the set ids and the list of small sets (rows, wide signatures and their bit planes:
-20 bytes a listed row) about 147 bytes a 16-locus profile. New profiles go to
-a small sorted delta (with their signatures), merged into the directory when it grows; deleted rows
-are dead in the matrix and dropped at the next merge. A snapshot from before the signatures is read
-by computing them from the rows.
+20 bytes a listed row). New profiles go to a small sorted delta (with their signatures), merged into
+the directory when it grows; deleted rows are dead in the matrix and dropped at the next merge. A
+snapshot from before the signatures is read by computing them from the rows.
 
 Concurrency: not thread-safe by itself; `DnaFile` runs searches under a shared (reader) lock and
 writes under the exclusive one.

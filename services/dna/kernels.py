@@ -40,7 +40,7 @@ _ENTRY_COST = 0.1
 """Per entry a probe collects (read in order beside its bucket; its row signature tested, `passes`)."""
 _CHECK_COST = 0.3
 """Per candidate row checked by the rules: a random read of the rows, paid only by the few entries
-(a few %) whose signature passes. Before the signatures: 1 an entry, 3 a check."""
+(a few %) whose signature passes."""
 _SCAN_COST = 0.7
 """Per row of a set checked one by one (rows in memory order)."""
 _PAIR_KEYS = 1 << 16
