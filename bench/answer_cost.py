@@ -25,9 +25,10 @@ from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.wire import header_to_proto
 from prum.services.logger import ProtocolLog
 from prum.services.supervisor import ReadinessBook
-from prum.services.vehicle.exchange import lookup_supply, query_record
+from prum.services.vehicle.exchange import VehicleQuery
+from prum.services.vehicle.plugin import PLUGIN
 from prum.services.vehicle.register import VehicleRegister
-from prum.services.vehicle.servicer import record_to_proto
+from prum.services.vehicle.wire import record_to_proto
 from prum.vehicle.v1 import vehicle_pb2 as pb
 
 
@@ -42,8 +43,7 @@ def cpu_per_answer(register: VehicleRegister, vins: list[str], log_path: str, an
         vin = vins[i % len(vins)]
         context = QueryContext(request_id=f"r{i}", requesting_state="DE", requested_state="NL", officer_id="DE-1",
                                ordering_officer_id="DE-2", reason="benchmark")
-        header, records = side.answer(Category.VEHICLE, context, "DE", query_record(vin, None, None),
-                                      lambda: lookup_supply(register, vin, None, None))
+        header, records = side.answer(PLUGIN, register, context, "DE", VehicleQuery(vin=vin))
         return pb.LookupResponse(header=header_to_proto(header), records=[record_to_proto(r) for r in records])
 
     for i in range(min(200, answers)):  # warm caches

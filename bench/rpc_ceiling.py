@@ -36,7 +36,7 @@ from prum.federation.topology import parse_federation
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.dna.profile import ProfileKind
-from prum.services.vehicle.servicer import record_to_proto
+from prum.services.vehicle.wire import record_to_proto
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 FEDERATION = """

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +19,20 @@ import grpc
 from opentelemetry import trace
 
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
-from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
-from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
-from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.common.v1 import common_pb2
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.launcher import InProcessFederation, compile_kernels
 from prum.federation.scenario import FileRow, PlannedSearch, build_scenario
 from prum.federation.topology import Federation
+from prum.services.afis.wire import template_to_proto
 from prum.services.common.tracing import create_tracer_provider
-from prum.services.afis.servicer import template_to_proto
 from prum.services.contact_point.persons import Person
-from prum.services.dna.servicer import KIND_TO_PROTO
+from prum.services.dna.wire import KIND_TO_PROTO
 from prum.services.logger import EntryKind, Side
-from prum.services.vehicle.servicer import record_to_proto
+from prum.services.vehicle.wire import record_to_proto
+from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 Progress = Callable[[str, int, int], None]

@@ -31,6 +31,7 @@ from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
+from prum.services.categories import CATEGORIES
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
@@ -45,6 +46,7 @@ from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.echo.servicer import EchoServicer
 from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.plugin import FollowUp
 from prum.services.exchange.requesting import ContactPoint, Officer
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
@@ -172,7 +174,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
                                      clock, folder / "supervisor.db")
     follow_ups = FollowUps(spec.code, readiness, log, persons,
-                           lambda category, reference: marking(dna, gallery, category, reference), clock)
+                           lambda category, reference: marking(dna, gallery, category, reference), clock,
+                           frozenset(c for c, r in CATEGORIES.items() if r.plugin.follow_up is FollowUp.PERSONAL_DATA))
     services = [
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),

@@ -127,7 +127,7 @@ class Target:
 def _dna(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel], progress: Progress
          ) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
     from prum.federation.datagen_dna import CHANGE_CLASS, query_mix, synthetic_file
-    from prum.services.dna.servicer import KIND_TO_PROTO
+    from prum.services.dna.wire import KIND_TO_PROTO
 
     def rows(code: str, batch: Any) -> Iterator[dna_pb2.IngestRequest]:
         for i in range(len(batch)):
@@ -170,7 +170,7 @@ def _dna(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel], prog
 def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
               ) -> tuple[dict[str, Any], list[bytes]]:
     from prum.federation.datagen_vehicle import MAKES, make_vin, vehicle_records
-    from prum.services.vehicle.servicer import record_to_proto
+    from prum.services.vehicle.wire import record_to_proto
 
     rng = random.Random(spec.seed)
     wanted = round(spec.queries * spec.hit_rate) if spec.vehicles else 0
@@ -204,7 +204,7 @@ def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: P
 def _fingerprints(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
                   ) -> tuple[dict[str, Any], list[bytes]]:
     from prum.federation.datagen_afis import impression, master_finger, mated_probe, population
-    from prum.services.afis.servicer import template_to_proto
+    from prum.services.afis.wire import template_to_proto
 
     rng = np.random.default_rng(spec.seed + 7)
     count = min(spec.queries, AFIS_QUERIES_MAX)

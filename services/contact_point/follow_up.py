@@ -24,7 +24,8 @@ from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, Prot
 from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
-FOLLOW_UP_CATEGORIES = (Category.DNA, Category.FINGERPRINT)
+#: The categories whose hits allow a follow-up; the launcher passes those whose plug-in says so (`FollowUp`).
+FOLLOW_UP_CATEGORIES = frozenset({Category.DNA, Category.FINGERPRINT})
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class FollowUps:
     # reference -> (contested, marking note) from the national file that holds it (ACC-1).
     marking_of: Callable[[Category, str], tuple[bool, str]]
     clock: Clock = field(default_factory=SystemClock)
+    categories: frozenset[Category] = FOLLOW_UP_CATEGORIES
 
     def _entry(self, context: QueryContext, category: Category, kind: EntryKind, message_type: MessageType,
                side: Side, data: dict[str, Any], reply_id: str = "", outcome: Outcome = Outcome.NONE) -> LogEntry:
@@ -83,7 +85,7 @@ class FollowUps:
                             outcome=outcome, hit_count=1 if outcome is Outcome.HIT else 0)
 
     def _check(self, category: Category, context: QueryContext) -> None:
-        if category not in FOLLOW_UP_CATEGORIES:
+        if category not in self.categories:
             raise InvalidInput(f"{category.name}: follow-ups ask for the person behind a DNA or fingerprint hit; "
                                f"vehicle replies already carry the holder (VRD-2)", field="category")
         for state in (context.requesting_state, context.requested_state):

@@ -1,7 +1,8 @@
 """The NCP's transport to its peers over gRPC and mutual TLS: one channel per peer, a deadline on every call.
 
-A peer's status code becomes a per-state result status here, in one table; nothing a peer answers
-turns into UNKNOWN.
+A search goes to the RPC its category's wire names (`prum.services.categories`), with no per-category
+code here. A peer's status code becomes a per-state result status here, in one table; nothing a peer
+answers turns into UNKNOWN. The supervisors' calls to each other ride on the same channels.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
 
-from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
-from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.services.categories import CATEGORIES, CategoryWire
 from prum.services.common.category import Category
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.server import open_channel
@@ -26,12 +26,15 @@ from prum.services.common.tls import TlsMaterial
 from prum.services.common.wire import CATEGORY_TO_PROTO, timestamp
 from prum.services.contact_point.follow_up import PersonalData
 from prum.services.contact_point.information import InformationPurpose, InformedPerson
-from prum.services.contact_point.persons import Person
+from prum.services.contact_point.wire import (
+    INFORMATION_PURPOSE_TO_PROTO,
+    informed_person_to_proto,
+    personal_data_from_proto,
+)
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.exchange.requesting import PeerAnswer, ResultStatus
 from prum.services.exchange.wire import context_to_proto, header_from_proto
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
-from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
     grpc.StatusCode.FAILED_PRECONDITION: ResultStatus.NOT_READY,
@@ -56,9 +59,11 @@ class GrpcPeers:
     built up while it was down."""
 
     def __init__(self, directory: Mapping[str, str], tls: TlsMaterial | None,
-                 tracer_provider: TracerProvider | None = None) -> None:
+                 tracer_provider: TracerProvider | None = None,
+                 wires: Mapping[Category, CategoryWire[Any, Any]] | None = None) -> None:
         # Kept by reference: a launcher fills it in as the peers' servers bind their ports.
         self.directory = directory
+        self.wires = wires if wires is not None else {c: r.wire for c, r in CATEGORIES.items()}
         self.tls = tls
         self.tracer_provider = tracer_provider
         self._channels: dict[str, tuple[tuple[Any, ...], grpc.Channel]] = {}
@@ -91,14 +96,26 @@ class GrpcPeers:
                 channel.close()
             self._channels.clear()
 
-    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer:
-        metadata = ((REQUEST_ID_KEY, context.request_id),)
-        channel = self.channel(context.requested_state)
+    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer[Any]:
+        """One search of one peer's data service, by the RPC its category's wire names (`PeerTransport`)."""
+        wire = self.wires[category]
         try:
-            return ASK[category](channel, context_to_proto(context), query, timeout_s, metadata)
+            channel = self.channel(context.requested_state)
+        except KeyError as error:
+            return PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
+        request = wire.peer_request(context_to_proto(context), query)
+        method = wire.method
+        call = channel.unary_unary(
+            f"/{method.containing_service.full_name}/{method.name}",
+            request_serializer=type(request).SerializeToString, response_deserializer=wire.reply_type.FromString,
+            _registered_method=True)  # as the generated stubs call it
+        try:
+            reply = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
         except grpc.RpcError as error:
             return answer_of_error(error)
-
+        items = wire.items(reply)
+        return PeerAnswer(ResultStatus.HIT if items else ResultStatus.NO_HIT, "OK", "", header_from_proto(reply.header),
+                          items)
 
     def follow_up(self, context: QueryContext, category: Category, reference: str, original_request_id: str,
                   timeout_s: float) -> tuple[ReplyHeader, PersonalData]:
@@ -107,11 +124,7 @@ class GrpcPeers:
             cp_pb2.AnswerFollowUpRequest(context=context_to_proto(context), category=CATEGORY_TO_PROTO[category],
                                          reference=reference, original_request_id=original_request_id),
             timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
-        p = reply.person
-        return header_from_proto(reply.header), PersonalData(
-            Person(p.reference, p.surname, p.first_names, p.date_of_birth, p.nationality), p.contested,
-            p.marking_note)
-
+        return header_from_proto(reply.header), personal_data_from_proto(reply.person)
 
     def send_information(self, context: QueryContext, purpose: InformationPurpose, event: str,
                          persons: tuple[InformedPerson, ...], conditions: tuple[str, ...],
@@ -170,53 +183,3 @@ def fetch_from_supervisor(peers: GrpcPeers, state: str, what: str, timeout_s: fl
     stub = supervisor_pb2_grpc.SupervisorServiceStub(peers.channel(state))
     reply = getattr(stub, method)(request(state), timeout=timeout_s)
     return [item for field in fields for item in getattr(reply, field)]
-
-
-INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")
-                                for purpose in InformationPurpose}
-
-
-def informed_person_to_proto(person: InformedPerson) -> cp_pb2.InformedPerson:
-    return cp_pb2.InformedPerson(surname=person.surname, first_names=person.first_names,
-                                 date_of_birth=person.date_of_birth, place_of_birth=person.place_of_birth,
-                                 circumstances=person.circumstances)
-
-
-Metadata = tuple[tuple[str, str], ...]
-
-
-def _answer(items: tuple[Any, ...], header: Any) -> PeerAnswer:
-    return PeerAnswer(ResultStatus.HIT if items else ResultStatus.NO_HIT, "OK", "", header_from_proto(header),
-                      items, tuple(getattr(item, "reference", "") for item in items))
-
-
-def _ask_dna(channel: grpc.Channel, context: Any, query: Any, timeout_s: float, metadata: Metadata) -> PeerAnswer:
-    reply = dna_pb2_grpc.DnaIndexServiceStub(channel).Search(
-        dna_pb2.SearchRequest(context=context, profile=query), timeout=timeout_s, metadata=metadata)
-    return _answer(tuple(reply.hits), reply.header)
-
-
-def _ask_afis(channel: grpc.Channel, context: Any, query: Any, timeout_s: float, metadata: Metadata) -> PeerAnswer:
-    """`query` is (probe template, the most candidates this state accepts for verification: FP-3)."""
-    probe, max_candidates = query
-    reply = afis_pb2_grpc.AfisServiceStub(channel).Search(
-        afis_pb2.SearchRequest(context=context, probe=probe, max_candidates=max_candidates),
-        timeout=timeout_s, metadata=metadata)
-    return _answer(tuple(reply.candidates), reply.header)
-
-
-def _ask_vehicle(channel: grpc.Channel, context: Any, query: Any, timeout_s: float,
-                 metadata: Metadata) -> PeerAnswer:
-    request = vehicle_pb2.LookupRequest(context=context)
-    key = query.WhichOneof("key")
-    setattr(request, key, getattr(query, key))
-    if query.HasField("at"):
-        request.at.CopyFrom(query.at)
-    reply = vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup(request, timeout=timeout_s,
-                                                                        metadata=metadata)
-    records = tuple(reply.records)
-    return PeerAnswer(ResultStatus.HIT if records else ResultStatus.NO_HIT, "OK", "", header_from_proto(reply.header),
-                      records, tuple(r.vehicle.vin for r in records))
-
-
-ASK = {Category.DNA: _ask_dna, Category.FINGERPRINT: _ask_afis, Category.VEHICLE: _ask_vehicle}

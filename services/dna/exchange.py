@@ -1,18 +1,27 @@
-"""The DNA file's part in automated exchange (Art 3 search, Art 4 comparison), without gRPC.
+"""The DNA file's part in automated exchange (Art 3 search, Art 4 comparison), without gRPC or the seam.
 
-Turns the file's hits into a `Supply`: the reply for the caller and the data the log records of it
-(the references and the matching profiles supplied, DNA-10).
+The query a search carries, and what the log records of it and of the hits supplied (the references
+and the matching profiles, DNA-10). `prum.services.dna.plugin` plugs them into the exchange.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prum.services.common.errors import NotAuthorised
-from prum.services.dna.file import DnaFile, DnaHit
+from prum.services.dna.file import DnaHit
 from prum.services.dna.profile import ProfileKind
-from prum.services.exchange.file_managing import Supply
+
+
+@dataclass(frozen=True)
+class DnaQuery:
+    """One profile searched (Art 3) or compared (Art 4): its reference, its kind and its loci as given."""
+
+    reference: str
+    kind: ProfileKind
+    loci: Mapping[str, Sequence[str]]
 
 
 def hit_record(hit: DnaHit) -> dict[str, Any]:
@@ -20,12 +29,6 @@ def hit_record(hit: DnaHit) -> dict[str, Any]:
             "loci_compared": hit.match.loci_compared, "loci_matched": hit.match.loci_matched,
             "profile": {locus: list(alleles) for locus, alleles in hit.profile.items()},
             "contested": hit.contested}
-
-
-def search_supply(file: DnaFile, loci: Mapping[str, Sequence[str]], kind: ProfileKind) -> Supply:
-    """Art 3: one profile against the file. The query is matched and then forgotten (PUR-2)."""
-    hits = file.search(loci, query_kind=kind)
-    return Supply(result=hits, hit_count=len(hits), data={"hits": [hit_record(h) for h in hits]})
 
 
 def query_record(reference: str, kind: ProfileKind, loci: Mapping[str, Sequence[str]]) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""DnaIndexService: proto <-> core, nothing else. Refusals are domain errors mapped by the interceptor."""
+"""DnaIndexService: proto <-> core, nothing else; the conversions are in `prum.services.dna.wire`.
+
+Refusals are domain errors mapped by the interceptor.
+"""
 
 from __future__ import annotations
 
@@ -6,54 +9,19 @@ from collections.abc import Iterator
 
 import grpc
 
+from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.identity import check_claim
 from prum.services.common.tls import calling_state
-from prum.services.dna.exchange import check_comparison_consent, query_record, search_supply
+from prum.services.dna.exchange import check_comparison_consent
 from prum.services.dna.file import DnaFile, DnaHit
-from prum.services.dna.profile import ProfileKind
+from prum.services.dna.plugin import PLUGIN
 from prum.services.dna.warmup import compile_kernels
+from prum.services.dna.wire import KIND_FROM_PROTO, hit_to_proto, loci_from_proto, query_from_proto
+from prum.services.exchange.context import ReplyHeader
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.wire import context_from_proto, header_to_proto
-
-KIND_FROM_PROTO = {
-    dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON: ProfileKind.IDENTIFIED_PERSON,
-    dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE: ProfileKind.UNIDENTIFIED_TRACE,
-}
-KIND_TO_PROTO = {v: k for k, v in KIND_FROM_PROTO.items()}
-MATCH_CLASS_TO_PROTO = {
-    "full": dna_pb2.MATCH_CLASS_FULL,
-    "wildcard": dna_pb2.MATCH_CLASS_WILDCARD,
-    "microvariant": dna_pb2.MATCH_CLASS_MICROVARIANT,
-    "near": dna_pb2.MATCH_CLASS_NEAR,
-}
-
-
-def kind_from_proto(value: int, field: str = "profile.kind") -> ProfileKind:
-    try:
-        return KIND_FROM_PROTO[value]
-    except KeyError:
-        raise InvalidInput("is unspecified; allowed: PROFILE_KIND_IDENTIFIED_PERSON, "
-                           "PROFILE_KIND_UNIDENTIFIED_TRACE (DNA-2)", field=field) from None
-
-
-def loci_from_proto(profile: dna_pb2.Profile) -> dict[str, list[str]]:
-    return {locus: list(alleles.values) for locus, alleles in profile.loci.items()}
-
-
-def profile_to_proto(reference: str, kind: ProfileKind, loci: dict[str, tuple[str, ...]]) -> dna_pb2.Profile:
-    return dna_pb2.Profile(reference=reference, kind=KIND_TO_PROTO[kind],
-                           loci={locus: dna_pb2.Alleles(values=list(a)) for locus, a in loci.items()})
-
-
-def hit_to_proto(hit: DnaHit) -> dna_pb2.Hit:
-    return dna_pb2.Hit(
-        reference=hit.reference, kind=KIND_TO_PROTO[hit.kind],
-        match_class=MATCH_CLASS_TO_PROTO[hit.match.match_class], loci_compared=hit.match.loci_compared,
-        loci_matched=hit.match.loci_matched, matching_profile=profile_to_proto(hit.reference, hit.kind, hit.profile),
-        contested=hit.contested, marking_note=hit.marking_note or "")
 
 
 class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
@@ -66,12 +34,9 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
         compile_kernels()  # once per process: no search waits for numba's first compile
 
     def _answer(self, request: dna_pb2.SearchRequest | dna_pb2.CompareRequest, context: grpc.ServicerContext,
-                query_context: dna_pb2.common__pb2.QueryContext) -> tuple[object, list[DnaHit]]:
-        kind = kind_from_proto(request.profile.kind)
-        loci = loci_from_proto(request.profile)
-        return self.exchange.answer(
-            Category.DNA, context_from_proto(query_context), calling_state(context),
-            query_record(request.profile.reference, kind, loci), lambda: search_supply(self.file, loci, kind))
+                query_context: common_pb2.QueryContext) -> tuple[ReplyHeader, list[DnaHit]]:
+        return self.exchange.answer(PLUGIN, self.file, context_from_proto(query_context), calling_state(context),
+                                    query_from_proto(request.profile))
 
     def Search(self, request: dna_pb2.SearchRequest, context: grpc.ServicerContext) -> dna_pb2.SearchResponse:
         header, hits = self._answer(request, context, request.context)

@@ -2,15 +2,15 @@
 
 `FileManagingSide` is the requested state's half (Art 3, 9, 12): it checks that the calling state
 is the one its certificate names (SEC-1), that both states are ready for the category (GATE-1),
-runs the search, and makes the receipt and the reply durable in the protocol log (LOG-1, LOG-2)
-before the reply may leave (LOG-4). A refusal is logged the same way. The query data itself is
-never kept anywhere but in the log (PUR-2).
+runs the category's search through its plug-in (`prum.services.exchange.plugin`), and makes the
+receipt and the reply durable in the protocol log (LOG-1, LOG-2) before the reply may leave
+(LOG-4). A refusal is logged the same way. The query data itself is never kept anywhere but in the
+log (PUR-2). Every data service of a state shares its one `FileManagingSide`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,20 +19,14 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, IdentityMismatch, PrumError
 from prum.services.common.identity import check_claim
 from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.exchange.plugin import CategoryPlugin, Supply
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Supply:
-    """What a searched file gives back: the result for the caller and what the log records of it."""
-
-    result: Any
-    hit_count: int
-    data: dict[str, Any] = field(default_factory=dict)
+Q = TypeVar("Q")
+F = TypeVar("F")
+S = TypeVar("S")
 
 
 @dataclass
@@ -44,13 +38,16 @@ class FileManagingSide:
     log: ProtocolLog
     clock: Clock = field(default_factory=SystemClock)
 
-    def answer(self, category: Category, context: QueryContext, certified_state: str | None,
-               query_data: dict[str, Any], search: Callable[[], Supply]) -> tuple[ReplyHeader, Any]:
-        """Admit the query, run `search`, log receipt and reply durably, and return the reply header and result.
+    def answer(self, plugin: CategoryPlugin[Q, F, S, Any], file: F, context: QueryContext,
+               certified_state: str | None, query: Q) -> tuple[ReplyHeader, S]:
+        """Admit the query, search `file` through the category's plug-in, log receipt and reply durably, and
+        return the reply header and the result.
 
         Raises the domain error of a refusal after logging it; `IdentityMismatch` is raised before
         anything is logged, since the call does not come from the state it claims.
         """
+        category = plugin.category
+        query_data = plugin.query_record(query)
         check_claim(certified_state, context.requesting_state)
         context.validate()
         if context.requested_state != self.state:
@@ -64,7 +61,7 @@ class FileManagingSide:
                         f"{state} is not ready for {category.name} exchange: the Council has not decided "
                         f"that it implements the data-protection chapter (GATE-1)", state=state,
                         category=category.name)
-            supply = search()
+            supply = plugin.search(file, context, query)
         except PrumError as refusal:
             self._log(category, context, query_data, None, refusal)
             raise
@@ -72,7 +69,7 @@ class FileManagingSide:
         return header, supply.result
 
     def _log(self, category: Category, context: QueryContext, query_data: dict[str, Any],
-             supply: Supply | None, refusal: PrumError | None) -> ReplyHeader:
+             supply: Supply[Any] | None, refusal: PrumError | None) -> ReplyHeader:
         header = ReplyHeader(request_id=context.request_id, reply_id=str(uuid.uuid4()),
                              replied_at=self.clock.now(), requesting_state=context.requesting_state,
                              requested_state=self.state)

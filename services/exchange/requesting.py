@@ -1,10 +1,17 @@
 """The requesting side of an automated exchange (no gRPC): an officer's search fanned out to the peers.
 
-The NCP is the only door officers use. It checks that the officer is specially authorised (SEC-2)
-and gave a reason and an ordering officer (LOG-2), skips peers that are not ready for the category
-(GATE-1), logs the query it supplies to each peer before sending it and each reply it receives
-before answering the officer (LOG-1, LOG-4), and asks all peers in parallel under one deadline, so
-a state that is down or slow yields its own status instead of holding up the others.
+The NCP is the only door officers use. It checks the query through its category's plug-in before
+anything is supplied, that the officer is specially authorised (SEC-2) and gave a reason and an
+ordering officer (LOG-2), skips peers that are not ready for the category (GATE-1), logs the query
+it supplies to each peer before sending it and each reply it receives before answering the officer
+(LOG-1, LOG-4), and asks all peers in parallel under one deadline, so a state that is down or slow
+yields its own status instead of holding up the others. Where the category needs it (fingerprints,
+Art 9(2)), its own check decides which received items are hits.
+
+What a peer answers reaches this module through `PeerTransport` (the gRPC one is
+`prum.services.contact_point.peers.GrpcPeers`): a reply, a refusal, a link that failed. Anything
+else the transport raises is a bug, reported as one (`ResultStatus.FAILED`, code INTERNAL), never
+as a peer that was unavailable.
 """
 
 from __future__ import annotations
@@ -12,19 +19,24 @@ from __future__ import annotations
 import contextvars
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
 from prum.services.exchange.context import QueryContext, ReplyHeader, check_state_code
+from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
+
+Q = TypeVar("Q")
+I = TypeVar("I")  # noqa: E741 - one received item, as in `prum.services.exchange.plugin`
 
 # Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.
 DEADLINE_GRACE_S = 0.25
@@ -37,6 +49,9 @@ class ResultStatus(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     REFUSED = "REFUSED"
+    #: Neither an answer nor a failed link: this state's transport raised, or a peer's reply could not be
+    #: read or verified. A bug, here or at the peer; the code is INTERNAL and the detail names it.
+    FAILED = "FAILED"
 
 
 @dataclass(frozen=True)
@@ -49,64 +64,67 @@ class Officer:
 
 
 @dataclass(frozen=True)
-class PeerAnswer:
-    """What the transport brings back from one peer. `items` (hits, candidates, vehicles) are opaque here."""
+class PeerAnswer(Generic[I]):
+    """What the transport brings back from one peer: its status, and its reply's header and items if it answered."""
 
     status: ResultStatus
     code: str = "OK"
     detail: str = ""
     header: ReplyHeader | None = None
-    items: tuple[Any, ...] = ()
-    references: tuple[str, ...] = ()
+    items: tuple[I, ...] = ()
 
 
 @dataclass(frozen=True)
-class StateResult:
+class StateResult(Generic[I]):
     state: str
     status: ResultStatus
     code: str = "OK"
     detail: str = ""
     header: ReplyHeader | None = None
-    items: tuple[Any, ...] = ()
+    items: tuple[I, ...] = ()
     elapsed_ms: float = 0.0
-    #: Each item's reference as the category names it (a profile's or template's reference, a vehicle's VIN).
+    #: Each item's reference as its category names it (a profile's or template's reference, a vehicle's VIN).
     references: tuple[str, ...] = ()
 
 
 class PeerTransport(Protocol):
-    """Carries one query to one peer's data service and maps its reply or failure to a `PeerAnswer`."""
+    """Carries one query to one peer's data service and maps its reply or failure to a `PeerAnswer`.
 
-    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer: ...
+    A peer's answer (a reply or a refusal with its status code) and a link that failed
+    (UNAVAILABLE, DEADLINE_EXCEEDED) come back as a `PeerAnswer`; an `OSError` is taken as a failed
+    link too (`TimeoutError` as a deadline). Anything else raised is a bug of the transport."""
 
-
-# The requesting state's own check of what a peer returned (Art 9(2), FP-2): (query, items) -> (hits, detail).
-Verifier = Callable[[Any, tuple[Any, ...]], tuple[tuple[Any, ...], str]]
+    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer[Any]: ...
 
 
 @dataclass(frozen=True)
-class OfficerSearch:
-    """An officer's search request as the NCP receives it."""
+class OfficerSearch(Generic[Q, I]):
+    """An officer's search request as the NCP receives it: the query is the category's, checked by its plug-in."""
 
     officer_id: str
     ordering_officer_id: str
     reason: str
-    category: Category
-    query: Any
-    # What the log records as the data supplied (the profile, the template, the vehicle key).
-    query_data: dict[str, Any]
+    plugin: CategoryPlugin[Q, Any, Any, I]
+    query: Q
     case_reference: str = ""
     target_states: Sequence[str] = ()
     deadline_ms: int = 0
 
+    @property
+    def category(self) -> Category:
+        return self.plugin.category
+
 
 @dataclass(frozen=True)
-class SearchOutcome:
+class SearchOutcome(Generic[I]):
     request_id: str
-    results: list[StateResult]
+    results: list[StateResult[I]]
 
 
 @dataclass
 class ContactPoint:
+    """The requesting state's half of every automated search: one per state, at its national contact point."""
+
     state: str
     members: list[str]
     officers: dict[str, Officer]
@@ -116,7 +134,6 @@ class ContactPoint:
     clock: Clock = field(default_factory=SystemClock)
     deadline_ms: int = 3000
     max_parallel: int = 32
-    verifiers: dict[Category, Verifier] = field(default_factory=dict)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -125,6 +142,15 @@ class ContactPoint:
     def close(self) -> None:
         if self._pool:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def outgoing_context(self, requested_state: str, officer_id: str, ordering_officer_id: str, reason: str,
+                         case_reference: str = "", request_id: str | None = None,
+                         sent_at: datetime | None = None) -> QueryContext:
+        """The context of one call from this state to `requested_state` (a new request id unless given)."""
+        return QueryContext(
+            request_id=request_id or str(uuid.uuid4()), requesting_state=self.state,
+            requested_state=requested_state, officer_id=officer_id, ordering_officer_id=ordering_officer_id,
+            reason=reason, case_reference=case_reference, sent_at=sent_at or self.clock.now())
 
     def authorise(self, officer_id: str) -> Officer:
         officer = self.officers.get(officer_id)
@@ -153,7 +179,9 @@ class ContactPoint:
                 targets.append(code)
         return targets
 
-    def search(self, request: OfficerSearch) -> SearchOutcome:
+    def search(self, request: OfficerSearch[Q, I]) -> SearchOutcome[I]:
+        plugin = request.plugin
+        query = plugin.validate(request.query)  # nothing leaves that every peer would refuse
         self.authorise(request.officer_id)
         if not request.ordering_officer_id.strip():
             raise InvalidInput("is empty; name the officer who ordered the query (LOG-2)", field="ordering_officer_id")
@@ -166,7 +194,7 @@ class ContactPoint:
         request_id = str(uuid.uuid4())
         if not self.readiness.is_ready(self.state, request.category):
             self._pilot_query(request, request_id)
-        results: dict[str, StateResult] = {}
+        results: dict[str, StateResult[I]] = {}
         contexts: dict[str, QueryContext] = {}
         sent_at = self.clock.now()
         for peer in targets:
@@ -174,27 +202,25 @@ class ContactPoint:
                 results[peer] = StateResult(peer, ResultStatus.NOT_READY, "FAILED_PRECONDITION",
                                             f"{peer} is not ready for {request.category.name} exchange (GATE-1)")
                 continue
-            contexts[peer] = QueryContext(
-                request_id=request_id, requesting_state=self.state, requested_state=peer,
-                officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id,
-                reason=request.reason, case_reference=request.case_reference, sent_at=sent_at)
+            contexts[peer] = self.outgoing_context(peer, request.officer_id, request.ordering_officer_id,
+                                                   request.reason, request.case_reference, request_id, sent_at)
         if contexts:
             # The queries are supplied data too: durable in the log before any leaves (LOG-1, LOG-4).
+            query_data = plugin.query_record(query)
             self.log.append_many([self._entry(request, ctx, EntryKind.AUTOMATED_SUPPLY, MessageType.QUERY,
-                                              Outcome.NONE, 0, request.query_data) for ctx in contexts.values()])
-            results.update(self._fan_out(request, contexts, deadline_ms))
-            verifier = self.verifiers.get(request.category)
+                                              Outcome.NONE, 0, query_data) for ctx in contexts.values()])
+            results.update(self._fan_out(request, query, contexts, deadline_ms))
             receipts = []
             for peer in contexts:
                 received = results[peer]
-                if verifier is not None and received.status is ResultStatus.HIT:
-                    results[peer] = self._verified(received, verifier, request.query)
+                if plugin.verifies and received.status is ResultStatus.HIT:
+                    results[peer] = self._verified(received, plugin, query)
                 receipts.append(self._receipt(request, contexts[peer], received,
-                                              results[peer] if verifier is not None else None))
+                                              results[peer] if plugin.verifies else None))
             self.log.append_many([entry for entry in receipts if entry is not None])
         return SearchOutcome(request_id, [results[peer] for peer in targets])
 
-    def _pilot_query(self, request: OfficerSearch, request_id: str) -> None:
+    def _pilot_query(self, request: OfficerSearch[Q, I], request_id: str) -> None:
         """Before the decision, only the pilot run's own test queries go out, each once, to its peer (GATE-1)."""
         pilot_peer = self.readiness.pilot_peer(self.state, request.category, request.case_reference)
         if pilot_peer is None:
@@ -211,15 +237,15 @@ class ContactPoint:
                              f"passes once; other queries wait for the Council's decision (GATE-1)", state=self.state,
                              category=request.category.name)
 
-    def _fan_out(self, request: OfficerSearch, contexts: dict[str, QueryContext],
-                 deadline_ms: int) -> dict[str, StateResult]:
+    def _fan_out(self, request: OfficerSearch[Q, I], query: Q, contexts: dict[str, QueryContext],
+                 deadline_ms: int) -> dict[str, StateResult[I]]:
         assert self._pool is not None
         deadline = time.monotonic() + deadline_ms / 1000
         # Each call runs in a copy of this call's context, so the trace and log context follow it into the pool.
-        futures = {self._pool.submit(contextvars.copy_context().run, self._ask, request, ctx, deadline): peer
+        futures = {self._pool.submit(contextvars.copy_context().run, self._ask, request, query, ctx, deadline): peer
                    for peer, ctx in contexts.items()}
         done, _ = wait(futures, timeout=deadline - time.monotonic() + DEADLINE_GRACE_S)
-        results: dict[str, StateResult] = {}
+        results: dict[str, StateResult[I]] = {}
         for future, peer in futures.items():
             if future in done:
                 results[peer] = future.result()
@@ -229,26 +255,43 @@ class ContactPoint:
                                             f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms))
         return results
 
-    def _ask(self, request: OfficerSearch, context: QueryContext, deadline: float) -> StateResult:
+    def _ask(self, request: OfficerSearch[Q, I], query: Q, context: QueryContext, deadline: float) -> StateResult[I]:
+        """One peer's per-state result: whatever happens to the call, never an exception (one failed search)."""
         started = time.monotonic()
+        peer = context.requested_state
+        references: tuple[str, ...] = ()
         try:
-            answer = self.transport.ask(request.category, context, request.query,
-                                        max(0.001, deadline - started))
-        except Exception as error:  # noqa: BLE001 - a broken link is a per-state status, never a failed search
+            answer: PeerAnswer[I] = self.transport.ask(request.category, context, query,
+                                                       max(0.001, deadline - started))
+            references = tuple(request.plugin.reference(item) for item in answer.items)
+        except TimeoutError as error:  # a link that timed out: a deadline, as its gRPC status would say
+            answer = PeerAnswer(ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", f"{type(error).__name__}: {error}")
+        except OSError as error:  # a link that failed: the peer is unavailable
             answer = PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
-        return StateResult(context.requested_state, answer.status, answer.code, answer.detail, answer.header,
-                           answer.items, round((time.monotonic() - started) * 1000, 3), answer.references)
+        except Exception as error:  # noqa: BLE001 - a bug is a per-state status too, and reported as a bug
+            answer = PeerAnswer(ResultStatus.FAILED, "INTERNAL",
+                                f"{self.state}'s contact point failed to carry the query to {peer} or to read its "
+                                f"reply ({type(error).__name__}: {error}); a bug, not an answer of {peer}")
+        return StateResult(peer, answer.status, answer.code, answer.detail, answer.header, answer.items,
+                           round((time.monotonic() - started) * 1000, 3), references)
 
     @staticmethod
-    def _verified(result: StateResult, verifier: Verifier, query: Any) -> StateResult:
-        """Only what the requesting state's own check confirms is a hit."""
-        hits, detail = verifier(query, result.items)
+    def _verified(result: StateResult[I], plugin: CategoryPlugin[Q, Any, Any, I], query: Q) -> StateResult[I]:
+        """Only what the requesting state's own check confirms is a hit; a reply it cannot check has none."""
+        try:
+            hits, detail = plugin.verify(query, result.items)
+            references = tuple(plugin.reference(hit) for hit in hits)
+        except Exception as error:  # noqa: BLE001 - a reply this state cannot read is reported, never a hit
+            return replace(result, status=ResultStatus.FAILED, code="INTERNAL", items=(), references=(),
+                           detail=f"{len(result.items)} item(s) received from {result.state} could not be verified "
+                                  f"({type(error).__name__}: {error}); none is a hit (Art 9(2))")
         return replace(result, status=ResultStatus.HIT if hits else ResultStatus.NO_HIT, items=hits, detail=detail,
-                       references=tuple(hit.reference for hit in hits))
+                       references=references)
 
-    def _receipt(self, request: OfficerSearch, context: QueryContext, result: StateResult,
-                 verified: StateResult | None = None) -> LogEntry | None:
-        """The log entry of what came back from one peer; nothing came back from a peer that was unreachable.
+    def _receipt(self, request: OfficerSearch[Q, I], context: QueryContext, result: StateResult[I],
+                 verified: StateResult[I] | None = None) -> LogEntry | None:
+        """The log entry of what came back from one peer; none for a peer that was unreachable or silent, or whose
+        reply this state could not read (nothing came back that it could log).
 
         With `verified` (a category whose candidates this state verifies, FP-2): every reference received,
         and under "verified" the ones its own check confirmed; only those make the receipt a hit (FOL-1)."""
@@ -267,8 +310,9 @@ class ContactPoint:
                                0, {"code": result.code, "detail": result.detail})
         return None
 
-    def _entry(self, request: OfficerSearch, context: QueryContext, kind: EntryKind, message_type: MessageType,
-               outcome: Outcome, hit_count: int, data: dict[str, Any], reply_id: str = "") -> LogEntry:
+    def _entry(self, request: OfficerSearch[Any, Any], context: QueryContext, kind: EntryKind,
+               message_type: MessageType, outcome: Outcome, hit_count: int, data: dict[str, Any],
+               reply_id: str = "") -> LogEntry:
         return LogEntry.new(
             kind=kind, message_type=message_type, category=request.category, side=Side.REQUESTING,
             logging_state=self.state, requesting_state=self.state, requested_state=context.requested_state,

@@ -1,21 +1,31 @@
-"""The vehicle register's part in automated exchange (Art 12), without gRPC.
+"""The vehicle register's part in automated exchange (Art 12), without gRPC or the seam.
 
 VRD-1 on the requested side: a key is looked up only as a complete VIN or a complete registration
 number. A plate in this state's format is looked up; a complete plate in another member state's
 format cannot be on this register and answers no-hit; anything else (partial, wildcard, a name) is
 refused with the forms allowed. The key is not kept (PUR-2): it reaches only the protocol log.
+`prum.services.vehicle.plugin` plugs these into the exchange.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from prum.services.common.errors import InvalidInput
-from prum.services.exchange.file_managing import Supply
 from prum.services.vehicle.identifiers import normalize_plate, supported_countries
 from prum.services.vehicle.model import Address, Holder, VehicleRecord
 from prum.services.vehicle.register import VehicleRegister
+
+
+@dataclass(frozen=True)
+class VehicleQuery:
+    """One key looked up (VRD-1): a complete VIN or a complete registration number, at a moment (None: now)."""
+
+    vin: str | None = None
+    registration_number: str | None = None
+    at: datetime | None = None
 
 
 def _foreign_plate(text: str, own: str) -> str | None:
@@ -64,15 +74,16 @@ def record_data(record: VehicleRecord) -> dict[str, Any]:
     }
 
 
-def lookup_supply(register: VehicleRegister, vin: str | None, registration_number: str | None,
-                  at: datetime | None) -> Supply:
+def lookup(register: VehicleRegister, vin: str | None, registration_number: str | None,
+           at: datetime | None) -> list[VehicleRecord]:
+    """The register's records for the key; none for a complete plate in another member state's format."""
     try:
         records = register.lookup(vin=vin, registration_number=registration_number, at=at)
     except InvalidInput:
         if registration_number is None or _foreign_plate(registration_number, register.country) is None:
             raise
         records = []  # a complete plate of another state: certainly not on this register
-    return Supply(result=records, hit_count=len(records), data={"records": [record_data(r) for r in records]})
+    return records
 
 
 def query_record(vin: str | None, registration_number: str | None, at: datetime | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.federation.datagen_afis import mated_probe, population
 from prum.federation.launcher import InProcessFederation
 from prum.federation.topology import parse_federation
-from prum.services.afis.servicer import template_to_proto
+from prum.services.afis.wire import template_to_proto
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.logger import EntryKind

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from prum.afis.v1 import afis_pb2
 from prum.logger.v1 import logger_pb2
-from prum.services.afis.servicer import template_from_proto
+from prum.services.afis.wire import template_from_proto
 from prum.services.common.errors import InvalidInput
 from prum.services.logger.servicer import entry_from_proto
 from prum.services.vehicle.model import normalize_record
-from prum.services.vehicle.servicer import record_from_proto
+from prum.services.vehicle.wire import record_from_proto
 from prum.vehicle.v1 import vehicle_pb2
 
 UNDEFINED = (-1, 99, 2**31 - 1)
