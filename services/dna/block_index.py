@@ -100,6 +100,7 @@ from prum.services.dna.encoding import (
     WILD,
     EncodedQuery,
     ProfileMatrix,
+    ScoreTables,
     check_rows,
     mask_loci,
     match_row,
@@ -279,6 +280,8 @@ class _Registry:
     full_fast: tuple[np.ndarray, ...] | None = None
     value_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Stored rows per block value (over every set that has it)."""
+    sets: tuple = ()
+    """The above as the kernels take them: a `kernels.Sets`, as a plain tuple."""
     plans: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
     """Compiled plans of queries with missing loci, by their usable-loci mask (bounded)."""
 
@@ -751,15 +754,7 @@ class BlockIndex:
         """`candidate_rows` through the compiled kernels: same plan, keys and probe (a superset of the hits)."""
         matrix = self.matrix
         missing = registry.union & ~usable
-        if not missing and registry.full_fast is not None:
-            exact, single, leave_one_out, need, scan = registry.full_fast
-        else:
-            exact, single, leave_one_out, need, scan = kernels.plan(
-                registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL,
-                len(PARTITIONS), usable, missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts(), registry.value_rows, _NOT_LISTED)
-            if not missing:
-                registry.full_fast = (exact, single, leave_one_out, need, scan)
+        exact, single, leave_one_out, need, scan = self._compiled_plan(registry, usable)
         width = max((len(values) for values in hashes.values()), default=1)
         qhash = np.zeros((N_STR, width), dtype=np.int64)
         qcount = np.zeros(N_STR, dtype=np.int64)
@@ -809,32 +804,57 @@ class BlockIndex:
                 designated |= 1 << position
             values += (position, c1, c2)
         registry = self._registry_now()
-        full = registry.full_fast
-        if full is None:
-            full = registry.full_fast = kernels.plan(
-                registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS),
-                registry.union, 0, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts(), registry.value_rows, _NOT_LISTED)
-        present_offsets, present_hashes = self._present()
+        full = self._compiled_plan(registry, registry.union)
         plans = registry.plans
         cached = plans.get(designated)  # the plan of the last query with these loci, if all are usable
         rows, found, planned, *plan = kernels.search_profile(
             np.array(values, dtype=np.int64).reshape(-1, 3),
-            np.stack(extra) if extra else np.zeros((0, tables.width), np.uint8), matrix.col, tables.table, tables.sizes,
-            matrix.genotype_grid, _LOCUS_SALT, _LOW, _HIGH, N_STR, AMEL_INDEX, registry.masks64, registry.value_ids,
-            registry.value_mask, registry.value_salt, registry.value_rows, _BLOCK_LEVEL, len(PARTITIONS),
-            registry.union,
-            registry.set_count, self.SMALL_SET, *full, designated if cached is not None else -1, *(cached or full),
-            present_offsets, present_hashes, _SPEC_CAP * 16,
-            self._bucket_bits, self._offsets, self._fingerprints, self._rows, self._signatures, self._delta_keys,
-            self._delta_rows, self._delta_signatures, _SIGNATURE_SLOT, matrix.live, self._row_mask, matrix.codes, self._set_bounds, self._set_rows, self._recent_array(),
-            self._listed, self._listed_wide, self._listed_planes, self._common, self.LISTED_MISSING, MIN_DESIGNATED_LOCI)
+            np.stack(extra) if extra else np.zeros((0, tables.width), np.uint8),
+            *self._kernel_encoding(tables), *registry.sets, *full,
+            designated if cached is not None else -1, *(cached or full),
+            *self._kernel_directory(), *self._kernel_stored(), *self._kernel_lists(), MIN_DESIGNATED_LOCI)
         if planned >= 0:
             if len(plans) >= self.PLAN_CACHE:
                 plans.clear()
             plans[planned] = tuple(plan)
         return [(row, Match(MATCH_CLASSES[c], compared, matched, wildcard, KNOWN_LOCI[locus] if locus >= 0 else None))
                 for row, (c, compared, matched, wildcard, locus) in zip(rows.tolist(), found.tolist())]
+
+    def _compiled_plan(self, registry: _Registry, usable: int) -> tuple[np.ndarray, ...]:
+        """`kernels.plan` for a query's usable loci (a `kernels.Plan`, as a plain tuple); the first plan made
+        for a query with every locus of the file is kept for all such queries."""
+        missing = registry.union & ~usable
+        if not missing and registry.full_fast is not None:
+            return registry.full_fast
+        plan = kernels.plan(*registry.sets, usable, missing, MIN_DESIGNATED_LOCI, self._present_counts(), _NOT_LISTED)
+        if not missing:
+            registry.full_fast = plan
+        return plan
+
+    # The kernels' groups of arguments as plain tuples, in the field order of the named tuples of `kernels`
+    # (test_kernel_groups_name_the_index_arrays checks the order).
+
+    def _kernel_encoding(self, tables: ScoreTables) -> tuple:
+        """A `kernels.Encoding`."""
+        matrix = self.matrix
+        return (matrix.col, tables.table, tables.sizes, matrix.genotype_grid, _LOCUS_SALT, _LOW, _HIGH, N_STR,
+                AMEL_INDEX)
+
+    def _kernel_directory(self) -> tuple:
+        """A `kernels.Directory`."""
+        present_offsets, present_hashes = self._present()
+        return (present_offsets, present_hashes, _SPEC_CAP * 16, self._bucket_bits, self._offsets, self._fingerprints,
+                self._rows, self._signatures, self._delta_keys, self._delta_rows, self._delta_signatures,
+                _SIGNATURE_SLOT)
+
+    def _kernel_stored(self) -> tuple:
+        """A `kernels.Stored`."""
+        return (self.matrix.live, self._row_mask, self.matrix.codes)
+
+    def _kernel_lists(self) -> tuple:
+        """A `kernels.Lists`."""
+        return (self._set_bounds, self._set_rows, self._recent_array(), self._listed, self._listed_wide,
+                self._listed_planes, self._common, self.LISTED_MISSING)
 
     def _recent_array(self) -> np.ndarray:
         """Rows of listed sets added since the list was made (the listed scans and the plan's row-by-row
@@ -854,15 +874,7 @@ class BlockIndex:
                                              _LOCUS_SALT, _LOW, _HIGH, N_STR)
         registry = self._registry_now()
         missing = registry.union & ~usable
-        if not missing and registry.full_fast is not None:
-            exact, single, leave_one_out, need, scan = registry.full_fast
-        else:
-            exact, single, leave_one_out, need, scan = kernels.plan(
-                registry.masks64, registry.value_ids, registry.value_mask, _BLOCK_LEVEL, len(PARTITIONS), usable,
-                missing, MIN_DESIGNATED_LOCI, registry.set_count, self.SMALL_SET,
-                self._present_counts(), registry.value_rows, _NOT_LISTED)
-            if not missing:
-                registry.full_fast = (exact, single, leave_one_out, need, scan)
+        exact, single, leave_one_out, need, scan = self._compiled_plan(registry, usable)
         present_offsets, present_hashes = self._present()
         cols = query.cols * 2
         wild = query.wild
@@ -921,6 +933,10 @@ class BlockIndex:
             blocks = registry.value_ids.shape[1]
             registry.value_rows = np.bincount(registry.value_ids.ravel(), weights=np.repeat(registry.set_count, blocks),
                                               minlength=len(registry.value_mask)).astype(np.int64)
+            registry.sets = tuple(kernels.Sets(
+                masks=registry.masks64, value_ids=registry.value_ids, value_mask=registry.value_mask,
+                value_salt=registry.value_salt, value_rows=registry.value_rows, block_level=_BLOCK_LEVEL,
+                levels=len(PARTITIONS), union=registry.union, set_count=registry.set_count, small=self.SMALL_SET))
             registry.full = self._plan(registry, (1 << N_STR) - 1)
             self._registry = registry
         return registry

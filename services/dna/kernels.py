@@ -10,9 +10,18 @@ two agree. Compiled code is cached beside this module (numba's `cache=True`).
 encoding (`encode`: score rows, matching stored genotypes and their hashes), the plan, keys, probe,
 rule check and the class of each hit (`classify`, the compiled twin of `encoding.match_row`), so a
 query costs one dispatch and no Python objects beyond its codes.
+
+Arguments. `search_profile` reads the whole index: its parameters come in groups, each the fields
+of one of the named tuples below, in order (`Encoding`, `Sets`, `Plan`, `Directory`, `Stored`,
+`Lists`), and its caller passes each group unpacked (`*directory`); `plan` begins with a `Sets`.
+The kernels take the fields one by one rather than as tuples: an array taken out of a tuple argument
+is reference-counted in and out of every kernel that takes it out (atomic operations that numba does
+not prune across calls), which costs a search more than its other per-call overheads.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +36,133 @@ _match_class_code = njit(nogil=True, inline="always")(match_class_code)
 returns as constants). numba's cache beside this module does not see changes to matching.py or
 encoding.py: after changing the rule or the codes there, clear `__pycache__/kernels.*` (the tests
 that compare the compiled path with `compare` fail until then)."""
+
+
+class Encoding(NamedTuple):
+    """What `encode` encodes a query's codes against: the matrix and its score tables
+    (`encoding.ProfileMatrix`, `encoding.ScoreTables`), and block_index's genotype hash tables."""
+
+    col: np.ndarray
+    """Per locus position, its matrix column; -1 where no stored profile has the locus."""
+    score: np.ndarray
+    """The score tables, loci x width x width."""
+    sizes: np.ndarray
+    """Codes per locus."""
+    present: np.ndarray
+    """loci x width x width: whether some row has the designated genotype (low code, high code)."""
+    salt: np.ndarray
+    """Genotype hashes (`block_index.genotype_hash`): salt per locus, ..."""
+    low: np.ndarray
+    """... random value of the low code per locus and code, ..."""
+    high: np.ndarray
+    """... and of the high code."""
+    loci: int
+    """Comparable loci (rows of the hash tables)."""
+    amelogenin: int
+    """Amelogenin's locus position (never compared)."""
+
+
+class Sets(NamedTuple):
+    """The stored designated-locus sets and their block values, as `plan` reads them (block_index's
+    registry; block values of all partitions numbered together)."""
+
+    masks: np.ndarray
+    """Per set, its designated loci (mask)."""
+    value_ids: np.ndarray
+    """sets x blocks: the set's block value in each block."""
+    value_mask: np.ndarray
+    """Per block value, its loci (mask)."""
+    value_salt: np.ndarray
+    """Per block value, the salt of its keys."""
+    value_rows: np.ndarray
+    """Per block value, the rows of every set that has it."""
+    block_level: np.ndarray
+    """Per block, its partition."""
+    levels: int
+    """Partitions."""
+    union: int
+    """The loci of any set (mask)."""
+    set_count: np.ndarray
+    """Per set, its rows."""
+    small: int
+    """A set that two clean blocks of one partition cannot cover and that has at most this many rows is
+    checked row by row."""
+
+
+class Plan(NamedTuple):
+    """What `plan` returns for a query's usable loci, per block value and per set."""
+
+    exact: np.ndarray
+    """Per block value: probe its key exactly."""
+    single: np.ndarray
+    """Per block value: probe it with its one or two missing loci enumerated."""
+    leave_one_out: np.ndarray
+    """Per block value: probe it leaving out each of its loci in turn."""
+    need: np.ndarray
+    """Per set: the keys a row of it must match (the count filter; 1: none)."""
+    scan: np.ndarray
+    """Per set: check its rows one by one."""
+
+
+class Directory(NamedTuple):
+    """The key directory and what a probe needs beside it (block_index's module doc, Layout)."""
+
+    present_offsets: np.ndarray
+    """Per comparable locus, the hashes of every stored designated genotype (CSR offsets, ..."""
+    present_hashes: np.ndarray
+    """... and hashes): what a missing locus is enumerated over."""
+    capacity: int
+    """The most keys a plan may expand into (beyond: every row is checked)."""
+    bits: int
+    """Bucket bits: a key's low bits are its bucket, the rest its fingerprint."""
+    offsets: np.ndarray
+    """Per bucket, its first entry (one more at the end)."""
+    fingerprints: np.ndarray
+    """Per entry, its key's fingerprint (sorted within a bucket), ..."""
+    rows: np.ndarray
+    """... its row, ..."""
+    signatures: np.ndarray
+    """... and its row's signature (`passes`)."""
+    delta_keys: np.ndarray
+    """Entries not merged into the directory yet: keys (sorted), ..."""
+    delta_rows: np.ndarray
+    """... rows ..."""
+    delta_signatures: np.ndarray
+    """... and row signatures."""
+    slot: np.ndarray
+    """Per comparable locus, its signature slot (-1: none)."""
+
+
+class Stored(NamedTuple):
+    """The stored rows."""
+
+    live: np.ndarray
+    """Per row, whether it is stored."""
+    row_set: np.ndarray
+    """Per row, its designated-locus set."""
+    codes: np.ndarray
+    """Rows x columns of allele codes (`encoding.ProfileMatrix.codes`)."""
+
+
+class Lists(NamedTuple):
+    """The small designated-locus sets read as a list (block_index's module doc)."""
+
+    set_bounds: np.ndarray
+    """2 x sets: a listed set's rows are set_rows[set_bounds[0, set]:set_bounds[1, set]]; -1: not listed."""
+    set_rows: np.ndarray
+    """The listed rows, by set."""
+    recent: np.ndarray
+    """Rows of listed sets added since the list was made."""
+    listed: np.ndarray
+    """Per set, whether it is listed."""
+    listed_wide: np.ndarray
+    """Per listed row, its wide signature (`wide_passes`)."""
+    listed_planes: np.ndarray
+    """The wide signatures as bit planes (`scan_planes`)."""
+    common: int
+    """The loci most stored profiles have (mask)."""
+    thin: int
+    """A query missing at least this many of them reads the list instead of planning keys for its sets."""
 
 
 EMPTY, CLEAN, SINGLE, BAD, DOUBLE = 0, 1, 2, 3, 4
@@ -458,9 +594,10 @@ def _cheapest_single(ids: np.ndarray, status: np.ndarray, block_level: np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block_level: np.ndarray, levels: int,
-         usable: int, missing: int, min_loci: int, set_count: np.ndarray, small: int, present_counts: np.ndarray,
-         value_rows: np.ndarray, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, value_salt: np.ndarray,
+         value_rows: np.ndarray, block_level: np.ndarray, levels: int, union: int, set_count: np.ndarray, small: int,
+         usable: int, missing: int, min_loci: int, present_counts: np.ndarray, listed: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`BlockIndex._plan` per stored designated-locus set (see block_index's module doc): which block
     values to probe exactly, which with their one (or two) missing loci enumerated, which leave-one-out; the
     count filter per set; the sets to check row by row. A set that two clean blocks of one partition
@@ -472,7 +609,7 @@ def plan(masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, block
     two blocks of any partitions that share no usable locus (a hit's one differing allele spoils at
     most one of them), blocks with two missing loci included: `_big_set`. Sets flagged in `listed` get no
     plan: the caller reads their rows' wide signatures instead (`scan_listed`; ids past its end are not
-    flagged)."""
+    flagged). Takes a `Sets` (value_salt and union unused) and returns a `Plan`."""
     count, blocks = value_ids.shape
     values = value_mask.shape[0]
     status = np.empty(values, np.int8)
@@ -1052,31 +1189,40 @@ def encode(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndar
 
 
 @njit(cache=True, nogil=True)
-def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score: np.ndarray, sizes: np.ndarray,
-                   present: np.ndarray, salt: np.ndarray, low: np.ndarray, high: np.ndarray, loci: int, amelogenin: int,
-                   masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, value_salt: np.ndarray,
-                   value_rows: np.ndarray,
-                   block_level: np.ndarray, levels: int, union: int, set_count: np.ndarray, small: int,
-                   full_exact: np.ndarray, full_single: np.ndarray, full_leave_one_out: np.ndarray,
-                   full_need: np.ndarray, full_scan: np.ndarray, cached_usable: int, cached_exact: np.ndarray,
-                   cached_single: np.ndarray, cached_leave_one_out: np.ndarray, cached_need: np.ndarray,
-                   cached_scan: np.ndarray,
-                   present_offsets: np.ndarray, present_hashes: np.ndarray, capacity: int, bits: int,
-                   offsets: np.ndarray, fingerprints: np.ndarray, rows: np.ndarray, signatures: np.ndarray,
-                   delta_keys: np.ndarray, delta_rows: np.ndarray, delta_signatures: np.ndarray, slot: np.ndarray,
-                   live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
-                   set_bounds: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
-                   listed_wide: np.ndarray, listed_planes: np.ndarray, common: int, thin: int, min_loci: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """A whole Art 3 search of a query given as codes (`encode`): the plan (the full-profile plan
-    given, else made here), keys, probe, rule check, the sets checked row by row, and the class of
-    every hit. The plan for a query with missing loci is `cached_*` when it was made for the same usable
-    loci (`cached_usable`), else made here. A query missing at least `thin` of the `common` loci reads
-    the rows of the `listed` (small) sets through their wide signatures instead of planning keys for
-    them (`scan_listed`). Returns the hit rows, ascending; per hit `classify`'s five
-    numbers, the differing locus as its position (-1 for none); and the usable loci a plan was made for
-    here (-1 if none was) with that plan (exact, single, leave_one_out, need, scan), for the caller to
-    keep."""
+def search_profile(
+        query: np.ndarray, extra: np.ndarray,
+        # Encoding
+        col: np.ndarray, score: np.ndarray, sizes: np.ndarray, present: np.ndarray, salt: np.ndarray,
+        low: np.ndarray, high: np.ndarray, loci: int, amelogenin: int,
+        # Sets
+        masks: np.ndarray, value_ids: np.ndarray, value_mask: np.ndarray, value_salt: np.ndarray,
+        value_rows: np.ndarray, block_level: np.ndarray, levels: int, union: int, set_count: np.ndarray, small: int,
+        # Plan, for a query with every locus of the file
+        full_exact: np.ndarray, full_single: np.ndarray, full_leave_one_out: np.ndarray, full_need: np.ndarray,
+        full_scan: np.ndarray,
+        # the usable loci of the cached Plan, and the Plan
+        cached_usable: int,
+        cached_exact: np.ndarray, cached_single: np.ndarray, cached_leave_one_out: np.ndarray,
+        cached_need: np.ndarray, cached_scan: np.ndarray,
+        # Directory
+        present_offsets: np.ndarray, present_hashes: np.ndarray, capacity: int, bits: int, offsets: np.ndarray,
+        fingerprints: np.ndarray, rows: np.ndarray, signatures: np.ndarray, delta_keys: np.ndarray,
+        delta_rows: np.ndarray, delta_signatures: np.ndarray, slot: np.ndarray,
+        # Stored
+        live: np.ndarray, row_set: np.ndarray, codes: np.ndarray,
+        # Lists
+        set_bounds: np.ndarray, set_rows: np.ndarray, recent: np.ndarray, listed: np.ndarray,
+        listed_wide: np.ndarray, listed_planes: np.ndarray, common: int, thin: int,
+        min_loci: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A whole Art 3 search of a query given as codes (`encode`), the index's groups of arrays given
+    field by field (see the module doc): the plan (the full-profile plan given, else made here), keys,
+    probe, rule check, the sets checked row by row, and the class of every hit. The plan for a query
+    with missing loci is `cached_*` when it was made for the same usable loci (`cached_usable`), else
+    made here. A query missing at least `thin` of the `common` loci reads the rows of the `listed`
+    (small) sets through their wide signatures instead of planning keys for them (`scan_listed`).
+    Returns the hit rows, ascending; per hit `classify`'s five numbers, the differing locus as its
+    position (-1 for none); and the usable loci a plan was made for here (-1 if none was) with that
+    plan (a `Plan`'s fields), for the caller to keep."""
     positions, cols, table, wild, qhash, qcount, designated, usable = encode(
         query, extra, col, score, sizes, present, salt, low, high, loci, amelogenin)
     width = score.shape[1]
@@ -1094,9 +1240,9 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
                                                     cached_scan)
     else:
         planned = usable
-        exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, block_level, levels, usable,
-                                                        missing, min_loci, set_count, small,
-                                                        present_offsets[1:] - present_offsets[:-1], value_rows,
+        exact, single, leave_one_out, need, scan = plan(masks, value_ids, value_mask, value_salt, value_rows,
+                                                        block_level, levels, union, set_count, small, usable,
+                                                        missing, min_loci, present_offsets[1:] - present_offsets[:-1],
                                                         listed)
     use_need = False
     for d in range(need.shape[0]):
@@ -1123,9 +1269,9 @@ def search_profile(query: np.ndarray, extra: np.ndarray, col: np.ndarray, score:
         if scanned.shape[0]:
             found = np.unique(np.concatenate((found, scanned)))
     if missing != 0 and complete and listed.shape[0]:  # set_rows: the listed rows, by set
-        scanned, thin = scan_planes(listed_planes, set_rows, live, qhash, qcount, designated, usable, slot, codes,
+        scanned, read = scan_planes(listed_planes, set_rows, live, qhash, qcount, designated, usable, slot, codes,
                                     cols, table, width, wild, min_loci, THIN_MISSES)
-        if not thin:
+        if not read:
             wfilter = wide_filter(qhash, qcount, designated, usable, slot, min_loci)
             scanned = scan_listed(set_rows, listed_wide, live, wfilter, codes, cols, table, width, wild, min_loci)
         added = check_recent(recent, listed, live, row_set, codes, cols, table, width, wild, min_loci)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 
 import numpy as np
@@ -47,6 +48,54 @@ def test_a_realistic_mix_finds_exactly_the_brute_force_hits_and_every_planted_so
             assert (int(mix.sources[i]), mix.expected[i]) in [(row, m.match_class) for row, m in hits]
             found[mix.expected[i]] += 1
     assert set(found) == {"full", "near", "wildcard", "microvariant"}
+
+
+def test_kernel_groups_name_the_index_arrays(realistic):
+    """The index builds the kernels' argument groups as plain tuples, field by field in order: named,
+    each field is the array or number it should be."""
+    from prum.services.dna.block_index import (
+        _BLOCK_LEVEL, _HIGH, _LOCUS_SALT, _LOW, _SIGNATURE_SLOT, _SPEC_CAP)
+    from prum.services.dna.encoding import AMEL_INDEX
+
+    _, index, _ = realistic
+    matrix, registry = index.matrix, index._registry_now()
+    tables = matrix.tables()
+    encoding = kernels.Encoding(*index._kernel_encoding(tables))
+    assert (encoding.col is matrix.col and encoding.score is tables.table and encoding.sizes is tables.sizes
+            and encoding.present is matrix.genotype_grid and encoding.salt is _LOCUS_SALT
+            and encoding.low is _LOW and encoding.high is _HIGH)
+    assert (encoding.loci, encoding.amelogenin) == (N_STR, AMEL_INDEX)
+    sets = kernels.Sets(*registry.sets)
+    assert (sets.masks is registry.masks64 and sets.value_ids is registry.value_ids
+            and sets.value_mask is registry.value_mask and sets.value_salt is registry.value_salt
+            and sets.value_rows is registry.value_rows and sets.block_level is _BLOCK_LEVEL
+            and sets.set_count is registry.set_count)
+    assert (sets.levels, sets.union, sets.small) == (len(PARTITIONS), registry.union, index.SMALL_SET)
+    directory = kernels.Directory(*index._kernel_directory())
+    assert (directory.offsets is index._offsets and directory.fingerprints is index._fingerprints
+            and directory.rows is index._rows and directory.signatures is index._signatures
+            and directory.delta_keys is index._delta_keys and directory.delta_rows is index._delta_rows
+            and directory.delta_signatures is index._delta_signatures and directory.slot is _SIGNATURE_SLOT)
+    assert (directory.capacity, directory.bits) == (_SPEC_CAP * 16, index._bucket_bits)
+    assert directory.present_offsets[-1] == len(directory.present_hashes)
+    stored = kernels.Stored(*index._kernel_stored())
+    assert stored.codes is matrix.codes and stored.live is matrix.live and stored.row_set is index._row_mask
+    lists = kernels.Lists(*index._kernel_lists())
+    assert (lists.set_bounds is index._set_bounds and lists.set_rows is index._set_rows
+            and lists.listed is index._listed and lists.listed_wide is index._listed_wide
+            and lists.listed_planes is index._listed_planes)
+    assert (lists.common, lists.thin) == (index._common, index.LISTED_MISSING)
+    assert len(kernels.Plan._fields) == len(index._compiled_plan(registry, registry.union))
+    # and the kernels' parameters follow the same groups, in the same order
+    def parameters(kernel):
+        return list(inspect.signature(getattr(kernel, "py_func", kernel)).parameters)
+
+    assert parameters(kernels.search_profile) == [
+        "query", "extra", *kernels.Encoding._fields, *kernels.Sets._fields,
+        *(f"full_{name}" for name in kernels.Plan._fields), "cached_usable",
+        *(f"cached_{name}" for name in kernels.Plan._fields), *kernels.Directory._fields, *kernels.Stored._fields,
+        *kernels.Lists._fields, "min_loci"]
+    assert parameters(kernels.plan)[:len(kernels.Sets._fields)] == list(kernels.Sets._fields)
 
 
 @pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
