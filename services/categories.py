@@ -2,11 +2,11 @@
 
 A category brings two things. Its plug-in (`prum.services.exchange.plugin.CategoryPlugin`, without
 gRPC) is what both halves of the exchange call: validate, search, the logged forms, each item's
-reference, verification, the follow-up it allows. Its wire (`CategoryWire`, in its service's `wire`
-module, protobuf only) says where its query and items travel: which field of the officer's
-`SearchRequest` carries the query, which RPC of a peer answers it, which field of the officer's
-`StateResult` carries the items. The contact point's servicer and its transport dispatch through
-`CATEGORIES`; nothing else names a category's modules.
+reference, verification, the follow-up it allows. Its wire (a `CategoryWire`, in its service's `wire`
+module, protobuf only) says where its
+query and items travel: which field of the officer's `SearchRequest` carries the query, which RPC of
+a peer answers it, which field of the officer's `StateResult` carries the items. The contact point's
+servicer and its transport dispatch through `CATEGORIES`; nothing else names a category's modules.
 
 Adding a category: its service package (core, plug-in, wire, servicer) and one line below.
 """
@@ -35,7 +35,9 @@ I = TypeVar("I")  # noqa: E741 - one received item, as in `prum.services.exchang
 
 
 class CategoryWire(Protocol[Q, I]):
-    """Where one category's query and items travel in the contracts (see the module docstring)."""
+    """Where one category's query and items travel: in the officer's search, in the call to a peer, in the
+    officer's result. Each searched category's service implements it in its `wire` module, registered with its
+    plug-in below."""
 
     #: The field of the officer's `contact_point.v1.SearchRequest` (its `query` oneof) that carries the query.
     officer_field: str
@@ -60,6 +62,8 @@ class CategoryWire(Protocol[Q, I]):
 
 @dataclass(frozen=True)
 class Registration(Generic[Q, I]):
+    """One searched category: its plug-in to the exchange and where its messages travel."""
+
     plugin: CategoryPlugin[Q, Any, Any, I]
     wire: CategoryWire[Q, I]
 

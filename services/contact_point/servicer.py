@@ -60,7 +60,8 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
             query=registration.wire.officer_query(request, self.max_candidates),
             target_states=list(request.target_states), deadline_ms=request.deadline_ms))
         return cp_pb2.SearchResponse(request_id=outcome.request_id,
-                                     results=[state_result_to_proto(r, registration.wire) for r in outcome.results])
+                                     results=[state_result_to_proto(r, registration.wire.result_field)
+                                              for r in outcome.results])
 
     def FollowUp(self, request: cp_pb2.FollowUpRequest, context: grpc.ServicerContext) -> cp_pb2.FollowUpResponse:
         ncp = self.contact_point

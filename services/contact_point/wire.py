@@ -1,7 +1,8 @@
 """The contact point's messages to and from the exchange's and its own core's types (protobuf only, no gRPC).
 
 A search's per-state results, information supplies (Art 13-16) and the personal data of a follow-up
-(FOL-1). Which field carries a category's query and items is its wire's (`prum.services.categories`).
+(FOL-1). Which field carries a category's query and items is its wire's
+(`prum.services.categories.CategoryWire`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
-from prum.services.categories import CategoryWire
 from prum.services.common.errors import InvalidInput
 from prum.services.common.wire import timestamp
 from prum.services.contact_point.follow_up import PersonalData
@@ -27,12 +27,13 @@ INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFOR
                                 for purpose in InformationPurpose}
 
 
-def state_result_to_proto(result: StateResult[Any], wire: CategoryWire[Any, Any]) -> cp_pb2.StateResult:
+def state_result_to_proto(result: StateResult[Any], items_field: str) -> cp_pb2.StateResult:
+    """One state's result for the officer; its items go into `items_field` (its category's wire's `result_field`)."""
     message = cp_pb2.StateResult(state=result.state, status=STATUS_TO_PROTO[result.status], detail=result.detail,
                                  code=result.code, elapsed_ms=result.elapsed_ms)
     if result.header is not None:
         message.header.CopyFrom(header_to_proto(result.header))
-    getattr(message, wire.result_field).extend(result.items)
+    getattr(message, items_field).extend(result.items)
     return message
 
 
