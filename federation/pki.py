@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from prum.services.common.tls import TlsMaterial
+from prum.services.common.tls import TlsMaterial, server_name
 
 VALIDITY = dt.timedelta(days=825)
 _CURVE = ec.SECP256R1()  # P-256: fast handshakes, accepted by every gRPC TLS stack
@@ -42,7 +42,7 @@ def namespace_of(state: str) -> str:
 def state_hostnames(state: str) -> list[str]:
     """DNS names a state's services answer to: loopback and its Kubernetes namespace."""
     ns = namespace_of(state)
-    return ["localhost", f"{state.lower()}.prum.local", f"*.{ns}.svc", f"*.{ns}.svc.cluster.local"]
+    return ["localhost", server_name(state), f"*.{ns}.svc", f"*.{ns}.svc.cluster.local"]
 
 
 @dataclass

@@ -28,7 +28,7 @@ from prum.services.common.interceptors import (
     ErrorMappingInterceptor,
     RequestValidationInterceptor,
 )
-from prum.services.common.tls import TlsMaterial
+from prum.services.common.tls import TlsMaterial, server_name
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
@@ -137,10 +137,17 @@ CHANNEL_OPTIONS: list[tuple[str, Any]] = [
 
 
 def open_channel(target: str, tls: TlsMaterial | None = None,
-                 tracer_provider: TracerProvider | None = None) -> grpc.Channel:
-    """A channel to a peer's service, over mTLS with this state's certificate when `tls` is given."""
-    channel = (grpc.secure_channel(target, tls.channel_credentials(), options=CHANNEL_OPTIONS) if tls
-               else grpc.insecure_channel(target, options=CHANNEL_OPTIONS))
+                 tracer_provider: TracerProvider | None = None, state: str | None = None) -> grpc.Channel:
+    """A channel to a peer's service, over mTLS with this state's certificate when `tls` is given.
+
+    With `state`, the TLS handshake also checks that the server's certificate is that state's (its name
+    `tls.server_name(state)`), whatever address it answers on: a port another state took over after a restart
+    is refused (UNAVAILABLE), never answered by the wrong state (SEC-1)."""
+    options = CHANNEL_OPTIONS
+    if tls is not None and state is not None:
+        options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", server_name(state))]
+    channel = (grpc.secure_channel(target, tls.channel_credentials(), options=options) if tls
+               else grpc.insecure_channel(target, options=options))
     if tracer_provider is not None:
         # OTel's interceptor speaks its own grpcext API, so it wraps the channel with its own helper.
         from opentelemetry.instrumentation.grpc import client_interceptor, intercept_channel

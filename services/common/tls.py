@@ -44,6 +44,12 @@ class TlsMaterial:
         )
 
 
+def server_name(state: str) -> str:
+    """The name a state's server certificate carries for that state alone (a DNS subject alternative name), which
+    a caller checks in the handshake to know it reached that state, on any address."""
+    return f"{state.lower()}.prum.local"
+
+
 def calling_state(context: Any) -> str | None:
     """The state code of the caller's verified client certificate, or None on an insecure channel."""
     auth = context.auth_context()

@@ -86,7 +86,7 @@ class GrpcPeers:
                 return held[1]
             if held is not None:
                 held[1].close()  # the peer moved or started anew: its calls on the old channel are lost anyway
-            channel = open_channel(address, self.tls, self.tracer_provider)
+            channel = open_channel(address, self.tls, self.tracer_provider, state=state)
             self._channels[state] = (key, channel)
             return channel
 

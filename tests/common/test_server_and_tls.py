@@ -31,6 +31,19 @@ def test_factory_binds_a_free_port_and_serves_health(pki: FederationPki, server:
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
+def test_a_caller_that_expects_a_state_is_refused_by_another_states_server(pki: FederationPki, server: int) -> None:
+    """SEC-1 the other way round: a peer checks that the server it reached is the state it meant to reach (a port
+    another state took over after a restart must not answer for it)."""
+    health = health_pb2.HealthCheckRequest(service="")
+    with open_channel(f"127.0.0.1:{server}", pki.material_for("DE"), state="NL") as channel:
+        assert health_pb2_grpc.HealthStub(channel).Check(health, timeout=5).status == \
+            health_pb2.HealthCheckResponse.SERVING
+    with open_channel(f"127.0.0.1:{server}", pki.material_for("DE"), state="DE") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            health_pb2_grpc.HealthStub(channel).Check(health, timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 def test_two_servers_on_port_zero_get_different_ports(pki: FederationPki) -> None:
     first, port_a = create_server("127.0.0.1:0", [], state="NL", tls=pki.material_for("NL"))
     second, port_b = create_server("127.0.0.1:0", [], state="DE", tls=pki.material_for("DE"))
