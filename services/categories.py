@@ -18,7 +18,6 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
-
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.afis import plugin as afis_plugin
@@ -31,7 +30,7 @@ from prum.services.vehicle import plugin as vehicle_plugin
 from prum.services.vehicle import wire as vehicle_wire
 
 Q = TypeVar("Q")
-I = TypeVar("I")  # noqa: E741 - one received item, as in `prum.services.exchange.plugin`
+I = TypeVar("I")
 
 
 class CategoryWire(Protocol[Q, I]):

@@ -15,9 +15,9 @@ from prum.services.afis.ansi_nist import (
     read_templates,
     write_templates,
 )
+from prum.services.afis.capacity import CapacityGrant, CapacityLedger, CapacityLimits, next_midnight_utc
 from prum.services.afis.gallery import Candidate, Gallery, GalleryStats
 from prum.services.afis.matching import VERIFY_THRESHOLD, Encoded, encode, score, verify
-from prum.services.afis.capacity import CapacityGrant, CapacityLedger, CapacityLimits, next_midnight_utc
 from prum.services.afis.templates import (
     MAX_MINUTIAE,
     MIN_MINUTIAE,
@@ -30,8 +30,29 @@ from prum.services.afis.templates import (
 )
 
 __all__ = [
-    "MAX_MINUTIAE", "MIN_MINUTIAE", "VERIFY_THRESHOLD", "Candidate", "Encoded", "Gallery", "GalleryStats",
-    "encode", "score", "verify", "CapacityGrant", "CapacityLedger", "CapacityLimits", "Minutia", "MinutiaType",
-    "NistTransaction", "Template", "TemplateKind", "check_reference", "decode_transaction", "encode_transaction",
-    "next_midnight_utc", "read_templates", "validate_template", "write_templates",
+    "MAX_MINUTIAE",
+    "MIN_MINUTIAE",
+    "VERIFY_THRESHOLD",
+    "Candidate",
+    "CapacityGrant",
+    "CapacityLedger",
+    "CapacityLimits",
+    "Encoded",
+    "Gallery",
+    "GalleryStats",
+    "Minutia",
+    "MinutiaType",
+    "NistTransaction",
+    "Template",
+    "TemplateKind",
+    "check_reference",
+    "decode_transaction",
+    "encode",
+    "encode_transaction",
+    "next_midnight_utc",
+    "read_templates",
+    "score",
+    "validate_template",
+    "verify",
+    "write_templates",
 ]

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import date as date_type
 from pathlib import Path
 
-from prum.services.common.errors import InvalidInput, quote
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.common.errors import InvalidInput, quote
 
 FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
 VERSION = "0500"

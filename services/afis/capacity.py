@@ -15,11 +15,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
+from prum.services.afis.templates import TemplateKind
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import CapacityExhausted, InvalidInput, quote
-from prum.services.afis.templates import TemplateKind
 
 _STATE_TEXT = "an ISO 3166 alpha-2 code such as NL"
 
@@ -64,8 +64,8 @@ def _state(code: object) -> str:
 
 def next_midnight_utc(moment: datetime) -> datetime:
     """The start of the next UTC day after `moment`."""
-    day = moment.astimezone(timezone.utc).date() + timedelta(days=1)
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+    day = moment.astimezone(UTC).date() + timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 class CapacityLedger:
@@ -92,7 +92,7 @@ class CapacityLedger:
 
     def _roll(self) -> datetime:
         """The clock's now; forgets yesterday's counts when the UTC day has changed (under the lock)."""
-        now = self._clock.now().astimezone(timezone.utc)
+        now = self._clock.now().astimezone(UTC)
         if now.date() != self._day:
             self._day = now.date()
             self._used.clear()

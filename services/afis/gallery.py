@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-
-from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.afis import hashing, matching
 from prum.services.afis.matching import WORDS, Batch
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind, validate_template
+from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 
 DEFAULT_SHORTLIST = 100
 DEFAULT_TRACE_SHORTLIST = 2000

@@ -47,7 +47,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-
 from prum.services.afis import kernels
 
 MIN_SIDE = 20.0

@@ -16,7 +16,6 @@ Compiled code is cached beside this module (numba's `cache=True`). No gRPC here.
 from __future__ import annotations
 
 import numpy as np
-
 from prum.services.common.jit import compiler
 
 AVAILABLE, njit = compiler("PRUM_AFIS_NO_NUMBA")
@@ -169,8 +168,7 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
             value = counts[s, b]
             if b < ROTATION_BINS:
                 total += value
-            if value > best:
-                best = value
+            best = max(best, value)
         hits[s] = total
         peak[s] = best
     member = np.full(slots, -1, np.int64)
@@ -275,7 +273,7 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
     """The numpy twin of `hough_votes` (the same results)."""
     slots = norm.shape[0]
     dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
-    entry, row, owner, gdir, gxy = [], [], [], [], []
+    row, owner, gdir, gxy = [], [], [], []
     for starts, ends, rows, slot, direction, centroid, allowed, fine in (main, pending):
         lengths = ends - starts
         total = int(lengths.sum())

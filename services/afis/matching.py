@@ -53,7 +53,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
 from prum.services.afis import hashing, kernels
 from prum.services.afis.templates import Template
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-
 from prum.afis.v1 import afis_pb2 as pb
 from prum.afis.v1 import afis_pb2_grpc
 from prum.services.afis.capacity import CapacityLedger

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-
 from prum.services.common.errors import InvalidInput, quote
 
 MIN_MINUTIAE = 8
@@ -120,9 +119,9 @@ _INT32 = 1 << 31
 def _int(value: object, field: str, allowed: str) -> int:
     """An integer field; beyond 32 bits it is refused here (no field allows it, and numpy's int64 would
     overflow on it before the field's own range is checked)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if not (isinstance(value, float) and value.is_integer()):
-            raise InvalidInput(f"{quote(value)} is not an integer; allowed: {allowed}", field=field)
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))) and not (
+            isinstance(value, float) and value.is_integer()):
+        raise InvalidInput(f"{quote(value)} is not an integer; allowed: {allowed}", field=field)
     number = int(value)
     if not -_INT32 <= number < _INT32:
         raise InvalidInput(f"{quote(number)} is out of range; allowed: {allowed}", field=field)

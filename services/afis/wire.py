@@ -7,7 +7,6 @@ says where a probe and its candidates travel in the officer's search and in the 
 from __future__ import annotations
 
 from google.protobuf.descriptor import MethodDescriptor
-
 from prum.afis.v1 import afis_pb2 as pb
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -22,17 +22,17 @@ class SystemClock:
     """Wall-clock time."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SimulatedClock:
     """A clock that stands still until moved; thread-safe."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        start = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         if start.tzinfo is None:
             raise ValueError("SimulatedClock needs a timezone-aware start time")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -48,9 +48,9 @@ class SimulatedClock:
 
     def set(self, moment: datetime) -> None:
         with self._lock:
-            if moment.astimezone(timezone.utc) < self._now:
+            if moment.astimezone(UTC) < self._now:
                 raise ValueError("time does not run backwards")
-            self._now = moment.astimezone(timezone.utc)
+            self._now = moment.astimezone(UTC)
 
 
 def monotonic() -> float:

@@ -29,7 +29,6 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
-
 from prum.services.common import errors
 from prum.services.common.callers import CALLERS, Caller
 from prum.services.common.clock import Clock, SystemClock

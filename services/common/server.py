@@ -20,7 +20,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
-
 from prum.services.common.callers import CALLERS, Caller
 from prum.services.common.interceptors import (
     CallerPolicyInterceptor,

@@ -24,7 +24,7 @@ class TlsMaterial:
     key_pem: bytes
 
     @classmethod
-    def load(cls, folder: Path, state: str) -> "TlsMaterial":
+    def load(cls, folder: Path, state: str) -> TlsMaterial:
         """Read ca.pem, <STATE>.pem and <STATE>.key, as written by `FederationPki.write`."""
         return cls(
             state=state,

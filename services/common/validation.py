@@ -20,7 +20,6 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-
 from prum.common.v1 import rules_pb2
 from prum.services.common.errors import InvalidInput, quote
 

@@ -4,10 +4,9 @@ service's own messages in its `wire` module."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from prum.common.v1 import common_pb2
 from prum.services.common.category import Category
 
@@ -20,7 +19,7 @@ CATEGORY_TO_PROTO = {
 CATEGORY_FROM_PROTO = {v: k for k, v in CATEGORY_TO_PROTO.items()}
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def timestamp(moment: datetime | None) -> Timestamp | None:
@@ -29,7 +28,7 @@ def timestamp(moment: datetime | None) -> Timestamp | None:
     carries several (its header's time, a vehicle's registration history)."""
     if moment is None:
         return None
-    since = (moment if moment.tzinfo is not None else moment.astimezone(timezone.utc)) - _EPOCH
+    since = (moment if moment.tzinfo is not None else moment.astimezone(UTC)) - _EPOCH
     return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
 
 

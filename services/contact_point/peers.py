@@ -10,12 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
-
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.services.categories import CATEGORIES, CategoryWire
@@ -136,7 +135,7 @@ class GrpcPeers:
                 persons=[informed_person_to_proto(p) for p in persons], conditions=list(conditions),
                 purpose_ends_at=timestamp(purpose_ends_at)),
             timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
-        return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=timezone.utc)
+        return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=UTC)
 
 
 #: The peer-facing supervisor call that carries each kind of change.

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.services.categories import CATEGORIES, Registration

@@ -90,7 +90,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from prum.services.dna import kernels
 from prum.services.dna.encoding import (
     AMEL_INDEX,

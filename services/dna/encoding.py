@@ -30,7 +30,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
 from prum.services.dna.loci import AMELOGENIN, KNOWN_LOCI, STR_LOCI
 from prum.services.dna.matching import MATCH_CLASSES, NO_HIT, Match, allele_neighbours, match_class_code
 from prum.services.dna.profile import MIN_DESIGNATED_LOCI, WILDCARD, NormalisedProfile
@@ -606,8 +605,7 @@ def match_row(query: EncodedQuery, values: list[int]) -> Match | None:
         score = r1[c1] + r2[c2]
         if score:
             other = r1[c2] + r2[c1]
-            if other < score:
-                score = other
+            score = min(score, other)
         if score >= SCORE_DIFFERENT:
             differing += score // SCORE_DIFFERENT
             if differing > 1:

@@ -20,6 +20,7 @@ SQLite outside it (serialised with other writers by the database lock) and takes
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -35,7 +36,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
-
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.common.store import open_database, transaction
@@ -630,10 +630,15 @@ class DnaFile:
         InvalidInput naming its position and reference.
         """
         for position, item in enumerate(profiles, start=1):
-            reference, kind, query = self._comparison_item(position, item, query_kind)
+            reference, _kind, query = self._comparison_item(position, item, query_kind)
             with self._rw.read():
                 hits = self._hits(self._index.search(query))
             yield reference, hits
+
+    def _answers(self, index: BlockIndex,
+                 part: list[tuple[str, ProfileKind, NormalisedProfile]]) -> list[tuple[str, list[DnaHit]]]:
+        """The hits of one part of a `compare_batch` chunk in `index` (read under the caller's lock)."""
+        return [(reference, self._hits(index.search(query))) for reference, _, query in part]
 
     def compare_batch(self, profiles: Iterable[Any], *,
                       query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE,
@@ -657,11 +662,7 @@ class DnaFile:
                 if not block:
                     return
                 with self._rw.read():
-                    index = self._index
-
-                    def answer(part: list[tuple[str, ProfileKind, NormalisedProfile]]) -> list[tuple[str, list[DnaHit]]]:
-                        return [(reference, self._hits(index.search(query))) for reference, _, query in part]
-
+                    answer = functools.partial(self._answers, self._index)
                     if pool is None:
                         answers = answer(block)
                     else:

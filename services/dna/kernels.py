@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-
 from prum.services.common.jit import compiler
 from prum.services.dna.encoding import ABSENT, FIRST_VALUE, SCORE_DIFFERENT, SCORE_MICROVARIANT, WILD
 from prum.services.dna.matching import NO_HIT, match_class_code
@@ -855,8 +854,7 @@ def _sort_rows(rows: np.ndarray) -> np.ndarray:
         return np.sort(rows)
     top = 0
     for i in range(n):
-        if rows[i] > top:
-            top = rows[i]
+        top = max(top, rows[i])
     source = rows.copy()
     target = np.empty(n, np.int64)
     counts = np.empty(2049, np.int64)
@@ -979,8 +977,7 @@ def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, w
         score = np.int64(table[base + c1]) + np.int64(table[base + width + c2])
         if score:
             other = np.int64(table[base + c2]) + np.int64(table[base + width + c1])
-            if other < score:
-                score = other
+            score = min(score, other)
         if score >= SCORE_DIFFERENT:
             differing += score // SCORE_DIFFERENT
             if differing > 1:

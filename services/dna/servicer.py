@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.services.common.errors import InvalidInput, quote

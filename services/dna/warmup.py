@@ -43,7 +43,7 @@ def _exercise() -> None:
         queries.append(query)                                     # itself: full or wildcard-free hit
         some = rng.sample(sorted(query), k=min(len(query), rng.randint(6, 9)))
         queries.append({locus: query[locus] for locus in some})   # a trace with drop-out: plan per set
-        locus = sorted(query)[0]
+        locus = min(query)
         queries.append({**query, locus: [query[locus][0], "OL"]})  # a wildcard
         queries.append({**query, locus: [query[locus][0], "17"]})  # a near match
         queries.append({**query, locus: [query[locus][0], f"{query[locus][1]}.1"]})  # a microvariant

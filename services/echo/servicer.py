@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
 
 

@@ -73,12 +73,12 @@ class FileManagingSide:
         header = ReplyHeader(request_id=context.request_id, reply_id=str(uuid.uuid4()),
                              replied_at=self.clock.now(), requesting_state=context.requesting_state,
                              requested_state=self.state)
-        common: dict[str, Any] = dict(
-            category=category, side=Side.FILE_MANAGING, logging_state=self.state,
-            requesting_state=context.requesting_state, requested_state=self.state,
-            request_id=context.request_id, reply_id=header.reply_id, officer_id=context.officer_id,
-            ordering_officer_id=context.ordering_officer_id, reason=context.reason,
-            case_reference=context.case_reference)
+        common: dict[str, Any] = {
+            "category": category, "side": Side.FILE_MANAGING, "logging_state": self.state,
+            "requesting_state": context.requesting_state, "requested_state": self.state,
+            "request_id": context.request_id, "reply_id": header.reply_id, "officer_id": context.officer_id,
+            "ordering_officer_id": context.ordering_officer_id, "reason": context.reason,
+            "case_reference": context.case_reference}
         receipt = LogEntry.new(kind=EntryKind.AUTOMATED_RECEIPT, message_type=MessageType.QUERY,
                                data_supplied=canonical_json(query_data), outcome=Outcome.NONE, hit_count=0,
                                **common)

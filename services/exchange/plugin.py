@@ -28,10 +28,11 @@ from prum.services.common.category import Category
 from prum.services.exchange.context import QueryContext
 
 Q = TypeVar("Q")  #: the query: a profile, a probe with the candidates accepted, a vehicle key
-F = TypeVar("F", contravariant=True)  #: the file searched: a DNA file, a gallery with its capacity, a register
+#: the file searched: a DNA file, a gallery with its capacity, a register
+F_contra = TypeVar("F_contra", contravariant=True)
 S = TypeVar("S")  #: what a search supplies: the hits, the candidate list, the records
 S_co = TypeVar("S_co", covariant=True)
-I = TypeVar("I")  #: one item as the requesting state receives it (a hit, a candidate, a vehicle record)  # noqa: E741
+I = TypeVar("I")  #: one item as the requesting state receives it (a hit, a candidate, a vehicle record)
 
 
 class FollowUp(StrEnum):
@@ -51,7 +52,7 @@ class Supply(Generic[S]):
     data: dict[str, Any] = field(default_factory=dict)
 
 
-class CategoryPlugin(Protocol[Q, F, S_co, I]):
+class CategoryPlugin(Protocol[Q, F_contra, S_co, I]):
     """One category's part in both halves of the exchange (see the module docstring)."""
 
     @property
@@ -73,7 +74,7 @@ class CategoryPlugin(Protocol[Q, F, S_co, I]):
         """What the log keeps of the query, on both sides (Art 30: the data supplied)."""
         ...
 
-    def search(self, file: F, context: QueryContext, query: Q) -> Supply[S_co]:
+    def search(self, file: F_contra, context: QueryContext, query: Q) -> Supply[S_co]:
         """The requested state's search of its file; the query is matched and forgotten (PUR-2)."""
         ...
 

@@ -36,7 +36,7 @@ from prum.services.logger.entry import canonical_json
 from prum.services.supervisor import ReadinessBook
 
 Q = TypeVar("Q")
-I = TypeVar("I")  # noqa: E741 - one received item, as in `prum.services.exchange.plugin`
+I = TypeVar("I")
 
 # Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.
 DEADLINE_GRACE_S = 0.25
@@ -211,11 +211,11 @@ class ContactPoint:
                                               Outcome.NONE, 0, query_data) for ctx in contexts.values()])
             results.update(self._fan_out(request, query, contexts, deadline_ms))
             receipts = []
-            for peer in contexts:
+            for peer, context in contexts.items():
                 received = results[peer]
                 if plugin.verifies and received.status is ResultStatus.HIT:
                     results[peer] = self._verified(received, plugin, query)
-                receipts.append(self._receipt(request, contexts[peer], received,
+                receipts.append(self._receipt(request, context, received,
                                               results[peer] if plugin.verifies else None))
             self.log.append_many([entry for entry in receipts if entry is not None])
         return SearchOutcome(request_id, [results[peer] for peer in targets])

@@ -6,7 +6,7 @@ conversions (times, categories) are in `prum.services.common.wire`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prum.common.v1 import common_pb2
 from prum.services.common.wire import moment, timestamp
@@ -38,5 +38,5 @@ def header_to_proto(header: ReplyHeader) -> common_pb2.ReplyHeader:
 def header_from_proto(message: common_pb2.ReplyHeader) -> ReplyHeader:
     return ReplyHeader(
         request_id=message.request_id, reply_id=message.reply_id,
-        replied_at=moment(message.replied_at, message.HasField("replied_at")) or datetime.now(timezone.utc),
+        replied_at=moment(message.replied_at, message.HasField("replied_at")) or datetime.now(UTC),
         requesting_state=message.requesting_state, requested_state=message.requested_state)

@@ -22,6 +22,22 @@ from prum.services.logger.log import (
 )
 
 __all__ = [
-    "CHECKPOINT_EVERY", "CheckpointKey", "SignedCheckpoint", "check_checkpoint", "FOUR_YEARS", "GENESIS_HASH", "TWO_YEARS", "EntryKind", "LogEntry", "LogStats", "MessageType",
-    "Outcome", "ProtocolLog", "PurgeReport", "RetentionPolicy", "Side", "Verification", "validate_entry",
+    "CHECKPOINT_EVERY",
+    "FOUR_YEARS",
+    "GENESIS_HASH",
+    "TWO_YEARS",
+    "CheckpointKey",
+    "EntryKind",
+    "LogEntry",
+    "LogStats",
+    "MessageType",
+    "Outcome",
+    "ProtocolLog",
+    "PurgeReport",
+    "RetentionPolicy",
+    "Side",
+    "SignedCheckpoint",
+    "Verification",
+    "check_checkpoint",
+    "validate_entry",
 ]

@@ -29,7 +29,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
 from prum.services.common.errors import InvalidInput
 from prum.services.logger.entry import format_moment
 

@@ -13,7 +13,7 @@ import json
 import operator
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 from typing import Any
@@ -132,7 +132,7 @@ class LogEntry:
     def sealed(self, sequence: int, recorded_at: datetime, previous_hash: str, stamp: str | None = None) -> LogEntry:
         """This entry at its place in the chain, with its hash (done by the logger only). `stamp` is
         `format_moment(recorded_at)` when the caller has it already (one per group commit)."""
-        moment = recorded_at.astimezone(timezone.utc)
+        moment = recorded_at.astimezone(UTC)
         placed = object.__new__(LogEntry)  # `placed` is new and not yet shared, so its fields are set in place
         fields = placed.__dict__
         fields.update(self.__dict__, sequence=sequence, recorded_at=moment, previous_hash=previous_hash)
@@ -144,7 +144,7 @@ class LogEntry:
         the rest of an append (every field is a scalar; unknown names are refused all the same)."""
         unknown = changes.keys() - self.__dict__.keys()
         if unknown:
-            raise TypeError(f"LogEntry has no field {sorted(unknown)[0]!r}")
+            raise TypeError(f"LogEntry has no field {min(unknown)!r}")
         copy = object.__new__(LogEntry)
         copy.__dict__.update(self.__dict__, **changes)
         return copy
@@ -177,7 +177,7 @@ def _canonical(fields: dict[str, Any], recorded_at: str) -> bytes:
 
 def format_moment(moment: datetime) -> str:
     """UTC, microsecond precision, fixed width: sorts as text in the same order as in time."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class CanonicalJson(str):

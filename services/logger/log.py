@@ -222,7 +222,7 @@ class _Batch:
     and released by the leader once the batch is on disk: waiting on it costs one blocking acquire in C,
     where an Event runs a Condition's Python code on both sides (this hand-off is paid per append)."""
 
-    __slots__ = ("entries", "done", "written", "error")
+    __slots__ = ("done", "entries", "error", "written")
 
     def __init__(self, entries: list[LogEntry]) -> None:
         self.entries = entries
@@ -501,13 +501,13 @@ class ProtocolLog:
         """Report forged checkpoints, and a missing one: one is signed every `checkpoint_every` entries."""
         for checkpoint in signed:
             if checkpoint.sequence not in walk.anchors:
-                walk.violations.append((checkpoint.sequence, f"the signed checkpoint at {checkpoint.sequence} does "
+                walk.violations.append((checkpoint.sequence, (f"the signed checkpoint at {checkpoint.sequence} does "
                                                              f"not verify against {self.state}'s certificate: "
-                                                             f"forged or altered"))
+                                                             f"forged or altered")))
         due = head_sequence // self.checkpoint_every * self.checkpoint_every
         if due and not any(c.sequence >= due for c in walk.anchors.values()):
-            walk.violations.append((due, f"no valid signed checkpoint at or after entry {due}, though one is signed "
-                                         f"every {self.checkpoint_every} entries: checkpoints were removed"))
+            walk.violations.append((due, (f"no valid signed checkpoint at or after entry {due}, though one is signed "
+                                         f"every {self.checkpoint_every} entries: checkpoints were removed")))
 
     def _snapshot(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A consistent read: a WAL snapshot on its own connection, or the locked writer in memory."""
@@ -611,19 +611,19 @@ class _ChainWalk:
     def _match(self, sequence: int, digest: str) -> None:
         checkpoint = self._unmatched.pop(sequence, None)
         if checkpoint is not None and checkpoint.hash != digest:
-            self.violations.append((sequence, f"the chain's hash at {sequence} differs from the one signed in the "
+            self.violations.append((sequence, (f"the chain's hash at {sequence} differs from the one signed in the "
                                               f"checkpoint of {format_moment(checkpoint.signed_at)}: the chain "
-                                              f"was rewritten up to here"))
+                                              f"was rewritten up to here")))
 
     def _link(self, sequence: int, previous_hash: str, what: str) -> None:
         if sequence > self.last_sequence + 1:
             first = self.last_sequence + 1
-            self.violations.append((first, f"{_span(first, sequence - 1)} missing before {what} {sequence}: "
-                                           f"deleted outside a retention purge"))
+            self.violations.append((first, (f"{_span(first, sequence - 1)} missing before {what} {sequence}: "
+                                           f"deleted outside a retention purge")))
         elif previous_hash != self.last_hash:
-            self.violations.append((sequence, f"{what} {sequence} does not chain to entry "
+            self.violations.append((sequence, (f"{what} {sequence} does not chain to entry "
                                               f"{self.last_sequence} (previous_hash differs): an entry was "
-                                              f"replaced, inserted or reordered"))
+                                              f"replaced, inserted or reordered")))
 
     def tombstone(self, sequence: int, previous_hash: str, digest: str) -> None:
         self._link(sequence, previous_hash, "purged entry")
@@ -634,8 +634,8 @@ class _ChainWalk:
         sequence, previous_hash, digest = row[0], row[-2], row[-1]
         self.checked += 1
         if sequence <= self.last_sequence:
-            self.violations.append((sequence, f"the entry lies inside the purged range (up to "
-                                              f"{self.last_sequence}): inserted outside the logger"))
+            self.violations.append((sequence, (f"the entry lies inside the purged range (up to "
+                                              f"{self.last_sequence}): inserted outside the logger")))
         else:
             self._link(sequence, previous_hash, "entry")
         try:
@@ -645,25 +645,25 @@ class _ChainWalk:
         if edited:
             self.violations.append((sequence, _EDITED))
         if sequence > head_sequence:
-            self.violations.append((sequence, f"the entry lies beyond the log's head ({head_sequence}): "
-                                              f"inserted outside the logger"))
+            self.violations.append((sequence, (f"the entry lies beyond the log's head ({head_sequence}): "
+                                              f"inserted outside the logger")))
         self._match(sequence, digest)
         self.last_sequence, self.last_hash = max(self.last_sequence, sequence), digest
 
     def finish(self, head_sequence: int, head_hash: str) -> Verification:
         if self.last_sequence < head_sequence:
             first = self.last_sequence + 1
-            self.violations.append((first, f"{_span(first, head_sequence)} missing at the end of the log "
+            self.violations.append((first, (f"{_span(first, head_sequence)} missing at the end of the log "
                                            f"(the head records {head_sequence}): deleted outside a "
-                                           f"retention purge"))
+                                           f"retention purge")))
         elif self.last_sequence == head_sequence and self.last_hash != head_hash:
-            self.violations.append((head_sequence, "the last entry's hash differs from the one recorded at "
-                                                   "the head: the entry was replaced"))
+            self.violations.append((head_sequence, ("the last entry's hash differs from the one recorded at "
+                                                   "the head: the entry was replaced")))
         for sequence in sorted(self._unmatched):
             where = "beyond the log's head" if sequence > head_sequence else "inside the purged range"
-            self.violations.append((sequence, f"a signed checkpoint names entry {sequence}, {where} "
+            self.violations.append((sequence, (f"a signed checkpoint names entry {sequence}, {where} "
                                               f"({head_sequence if sequence > head_sequence else 'purged'}): "
-                                              f"the log was cut or its purge record moved"))
+                                              f"the log was cut or its purge record moved")))
         self.violations.sort(key=lambda v: v[0])
         return Verification(intact=not self.violations, entries_checked=self.checked,
                             violations=self.violations,

@@ -5,14 +5,21 @@ outside this process; the reference services write to the same log in-process (s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timezone
+from datetime import UTC
 
 import grpc
-
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.errors import InvalidInput
 from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, moment, timestamp
-from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side, SignedCheckpoint
+from prum.services.logger import (
+    EntryKind,
+    LogEntry,
+    MessageType,
+    Outcome,
+    ProtocolLog,
+    Side,
+    SignedCheckpoint,
+)
 from prum.services.logger.log import MAX_QUERY_LIMIT
 
 
@@ -20,7 +27,7 @@ def _enum_from_proto(enum: type, proto_enum: object, value: int, prefix: str, fi
     # An undefined number has no Name (ValueError): refused here like the zero value.
     name = proto_enum.Name(value).removeprefix(prefix) if value in proto_enum.values() else ""  # type: ignore[attr-defined]
     if name not in enum.__members__:  # type: ignore[attr-defined]
-        allowed = ", ".join(n for n in proto_enum.keys() if not n.endswith("UNSPECIFIED"))  # type: ignore[attr-defined]
+        allowed = ", ".join(n for n in proto_enum.keys() if not n.endswith("UNSPECIFIED"))  # type: ignore[attr-defined]  # noqa: SIM118 - an EnumTypeWrapper has keys() but no __iter__
         said = "is unspecified" if name == "UNSPECIFIED" else f"{value} is not one of its values"
         raise InvalidInput(f"{said}; allowed: {allowed}", field=field)
     return enum[name]
@@ -70,7 +77,7 @@ def checkpoint_to_proto(checkpoint: SignedCheckpoint) -> logger_pb2.Checkpoint:
 def checkpoint_from_proto(message: logger_pb2.Checkpoint) -> SignedCheckpoint:
     """A checkpoint received from a logger, to check with `check_checkpoint` against the state's certificate."""
     return SignedCheckpoint(message.state, message.sequence, message.hash,
-                            message.signed_at.ToDatetime(tzinfo=timezone.utc), message.signature, message.certificate)
+                            message.signed_at.ToDatetime(tzinfo=UTC), message.signature, message.certificate)
 
 
 class ProtocolLoggerServicer(logger_pb2_grpc.ProtocolLoggerServiceServicer):

@@ -30,7 +30,13 @@ from prum.services.common.errors import (
     UnknownReference,
     quote,
 )
-from prum.services.supervisor.dpa import AUDIT_RETENTION_MONTHS, _Register, add_months, read_moment, stored_moment
+from prum.services.supervisor.dpa import (
+    AUDIT_RETENTION_MONTHS,
+    _Register,
+    add_months,
+    read_moment,
+    stored_moment,
+)
 
 _STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 #: The most findings a joint case holds: the whole case travels to the partner in one message

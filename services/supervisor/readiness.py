@@ -40,7 +40,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -137,7 +137,7 @@ CREATE TABLE IF NOT EXISTS votes (
 """
 
 
-_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def _decides(votes: dict[str, Vote], members: Sequence[str]) -> bool:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
 from prum.services.common.identity import check_claim
@@ -45,7 +44,7 @@ REASON_LIMIT = rules_of(cp_pb2.SearchRequest.DESCRIPTOR.fields_by_name["reason"]
 
 def _named(proto_enum: object, value: int, prefix: str, field: str) -> str:
     """The core's name of a contract enum value, refusing the unspecified zero with what is allowed."""
-    names = [n for n in proto_enum.keys() if not n.endswith("_UNSPECIFIED")]  # type: ignore[attr-defined]
+    names = [n for n in proto_enum.keys() if not n.endswith("_UNSPECIFIED")]  # type: ignore[attr-defined]  # noqa: SIM118 - an EnumTypeWrapper has keys() but no __iter__
     name = proto_enum.Name(value) if value in proto_enum.values() else ""  # type: ignore[attr-defined]
     if name not in names:
         raise InvalidInput(f"{value} is not allowed; allowed: {', '.join(names)}", field=field)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-
 from prum.services.common.tls import calling_state
 from prum.services.common.wire import moment
 from prum.services.exchange.file_managing import FileManagingSide

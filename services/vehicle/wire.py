@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.descriptor import MethodDescriptor
-
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.wire import moment, timestamp
