@@ -6,18 +6,19 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 import prum
-
-if TYPE_CHECKING:
-    from prum.federation.topology import Federation
+from prum.federation.cli_afis import afis_app
+from prum.federation.cli_bench import bench_app
+from prum.federation.cli_common import FederationFile, WorkDir, federation_of, print_table, progress_bar, steps
+from prum.federation.cli_dna import dna_app
+from prum.federation.cli_inspect import logs, readiness
+from prum.federation.cli_kube import kube_app
 
 app = typer.Typer(
     name="prum",
@@ -27,21 +28,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-
-FederationFile = Annotated[Optional[Path], typer.Option(
-    "--federation", "-f", exists=True, dir_okay=False, help="Federation file (TOML); default: the seven Prüm "
-    "Treaty signatories, LU not yet ready for DNA.")]
-
-
-def _federation(federation_file: Path | None, states: int | None) -> Federation:
-    """The federation file (or the default one), scaled to `states` if given; a wrong file is a usage error."""
-    from prum.federation.topology import FederationFileError, load_federation
-
-    try:
-        spec = load_federation(federation_file)
-        return spec.scaled(states) if states else spec
-    except FederationFileError as error:
-        raise typer.BadParameter(str(error)) from error
 
 
 @app.command()
@@ -76,14 +62,14 @@ def demo(
     from prum.federation.report import render
     from prum.services.common.logs import configure_logging
 
-    spec = _federation(federation_file, states)
+    spec = federation_of(federation_file, states)
     folder = workdir or Path(tempfile.mkdtemp(prefix="prum-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     log_file = (folder / "prum.log").open("w", encoding="utf-8")
     configure_logging("INFO", stream=log_file, json=True)
     console = Console(stderr=as_json)
-    with _progress_bar(console) as bar:
-        progress = _steps(bar)
+    with progress_bar(console) as bar:
+        progress = steps(bar)
         try:
             result = run_demo(spec, folder, progress)
         finally:
@@ -96,40 +82,6 @@ def demo(
     else:
         render(result.report, console)
     raise typer.Exit(0 if result.ok else 1)
-
-
-WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running federation's folder: run.json, "
-                                       "certificates, one folder per state.")]
-
-
-def _progress_bar(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
-
-
-def _steps(bar: Progress) -> Callable[[str, int, int], None]:
-    """A progress callback (step, done, total) that shows one bar per step."""
-    tasks: dict[str, TaskID] = {}
-
-    def progress(step: str, done: int, total: int) -> None:
-        if step not in tasks:
-            tasks[step] = bar.add_task(step, total=total)
-        bar.update(tasks[step], completed=done)
-    return progress
-
-
-def _table(title: str, rows: list[dict], as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for column in rows[0] if rows else []:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    Console().print(table)
 
 
 @app.command()
@@ -157,10 +109,10 @@ def up(
     from prum.services.common.server import open_channel
     from prum.services.common.tls import TlsMaterial
 
-    spec = _federation(federation_file, states)
+    spec = federation_of(federation_file, states)
     console = Console(stderr=True)
-    with _progress_bar(console) as bar:
-        progress = _steps(bar)
+    with progress_bar(console) as bar:
+        progress = steps(bar)
         try:
             run = start(spec, workdir, progress=progress)
         except (RuntimeError, TimeoutError, OSError) as error:
@@ -187,7 +139,7 @@ def up(
                 console.print(f"[red]prum up failed loading {code}'s files ({escape(why)}); every state is "
                               f"stopped[/red]")
                 raise typer.Exit(1) from error
-    _table(f"Federation {spec.name} up in {workdir}", [
+    print_table(f"Federation {spec.name} up in {workdir}", [
         {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, (0, 0))[0],
          "vehicles": loaded.get(c, (0, 0))[1]}
         for c, e in run["states"].items()], as_json)
@@ -208,7 +160,7 @@ def status(
         rows = check(workdir)
     except FileNotFoundError as error:
         raise typer.BadParameter(str(error)) from error
-    _table(f"Federation in {workdir}", rows, as_json)
+    print_table(f"Federation in {workdir}", rows, as_json)
     raise typer.Exit(0 if all(r["health"] == "SERVING" for r in rows) else 1)
 
 
@@ -229,7 +181,7 @@ def down(
         rows = stop(workdir, states=state)
     except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
-    _table(f"Federation in {workdir}", rows, as_json)
+    print_table(f"Federation in {workdir}", rows, as_json)
 
 
 @app.command()
@@ -254,16 +206,11 @@ def restart(
     except (RuntimeError, TimeoutError, OSError) as error:
         Console(stderr=True).print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from error
-    _table(f"Federation in {workdir}", [{"state": c, "address": e["address"], "pid": e["pid"]}
-                                        for c, e in run["states"].items()], as_json)
+    print_table(f"Federation in {workdir}", [{"state": c, "address": e["address"], "pid": e["pid"]}
+                                             for c, e in run["states"].items()], as_json)
 
 
-from prum.federation.cli_afis import afis_app  # noqa: E402 - sub-apps registered after the app
-from prum.federation.cli_bench import bench_app  # noqa: E402
-from prum.federation.cli_dna import dna_app  # noqa: E402
-from prum.federation.cli_inspect import logs, readiness  # noqa: E402
-from prum.federation.cli_kube import kube_app  # noqa: E402
-
+# The sub-apps, registered after the commands above: `prum --help` lists them in this order.
 app.command()(logs)
 app.command()(readiness)
 app.add_typer(dna_app, name="dna", help="The national DNA file: import a lab's CSV export, benchmark the index.")

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from prum.federation.cli_common import progress_bar, steps
+
 bench_app = typer.Typer(help="Benchmarks of the running stack: Locust load tests.", no_args_is_help=True)
 
 
@@ -75,7 +77,6 @@ def load_command(
       [bold]prum bench load --types echo,dna --mixed --weights echo=1,dna=3 --think 0 --json > load.json[/bold]
       [bold]prum up --workdir ./run1 && prum bench load --attach ./run1 --duration 10s[/bold]
     """
-    from prum.federation.cli import _progress_bar, _steps
     from prum.loadtests.load_bench import BenchError, BenchOptions, run_bench
     from prum.loadtests.load_data import DataSpec
     from prum.loadtests.load_plan import (parse_duration, parse_think, parse_types, parse_weights,
@@ -102,8 +103,8 @@ def load_command(
     console = Console(stderr=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the federation too, like Ctrl-C
     try:
-        with _progress_bar(console) as bar:
-            report = run_bench(options, _steps(bar))
+        with progress_bar(console) as bar:
+            report = run_bench(options, steps(bar))
     except BenchError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error

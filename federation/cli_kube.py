@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from prum.federation.cli_common import federation_of
+
 kube_app = typer.Typer(help="Run the federation on Kubernetes: render manifests, PKI and run.json.",
                        no_args_is_help=True)
 
@@ -32,11 +34,10 @@ def render_command(
 
     Example: [bold]prum kube render --out k8s --states 12 && kubectl apply -f k8s/federation.yaml[/bold]
     """
-    from prum.federation.cli import _federation
     from prum.federation.kube import render
     from prum.federation.pki import namespace_of
 
-    federation = _federation(federation_file, states)
+    federation = federation_of(federation_file, states)
     if (out / "pki" / "ca.pem").exists():
         raise typer.BadParameter(f"{out} already holds a federation PKI; render into an empty folder, so no "
                                  f"running federation's certificates are replaced", param_hint="--out")

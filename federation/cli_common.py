@@ -1,0 +1,69 @@
+"""What the `prum` command line's modules share: the federation file option, progress bars, tables.
+
+cli.py and its sub-apps (cli_bench, cli_kube, ...) import this module; it imports none of them, so the
+app imports its sub-apps at its top and no sub-app imports the app.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from prum.federation.topology import Federation
+
+FederationFile = Annotated[Optional[Path], typer.Option(
+    "--federation", "-f", exists=True, dir_okay=False, help="Federation file (TOML); default: the seven Prüm "
+    "Treaty signatories, LU not yet ready for DNA.")]
+
+WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running federation's folder: run.json, "
+                                       "certificates, one folder per state.")]
+
+
+def federation_of(federation_file: Path | None, states: int | None) -> Federation:
+    """The federation file (or the default one), scaled to `states` if given; a wrong file is a usage error."""
+    from prum.federation.topology import FederationFileError, load_federation
+
+    try:
+        spec = load_federation(federation_file)
+        return spec.scaled(states) if states else spec
+    except FederationFileError as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def steps(bar: Progress) -> Callable[[str, int, int], None]:
+    """A progress callback (step, done, total) that shows one bar per step."""
+    tasks: dict[str, TaskID] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(step, total=total)
+        bar.update(tasks[step], completed=done)
+    return progress
+
+
+def print_table(title: str, rows: list[dict], as_json: bool) -> None:
+    """Rows as a rich table, or as JSON on stdout for programs."""
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in rows[0] if rows else []:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
