@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from prum.federation.cli_common import progress_bar, steps
 
 afis_app = typer.Typer(help="The national fingerprint file (AFIS): evaluate the 1:N matcher.", no_args_is_help=True)
 
@@ -31,16 +32,8 @@ def evaluate_command(
     from prum.federation.afis_evaluate import evaluate, write_det_plot
 
     console = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
-        result = evaluate(gallery, probes, seed, trace_share, progress=progress)
+    with progress_bar(console) as bar:
+        result = evaluate(gallery, probes, seed, trace_share, progress=steps(bar))
     write_det_plot(result, det)
     summary = {key: result[key] for key in ("gallery_size", "probes", "seed", "rank1_plain", "rank1_trace",
                                             "fnir_at_fpir_1pct", "threshold_at_fpir_1pct", "latency_ms_p50",

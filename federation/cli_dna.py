@@ -22,9 +22,9 @@ from typing import Annotated, Any, Optional
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from prum.federation.cli_common import progress_bar
 from prum.federation.datagen_dna import DEFAULT_QUERY_MIX, ProfileBatch, query_mix, synthetic_file
 from prum.services.common.errors import InvalidInput
 from prum.services.dna.block_index import BlockIndex
@@ -44,11 +44,6 @@ dna_app = typer.Typer(
 HIT_RECIPES = ("duplicate", "trace", "wildcard", "microvariant")
 NEAR_RECIPES = ("near",)
 NO_HIT_RECIPES = ("person", "stain")
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
 
 
 @dna_app.command("import")
@@ -75,7 +70,7 @@ def import_command(
     except InvalidInput as error:
         console.print(f"[red]{csv_file}: {error}[/red]", soft_wrap=True)
         raise typer.Exit(2) from error
-    with DnaFile(store) as file, _progress(console) as bar:
+    with DnaFile(store) as file, progress_bar(console) as bar:
         task = bar.add_task(f"importing {csv_file.name}", total=len(parsed.rows))
         report = import_lab_file(file, parsed, progress=lambda done, total: bar.update(task, completed=done))
     if as_json:
@@ -118,7 +113,7 @@ def bench_command(
     Example: [bold]prum dna bench --profiles 10000 --profiles 100000 --queries 10000 --seed 7 --json[/bold]
     """
     console = Console(stderr=True)
-    with _progress(console) as bar:
+    with progress_bar(console) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(step: str, done: int, total: int) -> None:
