@@ -18,10 +18,8 @@ from prum.services.contact_point.persons import Person
 from prum.services.exchange.requesting import Officer, ResultStatus, StateResult
 from prum.services.exchange.wire import header_to_proto
 
-STATUS_TO_PROTO = {status: getattr(cp_pb2, f"RESULT_STATUS_{status.value}") for status in ResultStatus
-                   if status is not ResultStatus.FAILED}
-# The contract has no status of its own for a bug yet (issue 17): REFUSED, with code INTERNAL and the detail.
-STATUS_TO_PROTO[ResultStatus.FAILED] = cp_pb2.RESULT_STATUS_REFUSED
+STATUS_TO_PROTO: dict[ResultStatus, cp_pb2.ResultStatus.ValueType] = {
+    status: getattr(cp_pb2, f"RESULT_STATUS_{status.value}") for status in ResultStatus}
 
 INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")
                                 for purpose in InformationPurpose}

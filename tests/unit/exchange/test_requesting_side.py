@@ -145,8 +145,7 @@ def test_a_bug_in_the_transport_is_reported_as_a_bug_not_as_an_unavailable_peer(
     assert (results["FR"].status, results["FR"].code) == (ResultStatus.UNAVAILABLE, "UNAVAILABLE")  # a broken link
     assert (results["LU"].status, results["LU"].code) == (ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED")
     assert not [e for e in log.export() if e.kind is EntryKind.AUTOMATED_RECEIPT]  # nothing came back to log
-    # The contract has no status for it yet: the officer sees REFUSED with code INTERNAL and the detail.
-    assert STATUS_TO_PROTO[ResultStatus.FAILED] == cp_pb2.RESULT_STATUS_REFUSED
+    assert STATUS_TO_PROTO[ResultStatus.FAILED] == cp_pb2.RESULT_STATUS_FAILED  # the officer sees it as such
 
 
 def test_a_peers_own_bug_keeps_its_code(de: ContactPoint, peers: FakePeers, log: ProtocolLog) -> None:

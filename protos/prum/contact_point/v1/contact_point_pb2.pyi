@@ -41,6 +41,10 @@ class _ResultStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResultSt
     """The requested state did not answer within the deadline."""
     RESULT_STATUS_REFUSED: _ResultStatus.ValueType  # 6
     """The requested state refused the query (bad input, authentication, capacity)."""
+    RESULT_STATUS_FAILED: _ResultStatus.ValueType  # 7
+    """The requesting state's own handling of this state's answer failed (a bug: `code` INTERNAL, `detail` says
+    what); nothing came back that it could log. A requested state's own INTERNAL is REFUSED with its code.
+    """
 
 class ResultStatus(_ResultStatus, metaclass=_ResultStatusEnumTypeWrapper):
     """The outcome of a search in one requested state."""
@@ -56,6 +60,10 @@ RESULT_STATUS_DEADLINE_EXCEEDED: ResultStatus.ValueType  # 5
 """The requested state did not answer within the deadline."""
 RESULT_STATUS_REFUSED: ResultStatus.ValueType  # 6
 """The requested state refused the query (bad input, authentication, capacity)."""
+RESULT_STATUS_FAILED: ResultStatus.ValueType  # 7
+"""The requesting state's own handling of this state's answer failed (a bug: `code` INTERNAL, `detail` says
+what); nothing came back that it could log. A requested state's own INTERNAL is REFUSED with its code.
+"""
 Global___ResultStatus: _TypeAlias = ResultStatus  # noqa: Y015
 
 class _InformationPurpose:
