@@ -31,9 +31,10 @@ from prum.services.vehicle import wire as vehicle_wire
 
 Q = TypeVar("Q")
 I = TypeVar("I")
+I_co = TypeVar("I_co", covariant=True)  #: the wire only gives items out
 
 
-class CategoryWire(Protocol[Q, I]):
+class CategoryWire(Protocol[Q, I_co]):
     """Where one category's query and items travel: in the officer's search, in the call to a peer, in the
     officer's result. Each searched category's service implements it in its `wire` module, registered with its
     plug-in below."""
@@ -44,7 +45,11 @@ class CategoryWire(Protocol[Q, I]):
     result_field: str
     #: The peer's unary RPC that answers the query.
     method: MethodDescriptor
-    reply_type: type[Message]
+
+    @property
+    def reply_type(self) -> type[Message]:
+        """The message class of the peer's reply (read-only here, so each wire may name its own)."""
+        ...
 
     def officer_query(self, request: cp_pb2.SearchRequest, max_candidates: int) -> Q:
         """The query of the officer's request (`max_candidates`: the most this state verifies, FP-3)."""
@@ -54,7 +59,7 @@ class CategoryWire(Protocol[Q, I]):
         """The request to one peer's data service."""
         ...
 
-    def items(self, reply: Any) -> tuple[I, ...]:
+    def items(self, reply: Any) -> tuple[I_co, ...]:
         """The items of the peer's reply (an instance of `reply_type`)."""
         ...
 

@@ -236,9 +236,9 @@ def _template_from(fields: dict[int, list[Subfield]], reference: str, idc: int) 
     degrees: list[int] | None = None
     if 331 in fields and len(fields[331]) == len(fmd):
         degrees = []
-        for m1, efs in zip(fmd, fields[331]):
+        for record, efs in zip(fmd, fields[331]):
             theta = _number(efs[2], "EFS theta") if len(efs) > 2 else -1
-            coarse = 2 * _number(m1[3], "minutia angle") if len(m1) > 3 else -9
+            coarse = 2 * _number(record[3], "minutia angle") if len(record) > 3 else -9
             if abs((theta - coarse + 180) % 360 - 180) > 2:
                 degrees = None  # EFS and INCITS disagree: trust the INCITS block
                 break
@@ -248,7 +248,7 @@ def _template_from(fields: dict[int, list[Subfield]], reference: str, idc: int) 
         if len(item) != 6:
             raise InvalidInput(f"{where}: minutia {position + 1} of 9.137 has {len(item)} items; allowed: 6 "
                                f"(index, x, y, angle, type, quality)", field="transaction")
-        _, x, y, angle, m1, quality = (_number(v, "9.137 item") for v in item)
+        _index, x, y, angle, m1, quality = (_number(v, "9.137 item") for v in item)
         if m1 not in _M1_TYPE_BACK:
             raise InvalidInput(f"{where}: minutia type {m1} in 9.137; allowed: 0 (other), 1 (ridge ending), "
                                f"2 (bifurcation)", field="transaction")

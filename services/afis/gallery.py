@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from prum.services.afis import hashing, matching
 from prum.services.afis.matching import WORDS, Batch
 from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind, validate_template
@@ -68,7 +69,7 @@ class GalleryStats:
 class _Grow:
     """A numpy array that grows along its first axis (capacity doubles)."""
 
-    def __init__(self, dtype: object, tail: tuple[int, ...] = ()) -> None:
+    def __init__(self, dtype: npt.DTypeLike, tail: tuple[int, ...] = ()) -> None:
         self.data = np.zeros((16,) + tail, dtype=dtype)
         self.size = 0
 

@@ -264,6 +264,9 @@ class _Entries:
     `np.searchsorted`.
     """
 
+    keys: np.ndarray | None  #: None in the dense part (its offsets find the entries)
+    offsets: np.ndarray | None  #: None in the pending part (its keys are searched)
+
     def __init__(self, keys: np.ndarray, slot: np.ndarray, direction: np.ndarray, centroid: np.ndarray,
                  fine: np.ndarray, *, dense: bool = False) -> None:
         order = np.argsort(keys, kind="stable")
@@ -282,20 +285,26 @@ class _Entries:
     def __len__(self) -> int:
         return len(self.slot)
 
+    def _offsets(self) -> np.ndarray:
+        """The offsets table of the dense part (the one without keys)."""
+        assert self.offsets is not None, "only the dense part (keys None) has offsets"
+        return self.offsets
+
     @property
     def nbytes(self) -> int:
-        table = self.offsets if self.keys is None else self.keys
+        table = self._offsets() if self.keys is None else self.keys
         return table.nbytes + self.slot.nbytes + self.direction.nbytes + self.centroid.nbytes + self.fine.nbytes
 
     def all_keys(self) -> np.ndarray:
         if self.keys is not None:
             return self.keys
-        return np.repeat(np.arange(KEY_SPACE, dtype=np.int32), np.diff(self.offsets))
+        return np.repeat(np.arange(KEY_SPACE, dtype=np.int32), np.diff(self._offsets()))
 
     def ranges(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(start, end) of the entries of each of `keys`."""
         if self.keys is None:
-            return self.offsets[keys], self.offsets[keys + 1]
+            offsets = self._offsets()
+            return offsets[keys], offsets[keys + 1]
         return np.searchsorted(self.keys, keys, side="left"), np.searchsorted(self.keys, keys, side="right")
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -353,9 +362,10 @@ class TriangleIndex:
 
     def _pending_part(self) -> _Entries | None:
         if self._pending is None and self._chunks:
-            self._pending = _Entries(*(np.concatenate(column) for column in zip(*self._chunks)))
-            self._chunks = [(self._pending.keys, self._pending.slot, self._pending.direction, self._pending.centroid,
-                             self._pending.fine)]
+            pending = _Entries(*(np.concatenate(column) for column in zip(*self._chunks)))
+            assert pending.keys is not None  # the pending part is never dense: it keeps its keys
+            self._pending = pending
+            self._chunks = [(pending.keys, pending.slot, pending.direction, pending.centroid, pending.fine)]
         return self._pending
 
     def build(self) -> None:

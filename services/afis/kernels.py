@@ -204,7 +204,7 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
     pose = np.zeros((chosen, 5))
     peaks = np.zeros((chosen, 2), np.int64)
     for m in range(chosen):
-        peak = 0
+        top = 0
         peak_grid = 0
         peak_cell = 0
         for h in range(bounds[m], bounds[m + 1]):
@@ -212,14 +212,14 @@ def hough_votes(main: tuple, pending: tuple, probe: tuple, norm: np.ndarray, con
                 cell = codes[h, grid]
                 value = histogram[grid, cell] + 1
                 histogram[grid, cell] = value
-                if value > peak:
-                    peak = value
+                if value > top:
+                    top = value
                     peak_grid = grid
                     peak_cell = cell
         for h in range(bounds[m], bounds[m + 1]):
             histogram[0, codes[h, 0]] = 0
             histogram[1, codes[h, 1]] = 0
-        score[owners[m]] = peak / norm[owners[m]]
+        score[owners[m]] = top / norm[owners[m]]
         peaks[m, 0] = peak_grid
         peaks[m, 1] = peak_cell
     if poses:
@@ -273,7 +273,10 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
     """The numpy twin of `hough_votes` (the same results)."""
     slots = norm.shape[0]
     dir_angle, dir_cos, dir_sin, rotation, rot_cos, rot_sin, px, py, turn = probe
-    row, owner, gdir, gxy = [], [], [], []
+    row_parts: list[np.ndarray] = []
+    owner_parts: list[np.ndarray] = []
+    gdir_parts: list[np.ndarray] = []
+    gxy_parts: list[np.ndarray] = []
     for starts, ends, rows, slot, direction, centroid, allowed, fine in (main, pending):
         lengths = ends - starts
         total = int(lengths.sum())
@@ -283,14 +286,15 @@ def hough_votes_numpy(main: tuple, pending: tuple, probe: tuple, norm: np.ndarra
         e = np.repeat(starts, lengths) + offset
         kept = within(np.repeat(allowed, lengths), fine[e])
         e = e[kept]
-        row.append(np.repeat(rows, lengths)[kept])
-        owner.append(slot[e].astype(np.int64))
-        gdir.append(direction[e].astype(np.int64))
-        gxy.append(centroid[e].astype(np.float64))
+        row_parts.append(np.repeat(rows, lengths)[kept])
+        owner_parts.append(slot[e].astype(np.int64))
+        gdir_parts.append(direction[e].astype(np.int64))
+        gxy_parts.append(centroid[e].astype(np.float64))
     score = np.zeros(slots)
-    if not owner:
+    if not owner_parts:
         return score, np.full(slots, -1, np.int64), np.zeros((0, 5))
-    row, owner, gdir, gxy = np.concatenate(row), np.concatenate(owner), np.concatenate(gdir), np.concatenate(gxy)
+    row, owner = np.concatenate(row_parts), np.concatenate(owner_parts)
+    gdir, gxy = np.concatenate(gdir_parts), np.concatenate(gxy_parts)
     d = (gdir - turn[row]) & 255
     first = np.bincount(owner * ROTATION_BINS + ((d * ROTATION_BINS) >> 8), minlength=slots * ROTATION_BINS)
     second = np.bincount(owner * ROTATION_BINS + ((((d + _HALF_SECTOR) & 255) * ROTATION_BINS) >> 8),

@@ -255,8 +255,8 @@ class Batch:
     mask: np.ndarray
     kinds: np.ndarray
     count: np.ndarray
-    partial: np.ndarray = field(default=None)  # type: ignore[assignment]
-    quality: np.ndarray = field(default=None)  # type: ignore[assignment]
+    partial: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None only until __post_init__
+    quality: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None only until __post_init__
 
     def __post_init__(self) -> None:
         if self.partial is None:

@@ -145,8 +145,8 @@ def _minutia(value: object, position: int) -> Minutia:
         except KeyError as missing:
             raise InvalidInput(f"minutia lacks {missing}; a minutia has x, y, angle, type, quality",
                                field=field) from None
-    elif isinstance(value, (tuple, list, np.void)) and len(value) == 5:
-        raw = tuple(value)
+    elif isinstance(value, (tuple, list, np.void)) and len(value) == 5:  # type: ignore[arg-type]  # np.void: no __len__ in numpy's stubs
+        raw = tuple(value)  # type: ignore[arg-type]  # a structured np.void iterates (numpy's stubs say not)
     else:
         raise InvalidInput(f"{quote(value)} is not a minutia; allowed: (x, y, angle, type, quality) or a "
                            f"mapping with those keys", field=field)

@@ -33,9 +33,9 @@ def template_from_proto(message: pb.Template, field: str = "probe") -> Template:
 def template_to_proto(template: Template) -> pb.Template:
     return pb.Template(
         reference=template.reference, kind=pb.TemplateKind.Value(f"TEMPLATE_KIND_{template.kind.name}"),
-        finger_position=template.finger_position, width=template.width, height=template.height,
+        finger_position=pb.FingerPosition.ValueType(template.finger_position), width=template.width, height=template.height,
         resolution_ppi=template.resolution_ppi,
-        minutiae=[pb.Minutia(x=m.x, y=m.y, angle=m.angle, type=int(m.type), quality=m.quality)
+        minutiae=[pb.Minutia(x=m.x, y=m.y, angle=m.angle, type=pb.MinutiaType.ValueType(m.type), quality=m.quality)
                   for m in template.minutiae])
 
 

@@ -72,6 +72,7 @@ def _wrap_handler(handler: grpc.RpcMethodHandler,
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
             wrap(handler.stream_unary, True, False), handler.request_deserializer, handler.response_serializer)
+    assert handler.stream_stream is not None, "a method handler has one of its four behaviours"
     return grpc.stream_stream_rpc_method_handler(
         wrap(handler.stream_stream, True, True), handler.request_deserializer, handler.response_serializer)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import IO, Any
+from typing import Any, TextIO
 
 import structlog
 
 
-def configure_logging(level: str = "INFO", stream: IO[str] | None = None, json: bool | None = None) -> None:
+def configure_logging(level: str = "INFO", stream: TextIO | None = None, json: bool | None = None) -> None:
     """Configure structlog for this process.
 
     `stream` defaults to stderr; `json` defaults to True unless the stream is a terminal.

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from prum.common.v1 import rules_pb2
 from prum.services.common.errors import InvalidInput, quote
@@ -54,8 +54,20 @@ def rules_of(field: FieldDescriptor) -> rules_pb2.FieldRules | None:
     return options.Extensions[rules_pb2.rules]
 
 
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field (the stubs allow None, which only other types have)."""
+    assert field.message_type is not None, field.full_name
+    return field.message_type
+
+
+def _enum_type(field: FieldDescriptor) -> EnumDescriptor:
+    """The enum type of an enum field (the stubs allow None, which only other types have)."""
+    assert field.enum_type is not None, field.full_name
+    return field.enum_type
+
+
 def _is_map(field: FieldDescriptor) -> bool:
-    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+    return field.type == FieldDescriptor.TYPE_MESSAGE and _message_type(field).GetOptions().map_entry
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
@@ -90,7 +102,7 @@ def _bytes_check(rules: rules_pb2.FieldRules | None) -> Check | None:
 
 
 def _enum_check(field: FieldDescriptor) -> Check:
-    enum = field.enum_type
+    enum = _enum_type(field)
     defined = frozenset(enum.values_by_number)
     names = ", ".join(v.name for v in enum.values if v.number != 0)
 
@@ -128,12 +140,12 @@ def _timestamp_check(value: Any, path: str) -> None:
 def _element_check(field: FieldDescriptor, rules: rules_pb2.FieldRules | None) -> Check | None:
     """The check of one value of `field` (the field itself, or one element of a repeated field)."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
-        full_name = field.message_type.full_name
+        full_name = _message_type(field).full_name
         if full_name == "google.protobuf.Timestamp":
             return _timestamp_check
         if full_name in _COMPILING:  # a type that contains itself: look its check up when it runs
             return lambda value, path: _CHECKERS[full_name](value, path)
-        nested = checker(field.message_type)
+        nested = checker(_message_type(field))
         return nested if nested is not _NOTHING else None
     if field.type == FieldDescriptor.TYPE_STRING:
         return _text_check(rules)
@@ -196,9 +208,9 @@ def _field_check(field: FieldDescriptor) -> Check | None:
     repeated = _is_repeated(field)
     each: Check | None = None
     if _is_map(field):
-        key_check = _text_check(rules, "key") if field.message_type.fields_by_name["key"].type == \
+        key_check = _text_check(rules, "key") if _message_type(field).fields_by_name["key"].type == \
             FieldDescriptor.TYPE_STRING else None
-        value_check = _element_check(field.message_type.fields_by_name["value"], rules)
+        value_check = _element_check(_message_type(field).fields_by_name["value"], rules)
         if key_check or value_check:
             each = _each_entry(key_check, value_check)
     elif repeated:
@@ -213,7 +225,7 @@ def _field_check(field: FieldDescriptor) -> Check | None:
     has_presence = field.type == FieldDescriptor.TYPE_MESSAGE and not repeated
     what = "given at least once" if repeated else "set"
     if field.type == FieldDescriptor.TYPE_ENUM and not repeated:
-        what = "set; allowed: " + ", ".join(v.name for v in field.enum_type.values if v.number != 0)
+        what = "set; allowed: " + ", ".join(v.name for v in _enum_type(field).values if v.number != 0)
 
     def check(message: Message, prefix: str) -> None:
         if has_presence and not message.HasField(name):

@@ -16,7 +16,8 @@ CATEGORY_TO_PROTO = {
     Category.VEHICLE: common_pb2.CATEGORY_VEHICLE,
     Category.PERSON_INFORMATION: common_pb2.CATEGORY_PERSON_INFORMATION,
 }
-CATEGORY_FROM_PROTO = {v: k for k, v in CATEGORY_TO_PROTO.items()}
+#: Keyed by plain int: a message's field holds any number, not only the enum's.
+CATEGORY_FROM_PROTO: dict[int, Category] = {v: k for k, v in CATEGORY_TO_PROTO.items()}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -104,12 +104,12 @@ class GrpcPeers:
             return PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
         request = wire.peer_request(context_to_proto(context), query)
         method = wire.method
-        call = channel.unary_unary(
+        call = channel.unary_unary(  # type: ignore[call-arg]  # _registered_method: not in types-grpcio
             f"/{method.containing_service.full_name}/{method.name}",
             request_serializer=type(request).SerializeToString, response_deserializer=wire.reply_type.FromString,
             _registered_method=True)  # as the generated stubs call it
         try:
-            reply = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+            reply: Any = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
         except grpc.RpcError as error:
             return answer_of_error(error)
         items = wire.items(reply)

@@ -36,7 +36,7 @@ def state_result_to_proto(result: StateResult[Any], items_field: str) -> cp_pb2.
 
 
 def purpose_from_proto(value: int) -> InformationPurpose:
-    name = cp_pb2.InformationPurpose.Name(value) if value in cp_pb2.InformationPurpose.values() else ""
+    name = cp_pb2.InformationPurpose.Name(cp_pb2.InformationPurpose.ValueType(value)) if value in cp_pb2.InformationPurpose.values() else ""
     if not name or name.endswith("UNSPECIFIED"):
         raise InvalidInput(f"{value}; allowed: INFORMATION_PURPOSE_MAJOR_EVENT, INFORMATION_PURPOSE_TERRORISM_PREVENTION",
                            field="purpose")

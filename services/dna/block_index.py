@@ -369,7 +369,7 @@ class BlockIndex:
 
     def __contains__(self, row: object) -> bool:
         matrix = self.matrix
-        return isinstance(row, (int, np.integer)) and 0 <= row < matrix.size and bool(matrix.live[row])
+        return isinstance(row, (int, np.integer)) and bool(0 <= row < matrix.size) and bool(matrix.live[row])
 
     def __iter__(self) -> Iterator[int]:
         return iter(np.flatnonzero(self.matrix.live[:self.matrix.size]).tolist())
@@ -1047,11 +1047,11 @@ class BlockIndex:
                 present = self.matrix.present_genotypes(locus)
                 if not len(present):
                     continue
-                values = genotype_hash(locus, present[:, 0], present[:, 1])
+                present_hashes = genotype_hash(locus, present[:, 0], present[:, 1])
                 base = keys[loci == locus]
-                if len(base) * len(values) > _SPEC_CAP * 8:
+                if len(base) * len(present_hashes) > _SPEC_CAP * 8:
                     return None
-                out.append((base[:, None] + values[None, :]).ravel())
+                out.append((base[:, None] + present_hashes[None, :]).ravel())
         if not out:
             return np.zeros(0, dtype=np.int64)
         return out[0] if len(out) == 1 else np.concatenate(out)

@@ -492,6 +492,7 @@ class ProfileMatrix:
                 extra1, s1, n1 = _unseen_row(book, tables, position, first)
             else:
                 s1, n1 = scalar_rows[position][code1], neighbours[position][code1]
+            n2: list[int]
             if is_wild:
                 code2, s2, n2 = WILD, scalar_rows[position][WILD], []
             else:

@@ -359,7 +359,7 @@ class DnaFile:
             state.update({f"index.{k}": v for k, v in self._index.state().items()})
         temporary = path.with_name(path.name + ".tmp")
         with open(temporary, "wb") as handle:
-            np.savez(handle, **state)
+            np.savez(handle, **state)  # type: ignore[arg-type]  # numpy's stub: a key could be allow_pickle; these are array names
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -886,6 +886,7 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
     total = 0
     n = keys.shape[0]
     starts = np.empty(n, np.int64)
+    i: int | np.int64
     for i in range(n):  # independent loads first, many in flight: the buckets' bounds, then first fingerprints
         bucket = keys[i] & low
         starts[i] = offsets[bucket]
@@ -897,6 +898,7 @@ def probe(keys: np.ndarray, bits: int, offsets: np.ndarray, fingerprints: np.nda
             at = min(starts[i], last)
             touched ^= fingerprints[at] ^ signatures[at]
     found = np.empty(total + 16 + (touched & 1), np.int64)  # (uses the loads, so they are made)
+    j: int | np.int64
     m = 0
     for i in range(keys.shape[0]):
         key = keys[i]
@@ -959,7 +961,7 @@ def classify(codes: np.ndarray, row: int, cols: np.ndarray, table: np.ndarray, w
     compared = 0
     matched = 0
     wildcard_loci = 0
-    differing = 0
+    differing: int | np.int64 = 0
     differing_locus = -1
     microvariant = False
     remaining = cols.shape[0]
@@ -1010,7 +1012,7 @@ def screen(codes: np.ndarray, rows: np.ndarray, cols: np.ndarray, table: np.ndar
     """The rows (of `rows`) that hit. Each row's codes are first touched in a pass of independent loads
     (many cache misses in flight at once, the rows being scattered), then checked: 2-3x faster for the
     hundreds of candidates of a thin trace than checking each as it is loaded."""
-    touched = 0
+    touched: int | np.int64 = 0
     if cols.shape[0]:
         first, last = cols[0], cols[cols.shape[0] - 1] + 1
         for i in range(rows.shape[0]):
@@ -1051,6 +1053,7 @@ def scan_sets(codes: np.ndarray, set_bounds: np.ndarray, set_rows: np.ndarray, r
     scratch = np.empty(5, np.int64)
     n = 0
     every = False
+    row: int | np.int64
     for s in range(scan.shape[0]):
         if not scan[s]:
             continue

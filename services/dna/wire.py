@@ -17,11 +17,12 @@ from prum.services.dna.exchange import DnaQuery
 from prum.services.dna.file import DnaHit
 from prum.services.dna.profile import ProfileKind
 
-KIND_FROM_PROTO = {
-    dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON: ProfileKind.IDENTIFIED_PERSON,
-    dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE: ProfileKind.UNIDENTIFIED_TRACE,
+KIND_TO_PROTO: dict[ProfileKind, dna_pb2.ProfileKind.ValueType] = {
+    ProfileKind.IDENTIFIED_PERSON: dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON,
+    ProfileKind.UNIDENTIFIED_TRACE: dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE,
 }
-KIND_TO_PROTO = {v: k for k, v in KIND_FROM_PROTO.items()}
+#: Keyed by plain int: a message's field holds any number, not only the enum's.
+KIND_FROM_PROTO: dict[int, ProfileKind] = {v: k for k, v in KIND_TO_PROTO.items()}
 MATCH_CLASS_TO_PROTO = {
     "full": dna_pb2.MATCH_CLASS_FULL,
     "wildcard": dna_pb2.MATCH_CLASS_WILDCARD,

@@ -30,7 +30,7 @@ from prum.services.exchange.context import QueryContext
 Q = TypeVar("Q")  #: the query: a profile, a probe with the candidates accepted, a vehicle key
 #: the file searched: a DNA file, a gallery with its capacity, a register
 F_contra = TypeVar("F_contra", contravariant=True)
-S = TypeVar("S")  #: what a search supplies: the hits, the candidate list, the records
+#: what a search supplies: the hits, the candidate list, the records (a frozen Supply only gives it out)
 S_co = TypeVar("S_co", covariant=True)
 I = TypeVar("I")  #: one item as the requesting state receives it (a hit, a candidate, a vehicle record)
 
@@ -43,10 +43,10 @@ class FollowUp(StrEnum):
 
 
 @dataclass(frozen=True)
-class Supply(Generic[S]):
+class Supply(Generic[S_co]):
     """What a searched file gives back: the result for the caller and what the log records of it."""
 
-    result: S
+    result: S_co
     hit_count: int
     #: The logged form of the items supplied (LOG-2: the data supplied).
     data: dict[str, Any] = field(default_factory=dict)

@@ -73,11 +73,12 @@ class CheckpointKey:
     ca_certificate: x509.Certificate | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey):
+        public_key = self.certificate.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
             raise InvalidInput("the certificate's key is not an EC key; checkpoints are signed with ECDSA",
                                field="certificate")
         if self.private_key is not None and (
-                self.private_key.public_key().public_numbers() != self.certificate.public_key().public_numbers()):
+                self.private_key.public_key().public_numbers() != public_key.public_numbers()):
             raise InvalidInput("the private key does not belong to the certificate", field="private_key")
 
     @classmethod

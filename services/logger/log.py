@@ -472,7 +472,8 @@ class ProtocolLog:
             tombstones = db.execute("SELECT sequence, previous_hash, hash FROM tombstones "
                                     "ORDER BY sequence").fetchall()
             signed = [self._checkpoint_from_row(row) for row in db.execute(f"{_SELECT_CHECKPOINTS} ORDER BY sequence")]
-            walk = _ChainWalk(*(checkpoint or (0, GENESIS_HASH)), anchors=self._anchors(signed))
+            start_sequence, start_hash = checkpoint or (0, GENESIS_HASH)
+            walk = _ChainWalk(start_sequence, start_hash, anchors=self._anchors(signed))
             pending = iter(tombstones)
             tombstone = next(pending, None)
             for row in db.execute(f"{_SELECT} ORDER BY sequence"):

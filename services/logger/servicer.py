@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC
+from enum import Enum
+from typing import TypeVar
 
 import grpc
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
@@ -22,11 +24,13 @@ from prum.services.logger import (
 )
 from prum.services.logger.log import MAX_QUERY_LIMIT
 
+_E = TypeVar("_E", bound=Enum)
 
-def _enum_from_proto(enum: type, proto_enum: object, value: int, prefix: str, field: str):  # type: ignore[no-untyped-def]
+
+def _enum_from_proto(enum: type[_E], proto_enum: object, value: int, prefix: str, field: str) -> _E:
     # An undefined number has no Name (ValueError): refused here like the zero value.
     name = proto_enum.Name(value).removeprefix(prefix) if value in proto_enum.values() else ""  # type: ignore[attr-defined]
-    if name not in enum.__members__:  # type: ignore[attr-defined]
+    if name not in enum.__members__:
         allowed = ", ".join(n for n in proto_enum.keys() if not n.endswith("UNSPECIFIED"))  # type: ignore[attr-defined]  # noqa: SIM118 - an EnumTypeWrapper has keys() but no __iter__
         said = "is unspecified" if name == "UNSPECIFIED" else f"{value} is not one of its values"
         raise InvalidInput(f"{said}; allowed: {allowed}", field=field)

@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.services.common.category import Category
 from prum.services.common.errors import IdentityMismatch, InvalidInput, NotAuthorised, UnknownReference
 from prum.services.common.identity import check_claim
 from prum.services.common.tls import calling_state
@@ -51,7 +52,7 @@ def _named(proto_enum: object, value: int, prefix: str, field: str) -> str:
     return name.removeprefix(prefix)
 
 
-def _category_or_none(value: int) -> object:
+def _category_or_none(value: int) -> Category | None:
     return CATEGORY_FROM_PROTO.get(value)
 
 

@@ -15,6 +15,7 @@ import enum
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Self
 
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.vehicle.identifiers import normalize_plate, normalize_vin
@@ -38,7 +39,7 @@ def canonical_category(value: object) -> str:
 
 class _Parsed(enum.Enum):
     @classmethod
-    def parse(cls, value: object, field: str) -> _Parsed:
+    def parse(cls, value: object, field: str) -> Self:
         if isinstance(value, cls):
             return value
         if isinstance(value, str):
