@@ -1,4 +1,5 @@
-"""Who is asking, without gRPC: a message's claimed state checked against the caller's certificate (SEC-1).
+"""Who is asking, without gRPC: what a state code is, and a message's claimed state checked against the caller's
+certificate (SEC-1).
 
 `prum.services.common.tls.calling_state` reads the certified state from a call; the cores and the
 exchange compare it with the state a message claims here, so they need no gRPC import.
@@ -6,7 +7,18 @@ exchange compare it with the state a message claims here, so they need no gRPC i
 
 from __future__ import annotations
 
+import re
+
 from prum.services.common.errors import IdentityMismatch
+
+#: A state code: ISO 3166 alpha-2 in capitals, the one pattern every core and the contract rules use. \Z, since
+#: "$" would also take "NL\n".
+STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")
+
+
+def is_state_code(value: object) -> bool:
+    """Whether `value` is a state code ("NL"), never an exception whatever it is."""
+    return isinstance(value, str) and STATE_CODE.match(value) is not None
 
 
 def check_claim(certified: str | None, claimed: str) -> None:

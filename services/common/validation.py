@@ -22,6 +22,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 from prum.common.v1 import rules_pb2
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.identity import STATE_CODE
 
 Check = Callable[[Any, str], None]
 
@@ -30,7 +31,7 @@ _FORMATS: dict[int, tuple[re.Pattern[str], str]] = {
         re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII),
         "a UUID in its text form, e.g. '0b6c3f2e-5f1d-4c61-9d3b-2f8f5c1a7e90'"),
     rules_pb2.STRING_FORMAT_STATE_CODE: (
-        re.compile(r"[A-Z]{2}", re.ASCII), "an ISO 3166 alpha-2 state code in capitals, e.g. 'NL'"),
+        STATE_CODE, "an ISO 3166 alpha-2 state code in capitals, e.g. 'NL'"),
     rules_pb2.STRING_FORMAT_TEXT: (
         re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*"),
         "printable text (no control characters but tab and line breaks)"),

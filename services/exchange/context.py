@@ -6,17 +6,15 @@ contract's `prum.common.v1.QueryContext` and `ReplyHeader`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from prum.services.common.errors import InvalidInput, quote
-
-_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
+from prum.services.common.identity import is_state_code
 
 
 def check_state_code(value: str, field_name: str) -> str:
-    if not _STATE_CODE.match(value or ""):
+    if not is_state_code(value):
         raise InvalidInput(f"{quote(value)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
                            field=field_name)
     return value

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,8 +19,7 @@ from typing import Any
 
 from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput, quote
-
-_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
+from prum.services.common.identity import is_state_code
 
 #: What the first entry of every log chains to (LOG-5).
 GENESIS_HASH = "0" * 64
@@ -227,7 +225,7 @@ def validate_entry(entry: LogEntry) -> None:
             raise InvalidInput("is set by the logger when the entry is written; leave it empty", field=name)
     for name in ("logging_state", "requesting_state", "requested_state"):
         value = getattr(entry, name)
-        if not _STATE_CODE.match(value or ""):
+        if not is_state_code(value):
             raise InvalidInput(f"{quote(value)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
                                f"e.g. 'NL' (LOG-2)", field=name)
     own = entry.requesting_state if entry.side is Side.REQUESTING else entry.requested_state

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import operator
-import re
 import sqlite3
 import threading
 from collections import Counter
@@ -50,6 +49,7 @@ from pathlib import Path
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.identity import is_state_code
 from prum.services.common.store import open_database, transaction
 from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint
 from prum.services.logger.entry import (
@@ -65,7 +65,6 @@ from prum.services.logger.entry import (
 )
 
 SCHEMA_VERSION = "1"
-_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 #: LOG-6: logs are kept 2 years. Days, as the federation file counts them ('2y' = 730 days).
 TWO_YEARS = timedelta(days=730)
 #: The Dutch retention list keeps evidence of supplied judicial data at least 4 years ('4y' = 1461 days).
@@ -239,7 +238,7 @@ class ProtocolLog:
     def __init__(self, path: str | Path, state: str, clock: Clock | None = None,
                  retention: RetentionPolicy | None = None, key: CheckpointKey | None = None,
                  checkpoint_every: int = CHECKPOINT_EVERY) -> None:
-        if not _STATE_CODE.match(state or ""):
+        if not is_state_code(state):
             raise InvalidInput(f"{quote(state)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, "
                                f"e.g. 'NL'", field="state")
         if key is not None and key.state != state:

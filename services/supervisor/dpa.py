@@ -21,7 +21,6 @@ import calendar
 import contextlib
 import json
 import random
-import re
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Mapping
@@ -33,10 +32,9 @@ from pathlib import Path
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
+from prum.services.common.identity import is_state_code
 from prum.services.common.store import open_database, transaction
 from prum.services.logger.entry import LogEntry, MessageType, Side, format_moment
-
-_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 
 #: LOG-7: the logs reach the DPA without delay, at the latest within 4 weeks.
 LOG_REQUEST_DEADLINE = timedelta(weeks=4)
@@ -66,7 +64,7 @@ def _status(answered_at: datetime | None, due_at: datetime, now: datetime) -> St
 
 
 def _check_state(state: str, field: str = "state") -> str:
-    if not _STATE_CODE.match(state or ""):
+    if not is_state_code(state):
         raise InvalidInput(f"{quote(state)} is not a state code; allowed: ISO 3166 alpha-2 in capitals, e.g. 'NL'",
                            field=field)
     return state
@@ -235,7 +233,7 @@ def check_lawfulness(entry: LogEntry, authorised_officers: Collection[str]) -> l
     if entry.recorded_at is None:
         problems.append("no date and time of the exchange (LOG-2)")
     for name in ("requesting_state", "requested_state"):
-        if not _STATE_CODE.match(getattr(entry, name) or ""):
+        if not is_state_code(getattr(entry, name)):
             problems.append(f"no valid {name.replace('_', ' ')} code (LOG-2)")
     if entry.kind.supply and not entry.data_supplied.strip():
         problems.append("the data supplied is not recorded (LOG-2)")

@@ -15,7 +15,6 @@ memory; table `joint_cases` holds each case with its findings (JSON), so a resta
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +29,7 @@ from prum.services.common.errors import (
     UnknownReference,
     quote,
 )
+from prum.services.common.identity import is_state_code
 from prum.services.supervisor.dpa import (
     AUDIT_RETENTION_MONTHS,
     _Register,
@@ -38,7 +38,6 @@ from prum.services.supervisor.dpa import (
     stored_moment,
 )
 
-_STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")  # \Z: "$" would also take "NL\n"
 #: The most findings a joint case holds: the whole case travels to the partner in one message
 #: (`supervisor.v1.JointCase.findings`, at most 1000).
 MAX_FINDINGS = 1000
@@ -131,7 +130,7 @@ class JointCases(_Register):
 
     def open(self, partner: str, kind: JointCaseKind | str, subject: str, request_id: str = "") -> JointCase:
         """Open a case with `partner`'s DPA; its id names this state, so it is unique in the federation."""
-        if not _STATE_CODE.match(partner or "") or partner == self.state:
+        if not is_state_code(partner) or partner == self.state:
             raise InvalidInput(f"{quote(partner)}; the partner is another member state's code, e.g. 'DE'",
                                field="partner_state")
         try:
