@@ -22,13 +22,13 @@ an `InvalidInput` saying which field is wrong and what is allowed.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.reference import check_reference as check_reference_of
 
 MIN_MINUTIAE = 8
 """The fewest minutiae a template may have (FP-1).
@@ -48,9 +48,6 @@ MAX_IMAGE_PX = 4000
 MAX_FINGER_POSITION = 10
 UNKNOWN_FINGER = 0
 
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
-_REFERENCE_TEXT = ("1 to 64 letters, digits and . _ : / -, starting with a letter or digit "
-                   "(a reference number only, no names or other personal data: FP-1)")
 
 FINGER_NAMES: dict[int, str] = {
     0: "unknown finger", 1: "right thumb", 2: "right index", 3: "right middle", 4: "right ring",
@@ -129,10 +126,8 @@ def _int(value: object, field: str, allowed: str) -> int:
 
 
 def check_reference(reference: object, field: str = "reference") -> str:
-    """A reference number as the file keeps it; InvalidInput otherwise (FP-1)."""
-    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
-        raise InvalidInput(f"{quote(reference)} is not a reference number; allowed: {_REFERENCE_TEXT}", field=field)
-    return reference
+    """A template's reference number (FP-1), in the form every file keeps them in."""
+    return check_reference_of(reference, "FP-1", field)
 
 
 def _minutia(value: object, position: int) -> Minutia:

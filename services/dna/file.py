@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,15 +37,12 @@ from typing import Any, Self
 import numpy as np
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
+from prum.services.common.reference import check_reference
 from prum.services.common.store import open_database, transaction
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.matching import Match
 from prum.services.dna.profile import NormalisedProfile, ProfileKind, check_inclusion, normalize_profile
-
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
-_REFERENCE_TEXT = ("1 to 64 letters, digits and . _ : / -, starting with a letter or digit "
-                   "(a reference number only, no names or other personal data: DNA-1)")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profile (
@@ -132,14 +128,6 @@ class FileStats:
     unidentified_traces: int
     blocked: int
     contested: int
-
-
-def check_reference(reference: object, field_name: str = "reference") -> str:
-    """A reference number as the file keeps it; InvalidInput otherwise (DNA-1)."""
-    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
-        raise InvalidInput(f"{quote(reference)} is not a reference number; allowed: {_REFERENCE_TEXT}",
-                           field=field_name)
-    return reference
 
 
 def _loci_json(profile: Mapping[str, tuple[str, str]]) -> str:
@@ -410,7 +398,7 @@ class DnaFile:
 
     @staticmethod
     def _validate(reference: object, kind: object, loci: object) -> tuple[str, ProfileKind, NormalisedProfile]:
-        reference = check_reference(reference)
+        reference = check_reference(reference, "DNA-1")
         kind = ProfileKind.parse(kind)
         if not isinstance(loci, Mapping):
             raise InvalidInput(f"a profile is a mapping from locus to alleles, not {type(loci).__name__}",
