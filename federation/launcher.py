@@ -36,8 +36,8 @@ from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
-from prum.services.contact_point.follow_up import FollowUps
-from prum.services.contact_point.information import InformationExchange, ReceivedInformationStore
+from prum.services.exchange.follow_up import FollowUps
+from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
 from prum.services.contact_point.peers import GrpcPeers, fetch_from_supervisor, share_with_supervisors
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.servicer import ContactPointServicer
@@ -195,7 +195,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
             lambda state, what: fetch_from_supervisor(peers, state, what, federation.deadline_ms / 1000)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
-            contact_point, follow_ups, InformationExchange(spec.code, log, received), max_candidates),
+            contact_point, follow_ups, InformationExchange(spec.code, log, received), persons, max_candidates),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]

@@ -23,14 +23,14 @@ from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.common.wire import CATEGORY_TO_PROTO, timestamp
-from prum.services.contact_point.follow_up import PersonalData
-from prum.services.contact_point.information import InformationPurpose, InformedPerson
 from prum.services.contact_point.wire import (
     INFORMATION_PURPOSE_TO_PROTO,
     informed_person_to_proto,
     personal_data_from_proto,
 )
 from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.exchange.follow_up import PersonalData
+from prum.services.exchange.information import InformationPurpose, InformedPerson
 from prum.services.exchange.requesting import PeerAnswer, ResultStatus
 from prum.services.exchange.wire import context_to_proto, header_from_proto
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc

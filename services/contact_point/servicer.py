@@ -14,8 +14,7 @@ from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput
 from prum.services.common.tls import calling_state
 from prum.services.common.wire import category_from_proto, moment, timestamp
-from prum.services.contact_point.follow_up import FollowUps
-from prum.services.contact_point.information import InformationExchange
+from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.wire import (
     informed_person_from_proto,
     officer_to_proto,
@@ -25,15 +24,19 @@ from prum.services.contact_point.wire import (
     received_information_to_proto,
     state_result_to_proto,
 )
+from prum.services.exchange.follow_up import FollowUps
+from prum.services.exchange.information import InformationExchange
 from prum.services.exchange.requesting import ContactPoint, OfficerSearch
 from prum.services.exchange.wire import context_from_proto, header_to_proto
 
 
 class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
     def __init__(self, contact_point: ContactPoint, follow_ups: FollowUps, information: InformationExchange,
-                 max_candidates: int = 10, categories: dict[Category, Registration] | None = None) -> None:
+                 persons: PersonRegister, max_candidates: int = 10,
+                 categories: dict[Category, Registration] | None = None) -> None:
         self.contact_point = contact_point
         self.follow_ups = follow_ups
+        self.persons = persons  # the register behind the follow-ups' personal data (RegisterPersons fills it)
         self.information = information
         # FP-3: the most candidates this state accepts for verification from each peer.
         self.max_candidates = max_candidates
@@ -120,7 +123,7 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
 
     def RegisterPersons(self, request_iterator: Iterator[cp_pb2.RegisterPersonsRequest],
                         context: grpc.ServicerContext) -> cp_pb2.RegisterPersonsResponse:
-        accepted, rejections = self.follow_ups.persons.add_many(person_from_proto(r.person) for r in request_iterator)
+        accepted, rejections = self.persons.add_many(person_from_proto(r.person) for r in request_iterator)
         return cp_pb2.RegisterPersonsResponse(accepted=accepted, rejections=rejections)
 
     def ListOfficers(self, request: cp_pb2.ListOfficersRequest,

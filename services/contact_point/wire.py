@@ -12,9 +12,9 @@ from typing import Any
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.errors import InvalidInput
 from prum.services.common.wire import timestamp
-from prum.services.contact_point.follow_up import PersonalData
-from prum.services.contact_point.information import Information, InformationPurpose, InformedPerson
 from prum.services.contact_point.persons import Person
+from prum.services.exchange.follow_up import PersonalData
+from prum.services.exchange.information import Information, InformationPurpose, InformedPerson
 from prum.services.exchange.requesting import Officer, ResultStatus, StateResult
 from prum.services.exchange.wire import header_to_proto
 

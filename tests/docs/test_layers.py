@@ -48,12 +48,10 @@ KNOWN: dict[str, set[Edge]] = {
         ("prum.services.contact_point.peers", "prum.services.categories"),
         ("prum.services.contact_point.peers", "prum.services.contact_point.wire"),
         ("prum.services.contact_point.peers", "prum.services.exchange.context"),
+        ("prum.services.contact_point.peers", "prum.services.exchange.follow_up"),
+        ("prum.services.contact_point.peers", "prum.services.exchange.information"),
         ("prum.services.contact_point.peers", "prum.services.exchange.requesting"),
         ("prum.services.contact_point.peers", "prum.services.exchange.wire"),
-        # Issue 17, stage 2: follow-ups (FOL-1) and information supplies (Art 13-16) are exchanges too: both
-        # halves move into services/exchange, next to the automated search.
-        ("prum.services.contact_point.follow_up", "prum.services.exchange.context"),
-        ("prum.services.contact_point.information", "prum.services.exchange.context"),
     },
 }
 

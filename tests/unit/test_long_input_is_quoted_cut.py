@@ -10,7 +10,7 @@ import pytest
 
 from prum.services.common.category import Category
 from prum.services.common.errors import PrumError
-from prum.services.contact_point.information import ReceivedInformationStore
+from prum.services.exchange.information import ReceivedInformationStore
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.dna import DnaFile
 from prum.services.logger import EntryKind, LogEntry, MessageType, Side

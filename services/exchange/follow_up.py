@@ -18,7 +18,6 @@ from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, UnknownReference, quote
 from prum.services.common.identity import check_claim
-from prum.services.contact_point.persons import Person, PersonRegister
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
@@ -26,6 +25,28 @@ from prum.services.supervisor import ReadinessBook
 
 #: The categories whose hits allow a follow-up; the launcher passes those whose plug-in says so (`FollowUp`).
 FOLLOW_UP_CATEGORIES = frozenset({Category.DNA, Category.FINGERPRINT})
+
+
+class Person(Protocol):
+    """The person behind a hit as the file-managing state's register holds them (the contact point's
+    `persons.Person`): the personal data a follow-up supplies (FOL-1)."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def surname(self) -> str: ...
+    @property
+    def first_names(self) -> str: ...
+    @property
+    def date_of_birth(self) -> str: ...
+    @property
+    def nationality(self) -> str: ...
+
+
+class PersonRecords(Protocol):
+    """The register of persons behind the references of the national files (`persons.PersonRegister`)."""
+
+    def get(self, reference: str) -> Person: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +89,7 @@ class FollowUps:
     state: str
     readiness: ReadinessBook
     log: ProtocolLog
-    persons: PersonRegister
+    persons: PersonRecords
     # reference -> (contested, marking note) from the national file that holds it (ACC-1).
     marking_of: Callable[[Category, str], tuple[bool, str]]
     clock: Clock = field(default_factory=SystemClock)
