@@ -19,7 +19,6 @@ from types import TracebackType
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
-
 from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
@@ -33,19 +32,20 @@ from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
 from prum.services.categories import CATEGORIES
 from prum.services.common.category import Category
+from prum.services.common.channels import PeerChannels
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
-from prum.services.exchange.follow_up import FollowUps
-from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
-from prum.services.contact_point.peers import GrpcPeers, fetch_from_supervisor, share_with_supervisors
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.servicer import ContactPointServicer
+from prum.services.contact_point.transport import GrpcPeers
 from prum.services.dna import warmup as dna_warmup
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.echo.servicer import EchoServicer
 from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.follow_up import FollowUps
+from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
 from prum.services.exchange.plugin import FollowUp
 from prum.services.exchange.requesting import ContactPoint, Officer
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
@@ -53,6 +53,7 @@ from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
+from prum.services.supervisor.transport import fetch_from_supervisor, share_with_supervisors
 from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
@@ -74,7 +75,7 @@ class StateNode:
     gallery: Gallery
     ledger: CapacityLedger
     contact_point: ContactPoint
-    peers: GrpcPeers
+    channels: PeerChannels
     server: grpc.Server
     port: int
     authority: SupervisoryAuthority | None = None
@@ -88,7 +89,7 @@ class StateNode:
         returned (`drain`), the log last."""
         drain(self.server)
         self.contact_point.close()
-        self.peers.close()
+        self.channels.close()
         self.dna.close()
         self.vehicles.close()
         self.persons.close()
@@ -163,11 +164,11 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     gallery = Gallery()
     person_searches, trace_searches, max_candidates = spec.afis_limits
     ledger = CapacityLedger(default=CapacityLimits(person_searches, trace_searches, max_candidates), clock=clock)
-    peers = GrpcPeers(directory, tls, tracer_provider)
+    channels = PeerChannels(directory, tls, tracer_provider)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
         officers={o.officer_id: Officer(o.officer_id, o.name, o.authorised) for o in spec.officers},
-        readiness=readiness, log=log, transport=peers, clock=clock, deadline_ms=federation.deadline_ms)
+        readiness=readiness, log=log, transport=GrpcPeers(channels), clock=clock, deadline_ms=federation.deadline_ms)
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
@@ -188,11 +189,11 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, authority,
             lambda change, states=None: share_with_supervisors(
-                peers, states or [c for c in federation.codes if c != spec.code], change,
+                channels, states or [c for c in federation.codes if c != spec.code], change,
                 federation.deadline_ms / 1000),
-            lambda search: cp_pb2_grpc.ContactPointServiceStub(peers.channel(spec.code)).Search(
+            lambda search: cp_pb2_grpc.ContactPointServiceStub(channels.channel(spec.code)).Search(
                 search, timeout=federation.deadline_ms / 1000 + 10),
-            lambda state, what: fetch_from_supervisor(peers, state, what, federation.deadline_ms / 1000)),
+            lambda state, what: fetch_from_supervisor(channels, state, what, federation.deadline_ms / 1000)),
                        supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
             contact_point, follow_ups, InformationExchange(spec.code, log, received), persons, max_candidates),
@@ -205,7 +206,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     elif not address.startswith(("0.0.0.0:", "[::]:")):
         directory[spec.code] = address
     # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
-    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, peers,
+    return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, channels,
                      server, port, authority)
 
 
@@ -224,7 +225,7 @@ class InProcessFederation:
         self.nodes: dict[str, StateNode] = {}
         self._channels: list[grpc.Channel] = []
 
-    def start(self) -> "InProcessFederation":
+    def start(self) -> InProcessFederation:
         if self.fresh:  # only what this launcher writes: logs and traces beside it are the caller's
             for folder in ["pki", *self.federation.codes]:
                 shutil.rmtree(self.workdir / folder, ignore_errors=True)
@@ -261,7 +262,7 @@ class InProcessFederation:
         for node in self.nodes.values():
             node.close()
 
-    def __enter__(self) -> "InProcessFederation":
+    def __enter__(self) -> InProcessFederation:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

@@ -105,9 +105,9 @@ class PublishedDirectory(MutableMapping[str, str]):
     """Every state's address as a node of `prum up` sees it: what the state published in its folder
     (`publish_address`), read again whenever the file changes, else the address `run.json` gives.
 
-    `generation(state)` changes whenever the state's process publishes anew (a restart, on the same port or
-    another): GrpcPeers then drops its channel to it and opens a fresh one, which carries no reconnect backoff
-    from the time the state was down."""
+    `locate(state)` gives the address and a generation that changes whenever the state's process publishes
+    anew (a restart, on the same port or another): `PeerChannels` then drops its channel to it and opens a
+    fresh one, which carries no reconnect backoff from the time the state was down."""
 
     def __init__(self, workdir: Path, addresses: dict[str, str | None]) -> None:
         self.workdir = workdir
@@ -131,14 +131,19 @@ class PublishedDirectory(MutableMapping[str, str]):
                 self._seen[state] = seen
             return seen[1]
 
-    def __getitem__(self, state: str) -> str:
+    def locate(self, state: str) -> tuple[str, tuple[Any, ...]]:
+        """(address, generation) from one look at the published file: the generation changes whenever the
+        state's process publishes anew (its pid and start time)."""
         record = self._record(state)
         if record is not None:
-            return str(record["address"])
+            return str(record["address"]), (record.get("pid"), record.get("started_at"))
         address = self.addresses[state]
         if not address:
             raise KeyError(f"state {state} has published no address yet")
-        return address
+        return address, ()
+
+    def __getitem__(self, state: str) -> str:
+        return self.locate(state)[0]
 
     def __setitem__(self, state: str, address: str) -> None:
         self.addresses[state] = address
@@ -151,10 +156,6 @@ class PublishedDirectory(MutableMapping[str, str]):
 
     def __len__(self) -> int:
         return len(self.addresses)
-
-    def generation(self, state: str) -> tuple[Any, ...]:
-        record = self._record(state)
-        return (record.get("pid"), record.get("started_at")) if record else ()
 
 
 def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:

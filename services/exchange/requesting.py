@@ -9,7 +9,7 @@ yields its own status instead of holding up the others. Where the category needs
 Art 9(2)), its own check decides which received items are hits.
 
 What a peer answers reaches this module through `PeerTransport` (the gRPC one is
-`prum.services.contact_point.peers.GrpcPeers`): a reply, a refusal, a link that failed. Anything
+`prum.services.contact_point.transport.GrpcPeers`): a reply, a refusal, a link that failed. Anything
 else the transport raises is a bug, reported as one (`ResultStatus.FAILED`, code INTERNAL), never
 as a peer that was unavailable.
 """

@@ -15,8 +15,11 @@ would be.
 Within `services/<svc>/`: `servicer.py` is the servicer; `wire.py` converts between the contracts'
 messages and the types of the cores and the exchange (protobuf only; a plug-in may use its service's,
 for the messages it verifies); `plugin.py` is the category's plug-in to the exchange; every other
-module is the core. Every import is counted, also one inside a function. No module but the servicers,
-services/common's server, interceptors and TLS, and the contact point's transport loads grpc.
+`transport.py` is the service's gRPC client to its peers (the contact point's to the peers' data
+services and contact points, the supervisor's to the other supervisors): an adapter at the servicers'
+layer, on the state's channels (services/common/channels.py); every other module is the core. Every
+import is counted, also one inside a function. No module but the servicers, the transports and
+services/common's server, channels, interceptors and TLS loads grpc.
 
 A contract the tree still breaks is listed below as a known exception with its issue, so the list can
 only shrink: a new break fails, and so does an exception that no longer occurs (remove it then).
@@ -34,26 +37,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("dna", "afis", "vehicle", "logger", "supervisor", "contact_point", "echo")
-ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin"}
+ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin", "transport": "transport"}
 
 Edge = tuple[str, str]
 Graph = dict[str, frozenset[str]]
 
 #: Contract -> the imports (importer, imported) that still break it, each with the issue that removes it.
-KNOWN: dict[str, set[Edge]] = {
-    # Issue 17, stage 2: the contact point's gRPC transport to its peers (and the supervisors' sharing in it)
-    # is an adapter beside the servicers, not a core of the contact point.
-    "cores never load grpc": {("prum.services.contact_point.peers", "grpc")},
-    "cores stand below the exchange": {
-        ("prum.services.contact_point.peers", "prum.services.categories"),
-        ("prum.services.contact_point.peers", "prum.services.contact_point.wire"),
-        ("prum.services.contact_point.peers", "prum.services.exchange.context"),
-        ("prum.services.contact_point.peers", "prum.services.exchange.follow_up"),
-        ("prum.services.contact_point.peers", "prum.services.exchange.information"),
-        ("prum.services.contact_point.peers", "prum.services.exchange.requesting"),
-        ("prum.services.contact_point.peers", "prum.services.exchange.wire"),
-    },
-}
+KNOWN: dict[str, set[Edge]] = {}
 
 
 @cache
@@ -96,7 +86,8 @@ def graph() -> Graph:
 
 
 def role(module: str) -> str:
-    """contracts, common, core, wire, plugin, servicer, exchange, registry, runtime, cli, loadtests or external."""
+    """contracts, common, core, wire, plugin, servicer, transport, exchange, registry, runtime, cli, loadtests or
+    external."""
     parts = module.split(".")
     if parts[0] == "grpc" or parts[0].startswith("grpc_") or module.endswith("_pb2_grpc"):
         return "grpc"
@@ -170,24 +161,33 @@ def cores_stand_below_the_exchange(edges: Graph) -> set[Edge]:
     """A core imports common, contracts and other cores: not the exchange, a plug-in, a converter, the registry,
     a servicer or a runtime."""
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "core")
-            if role(i) in ("exchange", "plugin", "wire", "registry", "servicer", "runtime", "cli", "loadtests")}
+            if role(i) in ("exchange", "plugin", "wire", "registry", "servicer", "transport", "runtime", "cli",
+                           "loadtests")}
 
 
 def converters_import_no_servicer_plugin_or_registry(edges: Graph) -> set[Edge]:
     """A service's wire module converts: contracts, common, cores and the exchange's types only."""
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "wire")
-            if role(i) in ("servicer", "plugin", "registry", "grpc", "runtime", "cli", "loadtests")}
+            if role(i) in ("servicer", "transport", "plugin", "registry", "grpc", "runtime", "cli", "loadtests")}
 
 
 def plugins_import_no_servicer_or_registry(edges: Graph) -> set[Edge]:
     """A plug-in is the exchange's layer: below the servicers and the table that registers it."""
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "plugin")
-            if role(i) in ("servicer", "registry", "grpc", "runtime", "cli", "loadtests")}
+            if role(i) in ("servicer", "transport", "registry", "grpc", "runtime", "cli", "loadtests")}
 
 
 def no_servicer_imports_another_services_servicer(edges: Graph) -> set[Edge]:
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "servicer")
             if role(i) == "servicer" and service(i) != service(m)}
+
+
+def transports_import_no_servicer(edges: Graph) -> set[Edge]:
+    """A transport calls peers: it converts through wire modules and the exchange's types, never a servicer,
+    and nothing but a runtime (which wires a state together) imports it."""
+    return ({(m, i) for m, i in imports(edges, lambda m: role(m) == "transport") if role(i) == "servicer"}
+            | {(m, i) for m, i in imports(edges, lambda m: role(m) not in ("transport", "runtime", "cli"))
+               if role(i) == "transport"})
 
 
 def services_import_no_runtime(edges: Graph) -> set[Edge]:
@@ -285,6 +285,7 @@ CONTRACTS: dict[str, Callable[[Graph], set[Edge]]] = {
     "converters import no servicer, plug-in or registry": converters_import_no_servicer_plugin_or_registry,
     "plug-ins import no servicer or registry": plugins_import_no_servicer_or_registry,
     "no servicer imports another service's servicer": no_servicer_imports_another_services_servicer,
+    "transports import no servicer, and only runtimes import them": transports_import_no_servicer,
     "services import no runtime": services_import_no_runtime,
     "runtimes import no CLI or load test": runtimes_import_no_cli_or_load_test,
     "load tests import no CLI": load_tests_import_no_cli,
@@ -319,6 +320,7 @@ def test_layer_contract(contract: str) -> None:
 def test_the_checks_catch_what_they_are_for() -> None:
     """Each contract, fed the tree's graph with one bad import more, reports that import."""
     assert role("prum.services.dna.kernels") == "core" and role("prum.services.dna.servicer") == "servicer"
+    assert role("prum.services.contact_point.transport") == "transport"
     assert role("prum.services.afis.wire") == "wire" and role("prum.federation.cli_kube") == "cli"
     assert role("prum.federation.cli_common") == "cli" and role("prum.federation.kube") == "runtime"
     assert package_of("prum.federation.cli_bench") == "prum.federation.cli*"
@@ -334,6 +336,8 @@ def test_the_checks_catch_what_they_are_for() -> None:
         "plug-ins import no servicer or registry": ("prum.services.afis.plugin", "prum.services.categories"),
         "no servicer imports another service's servicer": ("prum.services.contact_point.servicer",
                                                            "prum.services.afis.servicer"),
+        "transports import no servicer, and only runtimes import them": ("prum.services.exchange.requesting",
+                                                                          "prum.services.contact_point.transport"),
         "services import no runtime": ("prum.services.supervisor.dpa", "prum.federation.topology"),
         "runtimes import no CLI or load test": ("prum.federation.launcher", "prum.loadtests.load_plan"),
         "load tests import no CLI": ("prum.loadtests.load_bench", "prum.federation.cli_common"),

@@ -1,0 +1,62 @@
+"""One state's channels to its peers: one gRPC channel per peer over mutual TLS, found through a directory.
+
+Every transport of a state (the contact point's searches and follow-ups, the supervisors' sharing) rides
+on the same `PeerChannels`, so a state holds one connection per peer whatever calls it makes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import grpc
+from opentelemetry.sdk.trace import TracerProvider
+from prum.services.common.server import open_channel
+from prum.services.common.tls import TlsMaterial
+
+
+class PeerChannels:
+    """Channels to the peers of one state, keyed by state code; `directory` maps a state to "host:port".
+
+    The directory is read on every call. A directory may say more through `locate(state)`, which returns
+    (address, generation): when a peer's address or its generation changes (a directory of published
+    addresses has one: the peer's process started anew), the old channel is closed and a fresh one opened,
+    so a restarted peer is reached at once, without the reconnect backoff its old channel built up while it
+    was down."""
+
+    def __init__(self, directory: Mapping[str, str], tls: TlsMaterial | None,
+                 tracer_provider: TracerProvider | None = None) -> None:
+        # Kept by reference: a launcher fills it in as the peers' servers bind their ports.
+        self.directory = directory
+        self.tls = tls
+        self.tracer_provider = tracer_provider
+        self._locate: Callable[[str], tuple[str, Any]] | None = getattr(directory, "locate", None)
+        self._channels: dict[str, tuple[tuple[str, Any], grpc.Channel]] = {}
+        self._lock = threading.Lock()
+
+    def _where(self, state: str) -> tuple[str, Any]:
+        """(address, what identifies the peer's current process there); KeyError when no address is known."""
+        try:
+            return self._locate(state) if self._locate is not None else (self.directory[state], None)
+        except KeyError as error:
+            raise KeyError(f"no address known for state {state}") from error
+
+    def channel(self, state: str) -> grpc.Channel:
+        """The channel to `state`; KeyError (with a readable message) when no address is known for it."""
+        with self._lock:
+            key = self._where(state)
+            held = self._channels.get(state)
+            if held is not None and held[0] == key:
+                return held[1]
+            if held is not None:
+                held[1].close()  # the peer moved or started anew: its calls on the old channel are lost anyway
+            channel = open_channel(key[0], self.tls, self.tracer_provider, state=state)
+            self._channels[state] = (key, channel)
+            return channel
+
+    def close(self) -> None:
+        with self._lock:
+            for _, channel in self._channels.values():
+                channel.close()
+            self._channels.clear()

@@ -1,0 +1,97 @@
+"""The contact point's transport to its peers over gRPC: the exchange's requesting side reaches the peers
+through it, on the state's channels to them (`prum.services.common.channels`), a deadline on every call.
+
+An adapter beside the servicers, not a core: a search goes to the RPC its category's wire names
+(`prum.services.categories`), with no per-category code here. A peer's status code becomes a per-state
+result status here, in one table; nothing a peer answers turns into UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.services.categories import CATEGORIES, CategoryWire
+from prum.services.common.category import Category
+from prum.services.common.channels import PeerChannels
+from prum.services.common.interceptors import REQUEST_ID_KEY
+from prum.services.common.wire import CATEGORY_TO_PROTO, timestamp
+from prum.services.contact_point.wire import (
+    INFORMATION_PURPOSE_TO_PROTO,
+    informed_person_to_proto,
+    personal_data_from_proto,
+)
+from prum.services.exchange.context import QueryContext, ReplyHeader
+from prum.services.exchange.follow_up import PersonalData
+from prum.services.exchange.information import InformationPurpose, InformedPerson
+from prum.services.exchange.requesting import PeerAnswer, ResultStatus
+from prum.services.exchange.wire import context_to_proto, header_from_proto
+
+STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
+    grpc.StatusCode.FAILED_PRECONDITION: ResultStatus.NOT_READY,
+    grpc.StatusCode.UNAVAILABLE: ResultStatus.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: ResultStatus.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED: ResultStatus.UNAVAILABLE,
+}
+
+
+def answer_of_error(error: grpc.RpcError) -> PeerAnswer:
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
+    detail = error.details() if hasattr(error, "details") else str(error)
+    return PeerAnswer(STATUS_OF_CODE.get(code, ResultStatus.REFUSED), code.name, detail or "")
+
+
+class GrpcPeers:
+    """The exchange's transport to the peers of one state (`PeerTransport`, `FollowUpTransport`,
+    `InformationTransport`), on the state's channels to its peers."""
+
+    def __init__(self, channels: PeerChannels,
+                 wires: Mapping[Category, CategoryWire[Any, Any]] | None = None) -> None:
+        self.channels = channels
+        self.wires = wires if wires is not None else {c: r.wire for c, r in CATEGORIES.items()}
+
+    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer[Any]:
+        """One search of one peer's data service, by the RPC its category's wire names (`PeerTransport`)."""
+        wire = self.wires[category]
+        try:
+            channel = self.channels.channel(context.requested_state)
+        except KeyError as error:
+            return PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
+        request = wire.peer_request(context_to_proto(context), query)
+        method = wire.method
+        call = channel.unary_unary(  # type: ignore[call-arg]  # _registered_method: not in types-grpcio
+            f"/{method.containing_service.full_name}/{method.name}",
+            request_serializer=type(request).SerializeToString, response_deserializer=wire.reply_type.FromString,
+            _registered_method=True)  # as the generated stubs call it
+        try:
+            reply: Any = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        except grpc.RpcError as error:
+            return answer_of_error(error)
+        items = wire.items(reply)
+        return PeerAnswer(ResultStatus.HIT if items else ResultStatus.NO_HIT, "OK", "", header_from_proto(reply.header),
+                          items)
+
+    def follow_up(self, context: QueryContext, category: Category, reference: str, original_request_id: str,
+                  timeout_s: float) -> tuple[ReplyHeader, PersonalData]:
+        """FOL-1 to the peer's NCP; a refusal keeps the peer's status code (the interceptor passes it on)."""
+        reply = cp_pb2_grpc.ContactPointServiceStub(self.channels.channel(context.requested_state)).AnswerFollowUp(
+            cp_pb2.AnswerFollowUpRequest(context=context_to_proto(context), category=CATEGORY_TO_PROTO[category],
+                                         reference=reference, original_request_id=original_request_id),
+            timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        return header_from_proto(reply.header), personal_data_from_proto(reply.person)
+
+    def send_information(self, context: QueryContext, purpose: InformationPurpose, event: str,
+                         persons: tuple[InformedPerson, ...], conditions: tuple[str, ...],
+                         purpose_ends_at: datetime | None, timeout_s: float) -> tuple[ReplyHeader, str, datetime]:
+        """Art 13-16 to the peer's NCP; a refusal keeps the peer's status code."""
+        reply = cp_pb2_grpc.ContactPointServiceStub(self.channels.channel(context.requested_state)).ReceiveInformation(
+            cp_pb2.ReceiveInformationRequest(
+                context=context_to_proto(context), purpose=INFORMATION_PURPOSE_TO_PROTO[purpose], event=event,
+                persons=[informed_person_to_proto(p) for p in persons], conditions=list(conditions),
+                purpose_ends_at=timestamp(purpose_ends_at)),
+            timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=UTC)
