@@ -25,7 +25,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
@@ -33,9 +32,9 @@ from prum.federation.datagen_dna import random_profile
 from prum.federation.datagen_vehicle import vehicle_records
 from prum.federation.processes import down, up
 from prum.federation.topology import parse_federation
+from prum.services.common.reference import ReferenceKind
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
-from prum.services.dna.profile import ProfileKind
 from prum.services.vehicle.wire import record_to_proto
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
@@ -105,7 +104,7 @@ def main() -> None:
             vehicle_pb2_grpc.VehicleRegisterServiceStub(admin).Ingest(
                 (vehicle_pb2.IngestRequest(record=record_to_proto(r)) for r in records), timeout=600)
         wanted = records[len(records) // 2].vehicle.vin
-        query = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
+        query = random_profile(rng, kind=ReferenceKind.UNIDENTIFIED_TRACE)
         request = dna_pb2.SearchRequest(
             context=common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="NL",
                                             officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02",

@@ -31,7 +31,7 @@ from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.file import DnaFile
 from prum.services.dna.lab_export import LAYOUTS, import_lab_file, read_lab_csv
-from prum.services.dna.profile import ProfileKind
+from prum.services.common.reference import ReferenceKind
 
 dna_app = typer.Typer(
     name="dna",
@@ -279,7 +279,7 @@ def _startup(n: int, seed: int, workdir: Path | None, report: Callable[[str, int
         leftover.unlink()
     try:
         batch = synthetic_file(np.random.default_rng(seed), n)
-        kinds = [ProfileKind.UNIDENTIFIED_TRACE if t else ProfileKind.IDENTIFIED_PERSON for t in batch.traces.tolist()]
+        kinds = [ReferenceKind.UNIDENTIFIED_TRACE if t else ReferenceKind.IDENTIFIED_PERSON for t in batch.traces.tolist()]
         started = time.perf_counter()
         with DnaFile(path, snapshot=True) as file:
             chunk = 100_000

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.afis.templates import Minutia, MinutiaType, Template
+from prum.services.common.reference import ReferenceKind
 
 PATTERN_CLASSES: tuple[str, ...] = ("left_loop", "right_loop", "whorl", "arch", "tented_arch")
 PATTERN_SHARES: tuple[float, ...] = (0.338, 0.317, 0.279, 0.037, 0.029)
@@ -260,7 +261,7 @@ def _observe(rng: np.random.Generator, master: MasterFinger, capture: _Capture, 
     return found
 
 
-def _template(reference: str, kind: TemplateKind, finger_position: int, width: int, height: int, ppi: int,
+def _template(reference: str, kind: ReferenceKind, finger_position: int, width: int, height: int, ppi: int,
               found: Sequence[tuple[float, float, float, int, float]], rng: np.random.Generator) -> Template:
     scale = ppi / BASE_PPI
     order = rng.permutation(len(found))  # extraction order is arbitrary
@@ -274,7 +275,7 @@ def _template(reference: str, kind: TemplateKind, finger_position: int, width: i
 
 
 def impression(rng: np.random.Generator, master: MasterFinger, reference: str, *,
-               kind: TemplateKind = TemplateKind.IDENTIFIED_PERSON, style: ImpressionStyle = PLAIN,
+               kind: ReferenceKind = ReferenceKind.IDENTIFIED_PERSON, style: ImpressionStyle = PLAIN,
                resolution_ppi: int = BASE_PPI) -> Template:
     """A plain impression of the finger (416 x 512 px at 500 ppi, scaled for other resolutions)."""
     centre = rng.normal(0, style.translation_px / 2, 2).clip(-style.translation_px, style.translation_px)
@@ -331,7 +332,7 @@ def trace_impression(rng: np.random.Generator, master: MasterFinger, reference: 
         found = _observe(rng, master, capture, to_image, style, inside, np.pi * ra * rb, sample)
         if len(found) >= MIN_TRACE_MINUTIAE:
             scale = resolution_ppi / BASE_PPI
-            return _template(reference, TemplateKind.UNIDENTIFIED_TRACE, 0, max(64, int(round(width * scale))),
+            return _template(reference, ReferenceKind.UNIDENTIFIED_TRACE, 0, max(64, int(round(width * scale))),
                              max(64, int(round(height * scale))), resolution_ppi, found, rng)
     raise ValueError(f"could not cut a trace with {MIN_TRACE_MINUTIAE} minutiae from this finger in {tries} tries")
 

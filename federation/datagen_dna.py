@@ -19,13 +19,8 @@ import numpy as np
 
 from prum.services.dna.loci import AMELOGENIN, ESS_LOCI, KNOWN_LOCI, canonical_locus
 from prum.services.dna.matching import FULL, MICROVARIANT, NEAR, WILDCARD_MATCH, allele_neighbours, compare
-from prum.services.dna.profile import (
-    WILDCARD,
-    NormalisedProfile,
-    ProfileKind,
-    fully_designated_loci,
-    normalize_profile,
-)
+from prum.services.dna.profile import WILDCARD, NormalisedProfile, fully_designated_loci, normalize_profile
+from prum.services.common.reference import ReferenceKind
 
 FREQUENCIES_PATH = Path(__file__).parent / "data" / "dna_allele_frequencies.csv"
 
@@ -87,7 +82,7 @@ def _lab_form(profile: Mapping[str, Sequence[str]]) -> Loci:
 
 
 def random_profile(rng: np.random.Generator, loci: Sequence[str] = DEFAULT_LOCI,
-                   kind: ProfileKind = ProfileKind.IDENTIFIED_PERSON, *, amelogenin: bool = True) -> Loci:
+                   kind: ReferenceKind = ReferenceKind.IDENTIFIED_PERSON, *, amelogenin: bool = True) -> Loci:
     """A random profile: two alleles per locus drawn from the population frequencies, sorted.
 
     A person's profile has every locus asked for (and amelogenin). An unidentified trace may have
@@ -99,7 +94,7 @@ def random_profile(rng: np.random.Generator, loci: Sequence[str] = DEFAULT_LOCI,
     if missing:
         raise ValueError(f"no allele frequencies for {', '.join(missing)}; available: {', '.join(frequencies)}")
     names = [name for name in names if name != AMELOGENIN]
-    if ProfileKind.parse(kind) is ProfileKind.UNIDENTIFIED_TRACE and len(names) > 8:
+    if ReferenceKind.parse(kind) is ReferenceKind.UNIDENTIFIED_TRACE and len(names) > 8:
         dropped = int(rng.integers(0, max(1, min(len(names) // 4, len(names) - 8) + 1)))
         lost = set(rng.choice(len(names), size=dropped, replace=False).tolist()) if dropped else set()
         names = [name for position, name in enumerate(names) if position not in lost]
@@ -193,7 +188,7 @@ DEFAULT_QUERY_MIX: dict[str, float] = {
 microvariant; near matches) and unrelated new profiles (no-hits): persons with every kit locus,
 stains (unidentified traces) with drop-out."""
 
-NO_HIT_KINDS: dict[str, ProfileKind] = {"person": ProfileKind.IDENTIFIED_PERSON, "stain": ProfileKind.UNIDENTIFIED_TRACE}
+NO_HIT_KINDS: dict[str, ReferenceKind] = {"person": ReferenceKind.IDENTIFIED_PERSON, "stain": ReferenceKind.UNIDENTIFIED_TRACE}
 
 ABSENT_INDEX = -1
 """In a `ProfileBatch`: the locus is absent."""
@@ -249,8 +244,8 @@ class ProfileBatch:
     def __len__(self) -> int:
         return len(self.alleles)
 
-    def kind(self, i: int) -> ProfileKind:
-        return ProfileKind.UNIDENTIFIED_TRACE if self.traces[i] else ProfileKind.IDENTIFIED_PERSON
+    def kind(self, i: int) -> ReferenceKind:
+        return ReferenceKind.UNIDENTIFIED_TRACE if self.traces[i] else ReferenceKind.IDENTIFIED_PERSON
 
     def normalised(self, i: int) -> NormalisedProfile:
         """Profile i exactly as `normalize_profile` gives it (canonical locus order)."""
@@ -451,7 +446,7 @@ def query_mix(rng: np.random.Generator, file: ProfileBatch, n: int,
         if not size:
             continue
         if recipe in NO_HIT_KINDS:
-            share = 1.0 if NO_HIT_KINDS[recipe] is ProfileKind.UNIDENTIFIED_TRACE else 0.0
+            share = 1.0 if NO_HIT_KINDS[recipe] is ReferenceKind.UNIDENTIFIED_TRACE else 0.0
             part = random_batch(rng, size, loci=file.loci[:count], trace_share=share,
                                 amelogenin=file.loci[-1] == AMELOGENIN)
             sources.append(np.full(size, -1))

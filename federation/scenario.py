@@ -22,7 +22,7 @@ from prum.federation.datagen_vehicle import FAKER_LOCALE, vehicle_records
 from prum.federation.topology import Federation
 from prum.services.afis.templates import Template
 from prum.services.contact_point.persons import Person
-from prum.services.dna.profile import ProfileKind
+from prum.services.common.reference import ReferenceKind
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
 Loci = dict[str, list[str]]
@@ -31,7 +31,7 @@ Loci = dict[str, list[str]]
 @dataclass(frozen=True)
 class FileRow:
     reference: str
-    kind: ProfileKind
+    kind: ReferenceKind
     loci: Loci
 
 
@@ -43,7 +43,7 @@ class PlannedSearch:
     ordering_officer_id: str
     reason: str
     reference: str
-    kind: ProfileKind
+    kind: ReferenceKind
     loci: Loci
     # state -> (status, match class or "") that the search must give; states not named: NO_HIT.
     expected: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -85,8 +85,8 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
     for spec in federation.states:
         rows = []
         for i in range(spec.dna_profiles):
-            kind = ProfileKind.UNIDENTIFIED_TRACE if i % 4 == 3 else ProfileKind.IDENTIFIED_PERSON
-            prefix = "T" if kind is ProfileKind.UNIDENTIFIED_TRACE else "P"
+            kind = ReferenceKind.UNIDENTIFIED_TRACE if i % 4 == 3 else ReferenceKind.IDENTIFIED_PERSON
+            prefix = "T" if kind is ReferenceKind.UNIDENTIFIED_TRACE else "P"
             rows.append(FileRow(f"{spec.code}-{prefix}-{i + 1:06d}", kind, random_profile(rng, kind=kind)))
         files[spec.code] = rows
 
@@ -97,13 +97,13 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
         return {c: ("NOT_READY", "") for c in not_ready if c != from_state}
 
     def plant(holder: str, reference: str, loci: Loci) -> None:
-        files[holder].append(FileRow(reference, ProfileKind.IDENTIFIED_PERSON, loci))
+        files[holder].append(FileRow(reference, ReferenceKind.IDENTIFIED_PERSON, loci))
 
     searches: list[PlannedSearch] = []
 
     def planted(title: str, from_state: str, change: str, holder: str, match_class: str,
                 extra: Callable[[Loci], dict[str, tuple[str, str]]] | None = None) -> None:
-        donor = random_profile(rng, kind=ProfileKind.IDENTIFIED_PERSON)
+        donor = random_profile(rng, kind=ReferenceKind.IDENTIFIED_PERSON)
         plant(holder, f"{holder}-P-PLANTED-{len(searches) + 1}", donor)
         query = donor if change == "duplicate" else derived_profile(rng, donor, change)
         officer, ordering, _ = _officers(federation, from_state)
@@ -111,7 +111,7 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
         if extra:
             expected.update(extra(donor))
         searches.append(PlannedSearch(title, from_state, officer, ordering, "homicide investigation, art. 3 search",
-                                      f"{from_state}-CS-{len(searches) + 1:04d}", ProfileKind.UNIDENTIFIED_TRACE,
+                                      f"{from_state}-CS-{len(searches) + 1:04d}", ReferenceKind.UNIDENTIFIED_TRACE,
                                       query, expected))
 
     def near_relative(donor: Loci) -> dict[str, tuple[str, str]]:
@@ -124,27 +124,27 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
     planted("trace with a dropped-out allele (wildcard)", pick(4), "wildcard", pick(5), "wildcard")
     planted("trace with a microvariant allele", pick(6), "microvariant", pick(7), "microvariant")
 
-    nobody = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
+    nobody = random_profile(rng, kind=ReferenceKind.UNIDENTIFIED_TRACE)
     officer, ordering, untrained = _officers(federation, pick(0))
     searches.append(PlannedSearch("trace on no national file", pick(0), officer, ordering,
-                                  "burglary series, art. 3 search", f"{pick(0)}-CS-NOHIT", ProfileKind.UNIDENTIFIED_TRACE,
+                                  "burglary series, art. 3 search", f"{pick(0)}-CS-NOHIT", ReferenceKind.UNIDENTIFIED_TRACE,
                                   nobody, expect_not_ready(pick(0))))
     searches.append(PlannedSearch("officer without special authorisation (SEC-2)", pick(0), untrained, ordering,
-                                  "curiosity", f"{pick(0)}-CS-UNAUTH", ProfileKind.UNIDENTIFIED_TRACE, nobody,
+                                  "curiosity", f"{pick(0)}-CS-UNAUTH", ReferenceKind.UNIDENTIFIED_TRACE, nobody,
                                   expected_error="PERMISSION_DENIED"))
     too_small = dict(list(nobody.items())[:4])
     searches.append(PlannedSearch("profile with only 4 loci (DNA-4)", pick(0), officer, ordering,
-                                  "partial trace, art. 3 search", f"{pick(0)}-CS-SMALL", ProfileKind.UNIDENTIFIED_TRACE,
+                                  "partial trace, art. 3 search", f"{pick(0)}-CS-SMALL", ReferenceKind.UNIDENTIFIED_TRACE,
                                   too_small, expected_error="INVALID_ARGUMENT"))
     for code in not_ready:
         officer, ordering, _ = _officers(federation, code)
         searches.append(PlannedSearch(f"search from {code}, not ready for DNA (GATE-1)", code, officer, ordering,
-                                      "robbery, art. 3 search", f"{code}-CS-GATE", ProfileKind.UNIDENTIFIED_TRACE,
+                                      "robbery, art. 3 search", f"{code}-CS-GATE", ReferenceKind.UNIDENTIFIED_TRACE,
                                       nobody, expected_error="FAILED_PRECONDITION"))
     registers = {spec.code: list(vehicle_records(spec.code, spec.vehicles, federation.seed + i))
                  for i, spec in enumerate(federation.states)}
     searches += vehicle_searches(federation, registers)
-    persons = {code: person_records(code, [r.reference for r in rows if r.kind is ProfileKind.IDENTIFIED_PERSON],
+    persons = {code: person_records(code, [r.reference for r in rows if r.kind is ReferenceKind.IDENTIFIED_PERSON],
                                     federation.seed) for code, rows in files.items()}
     fingerprints, probe_search = fingerprint_files(federation, rng)
     searches += probe_search
@@ -171,7 +171,7 @@ def fingerprint_files(federation: Federation, rng: np.random.Generator
               if c not in (asker, holder) and not federation.state(c).is_ready("FINGERPRINT")}
     return files, [PlannedSearch(
         f"fingerprints of an arrested person (verified by {asker}, Art 9(2))", asker, officer, ordering,
-        "arrest without identity papers, art. 9 search", f"{asker}-FP-1", ProfileKind.IDENTIFIED_PERSON, {},
+        "arrest without identity papers, art. 9 search", f"{asker}-FP-1", ReferenceKind.IDENTIFIED_PERSON, {},
         {holder: ("HIT", ""), **others}, category="FINGERPRINT", template=probe)]
 
 
@@ -198,12 +198,12 @@ def vehicle_searches(federation: Federation, registers: dict[str, list[VehicleRe
               if c not in (asker, holder) and not federation.state(c).is_ready("VEHICLE")}
     searches = [PlannedSearch(
         f"vehicle by VIN ({car.vehicle.make} {car.vehicle.model}, {car.vehicle.status.name.lower()})", asker,
-        officer, ordering, "stolen vehicle, art. 12 search", f"{asker}-VRD-1", ProfileKind.UNIDENTIFIED_TRACE, {},
+        officer, ordering, "stolen vehicle, art. 12 search", f"{asker}-VRD-1", ReferenceKind.UNIDENTIFIED_TRACE, {},
         {holder: ("HIT", ""), **others}, category="VEHICLE", vehicle_key={"vin": car.vehicle.vin})]
     if car.vehicle.registration_number:
         searches.append(PlannedSearch(
             f"vehicle by registration number in {holder}", asker, officer, ordering,
-            "traffic offence, art. 12 search", f"{asker}-VRD-2", ProfileKind.UNIDENTIFIED_TRACE, {},
+            "traffic offence, art. 12 search", f"{asker}-VRD-2", ReferenceKind.UNIDENTIFIED_TRACE, {},
             {holder: ("HIT", "")}, category="VEHICLE",
             vehicle_key={"registration_number": car.vehicle.registration_number}, target_states=(holder,)))
     return searches

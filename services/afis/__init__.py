@@ -24,7 +24,6 @@ from prum.services.afis.templates import (
     Minutia,
     MinutiaType,
     Template,
-    TemplateKind,
     check_reference,
     validate_template,
 )
@@ -44,7 +43,6 @@ __all__ = [
     "MinutiaType",
     "NistTransaction",
     "Template",
-    "TemplateKind",
     "check_reference",
     "decode_transaction",
     "encode",

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from datetime import date as date_type
 from pathlib import Path
 
-from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.afis.templates import Minutia, MinutiaType, Template
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.reference import ReferenceKind
 
 FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
 VERSION = "0500"
@@ -231,7 +232,7 @@ def _template_from(fields: dict[int, list[Subfield]], reference: str, idc: int) 
         raise InvalidInput(f"{where}: 9.130 SLC {scale} gives no resolution; allowed: 1 (ppi) or 2 (ppcm)",
                            field="transaction")
     impression = get(3, "IMP")
-    kind = TemplateKind.UNIDENTIFIED_TRACE if impression in LATENT_IMPRESSIONS else TemplateKind.IDENTIFIED_PERSON
+    kind = ReferenceKind.UNIDENTIFIED_TRACE if impression in LATENT_IMPRESSIONS else ReferenceKind.IDENTIFIED_PERSON
     fmd = fields[137]
     degrees: list[int] | None = None
     if 331 in fields and len(fields[331]) == len(fmd):
@@ -278,7 +279,7 @@ def encode_transaction(templates: Sequence[Template], *, tot: str | None = None,
         kinds = {t.kind for t in templates}
         if len(kinds) > 1:
             raise InvalidInput("the templates mix persons and traces; pass tot explicitly", field="tot")
-        tot = TOT_TRACE if kinds == {TemplateKind.UNIDENTIFIED_TRACE} else TOT_PERSON
+        tot = TOT_TRACE if kinds == {ReferenceKind.UNIDENTIFIED_TRACE} else TOT_PERSON
     day = date or date_type.today().strftime("%Y%m%d")
     if not re.fullmatch(r"[0-9]{8}", day):
         raise InvalidInput(f"date {quote(day)} is not YYYYMMDD", field="date")
@@ -346,11 +347,11 @@ def write_templates(templates: Iterable[Template], directory: str | Path, *, per
     folder.mkdir(parents=True, exist_ok=True)
     if not 1 <= per_file <= MAX_PER_TRANSACTION:
         raise InvalidInput(f"per_file {per_file}; allowed: 1-{MAX_PER_TRANSACTION}", field="per_file")
-    by_kind: dict[TemplateKind, list[Template]] = {}
+    by_kind: dict[ReferenceKind, list[Template]] = {}
     for template in templates:
         by_kind.setdefault(template.kind, []).append(template)
     paths: list[Path] = []
-    for kind in TemplateKind:
+    for kind in ReferenceKind:
         batch = by_kind.get(kind, [])
         for start in range(0, len(batch), per_file):
             path = folder / f"{prefix}-{len(paths) + 1:05d}.an2"

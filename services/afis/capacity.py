@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from prum.services.afis.templates import TemplateKind
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import CapacityExhausted, InvalidInput, quote
+from prum.services.common.reference import ReferenceKind
 
 _STATE_TEXT = "an ISO 3166 alpha-2 code such as NL"
 
@@ -41,8 +41,8 @@ class CapacityLimits:
             raise InvalidInput("a state accepts at least 1 candidate for verification; allowed: >= 1",
                                field="max_candidates")
 
-    def searches_per_day(self, kind: TemplateKind) -> int:
-        return self.trace_searches_per_day if kind is TemplateKind.UNIDENTIFIED_TRACE else self.person_searches_per_day
+    def searches_per_day(self, kind: ReferenceKind) -> int:
+        return self.trace_searches_per_day if kind is ReferenceKind.UNIDENTIFIED_TRACE else self.person_searches_per_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class CapacityGrant:
     """One search granted: what is left of the day's capacity for its kind, and when it resets."""
 
     state: str
-    kind: TemplateKind
+    kind: ReferenceKind
     remaining: int
     resets_at: datetime
     max_candidates: int
@@ -81,7 +81,7 @@ class CapacityLedger:
         self._limits = {_state(code): value for code, value in (limits or {}).items()}
         self._lock = threading.Lock()
         self._day: date | None = None
-        self._used: dict[tuple[str, TemplateKind], int] = {}
+        self._used: dict[tuple[str, ReferenceKind], int] = {}
 
     def set_limits(self, state: str, limits: CapacityLimits) -> None:
         with self._lock:
@@ -98,9 +98,9 @@ class CapacityLedger:
             self._used.clear()
         return now
 
-    def remaining(self, state: str, kind: TemplateKind | str) -> int:
+    def remaining(self, state: str, kind: ReferenceKind | str) -> int:
         """Searches of this kind the state may still make today."""
-        code, kind = _state(state), TemplateKind.parse(kind)
+        code, kind = _state(state), ReferenceKind.parse(kind)
         with self._lock:
             self._roll()
             return max(0, self.limits(code).searches_per_day(kind) - self._used.get((code, kind), 0))
@@ -109,9 +109,9 @@ class CapacityLedger:
         """When today's counters start again (midnight UTC next day on the clock)."""
         return next_midnight_utc(self._clock.now())
 
-    def acquire(self, state: str, kind: TemplateKind | str) -> CapacityGrant:
+    def acquire(self, state: str, kind: ReferenceKind | str) -> CapacityGrant:
         """Take one search of today's capacity; CapacityExhausted when it is spent (FP-3)."""
-        code, kind = _state(state), TemplateKind.parse(kind)
+        code, kind = _state(state), ReferenceKind.parse(kind)
         with self._lock:
             now = self._roll()
             limits = self.limits(code)
@@ -119,7 +119,7 @@ class CapacityLedger:
             used = self._used.get((code, kind), 0)
             resets = next_midnight_utc(now)
             if used >= allowed:
-                what = "trace" if kind is TemplateKind.UNIDENTIFIED_TRACE else "person"
+                what = "trace" if kind is ReferenceKind.UNIDENTIFIED_TRACE else "person"
                 raise CapacityExhausted(
                     f"{code} has used its {allowed} {what} searches for {now.date().isoformat()} (FP-3); "
                     f"capacity resets at {resets.isoformat()}", resets_at=resets)

@@ -34,8 +34,9 @@ import numpy as np
 import numpy.typing as npt
 from prum.services.afis import hashing, matching
 from prum.services.afis.matching import WORDS, Batch
-from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind, validate_template
+from prum.services.afis.templates import Minutia, MinutiaType, Template, validate_template
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
+from prum.services.common.reference import ReferenceKind
 
 DEFAULT_SHORTLIST = 100
 DEFAULT_TRACE_SHORTLIST = 2000
@@ -181,8 +182,8 @@ class Gallery:
         start, count = (int(v) for v in self._span.data[slot])
         rows = self._raw.data[start:start + count].tolist()
         minutiae = tuple(Minutia(x, y, a, MinutiaType(t), q) for x, y, a, t, q in rows)
-        return Template(self._references[slot], TemplateKind.UNIDENTIFIED_TRACE if kind else
-                        TemplateKind.IDENTIFIED_PERSON, finger, width, height, ppi, minutiae)
+        return Template(self._references[slot], ReferenceKind.UNIDENTIFIED_TRACE if kind else
+                        ReferenceKind.IDENTIFIED_PERSON, finger, width, height, ppi, minutiae)
 
     def stats(self) -> GalleryStats:
         with self._lock:

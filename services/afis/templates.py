@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.reference import ReferenceKind
 from prum.services.common.reference import check_reference as check_reference_of
 
 MIN_MINUTIAE = 8
@@ -54,25 +55,6 @@ FINGER_NAMES: dict[int, str] = {
     5: "right little", 6: "left thumb", 7: "left index", 8: "left middle", 9: "left ring",
     10: "left little",
 }
-
-
-class TemplateKind(enum.Enum):
-    """Whether a template belongs to an identified person or comes from an unidentified trace (FP-1)."""
-
-    IDENTIFIED_PERSON = "identified_person"
-    UNIDENTIFIED_TRACE = "unidentified_trace"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> TemplateKind:
-        """A TemplateKind from itself or its name/value in any case; InvalidInput otherwise."""
-        if isinstance(value, TemplateKind):
-            return value
-        if isinstance(value, str):
-            key = value.strip().upper().removeprefix("TEMPLATE_KIND_")
-            if key in cls.__members__:
-                return cls[key]
-        raise InvalidInput(f"kind {quote(value)} is not a template kind; allowed: IDENTIFIED_PERSON, "
-                           f"UNIDENTIFIED_TRACE (FP-1)", field=field)
 
 
 class MinutiaType(enum.IntEnum):
@@ -160,7 +142,7 @@ class Template:
     """
 
     reference: str
-    kind: TemplateKind
+    kind: ReferenceKind
     finger_position: int
     width: int
     height: int
@@ -168,7 +150,7 @@ class Template:
     minutiae: tuple[Minutia, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", TemplateKind.parse(self.kind))
+        object.__setattr__(self, "kind", ReferenceKind.parse(self.kind))
         raw = self.minutiae
         if isinstance(raw, np.ndarray) and raw.dtype.names:
             raw = [tuple(row) for row in raw.tolist()]
@@ -179,15 +161,15 @@ class Template:
 
     @property
     def is_trace(self) -> bool:
-        return self.kind is TemplateKind.UNIDENTIFIED_TRACE
+        return self.kind is ReferenceKind.UNIDENTIFIED_TRACE
 
     def minutiae_array(self) -> np.ndarray:
         """The minutiae as a structured array of `MINUTIA_DTYPE` (a copy)."""
         return np.array([tuple(m) for m in self.minutiae], dtype=MINUTIA_DTYPE)
 
-    def with_reference(self, reference: str, kind: TemplateKind | str | None = None) -> Template:
+    def with_reference(self, reference: str, kind: ReferenceKind | str | None = None) -> Template:
         """The same minutiae under another reference number (and kind)."""
-        return Template(reference, self.kind if kind is None else TemplateKind.parse(kind), self.finger_position,
+        return Template(reference, self.kind if kind is None else ReferenceKind.parse(kind), self.finger_position,
                         self.width, self.height, self.resolution_ppi, self.minutiae)
 
 
@@ -196,7 +178,7 @@ def _check(t: Template) -> None:
     kind = t.kind
     position = _int(t.finger_position, "finger_position", "1-10")
     if not (1 <= position <= MAX_FINGER_POSITION) and not (position == UNKNOWN_FINGER and kind is
-                                                           TemplateKind.UNIDENTIFIED_TRACE):
+                                                           ReferenceKind.UNIDENTIFIED_TRACE):
         allowed = ("1 (right thumb) .. 10 (left little), or 0 for an unknown finger (traces only)")
         why = " (an identified person's finger is always known)" if position == UNKNOWN_FINGER else ""
         raise InvalidInput(f"finger position {position} is not known{why}; allowed: {allowed}",

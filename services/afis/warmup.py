@@ -14,8 +14,9 @@ import random
 from prum.services.afis import kernels
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.matching import verify
-from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.afis.templates import Minutia, MinutiaType, Template
 from prum.services.common.jit import once_per_process
+from prum.services.common.reference import ReferenceKind
 
 SIZE = 500
 
@@ -24,11 +25,11 @@ def _finger(rng: random.Random, reference: str, count: int) -> Template:
     minutiae = [Minutia(rng.randrange(40, SIZE - 40), rng.randrange(40, SIZE - 40), rng.randrange(360),
                         rng.choice((MinutiaType.RIDGE_ENDING, MinutiaType.BIFURCATION)), rng.randrange(40, 100))
                 for _ in range(count)]
-    return Template(reference, TemplateKind.IDENTIFIED_PERSON, 1 + len(reference) % 10, SIZE, SIZE, 500,
+    return Template(reference, ReferenceKind.IDENTIFIED_PERSON, 1 + len(reference) % 10, SIZE, SIZE, 500,
                     tuple(minutiae))
 
 
-def _impression(rng: random.Random, finger: Template, reference: str, keep: float, kind: TemplateKind) -> Template:
+def _impression(rng: random.Random, finger: Template, reference: str, keep: float, kind: ReferenceKind) -> Template:
     """The finger again: turned by a few degrees, shifted, jittered, some minutiae lost (a trace: a patch)."""
     turn = math.radians(rng.uniform(-15, 15))
     dx, dy = rng.uniform(-20, 20), rng.uniform(-20, 20)
@@ -41,7 +42,7 @@ def _impression(rng: random.Random, finger: Template, reference: str, keep: floa
         y = cy + (m.x - cx) * math.sin(turn) + (m.y - cy) * math.cos(turn) + dy + rng.gauss(0, 2)
         if 0 <= x < SIZE and 0 <= y < SIZE:
             moved.append(Minutia(int(x), int(y), (m.angle + round(math.degrees(turn))) % 360, m.type, m.quality))
-    position = 0 if kind is TemplateKind.UNIDENTIFIED_TRACE else finger.finger_position
+    position = 0 if kind is ReferenceKind.UNIDENTIFIED_TRACE else finger.finger_position
     return Template(reference, kind, position, SIZE, SIZE, 500, tuple(moved))
 
 
@@ -53,8 +54,8 @@ def _exercise() -> None:
     gallery.build_index()
     gallery.add_many(fingers[50:])  # added after the index was built: the pending part
     for i, finger in enumerate(fingers[::6]):
-        full = _impression(rng, finger, f"WARM-P{i}", 0.85, TemplateKind.IDENTIFIED_PERSON)
-        trace = _impression(rng, finger, f"WARM-T{i}", 0.45, TemplateKind.UNIDENTIFIED_TRACE)
+        full = _impression(rng, finger, f"WARM-P{i}", 0.85, ReferenceKind.IDENTIFIED_PERSON)
+        trace = _impression(rng, finger, f"WARM-T{i}", 0.45, ReferenceKind.UNIDENTIFIED_TRACE)
         for probe in (full, trace, _finger(rng, f"WARM-U{i}", 40)):
             for candidate in gallery.search(probe, 5):
                 verify(probe, gallery.template(candidate.reference))

@@ -11,8 +11,9 @@ from prum.afis.v1 import afis_pb2 as pb
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.afis.exchange import CandidateList, FingerprintQuery
-from prum.services.afis.templates import Minutia, MinutiaType, Template, TemplateKind
+from prum.services.afis.templates import Minutia, MinutiaType, Template
 from prum.services.common.errors import InvalidInput
+from prum.services.common.reference import ReferenceKind
 from prum.services.common.wire import timestamp
 
 
@@ -21,7 +22,7 @@ def template_from_proto(message: pb.Template, field: str = "probe") -> Template:
         raise InvalidInput("is unspecified; allowed: TEMPLATE_KIND_IDENTIFIED_PERSON, TEMPLATE_KIND_UNIDENTIFIED_TRACE "
                            "(FP-1)", field=f"{field}.kind")
     return Template(
-        reference=message.reference, kind=TemplateKind.parse(
+        reference=message.reference, kind=ReferenceKind.parse(
             pb.TemplateKind.Name(message.kind) if message.kind in pb.TemplateKind.values() else message.kind,
             f"{field}.kind"),  # an undefined number is refused by parse, not by Name's ValueError
         finger_position=message.finger_position, width=message.width, height=message.height,

@@ -28,13 +28,7 @@ from prum.services.dna.loci import (
     canonical_locus,
 )
 from prum.services.dna.matching import MATCH_CLASSES, Match, allele_neighbours, compare
-from prum.services.dna.profile import (
-    WILDCARD,
-    NormalisedProfile,
-    ProfileKind,
-    check_inclusion,
-    normalize_profile,
-)
+from prum.services.dna.profile import WILDCARD, NormalisedProfile, check_inclusion, normalize_profile
 
 __all__ = [
     "AMELOGENIN",
@@ -58,7 +52,6 @@ __all__ = [
     "LocusPairIndex",
     "Match",
     "NormalisedProfile",
-    "ProfileKind",
     "ProfileMatrix",
     "StoredProfile",
     "allele_neighbours",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from prum.services.common.errors import NotAuthorised
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.file import DnaHit
-from prum.services.dna.profile import ProfileKind
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class DnaQuery:
     """One profile searched (Art 3) or compared (Art 4): its reference, its kind and its loci as given."""
 
     reference: str
-    kind: ProfileKind
+    kind: ReferenceKind
     loci: Mapping[str, Sequence[str]]
 
 
@@ -31,7 +31,7 @@ def hit_record(hit: DnaHit) -> dict[str, Any]:
             "contested": hit.contested}
 
 
-def query_record(reference: str, kind: ProfileKind, loci: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+def query_record(reference: str, kind: ReferenceKind, loci: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """What the log keeps of a received query profile (Art 30: the data supplied)."""
     return {"reference": reference, "kind": kind.name, "loci": {k: list(v) for k, v in loci.items()}}
 

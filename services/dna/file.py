@@ -37,12 +37,12 @@ from typing import Any, Self
 import numpy as np
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
-from prum.services.common.reference import check_reference
+from prum.services.common.reference import ReferenceKind, check_reference
 from prum.services.common.store import open_database, transaction
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.matching import Match
-from prum.services.dna.profile import NormalisedProfile, ProfileKind, check_inclusion, normalize_profile
+from prum.services.dna.profile import NormalisedProfile, check_inclusion, normalize_profile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profile (
@@ -92,7 +92,7 @@ class DnaHit:
     """
 
     reference: str
-    kind: ProfileKind
+    kind: ReferenceKind
     match: Match
     profile: NormalisedProfile
     contested: bool = False
@@ -104,7 +104,7 @@ class StoredProfile:
     """A profile of the file as the own state sees it, for follow-ups and administration."""
 
     reference: str
-    kind: ProfileKind
+    kind: ReferenceKind
     profile: NormalisedProfile
     contested: bool
     marking_note: str
@@ -397,9 +397,9 @@ class DnaFile:
     # -- administration (own state) ---------------------------------------------------------------
 
     @staticmethod
-    def _validate(reference: object, kind: object, loci: object) -> tuple[str, ProfileKind, NormalisedProfile]:
+    def _validate(reference: object, kind: object, loci: object) -> tuple[str, ReferenceKind, NormalisedProfile]:
         reference = check_reference(reference, "DNA-1")
-        kind = ProfileKind.parse(kind)
+        kind = ReferenceKind.parse(kind)
         if not isinstance(loci, Mapping):
             raise InvalidInput(f"a profile is a mapping from locus to alleles, not {type(loci).__name__}",
                                field="loci")
@@ -407,10 +407,10 @@ class DnaFile:
         check_inclusion(normalised, kind)
         return reference, kind, normalised
 
-    def _publish(self, slots: list[int], accepted: list[tuple[str, ProfileKind, NormalisedProfile]]) -> None:
+    def _publish(self, slots: list[int], accepted: list[tuple[str, ReferenceKind, NormalisedProfile]]) -> None:
         """Put stored profiles into memory: columns prepared outside the writer lock, then one write."""
         columns = ProfileMatrix.prepare([normalised for _, _, normalised in accepted])
-        flags = np.array([_TRACE if kind is ProfileKind.UNIDENTIFIED_TRACE else 0 for _, kind, _ in accepted],
+        flags = np.array([_TRACE if kind is ReferenceKind.UNIDENTIFIED_TRACE else 0 for _, kind, _ in accepted],
                          dtype=np.uint8)
         rows = np.asarray(slots, dtype=np.int64)
         with self._rw.write():
@@ -418,7 +418,7 @@ class DnaFile:
             self._index.add_encoded(rows)
             self._catalogue.put(rows, [reference for reference, _, _ in accepted], flags)
 
-    def ingest(self, reference: str, kind: ProfileKind | str, loci: Mapping[str, Any]) -> NormalisedProfile:
+    def ingest(self, reference: str, kind: ReferenceKind | str, loci: Mapping[str, Any]) -> NormalisedProfile:
         """Store one profile (DNA-1..DNA-6); returns its normalised loci.
 
         Raises InvalidInput for a bad reference, kind or profile (including DNA-4 inclusion) and
@@ -446,7 +446,7 @@ class DnaFile:
         given, is called as progress(done, total=None) while rows are validated.
         """
         rejections: list[tuple[int, str, str]] = []
-        accepted: dict[str, tuple[int, ProfileKind, NormalisedProfile]] = {}
+        accepted: dict[str, tuple[int, ReferenceKind, NormalisedProfile]] = {}
         for position, row in enumerate(rows, start=1):
             reference_text = ""
             try:
@@ -566,7 +566,7 @@ class DnaFile:
         if found is None or (found[5] and not include_blocked):
             raise UnknownReference(f"no profile with reference {quote(reference)} in the DNA file")
         reference, kind, loci, contested, note, blocked, reason, created_at = found
-        return StoredProfile(reference, ProfileKind[kind], _loci_from_json(loci), bool(contested), note,
+        return StoredProfile(reference, ReferenceKind[kind], _loci_from_json(loci), bool(contested), note,
                              bool(blocked), reason, datetime.fromisoformat(created_at))
 
     def stats(self) -> FileStats:
@@ -589,13 +589,13 @@ class DnaFile:
             if flags & _BLOCKED:
                 continue
             hits.append(DnaHit(catalogue.reference(slot),
-                               ProfileKind.UNIDENTIFIED_TRACE if flags & _TRACE else ProfileKind.IDENTIFIED_PERSON,
+                               ReferenceKind.UNIDENTIFIED_TRACE if flags & _TRACE else ReferenceKind.IDENTIFIED_PERSON,
                                match, matrix.profile(slot), bool(flags & _CONTESTED), catalogue.notes.get(slot, "")))
         hits.sort(key=lambda hit: (*hit.match.order_key(), hit.reference))
         return hits
 
     def search(self, loci: Mapping[str, Any], *,
-               query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE) -> list[DnaHit]:
+               query_kind: ReferenceKind | str = ReferenceKind.UNIDENTIFIED_TRACE) -> list[DnaHit]:
         """Art 3 (DNA-10): one profile against the file; its hits, best first.
 
         The query is checked like any profile offered for search (DNA-4..DNA-7), matched through the
@@ -604,12 +604,12 @@ class DnaFile:
         compared loci, then reference.
         """
         query = normalize_profile(loci)
-        check_inclusion(query, ProfileKind.parse(query_kind, field="query_kind"))
+        check_inclusion(query, ReferenceKind.parse(query_kind, field="query_kind"))
         with self._rw.read():
             return self._hits(self._index.search(query))
 
     def compare_many(self, profiles: Iterable[Any], *,
-                     query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE) -> Iterator[tuple[str, list[DnaHit]]]:
+                     query_kind: ReferenceKind | str = ReferenceKind.UNIDENTIFIED_TRACE) -> Iterator[tuple[str, list[DnaHit]]]:
         """Art 4 (DNA-11): many profiles against the file, yielding (query reference, hits) per query.
 
         Each item is (reference, loci) or (reference, kind, loci); without a kind, `query_kind` (an
@@ -624,12 +624,12 @@ class DnaFile:
             yield reference, hits
 
     def _answers(self, index: BlockIndex,
-                 part: list[tuple[str, ProfileKind, NormalisedProfile]]) -> list[tuple[str, list[DnaHit]]]:
+                 part: list[tuple[str, ReferenceKind, NormalisedProfile]]) -> list[tuple[str, list[DnaHit]]]:
         """The hits of one part of a `compare_batch` chunk in `index` (read under the caller's lock)."""
         return [(reference, self._hits(index.search(query))) for reference, _, query in part]
 
     def compare_batch(self, profiles: Iterable[Any], *,
-                      query_kind: ProfileKind | str = ProfileKind.UNIDENTIFIED_TRACE,
+                      query_kind: ReferenceKind | str = ReferenceKind.UNIDENTIFIED_TRACE,
                       chunk: int = 4096, workers: int = 1) -> Iterator[tuple[str, list[DnaHit]]]:
         """Art 4 in local bulk: like `compare_many`, but reads `chunk` queries ahead, checks them, and
         matches each chunk under one reader lock, split over `workers` threads (the index's compiled
@@ -663,13 +663,13 @@ class DnaFile:
                 pool.shutdown()
 
     @staticmethod
-    def _comparison_item(position: int, item: Any, query_kind: ProfileKind | str
-                         ) -> tuple[str, ProfileKind, NormalisedProfile]:
+    def _comparison_item(position: int, item: Any, query_kind: ReferenceKind | str
+                         ) -> tuple[str, ReferenceKind, NormalisedProfile]:
         reference = str(item[0]) if isinstance(item, tuple) and item else ""
         try:
             if not isinstance(item, tuple) or len(item) not in (2, 3):
                 raise InvalidInput("an item is (reference, loci) or (reference, kind, loci)", field="profiles")
-            kind = ProfileKind.parse(item[1] if len(item) == 3 else query_kind, field="query_kind")
+            kind = ReferenceKind.parse(item[1] if len(item) == 3 else query_kind, field="query_kind")
             query = normalize_profile(item[-1])
             check_inclusion(query, kind)
         except InvalidInput as error:

@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.loci import canonical_locus
-from prum.services.dna.profile import ProfileKind
 
 if TYPE_CHECKING:  # pragma: no cover
     from prum.services.dna.file import DnaFile
@@ -61,12 +61,12 @@ _REFERENCE_NAMES = ("reference", "ref", "reference number", "sample", "sample na
 _KIND_NAMES = ("kind", "type", "category", "profile kind", "sample type")
 _MARKER_NAMES = ("marker", "locus", "loci")
 _KIND_WORDS = {
-    "person": ProfileKind.IDENTIFIED_PERSON, "reference": ProfileKind.IDENTIFIED_PERSON,
-    "identified": ProfileKind.IDENTIFIED_PERSON, "p": ProfileKind.IDENTIFIED_PERSON,
-    "suspect": ProfileKind.IDENTIFIED_PERSON, "convicted": ProfileKind.IDENTIFIED_PERSON,
-    "trace": ProfileKind.UNIDENTIFIED_TRACE, "stain": ProfileKind.UNIDENTIFIED_TRACE,
-    "unidentified": ProfileKind.UNIDENTIFIED_TRACE, "crime scene": ProfileKind.UNIDENTIFIED_TRACE,
-    "crimescene": ProfileKind.UNIDENTIFIED_TRACE, "t": ProfileKind.UNIDENTIFIED_TRACE,
+    "person": ReferenceKind.IDENTIFIED_PERSON, "reference": ReferenceKind.IDENTIFIED_PERSON,
+    "identified": ReferenceKind.IDENTIFIED_PERSON, "p": ReferenceKind.IDENTIFIED_PERSON,
+    "suspect": ReferenceKind.IDENTIFIED_PERSON, "convicted": ReferenceKind.IDENTIFIED_PERSON,
+    "trace": ReferenceKind.UNIDENTIFIED_TRACE, "stain": ReferenceKind.UNIDENTIFIED_TRACE,
+    "unidentified": ReferenceKind.UNIDENTIFIED_TRACE, "crime scene": ReferenceKind.UNIDENTIFIED_TRACE,
+    "crimescene": ReferenceKind.UNIDENTIFIED_TRACE, "t": ReferenceKind.UNIDENTIFIED_TRACE,
 }
 _SPLIT = re.compile(r"[\s,/;|]+|(?<=[^\s,/;|\-])-(?=[^\s,/;|\-])")
 _PAIRED = re.compile(r"^(?P<locus>.+?)(?:[\s_.\-]+(?:allele[\s_.\-]*)?|[\s_.\-]*allele[\s_.\-]*|\s*\()"
@@ -81,7 +81,7 @@ class LabRow:
 
     line: int
     reference: str
-    kind: ProfileKind
+    kind: ReferenceKind
     loci: dict[str, list[str]]
 
 
@@ -125,13 +125,13 @@ def split_alleles(cell: str) -> list[str]:
     return [value for value in _SPLIT.split(cell.strip()) if value]
 
 
-def parse_kind(value: str, line_field: str = "kind") -> ProfileKind:
+def parse_kind(value: str, line_field: str = "kind") -> ReferenceKind:
     """A profile kind as labs write it (see the module doc); InvalidInput otherwise."""
     word = " ".join(value.strip().lower().replace("_", " ").split())
     if word in _KIND_WORDS:
         return _KIND_WORDS[word]
     try:
-        return ProfileKind.parse(value, field=line_field)
+        return ReferenceKind.parse(value, field=line_field)
     except InvalidInput:
         raise InvalidInput(f"{quote(value)} is not a profile kind; allowed: person, reference, P, IDENTIFIED_PERSON "
                            f"(identified person) or trace, stain, crime scene, T, UNIDENTIFIED_TRACE (DNA-2)",
@@ -160,7 +160,7 @@ def _sniff(text: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | str | None = None) -> LabFile:
+def parse_lab_csv(source: str | Iterable[str], *, default_kind: ReferenceKind | str | None = None) -> LabFile:
     """Read a lab export (text, or lines) in any of the layouts of the module doc.
 
     Raises InvalidInput when the header names no reference column or no locus at all, or when the
@@ -181,7 +181,7 @@ def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | st
                            f"{', '.join(_REFERENCE_NAMES)}", field="file")
     kind_at = _find(header, _KIND_NAMES)
     default = None if default_kind is None else parse_kind(str(default_kind.name if isinstance(
-        default_kind, ProfileKind) else default_kind))
+        default_kind, ReferenceKind) else default_kind))
     if kind_at is None and default is None:
         raise InvalidInput("the file has no kind column (kind/type: person or trace); give a default kind",
                            field="kind")
@@ -253,11 +253,11 @@ def parse_lab_csv(source: str | Iterable[str], *, default_kind: ProfileKind | st
 
 def _parse_long(reader: Iterable[list[str]], header: list[str], delimiter: str, reference_at: int,
                 kind_at: int | None, marker_at: int, allele_columns: list[tuple[int, int]],
-                default: ProfileKind | None) -> LabFile:
+                default: ReferenceKind | None) -> LabFile:
     used = {reference_at, marker_at, *(i for i, _ in allele_columns)} | ({kind_at} if kind_at is not None else set())
     result = LabFile(LONG, delimiter, ignored_columns=[name.strip() for i, name in enumerate(header)
                                                         if i not in used and name.strip()])
-    samples: dict[str, tuple[int, ProfileKind | None, dict[str, list[str]], list[str]]] = {}
+    samples: dict[str, tuple[int, ReferenceKind | None, dict[str, list[str]], list[str]]] = {}
     line_of = getattr(reader, "line_num", None)
     for number, record in enumerate(reader, start=2):
         line = reader.line_num if line_of is not None else number  # type: ignore[attr-defined]
@@ -296,7 +296,7 @@ def _parse_long(reader: Iterable[list[str]], header: list[str], delimiter: str, 
     return result
 
 
-def read_lab_csv(path: str | Path, *, default_kind: ProfileKind | str | None = None) -> LabFile:
+def read_lab_csv(path: str | Path, *, default_kind: ReferenceKind | str | None = None) -> LabFile:
     """`parse_lab_csv` of a file (UTF-8, a byte-order mark allowed; Latin-1 when it is not UTF-8)."""
     raw = Path(path).read_bytes()
     try:

@@ -22,12 +22,12 @@ Allele values, decided here once (DNA-5, DNA-6, DNA-7):
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from prum.services.common.errors import InvalidInput, quote
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.loci import (
     AMELOGENIN,
     ESS_ORIGINAL,
@@ -60,25 +60,6 @@ _MAX_REPEAT_DIGITS = 3
 """Digits a repeat number may have once its leading zeros are dropped: 98 is the largest, 99 a wildcard code."""
 _AMEL_VALUES = {"X": "X", "Y": "Y"}
 _ORDER = {locus: position for position, locus in enumerate(KNOWN_LOCI)}
-_KIND_TEXT = "IDENTIFIED_PERSON, UNIDENTIFIED_TRACE"
-
-
-class ProfileKind(enum.Enum):
-    """Whether a profile belongs to an identified person or comes from an unidentified trace (DNA-2)."""
-
-    IDENTIFIED_PERSON = "identified_person"
-    UNIDENTIFIED_TRACE = "unidentified_trace"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> ProfileKind:
-        """A ProfileKind from itself or its name/value in any case; InvalidInput otherwise."""
-        if isinstance(value, ProfileKind):
-            return value
-        if isinstance(value, str):
-            key = value.strip().upper().removeprefix("PROFILE_KIND_")
-            if key in cls.__members__:
-                return cls[key]
-        raise InvalidInput(f"kind {quote(value)} is not a profile kind; allowed: {_KIND_TEXT} (DNA-2)", field=field)
 
 
 class NormalisedProfile(dict[str, Genotype]):
@@ -230,7 +211,7 @@ def fully_designated_loci(profile: Mapping[str, Sequence[str]]) -> list[str]:
     return [locus for locus, genotype in profile.items() if is_fully_designated(locus, genotype)]
 
 
-def check_inclusion(profile: Mapping[str, object], kind: ProfileKind) -> None:
+def check_inclusion(profile: Mapping[str, object], kind: ReferenceKind) -> None:
     """DNA-4: refuse a profile with fewer than 6 fully designated loci, and a reference (identified
     person) profile with fewer than 6 of the 7 original ESS loci fully designated.
 
@@ -238,7 +219,7 @@ def check_inclusion(profile: Mapping[str, object], kind: ProfileKind) -> None:
     were found and what is needed.
     """
     normalised = normalize_profile(profile)
-    kind = ProfileKind.parse(kind)
+    kind = ReferenceKind.parse(kind)
     designated = fully_designated_loci(normalised)
     if len(designated) < MIN_DESIGNATED_LOCI:
         found = ", ".join(designated) or "none"
@@ -246,7 +227,7 @@ def check_inclusion(profile: Mapping[str, object], kind: ProfileKind) -> None:
             f"the profile has {len(designated)} fully designated loci ({found}); at least "
             f"{MIN_DESIGNATED_LOCI} are needed (DNA-4); loci with a wildcard and amelogenin do not count",
             field="loci")
-    if kind is ProfileKind.IDENTIFIED_PERSON:
+    if kind is ReferenceKind.IDENTIFIED_PERSON:
         ess = [locus for locus in ESS_ORIGINAL if locus in designated]
         if len(ess) < MIN_ESS_LOCI_FOR_PERSON:
             missing = ", ".join(locus for locus in ESS_ORIGINAL if locus not in ess)

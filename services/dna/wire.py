@@ -13,16 +13,16 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
 from prum.services.common.errors import InvalidInput
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.exchange import DnaQuery
 from prum.services.dna.file import DnaHit
-from prum.services.dna.profile import ProfileKind
 
-KIND_TO_PROTO: dict[ProfileKind, dna_pb2.ProfileKind.ValueType] = {
-    ProfileKind.IDENTIFIED_PERSON: dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON,
-    ProfileKind.UNIDENTIFIED_TRACE: dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE,
+KIND_TO_PROTO: dict[ReferenceKind, dna_pb2.ProfileKind.ValueType] = {
+    ReferenceKind.IDENTIFIED_PERSON: dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON,
+    ReferenceKind.UNIDENTIFIED_TRACE: dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE,
 }
 #: Keyed by plain int: a message's field holds any number, not only the enum's.
-KIND_FROM_PROTO: dict[int, ProfileKind] = {v: k for k, v in KIND_TO_PROTO.items()}
+KIND_FROM_PROTO: dict[int, ReferenceKind] = {v: k for k, v in KIND_TO_PROTO.items()}
 MATCH_CLASS_TO_PROTO = {
     "full": dna_pb2.MATCH_CLASS_FULL,
     "wildcard": dna_pb2.MATCH_CLASS_WILDCARD,
@@ -31,7 +31,7 @@ MATCH_CLASS_TO_PROTO = {
 }
 
 
-def kind_from_proto(value: int, field: str = "profile.kind") -> ProfileKind:
+def kind_from_proto(value: int, field: str = "profile.kind") -> ReferenceKind:
     try:
         return KIND_FROM_PROTO[value]
     except KeyError:
@@ -43,7 +43,7 @@ def loci_from_proto(profile: dna_pb2.Profile) -> dict[str, list[str]]:
     return {locus: list(alleles.values) for locus, alleles in profile.loci.items()}
 
 
-def profile_to_proto(reference: str, kind: ProfileKind, loci: Mapping[str, Sequence[str]]) -> dna_pb2.Profile:
+def profile_to_proto(reference: str, kind: ReferenceKind, loci: Mapping[str, Sequence[str]]) -> dna_pb2.Profile:
     return dna_pb2.Profile(reference=reference, kind=KIND_TO_PROTO[kind],
                            loci={locus: dna_pb2.Alleles(values=list(a)) for locus, a in loci.items()})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2
 from prum.services.common.errors import InvalidInput

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from prum.federation.datagen_afis import master_finger, impression, trace_impression
+from prum.federation.datagen_afis import impression, master_finger, trace_impression
 from prum.services.afis.ansi_nist import (
     FS,
     GS,
@@ -14,8 +13,9 @@ from prum.services.afis.ansi_nist import (
     read_templates,
     write_templates,
 )
-from prum.services.afis.templates import Template, TemplateKind
+from prum.services.afis.templates import Template
 from prum.services.common.errors import InvalidInput
+from prum.services.common.reference import ReferenceKind
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_round_trip_is_exact_both_ways(templates):
     assert encode_transaction(decoded.templates, tot=decoded.tot, tcn=decoded.tcn, date=decoded.date,
                               originating_agency=decoded.originating_agency,
                               destination_agency=decoded.destination_agency) == data
-    assert {t.kind for t in decoded.templates} == {TemplateKind.IDENTIFIED_PERSON, TemplateKind.UNIDENTIFIED_TRACE}
+    assert {t.kind for t in decoded.templates} == {ReferenceKind.IDENTIFIED_PERSON, ReferenceKind.UNIDENTIFIED_TRACE}
 
 
 def test_record_lengths_are_right_and_nistitl_reads_it(templates):

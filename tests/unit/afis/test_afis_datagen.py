@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from prum.federation.afis_evaluate import evaluate, write_det_plot
 from prum.federation.datagen_afis import (
     MIN_TRACE_MINUTIAE,
@@ -13,7 +12,7 @@ from prum.federation.datagen_afis import (
     population,
     trace_impression,
 )
-from prum.services.afis.templates import TemplateKind
+from prum.services.common.reference import ReferenceKind
 
 
 def _draw(seed: int):
@@ -35,7 +34,7 @@ def test_counts_classes_and_directions_are_realistic():
         counts.append(len(impression(rng, master, f"P{number}").minutiae))
         trace = trace_impression(rng, master, f"T{number}")
         traces.append(len(trace.minutiae))
-        assert trace.kind is TemplateKind.UNIDENTIFIED_TRACE
+        assert trace.kind is ReferenceKind.UNIDENTIFIED_TRACE
     assert 30 <= np.percentile(counts, 10) and np.percentile(counts, 90) <= 60  # plain impression at 500 ppi
     assert min(traces) >= MIN_TRACE_MINUTIAE and np.median(traces) < np.median(counts) / 2  # partial
     assert {"left_loop", "right_loop", "whorl"} <= patterns <= set(PATTERN_CLASSES)

@@ -6,13 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from prum.federation.datagen_afis import impression, master_finger, mated_probe, trace_impression
 from prum.services.afis import kernels, matching
 from prum.services.afis.gallery import Candidate, Gallery
 from prum.services.afis.matching import VERIFY_THRESHOLD, Batch, encode, score, score_batch, verify
-from prum.services.afis.templates import TemplateKind
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
+from prum.services.common.reference import ReferenceKind
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +47,7 @@ def test_one_to_n_finds_the_mate_at_rank_one_and_caps_the_list(fingers):
         assert len(candidates) <= 5 and all(isinstance(c, Candidate) for c in candidates)
         assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
     trace = trace_impression(rng, masters[8], "T-8")
-    assert trace.kind is TemplateKind.UNIDENTIFIED_TRACE and trace.finger_position == 0
+    assert trace.kind is ReferenceKind.UNIDENTIFIED_TRACE and trace.finger_position == 0
     assert file.search(trace, max_candidates=3)[0].reference == "NL-0008"
     assert len(file.search(mated_probe(rng, masters[9], "P9"), max_candidates=1)) == 1
     with pytest.raises(InvalidInput, match="candidate count"):

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from prum.services.afis.templates import (
-    MIN_MINUTIAE,
-    Minutia,
-    MinutiaType,
-    Template,
-    TemplateKind,
-    validate_template,
-)
+from prum.services.afis.templates import MIN_MINUTIAE, Minutia, MinutiaType, Template, validate_template
 from prum.services.common.errors import InvalidInput
+from prum.services.common.reference import ReferenceKind
 
 
 def _minutiae(count: int = 12) -> list[tuple[int, int, int, int, int]]:
@@ -30,7 +23,7 @@ def test_a_valid_template_is_normalised():
     template = validate_template(_fields(kind="TEMPLATE_KIND_UNIDENTIFIED_TRACE", finger_position=0,
                                          minutiae=[{"x": 5, "y": 6, "angle": 359, "type": "BIFURCATION", "quality": 0}]
                                          + _minutiae(11)))
-    assert template.kind is TemplateKind.UNIDENTIFIED_TRACE and template.is_trace
+    assert template.kind is ReferenceKind.UNIDENTIFIED_TRACE and template.is_trace
     assert template.minutiae[0] == Minutia(5, 6, 359, MinutiaType.BIFURCATION, 0)
     assert all(isinstance(m, Minutia) and type(m.type) is MinutiaType for m in template.minutiae)
     assert validate_template(template) is template
@@ -76,4 +69,4 @@ def test_a_mapping_with_missing_or_unknown_fields_is_refused():
 
 def test_the_constructor_itself_refuses():
     with pytest.raises(InvalidInput):
-        Template("NL-1", TemplateKind.IDENTIFIED_PERSON, 3, 416, 512, 500, _minutiae(3))
+        Template("NL-1", ReferenceKind.IDENTIFIED_PERSON, 3, 416, 512, 500, _minutiae(3))

@@ -6,14 +6,13 @@ import random
 
 import numpy as np
 import pytest
-
 from prum.federation.datagen_afis import impression, master_finger, mated_probe
 from prum.services.afis import kernels
-from prum.services.common.jit import compiled_signatures
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.matching import verify
-from prum.services.afis.templates import TemplateKind
 from prum.services.afis.warmup import _finger, _impression, compile_kernels
+from prum.services.common.jit import compiled_signatures
+from prum.services.common.reference import ReferenceKind
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed: nothing to compile")
 
@@ -42,7 +41,7 @@ def test_the_warm_up_finds_its_own_mates() -> None:
     gallery = Gallery()
     gallery.add_many(fingers)
     gallery.build_index()
-    probe = _impression(rng, fingers[7], "PROBE", 0.9, TemplateKind.IDENTIFIED_PERSON)
+    probe = _impression(rng, fingers[7], "PROBE", 0.9, ReferenceKind.IDENTIFIED_PERSON)
     assert gallery.search(probe, 3)[0].reference == "M-7"
 
 

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from prum.federation.datagen_dna import (
     CHANGE_CLASS,
     DEFAULT_LOCI,
     DEFAULT_QUERY_MIX,
-    PLANTED_CHANGES,
-    WILDCARD_INDEX,
-    derive_batch,
-    query_mix,
-    random_batch,
-    synthetic_file,
     FREQUENCIES_PATH,
     LAB_WILDCARD_CODES,
     MIN_TRACE_LOCI,
+    PLANTED_CHANGES,
+    WILDCARD_INDEX,
     allele_frequencies,
+    derive_batch,
     derived_profile,
+    query_mix,
+    random_batch,
     random_profile,
+    synthetic_file,
 )
-from prum.services.dna import STR_LOCI, ProfileKind, check_inclusion, compare, normalize_profile
+from prum.services.common.reference import ReferenceKind
+from prum.services.dna import STR_LOCI, check_inclusion, compare, normalize_profile
 
 
 def test_frequency_table_is_documented_and_sound():
@@ -60,17 +60,17 @@ def test_person_profiles_have_every_locus_and_pass_inclusion():
         assert profile["AMEL"] in (["X", "Y"], ["X", "X"])
         for locus in DEFAULT_LOCI:
             assert len(profile[locus]) == 2 and set(profile[locus]) <= set(table[locus][0])
-        check_inclusion(profile, ProfileKind.IDENTIFIED_PERSON)
+        check_inclusion(profile, ReferenceKind.IDENTIFIED_PERSON)
 
 
 def test_trace_profiles_may_lose_loci_but_keep_at_least_eight():
     rng = np.random.default_rng(2)
     sizes = set()
     for _ in range(50):
-        profile = random_profile(rng, kind=ProfileKind.UNIDENTIFIED_TRACE)
+        profile = random_profile(rng, kind=ReferenceKind.UNIDENTIFIED_TRACE)
         loci = [locus for locus in profile if locus != "AMEL"]
         assert 8 <= len(loci) <= len(DEFAULT_LOCI) and loci == [l for l in DEFAULT_LOCI if l in loci]
-        check_inclusion(profile, ProfileKind.UNIDENTIFIED_TRACE)
+        check_inclusion(profile, ReferenceKind.UNIDENTIFIED_TRACE)
         sizes.add(len(loci))
     assert len(sizes) > 1  # some drop-out happens
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from prum.federation.datagen_dna import derived_profile, random_profile
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
-from prum.services.dna import DnaFile, DnaHit, FileStats, ProfileKind, normalize_profile
+from prum.services.common.reference import ReferenceKind
+from prum.services.dna import DnaFile, DnaHit, FileStats, normalize_profile
 
-PERSON = ProfileKind.IDENTIFIED_PERSON
-TRACE = ProfileKind.UNIDENTIFIED_TRACE
+PERSON = ReferenceKind.IDENTIFIED_PERSON
+TRACE = ReferenceKind.UNIDENTIFIED_TRACE
 
 
 @pytest.fixture

@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from prum.services.common.errors import InvalidInput
-from prum.services.dna import DnaFile, ProfileKind
-from prum.services.dna.lab_export import LONG, PAIRED, WIDE, import_lab_file, parse_lab_csv, read_lab_csv, split_alleles
+from prum.services.common.reference import ReferenceKind
+from prum.services.dna import DnaFile
+from prum.services.dna.lab_export import (
+    LONG,
+    PAIRED,
+    WIDE,
+    import_lab_file,
+    parse_lab_csv,
+    read_lab_csv,
+    split_alleles,
+)
 
 LOCI = ("D3S1358", "vWA", "TH01", "D21S11", "FGA", "D8S1179", "D18S51")
 VALUES = ("15,16", "17/18", "6 9.3", "29-30", "21/22", "13 14", "12/16")
@@ -35,7 +43,7 @@ def test_one_cell_per_locus_with_errors_reported_by_line():
     parsed = parse_lab_csv(text)
     assert parsed.layout == WIDE and parsed.delimiter == "," and parsed.ignored_columns == ["name"]
     assert [(r.line, r.reference, r.kind) for r in parsed.rows] == [
-        (2, "NL-P-1", ProfileKind.IDENTIFIED_PERSON), (3, "NL-T-2", ProfileKind.UNIDENTIFIED_TRACE)]
+        (2, "NL-P-1", ReferenceKind.IDENTIFIED_PERSON), (3, "NL-T-2", ReferenceKind.UNIDENTIFIED_TRACE)]
     assert parsed.rows[0].loci["VWA"] == ["17", "18"] and parsed.rows[0].loci["TH01"] == ["6", "9.3"]
     assert "TH01" not in parsed.rows[1].loci  # an empty cell: locus not typed
     errors = {e.line: e.reason for e in parsed.errors}
@@ -50,7 +58,7 @@ def test_two_columns_per_locus_semicolon_and_blank_second_allele():
     parsed = parse_lab_csv(f"Sample Name;Type;{header}\nA-1;trace;{row}\n")
     assert parsed.layout == PAIRED and parsed.delimiter == ";"
     [row] = parsed.rows
-    assert row.reference == "A-1" and row.kind is ProfileKind.UNIDENTIFIED_TRACE
+    assert row.reference == "A-1" and row.kind is ReferenceKind.UNIDENTIFIED_TRACE
     assert row.loci["VWA"] == ["17"] and row.loci["D3S1358"] == ["15", "16"]
 
 

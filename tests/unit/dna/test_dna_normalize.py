@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from prum.services.common.errors import InvalidInput
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna import (
     ANNEX_LOCI,
     ESS_ADDED,
@@ -13,7 +13,6 @@ from prum.services.dna import (
     PENTANUCLEOTIDE_LOCI,
     STR_LOCI,
     NormalisedProfile,
-    ProfileKind,
     canonical_locus,
     check_inclusion,
     normalize_profile,
@@ -135,12 +134,12 @@ SIX_ESS = {"VWA": ["17", "18"], "TH01": ["6", "9.3"], "D21S11": ["29", "30"], "F
 
 
 def test_inclusion_accepts_six_designated_loci_and_a_person_with_six_ess_loci():
-    check_inclusion(SIX_ESS, ProfileKind.UNIDENTIFIED_TRACE)
-    check_inclusion(SIX_ESS, ProfileKind.IDENTIFIED_PERSON)
+    check_inclusion(SIX_ESS, ReferenceKind.UNIDENTIFIED_TRACE)
+    check_inclusion(SIX_ESS, ReferenceKind.IDENTIFIED_PERSON)
     check_inclusion(normalize_profile(SIX_ESS), "IDENTIFIED_PERSON")
     non_ess = {"D1S1656": ["12", "13"], "D2S441": ["10", "11"], "D10S1248": ["13", "14"],
                "D12S391": ["18", "19"], "D22S1045": ["15", "16"], "SE33": ["17", "28.2"]}
-    check_inclusion(non_ess, ProfileKind.UNIDENTIFIED_TRACE)  # a trace needs no ESS locus
+    check_inclusion(non_ess, ReferenceKind.UNIDENTIFIED_TRACE)  # a trace needs no ESS locus
 
 
 @pytest.mark.parametrize("profile, found", [
@@ -151,7 +150,7 @@ def test_inclusion_accepts_six_designated_loci_and_a_person_with_six_ess_loci():
 ])
 def test_inclusion_refuses_fewer_than_six_designated_loci(profile, found):
     with pytest.raises(InvalidInput) as caught:
-        check_inclusion(profile, ProfileKind.UNIDENTIFIED_TRACE)
+        check_inclusion(profile, ReferenceKind.UNIDENTIFIED_TRACE)
     message = str(caught.value)
     assert f"has {found} fully designated loci" in message
     assert "at least 6 are needed (DNA-4)" in message
@@ -161,9 +160,9 @@ def test_inclusion_refuses_fewer_than_six_designated_loci(profile, found):
 def test_inclusion_refuses_a_person_with_five_original_ess_loci():
     profile = {**{k: v for k, v in list(SIX_ESS.items())[:5]}, "D18S51": ["12", "OL"],
                "D1S1656": ["12", "13"], "D2S441": ["10", "11"], "SE33": ["17", "28.2"]}
-    check_inclusion(profile, ProfileKind.UNIDENTIFIED_TRACE)  # 8 designated: a trace is fine
+    check_inclusion(profile, ReferenceKind.UNIDENTIFIED_TRACE)  # 8 designated: a trace is fine
     with pytest.raises(InvalidInput) as caught:
-        check_inclusion(profile, ProfileKind.IDENTIFIED_PERSON)
+        check_inclusion(profile, ReferenceKind.IDENTIFIED_PERSON)
     message = str(caught.value)
     assert "at least 6 of the 7 original ESS loci" in message
     assert "found 5" in message
@@ -171,18 +170,18 @@ def test_inclusion_refuses_a_person_with_five_original_ess_loci():
 
 
 @pytest.mark.parametrize("given, kind", [
-    (ProfileKind.IDENTIFIED_PERSON, ProfileKind.IDENTIFIED_PERSON),
-    ("identified_person", ProfileKind.IDENTIFIED_PERSON),
-    ("PROFILE_KIND_UNIDENTIFIED_TRACE", ProfileKind.UNIDENTIFIED_TRACE),
+    (ReferenceKind.IDENTIFIED_PERSON, ReferenceKind.IDENTIFIED_PERSON),
+    ("identified_person", ReferenceKind.IDENTIFIED_PERSON),
+    ("PROFILE_KIND_UNIDENTIFIED_TRACE", ReferenceKind.UNIDENTIFIED_TRACE),
 ])
 def test_profile_kind_parses_names(given, kind):
-    assert ProfileKind.parse(given) is kind
+    assert ReferenceKind.parse(given) is kind
 
 
 @pytest.mark.parametrize("given", [None, "", "PERSON", 1])
 def test_profile_kind_refuses_other_values(given):
     with pytest.raises(InvalidInput, match="allowed: IDENTIFIED_PERSON, UNIDENTIFIED_TRACE"):
-        ProfileKind.parse(given)
+        ReferenceKind.parse(given)
 
 
 class _Typed(str):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from prum.services.common.errors import InvalidInput
-from prum.services.dna import ProfileKind, canonical_locus, normalize_profile
+from prum.services.common.reference import ReferenceKind
+from prum.services.dna import canonical_locus, normalize_profile
 from prum.services.dna.file import DnaFile
 from prum.services.dna.profile import normalize_allele
 
@@ -70,7 +71,7 @@ def test_a_foreign_digit_at_amelogenin_is_refused_too() -> None:
 def test_a_profile_typed_in_arabic_indic_digits_does_not_match(tmp_path: Path) -> None:
     """End to end in the core: the file refuses the search instead of reporting a hit."""
     with DnaFile(tmp_path / "dna.db") as file:
-        file.ingest("NL-P-1", ProfileKind.IDENTIFIED_PERSON, DONOR)
+        file.ingest("NL-P-1", ReferenceKind.IDENTIFIED_PERSON, DONOR)
         typed = {**DONOR, "VWA": ["١٧", "18"]}
         with pytest.raises(InvalidInput, match="VWA: allele '١٧' has a digit that is not an ASCII digit"):
             file.search(typed)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from exchange_fakes import NOW, data, ready_book
-
 from prum.federation.datagen_afis import mated_probe, population
 from prum.federation.datagen_dna import random_profile
 from prum.federation.datagen_vehicle import vehicle_records
@@ -20,10 +19,10 @@ from prum.services.afis.plugin import PLUGIN as FINGERPRINT
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import CapacityExhausted, GateClosed, IdentityMismatch, InvalidInput
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.exchange import DnaQuery
 from prum.services.dna.file import DnaFile
 from prum.services.dna.plugin import PLUGIN as DNA
-from prum.services.dna.profile import ProfileKind
 from prum.services.exchange.context import QueryContext
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -31,7 +30,7 @@ from prum.services.vehicle.exchange import VehicleQuery
 from prum.services.vehicle.plugin import PLUGIN as VEHICLE
 from prum.services.vehicle.register import VehicleRegister
 
-TRACE = ProfileKind.UNIDENTIFIED_TRACE
+TRACE = ReferenceKind.UNIDENTIFIED_TRACE
 
 
 @pytest.fixture
@@ -70,7 +69,7 @@ def logged(log: ProtocolLog) -> list[LogEntry]:
 def test_a_hit_is_answered_after_the_receipt_and_the_reply_are_logged(nl: FileManagingSide, log: ProtocolLog,
                                                                        dna_file: DnaFile) -> None:
     donor = random_profile(np.random.default_rng(1))
-    dna_file.ingest("NL-P-1", ProfileKind.IDENTIFIED_PERSON, donor)
+    dna_file.ingest("NL-P-1", ReferenceKind.IDENTIFIED_PERSON, donor)
     query = DnaQuery("DE-T-1", TRACE, donor)
     header, hits = nl.answer(DNA, dna_file, context(), "DE", query)
     assert [h.reference for h in hits] == ["NL-P-1"]
@@ -88,7 +87,7 @@ def test_a_hit_is_answered_after_the_receipt_and_the_reply_are_logged(nl: FileMa
 
 def test_a_no_hit_is_logged_as_one(nl: FileManagingSide, log: ProtocolLog, dna_file: DnaFile) -> None:
     rng = np.random.default_rng(2)
-    dna_file.ingest("NL-P-1", ProfileKind.IDENTIFIED_PERSON, random_profile(rng))
+    dna_file.ingest("NL-P-1", ReferenceKind.IDENTIFIED_PERSON, random_profile(rng))
     _, hits = nl.answer(DNA, dna_file, context(), "DE", DnaQuery("DE-T-2", TRACE, random_profile(rng)))
     assert hits == []
     _, reply = logged(log)

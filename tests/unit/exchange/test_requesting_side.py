@@ -15,7 +15,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from exchange_fakes import NOW, FakePeers, answers, contact_point, data, raises, ready_book, refuses
-
 from prum.afis.v1 import afis_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
@@ -29,10 +28,10 @@ from prum.services.afis.wire import template_to_proto
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised
+from prum.services.common.reference import ReferenceKind
 from prum.services.contact_point.wire import STATUS_TO_PROTO
 from prum.services.dna.exchange import DnaQuery
 from prum.services.dna.plugin import PLUGIN as DNA
-from prum.services.dna.profile import ProfileKind
 from prum.services.exchange.requesting import ContactPoint, OfficerSearch, ResultStatus, SearchOutcome
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog
 from prum.services.vehicle.exchange import VehicleQuery
@@ -67,7 +66,7 @@ def de(log: ProtocolLog, peers: FakePeers, clock: SimulatedClock) -> Iterator[Co
 
 
 def dna_query(seed: int = 7) -> DnaQuery:
-    return DnaQuery("DE-T-1", ProfileKind.UNIDENTIFIED_TRACE, random_profile(np.random.default_rng(seed)))
+    return DnaQuery("DE-T-1", ReferenceKind.UNIDENTIFIED_TRACE, random_profile(np.random.default_rng(seed)))
 
 
 def search(ncp: ContactPoint, plugin, query, targets=(), deadline_ms: int = 0) -> SearchOutcome:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from prum.afis.v1 import afis_pb2
 from prum.logger.v1 import logger_pb2
 from prum.services.afis.wire import template_from_proto
@@ -21,7 +20,7 @@ UNDEFINED = (-1, 99, 2**31 - 1)
 
 @pytest.mark.parametrize("number", UNDEFINED)
 def test_a_template_kind_that_is_not_defined(number: int) -> None:
-    with pytest.raises(InvalidInput, match=f"probe.kind: kind {number} is not a template kind"):
+    with pytest.raises(InvalidInput, match=f"probe.kind: kind {number} is not a kind of reference data"):
         template_from_proto(afis_pb2.Template(reference="NL-T-1", kind=number))
 
 
