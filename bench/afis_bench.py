@@ -5,7 +5,7 @@ Usage (a quick run by default; the figures in the report came from the second li
     python bench/afis_bench.py --gallery 10000 --probes 300 --json bench/afis_10k.json
     python bench/afis_bench.py --gallery 100000 --probes 300 --reference-gallery 0
 
-Part 1 (`prum.federation.afis_evaluate.evaluate`): a synthetic national file of N plain impressions,
+Part 1 (`prum.federation.demo.afis_evaluation.evaluate`): a synthetic national file of N plain impressions,
 mated probes (a share of them partial traces) and as many non-mated probes; rank-1 identification
 rate (plain and trace apart), FNIR at FPIR 1 %, search latency p50/p95, memory per template.
 
@@ -29,8 +29,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from prum.federation.afis_evaluate import _fnir_at_fpir, evaluate, write_det_plot
-from prum.federation.datagen_afis import impression, master_finger, mated_probe
+from prum.federation.demo.afis_evaluation import _fnir_at_fpir, evaluate, write_det_plot
+from prum.federation.synthetic.afis import impression, master_finger, mated_probe
 from prum.services.afis import matching
 from prum.services.afis.templates import Template
 

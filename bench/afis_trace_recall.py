@@ -4,7 +4,7 @@ Usage:
     python bench/afis_trace_recall.py --gallery 10000 --traces 300
     python bench/afis_trace_recall.py --gallery 100000 --traces 300 --json bench/afis_trace_recall_100k.json
 
-The gallery is the one `prum.federation.afis_evaluate.evaluate` builds for the same seed (same generator
+The gallery is the one `prum.federation.demo.afis_evaluation.evaluate` builds for the same seed (same generator
 calls in the same order); the traces are drawn from a generator of their own (seed + 1000), mates chosen
 uniformly from the gallery. For every mated trace:
 - the mate's rank in the triangle pre-selection (`TriangleIndex.votes`), with the usual contender cut and
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from prum.federation.afis_evaluate import enrol
-from prum.federation.datagen_afis import mated_probe
+from prum.federation.demo.afis_evaluation import enrol
+from prum.federation.synthetic.afis import mated_probe
 from prum.services.afis import hashing, matching
 from prum.services.afis.gallery import Gallery
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from prum.federation import datagen_afis
-from prum.federation.datagen_afis import _FINGER_A, _FINGER_B, impression, master_finger, mated_probe
+from prum.federation.synthetic import afis as synthetic_afis
+from prum.federation.synthetic.afis import _FINGER_A, _FINGER_B, impression, master_finger, mated_probe
 from prum.services.afis import hashing, kernels, matching
 from prum.services.afis.gallery import Gallery
 
@@ -40,7 +40,7 @@ _last: dict[str, Any] = {}
 
 
 def _install() -> None:
-    capture, observe = datagen_afis._capture, datagen_afis._observe
+    capture, observe = synthetic_afis._capture, synthetic_afis._observe
 
     def wrapped_capture(*args, **kwargs):
         result = capture(*args, **kwargs)
@@ -51,7 +51,7 @@ def _install() -> None:
         _last["inside"] = inside
         return observe(rng, master, cap, to_image, style, inside, *rest)
 
-    datagen_afis._capture, datagen_afis._observe = wrapped_capture, wrapped_observe
+    synthetic_afis._capture, synthetic_afis._observe = wrapped_capture, wrapped_observe
 
 
 def _grid() -> np.ndarray:
@@ -118,7 +118,7 @@ def _kept_share(errors: np.ndarray, tolerance: tuple[float, float] | None, seed:
 
 
 def build(size: int, seed: int, cache: str | None) -> tuple[Gallery, list, list, list]:
-    """The gallery of `afis_evaluate.enrol(default_rng(seed), size)`, its master fingers and templates, and the
+    """The gallery of `afis_evaluation.enrol(default_rng(seed), size)`, its master fingers and templates, and the
     generator's state before each impression (to replay it for its ground truth); from `cache` if it exists."""
     if cache and os.path.exists(cache):
         with open(cache, "rb") as handle:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from prum.federation.datagen_vehicle import vehicle_records
+from prum.federation.synthetic.vehicle import vehicle_records
 from prum.services.common.category import Category
 from prum.services.exchange.context import QueryContext
 from prum.services.exchange.file_managing import FileManagingSide

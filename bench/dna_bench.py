@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """DNA index benchmark (issue 4): the exact block-key index of `prum.services.dna.block_index` on
-synthetic national files (`prum.federation.datagen_dna.synthetic_file`: 80 % persons with the 16 loci
+synthetic national files (`prum.federation.synthetic.dna.synthetic_file`: 80 % persons with the 16 loci
 of the common European kits, 20 % traces with drop-out, 2 % with a wildcard, 1 % duplicates).
 
 For each file size: build time (encoding + keys + directory), memory per profile (encoded rows + key
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from prum.federation.cli_dna import print_benchmark, run_benchmark
+from prum.federation.cli.dna import print_benchmark, run_benchmark
 
 
 def main() -> None:

@@ -28,10 +28,10 @@ import numpy as np
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
-from prum.federation.datagen_dna import random_profile
-from prum.federation.datagen_vehicle import vehicle_records
-from prum.federation.processes import down, up
-from prum.federation.topology import parse_federation
+from prum.federation.synthetic.dna import random_profile
+from prum.federation.synthetic.vehicle import vehicle_records
+from prum.federation.runtime.processes import down, up
+from prum.federation.runtime.topology import parse_federation
 from prum.services.common.reference import ReferenceKind
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial

@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from prum.federation.datagen_vehicle import AS_OF, MAKES, make_vin, vehicle_records
+from prum.federation.synthetic.vehicle import AS_OF, MAKES, make_vin, vehicle_records
 from prum.services.common.clock import SimulatedClock
 from prum.services.vehicle import VehicleRegister, random_plate
 from prum.services.vehicle.register import INGEST_CHUNK

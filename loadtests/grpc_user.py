@@ -27,7 +27,6 @@ import grpc
 from locust import User, between, constant, events
 from locust.exception import LocustError
 from locust.stats import CSV_STATS_INTERVAL_SEC
-
 from prum.loadtests.load_checks import BY_METHOD, CHECKS, QUERY_TYPES, Tally
 from prum.loadtests.load_data import read_queries, stamped, stub_call
 from prum.loadtests.load_plan import Plan
@@ -145,7 +144,7 @@ def _queries() -> dict[str, list[Any]]:
     return _QUERIES
 
 
-def configure(user_class: type["PrumGrpcUser"]) -> type["PrumGrpcUser"]:
+def configure(user_class: type[PrumGrpcUser]) -> type[PrumGrpcUser]:
     """Class decorator: weight and think time of a user class from the plan (at import, in every process)."""
     plan = _plan()
     user_class.weight = max(0, int(plan.weights.get(user_class.query_type, 0)))

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
 from prum.loadtests.load_checks import QUERY_TYPES
 from prum.loadtests.load_data import DataSpec, Target, load_data, preflight, read_queries, write_queries
 from prum.loadtests.load_plan import DEFAULT_THINK, Plan, parse_think
@@ -74,7 +73,7 @@ def is_loopback(address: str) -> bool:
 def bench_federation(states: int, fanout_deadline_ms: int) -> Any:
     """The requester DE, the target NL and further EU states up to `states`: all ready, AFIS quotas that a
     load test does not spend, no synthetic files of their own (load_data brings them)."""
-    from prum.federation.topology import EU_MEMBER_STATES, parse_federation
+    from prum.federation.runtime.topology import EU_MEMBER_STATES, parse_federation
 
     codes = [REQUESTER, TARGET, *(c for c in EU_MEMBER_STATES if c not in (REQUESTER, TARGET))][:states]
     return parse_federation({
@@ -88,7 +87,7 @@ def bench_federation(states: int, fanout_deadline_ms: int) -> Any:
 @contextmanager
 def federation_for(options: BenchOptions, progress: Progress) -> Iterator[tuple[dict[str, Any], Path]]:
     """(run.json, its folder): a new federation stopped and removed on the way out, or the attached one."""
-    from prum.federation.processes import down, read_run, status, up
+    from prum.federation.runtime.processes import down, read_run, status, up
 
     if options.attach is not None:
         try:
@@ -293,8 +292,8 @@ def _figures(planned: RunPlan, locust: Any, think: dict[str, tuple[float, float]
     if not check["agrees"]:
         checks.append(f"{name}: the CSV disagrees with the final summary: {check['differences']}")
     if check["rps_gaps"]:
-        entry["warnings"] = [f"{name}: requests/s in the CSV and the final summary differ by more than the "
-                             f"tolerance (machine busy?): {check['rps_gaps']}"]
+        entry["warnings"] = [(f"{name}: requests/s in the CSV and the final summary differ by more than the "
+                              f"tolerance (machine busy?): {check['rps_gaps']}")]
     return entry
 
 

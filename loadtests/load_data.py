@@ -32,7 +32,6 @@ from typing import Any
 
 import grpc
 import numpy as np
-
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
@@ -105,7 +104,7 @@ def _ingest(call: Callable[..., Any], requests: Iterable[Any], total: int, chunk
     return accepted, rejected
 
 
-def _context(spec: "Target", key: str, number: int, hit: bool, mate: str = "") -> common_pb2.QueryContext:
+def _context(spec: Target, key: str, number: int, hit: bool, mate: str = "") -> common_pb2.QueryContext:
     return common_pb2.QueryContext(
         requesting_state=spec.requester, requested_state=spec.target, officer_id=spec.officer,
         ordering_officer_id=spec.ordering_officer, reason=REASON.format({"dna": 3, "vehicle": 12, "afis": 9}[key]),
@@ -126,7 +125,7 @@ class Target:
 
 def _dna(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel], progress: Progress
          ) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
-    from prum.federation.datagen_dna import CHANGE_CLASS, query_mix, synthetic_file
+    from prum.federation.synthetic.dna import CHANGE_CLASS, query_mix, synthetic_file
     from prum.services.dna.wire import KIND_TO_PROTO
 
     def rows(code: str, batch: Any) -> Iterator[dna_pb2.IngestRequest]:
@@ -169,7 +168,7 @@ def _dna(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel], prog
 
 def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
               ) -> tuple[dict[str, Any], list[bytes]]:
-    from prum.federation.datagen_vehicle import MAKES, make_vin, vehicle_records
+    from prum.federation.synthetic.vehicle import MAKES, make_vin, vehicle_records
     from prum.services.vehicle.wire import record_to_proto
 
     rng = random.Random(spec.seed)
@@ -203,7 +202,7 @@ def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: P
 
 def _fingerprints(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
                   ) -> tuple[dict[str, Any], list[bytes]]:
-    from prum.federation.datagen_afis import impression, master_finger, mated_probe, population
+    from prum.federation.synthetic.afis import impression, master_finger, mated_probe, population
     from prum.services.afis.wire import template_to_proto
 
     rng = np.random.default_rng(spec.seed + 7)

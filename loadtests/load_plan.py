@@ -108,11 +108,11 @@ class Plan:
         path.write_text(json.dumps(asdict(self), indent=2), "utf-8")
 
     @classmethod
-    def read(cls, path: Path) -> "Plan":
+    def read(cls, path: Path) -> Plan:
         return cls(**json.loads(path.read_text("utf-8")))
 
     @classmethod
-    def from_environment(cls) -> "Plan":
+    def from_environment(cls) -> Plan:
         """The plan named by PRUM_LOAD_PLAN, with the overrides of PRUM_LOAD_WEIGHTS/THINK/DEADLINE_S."""
         where = os.environ.get(PLAN_VARIABLE)
         if not where:

@@ -21,9 +21,8 @@ import grpc.experimental.gevent as grpc_gevent
 
 grpc_gevent.init_gevent()
 
-from locust import task  # noqa: E402
-
-from prum.loadtests.grpc_user import PrumGrpcUser, configure  # noqa: E402
+from locust import task
+from prum.loadtests.grpc_user import PrumGrpcUser, configure
 
 
 @configure

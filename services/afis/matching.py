@@ -34,7 +34,7 @@ few more impostor comparisons above it (still well below the threshold's 1e-4). 
 spurious and smudged minutiae, which chance pairs with an impostor's as readily as real ones, count
 less; it raised the traces' rank-1 and cut the non-mate finalists at or above the threshold, for
 traces and plain impressions alike. The measurements before and after each of these: BENCHMARKS.md
-(commits 9099c04, 089f029, 2b4125d). On the synthetic population (`prum.federation.datagen_afis`),
+(commits 9099c04, 089f029, 2b4125d). On the synthetic population (`prum.federation.synthetic.afis`),
 fingers of the same pattern class score below 10 in 99.9 % of comparisons, plain mated impressions
 mostly 15-60 and partial traces 5-40; `VERIFY_THRESHOLD` (12) is where about 1 in 10,000 impostor
 comparisons still scores (FMR ~ 1e-4).

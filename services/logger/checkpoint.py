@@ -3,7 +3,7 @@
 The hash chain alone shows an edit, a deletion or an insertion, but not a rewrite of the whole
 chain with every hash recomputed: the algorithm is public. A checkpoint (state, sequence, head
 hash, time) signed with the state's private key (the key of its federation certificate,
-`federation/pki.py`) anchors the chain: nobody without the key can sign a new one, so `verify`
+`federation/runtime/pki.py`) anchors the chain: nobody without the key can sign a new one, so `verify`
 finds a rewritten chain at the first checkpoint whose hash no longer matches, and a forged
 checkpoint by its signature. A checkpoint handed out (`ProtocolLoggerService.ListCheckpoints`, a
 DPA's export) is also an anchor outside the file: `check_checkpoint` verifies it with the

@@ -7,7 +7,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from prum.federation.pki import FederationPki
+from prum.federation.runtime.pki import FederationPki
 from prum.services.common.server import create_server, open_channel
 
 

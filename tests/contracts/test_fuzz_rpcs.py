@@ -25,7 +25,7 @@ import rpc_fuzzing as fuzz
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.common.callers import CALLERS, Caller
 
 EXAMPLES = 25

@@ -1,25 +1,26 @@
 """The layers of docs/architecture.md, checked on the source tree's imports (a small AST walker, no imports run).
 
     contracts < services/common < the cores of each service < the exchange (services/exchange, and each
-    category's plug-in) < the category registry (services/categories.py), servicers
-    < federation runtimes < load tests < CLI
+    category's plug-in) < the category registry (services/categories.py), servicers and transports
+    < federation runtimes < synthetic data < the demo < load tests < CLI
 
-The federation runtimes are every module of federation/ but the CLI's: the launcher, processes, node,
-pki, topology, datagen_*, demo, report, kube. The CLI is federation/cli*.py (cli.py, the app, imports its
-sub-apps at its top; they and the app share federation/cli_common.py and never import cli.py); it is the
-top and may import both the runtimes and the load tests. Load tests (prum.loadtests) import the runtimes,
-never the CLI; no runtime imports a load test. Between top-level packages the CLI counts as a package of
-its own, so that federation/cli_bench.py importing the load tests is no cycle, while a runtime that did
+federation/ has four rooms: runtime/ (the federation file, PKI, launcher, processes, node, kube),
+synthetic/ (the national files' synthetic data and the demo's planted cases), demo/ (the demo and its
+report) and cli/ (the `prum` command: cli/app.py imports its sub-apps at its top; they and the app share
+cli/common.py and never import app.py). Each room imports only the rooms before it; the CLI is the top and
+may import every room and the load tests. Load tests (prum.loadtests) import the runtimes and the synthetic
+data, never the demo or the CLI; no room imports a load test. Between top-level packages the CLI counts as
+a package of its own, so that cli/bench.py importing the load tests is no cycle, while a runtime that did
 would be.
 
 Within `services/<svc>/`: `servicer.py` is the servicer; `wire.py` converts between the contracts'
 messages and the types of the cores and the exchange (protobuf only; a plug-in may use its service's,
-for the messages it verifies); `plugin.py` is the category's plug-in to the exchange; every other
-`transport.py` is the service's gRPC client to its peers (the contact point's to the peers' data
-services and contact points, the supervisor's to the other supervisors): an adapter at the servicers'
-layer, on the state's channels (services/common/channels.py); every other module is the core. Every
-import is counted, also one inside a function. No module but the servicers, the transports and
-services/common's server, channels, interceptors and TLS loads grpc.
+for the messages it verifies); `plugin.py` is the category's plug-in to the exchange; `transport.py` is
+the service's gRPC client to its peers (the contact point's to the peers' data services and contact
+points, the supervisor's to the other supervisors): an adapter at the servicers' layer, on the state's
+channels (services/common/channels.py); every other module is the core. Every import is counted, also
+one inside a function. No module but the servicers, the transports and services/common's server,
+channels, interceptors and TLS loads grpc.
 
 A contract the tree still breaks is listed below as a known exception with its issue, so the list can
 only shrink: a new break fails, and so does an exception that no longer occurs (remove it then).
@@ -37,6 +38,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("dna", "afis", "vehicle", "logger", "supervisor", "contact_point", "echo")
+#: The rooms of federation/, in their order: each imports only the rooms before it (and the CLI every one).
+ROOMS = ("runtime", "synthetic", "demo", "cli")
 ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin", "transport": "transport"}
 
 Edge = tuple[str, str]
@@ -96,7 +99,9 @@ def role(module: str) -> str:
     if parts[1:2] == ["loadtests"]:
         return "loadtests"
     if parts[1:2] == ["federation"]:
-        return "cli" if len(parts) > 2 and parts[2].startswith("cli") else "runtime"
+        if len(parts) > 2 and parts[2] in ROOMS:
+            return parts[2]
+        return "runtime"  # the package itself
     if parts[1:2] != ["services"]:
         return "contracts"
     if len(parts) == 2:
@@ -161,20 +166,20 @@ def cores_stand_below_the_exchange(edges: Graph) -> set[Edge]:
     """A core imports common, contracts and other cores: not the exchange, a plug-in, a converter, the registry,
     a servicer or a runtime."""
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "core")
-            if role(i) in ("exchange", "plugin", "wire", "registry", "servicer", "transport", "runtime", "cli",
+            if role(i) in ("exchange", "plugin", "wire", "registry", "servicer", "transport", *ROOMS,
                            "loadtests")}
 
 
 def converters_import_no_servicer_plugin_or_registry(edges: Graph) -> set[Edge]:
     """A service's wire module converts: contracts, common, cores and the exchange's types only."""
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "wire")
-            if role(i) in ("servicer", "transport", "plugin", "registry", "grpc", "runtime", "cli", "loadtests")}
+            if role(i) in ("servicer", "transport", "plugin", "registry", "grpc", *ROOMS, "loadtests")}
 
 
 def plugins_import_no_servicer_or_registry(edges: Graph) -> set[Edge]:
     """A plug-in is the exchange's layer: below the servicers and the table that registers it."""
     return {(m, i) for m, i in imports(edges, lambda m: role(m) == "plugin")
-            if role(i) in ("servicer", "transport", "registry", "grpc", "runtime", "cli", "loadtests")}
+            if role(i) in ("servicer", "transport", "registry", "grpc", *ROOMS, "loadtests")}
 
 
 def no_servicer_imports_another_services_servicer(edges: Graph) -> set[Edge]:
@@ -192,22 +197,29 @@ def transports_import_no_servicer(edges: Graph) -> set[Edge]:
 
 def services_import_no_runtime(edges: Graph) -> set[Edge]:
     return {(m, i) for m, i in imports(edges, lambda m: m.startswith("prum.services"))
-            if role(i) in ("runtime", "cli", "loadtests")}
+            if role(i) in (*ROOMS, "loadtests")}
 
 
-def runtimes_import_no_cli_or_load_test(edges: Graph) -> set[Edge]:
-    return {(m, i) for m, i in imports(edges, lambda m: role(m) == "runtime") if role(i) in ("cli", "loadtests")}
+def rooms_stand_in_order(edges: Graph) -> set[Edge]:
+    """runtime < synthetic < demo < cli: a room of federation/ imports only the rooms before it, and no room
+    but the CLI imports a load test."""
+    def rank(module: str) -> int:
+        return ROOMS.index(role(module))
+
+    return {(m, i) for m, i in imports(edges, lambda m: role(m) in ROOMS[:-1])
+            if (role(i) in ROOMS and rank(i) > rank(m)) or role(i) == "loadtests"}
 
 
 def load_tests_import_no_cli(edges: Graph) -> set[Edge]:
-    """Load tests stand below the CLI: `prum bench load` (federation/cli_bench.py) calls them, not back."""
-    return {(m, i) for m, i in imports(edges, lambda m: role(m) == "loadtests") if role(i) == "cli"}
+    """Load tests stand below the demo and the CLI: `prum bench load` (federation/cli/bench.py) calls them, not
+    back."""
+    return {(m, i) for m, i in imports(edges, lambda m: role(m) == "loadtests") if role(i) in ("cli", "demo")}
 
 
 def no_sub_app_imports_the_app(edges: Graph) -> set[Edge]:
-    """cli.py imports the sub-apps and registers them; what they share with it is in cli_common.py."""
-    return {(m, i) for m, i in imports(edges, lambda m: role(m) == "cli" and m != "prum.federation.cli")
-            if i == "prum.federation.cli"}
+    """cli/app.py imports the sub-apps and registers them; what they share with it is in cli/common.py."""
+    return {(m, i) for m, i in imports(edges, lambda m: role(m) == "cli" and m != "prum.federation.cli.app")
+            if i == "prum.federation.cli.app"}
 
 
 def cycles(edges: dict[str, set[str]]) -> set[Edge]:
@@ -241,12 +253,12 @@ def cycles(edges: dict[str, set[str]]) -> set[Edge]:
 
 def package_of(module: str) -> str | None:
     """The top-level package (prum.services, prum.federation, prum.loadtests; the contracts as prum), with the
-    CLI (federation/cli*.py) as a package of its own, prum.federation.cli*: the top, above the load tests."""
+    CLI (federation/cli/) as a package of its own: the top, above the load tests."""
     parts = module.split(".")
     if parts[0] != "prum":
         return None
     if role(module) == "cli":
-        return "prum.federation.cli*"
+        return "prum.federation.cli"
     return ".".join(parts[:2]) if parts[1:2] and parts[1] in ("services", "federation", "loadtests") else "prum"
 
 
@@ -287,7 +299,7 @@ CONTRACTS: dict[str, Callable[[Graph], set[Edge]]] = {
     "no servicer imports another service's servicer": no_servicer_imports_another_services_servicer,
     "transports import no servicer, and only runtimes import them": transports_import_no_servicer,
     "services import no runtime": services_import_no_runtime,
-    "runtimes import no CLI or load test": runtimes_import_no_cli_or_load_test,
+    "the rooms of federation/ stand in order": rooms_stand_in_order,
     "load tests import no CLI": load_tests_import_no_cli,
     "no sub-app imports the app": no_sub_app_imports_the_app,
     "no cycles between top-level packages": no_cycles_between_top_level_packages,
@@ -321,10 +333,11 @@ def test_the_checks_catch_what_they_are_for() -> None:
     """Each contract, fed the tree's graph with one bad import more, reports that import."""
     assert role("prum.services.dna.kernels") == "core" and role("prum.services.dna.servicer") == "servicer"
     assert role("prum.services.contact_point.transport") == "transport"
-    assert role("prum.services.afis.wire") == "wire" and role("prum.federation.cli_kube") == "cli"
-    assert role("prum.federation.cli_common") == "cli" and role("prum.federation.kube") == "runtime"
-    assert package_of("prum.federation.cli_bench") == "prum.federation.cli*"
-    assert package_of("prum.federation.topology") == "prum.federation"
+    assert role("prum.services.afis.wire") == "wire" and role("prum.federation.cli.kube") == "cli"
+    assert role("prum.federation.cli.common") == "cli" and role("prum.federation.runtime.kube") == "runtime"
+    assert role("prum.federation.synthetic.dna") == "synthetic" and role("prum.federation.demo.run") == "demo"
+    assert package_of("prum.federation.cli.bench") == "prum.federation.cli"
+    assert package_of("prum.federation.runtime.topology") == "prum.federation"
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {("a", "b"), ("b", "c"), ("c", "a")}
     bad = {
         "cores never load grpc": ("prum.services.dna.profile", "prum.services.common.tls"),
@@ -338,11 +351,11 @@ def test_the_checks_catch_what_they_are_for() -> None:
                                                            "prum.services.afis.servicer"),
         "transports import no servicer, and only runtimes import them": ("prum.services.exchange.requesting",
                                                                           "prum.services.contact_point.transport"),
-        "services import no runtime": ("prum.services.supervisor.dpa", "prum.federation.topology"),
-        "runtimes import no CLI or load test": ("prum.federation.launcher", "prum.loadtests.load_plan"),
-        "load tests import no CLI": ("prum.loadtests.load_bench", "prum.federation.cli_common"),
-        "no sub-app imports the app": ("prum.federation.cli_kube", "prum.federation.cli"),
-        "no cycles between top-level packages": ("prum.services.common.clock", "prum.federation.topology"),
+        "services import no runtime": ("prum.services.supervisor.dpa", "prum.federation.runtime.topology"),
+        "the rooms of federation/ stand in order": ("prum.federation.synthetic.scenario", "prum.federation.demo.run"),
+        "load tests import no CLI": ("prum.loadtests.load_bench", "prum.federation.cli.common"),
+        "no sub-app imports the app": ("prum.federation.cli.kube", "prum.federation.cli.app"),
+        "no cycles between top-level packages": ("prum.services.common.clock", "prum.federation.runtime.topology"),
         "no cycles between the services packages": ("prum.services.logger.log", "prum.services.exchange.context"),
         "no import cycles between modules": ("prum.services.common.errors", "prum.services.common.wire"),
     }
@@ -354,9 +367,9 @@ def test_the_checks_catch_what_they_are_for() -> None:
         assert found, f"{contract} misses {importer} -> {imported}"
     # The cycles this layering removed (issue 17) are seen again if they come back.
     for contract, (importer, imported) in [
-        ("no cycles between top-level packages", ("prum.federation.launcher", "prum.loadtests.load_plan")),
-        ("no cycles between top-level packages", ("prum.loadtests.load_bench", "prum.federation.cli_common")),
-        ("no import cycles between modules", ("prum.federation.cli_bench", "prum.federation.cli")),
+        ("no cycles between top-level packages", ("prum.federation.runtime.launcher", "prum.loadtests.load_plan")),
+        ("no cycles between top-level packages", ("prum.loadtests.load_bench", "prum.federation.cli.common")),
+        ("no import cycles between modules", ("prum.federation.cli.bench", "prum.federation.cli.app")),
     ]:
         edges = dict(graph())
         edges[importer] = edges[importer] | {imported}

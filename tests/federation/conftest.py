@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sample_federation import start_federation
 
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
-from prum.federation.topology import parse_federation
+from prum.federation.runtime.launcher import InProcessFederation
+from prum.federation.runtime.topology import parse_federation
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 

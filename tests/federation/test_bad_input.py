@@ -11,7 +11,7 @@ import pytest
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.common.interceptors import MAX_STATUS_MESSAGE_BYTES
 from sample_federation import DONOR, officer_search, profile
 

@@ -19,7 +19,7 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.common.callers import CALLERS, Caller
 from prum.services.common.server import open_channel
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
@@ -142,7 +142,7 @@ def test_file_statistics_are_national_administration(federation: InProcessFedera
 def test_a_method_without_a_policy_is_refused(tmp_path: Path) -> None:
     """Default deny: a service the table does not name, served by the factory without its own policies."""
     from prum.echo.v1 import echo_pb2, echo_pb2_grpc
-    from prum.federation.pki import FederationPki
+    from prum.federation.runtime.pki import FederationPki
     from prum.services.common.server import ServiceBinding, create_server
     from prum.services.echo.servicer import EchoServicer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from prum.federation.cli import app
+from prum.federation.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -11,7 +11,7 @@ from sample_federation import DONOR, RELATIVE, STRANGER, profile
 
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.logger import MessageType
 
 TRACE = dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE

@@ -14,7 +14,7 @@ from sample_federation import DONOR, RELATIVE, STRANGER, officer_search, profile
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.logger import EntryKind, MessageType, Side
 
 

@@ -17,9 +17,9 @@ from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
-from prum.federation.datagen_afis import mated_probe, population
-from prum.federation.launcher import InProcessFederation
-from prum.federation.topology import parse_federation
+from prum.federation.synthetic.afis import mated_probe, population
+from prum.federation.runtime.launcher import InProcessFederation
+from prum.federation.runtime.topology import parse_federation
 from prum.services.afis.wire import template_to_proto
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock

@@ -15,8 +15,8 @@ from sample_federation import FEDERATION
 
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
-from prum.federation.launcher import InProcessFederation
-from prum.federation.topology import parse_federation
+from prum.federation.runtime.launcher import InProcessFederation
+from prum.federation.runtime.topology import parse_federation
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.logger import EntryKind, MessageType

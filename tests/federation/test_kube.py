@@ -16,9 +16,9 @@ import yaml
 from cryptography import x509
 from typer.testing import CliRunner
 
-from prum.federation.cli import app
-from prum.federation.kube import PORT, WORKDIR, service_address
-from prum.federation.processes import health_of
+from prum.federation.cli.app import app
+from prum.federation.runtime.kube import PORT, WORKDIR, service_address
+from prum.federation.runtime.processes import health_of
 from prum.services.common.tls import TlsMaterial
 
 FEDERATION = """
@@ -73,7 +73,7 @@ def test_a_state_holds_only_its_own_key_and_runs_its_own_node(rendered: Path) ->
             spec = item["spec"]
             assert spec["replicas"] == 1  # SQLite stores: one writer
             container = spec["template"]["spec"]["containers"][0]
-            assert container["command"] == ["python", "-m", "prum.federation.node", "--workdir", WORKDIR,
+            assert container["command"] == ["python", "-m", "prum.federation.runtime.node", "--workdir", WORKDIR,
                                             "--state", state, "--listen", f"0.0.0.0:{PORT}", "--log-stdout"]
             assert spec["selector"]["matchLabels"] == spec["template"]["metadata"]["labels"]
         if item["kind"] == "Service":
@@ -111,7 +111,7 @@ def test_the_node_of_a_manifest_serves_on_its_listen_address(rendered: Path, tmp
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    node = subprocess.Popen([sys.executable, "-m", "prum.federation.node", "--workdir", str(workdir), "--state",
+    node = subprocess.Popen([sys.executable, "-m", "prum.federation.runtime.node", "--workdir", str(workdir), "--state",
                              "NL", "--listen", f"127.0.0.1:{port}", "--log-stdout"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

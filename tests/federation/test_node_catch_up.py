@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from prum.federation.node import keep_caught_up
+from prum.federation.runtime.node import keep_caught_up
 
 
 def test_catch_up_runs_at_start_repeats_survives_a_failed_round_and_stops_when_told() -> None:

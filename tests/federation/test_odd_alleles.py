@@ -12,7 +12,7 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from sample_federation import DONOR, officer_search, profile
 
 TRACE = dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
-from prum.federation.cli import app
-from prum.federation.processes import read_run
+from prum.federation.cli.app import app
+from prum.federation.runtime.processes import read_run
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc

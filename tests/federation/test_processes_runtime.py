@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
-from prum.federation import processes
-from prum.federation.cli import app
-from prum.federation.processes import read_run
+from prum.federation.runtime import processes
+from prum.federation.cli.app import app
+from prum.federation.runtime.processes import read_run
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 
@@ -48,7 +48,7 @@ TRACE = {"D3S1358": ["9", "10"], "VWA": ["11", "12"], "D8S1179": ["8", "9"], "D2
 
 def _prum() -> list[str]:
     script = Path(sys.executable).parent / "prum"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from prum.federation.cli import app; app()"]
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from prum.federation.cli.app import app; app()"]
 
 
 def _tails(workdir: Path) -> str:
@@ -68,7 +68,7 @@ def _processes_of(workdir: Path) -> list[int]:
             state = (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0]
         except OSError:
             continue
-        if b"prum.federation.node" in command and str(workdir).encode() in command and state != "Z":
+        if b"prum.federation.runtime.node" in command and str(workdir).encode() in command and state != "Z":
             found.append(int(proc.name))
     return found
 

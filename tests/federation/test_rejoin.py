@@ -9,7 +9,7 @@ from sample_federation import DONOR, evaluate_lu, officer_search, supervisor
 
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.common.category import Category
 from prum.services.common.wire import moment
 from prum.services.supervisor import DeclarationKind, JointCaseStatus, ReadinessStep, Status

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sample_federation import DONOR, officer_search, supervisor
 
 from prum.common.v1 import common_pb2
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.logger import check_checkpoint
 from prum.services.logger.servicer import checkpoint_from_proto

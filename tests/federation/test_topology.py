@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from prum.federation.topology import FederationFileError, load_federation, parse_federation
+from prum.federation.runtime.topology import FederationFileError, load_federation, parse_federation
 
 
 def test_default_federation_is_the_seven_signatories_with_lu_not_ready_for_dna() -> None:
@@ -56,7 +56,7 @@ def test_wrong_files_are_refused_with_what_is_allowed(tmp_path: Path, text: str,
 
 
 def test_a_federation_survives_the_round_trip_through_its_file_schema() -> None:
-    from prum.federation.topology import parse_federation
+    from prum.federation.runtime.topology import parse_federation
 
     federation = load_federation().scaled(9)
     assert parse_federation(federation.to_file_data()) == federation

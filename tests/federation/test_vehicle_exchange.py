@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
-from prum.federation.launcher import InProcessFederation
+from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.common.category import Category
 from prum.services.logger import EntryKind, MessageType
 from prum.services.vehicle.model import (

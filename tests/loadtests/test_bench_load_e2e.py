@@ -20,7 +20,7 @@ from prum.loadtests.load_checks import QUERY_TYPES
 
 def _prum() -> list[str]:
     script = Path(sys.executable).parent / "prum"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from prum.federation.cli import app; app()"]
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from prum.federation.cli.app import app; app()"]
 
 
 def _alive(pid: int) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import prum.federation.cli_bench  # noqa: F401 - the command's module, imported as `prum` imports it
+import prum.federation.cli.bench  # noqa: F401 - the command's module, imported as `prum` imports it
 import prum.loadtests.load_bench  # noqa: F401
 import prum.loadtests.load_data  # noqa: F401
 import prum.loadtests.load_results  # noqa: F401
@@ -18,7 +18,7 @@ from prum.afis.v1 import afis_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
 from prum.echo.v1 import echo_pb2
-from prum.federation.cli import app
+from prum.federation.cli.app import app
 from prum.loadtests.load_bench import BenchError, BenchOptions, bench_federation, is_loopback, plan_runs
 from prum.loadtests.load_checks import (AFIS_VERIFY_THRESHOLD, case_reference, check_afis, check_dna, check_echo,
                                         check_fanout, expectation)
@@ -132,7 +132,7 @@ def test_an_attached_federation_reuses_its_data_or_says_why_not(tmp_path: Path) 
 
 
 def test_the_bench_federation_file_is_the_one_the_command_starts() -> None:
-    from prum.federation.topology import load_federation
+    from prum.federation.runtime.topology import load_federation
 
     path = Path(__file__).resolve().parents[2] / "bench" / "load_federation.toml"
     assert load_federation(path) == bench_federation(6, 3000)

@@ -79,7 +79,7 @@ function loadContracts(protos) {
   return grpc.loadPackageDefinition(definition);
 }
 
-// Every state's certificate names localhost and 127.0.0.1 (federation/pki.py). grpc-js would send the target's
+// Every state's certificate names localhost and 127.0.0.1 (federation/runtime/pki.py). grpc-js would send the target's
 // IP address as the TLS server name (SNI), which RFC 6066 forbids and Node warns about (DEP0123); name
 // localhost instead: the server certificate is still verified, against that name.
 const CHANNEL_OPTIONS = { "grpc.ssl_target_name_override": "localhost" };

@@ -308,7 +308,7 @@ def run_buf(workdir: Path, addresses: dict[str, str], peers: list[str]) -> list[
     pki = workdir / "pki"
     rows = []
     for case in cases(peers):
-        # The server certificates name 127.0.0.1 (federation/pki.py): no --servername needed.
+        # The server certificates name 127.0.0.1 (federation/runtime/pki.py): no --servername needed.
         command = [
             buf,
             "curl",
@@ -412,7 +412,7 @@ def prum_command() -> list[str]:
     beside = Path(sys.executable).parent / "prum"
     if beside.exists():
         return [str(beside)]
-    return [sys.executable, "-c", "from prum.federation.cli import app; app()"]
+    return [sys.executable, "-c", "from prum.federation.cli.app import app; app()"]
 
 
 def federation_up(workdir: Path) -> dict[str, str]:

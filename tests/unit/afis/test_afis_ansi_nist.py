@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from prum.federation.datagen_afis import impression, master_finger, trace_impression
+from prum.federation.synthetic.afis import impression, master_finger, trace_impression
 from prum.services.afis.ansi_nist import (
     FS,
     GS,

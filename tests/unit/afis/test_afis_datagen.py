@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from prum.federation.afis_evaluate import evaluate, write_det_plot
-from prum.federation.datagen_afis import (
+from prum.federation.demo.afis_evaluation import evaluate, write_det_plot
+from prum.federation.synthetic.afis import (
     MIN_TRACE_MINUTIAE,
     PATTERN_CLASSES,
     impression,

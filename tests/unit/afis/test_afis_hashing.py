@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prum.federation.datagen_afis import impression, master_finger, mated_probe
+from prum.federation.synthetic.afis import impression, master_finger, mated_probe
 from prum.services.afis import hashing, kernels
 from prum.services.afis.matching import encode
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from prum.federation.datagen_afis import impression, master_finger, mated_probe, trace_impression
+from prum.federation.synthetic.afis import impression, master_finger, mated_probe, trace_impression
 from prum.services.afis import kernels, matching
 from prum.services.afis.gallery import Candidate, Gallery
 from prum.services.afis.matching import VERIFY_THRESHOLD, Batch, encode, score, score_batch, verify

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from prum.federation.datagen_afis import impression, master_finger
+from prum.federation.synthetic.afis import impression, master_finger
 from prum.services.afis import ansi_nist
 from prum.services.afis.ansi_nist import decode_transaction, encode_transaction
 from prum.services.afis.templates import Template, validate_template

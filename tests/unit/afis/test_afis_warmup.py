@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 import pytest
-from prum.federation.datagen_afis import impression, master_finger, mated_probe
+from prum.federation.synthetic.afis import impression, master_finger, mated_probe
 from prum.services.afis import kernels
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.matching import verify

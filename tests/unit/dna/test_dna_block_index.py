@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from prum.federation.cli_dna import build_index
-from prum.federation.datagen_dna import DEFAULT_LOCI, derived_profile, query_mix, random_profile, synthetic_file
+from prum.federation.cli.dna import build_index
+from prum.federation.synthetic.dna import DEFAULT_LOCI, derived_profile, query_mix, random_profile, synthetic_file
 from prum.services.dna import compare, kernels, normalize_profile
 from prum.services.dna.block_index import BLOCKS, PARTITIONS, BlockIndex, genotype_hashes
 from prum.services.dna.encoding import N_STR

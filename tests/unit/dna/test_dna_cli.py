@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from prum.federation.cli_dna import dna_app
+from prum.federation.cli.dna import dna_app
 from prum.services.dna import DnaFile
 
 runner = CliRunner()

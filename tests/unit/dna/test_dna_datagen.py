@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from prum.federation.datagen_dna import (
+from prum.federation.synthetic.dna import (
     CHANGE_CLASS,
     DEFAULT_LOCI,
     DEFAULT_QUERY_MIX,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prum.federation.datagen_dna import random_profile, synthetic_file
+from prum.federation.synthetic.dna import random_profile, synthetic_file
 from prum.services.dna import compare, normalize_profile
 from prum.services.dna import kernels
 from prum.services.dna.encoding import ProfileMatrix, match_row, scan_rows, screen

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from prum.federation.datagen_dna import derived_profile, random_profile
+from prum.federation.synthetic.dna import derived_profile, random_profile
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference
 from prum.services.common.reference import ReferenceKind

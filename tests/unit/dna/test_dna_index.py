@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prum.federation.datagen_dna import random_profile
+from prum.federation.synthetic.dna import random_profile
 from prum.services.dna import (
     LOCUS_GROUPS,
     STR_LOCI,

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from exchange_fakes import NOW, data, ready_book
-from prum.federation.datagen_afis import mated_probe, population
-from prum.federation.datagen_dna import random_profile
-from prum.federation.datagen_vehicle import vehicle_records
+from prum.federation.synthetic.afis import mated_probe, population
+from prum.federation.synthetic.dna import random_profile
+from prum.federation.synthetic.vehicle import vehicle_records
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.exchange import FingerprintFile, FingerprintQuery
 from prum.services.afis.gallery import Gallery

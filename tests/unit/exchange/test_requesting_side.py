@@ -18,9 +18,9 @@ from exchange_fakes import NOW, FakePeers, answers, contact_point, data, raises,
 from prum.afis.v1 import afis_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
-from prum.federation.datagen_afis import population
-from prum.federation.datagen_dna import random_profile
-from prum.federation.datagen_vehicle import vehicle_records
+from prum.federation.synthetic.afis import population
+from prum.federation.synthetic.dna import random_profile
+from prum.federation.synthetic.vehicle import vehicle_records
 from prum.services.afis.exchange import FingerprintQuery
 from prum.services.afis.plugin import PLUGIN as FINGERPRINT
 from prum.services.afis.templates import Template

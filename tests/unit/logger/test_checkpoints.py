@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from prum.federation.pki import FederationPki
+from prum.federation.runtime.pki import FederationPki
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput

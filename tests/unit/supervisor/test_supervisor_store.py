@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from prum.federation.launcher import readiness_from_file
-from prum.federation.topology import load_federation
+from prum.federation.runtime.launcher import readiness_from_file
+from prum.federation.runtime.topology import load_federation
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import UnknownReference

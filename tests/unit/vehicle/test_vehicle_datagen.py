@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from faker import Faker
-from prum.federation.datagen_vehicle import (
+from prum.federation.synthetic.vehicle import (
     AS_OF,
     FAKER_LOCALE,
     FAKER_PLATE_STATES,

@@ -16,11 +16,10 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.loci import AMELOGENIN, ESS_LOCI, KNOWN_LOCI, canonical_locus
 from prum.services.dna.matching import FULL, MICROVARIANT, NEAR, WILDCARD_MATCH, allele_neighbours, compare
 from prum.services.dna.profile import WILDCARD, NormalisedProfile, fully_designated_loci, normalize_profile
-from prum.services.common.reference import ReferenceKind
 
 FREQUENCIES_PATH = Path(__file__).parent / "data" / "dna_allele_frequencies.csv"
 

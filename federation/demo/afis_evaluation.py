@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from prum.federation.datagen_afis import impression, master_finger, mated_probe
+from prum.federation.synthetic.afis import impression, master_finger, mated_probe
 from prum.services.afis.gallery import Gallery
 
 
@@ -79,7 +78,7 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
     started = time.perf_counter()
     gallery, masters = enrol(rng, gallery_size, progress)
     enrol_seconds = time.perf_counter() - started
-    traces = int(round(probes * trace_share))
+    traces = round(probes * trace_share)
     is_trace = np.zeros(probes, bool)
     is_trace[rng.choice(probes, traces, replace=False)] = True
     mates = rng.choice(gallery_size, probes, replace=gallery_size < probes)
@@ -122,7 +121,7 @@ def evaluate(gallery_size: int, probes: int, seed: int, trace_share: float = 0.3
     for trace, name in ((False, "plain"), (True, "trace")):
         m, n = np.array(mated_score[trace]), np.array(nonmated_top[trace])
         f, t = _fnir_at_fpir(m, n, 0.01)
-        by_kind[name] = {"searches": int(len(m)), "rank1": float(np.mean(rank1[trace])) if rank1[trace] else None,
+        by_kind[name] = {"searches": len(m), "rank1": float(np.mean(rank1[trace])) if rank1[trace] else None,
                          "fnir_at_fpir_1pct": f, "threshold_at_fpir_1pct": t,
                          "latency_ms_p50": float(np.percentile(wall_by_kind[trace], 50)) if wall_by_kind[trace] else None,
                          "latency_ms_p95": float(np.percentile(wall_by_kind[trace], 95)) if wall_by_kind[trace] else None,

@@ -17,15 +17,14 @@ from typing import Any
 
 import grpc
 from opentelemetry import trace
-
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.launcher import InProcessFederation, compile_kernels
-from prum.federation.scenario import FileRow, PlannedSearch, build_scenario
-from prum.federation.topology import Federation
+from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
+from prum.federation.runtime.topology import Federation
+from prum.federation.synthetic.scenario import FileRow, PlannedSearch, build_scenario
 from prum.services.afis.wire import template_to_proto
 from prum.services.common.tracing import create_tracer_provider
 from prum.services.contact_point.persons import Person

@@ -1,4 +1,4 @@
-"""One member state as its own OS process: `python -m prum.federation.node --workdir DIR --state NL`.
+"""One member state as its own OS process: `python -m prum.federation.runtime.node --workdir DIR --state NL`.
 
 Started by `prum up`, which writes `DIR/run.json` (the federation) and the federation PKI in `DIR/pki`
 before any process starts. Such a node binds its own port on loopback (its old one when it restarts and
@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
-
-from prum.federation.launcher import StateNode, build_state, catch_up, catch_up_timeout
-from prum.federation.processes import PublishedDirectory, publish_address, published_address
-from prum.federation.topology import Federation, StateSpec, parse_federation
+from prum.federation.runtime.launcher import StateNode, build_state, catch_up, catch_up_timeout
+from prum.federation.runtime.processes import PublishedDirectory, publish_address, published_address
+from prum.federation.runtime.topology import Federation, StateSpec, parse_federation
 from prum.services.common.clock import SystemClock
 from prum.services.common.logs import configure_logging, get_logger
 from prum.services.common.tls import TlsMaterial

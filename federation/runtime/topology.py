@@ -105,7 +105,7 @@ class Federation:
                                "deadline_ms": self.deadline_ms},
                 "state": [state(s) for s in self.states]}
 
-    def scaled(self, count: int) -> "Federation":
+    def scaled(self, count: int) -> Federation:
         """This federation with `count` states: the first `count`, or more EU member states appended."""
         if not 2 <= count <= len(EU_MEMBER_STATES):
             raise FederationFileError(f"--states must be between 2 and {len(EU_MEMBER_STATES)}, got {count}")
@@ -183,7 +183,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         profiles = table.get("dna_profiles", defaults.get("dna_profiles", 400))
         vehicles = table.get("vehicles", defaults.get("vehicles", 300))
         fingerprints = table.get("fingerprints", defaults.get("fingerprints", 150))
-        afis = {**{"person_searches_per_day": 1000, "trace_searches_per_day": 100, "max_candidates": 10},
+        afis = {"person_searches_per_day": 1000, "trace_searches_per_day": 100, "max_candidates": 10,
                 **defaults.get("afis", {}), **table.get("afis", {})}
         _check_keys(afis, {"person_searches_per_day", "trace_searches_per_day", "max_candidates"}, f"{where}.afis")
         for key, value in (("dna_profiles", profiles), ("vehicles", vehicles), ("fingerprints", fingerprints),
@@ -223,7 +223,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
 def load_federation(path: Path | None = None) -> Federation:
     """Read a federation file; without a path, the default federation shipped with prum."""
     if path is None:
-        text = resources.files("prum.federation").joinpath("default_federation.toml").read_text("utf-8")
+        text = resources.files("prum.federation.runtime").joinpath("default_federation.toml").read_text("utf-8")
         source = "default_federation.toml"
     else:
         text, source = Path(path).read_text("utf-8"), str(path)

@@ -8,7 +8,7 @@
     Service (`node.prum-<state>.svc.cluster.local:50051`);
   - `federation.yaml`: per state a Namespace, a Secret with the CA, the state's certificate and key
     (no other state's key), a ConfigMap with `run.json`, a PersistentVolumeClaim for its SQLite stores,
-    a Deployment running `python -m prum.federation.node --listen 0.0.0.0:50051` (one replica: the
+    a Deployment running `python -m prum.federation.runtime.node --listen 0.0.0.0:50051` (one replica: the
     stores are SQLite files on one volume), and a Service on port 50051.
 
     prum kube render --out k8s/ && docker build -t prum:latest . && kubectl apply -f k8s/federation.yaml
@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from prum.federation.pki import FederationPki, namespace_of
-from prum.federation.topology import Federation
+from prum.federation.runtime.pki import FederationPki, namespace_of
+from prum.federation.runtime.topology import Federation
 
 PORT = 50051
 WORKDIR = "/var/lib/prum"
@@ -83,7 +82,7 @@ def state_manifests(state: str, run_json: str, pki: FederationPki, image: str, s
                  "terminationGracePeriodSeconds": 15,
                  "containers": [{
                      "name": "node", "image": image,
-                     "command": ["python", "-m", "prum.federation.node", "--workdir", WORKDIR, "--state", state,
+                     "command": ["python", "-m", "prum.federation.runtime.node", "--workdir", WORKDIR, "--state", state,
                                  "--listen", f"0.0.0.0:{PORT}", "--log-stdout"],
                      "env": [{"name": "OPENBLAS_NUM_THREADS", "value": "1"}],
                      "ports": [{"name": "grpc", "containerPort": PORT}],

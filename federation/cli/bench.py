@@ -10,13 +10,12 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
+from prum.federation.cli.common import progress_bar, steps
 from rich.console import Console
 from rich.table import Table
-
-from prum.federation.cli_common import progress_bar, steps
 
 bench_app = typer.Typer(help="Benchmarks of the running stack: Locust load tests.", no_args_is_help=True)
 
@@ -54,7 +53,7 @@ def load_command(
                                                             "the target, the fan-out reaches STATES - 1.")] = 6,
     deadline: Annotated[float, typer.Option(min=0.1, help="gRPC deadline of every call, seconds.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2008,
-    attach: Annotated[Optional[Path], typer.Option(help="A running federation's folder (`prum up --workdir`) to "
+    attach: Annotated[Path | None, typer.Option(help="A running federation's folder (`prum up --workdir`) to "
                                                         "load and test instead of starting one; left running.")]
     = None,
     out: Annotated[Path, typer.Option(help="Where each run's CSV, HTML report, summary and report.json go "
@@ -79,8 +78,13 @@ def load_command(
     """
     from prum.loadtests.load_bench import BenchError, BenchOptions, run_bench
     from prum.loadtests.load_data import DataSpec
-    from prum.loadtests.load_plan import (parse_duration, parse_think, parse_types, parse_weights,
-                                          parse_workers)
+    from prum.loadtests.load_plan import (
+        parse_duration,
+        parse_think,
+        parse_types,
+        parse_weights,
+        parse_workers,
+    )
 
     seconds = _parsed(parse_duration, duration, "--duration")
     worker_counts = _parsed(parse_workers, workers, "--workers")

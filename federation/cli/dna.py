@@ -1,6 +1,6 @@
 """`prum dna`: the national DNA file from the command line: import a lab's CSV export, benchmark the index.
 
-`dna_app` is a typer app registered in `prum.federation.cli` as `prum dna`; the benchmark engine
+`dna_app` is a typer app registered in `prum.federation.cli.app` as `prum dna`; the benchmark engine
 (`run_benchmark`) is also what `bench/dna_bench.py` runs.
 """
 
@@ -17,21 +17,20 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
-
-from prum.federation.cli_common import progress_bar
-from prum.federation.datagen_dna import DEFAULT_QUERY_MIX, ProfileBatch, query_mix, synthetic_file
+from prum.federation.cli.common import progress_bar
+from prum.federation.synthetic.dna import DEFAULT_QUERY_MIX, ProfileBatch, query_mix, synthetic_file
 from prum.services.common.errors import InvalidInput
+from prum.services.common.reference import ReferenceKind
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.file import DnaFile
 from prum.services.dna.lab_export import LAYOUTS, import_lab_file, read_lab_csv
-from prum.services.common.reference import ReferenceKind
+from rich.console import Console
+from rich.table import Table
 
 dna_app = typer.Typer(
     name="dna",
@@ -50,7 +49,7 @@ NO_HIT_RECIPES = ("person", "stain")
 def import_command(
     csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The lab's CSV export.")],
     store: Annotated[Path, typer.Option("--store", help="The DNA file (SQLite database), created if missing.")],
-    kind: Annotated[Optional[str], typer.Option(
+    kind: Annotated[str | None, typer.Option(
         "--kind", help="Kind of every row when the file has no kind column: person or trace.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for programs.")] = False,
 ) -> None:
@@ -91,10 +90,10 @@ def import_command(
 @dna_app.command("bench")
 def bench_command(
     profiles: Annotated[list[int], typer.Option(
-        "--profiles", "-n", min=100, help="File size(s) to measure (repeat the option for several).")] = [10_000],
+        "--profiles", "-n", min=100, help="File size(s) to measure (repeat the option for several).")] = [10_000],  # noqa: B006 (typer reads it, never mutated)
     queries: Annotated[int, typer.Option("--queries", "-q", min=10, help="Art 3 queries per file size.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic files and queries.")] = 7,
-    scan_queries: Annotated[Optional[int], typer.Option(
+    scan_queries: Annotated[int | None, typer.Option(
         help="Queries also run through the plain numpy full scan (default: ~2*10^7 / profiles, at least 100).")]
     = None,
     art4: Annotated[int, typer.Option(
@@ -102,7 +101,7 @@ def bench_command(
     startup: Annotated[int, typer.Option(
         "--startup", help="Profiles ingested into a SQLite DNA file to time start-up (snapshot and rebuild); "
                           "0: skip.")] = 0,
-    workdir: Annotated[Optional[Path], typer.Option(help="Where the start-up DNA file goes (default: a temporary "
+    workdir: Annotated[Path | None, typer.Option(help="Where the start-up DNA file goes (default: a temporary "
                                                          "folder, removed after).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for programs.")] = False,
 ) -> None:
@@ -353,4 +352,4 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - scrip
     dna_app(args=list(sys.argv[1:] if argv is None else argv), prog_name="dna")
 
 
-__all__ = ["LAYOUTS", "dna_app", "run_benchmark", "print_benchmark", "build_index", "main"]
+__all__ = ["LAYOUTS", "build_index", "dna_app", "main", "print_benchmark", "run_benchmark"]

@@ -13,16 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from prum.federation.datagen_afis import mated_probe, population
-from prum.federation.datagen_dna import derived_profile, random_profile
 from faker import Faker
-
-from prum.federation.datagen_vehicle import FAKER_LOCALE, vehicle_records
-from prum.federation.topology import Federation
+from prum.federation.runtime.topology import Federation
+from prum.federation.synthetic.afis import mated_probe, population
+from prum.federation.synthetic.dna import derived_profile, random_profile
+from prum.federation.synthetic.vehicle import FAKER_LOCALE, vehicle_records
 from prum.services.afis.templates import Template
-from prum.services.contact_point.persons import Person
 from prum.services.common.reference import ReferenceKind
+from prum.services.contact_point.persons import Person
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
 Loci = dict[str, list[str]]

@@ -6,19 +6,25 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
-
-import typer
-from rich.console import Console
-from rich.markup import escape
+from typing import Annotated
 
 import prum
-from prum.federation.cli_afis import afis_app
-from prum.federation.cli_bench import bench_app
-from prum.federation.cli_common import FederationFile, WorkDir, federation_of, print_table, progress_bar, steps
-from prum.federation.cli_dna import dna_app
-from prum.federation.cli_inspect import logs, readiness
-from prum.federation.cli_kube import kube_app
+import typer
+from prum.federation.cli.afis import afis_app
+from prum.federation.cli.bench import bench_app
+from prum.federation.cli.common import (
+    FederationFile,
+    WorkDir,
+    federation_of,
+    print_table,
+    progress_bar,
+    steps,
+)
+from prum.federation.cli.dna import dna_app
+from prum.federation.cli.inspect import logs, readiness
+from prum.federation.cli.kube import kube_app
+from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     name="prum",
@@ -42,10 +48,10 @@ def version() -> None:
 @app.command()
 def demo(
     federation_file: FederationFile = None,
-    states: Annotated[Optional[int], typer.Option("--states", "-n", min=2, max=27,
+    states: Annotated[int | None, typer.Option("--states", "-n", min=2, max=27,
                                                   help="Scale the federation to N states.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for programs.")] = False,
-    workdir: Annotated[Optional[Path], typer.Option(help="Where stores, certificates, logs and traces go "
+    workdir: Annotated[Path | None, typer.Option(help="Where stores, certificates, logs and traces go "
                                                          "(default: a fresh temporary folder).")] = None,
 ) -> None:
     """Start a federation in this process, load synthetic DNA files, run planted searches, and report.
@@ -58,8 +64,8 @@ def demo(
       [bold]prum demo --states 12 --json > report.json[/bold]
       [bold]prum demo -f my-federation.toml --workdir ./run1[/bold]
     """
-    from prum.federation.demo import run_demo
-    from prum.federation.report import render
+    from prum.federation.demo.report import render
+    from prum.federation.demo.run import run_demo
     from prum.services.common.logs import configure_logging
 
     spec = federation_of(federation_file, states)
@@ -88,7 +94,7 @@ def demo(
 def up(
     federation_file: FederationFile = None,
     workdir: WorkDir = Path("prum-run"),
-    states: Annotated[Optional[int], typer.Option("--states", "-n", min=2, max=27, help="Scale to N states.")] = None,
+    states: Annotated[int | None, typer.Option("--states", "-n", min=2, max=27, help="Scale to N states.")] = None,
     load: Annotated[bool, typer.Option(help="Load the synthetic DNA files and vehicle registers.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
@@ -101,11 +107,10 @@ def up(
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
     import grpc
-
-    from prum.federation.demo import load_file, load_persons, load_register
-    from prum.federation.processes import down as stop
-    from prum.federation.processes import up as start
-    from prum.federation.scenario import build_scenario
+    from prum.federation.demo.run import load_file, load_persons, load_register
+    from prum.federation.runtime.processes import down as stop
+    from prum.federation.runtime.processes import up as start
+    from prum.federation.synthetic.scenario import build_scenario
     from prum.services.common.server import open_channel
     from prum.services.common.tls import TlsMaterial
 
@@ -154,7 +159,7 @@ def status(
 
     Example: [bold]prum status --workdir ./run1 --json[/bold]
     """
-    from prum.federation.processes import status as check
+    from prum.federation.runtime.processes import status as check
 
     try:
         rows = check(workdir)
@@ -167,7 +172,7 @@ def status(
 @app.command()
 def down(
     workdir: WorkDir = Path("prum-run"),
-    state: Annotated[Optional[list[str]], typer.Option(
+    state: Annotated[list[str] | None, typer.Option(
         "--state", "-s", help="Stop only this state (repeatable); it keeps its folder and address.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -175,7 +180,7 @@ def down(
 
     Example: [bold]prum down --workdir ./run1 --state FR[/bold] (then [bold]prum restart FR --workdir ./run1[/bold])
     """
-    from prum.federation.processes import down as stop
+    from prum.federation.runtime.processes import down as stop
 
     try:
         rows = stop(workdir, states=state)
@@ -197,7 +202,7 @@ def restart(
 
     Example: [bold]kill -9 <FR's pid> && prum restart FR --workdir ./run1[/bold]
     """
-    from prum.federation.processes import restart as start_again
+    from prum.federation.runtime.processes import restart as start_again
 
     try:
         run = start_again(workdir, state.upper())

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from prum.federation.cli.common import progress_bar, steps
 from rich.console import Console
 from rich.table import Table
-
-from prum.federation.cli_common import progress_bar, steps
 
 afis_app = typer.Typer(help="The national fingerprint file (AFIS): evaluate the 1:N matcher.", no_args_is_help=True)
 
@@ -29,7 +28,7 @@ def evaluate_command(
 
     Example: [bold]prum afis evaluate --gallery 2000 --probes 200 --seed 7 --json[/bold]
     """
-    from prum.federation.afis_evaluate import evaluate, write_det_plot
+    from prum.federation.demo.afis_evaluation import evaluate, write_det_plot
 
     console = Console(stderr=True)
     with progress_bar(console) as bar:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import grpc
 import typer
 from google.protobuf.json_format import MessageToDict
-from rich.console import Console
-from rich.table import Table
-
 from prum.common.v1 import common_pb2
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
+from rich.console import Console
+from rich.table import Table
 
 WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running federation's folder (prum up).")]
 State = Annotated[str, typer.Option("--state", "-s", help="The state whose services are asked, e.g. NL.")]
@@ -26,7 +25,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="JSON for programs (JSON li
 
 def _channel(workdir: Path, state: str) -> grpc.Channel:
     """A channel to `state`'s server with its own certificate: reading its log is its own business."""
-    from prum.federation.processes import read_run, require_states
+    from prum.federation.runtime.processes import read_run, require_states
 
     try:
         run = read_run(workdir)
@@ -44,10 +43,10 @@ def _fail(error: grpc.RpcError) -> None:
 def logs(
     workdir: WorkDir = Path("prum-run"),
     state: State = "NL",
-    request_id: Annotated[Optional[str], typer.Option(help="Only the entries of this request.")] = None,
+    request_id: Annotated[str | None, typer.Option(help="Only the entries of this request.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many entries.")] = 50,
     verify: Annotated[bool, typer.Option("--verify", help="Check the hash chain and report tampering.")] = False,
-    export: Annotated[Optional[Path], typer.Option(help="Write every entry as JSON lines to this file.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Write every entry as JSON lines to this file.")] = None,
     checkpoint: Annotated[bool, typer.Option(
         "--checkpoint", help="Sign a checkpoint of the log's head now and print it: keep it to check the log "
                              "later (LOG-5).")] = False,

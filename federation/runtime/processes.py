@@ -27,9 +27,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from prum.federation.pki import FederationPki
-from prum.federation.topology import Federation
+from prum.federation.runtime.pki import FederationPki
+from prum.federation.runtime.topology import Federation
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 
@@ -63,7 +62,7 @@ def _alive(pid: int) -> bool:
         # A pid taken over by another program after the node ended is not the node. (The command line reads
         # empty at moments, e.g. while the process maps memory: that says nothing.)
         command = proc.joinpath("cmdline").read_bytes()
-        return not command or b"prum.federation.node" in command
+        return not command or b"prum.federation.runtime.node" in command
     except (FileNotFoundError, ProcessLookupError):
         return False
     except OSError:  # no /proc here: the signal 0 above is all there is
@@ -171,7 +170,7 @@ def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
 def compile_kernels(progress: Progress) -> float:
     """Compile the numba kernels here, once, before any node starts: every node then loads them from numba's
     on-disk cache in about a second, instead of all compiling at once on a few cores. Seconds it took."""
-    from prum.federation.launcher import compile_kernels as compile_all
+    from prum.federation.runtime.launcher import compile_kernels as compile_all
 
     progress(COMPILE_STEP, 0, 1)
     seconds = compile_all()
@@ -248,7 +247,7 @@ def _spawn(workdir: Path, code: str) -> int:
     folder.mkdir(exist_ok=True)
     with (folder / "node.out").open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "prum.federation.node", "--workdir", str(workdir), "--state", code],
+            [sys.executable, "-m", "prum.federation.runtime.node", "--workdir", str(workdir), "--state", code],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     return process.pid
 

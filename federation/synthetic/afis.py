@@ -36,7 +36,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from prum.services.afis.templates import Minutia, MinutiaType, Template
 from prum.services.common.reference import ReferenceKind
 
@@ -268,9 +267,9 @@ def _template(reference: str, kind: ReferenceKind, finger_position: int, width: 
     minutiae = []
     for index in order:
         x, y, a, k, q = found[index]
-        px, py = int(round(x * scale)), int(round(y * scale))
+        px, py = round(x * scale), round(y * scale)
         if 0 <= px < width and 0 <= py < height:
-            minutiae.append(Minutia(px, py, int(round(np.degrees(a))) % 360, MinutiaType(k), int(round(q))))
+            minutiae.append(Minutia(px, py, round(np.degrees(a)) % 360, MinutiaType(k), round(q)))
     return Template(reference, kind, finger_position, width, height, ppi, tuple(minutiae))
 
 
@@ -296,8 +295,8 @@ def impression(rng: np.random.Generator, master: MasterFinger, reference: str, *
 
     found = _observe(rng, master, capture, to_image, style, inside, np.pi * a * b, sample)
     scale = resolution_ppi / BASE_PPI
-    return _template(reference, kind, master.finger_position, int(round(IMAGE_WIDTH * scale)),
-                     int(round(IMAGE_HEIGHT * scale)), resolution_ppi, found, rng)
+    return _template(reference, kind, master.finger_position, round(IMAGE_WIDTH * scale),
+                     round(IMAGE_HEIGHT * scale), resolution_ppi, found, rng)
 
 
 def trace_impression(rng: np.random.Generator, master: MasterFinger, reference: str, *,
@@ -318,7 +317,7 @@ def trace_impression(rng: np.random.Generator, master: MasterFinger, reference: 
         ct, st = np.cos(tilt), np.sin(tilt)
 
         def inside(points: np.ndarray, ra: float = ra, rb: float = rb, c: np.ndarray = image_centre,
-                   w: int = width, h: int = height) -> np.ndarray:
+                   w: int = width, h: int = height, ct: float = ct, st: float = st) -> np.ndarray:
             rel = points - c
             u = (ct * rel[:, 0] + st * rel[:, 1]) / ra
             v = (-st * rel[:, 0] + ct * rel[:, 1]) / rb
@@ -332,8 +331,8 @@ def trace_impression(rng: np.random.Generator, master: MasterFinger, reference: 
         found = _observe(rng, master, capture, to_image, style, inside, np.pi * ra * rb, sample)
         if len(found) >= MIN_TRACE_MINUTIAE:
             scale = resolution_ppi / BASE_PPI
-            return _template(reference, ReferenceKind.UNIDENTIFIED_TRACE, 0, max(64, int(round(width * scale))),
-                             max(64, int(round(height * scale))), resolution_ppi, found, rng)
+            return _template(reference, ReferenceKind.UNIDENTIFIED_TRACE, 0, max(64, round(width * scale)),
+                             max(64, round(height * scale)), resolution_ppi, found, rng)
     raise ValueError(f"could not cut a trace with {MIN_TRACE_MINUTIAE} minutiae from this finger in {tries} tries")
 
 

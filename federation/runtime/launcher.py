@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
@@ -23,8 +24,8 @@ from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
 from prum.echo.v1 import echo_pb2_grpc
-from prum.federation.pki import FederationPki
-from prum.federation.topology import Federation, StateSpec
+from prum.federation.runtime.pki import FederationPki
+from prum.federation.runtime.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
 from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
@@ -262,7 +263,7 @@ class InProcessFederation:
         for node in self.nodes.values():
             node.close()
 
-    def __enter__(self) -> InProcessFederation:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

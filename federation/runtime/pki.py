@@ -21,7 +21,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from prum.services.common.tls import TlsMaterial, server_name
 
 VALIDITY = dt.timedelta(days=825)
@@ -54,8 +53,8 @@ class FederationPki:
 
     @classmethod
     def create(cls, states: list[str] | tuple[str, ...] = (), name: str = "Prüm federation CA",
-               now: dt.datetime | None = None) -> "FederationPki":
-        now = now or dt.datetime.now(dt.timezone.utc)
+               now: dt.datetime | None = None) -> FederationPki:
+        now = now or dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(_CURVE)
         subject = x509.Name([
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prum"),
@@ -86,7 +85,7 @@ class FederationPki:
         """Issue (or re-issue) the certificate of one member state."""
         if len(state) != 2 or not state.isalpha() or not state.isupper():
             raise ValueError(f"state code must be ISO 3166 alpha-2 in capitals, got {state!r}")
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         key = ec.generate_private_key(_CURVE)
         subject = x509.Name([
             x509.NameAttribute(NameOID.COUNTRY_NAME, state),

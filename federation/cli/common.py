@@ -1,6 +1,6 @@
 """What the `prum` command line's modules share: the federation file option, progress bars, tables.
 
-cli.py and its sub-apps (cli_bench, cli_kube, ...) import this module; it imports none of them, so the
+app.py and its sub-apps (bench, kube, ...) import this module; it imports none of them, so the
 app imports its sub-apps at its top and no sub-app imports the app.
 """
 
@@ -10,16 +10,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
-    from prum.federation.topology import Federation
+    from prum.federation.runtime.topology import Federation
 
-FederationFile = Annotated[Optional[Path], typer.Option(
+FederationFile = Annotated[Path | None, typer.Option(
     "--federation", "-f", exists=True, dir_okay=False, help="Federation file (TOML); default: the seven Prüm "
     "Treaty signatories, LU not yet ready for DNA.")]
 
@@ -29,7 +29,7 @@ WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running fede
 
 def federation_of(federation_file: Path | None, states: int | None) -> Federation:
     """The federation file (or the default one), scaled to `states` if given; a wrong file is a usage error."""
-    from prum.federation.topology import FederationFileError, load_federation
+    from prum.federation.runtime.topology import FederationFileError, load_federation
 
     try:
         spec = load_federation(federation_file)
