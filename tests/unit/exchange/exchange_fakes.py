@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prum.services.common.category import GATED_CATEGORIES, Category
@@ -16,7 +16,7 @@ from prum.services.exchange.requesting import ContactPoint, Officer, PeerAnswer,
 from prum.services.logger import LogEntry, ProtocolLog
 from prum.services.supervisor import ReadinessBook
 
-NOW = datetime(2026, 5, 4, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 MEMBERS = ["DE", "NL", "FR", "LU", "BE", "AT"]
 
 #: What a fake peer does when asked: answer, or raise (a bug, a broken link), or hang until released.

@@ -33,17 +33,7 @@ from prum.services.vehicle.register import VehicleRegister
 TRACE = ReferenceKind.UNIDENTIFIED_TRACE
 
 
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(NOW)
-
-
-@pytest.fixture
-def log() -> Iterator[ProtocolLog]:
-    log = ProtocolLog(":memory:", "NL")
-    yield log
-    log.close()
-
+OWN_STATE = "NL"  # the state under test: its log is the `log` fixture (conftest.py)
 
 @pytest.fixture
 def nl(log: ProtocolLog, clock: SimulatedClock) -> FileManagingSide:

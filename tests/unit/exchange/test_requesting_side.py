@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from exchange_fakes import NOW, FakePeers, answers, contact_point, data, raises, ready_book, refuses
+from exchange_fakes import FakePeers, answers, contact_point, data, raises, ready_book, refuses
 from prum.afis.v1 import afis_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
@@ -38,18 +38,7 @@ from prum.services.vehicle.exchange import VehicleQuery
 from prum.services.vehicle.plugin import PLUGIN as VEHICLE
 from prum.services.vehicle.wire import record_to_proto
 
-
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock(NOW)
-
-
-@pytest.fixture
-def log() -> Iterator[ProtocolLog]:
-    log = ProtocolLog(":memory:", "DE")
-    yield log
-    log.close()
-
+OWN_STATE = "DE"  # the state under test: its log is the `log` fixture (conftest.py)
 
 @pytest.fixture
 def peers(log: ProtocolLog) -> Iterator[FakePeers]:
