@@ -48,7 +48,7 @@ from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.follow_up import FollowUps
 from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
 from prum.services.exchange.plugin import FollowUp
-from prum.services.exchange.requesting import ContactPoint, Officer
+from prum.services.exchange.requesting import ContactPoint
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.supervisor import ReadinessBook
@@ -168,7 +168,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     channels = PeerChannels(directory, tls, tracer_provider)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
-        officers={o.officer_id: Officer(o.officer_id, o.name, o.authorised) for o in spec.officers},
+        officers={o.officer_id: o for o in spec.officers},
         readiness=readiness, log=log, transport=GrpcPeers(channels), clock=clock, deadline_ms=federation.deadline_ms)
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     persons = PersonRegister(folder / "persons.db")

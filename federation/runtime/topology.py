@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prum.services.exchange.requesting import Officer
+
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
 TOPOLOGIES = ("mesh",)  # "router" (Prüm II, Regulation (EU) 2024/982) is refused until the hub exists
 
@@ -35,13 +37,6 @@ MAX_CANDIDATES = 1000
 
 class FederationFileError(ValueError):
     """The federation file is wrong; the message names the key and what is allowed."""
-
-
-@dataclass(frozen=True)
-class Officer:
-    officer_id: str
-    name: str
-    authorised: bool = True
 
 
 @dataclass(frozen=True)
