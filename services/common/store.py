@@ -1,7 +1,7 @@
 """The embedded store of every service: SQLite in WAL mode, durable at each commit.
 
 `open_database` applies the settings every store shares; `transaction` is the one write
-transaction helper. A server database (PostgreSQL) can later sit behind the same cores.
+transaction helper; `IngestReport` is what a bulk ingest into any national file reports. A server database (PostgreSQL) can later sit behind the same cores.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -39,3 +40,12 @@ def transaction(db: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[sql
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """Outcome of a bulk ingest into a national file: rejections are (position from 1, the item's reference or
+    VIN as given, reason)."""
+
+    accepted: int
+    rejections: list[tuple[int, str, str]] = field(default_factory=list)

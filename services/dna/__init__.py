@@ -11,9 +11,10 @@
 - `lab_export`: a national file from a laboratory's CSV export.
 """
 
+from prum.services.common.store import IngestReport
 from prum.services.dna.block_index import BLOCKS, BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
-from prum.services.dna.file import DnaFile, DnaHit, FileStats, IngestReport, StoredProfile
+from prum.services.dna.file import DnaFile, DnaHit, FileStats, StoredProfile
 from prum.services.dna.index import LOCUS_GROUPS, LocusPairIndex
 from prum.services.dna.loci import (
     AMELOGENIN,

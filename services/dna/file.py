@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -38,7 +38,7 @@ import numpy as np
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.common.reference import ReferenceKind, check_reference
-from prum.services.common.store import open_database, transaction
+from prum.services.common.store import IngestReport, open_database, transaction
 from prum.services.dna.block_index import BlockIndex
 from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.matching import Match
@@ -111,14 +111,6 @@ class StoredProfile:
     blocked: bool
     block_reason: str
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class IngestReport:
-    """Outcome of a bulk ingest: rejections are (position from 1, reference, reason)."""
-
-    accepted: int
-    rejections: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

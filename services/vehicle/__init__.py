@@ -6,6 +6,7 @@
 - `register`: `VehicleRegister`, SQLite (WAL) with an index for lookups at a point in time (PUR-2).
 """
 
+from prum.services.common.store import IngestReport
 from prum.services.vehicle.identifiers import (
     VIN_TEXT,
     normalize_plate,
@@ -30,7 +31,7 @@ from prum.services.vehicle.model import (
     normalize_record,
 )
 from prum.services.vehicle.plates import COUNTRY_ALIASES, PLATE_FORMATS, PlateFormat, random_plate, read_plate
-from prum.services.vehicle.register import DEFAULT_INDEX, IngestReport, RegisterStats, VehicleRegister
+from prum.services.vehicle.register import DEFAULT_INDEX, RegisterStats, VehicleRegister
 
 __all__ = [
     "COUNTRY_ALIASES", "DEFAULT_INDEX", "EU_CATEGORIES", "PLATE_FORMATS", "VIN_TEXT",

@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,7 @@ from typing import Any, Literal, Self
 
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput
+from prum.services.common.store import IngestReport
 from prum.services.vehicle.identifiers import normalize_plate, normalize_vin
 from prum.services.vehicle.model import (
     Address,
@@ -88,14 +89,6 @@ def _micros(moment: datetime) -> int:
 
 def _from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
-
-
-@dataclass(frozen=True, slots=True)
-class IngestReport:
-    """Outcome of a bulk ingest: rejections are (position from 1, VIN as given, reason)."""
-
-    accepted: int
-    rejections: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
