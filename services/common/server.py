@@ -3,9 +3,9 @@
     server, port = create_server("127.0.0.1:0", [binding, ...], state="NL", tls=material)
     server.start()
 
-Every server gets the same interceptors (tracing, call logging, error mapping, caller policy, request
-validation), health with a
-status per service, reflection, mutual TLS when `tls` is given, and the options below.
+Every server gets the same serving stack (`interceptors.ServingStack`: tracing, call fields and call log,
+error mapping, caller policy, request validation, wrapped once per method), health with a status per
+service, reflection, mutual TLS when `tls` is given, and the options below.
 """
 
 from __future__ import annotations
@@ -21,12 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 from prum.services.common.callers import CALLERS, Caller
-from prum.services.common.interceptors import (
-    CallerPolicyInterceptor,
-    CallLoggingInterceptor,
-    ErrorMappingInterceptor,
-    RequestValidationInterceptor,
-)
+from prum.services.common.interceptors import SLOW_CALL_MS, ServingStack
 from prum.services.common.tls import TlsMaterial, server_name
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -66,21 +61,16 @@ def create_server(
     tls: TlsMaterial | None = None,
     max_workers: int = 16,
     tracer_provider: TracerProvider | None = None,
+    slow_call_ms: float = SLOW_CALL_MS,
 ) -> tuple[grpc.Server, int]:
     """Build (not start) a server for `services` on `address`; returns it with the port it bound.
 
     Pass port 0 (`127.0.0.1:0`) to bind a free port. Without `tls` the server listens in
     plaintext, which only member-state teams debugging one service locally should use.
     """
-    interceptors: list[grpc.ServerInterceptor] = []
-    if tracer_provider is not None:
-        from opentelemetry.instrumentation.grpc import server_interceptor
-
-        interceptors.append(server_interceptor(tracer_provider=tracer_provider))
-    # Outermost first: the error mapping turns the caller policy's and the validation's refusals into codes.
     callers = {**CALLERS, **{m: c for b in services for m, c in b.callers.items() if m not in CALLERS}}
-    interceptors += [CallLoggingInterceptor(state), ErrorMappingInterceptor(),
-                     CallerPolicyInterceptor(state, callers), RequestValidationInterceptor()]
+    interceptors: list[grpc.ServerInterceptor] = [
+        ServingStack(state, callers, tracer_provider=tracer_provider, slow_call_ms=slow_call_ms)]
     executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"prum-{state}")
     server = grpc.server(
         executor,

@@ -1,7 +1,10 @@
 """OpenTelemetry traces across states: one trace follows a search from the officer's NCP into every peer.
 
-The gRPC client interceptor injects the W3C `traceparent` into the call metadata and the server
-interceptor continues it, so the spans of all states share one trace id. By default spans go to a
+The gRPC client interceptor injects the W3C `traceparent` into the call metadata and the serving stack
+(`interceptors.ServingStack`) continues it, so the spans of all states share one trace id. Which traces are
+recorded is the sampler's choice, made once where a trace starts and followed by every state after it
+(parent-based): `sample_ratio` 1.0 records every trace (the demo, `prum up` by default), a load run a share
+(`prum bench load --trace-sample`), and an unsampled call costs almost nothing. By default spans go to a
 JSON-lines file (one span per line); `exporter="otlp"` sends them to a collector instead (needs the
 `opentelemetry-exporter-otlp` package and OTEL_EXPORTER_OTLP_ENDPOINT).
 """
@@ -17,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -41,9 +45,20 @@ class JsonLinesSpanExporter(SpanExporter):
             self._file.close()
 
 
-def create_tracer_provider(service_name: str, exporter: str = "file", path: Path | None = None) -> TracerProvider:
-    """A tracer provider for this process: exporter "file" (JSON lines at `path`), "otlp" or "none"."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+def sampler_of(ratio: float) -> Sampler:
+    """Parent-based: a call inside a trace follows the trace's decision; a trace that starts here is recorded
+    with probability `ratio` (0.0 to 1.0), decided on its trace id so every state decides alike."""
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"trace sample ratio {ratio!r}; allowed: 0.0 to 1.0")
+    return ParentBased(TraceIdRatioBased(ratio))
+
+
+def create_tracer_provider(service_name: str, exporter: str = "file", path: Path | None = None,
+                           sample_ratio: float = 1.0) -> TracerProvider:
+    """A tracer provider for this process: exporter "file" (JSON lines at `path`), "otlp" or "none"; traces that
+    start here are recorded with probability `sample_ratio` (`sampler_of`)."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}),
+                              sampler=sampler_of(sample_ratio))
     if exporter == "file":
         provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(path or Path("prum-traces.jsonl"))))
     elif exporter == "otlp":
