@@ -251,10 +251,12 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
             plan.write(plan_path)
             classes = [QUERY_TYPES[key].user_class for key in planned.weights]
             users = max(options.users, len(classes), planned.workers)
+
+            def locust_progress(done: int, total: int, name: str = planned.name) -> None:
+                progress(f"Locust: {name}", done, total)
+
             locust = run_locust(run_folder, plan_path, classes, users, options.spawn_rate or users,
-                                options.duration_s, planned.workers, server_pids,
-                                progress=lambda done, total, name=planned.name: progress(f"Locust: {name}", done,
-                                                                                         total))
+                                options.duration_s, planned.workers, server_pids, progress=locust_progress)
             report["runs"].append(_figures(planned, locust, think, report["checks"]))
     for workers in options.workers:  # isolated: each type over echo alone, with the same Locust processes
         add_ratios([row for r in report["runs"] if r["mode"] == "isolated" and r["workers"] == workers

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import grpc
 import numpy as np
@@ -66,13 +66,14 @@ class DataSpec:
 
 def stub_call(key: str, channel: grpc.Channel) -> Callable[..., Any]:
     """The unary method of a query type on a channel (the NCP's channel for the fan-out)."""
-    return {
+    methods: dict[str, Callable[[], Callable[..., Any]]] = {
         "echo": lambda: echo_pb2_grpc.EchoServiceStub(channel).Echo,
         "dna": lambda: dna_pb2_grpc.DnaIndexServiceStub(channel).Search,
         "vehicle": lambda: vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup,
         "afis": lambda: afis_pb2_grpc.AfisServiceStub(channel).Search,
         "fanout": lambda: cp_pb2_grpc.ContactPointServiceStub(channel).Search,
-    }[key]()
+    }
+    return methods[key]()
 
 
 def stamped(key: str, template: Any) -> Any:
@@ -166,6 +167,13 @@ def _dna(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel], prog
     return {"loaded": loaded, "seconds": round(seconds, 1)}, dna, fanout
 
 
+class _VehicleKey(TypedDict, total=False):
+    """The key of a vehicle lookup, as keyword arguments of LookupRequest: one of the two."""
+
+    vin: str
+    registration_number: str
+
+
 def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
               ) -> tuple[dict[str, Any], list[bytes]]:
     from prum.federation.synthetic.vehicle import MAKES, make_vin, vehicle_records
@@ -174,7 +182,7 @@ def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: P
     rng = random.Random(spec.seed)
     wanted = round(spec.queries * spec.hit_rate) if spec.vehicles else 0
     picked = set(rng.sample(range(spec.vehicles), min(wanted, spec.vehicles)))
-    keys: list[dict[str, str]] = []
+    keys: list[_VehicleKey] = []
 
     def rows() -> Iterator[vehicle_pb2.IngestRequest]:
         for i, record in enumerate(vehicle_records(target.target, spec.vehicles, spec.seed)):
@@ -191,7 +199,7 @@ def _vehicles(spec: DataSpec, target: Target, channel: grpc.Channel, progress: P
     seconds = time.perf_counter() - started
     hits = [(key, True) for key in keys]
     # A VIN with the test WMI's "9Z" type code and model year 2001 is never generated: a certain miss.
-    misses = [({"vin": make_vin(rng, MAKES[0], "9Z", 2001, rng.randrange(10**6))}, False)
+    misses: list[tuple[_VehicleKey, bool]] = [({"vin": make_vin(rng, MAKES[0], "9Z", 2001, rng.randrange(10**6))}, False)
               for _ in range(spec.queries - len(hits))]
     mixed = hits + misses
     rng.shuffle(mixed)

@@ -109,7 +109,7 @@ class LocustRun:
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     killed: bool = False
     window: tuple[float, float] | None = None
-    cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float | dict[str, float]] = field(default_factory=dict)
     commands: list[list[str]] = field(default_factory=list)
 
     @property
@@ -187,13 +187,14 @@ def run_locust(folder: Path, plan_path: Path, classes: list[str], users: int, sp
         run.window = (float(leader["spawned_at"]), float(leader["stopped_at"]))
         seconds = max(run.window[1] - run.window[0], 1e-9)
         locust_pids = [p.pid for p in processes.values()]
+        cores = os.cpu_count() or 1
+        locust_cpu_s = round(sampler.between(locust_pids, *run.window), 2)
+        servers_cpu_s = round(sampler.between(list(server_pids.values()), *run.window), 2)
         run.cpu = {
-            "window_s": round(seconds, 2), "cores": os.cpu_count() or 1,
-            "locust_cpu_s": round(sampler.between(locust_pids, *run.window), 2),
-            "servers_cpu_s": round(sampler.between(list(server_pids.values()), *run.window), 2),
+            "window_s": round(seconds, 2), "cores": cores, "locust_cpu_s": locust_cpu_s, "servers_cpu_s": servers_cpu_s,
+            "locust_share": round(locust_cpu_s / (seconds * cores), 3),
+            "servers_share": round(servers_cpu_s / (seconds * cores), 3),
         }
-        run.cpu["locust_share"] = round(run.cpu["locust_cpu_s"] / (seconds * run.cpu["cores"]), 3)
-        run.cpu["servers_share"] = round(run.cpu["servers_cpu_s"] / (seconds * run.cpu["cores"]), 3)
         run.cpu["per_process_s"] = {role: round(sampler.between([p.pid], *run.window), 2)
                                     for role, p in processes.items()}
         run.cpu["per_server_s"] = {code: round(sampler.between([pid], *run.window), 2)

@@ -81,8 +81,8 @@ def import_command(
             console.print(f"ignored columns (not imported): {', '.join(report.ignored_columns)}", soft_wrap=True)
         if report.rejected:
             table = Table("line", "reference", "reason", title="rejected rows")
-            for error in report.rejected:
-                table.add_row(str(error.line), error.reference, error.reason)
+            for rejected in report.rejected:
+                table.add_row(str(rejected.line), rejected.reference, rejected.reason)
             console.print(table)
     raise typer.Exit(1 if report.rejected else 0)
 
@@ -128,7 +128,7 @@ def bench_command(
         print_benchmark(result, Console())
 
 
-def _percentiles(values: Sequence[float]) -> dict[str, float]:
+def _percentiles(values: Sequence[float] | np.ndarray) -> dict[str, float]:
     if not len(values):
         return {"p50_us": float("nan"), "p99_us": float("nan"), "mean_us": float("nan")}
     array = np.asarray(values) * 1e6
@@ -260,10 +260,10 @@ def run_benchmark(sizes: Sequence[int], queries: int, seed: int, *, scan_queries
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(compare, range(0, art4, 5000)))
         total = time.perf_counter() - started
-        cpu = sum(seconds for _, seconds in parts)
+        art4_cpu = sum(seconds for _, seconds in parts)
         result["art4"] = {"unidentified": art4, "profiles": len(batch), "threads": workers,
                           "total_s": round(total, 1), "per_query_us": round(total / art4 * 1e6, 1),
-                          "cpu_s": round(cpu, 1), "cpu_per_query_us": round(cpu / art4 * 1e6, 1),
+                          "cpu_s": round(art4_cpu, 1), "cpu_per_query_us": round(art4_cpu / art4 * 1e6, 1),
                           "queries_with_hits": sum(found for found, _ in parts)}
     if startup:
         result["startup"] = _startup(startup, seed, workdir, report)

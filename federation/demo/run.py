@@ -321,8 +321,8 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         for code in states:
             load_persons(federation.channel(code), scenario.persons[code])
         for i, code in enumerate(states, start=1):
-            loaded = load_fingerprints(federation.channel(code), scenario.fingerprints[code])
-            next(f for f in files if f["state"] == code)["fingerprints"] = loaded.accepted
+            enrolled = load_fingerprints(federation.channel(code), scenario.fingerprints[code])
+            next(f for f in files if f["state"] == code)["fingerprints"] = enrolled.accepted
             progress("fingerprint files loaded", i, len(states))
         searches = []
         for i, planned in enumerate(scenario.searches, start=1):

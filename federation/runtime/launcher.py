@@ -13,6 +13,7 @@ protocol logger, supervisor, contact point) with health and reflection.
 from __future__ import annotations
 
 import shutil
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -151,8 +152,8 @@ def compile_kernels() -> float:
     return dna_warmup.compile_kernels() + afis_warmup.compile_kernels()
 
 
-def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folder: Path, directory: dict[str, str],
-                clock: Clock, tracer_provider: TracerProvider | None = None,
+def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folder: Path,
+                directory: MutableMapping[str, str], clock: Clock, tracer_provider: TracerProvider | None = None,
                 address: str = "127.0.0.1:0") -> StateNode:
     """Open one state's stores and build (not start) its server."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -226,7 +227,7 @@ class InProcessFederation:
         self.nodes: dict[str, StateNode] = {}
         self._channels: list[grpc.Channel] = []
 
-    def start(self) -> InProcessFederation:
+    def start(self) -> Self:
         if self.fresh:  # only what this launcher writes: logs and traces beside it are the caller's
             for folder in ["pki", *self.federation.codes]:
                 shutil.rmtree(self.workdir / folder, ignore_errors=True)

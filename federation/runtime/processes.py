@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -157,11 +157,18 @@ class PublishedDirectory(MutableMapping[str, str]):
         return len(self.addresses)
 
 
+class _HealthStub(Protocol):
+    """health_pb2_grpc.HealthStub as it is: types-grpcio-health-checking declares it without the methods
+    that its __init__ sets."""
+
+    Check: grpc.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
+
+
 def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
     with open_channel(address, tls) as channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
-                                                              timeout=timeout_s)
+            stub = cast(_HealthStub, health_pb2_grpc.HealthStub(channel))
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
         except grpc.RpcError as error:
             return error.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

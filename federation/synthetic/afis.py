@@ -32,7 +32,7 @@ All randomness comes from the numpy Generator passed in: the same seed gives the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -211,7 +211,7 @@ class _Capture:
 
 
 def _capture(rng: np.random.Generator, master: MasterFinger, style: ImpressionStyle, centre_in_finger: np.ndarray,
-             image_centre: np.ndarray) -> tuple[_Capture, callable]:
+             image_centre: np.ndarray) -> tuple[_Capture, Callable[[np.ndarray], np.ndarray]]:
     """Place, distort and observe every minutia of the finger; returns them and the finger->image map."""
     rotation = np.radians(rng.uniform(-style.rotation_deg, style.rotation_deg))
     displace = _distort(rng, style, centre_in_finger)

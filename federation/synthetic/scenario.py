@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 from faker import Faker
@@ -24,6 +25,13 @@ from prum.services.contact_point.persons import Person
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
 Loci = dict[str, list[str]]
+
+
+class VehicleKeyFields(TypedDict, total=False):
+    """The key of a vehicle search, as keyword arguments of the VehicleKey message: one of the two."""
+
+    vin: str
+    registration_number: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ class PlannedSearch:
     expected_error: str = ""
     category: str = "DNA"
     # For a vehicle search: {"vin": ...} or {"registration_number": ...}.
-    vehicle_key: dict[str, str] = field(default_factory=dict)
+    vehicle_key: VehicleKeyFields = field(default_factory=VehicleKeyFields)
     # For a fingerprint search: the probe.
     template: Template | None = None
     target_states: tuple[str, ...] = ()
