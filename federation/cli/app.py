@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -96,6 +97,9 @@ def up(
     workdir: WorkDir = Path("prum-run"),
     states: Annotated[int | None, typer.Option("--states", "-n", min=2, max=27, help="Scale to N states.")] = None,
     load: Annotated[bool, typer.Option(help="Load the synthetic DNA files and vehicle registers.")] = True,
+    trace_sample: Annotated[float | None, typer.Option(
+        "--trace-sample", min=0.0, max=1.0, help="Share of traces recorded (default: the federation file's "
+        "trace_sample_ratio, 1.0 when it names none).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
     """Start a federation as processes on this machine: one per state, on loopback, over mTLS.
@@ -115,6 +119,8 @@ def up(
     from prum.services.common.tls import TlsMaterial
 
     spec = federation_of(federation_file, states)
+    if trace_sample is not None:
+        spec = dataclasses.replace(spec, trace_sample_ratio=trace_sample)
     console = Console(stderr=True)
     with progress_bar(console) as bar:
         progress = steps(bar)

@@ -68,7 +68,8 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     folder.mkdir(parents=True, exist_ok=True)
     log_stream = sys.stdout if log_stdout else (folder / "prum.log").open("a", encoding="utf-8")
     configure_logging("INFO", stream=log_stream, json=True)
-    provider = create_tracer_provider(f"prum-{state.lower()}", "file", folder / "traces.jsonl")
+    provider = create_tracer_provider(f"prum-{state.lower()}", "file", folder / "traces.jsonl",
+                                      sample_ratio=federation.trace_sample_ratio)
     tls = TlsMaterial.load(workdir / "pki", state)
     directory: MutableMapping[str, str]
     if listen:  # a container: bind `listen`; peers, and this state itself, use run.json's addresses (Services)

@@ -71,6 +71,9 @@ class Federation:
     seed: int
     deadline_ms: int
     states: tuple[StateSpec, ...]
+    # Share of the traces that start in this federation which are recorded (0.0 to 1.0): every state samples
+    # a trace it starts with this probability and follows the caller's decision for the rest (parent-based).
+    trace_sample_ratio: float = 1.0
 
     @property
     def codes(self) -> list[str]:
@@ -97,7 +100,7 @@ class Federation:
                 table["address"] = spec.address
             return table
         return {"federation": {"name": self.name, "topology": self.topology, "seed": self.seed,
-                               "deadline_ms": self.deadline_ms},
+                               "deadline_ms": self.deadline_ms, "trace_sample_ratio": self.trace_sample_ratio},
                 "state": [state(s) for s in self.states]}
 
     def scaled(self, count: int) -> Federation:
@@ -151,7 +154,7 @@ def _ready(value: Any, where: str) -> frozenset[str]:
 def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Federation:
     _check_keys(data, {"federation", "defaults", "state"}, source)
     head = data.get("federation", {})
-    _check_keys(head, {"name", "topology", "seed", "deadline_ms"}, f"{source} [federation]")
+    _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
     _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
@@ -211,8 +214,13 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     deadline = head.get("deadline_ms", 3000)
     if not isinstance(deadline, int) or not 10 <= deadline <= 600_000:
         raise FederationFileError(f"{source} [federation].deadline_ms: {deadline!r}; allowed: 10 to 600000")
+    ratio = head.get("trace_sample_ratio", 1.0)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio <= 1.0:
+        raise FederationFileError(f"{source} [federation].trace_sample_ratio: {ratio!r}; allowed: 0.0 to 1.0 (the "
+                                  f"share of traces recorded)")
     return Federation(name=str(head.get("name", "federation")), topology=topology,
-                      seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states))
+                      seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states),
+                      trace_sample_ratio=float(ratio))
 
 
 def load_federation(path: Path | None = None) -> Federation:

@@ -82,5 +82,12 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None, json: b
     )
 
 
+def reset_logging() -> None:
+    """structlog's defaults again and the INFO level (for tests that configured logging)."""
+    global _LEVEL
+    _LEVEL = logging.INFO
+    structlog.reset_defaults()
+
+
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.get_logger(name)
