@@ -1,5 +1,8 @@
 """A Locust user that calls the federation over gRPC with mutual TLS (imported by locustfile.py only).
 
+The `bare` user calls the bare grpcio echo server the bench started (`load_plan.Plan.bare`) over an
+insecure channel, its calls named `bare:/prum.echo.v1.EchoService/Echo` apart from the stack's echo.
+
 After Locust's own gRPC example (locust/examples/grpc): a client interceptor fires one Locust
 `request` event per call, named by the full gRPC method name ("/prum.dna.v1.DnaIndexService/Search"),
 with the response time, the response's length in bytes and the exception (a gRPC status, or a reply
@@ -88,12 +91,13 @@ WINDOW: dict[str, Any] = {}
 class LocustInterceptor(grpc.UnaryUnaryClientInterceptor):
     """Fires a Locust request event per unary call: full method name, response time, length, exception."""
 
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Any, name: str | None = None) -> None:
         self.environment = environment
+        self.name = name  # the stats name of every call, instead of the method name (the bare type)
 
     def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         method = client_call_details.method
-        method = method.decode() if isinstance(method, bytes) else str(method)
+        method = self.name or (method.decode() if isinstance(method, bytes) else str(method))
         exception: Exception | None = None
         response = None
         length = 0
@@ -169,11 +173,19 @@ class PrumGrpcUser(User):
             raise LocustError(f"no {self.query_type} queries in {plan.queries}")
         self.cursor = random.randrange(len(self.templates))
         state = plan.requester if self.query_type == "fanout" else plan.target
-        tls = TlsMaterial.load(Path(plan.pki), plan.requester)
         # A local subchannel pool: one connection per user, not one shared by every channel of the process.
-        raw = grpc.secure_channel(plan.addresses[state], tls.channel_credentials(),
-                                  options=[*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)])
-        self.channel = grpc.intercept_channel(raw, LocustInterceptor(environment))
+        options = [*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+        if self.query_type == "bare":
+            if not plan.bare:
+                raise LocustError("the bare type needs the bare echo server's address (plan.bare), which "
+                                  "`prum bench load` sets when it starts that server")
+            raw = grpc.insecure_channel(plan.bare, options=options)
+            name: str | None = QUERY_TYPES["bare"].method
+        else:
+            tls = TlsMaterial.load(Path(plan.pki), plan.requester)
+            raw = grpc.secure_channel(plan.addresses[state], tls.channel_credentials(), options=options)
+            name = None
+        self.channel = grpc.intercept_channel(raw, LocustInterceptor(environment, name))
         self._raw = raw
         self.call = stub_call(self.query_type, self.channel)
         self.timeout = plan.deadline_s + (plan.fanout_deadline_ms / 1000 if self.query_type == "fanout" else 0)

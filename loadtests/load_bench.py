@@ -4,11 +4,16 @@
      folder removed afterwards), or an attached one (`--attach RUN_DIR`, left running);
   2. the synthetic files loaded through the states' Ingest RPCs and the query mixes written (load_data);
   3. a preflight: a few calls of each query type, checked as the Locust users check them, before any load;
-  4. Locust headless as subprocesses (load_runner): one isolated run per query type, echo first (the
-     ceiling of the same stack), and optionally a mixed run with every type at its weight;
+  4. Locust headless as subprocesses (load_runner): one isolated run per query type, bare first (a bare
+     grpcio echo server this starts in its own process, bare_server: the framework's ceiling), then
+     echo (the ceiling of the full stack), and optionally a mixed run with every type at its weight;
   5. the figures of each run from Locust's final summary, checked against its CSV (load_results),
-     with each type's ratio to echo, the calls in flight and the CPU share Locust took.
-The federation this started is stopped on every path out, also on an error or Ctrl-C.
+     with each type's ratio to bare and to echo, the calls in flight and the CPU share Locust took;
+  6. the matching cores' own rates, in this process on one core (core_rate): DNA searches and vehicle
+     lookups per second over the same queries, beside the served rates.
+The federation this started starts with tracing sampled at `trace_sample` (0.01: a load run measures the
+core, not the span exporter). It and the bare server are stopped on every path out, also on an error or
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -20,17 +25,19 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import grpc
+from prum.loadtests.bare_server import SERVER_THREADS, bare_server
+from prum.loadtests.core_rate import BUDGET_S, core_rates
 from prum.loadtests.load_checks import QUERY_TYPES
 from prum.loadtests.load_data import DataSpec, Target, load_data, preflight, read_queries, write_queries
 from prum.loadtests.load_plan import DEFAULT_THINK, Plan, parse_think
 from prum.loadtests.load_results import add_ratios, run_rows
-from prum.loadtests.load_runner import run_locust
+from prum.loadtests.load_runner import PINNED_THREADS, run_locust
 
 Progress = Callable[[str, int, int], None]
 REQUESTER = "DE"
@@ -58,6 +65,8 @@ class BenchOptions:
     states: int = 6                     # the requester and its peers: the fan-out reaches states - 1
     attach: Path | None = None
     out: Path = Path("prum-load")
+    trace_sample: float = 0.01          # the started federation's trace_sample_ratio; an attached one keeps its own
+    core_seconds: float = BUDGET_S      # CPU seconds of each in-process core loop; 0: none
 
 
 def is_loopback(address: str) -> bool:
@@ -107,7 +116,8 @@ def federation_for(options: BenchOptions, progress: Progress) -> Iterator[tuple[
     workdir = Path(tempfile.mkdtemp(prefix="prum-bench-federation-"))
     try:
         try:
-            run = up(bench_federation(options.states, 3000), workdir, timeout_s=START_TIMEOUT_S, progress=progress)
+            federation = replace(bench_federation(options.states, 3000), trace_sample_ratio=options.trace_sample)
+            run = up(federation, workdir, timeout_s=START_TIMEOUT_S, progress=progress)
         except (RuntimeError, TimeoutError) as error:
             raise BenchError(f"the federation did not start: {error}") from error
         yield run, workdir
@@ -174,13 +184,15 @@ def _load(options: BenchOptions, run: dict[str, Any], workdir: Path, target: Tar
     return loaded
 
 
-def _preflight(run: dict[str, Any], workdir: Path, queries_path: Path, types: tuple[str, ...]) -> dict[str, Any]:
+def _preflight(run: dict[str, Any], workdir: Path, queries_path: Path, types: tuple[str, ...],
+               bare_address: str = "") -> dict[str, Any]:
     as_requester = _channels(run, workdir, as_state=REQUESTER)
+    bare = grpc.insecure_channel(bare_address) if bare_address else None
     try:
-        report = preflight({"target": as_requester[TARGET], "ncp": as_requester[REQUESTER]},
-                           read_queries(queries_path), types)
+        channels = {"target": as_requester[TARGET], "ncp": as_requester[REQUESTER], **({"bare": bare} if bare else {})}
+        report = preflight(channels, read_queries(queries_path), types)
     finally:
-        for channel in as_requester.values():
+        for channel in [*as_requester.values(), *([bare] if bare else [])]:
             channel.close()
     wrong = {key: row["errors"][:3] + row["problems"][:3] for key, row in report.items()
              if row["errors"] or row["problems"]}
@@ -199,7 +211,7 @@ class RunPlan:
 
 
 def plan_runs(options: BenchOptions) -> list[RunPlan]:
-    """Each Locust run: echo first, each type alone, then the mix if asked; all again for each worker count."""
+    """Each Locust run: bare first, echo, each type alone, then the mix if asked; all again for each worker count."""
     wanted = [key for key in QUERY_TYPES if key in options.types]
     mix = {key: weight for key, weight in options.weights.items() if weight > 0 and key in wanted}
     if options.mixed and not mix:
@@ -229,16 +241,30 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     folder = options.out.resolve() / time.strftime("%Y%m%d-%H%M%S")  # absolute: Locust runs inside it
     folder.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"folder": str(folder), "options": _options_json(options), "runs": [], "checks": []}
-    with federation_for(options, progress) as (run, workdir):
+    with ExitStack() as stack:
+        run, workdir = stack.enter_context(federation_for(options, progress))
         report["federation"] = {"attached": options.attach is not None, "states": {
-            c: {"address": e["address"], "pid": e.get("pid")} for c, e in run["states"].items()}}
+            c: {"address": e["address"], "pid": e.get("pid")} for c, e in run["states"].items()},
+            "trace_sample_ratio": (options.trace_sample if options.attach is None
+                                   else run["federation"]["federation"].get("trace_sample_ratio", 1.0))}
+        bare_address = ""
+        server_pids = {c: e["pid"] for c, e in run["states"].items() if e.get("pid")}
+        if any("bare" in r.weights for r in runs):
+            progress("bare echo server", 0, 1)
+            try:
+                bare = stack.enter_context(bare_server(env=PINNED_THREADS))
+            except RuntimeError as error:
+                raise BenchError(str(error)) from error
+            progress("bare echo server", 1, 1)
+            bare_address = bare.address
+            server_pids["bare"] = bare.pid
+            report["bare"] = {"address": bare.address, "pid": bare.pid, "threads": SERVER_THREADS}
         target = _target(run)
         report["fanout_peers"] = list(target.peers)
         queries_path = folder / "queries.json"
         report["data"] = _load(options, run, workdir, target, queries_path, progress)
         report["preflight"] = _preflight(run, workdir, queries_path,
-                                         tuple(dict.fromkeys(key for r in runs for key in r.weights)))
-        server_pids = {c: e["pid"] for c, e in run["states"].items() if e.get("pid")}
+                                         tuple(dict.fromkeys(key for r in runs for key in r.weights)), bare_address)
         addresses = {c: e["address"] for c, e in run["states"].items()}
         for planned in runs:
             run_folder = folder / "runs" / planned.name
@@ -246,7 +272,8 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
             plan = Plan(pki=str((workdir / "pki").resolve()), requester=REQUESTER, target=TARGET,
                         addresses=addresses, queries=str(queries_path.resolve()), out=str(run_folder.resolve()),
                         weights={key: planned.weights.get(key, 0) for key in QUERY_TYPES}, think=options.think,
-                        deadline_s=options.deadline_s, fanout_deadline_ms=target.fanout_deadline_ms)
+                        deadline_s=options.deadline_s, fanout_deadline_ms=target.fanout_deadline_ms,
+                        bare=bare_address)
             plan_path = run_folder / "plan.json"
             plan.write(plan_path)
             classes = [QUERY_TYPES[key].user_class for key in planned.weights]
@@ -258,7 +285,14 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
             locust = run_locust(run_folder, plan_path, classes, users, options.spawn_rate or users,
                                 options.duration_s, planned.workers, server_pids, progress=locust_progress)
             report["runs"].append(_figures(planned, locust, think, report["checks"]))
-    for workers in options.workers:  # isolated: each type over echo alone, with the same Locust processes
+    # The cores alone, once the servers are stopped (or idle, attached): they do not share the CPU with them.
+    if options.core_seconds > 0:
+        served = tuple(dict.fromkeys(key for r in runs for key in r.weights))
+        progress("matching cores in-process", 0, 1)
+        spec = DataSpec(**report["data"]["spec"]) if "spec" in report["data"] else options.data
+        report["core"] = core_rates(spec, TARGET, read_queries(queries_path), served, options.core_seconds)
+        progress("matching cores in-process", 1, 1)
+    for workers in options.workers:  # isolated: each type over bare (and echo) alone, the same Locust processes
         add_ratios([row for r in report["runs"] if r["mode"] == "isolated" and r["workers"] == workers
                     for row in r["rows"]], "isolated")
     for entry in report["runs"]:

@@ -10,7 +10,7 @@ use the same checks. A check returns an `Outcome`: whether a hit was expected an
     NOT_READY or REFUSED on a healthy federation is a failure), and the target's answer must be as planted;
   - AFIS search: the mate among the candidates (score >= VERIFY_THRESHOLD) is tallied, not a failure,
     since a 1:N matcher misses some mates by design (its error rates: `prum afis evaluate`);
-  - echo: the payload must come back.
+  - echo and bare (the bare grpcio echo server the bench starts): the payload must come back.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ AFIS_VERIFY_THRESHOLD = 12.0  # prum.services.afis.matching.VERIFY_THRESHOLD; a 
 class QueryType:
     key: str           # as in --types, --weights, --think
     user_class: str    # the Locust user class in locustfile.py
-    method: str        # the full gRPC method name: Locust's stats name
+    method: str        # Locust's stats name: the full gRPC method name (bare: prefixed, apart from echo's)
     title: str         # for tables
     code: str          # in case references
 
 
+BARE_ECHO_NAME = "bare:/prum.echo.v1.EchoService/Echo"  # EchoService.Echo on the bare server, named apart
 QUERY_TYPES: dict[str, QueryType] = {t.key: t for t in (
-    QueryType("echo", "EchoUser", "/prum.echo.v1.EchoService/Echo", "echo (ceiling)", "E"),
+    QueryType("bare", "BareEchoUser", BARE_ECHO_NAME, "bare grpcio echo (ceiling)", "B"),
+    QueryType("echo", "EchoUser", "/prum.echo.v1.EchoService/Echo", "echo (full stack)", "E"),
     QueryType("dna", "DnaSearchUser", "/prum.dna.v1.DnaIndexService/Search", "DNA search, Art 3", "D"),
     QueryType("vehicle", "VehicleLookupUser", "/prum.vehicle.v1.VehicleRegisterService/Lookup",
               "vehicle lookup, Art 12", "V"),
@@ -111,6 +113,7 @@ def check_fanout(request: Any, response: Any, target: str = "") -> Outcome:
 
 
 CHECKS: dict[str, Callable[[Any, Any], Outcome]] = {
+    QUERY_TYPES["bare"].method: check_echo,
     QUERY_TYPES["echo"].method: check_echo,
     QUERY_TYPES["dna"].method: check_dna,
     QUERY_TYPES["vehicle"].method: check_vehicle,

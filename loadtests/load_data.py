@@ -43,7 +43,8 @@ from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 Progress = Callable[[str, int, int], None]
 REQUEST_CLASS: dict[str, Any] = {
-    "echo": echo_pb2.EchoRequest, "dna": dna_pb2.SearchRequest, "vehicle": vehicle_pb2.LookupRequest,
+    "bare": echo_pb2.EchoRequest, "echo": echo_pb2.EchoRequest, "dna": dna_pb2.SearchRequest,
+    "vehicle": vehicle_pb2.LookupRequest,
     "afis": afis_pb2.SearchRequest, "fanout": cp_pb2.SearchRequest,
 }
 DNA_CHUNK = 50_000
@@ -65,8 +66,10 @@ class DataSpec:
 
 
 def stub_call(key: str, channel: grpc.Channel) -> Callable[..., Any]:
-    """The unary method of a query type on a channel (the NCP's channel for the fan-out)."""
+    """The unary method of a query type on a channel (the NCP's channel for the fan-out, the bare server's
+    insecure channel for bare)."""
     methods: dict[str, Callable[[], Callable[..., Any]]] = {
+        "bare": lambda: echo_pb2_grpc.EchoServiceStub(channel).Echo,
         "echo": lambda: echo_pb2_grpc.EchoServiceStub(channel).Echo,
         "dna": lambda: dna_pb2_grpc.DnaIndexServiceStub(channel).Search,
         "vehicle": lambda: vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup,
@@ -249,9 +252,10 @@ def load_data(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel],
     dna_report, dna, fanout = _dna(spec, target, channels, progress)
     vehicle_report, vehicles = _vehicles(spec, target, channels[target.target], progress)
     afis_report, afis = _fingerprints(spec, target, channels[target.target], progress)
-    # The echo carries a payload the size of a DNA search request, as bench/rpc_ceiling.py does.
+    # The echo carries a payload the size of a DNA search request, as bench/rpc_ceiling.py does; bare the same.
     payload = dna[0] if dna else b"\0" * 512
-    queries = {"echo": [echo_pb2.EchoRequest(payload=payload).SerializeToString()], "dna": dna,
+    ping = echo_pb2.EchoRequest(payload=payload).SerializeToString()
+    queries = {"bare": [ping], "echo": [ping], "dna": dna,
                "vehicle": vehicles, "afis": afis, "fanout": fanout}
     report = {"spec": asdict(spec), "target": asdict(target), "dna": dna_report, "vehicles": vehicle_report,
               "fingerprints": afis_report, "queries": {key: len(value) for key, value in queries.items()}}
@@ -273,6 +277,8 @@ def read_queries(path: Path) -> dict[str, list[Any]]:
     parsed: dict[str, list[Any]] = {}
     for key, items in data["queries"].items():
         parsed[key] = [REQUEST_CLASS[key].FromString(base64.b64decode(item)) for item in items]
+    if "echo" in parsed and "bare" not in parsed:  # a file written before the bare type: the same ping
+        parsed["bare"] = parsed["echo"]
     return parsed
 
 
@@ -281,12 +287,12 @@ def preflight(channels: dict[str, grpc.Channel], queries: dict[str, list[Any]], 
     """A few calls of each query type, checked as the users check them, before any load.
 
     `channels`: "target" (the requested state's server) and "ncp" (the requester's NCP), both with
-    the requester's certificate. Each type's first call may take up to `warm_up_s`: right after a
-    load a server may still build its index or compile its kernels, which is no part of the figures.
+    the requester's certificate, and "bare" (the bare echo server, insecure) when bare is among `types`.
+    Each type's first call may take up to `warm_up_s`: right after a load a server may still build its index or compile its kernels, which is no part of the figures.
     Returns per type: calls, errors (status code names), problems, and the warm-up call's seconds."""
     report: dict[str, dict[str, Any]] = {}
     for key in types:
-        call = stub_call(key, channels["ncp" if key == "fanout" else "target"])
+        call = stub_call(key, channels["ncp" if key == "fanout" else "bare" if key == "bare" else "target"])
         check = CHECKS[QUERY_TYPES[key].method]
         errors: list[str] = []
         problems: list[str] = []

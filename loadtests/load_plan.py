@@ -98,11 +98,12 @@ class Plan:
     addresses: dict[str, str]      # state -> host:port (loopback)
     queries: str                   # the queries file (load_data.write_queries)
     out: str                       # where each Locust process writes its own report (processes/)
-    weights: dict[str, int] = field(default_factory=lambda: {key: 1 for key in QUERY_TYPES})
+    weights: dict[str, int] = field(default_factory=lambda: {key: int(key != "bare") for key in QUERY_TYPES})
     think: str = DEFAULT_THINK
     deadline_s: float = 5.0
     fanout_deadline_ms: int = 3000
     reset_stats: bool = True
+    bare: str = ""                 # host:port of the bare echo server the bench started (the bare type), or ""
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), "utf-8")

@@ -7,10 +7,13 @@ Locust computes them, and compared with the CSV's row of the same name. Locust k
 in buckets: whole milliseconds below 100 ms, so a percentile below 1 ms reads as 0 or 1 ms; the
 average is exact.
 
-The ratio to echo: in an isolated run (one query type alone), requests/s of the type over requests/s
-of echo alone with the same users. In a mixed run (every type at once, sharing the servers' CPU), each
-type's requests/s per user of that type over echo's requests/s per user: with no think time, how
-many calls per second the stack gives one waiting user of that type, compared with an echo user.
+The ratios (issue 18): every row's ratio to bare, the bare grpcio echo server the bench starts in its own
+process (insecure, no interceptors, a state's thread pool): the framework's ceiling, measured in the same
+run by the same client; and, beside it, the ratio to the full stack's own echo. In an isolated run (one
+query type alone), requests/s of the type over requests/s of bare (or echo) alone with the same users. In
+a mixed run (every type at once, sharing the CPU), each type's requests/s per user of that type over
+bare's (or echo's) requests/s per user: with no think time, how many calls per second one waiting user
+of that type gets, compared with a bare (or echo) user.
 Calls in flight are from Little's law (requests/s x mean response time) and, measured, the mean
 and peak over the window of the Locust processes' own gauges.
 """
@@ -149,14 +152,21 @@ def run_rows(folder: Path, mode: str, users: int, think: dict[str, tuple[float, 
             "user_classes": classes}
 
 
+def _ratio(row: dict[str, Any], base: dict[str, Any] | None, mode: str) -> float | None:
+    """row over base (see the module doc); None without a base, with think time, or without users (mixed)."""
+    if base is None or not base["rps"] or row["think_s"] != (0.0, 0.0) or base["think_s"] != (0.0, 0.0):
+        return None
+    if mode == "isolated":
+        return round(row["rps"] / base["rps"], 3)
+    if row.get("users") and base.get("users"):
+        return round((row["rps"] / row["users"]) / (base["rps"] / base["users"]), 3)
+    return None
+
+
 def add_ratios(rows: list[dict[str, Any]], mode: str) -> None:
-    """Each row's ratio to echo (see the module doc); None without an echo row or with think time."""
-    echo = next((r for r in rows if r["type"] == "echo"), None)
-    for row in rows:
-        row["ratio_to_echo"] = None
-        if echo is None or not echo["rps"] or row["think_s"] != (0.0, 0.0) or echo["think_s"] != (0.0, 0.0):
-            continue
-        if mode == "isolated":
-            row["ratio_to_echo"] = round(row["rps"] / echo["rps"], 3)
-        elif row.get("users") and echo.get("users"):
-            row["ratio_to_echo"] = round((row["rps"] / row["users"]) / (echo["rps"] / echo["users"]), 3)
+    """Each row's ratio to the bare grpcio echo ("ratio_to_bare", the ratio that counts) and to the stack's own
+    echo ("ratio_to_echo"); each None without that row or with think time (see the module doc)."""
+    for key in ("bare", "echo"):
+        base = next((r for r in rows if r["type"] == key), None)
+        for row in rows:
+            row[f"ratio_to_{key}"] = _ratio(row, base, mode)

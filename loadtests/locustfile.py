@@ -1,6 +1,8 @@
 """Locust users for the Prüm federation: one user class per query type, all over gRPC with mutual TLS.
 
-  EchoUser                EchoService.Echo on the target's server: the bare stack, the ceiling
+  BareEchoUser            EchoService.Echo on the bare grpcio echo server the bench starts (insecure, no
+                          interceptors): the framework's ceiling, the denominator of every ratio
+  EchoUser                EchoService.Echo on the target's server: the full stack (mTLS, interceptors)
   DnaSearchUser           DnaIndexService.Search (Art 3) from the requester to the target
   VehicleLookupUser       VehicleRegisterService.Lookup (Art 12) from the requester to the target
   AfisSearchUser          AfisService.Search (Art 9) from the requester to the target
@@ -23,6 +25,15 @@ grpc_gevent.init_gevent()
 
 from locust import task
 from prum.loadtests.grpc_user import PrumGrpcUser, configure
+
+
+@configure
+class BareEchoUser(PrumGrpcUser):
+    query_type = "bare"
+
+    @task
+    def bare_echo(self) -> None:
+        self.send()
 
 
 @configure

@@ -35,12 +35,14 @@ def load_command(
                                                              "channel); with workers, spread over them.")] = 8,
     workers: Annotated[str, typer.Option(help="0: one local Locust process; N: a Locust master and N workers on "
                                               "this machine, as on Kubernetes; 1,2: every run with each.")] = "0",
-    types: Annotated[str, typer.Option(help="Query types, each in an isolated run (echo is the ceiling): "
-                                            "echo, dna, vehicle, afis, fanout.")] = "echo,dna,vehicle,afis,fanout",
+    types: Annotated[str, typer.Option(help="Query types, each in an isolated run: bare (a bare grpcio echo "
+                                            "server the bench starts: the ceiling every ratio is taken against), "
+                                            "echo (the full stack's), dna, vehicle, afis, fanout.")]
+    = "bare,echo,dna,vehicle,afis,fanout",
     isolated: Annotated[bool, typer.Option(help="One run per query type.")] = True,
     mixed: Annotated[bool, typer.Option(help="One run with every type at its weight (see --weights).")] = False,
     weights: Annotated[str, typer.Option(help="Weights of the mixed run: TYPE=INTEGER, comma-separated.")]
-    = "echo=1,dna=1,vehicle=1,afis=1,fanout=1",
+    = "bare=1,echo=1,dna=1,vehicle=1,afis=1,fanout=1",
     think: Annotated[str, typer.Option(help="Think time between a user's calls in seconds: '0', '0.5-1.5', or a "
                                             "default and per-type values, '0,afis=1'.")] = "0,afis=1",
     hit_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of queries planted to hit.")] = 0.5,
@@ -56,6 +58,11 @@ def load_command(
     attach: Annotated[Path | None, typer.Option(help="A running federation's folder (`prum up --workdir`) to "
                                                         "load and test instead of starting one; left running.")]
     = None,
+    trace_sample: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of traces the started federation "
+                                                "records ([federation] trace_sample_ratio). With --attach it "
+                                                "cannot change: the running federation keeps its own.")] = 0.01,
+    core_seconds: Annotated[float, typer.Option(min=0.0, help="CPU seconds of each in-process loop of the "
+                                                "matching cores (DNA search, vehicle lookup); 0: none.")] = 2.0,
     out: Annotated[Path, typer.Option(help="Where each run's CSV, HTML report, summary and report.json go "
                                            "(a new dated folder inside).")] = Path("prum-load"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object for programs.")]
@@ -66,8 +73,10 @@ def load_command(
     Starts the states as processes on loopback (or attaches to a running federation), loads synthetic files
     through the Ingest RPCs and checks a few replies. Then Locust runs once per query type for DURATION.
 
-    The table: requests/s, p50/p95/p99, failures, the ratio to echo of the same run, calls in flight, and
-    the share of the cores Locust itself took. CSV and HTML reports go to --out. Exit code 1 when a call
+    The table: requests/s, p50/p95/p99, failures, the ratios to bare (a bare grpcio echo server in its own
+    process, the framework's ceiling) and to the full stack's echo of the same run, calls in flight, and
+    the share of the cores Locust itself took. Below it, the matching cores' own rates measured in-process
+    (searches and lookups per second per core), so the table shows where the time goes. CSV and HTML reports go to --out. Exit code 1 when a call
     failed or the figures do not check out.
 
     Examples:
@@ -103,7 +112,7 @@ def load_command(
         weights={key: mix.get(key, 0) for key in chosen}, think=think, deadline_s=deadline,
         data=DataSpec(profiles=profiles, vehicles=vehicles, fingerprints=fingerprints, peer_profiles=peer_profiles,
                       queries=queries, hit_rate=hit_rate, seed=seed),
-        states=states, attach=attach, out=out)
+        states=states, attach=attach, out=out, trace_sample=trace_sample, core_seconds=core_seconds)
     console = Console(stderr=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the federation too, like Ctrl-C
     try:
@@ -131,7 +140,7 @@ def _ms(value: Any) -> str:
 
 def _table(title: str, mode: str, runs: list[dict[str, Any]]) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("type", "users", "req/s", "p50", "p95", "p99 ms", "fails", "×echo", "in flight",
+    for column in ("type", "users", "req/s", "p50", "p95", "p99 ms", "fails", "×bare", "×echo", "in flight",
                    "Locust CPU", "servers CPU"):
         table.add_column(column, justify="left" if column == "type" else "right")
     for run in runs:
@@ -142,10 +151,9 @@ def _table(title: str, mode: str, runs: list[dict[str, Any]]) -> Table:
                          else f"≈{row['in_flight_little']:.1f}")
             shares = [f"{run['cpu'][key]:.0%}" if first and run["cpu"].get(key) is not None else ""
                       for key in ("locust_share", "servers_share")]
-            ratio = row.get("ratio_to_echo")
+            ratios = ["-" if row.get(key) is None else f"{row[key]:.2f}" for key in ("ratio_to_bare", "ratio_to_echo")]
             table.add_row(row["type"], str(row.get("users") or "-"), f"{row['rps']:,.1f}", _ms(row["p50"]),
-                          _ms(row["p95"]), _ms(row["p99"]), str(row["failures"]),
-                          "-" if ratio is None else f"{ratio:.2f}", in_flight, *shares)
+                          _ms(row["p95"]), _ms(row["p99"]), str(row["failures"]), *ratios, in_flight, *shares)
     return table
 
 
@@ -170,6 +178,24 @@ def render_report(report: dict[str, Any], console: Console) -> None:
     console.print(f"in flight: mean/peak calls measured by the users' gauges (mixed: ≈ req/s × mean latency). "
                   f"CPU: share of all {cores} cores over each run's window. Fan-out from DE to {len(peers)} "
                   f"states ({', '.join(peers)}). Loading: {', '.join(loaded)}.")
+    core = report.get("core", {})
+    if core:
+        parts = []
+        if "dna" in core:
+            dna = core["dna"]
+            parts.append(f"DNA index search {dna['per_s_per_core']:,.0f}/s ({dna['cpu_us_per_call']:g} µs) on "
+                         f"{dna['profiles']:,} profiles")
+        if "vehicle" in core:
+            vehicle = core["vehicle"]
+            parts.append(f"vehicle register lookup {vehicle['per_s_per_core']:,.0f}/s ({vehicle['cpu_us_per_call']:g} "
+                         f"µs) on {vehicle['vehicles']:,} vehicles")
+        console.print("Matching cores in-process, one core, CPU time, same queries: " + "; ".join(parts) + ".")
+    federation = report.get("federation", {})
+    bare = report.get("bare")
+    console.print(f"×bare: over a bare grpcio echo server (insecure, no interceptors, "
+                  f"{bare['threads'] if bare else 16} threads) started by the bench, same client, same run. "
+                  f"Tracing sampled at {federation.get('trace_sample_ratio', '?')}"
+                  f"{' (the attached federation’s own)' if federation.get('attached') else ''}.")
     console.print(f"CSV, HTML reports and report.json: {report['folder']}")
     for run in report["runs"]:
         for warning in run.get("warnings", []):

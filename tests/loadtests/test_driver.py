@@ -20,7 +20,7 @@ from prum.dna.v1 import dna_pb2
 from prum.echo.v1 import echo_pb2
 from prum.federation.cli.app import app
 from prum.loadtests.load_bench import BenchError, BenchOptions, bench_federation, is_loopback, plan_runs
-from prum.loadtests.load_checks import (AFIS_VERIFY_THRESHOLD, case_reference, check_afis, check_dna, check_echo,
+from prum.loadtests.load_checks import (AFIS_VERIFY_THRESHOLD, QUERY_TYPES, case_reference, check_afis, check_dna, check_echo,
                                         check_fanout, expectation)
 from prum.services.afis.matching import VERIFY_THRESHOLD
 
@@ -35,7 +35,7 @@ def test_locust_is_never_imported_by_the_driver() -> None:
 
 def test_bad_options_are_refused_naming_the_allowed_forms() -> None:
     for arguments, message in ((["--weights", "dna=lots"], "TYPE=INTEGER with TYPE one of"),
-                               (["--types", "dna,blood"], "comma-separated list of echo, dna"),
+                               (["--types", "dna,blood"], "comma-separated list of bare, echo, dna"),
                                (["--think", "later"], "is not seconds"),
                                (["--duration", "soon"], "e.g. 30s, 2m, 1h"),
                                (["--no-isolated"], "nothing to run"),
@@ -63,6 +63,32 @@ def test_runs_are_echo_first_then_each_type_then_the_mix() -> None:
     assert [(r.name, r.workers) for r in twice] == [("echo-w1", 1), ("dna-w1", 1), ("echo-w2", 2), ("dna-w2", 2)]
     with pytest.raises(BenchError, match="nothing to run"):
         plan_runs(BenchOptions(isolated=False))
+
+
+def test_bare_runs_first_and_is_in_the_default_types() -> None:
+    assert list(QUERY_TYPES)[:2] == ["bare", "echo"]
+    assert [r.name for r in plan_runs(BenchOptions(types=("dna", "echo", "bare")))] == ["bare", "echo", "dna"]
+    assert BenchOptions().trace_sample == 0.01
+    result = runner.invoke(app, ["bench", "load", "--help"])
+    text = re.sub(r"[\s│╭╮╰╯─]+", " ", result.output)
+    assert "--trace-sample" in text and "--core-seconds" in text
+    assert "With --attach it cannot change" in text
+
+
+def test_the_bare_server_answers_and_is_stopped_on_the_way_out() -> None:
+    import grpc
+
+    from prum.echo.v1 import echo_pb2_grpc
+    from prum.loadtests.bare_server import bare_server
+
+    with pytest.raises(KeyboardInterrupt):
+        with bare_server() as bare:
+            assert bare.address.startswith("127.0.0.1:")
+            with grpc.insecure_channel(bare.address) as channel:
+                reply = echo_pb2_grpc.EchoServiceStub(channel).Echo(echo_pb2.EchoRequest(payload=b"x"), timeout=10)
+            assert reply.payload == b"x"
+            raise KeyboardInterrupt  # as a Ctrl-C in the middle of a run
+    assert not Path(f"/proc/{bare.pid}").exists()
 
 
 def test_the_bench_federation_fans_out_to_ready_peers() -> None:

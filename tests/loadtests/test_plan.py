@@ -14,7 +14,7 @@ def test_weights_parse_and_name_the_allowed_forms() -> None:
     assert parse_weights("echo=1, dna=2,vehicle=0") == {"echo": 1, "dna": 2, "vehicle": 0}
     assert parse_weights("") == {}
     for bad in ("dna", "dna=x", "dna=-1", "blood=1", "dna=1.5"):
-        with pytest.raises(ValueError, match="TYPE=INTEGER with TYPE one of echo, dna, vehicle, afis, fanout"):
+        with pytest.raises(ValueError, match="TYPE=INTEGER with TYPE one of bare, echo, dna, vehicle, afis, fanout"):
             parse_weights(bad)
 
 
@@ -39,7 +39,7 @@ def test_duration_and_types() -> None:
         with pytest.raises(ValueError, match="a master and N workers"):
             parse_workers(bad)
     for bad in ("", "dna,blood"):
-        with pytest.raises(ValueError, match="comma-separated list of echo, dna"):
+        with pytest.raises(ValueError, match="comma-separated list of bare, echo, dna"):
             parse_types(bad)
 
 
@@ -60,7 +60,8 @@ def test_plan_round_trip_and_environment_overrides(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("PRUM_LOAD_THINK", "0.1-0.2")
     monkeypatch.setenv("PRUM_LOAD_DEADLINE_S", "1.5")
     plan = Plan.from_environment()
-    assert plan.weights == {"echo": 0, "dna": 0, "vehicle": 2, "afis": 0, "fanout": 0}
+    assert plan.weights == {"bare": 0, "echo": 0, "dna": 0, "vehicle": 2, "afis": 0, "fanout": 0}
+    assert plan.bare == "" and Plan.read(path).bare == ""  # no bare server unless the bench started one
     assert plan.think_of("afis") == (0.1, 0.2) and plan.deadline_s == 1.5
 
 

@@ -81,7 +81,7 @@ def test_rows_of_a_mixed_run_with_ratios_per_user() -> None:
     assert result["in_flight"]["peak"] == 5  # the worker's gauge; the master runs no users
     assert result["csv_check"]["agrees"] and result["failures"] == []
     add_ratios(result["rows"], "mixed")
-    assert rows["echo"]["ratio_to_echo"] == 1.0
+    assert rows["echo"]["ratio_to_echo"] == 1.0 and rows["echo"]["ratio_to_bare"] is None  # no bare in this run
     assert rows["dna"]["ratio_to_echo"] == pytest.approx(rows["dna"]["rps"] / rows["echo"]["rps"], abs=1e-3)
     assert rows["afis"]["ratio_to_echo"] is None  # think time: calls per user say nothing of the core
 
@@ -92,6 +92,27 @@ def test_isolated_ratio_is_requests_per_second_over_echo() -> None:
             {"type": "afis", "rps": 7.0, "think_s": (1.0, 1.0), "users": 8}]
     add_ratios(rows, "isolated")
     assert [row["ratio_to_echo"] for row in rows] == [1.0, 0.85, None]
+
+
+def test_ratios_are_taken_against_bare_and_echo_beside_it() -> None:
+    isolated = [{"type": "bare", "rps": 2000.0, "think_s": (0.0, 0.0), "users": 8},
+                {"type": "echo", "rps": 1000.0, "think_s": (0.0, 0.0), "users": 8},
+                {"type": "dna", "rps": 500.0, "think_s": (0.0, 0.0), "users": 8},
+                {"type": "afis", "rps": 7.0, "think_s": (1.0, 1.0), "users": 8}]
+    add_ratios(isolated, "isolated")
+    assert [row["ratio_to_bare"] for row in isolated] == [1.0, 0.5, 0.25, None]
+    assert [row["ratio_to_echo"] for row in isolated] == [2.0, 1.0, 0.5, None]
+    # Mixed: calls per second per user of the type over bare's per user.
+    mixed = [{"type": "bare", "rps": 300.0, "think_s": (0.0, 0.0), "users": 1},
+             {"type": "dna", "rps": 300.0, "think_s": (0.0, 0.0), "users": 2},
+             {"type": "echo", "rps": 100.0, "think_s": (0.0, 0.0), "users": None}]
+    add_ratios(mixed, "mixed")
+    assert [row["ratio_to_bare"] for row in mixed] == [1.0, 0.5, None]
+    assert all(row["ratio_to_echo"] is None for row in mixed)  # echo without users: no per-user base
+    # Without a bare row (an older run, or --types without bare): no ratio to bare, echo's still there.
+    alone = [{"type": "echo", "rps": 10.0, "think_s": (0.0, 0.0)}, {"type": "dna", "rps": 5.0, "think_s": (0.0, 0.0)}]
+    add_ratios(alone, "isolated")
+    assert [(r["ratio_to_bare"], r["ratio_to_echo"]) for r in alone] == [(None, 1.0), (None, 0.5)]
 
 
 def test_failures_are_read_from_the_failures_csv(tmp_path: Path) -> None:
