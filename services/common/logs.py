@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -39,7 +40,7 @@ class CallFields:
 CALL: ContextVar[CallFields | None] = ContextVar("prum_call", default=None)
 
 
-def add_call_fields(logger: Any, name: str, event: dict[str, Any]) -> dict[str, Any]:
+def add_call_fields(logger: Any, name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: the current call's request id, state, method and trace id on the line (a field the
     line names itself wins)."""
     call = CALL.get()
