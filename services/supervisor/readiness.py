@@ -163,6 +163,10 @@ class ReadinessBook:
         self._lock = threading.Lock()
         self._db = open_database(path)
         self._db.executescript(_SCHEMA)
+        # (state, category) -> ready and not revoked, as last read from the book: every supply checks two, twice a
+        # search. Only this object writes the book, and every write of a row empties the cache (under the lock),
+        # so a check after a decision or a revocation reads the row again.
+        self._ready: dict[tuple[str, str], bool] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -203,6 +207,7 @@ class ReadinessBook:
                          read_moment(decided_at), bool(revoked), read_moment(revoked_at), reason)
 
     def _save(self, row: Readiness) -> None:
+        self._ready.clear()  # also if the transaction then rolls back: the next check reads the book
         self._db.execute(
             "INSERT OR REPLACE INTO readiness VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (row.state, row.category.name, ",".join(s.name for s in row.steps_done), int(row.ready),
@@ -232,11 +237,14 @@ class ReadinessBook:
         """True when the Council has decided for `state` and `category` and not revoked it (GATE-1)."""
         if state not in self.members:
             return False
-        name = self._category(category).name
-        with self._lock:  # on every automated supply, twice: one indexed read, no row object
-            found = self._db.execute("SELECT ready AND NOT revoked FROM readiness WHERE state = ? AND category = ?",
-                                     (state, name)).fetchone()
-        return bool(found and found[0])
+        key = (state, self._category(category).name)
+        ready = self._ready.get(key)
+        if ready is None:
+            with self._lock:  # a read and the cache's fill under the lock every write takes
+                found = self._db.execute("SELECT ready AND NOT revoked FROM readiness WHERE state = ? AND "
+                                         "category = ?", key).fetchone()
+                ready = self._ready[key] = bool(found and found[0])
+        return ready
 
     def require_ready(self, state: str, category: Category | str) -> None:
         """Raise GateClosed unless `state` may exchange `category` data (GATE-1)."""

@@ -146,6 +146,21 @@ def test_revocation_closes_the_gate_and_a_new_vote_reopens_it(book: ReadinessBoo
     assert book.is_ready("DE", Category.FINGERPRINT)
 
 
+def test_a_gate_checked_before_a_change_is_read_again_after_it(book: ReadinessBook) -> None:
+    """The book keeps its last checks in memory (two per supply): a decision, a revocation and a merged row from
+    another state's catch-up each make the next check read the book again (GATE-1, GATE-2)."""
+    assert not book.is_ready("LU", Category.DNA)  # checked, and kept
+    book.declare_ready("LU", Category.DNA)
+    assert book.is_ready("LU", Category.DNA) and book.is_ready("LU", Category.DNA)
+    book.revoke("LU", Category.DNA, "unlogged supplies")
+    assert not book.is_ready("LU", Category.DNA)
+    with pytest.raises(GateClosed):
+        with book._lock, book._atomic():  # a write that fails after its row: rolled back, the cache no help
+            book._save(Readiness("LU", Category.DNA, tuple(ReadinessStep), True))
+            raise GateClosed("abandoned")
+    assert not book.is_ready("LU", Category.DNA)
+
+
 def test_only_a_decision_can_be_revoked_and_a_reason_is_given(book: ReadinessBook) -> None:
     with pytest.raises(GateClosed, match="no decision to revoke"):
         book.revoke("LU", Category.DNA, "never decided")
