@@ -218,8 +218,9 @@ def _entry_to_row(entry: LogEntry, stamp: str | None = None) -> tuple:  # type: 
 
 class _Batch:
     """One caller's entries waiting for the next group commit. `done` is a bare lock, held from the start
-    and released by the leader once the batch is on disk: waiting on it costs one blocking acquire in C,
-    where an Event runs a Condition's Python code on both sides (this hand-off is paid per append)."""
+    and released by the leader once the batch is on disk, or to hand the caller the lead: waiting on it costs
+    one blocking acquire in C, where an Event runs a Condition's Python code on both sides (this hand-off is
+    paid per append)."""
 
     __slots__ = ("done", "entries", "error", "written")
 
@@ -300,9 +301,11 @@ class ProtocolLog:
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogEntry]:
         """Write several entries, all or none; returns them sealed once they are durable (LOG-4).
 
-        Group commit: concurrent callers' entries go into one transaction and one fsync. The first
-        caller to find no write under way leads: it writes every batch waiting at that moment (its own
-        included) and repeats while more arrive; the others wait until their batch is on disk.
+        Group commit: concurrent callers' entries go into one transaction and one fsync. The first caller to
+        find no write under way leads: it writes every batch waiting at that moment (its own included) in one
+        commit. Batches that arrive meanwhile wait; when the commit is on disk the leader hands the lead to the
+        first of them, which writes them all in the next commit, and returns. So no caller waits for more than
+        the commit under way and its own, however long the load lasts.
         """
         prepared = [self._prepare(entry) for entry in entries]
         if not prepared:
@@ -312,31 +315,34 @@ class ProtocolLog:
             self._pending.append(batch)
             lead = not self._leading
             self._leading = True
-        if lead:
+        if not lead:
+            batch.done.acquire()  # released when the batch is on disk, or when it is handed the lead
+        if batch.written is None and batch.error is None:
             self._lead()
-        batch.done.acquire()
         if batch.error is not None:
             raise batch.error
         assert batch.written is not None
         return batch.written
 
     def _lead(self) -> None:
-        while True:
-            with self._pending_lock:
-                batches, self._pending = self._pending, []
-                if not batches:
-                    self._leading = False
-                    return
-            try:
-                written = self._write([batch.entries for batch in batches])
-            except BaseException as error:  # noqa: BLE001 - handed to every waiting caller, nothing acknowledged
-                for batch in batches:
-                    batch.error = error
-                    batch.done.release()
-            else:
-                for batch, sealed in zip(batches, written):
-                    batch.written = sealed
-                    batch.done.release()
+        """Write every waiting batch in one commit, then wake their callers and hand the lead on."""
+        with self._pending_lock:
+            batches, self._pending = self._pending, []
+        try:
+            written = self._write([batch.entries for batch in batches])
+        except BaseException as error:  # noqa: BLE001 - handed to every waiting caller, nothing acknowledged
+            for batch in batches:
+                batch.error = error
+        else:
+            for batch, sealed in zip(batches, written):
+                batch.written = sealed
+        with self._pending_lock:
+            successor = self._pending[0] if self._pending else None
+            self._leading = successor is not None
+        for batch in batches:
+            batch.done.release()
+        if successor is not None:
+            successor.done.release()  # it finds its batch unwritten: it leads the next commit
 
     def _write(self, groups: list[list[LogEntry]]) -> list[list[LogEntry]]:
         """One transaction for several callers' batches, chained in arrival order."""

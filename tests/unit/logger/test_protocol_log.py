@@ -200,6 +200,42 @@ def test_concurrent_appends_keep_one_unbroken_chain(log: ProtocolLog) -> None:
     assert log.verify().intact
 
 
+def test_a_leader_hands_the_lead_on_and_waits_for_no_commit_but_its_own(log: ProtocolLog,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a steady stream of appends, the caller that led a commit returns once that commit is on disk: the
+    batches that arrived meanwhile are written by one of their own callers, in the next commit (LOG-4)."""
+    write = log._write
+    writers: list[tuple[str, int]] = []
+    writing = threading.Event()
+
+    def slow_write(groups: list) -> list:  # type: ignore[type-arg]
+        writers.append((threading.current_thread().name, len(groups)))
+        writing.set()
+        threading.Event().wait(0.15)  # the fsync of a slow disk
+        return write(groups)
+
+    monkeypatch.setattr(log, "_write", slow_write)
+    returned: dict[str, float] = {}
+
+    def caller(name: str) -> None:
+        log.append(query_entry(request_id=name))
+        returned[name] = len(writers)  # commits begun by the time this caller got its answer
+
+    first = threading.Thread(target=caller, args=("first",), name="first")
+    first.start()
+    writing.wait(5)
+    later = [threading.Thread(target=caller, args=(f"later-{n}",), name=f"later-{n}") for n in range(3)]
+    for thread in later:  # they arrive while the first commit is under way
+        thread.start()
+    first.join(5)
+    for thread in later:
+        thread.join(5)
+    assert writers[0] == ("first", 1) and len(writers) == 2
+    assert writers[1][0].startswith("later-") and writers[1][1] == 3  # one of them led the three
+    assert returned["first"] <= 2  # the first caller did not stay to write the later batches
+    assert [e.sequence for e in log.export()] == [1, 2, 3, 4] and log.verify().intact
+
+
 # -- durability (LOG-4) --------------------------------------------------------------------------------
 
 
