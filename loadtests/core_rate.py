@@ -47,8 +47,7 @@ def _loop(calls: list[Callable[[], Any]], budget_s: float) -> dict[str, Any]:
 def dna_rate(profiles: int, seed: int, requests: list[Any], budget_s: float = BUDGET_S) -> dict[str, Any]:
     """Searches per second per core of the DNA index over `requests` (dna_pb2.SearchRequest)."""
     import numpy as np
-    from prum.federation.cli.dna import build_index
-    from prum.federation.synthetic.dna import synthetic_file
+    from prum.federation.synthetic.dna import build_index, synthetic_file
     from prum.services.dna.profile import normalize_profile
     from prum.services.dna.wire import loci_from_proto
 

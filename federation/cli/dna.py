@@ -22,11 +22,16 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from prum.federation.cli.common import progress_bar
-from prum.federation.synthetic.dna import DEFAULT_QUERY_MIX, ProfileBatch, query_mix, synthetic_file
+from prum.federation.synthetic.dna import (
+    DEFAULT_QUERY_MIX,
+    ProfileBatch,
+    build_index,
+    query_mix,
+    synthetic_file,
+)
 from prum.services.common.errors import InvalidInput
 from prum.services.common.reference import ReferenceKind
 from prum.services.dna.block_index import BlockIndex
-from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.file import DnaFile
 from prum.services.dna.lab_export import LAYOUTS, import_lab_file, read_lab_csv
 from rich.console import Console
@@ -145,13 +150,6 @@ def _rss() -> int:
     except OSError:  # pragma: no cover - not Linux
         pass
     return 0
-
-
-def build_index(batch: ProfileBatch) -> BlockIndex:
-    """An index over a synthetic batch, rows 0..n-1 (the bulk path: column-wise encoding, one key build)."""
-    matrix = ProfileMatrix(capacity=len(batch))
-    matrix.put_columns(np.arange(len(batch)), batch.columns())
-    return BlockIndex(matrix)
 
 
 def _classify(recipe: str) -> str:
@@ -352,4 +350,4 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - scrip
     dna_app(args=list(sys.argv[1:] if argv is None else argv), prog_name="dna")
 
 
-__all__ = ["LAYOUTS", "build_index", "dna_app", "main", "print_benchmark", "run_benchmark"]
+__all__ = ["LAYOUTS", "dna_app", "main", "print_benchmark", "run_benchmark"]

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 from prum.services.common.reference import ReferenceKind
+from prum.services.dna.block_index import BlockIndex
+from prum.services.dna.encoding import ProfileMatrix
 from prum.services.dna.loci import AMELOGENIN, ESS_LOCI, KNOWN_LOCI, canonical_locus
 from prum.services.dna.matching import FULL, MICROVARIANT, NEAR, WILDCARD_MATCH, allele_neighbours, compare
 from prum.services.dna.profile import WILDCARD, NormalisedProfile, fully_designated_loci, normalize_profile
@@ -475,3 +477,10 @@ def synthetic_file(rng: np.random.Generator, n: int, *, trace_share: float = 0.2
         batch.alleles[targets] = batch.alleles[sources]
         batch.traces[targets] = batch.traces[sources]
     return batch
+
+
+def build_index(batch: ProfileBatch) -> BlockIndex:
+    """An index over a synthetic batch, rows 0..n-1 (the bulk path: column-wise encoding, one key build)."""
+    matrix = ProfileMatrix(capacity=len(batch))
+    matrix.put_columns(np.arange(len(batch)), batch.columns())
+    return BlockIndex(matrix)

@@ -7,10 +7,15 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
-from prum.federation.cli.dna import build_index
-from prum.federation.synthetic.dna import DEFAULT_LOCI, derived_profile, query_mix, random_profile, synthetic_file
-from prum.services.dna import compare, kernels, normalize_profile
+from prum.federation.synthetic.dna import (
+    DEFAULT_LOCI,
+    build_index,
+    derived_profile,
+    query_mix,
+    random_profile,
+    synthetic_file,
+)
+from prum.services.dna import compare, kernels
 from prum.services.dna.block_index import BLOCKS, PARTITIONS, BlockIndex, genotype_hashes
 from prum.services.dna.encoding import N_STR
 from prum.services.dna.index import LOCUS_GROUPS
@@ -54,7 +59,13 @@ def test_kernel_groups_name_the_index_arrays(realistic):
     """The index builds the kernels' argument groups as plain tuples, field by field in order: named,
     each field is the array or number it should be."""
     from prum.services.dna.block_index import (
-        _BLOCK_LEVEL, _HIGH, _LOCUS_SALT, _LOW, _SIGNATURE_SLOT, _SPEC_CAP)
+        _BLOCK_LEVEL,
+        _HIGH,
+        _LOCUS_SALT,
+        _LOW,
+        _SIGNATURE_SLOT,
+        _SPEC_CAP,
+    )
     from prum.services.dna.encoding import AMEL_INDEX
 
     _, index, _ = realistic
@@ -159,7 +170,7 @@ def test_growth_through_the_delta_and_merges_removal_and_rebuild():
 def test_state_round_trip(realistic):
     batch, index, mix = realistic
     restored = BlockIndex.from_state(index.matrix.__class__.from_state(index.matrix.state()), index.state())
-    for i in range(0, 60):
+    for i in range(60):
         query = mix.batch.normalised(i)
         assert restored.search(query) == index.search(query)
 
@@ -259,6 +270,6 @@ def test_a_snapshot_without_signatures_is_still_read(realistic):
     del state["signatures"]
     restored = BlockIndex.from_state(index.matrix.__class__.from_state(index.matrix.state()), state)
     assert restored._signatures.tolist() == index._signatures.tolist()
-    for i in range(0, 40):
+    for i in range(40):
         query = mix.batch.normalised(i)
         assert restored.search(query) == index.search(query)
