@@ -109,6 +109,7 @@ def run_row(layer: str, sample: float, options: argparse.Namespace, workdir: Pat
     from prum.services.common.tls import TlsMaterial
 
     port_file = workdir / f"{layer}-{sample}.port"
+    port_file.unlink(missing_ok=True)  # a port of an earlier round's server
     child = subprocess.Popen([python, __file__, "--serve", layer, "--pki", str(workdir / "pki"),
                               "--port-file", str(port_file), "--sample-ratio", str(sample),
                               "--threads", str(options.server_threads)])
