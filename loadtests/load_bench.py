@@ -79,14 +79,16 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def bench_federation(states: int, fanout_deadline_ms: int) -> Any:
+def bench_federation(states: int, fanout_deadline_ms: int, trace_sample: float = 0.01) -> Any:
     """The requester DE, the target NL and further EU states up to `states`: all ready, AFIS quotas that a
-    load test does not spend, no synthetic files of their own (load_data brings them)."""
+    load test does not spend, no synthetic files of their own (load_data brings them), `trace_sample` of the
+    traces recorded."""
     from prum.federation.runtime.topology import EU_MEMBER_STATES, parse_federation
 
     codes = [REQUESTER, TARGET, *(c for c in EU_MEMBER_STATES if c not in (REQUESTER, TARGET))][:states]
     return parse_federation({
-        "federation": {"name": "prum-bench-load", "deadline_ms": fanout_deadline_ms},
+        "federation": {"name": "prum-bench-load", "deadline_ms": fanout_deadline_ms,
+                       "trace_sample_ratio": trace_sample},
         "defaults": {"dna_profiles": 0, "vehicles": 0, "fingerprints": 0,
                      "afis": {"person_searches_per_day": 100_000_000, "trace_searches_per_day": 100_000_000,
                               "max_candidates": 10}},
@@ -116,7 +118,7 @@ def federation_for(options: BenchOptions, progress: Progress) -> Iterator[tuple[
     workdir = Path(tempfile.mkdtemp(prefix="prum-bench-federation-"))
     try:
         try:
-            federation = replace(bench_federation(options.states, 3000), trace_sample_ratio=options.trace_sample)
+            federation = bench_federation(options.states, 3000, options.trace_sample)
             run = up(federation, workdir, timeout_s=START_TIMEOUT_S, progress=progress)
         except (RuntimeError, TimeoutError) as error:
             raise BenchError(f"the federation did not start: {error}") from error
