@@ -34,6 +34,9 @@ from pathlib import Path
 import grpc
 import psutil
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
+from rpc_ceiling import (
+    measure,  # the same threaded client as the RPC ceiling's (bench/ is this script's path)
+)
 
 PAYLOAD = b"x" * 420  # about the size of a DNA search request
 
@@ -72,37 +75,13 @@ def serve(layer: str, pki_dir: Path, port_file: Path, sample: float, threads: in
     server.stop(0)
 
 
-def measure(stub: echo_pb2_grpc.EchoServiceStub, calls: int, threads: int, process: psutil.Process) -> dict[str, float]:
+def measure_echo(stub: echo_pb2_grpc.EchoServiceStub, calls: int, threads: int,
+                 process: psutil.Process) -> dict[str, float]:
+    """`rpc_ceiling.measure` of the echo, after a warm-up (channels, the stack's handler cache)."""
     request = echo_pb2.EchoRequest(payload=PAYLOAD)
-    for _ in range(300):  # warm up: channels, handler caches
+    for _ in range(300):
         stub.Echo(request, timeout=10)
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        mine = []
-        for _ in range(calls // threads):
-            started = time.perf_counter()
-            stub.Echo(request, timeout=10)
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    cpu_before = process.cpu_times()
-    began = time.perf_counter()
-    for worker_thread in workers:
-        worker_thread.start()
-    for worker_thread in workers:
-        worker_thread.join()
-    wall = time.perf_counter() - began
-    cpu_after = process.cpu_times()
-    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-    ordered = sorted(latencies)
-    return {"calls": len(ordered), "per_s": round(len(ordered) / wall, 1),
-            "p50_ms": round(statistics.median(ordered) * 1000, 3),
-            "p99_ms": round(ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000, 3),
-            "server_cpu_us_per_call": round(cpu / len(ordered) * 1e6, 1)}
+    return measure(lambda: stub.Echo(request, timeout=10), calls, threads, process)
 
 
 def run_row(layer: str, sample: float, options: argparse.Namespace, workdir: Path, python: str) -> dict[str, float]:
@@ -127,8 +106,8 @@ def run_row(layer: str, sample: float, options: argparse.Namespace, workdir: Pat
             channel = grpc.secure_channel(address, tls.channel_credentials(),
                                           options=[("grpc.ssl_target_name_override", "nl.prum.local")])
         with channel:
-            return measure(echo_pb2_grpc.EchoServiceStub(channel), options.calls, options.threads,
-                           psutil.Process(child.pid))
+            return measure_echo(echo_pb2_grpc.EchoServiceStub(channel), options.calls, options.threads,
+                                psutil.Process(child.pid))
     finally:
         child.send_signal(signal.SIGTERM)
         child.wait(10)
