@@ -149,9 +149,10 @@ def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_
         assert running.exit_code == 1 and "still runs" in running.output  # never two processes of one state
         one = runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "FR", "--json"])
         assert one.exit_code == 0 and json.loads(one.stdout) == [{"state": "FR", "result": "stopped"}]
-        health = {r["state"]: r["health"] for r in json.loads(
+        health = {r["state"]: (r["process"], r["health"]) for r in json.loads(
             runner.invoke(app, ["status", "--workdir", str(workdir), "--json"]).stdout)}
-        assert health == {"DE": "SERVING", "NL": "SERVING", "FR": "STOPPED"}
+        assert health == {"DE": ("running", "SERVING"), "NL": ("running", "SERVING"),
+                          "FR": ("stopped", "UNAVAILABLE")}
         unknown = runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "XX"])
         assert unknown.exit_code == 2 and "not a state of the federation" in unknown.output
     finally:
