@@ -22,7 +22,7 @@ from prum.federation.cli.common import (
     steps,
 )
 from prum.federation.cli.dna import dna_app
-from prum.federation.cli.inspect import logs, readiness
+from prum.federation.cli.inspect import Addresses, logs, readiness
 from prum.federation.cli.kube import kube_app
 from rich.console import Console
 from rich.markup import escape
@@ -159,20 +159,39 @@ def up(
 @app.command()
 def status(
     workdir: WorkDir = Path("prum-run"),
+    as_state: Annotated[str | None, typer.Option(
+        "--as", help="Whose certificate from WORKDIR/pki to present (default: the first state whose key is there).")
+    ] = None,
+    address: Addresses = None,
+    timeout: Annotated[float, typer.Option(min=0.1, max=30.0, help="Seconds each state's health check may "
+                                           "take; every state is asked at once.")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
-    """Show each state of a running federation: process and gRPC health (1 s deadline per state).
+    """Show every state of a federation by its address in WORKDIR/run.json: gRPC health over mTLS (SERVING,
+    NOT_SERVING, or UNAVAILABLE / DEADLINE_EXCEEDED for a state that is down or unreachable) and, for a run of
+    [bold]prum up[/bold], its local process (pid, running or stopped). All states are asked in parallel, each
+    within --timeout. WORKDIR may be the --out folder of [bold]prum kube render[/bold]: its addresses are
+    Service names, reachable inside the cluster or, from outside, through port-forwards given by --address.
+    Exit code 1 when a state is not SERVING.
 
-    Example: [bold]prum status --workdir ./run1 --json[/bold]
+    Examples:
+      [bold]prum status --workdir ./run1 --json[/bold]
+      [bold]prum status --workdir k8s --as NL --address NL=localhost:50052 --address DE=localhost:50053[/bold]
     """
+    from prum.federation.runtime.processes import parse_overrides
     from prum.federation.runtime.processes import status as check
 
     try:
-        rows = check(workdir)
-    except FileNotFoundError as error:
+        rows = check(workdir, timeout, as_state, parse_overrides(address))
+    except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
+    serving = all(row["health"] == "SERVING" for row in rows)
+    if not as_json:
+        colours = {"SERVING": "green", "running": "green", "stopped": "red"}
+        rows = [{k: (f"[{colours.get(str(v), 'yellow' if k == 'health' else 'default')}]{escape(str(v))}[/]"
+                     if k in ("health", "process") else v) for k, v in row.items()} for row in rows]
     print_table(f"Federation in {workdir}", rows, as_json)
-    raise typer.Exit(0 if all(r["health"] == "SERVING" for r in rows) else 1)
+    raise typer.Exit(0 if serving else 1)
 
 
 @app.command()

@@ -1,4 +1,9 @@
-"""`prum logs` and `prum readiness`: a running federation (`prum up`) inspected through its own RPCs."""
+"""`prum logs` and `prum readiness`: a running federation inspected through its own RPCs, by its addresses.
+
+Both read `<workdir>/run.json` (as `prum up` or `prum kube render` writes it) for every state's address, and
+`<workdir>/pki` for the certificate they present (`--as`); `--address XX=host:port` reaches a state elsewhere,
+e.g. through `kubectl port-forward`, and the handshake still checks that it is that state's server.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +18,52 @@ from google.protobuf.json_format import MessageToDict
 from prum.common.v1 import common_pb2
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.server import open_channel
-from prum.services.common.tls import TlsMaterial
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The running federation's folder (prum up).")]
+WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The federation's folder: run.json and pki/ (as "
+                                       "`prum up` or `prum kube render --out` writes them).")]
 State = Annotated[str, typer.Option("--state", "-s", help="The state whose services are asked, e.g. NL.")]
 AsJson = Annotated[bool, typer.Option("--json", help="JSON for programs (JSON lines for entries).")]
+Addresses = Annotated[list[str] | None, typer.Option(
+    "--address", "-a", metavar="XX=HOST:PORT", help="Reach state XX at this address instead of run.json's "
+    "(repeatable), e.g. a `kubectl port-forward` on localhost; the TLS check of XX's certificate still applies.")]
 
 
-def _channel(workdir: Path, state: str) -> grpc.Channel:
-    """A channel to `state`'s server with its own certificate: reading its log is its own business."""
-    from prum.federation.runtime.processes import read_run, require_states
+def _channel(workdir: Path, state: str, as_state: str | None, addresses: list[str] | None) -> grpc.Channel:
+    """A channel to `state`'s server at its address (run.json, its local process, or `--address`), presenting
+    `as_state`'s certificate (default: the first state whose key is in the pki), checking `state`'s certificate."""
+    from prum.federation.runtime.processes import (
+        address_of,
+        caller_of,
+        parse_overrides,
+        read_run,
+        require_states,
+    )
 
+    state = state.upper()
     try:
         run = read_run(workdir)
-        require_states(run, workdir, [state])
+        overrides = parse_overrides(addresses)
+        require_states(run, workdir, [state, *overrides])
+        tls = caller_of(workdir, run, as_state)
     except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
-    return open_channel(run["states"][state]["address"], TlsMaterial.load(workdir / "pki", state))
+    address = address_of(workdir, run, state, overrides)
+    if not address:
+        raise typer.BadParameter(f"{state} has no address in {workdir / 'run.json'} yet: give one with "
+                                 f"--address {state}=host:port")
+    return open_channel(address, tls, state=state)
 
 
-def _fail(error: grpc.RpcError) -> None:
-    Console(stderr=True).print(f"[red]{error.code().name}: {error.details()}[/red]")
+def _fail(error: grpc.RpcError, state: str) -> None:
+    Console(stderr=True).print(f"[red]{error.code().name}: {escape(str(error.details()))}[/red]")
+    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        Console(stderr=True).print(f"{state} is down, not reachable from here, or another server answers at its "
+                                   f"address (the handshake checks {state}'s certificate); a Kubernetes Service is "
+                                   f"reached from outside through a port-forward: --address {state}=localhost:PORT")
     raise typer.Exit(1)
 
 
@@ -50,6 +77,9 @@ def logs(
     checkpoint: Annotated[bool, typer.Option(
         "--checkpoint", help="Sign a checkpoint of the log's head now and print it: keep it to check the log "
                              "later (LOG-5).")] = False,
+    as_state: Annotated[str | None, typer.Option(
+        "--as", help="Whose certificate to present (default: the state's own; its log answers no other).")] = None,
+    address: Addresses = None,
     as_json: AsJson = False,
 ) -> None:
     """Query, verify, checkpoint or export a state's Art 30 protocol log (LOG-5, LOG-7).
@@ -59,8 +89,11 @@ def logs(
       [bold]prum logs --workdir run1 --state NL --verify[/bold]
       [bold]prum logs --workdir run1 --state NL --checkpoint --json >> nl-anchors.jsonl[/bold]
       [bold]prum logs --workdir run1 --state DE --export de-log.jsonl[/bold]
+      [bold]prum logs --workdir k8s --state NL --address NL=localhost:50052[/bold]
+        (with [bold]kubectl -n prum-nl port-forward svc/node 50052:50051[/bold] running)
     """
-    with _channel(workdir, state) as channel:
+    state = state.upper()
+    with _channel(workdir, state, as_state or state, address) as channel:
         stub = logger_pb2_grpc.ProtocolLoggerServiceStub(channel)
         try:
             if checkpoint:
@@ -94,7 +127,7 @@ def logs(
                 return
             entries = stub.Query(logger_pb2.QueryRequest(request_id=request_id or "", limit=limit), timeout=30).entries
         except grpc.RpcError as error:
-            _fail(error)
+            _fail(error, state)
     if as_json:
         for entry in entries:
             sys.stdout.write(json.dumps(MessageToDict(entry, preserving_proto_field_name=True)) + "\n")
@@ -114,19 +147,32 @@ def logs(
 
 def readiness(
     workdir: WorkDir = Path("prum-run"),
-    state: Annotated[str, typer.Option("--as", help="Whose supervisor to ask (readiness is visible to all).")] = "NL",
+    as_state: Annotated[str | None, typer.Option(
+        "--as", help="Whose supervisor to ask, with its certificate (readiness is visible to all; default: the first "
+                     "state whose key is in the pki).")] = None,
+    address: Addresses = None,
     as_json: AsJson = False,
 ) -> None:
     """Show which states the Council has declared ready, per category (GATE-1, GATE-2).
 
-    Example: [bold]prum readiness --workdir run1[/bold]
+    Examples:
+      [bold]prum readiness --workdir run1[/bold]
+      [bold]prum readiness --workdir k8s --as DE --address DE=localhost:50052[/bold]
     """
-    with _channel(workdir, state) as channel:
+    from prum.federation.runtime.processes import caller_of, read_run
+
+    if as_state is None:
+        try:
+            as_state = caller_of(workdir, read_run(workdir)).state
+        except (FileNotFoundError, ValueError) as error:
+            raise typer.BadParameter(str(error)) from error
+    state = as_state.upper()
+    with _channel(workdir, state, state, address) as channel:
         try:
             rows = supervisor_pb2_grpc.SupervisorServiceStub(channel).GetReadiness(
                 supervisor_pb2.GetReadinessRequest(), timeout=10).readiness
         except grpc.RpcError as error:
-            _fail(error)
+            _fail(error, state)
     matrix: dict[str, dict[str, str]] = {}
     for row in rows:
         category = common_pb2.Category.Name(row.category).removeprefix("CATEGORY_")

@@ -7,9 +7,16 @@ federation file gives) and publishes the address it really bound in `<workdir>/<
 (written atomically); `up` waits until each has published and reports SERVING, then records the
 addresses in `run.json`. Peers resolve each other's addresses from those files, lazily, so a state
 restarted on another port (its old one taken) is found again. On any failure `up` stops every process
-it started and says which state failed, with the tail of its `node.out`. `status` asks each state's
-health service with a short deadline; `down` stops them with SIGTERM (graceful), then SIGKILL after a
-grace period. Everything listens on loopback.
+it started and says which state failed, with the tail of its `node.out`. `down` stops them with SIGTERM
+(graceful), then SIGKILL after a grace period. Everything listens on loopback.
+
+`status` works on any federation by its addresses, not only on local processes: it reads `run.json` (as `up`
+writes it, or as `prum kube render` writes it, every address a Service name) and asks every state's gRPC health
+service over mTLS, all in parallel, each with a short deadline, so a state that is down or unreachable shows
+UNAVAILABLE or DEADLINE_EXCEEDED and nothing hangs. The caller presents one state's certificate from
+`<workdir>/pki` (`caller_of`); an address may be overridden per state (`parse_overrides`: a port-forward on
+localhost), and the TLS handshake still checks that the answer comes from that state's certificate
+(`open_channel(state=...)`). For a run of `up` the row also says whether the state's local process runs.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -164,8 +172,11 @@ class _HealthStub(Protocol):
     Check: grpc.UnaryUnaryMultiCallable[health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse]
 
 
-def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0) -> str:
-    with open_channel(address, tls) as channel:
+def health_of(address: str, tls: TlsMaterial, timeout_s: float = 1.0, state: str | None = None) -> str:
+    """The serving status of the server at `address` (SERVING, NOT_SERVING), or the gRPC status code of the failed
+    check (UNAVAILABLE, DEADLINE_EXCEEDED, ...), within `timeout_s`. With `state`, the handshake also checks that
+    the server's certificate is that state's, whatever the address (a port-forward on localhost)."""
+    with open_channel(address, tls, state=state) as channel:
         try:
             stub = cast(_HealthStub, health_pb2_grpc.HealthStub(channel))
             reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
@@ -304,21 +315,71 @@ def current_address(workdir: Path, state: str, entry: dict[str, Any]) -> str | N
     return entry.get("address")
 
 
-def status(workdir: Path, timeout_s: float = 1.0) -> list[dict[str, Any]]:
+def parse_overrides(values: list[str] | None) -> dict[str, str]:
+    """`XX=host:port` pairs (`--address`, repeatable) as {state: address}; ValueError on a malformed one."""
+    overrides: dict[str, str] = {}
+    for value in values or []:
+        state, sep, address = value.partition("=")
+        host, colon, port = address.rpartition(":")
+        if not sep or not state.strip() or not colon or not host or not port.isdigit():
+            raise ValueError(f"{value!r}: give a state and its address as XX=host:port, e.g. NL=localhost:50052")
+        overrides[state.strip().upper()] = address.strip()
+    return overrides
+
+
+def caller_of(workdir: Path, run: dict[str, Any], as_state: str | None = None) -> TlsMaterial:
+    """The certificate presented to the states: `as_state`'s, else that of the first state of `run.json` whose key
+    is in `<workdir>/pki` (a run of `up` or a rendered federation holds every state's; an operator, their own).
+    ValueError when that key is not there."""
+    pki = workdir / "pki"
+    if as_state is not None:
+        as_state = as_state.upper()
+        if not (pki / f"{as_state}.key").exists():
+            raise ValueError(f"no key of {as_state} in {pki}: present a state whose certificate and key are there "
+                             f"(--as)")
+        return TlsMaterial.load(pki, as_state)
+    for code in run["states"]:
+        if (pki / f"{code}.key").exists() and (pki / f"{code}.pem").exists():
+            return TlsMaterial.load(pki, code)
+    raise ValueError(f"no state's key in {pki}: put a state's certificate and key there (XX.pem, XX.key, with ca.pem)")
+
+
+def address_of(workdir: Path, run: dict[str, Any], state: str, overrides: dict[str, str] | None = None) -> str | None:
+    """Where to reach `state`: its override (`--address`), else where its local process published it listens, else
+    the address run.json gives (a Service name for a rendered federation)."""
+    if overrides and state in overrides:
+        return overrides[state]
+    return current_address(workdir, state, run["states"][state])
+
+
+def status(workdir: Path, timeout_s: float = 1.0, as_state: str | None = None,
+           overrides: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every state of the federation in `workdir` by its address: state, address, gRPC health (SERVING,
+    NOT_SERVING, or the status code of the failed check), and for a run of `up` its pid and whether the process
+    runs. Every state is asked at once, each within `timeout_s`. ValueError for an unknown state or a missing key."""
     run = read_run(workdir)
-    rows = []
-    for code, entry in run["states"].items():
+    overrides = overrides or {}
+    require_states(run, workdir, list(overrides))
+    tls = caller_of(workdir, run, as_state)
+    local = any("pid" in entry for entry in run["states"].values())  # `up` records pids; a rendered run.json none
+
+    def check(code: str) -> dict[str, Any]:
+        entry = run["states"][code]
+        address = address_of(workdir, run, code, overrides)
         pid = entry.get("pid")
         alive = bool(pid) and _alive(pid)
-        address = current_address(workdir, code, entry)
-        if not alive:
-            health = "STOPPED"
-        elif not address:
-            health = "STARTING"  # spawned, its port not bound yet
+        if address:
+            health = health_of(address, tls, timeout_s, state=code)
         else:
-            health = health_of(address, TlsMaterial.load(workdir / "pki", code), timeout_s)
-        rows.append({"state": code, "address": address, "pid": pid, "process": alive, "health": health})
-    return rows
+            health = "STARTING" if alive else "NO ADDRESS"  # spawned, its port not bound yet; or never started
+        row: dict[str, Any] = {"state": code, "address": address}
+        if local:
+            row |= {"pid": pid, "process": "running" if alive else "stopped"}
+        return row | {"health": health}
+
+    codes = list(run["states"])
+    with ThreadPoolExecutor(max_workers=max(1, min(len(codes), 32)), thread_name_prefix="prum-status") as pool:
+        return list(pool.map(check, codes))
 
 
 def down(workdir: Path, grace_s: float = STOP_GRACE_S, states: list[str] | None = None) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
 
         healthy = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
         assert healthy.exit_code == 0
-        assert {row["health"] for row in json.loads(healthy.stdout)} == {"SERVING"}
+        assert {(row["health"], row["process"]) for row in json.loads(healthy.stdout)} == {("SERVING", "running")}
 
         # A fault: FR's process dies without warning. DE's officer still gets an answer, in time.
         os.kill(states["FR"]["pid"], signal.SIGKILL)
@@ -93,7 +93,9 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
 
         degraded = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
         assert degraded.exit_code == 1
-        assert {r["state"]: r["health"] for r in json.loads(degraded.stdout)}["FR"] == "STOPPED"
+        # FR's process is gone, and asked at its address it does not answer: both said, within the timeout.
+        fr = {r["state"]: r for r in json.loads(degraded.stdout)}["FR"]
+        assert (fr["process"], fr["health"], fr["pid"]) == ("stopped", "UNAVAILABLE", states["FR"]["pid"])
     finally:
         stopped = runner.invoke(app, ["down", "--workdir", str(workdir), "--json"])
     assert stopped.exit_code == 0, stopped.output
@@ -147,9 +149,10 @@ def test_a_killed_state_restarts_with_its_supervisor_records_and_catches_up(tmp_
         assert running.exit_code == 1 and "still runs" in running.output  # never two processes of one state
         one = runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "FR", "--json"])
         assert one.exit_code == 0 and json.loads(one.stdout) == [{"state": "FR", "result": "stopped"}]
-        health = {r["state"]: r["health"] for r in json.loads(
+        health = {r["state"]: (r["process"], r["health"]) for r in json.loads(
             runner.invoke(app, ["status", "--workdir", str(workdir), "--json"]).stdout)}
-        assert health == {"DE": "SERVING", "NL": "SERVING", "FR": "STOPPED"}
+        assert health == {"DE": ("running", "SERVING"), "NL": ("running", "SERVING"),
+                          "FR": ("stopped", "UNAVAILABLE")}
         unknown = runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "XX"])
         assert unknown.exit_code == 2 and "not a state of the federation" in unknown.output
     finally:
