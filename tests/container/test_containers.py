@@ -182,7 +182,7 @@ class Pod:
         container = self.container.get("securityContext", {})
         if pod is None and not container:
             return {"runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER, "fsGroup": IMAGE_USER,
-                    "readOnlyRootFilesystem": True}
+                    "readOnlyRootFilesystem": True, "tmpfs": "/tmp"}
         return {**(pod or {}), **container}
 
 
@@ -313,9 +313,11 @@ def start_node(federation: Federation, pod: Pod, image: str, fs_group: int | Non
     if fs_group:
         options += ["--group-add", str(fs_group)]
     if security.get("readOnlyRootFilesystem"):
+        # Then /tmp (numba's cache, seeded from the image) needs a volume in the manifest, an emptyDir; without,
+        # numba compiles at first start into $HOME/.cache (the state's volume): a cold start (~40 s), no failure.
         options.append("--read-only")
-        if not any(m["mountPath"] == "/tmp" for m in pod.container.get("volumeMounts", [])):
-            options += ["--tmpfs", "/tmp:rw,mode=1777"]  # the Dockerfile's NUMBA_CACHE_DIR lives there
+    if security.get("tmpfs"):  # manifests without a securityContext yet: the /tmp such a pod will need
+        options += ["--tmpfs", f"{security['tmpfs']}:rw,mode=1777"]
     for variable in pod.container.get("env", []):
         options += ["--env", f"{variable['name']}={variable['value']}"]
     for name, value in (extra_env or {}).items():
