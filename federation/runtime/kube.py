@@ -56,10 +56,18 @@ OTLP_PORT = 4317
 OTLP_ENDPOINT = f"http://{COLLECTOR}.{OBSERVABILITY}.svc.cluster.local:{OTLP_PORT}"
 """Where the nodes send their spans (OTLP over gRPC, plaintext inside the cluster: `http://`)."""
 
-# Sized from measurements (issue 19) of one node of the default federation, on Python 3.11, x86-64:
-# MEASURED
+# Sized from measurements (issue 19: psutil on the node process as the pod runs it, default federation, one state
+# of 400 DNA profiles, 300 vehicles, 301 persons; Python 3.11, x86-64, 2 cores):
+#   kernels cached:  serving after 5.8 s; RSS 297 MiB once serving, 299 MiB after its files were loaded, peak
+#                    (VmHWM) 322 MiB; idle CPU 1 millicore (0.7 loaded: health probes, the 5-minute catch-up);
+#   kernels compiled at start (no cache): serving after 27.5 s alone (~80 s three at once), RSS 515 MiB after,
+#                    peak 560 MiB (LLVM's memory stays);
+#   the load Job (`prum kube load`): 3-5 s, peak RSS 177 MiB.
+# So: requests cover a node with its kernels cached and some room for its stores (384Mi), the limit a node that
+# compiled (560 MiB) with room for larger files and searches in flight (1Gi). CPU: idle is nothing, a search
+# burst or a compile takes a core, so a small request and a limit of two cores (the kernels run without the GIL).
 NODE_RESOURCES = {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}}
-LOAD_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "768Mi"}}
+LOAD_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
 
 # A cold node (numba compiles its kernels before it opens its port) took up to ~80 s with three starting at once
 # (issue 19); from the baked cache a few seconds. The startupProbe allows 40 x 5 s = 200 s before liveness counts.
@@ -94,8 +102,10 @@ def _pki_volume() -> dict[str, Any]:
 def _numba_cache_init(image: str) -> dict[str, Any]:
     """Copies the image's compiled kernels into the pod's writable cache; an image without them compiles at start
     (the startupProbe allows for it)."""
+    copy = (f"cp -R {BAKED_NUMBA_CACHE}/. {NUMBA_CACHE}/ 2>/dev/null || echo 'no compiled kernels in "
+            f"{BAKED_NUMBA_CACHE}: the node compiles them before it serves'")
     return {"name": "numba-cache", "image": image, "securityContext": container_security_context(),
-            "command": ["sh", "-c", f"cp -R {BAKED_NUMBA_CACHE}/. {NUMBA_CACHE}/ 2>/dev/null || true"],
+            "command": ["sh", "-c", copy],
             "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "64Mi"}},
             "volumeMounts": [{"name": "numba-cache", "mountPath": NUMBA_CACHE}]}
 

@@ -96,10 +96,11 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     node.server.start()
-    health_server = None
-    if health_port is not None:  # plaintext, health only, the same HealthServicer: for probes without a certificate
-        host = listen.rpartition(":")[0] if listen else "127.0.0.1"
-        health_server, _ = create_health_server(f"{host}:{health_port}", node.server.health)  # type: ignore[attr-defined]
+    # Plaintext, health only, the same HealthServicer: for probes that have no client certificate.
+    host = listen.rpartition(":")[0] if listen else "127.0.0.1"
+    health_server = (create_health_server(f"{host}:{health_port}", node.server.health)[0]  # type: ignore[attr-defined]
+                     if health_port is not None else None)
+    if health_server is not None:
         health_server.start()
     if not listen:
         publish_address(folder, advertised)  # only once it serves: `prum up` waits for this record
