@@ -6,16 +6,25 @@
     Service's DNS name over mutual TLS;
   - `run.json`: the federation file as `prum up` writes it, with every state's address set to its
     Service (`node.prum-<state>.svc.cluster.local:50051`);
-  - `federation.yaml`: per state a Namespace, a Secret with the CA, the state's certificate and key
-    (no other state's key), a ConfigMap with `run.json`, a PersistentVolumeClaim for its SQLite stores,
-    a Deployment running `python -m prum.federation.runtime.node --listen 0.0.0.0:50051` (one replica: the
-    stores are SQLite files on one volume), and a Service on port 50051.
+  - `federation.yaml`: an OpenTelemetry Collector in its own namespace (`prum-observability`: ConfigMap,
+    Deployment, Service on OTLP gRPC 4317) and, per state, a Namespace, a Secret with the CA, the state's
+    certificate and key (no other state's key), a ConfigMap with `run.json`, a PersistentVolumeClaim for
+    its SQLite stores, a Deployment running `python -m prum.federation.runtime.node --listen 0.0.0.0:50051
+    --health-port 50052 --trace-exporter otlp` (one replica: the stores are SQLite files on one volume), a
+    Service on port 50051 and a Job `load` that loads the state's national files through its Ingest RPCs
+    (`prum kube load`, the synthetic sizes of the federation file, as `prum up` loads them).
 
     prum kube render --out k8s/ && docker build -t prum:latest . && kubectl apply -f k8s/federation.yaml
 
-The node's gRPC health service speaks TLS, so the probes check the TCP port; `prum status` style
-health over mTLS works through `kubectl port-forward`. The PKI is made once at render time: keep
-`out/pki` secret, as any CA key.
+Every pod runs as uid/gid 10001 (fsGroup 10001, so the fresh volume and the Secret's files are its own), with
+no privilege escalation, no capabilities, the runtime's seccomp profile and a read-only root filesystem; what
+it writes goes to its volume or an emptyDir (/tmp, numba's cache). Peers speak mTLS on 50051; the probes are
+Kubernetes' native gRPC probes on 50052, a plaintext port that serves grpc.health.v1 alone, from the node's own
+HealthServicer (`node --health-port`), so they check health for real without a client certificate. No
+PodDisruptionBudget: a state is one replica on a ReadWriteOnce volume, and a budget of one would block every
+node drain for ever; a drain stops the state for the time its pod takes to start elsewhere, which its peers
+see as UNAVAILABLE, as the federation expects of any state. The PKI is made once at render time: keep `out/pki`
+secret, as any CA key.
 """
 
 from __future__ import annotations
@@ -29,8 +38,76 @@ from prum.federation.runtime.pki import FederationPki, namespace_of
 from prum.federation.runtime.topology import Federation
 
 PORT = 50051
+HEALTH_PORT = 50052
+"""Plaintext, grpc.health.v1 only (`node --health-port`): the kubelet's gRPC probes, which have no certificate."""
 WORKDIR = "/var/lib/prum"
 """Where the node finds run.json and pki/ and keeps its stores, inside the container."""
+UID = 10001
+"""The image's user (see the Dockerfile); also the pods' group and fsGroup."""
+BAKED_NUMBA_CACHE = "/opt/prum/numba-cache"
+"""The numba kernels the image compiled at build time."""
+NUMBA_CACHE = "/var/cache/prum/numba"
+"""NUMBA_CACHE_DIR at run time: an emptyDir filled from the baked cache by an init container. numba uses a cache
+folder only if it can write a file there, which the image's folder under a read-only root never is."""
+OBSERVABILITY = "prum-observability"
+COLLECTOR = "otel-collector"
+COLLECTOR_IMAGE = "otel/opentelemetry-collector:0.116.0"
+OTLP_PORT = 4317
+OTLP_ENDPOINT = f"http://{COLLECTOR}.{OBSERVABILITY}.svc.cluster.local:{OTLP_PORT}"
+"""Where the nodes send their spans (OTLP over gRPC, plaintext inside the cluster: `http://`)."""
+
+# Sized from measurements (issue 19: psutil on the node process as the pod runs it, default federation, one state
+# of 400 DNA profiles, 300 vehicles, 301 persons; Python 3.11, x86-64, 2 cores):
+#   kernels cached:  serving after 5.8 s; RSS 297 MiB once serving, 299 MiB after its files were loaded, peak
+#                    (VmHWM) 322 MiB; idle CPU 1 millicore (0.7 loaded: health probes, the 5-minute catch-up);
+#   kernels compiled at start (no cache): serving after 27.5 s alone (~80 s three at once), RSS 515 MiB after,
+#                    peak 560 MiB (LLVM's memory stays);
+#   the load Job (`prum kube load`): 3-5 s, peak RSS 177 MiB.
+# So: requests cover a node with its kernels cached and some room for its stores (384Mi), the limit a node that
+# compiled (560 MiB) with room for larger files and searches in flight (1Gi). CPU: idle is nothing, a search
+# burst or a compile takes a core, so a small request and a limit of two cores (the kernels run without the GIL).
+NODE_RESOURCES = {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}}
+LOAD_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+
+# A cold node (numba compiles its kernels before it opens its port) took up to ~80 s with three starting at once
+# (issue 19); from the baked cache a few seconds. The startupProbe allows 40 x 5 s = 200 s before liveness counts.
+STARTUP_PROBE = {"grpc": {"port": HEALTH_PORT}, "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 40}
+READINESS_PROBE = {"grpc": {"port": HEALTH_PORT}, "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 2}
+LIVENESS_PROBE = {"grpc": {"port": HEALTH_PORT}, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 3}
+
+
+def pod_security_context() -> dict[str, Any]:
+    """Every pod's: uid/gid 10001, and fsGroup 10001 so a fresh volume and the Secret's files are its group's
+    (changed only when the volume's root is not yet: OnRootMismatch)."""
+    return {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
+            "fsGroupChangePolicy": "OnRootMismatch", "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def container_security_context() -> dict[str, Any]:
+    """Every container's: no privilege escalation, no capabilities, a read-only root filesystem."""
+    return {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _env(**values: str) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in values.items()]
+
+
+def _pki_volume() -> dict[str, Any]:
+    # 0440 with fsGroup: the files are root:10001, readable by the node's group, by no other user.
+    return {"name": "pki", "secret": {"secretName": "prum-pki", "defaultMode": 0o440}}
+
+
+def _numba_cache_init(image: str) -> dict[str, Any]:
+    """Copies the image's compiled kernels into the pod's writable cache; an image without them compiles at start
+    (the startupProbe allows for it)."""
+    copy = (f"cp -R {BAKED_NUMBA_CACHE}/. {NUMBA_CACHE}/ 2>/dev/null || echo 'no compiled kernels in "
+            f"{BAKED_NUMBA_CACHE}: the node compiles them before it serves'")
+    return {"name": "numba-cache", "image": image, "securityContext": container_security_context(),
+            "command": ["sh", "-c", copy],
+            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "64Mi"}},
+            "volumeMounts": [{"name": "numba-cache", "mountPath": NUMBA_CACHE}]}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -57,6 +134,83 @@ def _labels(state: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "prum-node", "app.kubernetes.io/part-of": "prum", "prum/state": state}
 
 
+def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "node", **meta}, "spec": {
+        # SQLite stores on one volume: one writer process. Scale by states, not by replicas.
+        "replicas": 1, "strategy": {"type": "Recreate"},
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": {
+            "terminationGracePeriodSeconds": 15,
+            "automountServiceAccountToken": False,  # the node never calls the Kubernetes API
+            "securityContext": pod_security_context(),
+            "initContainers": [_numba_cache_init(image)],
+            "containers": [{
+                "name": "node", "image": image,
+                "command": ["python", "-m", "prum.federation.runtime.node", "--workdir", WORKDIR, "--state", state,
+                            "--listen", f"0.0.0.0:{PORT}", "--log-stdout", "--health-port", str(HEALTH_PORT),
+                            "--trace-exporter", "otlp"],
+                "env": _env(OPENBLAS_NUM_THREADS="1", NUMBA_CACHE_DIR=NUMBA_CACHE,
+                            OTEL_EXPORTER_OTLP_ENDPOINT=OTLP_ENDPOINT),
+                "ports": [{"name": "grpc", "containerPort": PORT}, {"name": "health", "containerPort": HEALTH_PORT}],
+                "startupProbe": STARTUP_PROBE, "readinessProbe": READINESS_PROBE, "livenessProbe": LIVENESS_PROBE,
+                "resources": NODE_RESOURCES,
+                "securityContext": container_security_context(),
+                "volumeMounts": [
+                    {"name": "stores", "mountPath": WORKDIR},
+                    {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
+                    {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json", "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                    {"name": "numba-cache", "mountPath": NUMBA_CACHE},
+                ],
+            }],
+            "volumes": [
+                {"name": "stores", "persistentVolumeClaim": {"claimName": "prum-stores"}},
+                _pki_volume(),
+                {"name": "run", "configMap": {"name": "prum-run"}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                {"name": "numba-cache", "emptyDir": {"sizeLimit": "256Mi"}},
+            ],
+        }},
+    }}
+
+
+def _load_job(state: str, image: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """Loads the state's national files through its Ingest RPCs, with its own certificate, once its Service
+    serves (`prum kube load`). Loading twice adds nothing: the stores refuse references they hold."""
+    labels = {"app.kubernetes.io/name": "prum-load", "app.kubernetes.io/part-of": "prum", "prum/state": state}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "load", "namespace": meta["namespace"],
+                                                                   "labels": labels}, "spec": {
+        "backoffLimit": 4,                 # each try waits up to 300 s for the node: a cold one compiles first
+        "activeDeadlineSeconds": 1800,
+        "ttlSecondsAfterFinished": 3600,   # an hour to read `kubectl logs -n <ns> job/load`, then it is deleted
+        "template": {"metadata": {"labels": labels}, "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(),
+            "containers": [{
+                "name": "load", "image": image,
+                "command": ["prum", "kube", "load", "--workdir", WORKDIR, "--state", state, "--wait", "300"],
+                # It imports the numba kernels (compiles none): numba needs a writable cache folder even so.
+                "env": _env(OPENBLAS_NUM_THREADS="1", NUMBA_CACHE_DIR="/tmp/numba"),
+                "resources": LOAD_RESOURCES,
+                "securityContext": container_security_context(),
+                "volumeMounts": [
+                    {"name": "work", "mountPath": WORKDIR},
+                    {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
+                    {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json", "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},
+                ],
+            }],
+            "volumes": [
+                {"name": "work", "emptyDir": {"sizeLimit": "16Mi"}},
+                _pki_volume(),
+                {"name": "run", "configMap": {"name": "prum-run"}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+            ],
+        }},
+    }}
+
+
 def state_manifests(state: str, run_json: str, pki: FederationPki, image: str, storage: str) -> list[dict[str, Any]]:
     """The Kubernetes objects of one member state."""
     ns = namespace_of(state)
@@ -64,7 +218,8 @@ def state_manifests(state: str, run_json: str, pki: FederationPki, image: str, s
     material = pki.material_for(state)
     meta = {"namespace": ns, "labels": labels}
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+            **labels, "pod-security.kubernetes.io/enforce": "restricted"}}},
         {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "prum-pki", **meta},
          # The CA certificate, and this state's own certificate and key only.
          "stringData": {"ca.pem": material.ca_pem.decode(), f"{state}.pem": material.cert_pem.decode(),
@@ -73,38 +228,80 @@ def state_manifests(state: str, run_json: str, pki: FederationPki, image: str, s
          "data": {"run.json": run_json}},
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "prum-stores", **meta},
          "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "node", **meta},
-         "spec": {
-             # SQLite stores on one volume: one writer process. Scale by states, not by replicas.
-             "replicas": 1, "strategy": {"type": "Recreate"},
-             "selector": {"matchLabels": labels},
-             "template": {"metadata": {"labels": labels}, "spec": {
-                 "terminationGracePeriodSeconds": 15,
-                 "containers": [{
-                     "name": "node", "image": image,
-                     "command": ["python", "-m", "prum.federation.runtime.node", "--workdir", WORKDIR, "--state", state,
-                                 "--listen", f"0.0.0.0:{PORT}", "--log-stdout"],
-                     "env": [{"name": "OPENBLAS_NUM_THREADS", "value": "1"}],
-                     "ports": [{"name": "grpc", "containerPort": PORT}],
-                     "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 5},
-                     "livenessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 20},
-                     "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}},
-                     "volumeMounts": [
-                         {"name": "stores", "mountPath": WORKDIR},
-                         {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
-                         {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json",
-                          "readOnly": True},
-                     ],
-                 }],
-                 "volumes": [
-                     {"name": "stores", "persistentVolumeClaim": {"claimName": "prum-stores"}},
-                     {"name": "pki", "secret": {"secretName": "prum-pki", "defaultMode": 0o400}},
-                     {"name": "run", "configMap": {"name": "prum-run"}},
-                 ],
-             }},
-         }},
+        # No PodDisruptionBudget: one replica on a ReadWriteOnce volume; minAvailable 1 would block drains for ever.
+        _node_deployment(state, image, meta, labels),
+        # Peers only: the health port (50052) is for the kubelet's probes, which reach the pod directly.
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "node", **meta},
          "spec": {"selector": labels, "ports": [{"name": "grpc", "port": PORT, "targetPort": PORT}]}},
+        _load_job(state, image, meta),
+    ]
+
+
+COLLECTOR_CONFIG = f"""\
+# OpenTelemetry Collector of the prum federation: every node sends its spans here over OTLP gRPC.
+# By default they are printed by the debug exporter: kubectl logs -n {OBSERVABILITY} deploy/{COLLECTOR}
+# To keep them, add an exporter for your tracing backend and name it in the traces pipeline, e.g.
+#   otlp/tempo: {{endpoint: tempo.monitoring.svc.cluster.local:4317, tls: {{insecure: true}}}}
+#   otlp/jaeger: {{endpoint: jaeger-collector.monitoring.svc.cluster.local:4317, tls: {{insecure: true}}}}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:{OTLP_PORT}
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_percentage: 80
+    spike_limit_percentage: 20
+  batch: {{}}
+exporters:
+  debug:
+    verbosity: normal
+extensions:
+  health_check:
+    endpoint: 0.0.0.0:13133
+service:
+  extensions: [health_check]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [debug]
+"""
+
+
+def collector_manifests() -> list[dict[str, Any]]:
+    """An OpenTelemetry Collector in its own namespace: OTLP gRPC in on 4317, the debug exporter out (its logs)."""
+    labels = {"app.kubernetes.io/name": COLLECTOR, "app.kubernetes.io/part-of": "prum"}
+    meta = {"namespace": OBSERVABILITY, "labels": labels}
+    probe = {"httpGet": {"path": "/", "port": 13133}}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OBSERVABILITY, "labels": {
+            **labels, "pod-security.kubernetes.io/enforce": "restricted"}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": COLLECTOR, **meta},
+         "data": {"collector.yaml": COLLECTOR_CONFIG}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": COLLECTOR, **meta}, "spec": {
+            "replicas": 1, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {
+                "automountServiceAccountToken": False,
+                "securityContext": pod_security_context(),
+                "containers": [{
+                    "name": "collector", "image": COLLECTOR_IMAGE,
+                    "args": ["--config=/etc/otelcol/collector.yaml"],
+                    "ports": [{"name": "otlp-grpc", "containerPort": OTLP_PORT},
+                              {"name": "health", "containerPort": 13133}],
+                    "readinessProbe": {**probe, "periodSeconds": 5},
+                    "livenessProbe": {**probe, "periodSeconds": 20},
+                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                  "limits": {"cpu": "1", "memory": "512Mi"}},
+                    "securityContext": container_security_context(),
+                    "volumeMounts": [{"name": "config", "mountPath": "/etc/otelcol", "readOnly": True}],
+                }],
+                "volumes": [{"name": "config", "configMap": {"name": COLLECTOR}}],
+            }},
+        }},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": COLLECTOR, **meta},
+         "spec": {"selector": labels, "ports": [{"name": "otlp-grpc", "port": OTLP_PORT, "targetPort": OTLP_PORT}]}},
     ]
 
 
@@ -117,9 +314,11 @@ def render(federation: Federation, out: Path, image: str = "prum:latest", storag
            "states": {code: {"address": service_address(code)} for code in federation.codes}}
     run_json = json.dumps(run, indent=2)
     (out / "run.json").write_text(run_json + "\n", "utf-8")
-    objects = [item for code in federation.codes for item in state_manifests(code, run_json, pki, image, storage)]
-    header = (f"# prum federation: {len(federation.codes)} member states, one namespace each.\n"
-              f"# Rendered by `prum kube render`; apply with `kubectl apply -f federation.yaml`.\n")
+    objects = collector_manifests() + [
+        item for code in federation.codes for item in state_manifests(code, run_json, pki, image, storage)]
+    header = (f"# prum federation: {len(federation.codes)} member states, one namespace each, and an OpenTelemetry\n"
+              f"# Collector in {OBSERVABILITY}. Rendered by `prum kube render`; apply with\n"
+              f"# `kubectl apply -f federation.yaml`; each state's Job `load` then loads its national files.\n")
     (out / "federation.yaml").write_text(header + yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False), "utf-8")
     return {"states": federation.codes, "objects": len(objects), "manifests": str(out / "federation.yaml"),
             "run": str(out / "run.json"), "pki": str(out / "pki"),

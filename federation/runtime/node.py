@@ -5,9 +5,16 @@ before any process starts. Such a node binds its own port on loopback (its old o
 can bind it, else port 0; a fixed `address` of the federation file as given) and publishes the address
 it bound in `DIR/<STATE>/address.json`; it finds its peers through theirs, read again when they change
 (`PublishedDirectory`). Or started by a Kubernetes Deployment (`prum kube render`), which mounts them
-and passes `--listen 0.0.0.0:50051 --log-stdout`: there the addresses in run.json are the states'
-Services, not where the process binds, and nothing is published. Serves until SIGTERM or SIGINT, then
-reports NOT_SERVING on its health service, lets calls in flight finish (grace period) and closes its stores.
+and passes `--listen 0.0.0.0:50051 --log-stdout --health-port 50052 --trace-exporter otlp`: there the addresses
+in run.json are the states' Services, not where the process binds, and nothing is published. Serves until SIGTERM
+or SIGINT, then reports NOT_SERVING on its health service, lets calls in flight finish (grace period) and closes
+its stores.
+
+`--health-port N` opens a second, plaintext port that serves only grpc.health.v1, answered by the same
+HealthServicer as the mTLS port (`create_health_server`): Kubernetes' `grpc:` probes check the node's health
+for real without a client certificate, while every data service stays on the mTLS port. `--trace-exporter`
+sends the spans to `DIR/<STATE>/traces.jsonl` (file, the default for `prum up`), to an OpenTelemetry Collector
+at OTEL_EXPORTER_OTLP_ENDPOINT (otlp, the manifests' choice) or nowhere (none).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from prum.federation.runtime.processes import PublishedDirectory, publish_addres
 from prum.federation.runtime.topology import Federation, StateSpec, parse_federation
 from prum.services.common.clock import SystemClock
 from prum.services.common.logs import configure_logging, get_logger
+from prum.services.common.server import create_health_server
 from prum.services.common.tls import TlsMaterial
 from prum.services.common.tracing import create_tracer_provider
 
@@ -59,8 +67,12 @@ def keep_caught_up(run: Callable[[], None], stop: threading.Event, every_s: floa
     return rounds
 
 
+TRACE_EXPORTERS = ("file", "otlp", "none")
+
+
 def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool = False,
-          catch_up_every_s: float = CATCH_UP_EVERY_S) -> None:
+          catch_up_every_s: float = CATCH_UP_EVERY_S, health_port: int | None = None,
+          trace_exporter: str = "file") -> None:
     run = read_run(workdir)
     federation = parse_federation(run["federation"], source=str(workdir / "run.json"))
     spec = federation.state(state)
@@ -68,7 +80,7 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     folder.mkdir(parents=True, exist_ok=True)
     log_stream = sys.stdout if log_stdout else (folder / "prum.log").open("a", encoding="utf-8")
     configure_logging("INFO", stream=log_stream, json=True)
-    provider = create_tracer_provider(f"prum-{state.lower()}", "file", folder / "traces.jsonl",
+    provider = create_tracer_provider(f"prum-{state.lower()}", trace_exporter, folder / "traces.jsonl",
                                       sample_ratio=federation.trace_sample_ratio)
     tls = TlsMaterial.load(workdir / "pki", state)
     directory: MutableMapping[str, str]
@@ -84,10 +96,17 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     node.server.start()
+    # Plaintext, health only, the same HealthServicer: for probes that have no client certificate.
+    host = listen.rpartition(":")[0] if listen else "127.0.0.1"
+    health_server = (create_health_server(f"{host}:{health_port}", node.server.health)[0]  # type: ignore[attr-defined]
+                     if health_port is not None else None)
+    if health_server is not None:
+        health_server.start()
     if not listen:
         publish_address(folder, advertised)  # only once it serves: `prum up` waits for this record
     log = get_logger("prum.node")
-    log.info("state serving", address=advertised, listen=listen or advertised, pid=os.getpid())
+    log.info("state serving", address=advertised, listen=listen or advertised, health_port=health_port,
+             trace_exporter=trace_exporter, pid=os.getpid())
 
     def rejoin() -> None:
         unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # through its own supervisor
@@ -102,6 +121,8 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     log.info("state stopping", grace_s=GRACE_S)
     node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]
     node.server.stop(GRACE_S).wait()
+    if health_server is not None:  # NOT_SERVING there too until now; then the probes' port closes
+        health_server.stop(0).wait()
     node.close()
     provider.shutdown()
     if not log_stdout:
@@ -146,10 +167,19 @@ def main() -> None:
     parser.add_argument("--log-stdout", action="store_true", help="JSON logs to stdout (containers), not a file")
     parser.add_argument("--catch-up-every", type=float, default=CATCH_UP_EVERY_S, metavar="SECONDS",
                         help=f"ask the peers again this often for what this state missed (default {CATCH_UP_EVERY_S:.0f})")
+    parser.add_argument("--health-port", type=int, metavar="N",
+                        help="also serve grpc.health.v1 alone, in plaintext, on port N of --listen's host (loopback "
+                        "without --listen), for probes that cannot present a client certificate (default: off)")
+    parser.add_argument("--trace-exporter", choices=TRACE_EXPORTERS, default="file",
+                        help="where spans go: file (DIR/<STATE>/traces.jsonl, default), otlp (a collector at "
+                        "OTEL_EXPORTER_OTLP_ENDPOINT) or none")
     options = parser.parse_args()
     if options.catch_up_every <= 0:
         parser.error(f"--catch-up-every {options.catch_up_every}: allowed: a number of seconds above 0")
-    serve(options.workdir, options.state, options.listen, options.log_stdout, options.catch_up_every)
+    if options.health_port is not None and not 0 < options.health_port < 65536:
+        parser.error(f"--health-port {options.health_port}: allowed: a port from 1 to 65535")
+    serve(options.workdir, options.state, options.listen, options.log_stdout, options.catch_up_every,
+          options.health_port, options.trace_exporter)
 
 
 if __name__ == "__main__":

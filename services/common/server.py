@@ -5,7 +5,8 @@
 
 Every server gets the same serving stack (`interceptors.ServingStack`: tracing, call fields and call log,
 error mapping, caller policy, request validation, wrapped once per method), health with a status per
-service, reflection, mutual TLS when `tls` is given, and the options below.
+service, reflection, mutual TLS when `tls` is given, and the options below. `create_health_server` builds the
+plaintext, health-only companion that probes without a client certificate use (`node --health-port`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,23 @@ def create_server(
         raise OSError(f"could not bind {address}")
     server.health = health_servicer  # type: ignore[attr-defined]  # for graceful shutdown: set NOT_SERVING first
     server.handlers = executor  # type: ignore[attr-defined]  # for `drain`: handlers still running after stop
+    return server, port
+
+
+def create_health_server(address: str, health_servicer: health.HealthServicer) -> tuple[grpc.Server, int]:
+    """Build (not start) a plaintext server on `address` that serves only grpc.health.v1, answered by
+    `health_servicer`, the HealthServicer of a state's mTLS server (`server.health`): so it reports what that
+    server reports, NOT_SERVING during a graceful shutdown included.
+
+    For probes that cannot present a client certificate (Kubernetes' `grpc:` probes); no data service, no
+    reflection and no serving stack listen here, so every other method is UNIMPLEMENTED and peers stay on mTLS.
+    """
+    executor = futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="prum-health")
+    server = grpc.server(executor, options=[("grpc.so_reuseport", 0)])
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind {address}")
     return server, port
 
 

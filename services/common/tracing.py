@@ -5,8 +5,9 @@ The gRPC client interceptor injects the W3C `traceparent` into the call metadata
 recorded is the sampler's choice, made once where a trace starts and followed by every state after it
 (parent-based): `sample_ratio` 1.0 records every trace (the demo, `prum up` by default), a load run a share
 (`prum bench load --trace-sample`), and an unsampled call costs almost nothing. By default spans go to a
-JSON-lines file (one span per line); `exporter="otlp"` sends them to a collector instead (needs the
-`opentelemetry-exporter-otlp` package and OTEL_EXPORTER_OTLP_ENDPOINT).
+JSON-lines file (one span per line); `exporter="otlp"` sends them over OTLP gRPC to an OpenTelemetry Collector at
+OTEL_EXPORTER_OTLP_ENDPOINT (`opentelemetry-exporter-otlp-proto-grpc`; the nodes on Kubernetes, `node
+--trace-exporter otlp`).
 """
 
 from __future__ import annotations
@@ -62,10 +63,8 @@ def create_tracer_provider(service_name: str, exporter: str = "file", path: Path
     if exporter == "file":
         provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(path or Path("prum-traces.jsonl"))))
     elif exporter == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        except ImportError as exc:  # pragma: no cover - optional dependency
-            raise RuntimeError("exporter 'otlp' needs: pip install opentelemetry-exporter-otlp") from exc
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     elif exporter != "none":
         raise ValueError(f"unknown trace exporter {exporter!r}; allowed: file, otlp, none")

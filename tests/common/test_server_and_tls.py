@@ -1,4 +1,5 @@
-"""The server factory and mutual TLS (SEC-1): port 0, health, reflection, foreign CAs refused."""
+"""The server factory and mutual TLS (SEC-1): port 0, health, reflection, foreign CAs refused; the plaintext
+health-only server for probes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from prum.federation.runtime.pki import FederationPki
-from prum.services.common.server import create_server, open_channel
+from prum.services.common.server import create_health_server, create_server, open_channel
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +124,30 @@ def test_drain_waits_for_a_handler_that_outlives_the_grace_period(pki: Federatio
             call.result()
     assert drain(server, timeout_s=10)
     assert finished.is_set()
+
+
+def test_the_health_only_server_answers_in_plaintext_what_the_mtls_server_reports(pki: FederationPki) -> None:
+    """For Kubernetes' gRPC probes (no client certificate): the same HealthServicer, nothing else, so a state that
+    stops shows NOT_SERVING there too, and no data service or reflection is reachable without mTLS."""
+    server, port = create_server("127.0.0.1:0", [], state="NL", tls=pki.material_for("NL"))
+    probes, probe_port = create_health_server("127.0.0.1:0", server.health)  # type: ignore[attr-defined]
+    server.start()
+    probes.start()
+    check = health_pb2.HealthCheckRequest(service="")
+    try:
+        with open_channel(f"127.0.0.1:{probe_port}") as plain:
+            health = health_pb2_grpc.HealthStub(plain)
+            assert health.Check(check, timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+            with pytest.raises(grpc.RpcError) as refused:
+                list(reflection_pb2_grpc.ServerReflectionStub(plain).ServerReflectionInfo(
+                    iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5))
+            assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+            server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]  # as the node does on SIGTERM
+            assert health.Check(check, timeout=5).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        with open_channel(f"127.0.0.1:{port}") as plain:  # the state's own port stays mTLS only
+            with pytest.raises(grpc.RpcError) as refused:
+                health_pb2_grpc.HealthStub(plain).Check(check, timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.stop(0).wait()
+        probes.stop(0).wait()

@@ -17,7 +17,7 @@ def test_master_and_workers_run_the_same_locustfile_with_the_plan() -> None:
     for text in (master, worker):
         assert f"name: {PLAN_VARIABLE}" in text and "prum.loadtests" in text and "--reset-stats" in text
         assert "/etc/prum/pki" in text and "/etc/prum/plan" in text
-    named = set(re.findall(r"\b(\w+User)\b", master))
+    named = set(re.findall(r"\b([A-Z]\w*User)\b", master))  # Locust's classes, not the pod's runAsUser
     # Every user but the bare one: its server is one `prum bench load` starts beside the federation, not a pod.
     assert named == {q.user_class for q in QUERY_TYPES.values() if q.key != "bare"}
     expected = re.search(r"--expect-workers (\d+)", master)
