@@ -18,7 +18,7 @@
 
 Every pod runs as uid/gid 10001 (fsGroup 10001, so the fresh volume and the Secret's files are its own), with
 no privilege escalation, no capabilities, the runtime's seccomp profile and a read-only root filesystem; what
-it writes goes to its volume or an emptyDir (/tmp, numba's cache). Peers speak mTLS on 50051; the probes are
+it writes goes to its volume or an emptyDir (/tmp, where numba's cache is seeded from the image at start). Peers speak mTLS on 50051; the probes are
 Kubernetes' native gRPC probes on 50052, a plaintext port that serves grpc.health.v1 alone, from the node's own
 HealthServicer (`node --health-port`), so they check health for real without a client certificate. No
 PodDisruptionBudget: a state is one replica on a ReadWriteOnce volume, and a budget of one would block every
@@ -44,11 +44,10 @@ WORKDIR = "/var/lib/prum"
 """Where the node finds run.json and pki/ and keeps its stores, inside the container."""
 UID = 10001
 """The image's user (see the Dockerfile); also the pods' group and fsGroup."""
-BAKED_NUMBA_CACHE = "/opt/prum/numba-cache"
-"""The numba kernels the image compiled at build time."""
-NUMBA_CACHE = "/var/cache/prum/numba"
-"""NUMBA_CACHE_DIR at run time: an emptyDir filled from the baked cache by an init container. numba uses a cache
-folder only if it can write a file there, which the image's folder under a read-only root never is."""
+# numba's cache: the image compiled the kernels at build time into /opt/prum/numba-cache; a process copies them
+# at start into NUMBA_CACHE_DIR, /tmp/prum-numba-cache (the image's ENV; `services/common/jit.seed_numba_cache`),
+# because numba uses a cache folder only if it can write a file there, which the image's folder under a
+# read-only root never is. So every pod here has an emptyDir at /tmp, and nothing else to set.
 OBSERVABILITY = "prum-observability"
 COLLECTOR = "otel-collector"
 COLLECTOR_IMAGE = "otel/opentelemetry-collector:0.116.0"
@@ -99,17 +98,6 @@ def _pki_volume() -> dict[str, Any]:
     return {"name": "pki", "secret": {"secretName": "prum-pki", "defaultMode": 0o440}}
 
 
-def _numba_cache_init(image: str) -> dict[str, Any]:
-    """Copies the image's compiled kernels into the pod's writable cache; an image without them compiles at start
-    (the startupProbe allows for it)."""
-    copy = (f"cp -R {BAKED_NUMBA_CACHE}/. {NUMBA_CACHE}/ 2>/dev/null || echo 'no compiled kernels in "
-            f"{BAKED_NUMBA_CACHE}: the node compiles them before it serves'")
-    return {"name": "numba-cache", "image": image, "securityContext": container_security_context(),
-            "command": ["sh", "-c", copy],
-            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "64Mi"}},
-            "volumeMounts": [{"name": "numba-cache", "mountPath": NUMBA_CACHE}]}
-
-
 class _Dumper(yaml.SafeDumper):
     """YAML as people write it for Kubernetes: multi-line text (certificates, run.json) as `|` blocks,
     and every object written out in full (no anchors and aliases for repeated labels)."""
@@ -143,14 +131,12 @@ def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[
             "terminationGracePeriodSeconds": 15,
             "automountServiceAccountToken": False,  # the node never calls the Kubernetes API
             "securityContext": pod_security_context(),
-            "initContainers": [_numba_cache_init(image)],
             "containers": [{
                 "name": "node", "image": image,
                 "command": ["python", "-m", "prum.federation.runtime.node", "--workdir", WORKDIR, "--state", state,
                             "--listen", f"0.0.0.0:{PORT}", "--log-stdout", "--health-port", str(HEALTH_PORT),
                             "--trace-exporter", "otlp"],
-                "env": _env(OPENBLAS_NUM_THREADS="1", NUMBA_CACHE_DIR=NUMBA_CACHE,
-                            OTEL_EXPORTER_OTLP_ENDPOINT=OTLP_ENDPOINT),
+                "env": _env(OPENBLAS_NUM_THREADS="1", OTEL_EXPORTER_OTLP_ENDPOINT=OTLP_ENDPOINT),
                 "ports": [{"name": "grpc", "containerPort": PORT}, {"name": "health", "containerPort": HEALTH_PORT}],
                 "startupProbe": STARTUP_PROBE, "readinessProbe": READINESS_PROBE, "livenessProbe": LIVENESS_PROBE,
                 "resources": NODE_RESOURCES,
@@ -159,8 +145,7 @@ def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[
                     {"name": "stores", "mountPath": WORKDIR},
                     {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
                     {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json", "readOnly": True},
-                    {"name": "tmp", "mountPath": "/tmp"},
-                    {"name": "numba-cache", "mountPath": NUMBA_CACHE},
+                    {"name": "tmp", "mountPath": "/tmp"},  # and numba's cache, seeded from the image
                 ],
             }],
             "volumes": [
@@ -168,7 +153,6 @@ def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[
                 _pki_volume(),
                 {"name": "run", "configMap": {"name": "prum-run"}},
                 {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-                {"name": "numba-cache", "emptyDir": {"sizeLimit": "256Mi"}},
             ],
         }},
     }}
@@ -190,8 +174,8 @@ def _load_job(state: str, image: str, meta: dict[str, Any]) -> dict[str, Any]:
             "containers": [{
                 "name": "load", "image": image,
                 "command": ["prum", "kube", "load", "--workdir", WORKDIR, "--state", state, "--wait", "300"],
-                # It imports the numba kernels (compiles none): numba needs a writable cache folder even so.
-                "env": _env(OPENBLAS_NUM_THREADS="1", NUMBA_CACHE_DIR="/tmp/numba"),
+                # It imports the numba kernels (compiles none): their cache is seeded into /tmp as the node's.
+                "env": _env(OPENBLAS_NUM_THREADS="1"),
                 "resources": LOAD_RESOURCES,
                 "securityContext": container_security_context(),
                 "volumeMounts": [

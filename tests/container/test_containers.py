@@ -193,7 +193,8 @@ def pods(rendered: Path) -> dict[str, Pod]:
         return [o for o in objects if o["kind"] == kind and o["metadata"].get("labels", {}).get("prum/state") == state]
 
     found = {}
-    for deployment in (o for o in objects if o["kind"] == "Deployment"):
+    for deployment in (o for o in objects if o["kind"] == "Deployment"
+                       and "prum/state" in o["metadata"].get("labels", {})):  # the states' nodes, not the collector
         state = deployment["metadata"]["labels"]["prum/state"]
         spec = deployment["spec"]["template"]["spec"]
         (container,) = [c for c in spec["containers"] if c["name"] == "node"]
