@@ -186,18 +186,19 @@ class Pod:
         return {**(pod or {}), **container}
 
 
-def pods(rendered: Path) -> dict[str, Pod]:
+def pods(rendered: Path, kind: str = "Deployment", container_name: str = "node") -> dict[str, Pod]:
+    """Each state's pod of `kind` (its node's Deployment, or the Job `load` that loads its files)."""
     objects = [item for item in yaml.safe_load_all((rendered / "federation.yaml").read_text()) if item]
 
     def of(kind: str, state: str) -> list[dict[str, Any]]:
         return [o for o in objects if o["kind"] == kind and o["metadata"].get("labels", {}).get("prum/state") == state]
 
     found = {}
-    for deployment in (o for o in objects if o["kind"] == "Deployment"
-                       and "prum/state" in o["metadata"].get("labels", {})):  # the states' nodes, not the collector
+    for deployment in (o for o in objects if o["kind"] == kind
+                       and "prum/state" in o["metadata"].get("labels", {})):  # the states' pods, not the collector
         state = deployment["metadata"]["labels"]["prum/state"]
         spec = deployment["spec"]["template"]["spec"]
-        (container,) = [c for c in spec["containers"] if c["name"] == "node"]
+        (container,) = [c for c in spec["containers"] if c["name"] == container_name]
         secret = {k: v for s in of("Secret", state) for k, v in s.get("stringData", {}).items()}
         config = {k: v for c in of("ConfigMap", state) for k, v in c.get("data", {}).items()}
         found[state] = Pod(state, container, spec, secret, config)
@@ -268,7 +269,7 @@ def prepare_volumes(federation: Federation, pod: Pod, image: str, fs_group: int 
             name = federation.volume(pod.state, mount["name"])
             mode = source["secret"].get("defaultMode", 0o644) | (0o440 if fs_group else 0)
             files = host / mount["name"]
-            files.mkdir()
+            files.mkdir(exist_ok=True)
             for key, text in pod.secret.items():
                 (files / key).write_text(text)
             group = fs_group if fs_group else 0
@@ -283,7 +284,7 @@ def prepare_volumes(federation: Federation, pod: Pod, image: str, fs_group: int 
                 path.write_text(pod.config[key])
                 path.chmod(0o644)
             else:
-                path.mkdir()
+                path.mkdir(exist_ok=True)
                 for k, text in pod.config.items():
                     (path / k).write_text(text)
             mounts += ["--mount", f"type=bind,source={path},target={target}{readonly}"]
@@ -299,16 +300,12 @@ def prepare_volumes(federation: Federation, pod: Pod, image: str, fs_group: int 
     return mounts
 
 
-def start_node(federation: Federation, pod: Pod, image: str, fs_group: int | None,
-               extra_env: dict[str, str] | None = None) -> None:
-    """`docker run` of the pod's node container: what the kubelet would start (`extra_env`: for measurements)."""
+def _run_options(federation: Federation, pod: Pod, fs_group: int | None) -> list[str]:
+    """The `docker run` options of a pod's container as the kubelet would run it: user, groups, read-only root,
+    its env, on the federation's network."""
     security = pod.security
-    mounts = prepare_volumes(federation, pod, image, fs_group)
-    options = ["--detach", "--name", federation.name(pod.state), "--label", f"{LABEL}={federation.run_id}",
-               "--network", federation.network, "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
-    service = f"node.prum-{pod.state.lower()}"
-    for alias in (service, f"{service}.svc", f"{service}.svc.cluster.local"):
-        options += ["--network-alias", alias]
+    options = ["--label", f"{LABEL}={federation.run_id}", "--network", federation.network,
+               "--security-opt", "no-new-privileges", "--cap-drop", "ALL"]
     user = security.get("runAsUser", IMAGE_USER)
     options += ["--user", f"{user}:{security.get('runAsGroup', user)}"]
     if fs_group:
@@ -321,6 +318,17 @@ def start_node(federation: Federation, pod: Pod, image: str, fs_group: int | Non
         options += ["--tmpfs", f"{security['tmpfs']}:rw,mode=1777"]
     for variable in pod.container.get("env", []):
         options += ["--env", f"{variable['name']}={variable['value']}"]
+    return options
+
+
+def start_node(federation: Federation, pod: Pod, image: str, fs_group: int | None,
+               extra_env: dict[str, str] | None = None) -> None:
+    """`docker run` of the pod's node container: what the kubelet would start (`extra_env`: for measurements)."""
+    mounts = prepare_volumes(federation, pod, image, fs_group)
+    options = ["--detach", "--name", federation.name(pod.state), *_run_options(federation, pod, fs_group)]
+    service = f"node.prum-{pod.state.lower()}"
+    for alias in (service, f"{service}.svc", f"{service}.svc.cluster.local"):
+        options += ["--network-alias", alias]
     for name, value in (extra_env or {}).items():
         options += ["--env", f"{name}={value}"]
     for port in pod.container.get("ports", []):
@@ -329,6 +337,16 @@ def start_node(federation: Federation, pod: Pod, image: str, fs_group: int | Non
     federation.started[pod.state] = time.monotonic()
     federation.containers[pod.state] = federation.name(pod.state)
     _docker("run", *options, *mounts, image, *command)
+
+
+def run_job(federation: Federation, job: Pod, image: str) -> dict[str, Any]:
+    """`docker run` of a state's Job `load` to its end, as the Job's pod runs it; the JSON line it reports."""
+    mounts = prepare_volumes(federation, job, image, job.security.get("fsGroup"))
+    command = [*job.container.get("command", []), *job.container.get("args", [])]
+    done = _docker("run", "--rm", *_run_options(federation, job, job.security.get("fsGroup")), *mounts, image,
+                   *command, timeout=300, check=False)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def grpc_port(pod: Pod) -> int:
@@ -426,6 +444,11 @@ def test_three_states_as_pods_search_across_borders_and_one_is_partitioned(
          [_profile("NL-P-1", DONOR, dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON)], [nl_vehicle()])
     load(address["FR"], TlsMaterial.load(rendered / "pki", "FR"),
          [_profile("FR-P-2", STRANGER, dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON)], [])
+    # FR's national files (the federation file's synthetic sizes) as its rendered Job `load` loads them: the same
+    # container, user, mounts and certificate as on a cluster, reaching FR's node by its Service name.
+    loaded = run_job(federation, pods(rendered, "Job", "load")["FR"], image)
+    assert loaded["event"] == "national files loaded" and loaded["state"] == "FR", loaded
+    assert loaded["vehicles"]["accepted"] > 0 and loaded["persons"]["accepted"] > 0, loaded
 
     with open_channel(address["DE"], de_tls) as channel:
         contact_point = cp_pb2_grpc.ContactPointServiceStub(channel)
