@@ -93,6 +93,17 @@ def _env(**values: str) -> list[dict[str, str]]:
     return [{"name": name, "value": value} for name, value in values.items()]
 
 
+def _state_mounts(workdir_volume: str) -> list[dict[str, Any]]:
+    """What a state's node and its load Job mount: its working folder (the stores' volume, or a scratch one), the
+    CA and its own certificate, run.json, and /tmp (where numba's cache is seeded from the image)."""
+    return [
+        {"name": workdir_volume, "mountPath": WORKDIR},
+        {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
+        {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json", "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+
+
 def _pki_volume() -> dict[str, Any]:
     # 0440 with fsGroup: the files are root:10001, readable by the node's group, by no other user.
     return {"name": "pki", "secret": {"secretName": "prum-pki", "defaultMode": 0o440}}
@@ -141,12 +152,7 @@ def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[
                 "startupProbe": STARTUP_PROBE, "readinessProbe": READINESS_PROBE, "livenessProbe": LIVENESS_PROBE,
                 "resources": NODE_RESOURCES,
                 "securityContext": container_security_context(),
-                "volumeMounts": [
-                    {"name": "stores", "mountPath": WORKDIR},
-                    {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
-                    {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json", "readOnly": True},
-                    {"name": "tmp", "mountPath": "/tmp"},  # and numba's cache, seeded from the image
-                ],
+                "volumeMounts": _state_mounts("stores"),
             }],
             "volumes": [
                 {"name": "stores", "persistentVolumeClaim": {"claimName": "prum-stores"}},
@@ -178,12 +184,7 @@ def _load_job(state: str, image: str, meta: dict[str, Any]) -> dict[str, Any]:
                 "env": _env(OPENBLAS_NUM_THREADS="1"),
                 "resources": LOAD_RESOURCES,
                 "securityContext": container_security_context(),
-                "volumeMounts": [
-                    {"name": "work", "mountPath": WORKDIR},
-                    {"name": "pki", "mountPath": f"{WORKDIR}/pki", "readOnly": True},
-                    {"name": "run", "mountPath": f"{WORKDIR}/run.json", "subPath": "run.json", "readOnly": True},
-                    {"name": "tmp", "mountPath": "/tmp"},
-                ],
+                "volumeMounts": _state_mounts("work"),
             }],
             "volumes": [
                 {"name": "work", "emptyDir": {"sizeLimit": "16Mi"}},
