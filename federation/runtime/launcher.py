@@ -326,7 +326,11 @@ class InProcessFederation:
         return catch_up(self.directory[state], node.tls, catch_up_timeout(self.federation), self.tracer_provider)
 
     def stop(self, state: str | None = None, grace: float = 0.5) -> None:
-        """Stop one state's server (a fault scenario: the state goes down), or the whole federation."""
+        """Stop one state's server (a fault scenario: the state goes down), the router's (`ROUTER`), or the whole
+        federation."""
+        if state == ROUTER and self.router is not None:
+            self.router.server.stop(grace).wait()
+            return
         if state is not None:
             self.nodes[state].server.stop(grace).wait()
             return

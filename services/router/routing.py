@@ -7,8 +7,13 @@ searches (P2-ROUTER-1). For each search it
   the requested states then take the search in that state's name from the router's certificate, because the
   router checked it here (P2-ROUTER-1, `prum.services.common.identity.check_claim`);
 - carries DNA and fingerprint searches only; vehicle searches stay on their own path (P2-VRD-1);
-- refuses a requesting state whose router connection, or whose readiness for the category, the Council has not
-  decided (P2-GATE-1, GATE-1), and answers NOT_READY, without a call, for a requested state not ready for either;
+- refuses a requesting state whose router connection the Council has not declared ready (P2-GATE-1), and answers
+  NOT_READY, without a call, for a requested state whose router connection is not ready. Readiness for the category
+  (GATE-1) stays where the mesh checks it: at the requesting contact point (its readiness view follows every
+  Council decision, GATE-2) and at the requested state, which checks both states and the pilot windows it holds
+  (`FileManagingSide.answer`); its refusal (FAILED_PRECONDITION) comes back as NOT_READY. The router's own book is
+  seeded from the federation file and takes no later decision yet, so a category check here would refuse a pilot
+  run's test queries and go stale after a Council decision;
 - sends to the states named, or, with none named, to every other member (P2-ROUTER-2; the federation file may
   forbid searches of all states), in parallel under one deadline, so a state down or slow yields its own status
   and never holds up the others;
@@ -192,18 +197,17 @@ class Router:
         return [results[state] for state in targets]
 
     def _admit(self, state: str, category: Category) -> None:
-        """The requesting state's router connection and its readiness for the category (P2-GATE-1, GATE-1)."""
+        """The requesting state's router connection (P2-GATE-1)."""
         closed = self._closed(state, category)
         if closed:
-            raise GateClosed(closed, state=state, category=category.name)
+            raise GateClosed(closed, state=state, category=Category.ROUTER_CONNECTION.name)
 
     def _closed(self, state: str, category: Category) -> str:
-        """Why `state` may not take part in a routed search of `category` now; empty when it may."""
+        """Why `state` may not take part in a routed search now (P2-GATE-1); empty when it may. Its readiness for
+        `category` (GATE-1) is checked by the states (see the module's docstring)."""
         if not self.readiness.is_ready(state, Category.ROUTER_CONNECTION):
             return (f"{state}'s connection to the router is not declared ready: the Council has not decided it "
-                    f"(P2-GATE-1)")
-        if not self.readiness.is_ready(state, category):
-            return f"{state} is not ready for {category.name} exchange (GATE-1)"
+                    f"(P2-GATE-1); not routed for {category.name}")
         return ""
 
     def _fan_out(self, search: RoutedSearch, states: list[str], deadline_ms: int) -> dict[str, RoutedResult]:

@@ -225,3 +225,47 @@ def test_a_data_service_takes_a_dna_search_from_the_routers_certificate_but_no_v
         vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup(vehicle_pb2.LookupRequest(
             context=context, vin=VIN), timeout=5)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_fingerprint_search_goes_through_the_router_and_is_verified_by_the_requesting_state(
+        routed: InProcessFederation) -> None:
+    """Fingerprints are routed too (P2-ROUTER-1); the requesting state still verifies the candidates (FP-2)."""
+    import numpy as np
+
+    from prum.afis.v1 import afis_pb2, afis_pb2_grpc
+    from prum.federation.synthetic.afis import mated_probe, population
+    from prum.services.afis.wire import template_to_proto
+
+    rng = np.random.default_rng(2024)
+    fingers = list(population(rng, 20, prefix="NL-F-"))
+    stub = afis_pb2_grpc.AfisServiceStub(routed.channel("NL"))
+    stub.Ingest(iter([afis_pb2.IngestRequest(template=template_to_proto(t)) for _, t in fingers]), timeout=60)
+    master, _ = fingers[5]
+    probe = template_to_proto(mated_probe(np.random.default_rng(1), master, "DE-LT-5", trace=True))
+    reply = routed.contact_point("DE").Search(cp_pb2.SearchRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="burglary, art. 9 search",
+        case_reference="DE-2026-LT-9", category=common_pb2.CATEGORY_FINGERPRINT, template=probe,
+        deadline_ms=10_000), timeout=30)
+    assert statuses(reply) == {"NL": "HIT", "FR": "NO_HIT", "LU": "NOT_READY"}
+    assert [c.reference for c in {r.state: r for r in reply.results}["NL"].candidates] == ["NL-F-000006"]
+    entries = routed_entries(routed, reply.request_id)
+    assert {(q.requested_state, q.category) for q in entries} == {
+        ("NL", common_pb2.CATEGORY_FINGERPRINT), ("FR", common_pb2.CATEGORY_FINGERPRINT)}
+    assert b"NL-F-000006" not in b"".join(q.SerializeToString() for q in entries)
+
+
+def test_with_the_router_down_routed_searches_are_unavailable_and_vehicles_still_pass(tmp_path: Path) -> None:
+    federation = start_routed(tmp_path)
+    try:
+        federation.stop("EU")
+        reply = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-R5", target_states=["NL", "FR"]),
+                                                      timeout=10)
+        assert statuses(reply) == {"NL": "UNAVAILABLE", "FR": "UNAVAILABLE"}
+        assert federation.nodes["NL"].log.query(request_id=reply.request_id) == []
+        vehicle = federation.contact_point("DE").Search(cp_pb2.SearchRequest(
+            officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="stolen vehicle",
+            category=common_pb2.CATEGORY_VEHICLE, vehicle=cp_pb2.VehicleKey(vin=VIN), target_states=["NL"]),
+            timeout=10)
+        assert statuses(vehicle) == {"NL": "NO_HIT"}  # answered by NL over its bilateral link (P2-VRD-1)
+    finally:
+        federation.stop()

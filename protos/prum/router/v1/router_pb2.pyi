@@ -82,8 +82,9 @@ class RouteRequest(_message.Message):
 
     @_builtins.property
     def target_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The states to search; empty means every state ready for the category and connected to the router
-        (P2-ROUTER-2). Optional; at most 64 states, each 2 capitals.
+        """The states to search; empty means every other state connected to the router (P2-ROUTER-2). A state whose
+        router connection is not declared ready is NOT_READY without a call (P2-GATE-1); a state not ready for the
+        category refuses the search itself (NOT_READY, GATE-1). Optional; at most 64 states, each 2 capitals.
         """
 
     @_builtins.property
