@@ -292,6 +292,9 @@ def collector_manifests() -> list[dict[str, Any]]:
 
 def render(federation: Federation, out: Path, image: str = "prum:latest", storage: str = "1Gi") -> dict[str, Any]:
     """Write pki/, run.json and federation.yaml into `out`; returns a summary (states, files, objects)."""
+    if federation.topology != "mesh":
+        raise ValueError(f"topology {federation.topology!r} is not rendered for Kubernetes yet (issue 20); render the "
+                         f"mesh")
     out.mkdir(parents=True, exist_ok=True)
     pki = FederationPki.create(federation.codes)
     pki.write(out / "pki")

@@ -4,6 +4,10 @@
         stub = federation.contact_point("DE")   # an officer's client of DE's NCP
         ...
 
+In the router topology (Prüm II) the launcher also starts the central router (`build_router`): its own server on its
+own loopback port, with its own certificate (`ROUTER`), log and readiness view under `workdir/router/`; the states'
+contact points then send DNA and fingerprint searches through it (`RouterTransport`), vehicle searches bilaterally.
+
 Per state: one SQLite (WAL) DNA file and one protocol log under `workdir/<STATE>/`, a readiness
 book (`readiness.db`) first loaded from the federation file, the supervisor's registers (`supervisor.db`),
 and one gRPC server hosting the state's services (DNA index,
@@ -28,6 +32,7 @@ from prum.echo.v1 import echo_pb2_grpc
 from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
+from prum.router.v1 import router_pb2_grpc
 from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.gallery import Gallery
@@ -36,11 +41,12 @@ from prum.services.categories import CATEGORIES
 from prum.services.common.category import Category
 from prum.services.common.channels import PeerChannels
 from prum.services.common.clock import Clock, SystemClock
+from prum.services.common.identity import ROUTER
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.servicer import ContactPointServicer
-from prum.services.contact_point.transport import GrpcPeers
+from prum.services.contact_point.transport import GrpcPeers, RouterTransport
 from prum.services.dna import warmup as dna_warmup
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
@@ -52,6 +58,10 @@ from prum.services.exchange.plugin import FollowUp
 from prum.services.exchange.requesting import ContactPoint
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
+from prum.services.router.log import RouterLog
+from prum.services.router.routing import Router, RouterSettings
+from prum.services.router.servicer import RouterServicer
+from prum.services.router.transport import GrpcDataServices
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
@@ -102,6 +112,31 @@ class StateNode:
         self.log.close()
 
 
+@dataclass
+class RouterNode:
+    """The running Prüm II router."""
+
+    tls: TlsMaterial
+    router: Router
+    log: RouterLog
+    readiness: ReadinessBook
+    channels: PeerChannels
+    server: grpc.Server
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        """Close the router's channels and stores once its server has stopped, the log last."""
+        drain(self.server)
+        self.router.close()
+        self.channels.close()
+        self.readiness.close()
+        self.log.close()
+
+
 def marking(dna: DnaFile, gallery: Gallery, category: Category, reference: str) -> tuple[bool, str]:
     """The ACC-1 marking of a reference a follow-up asks about: a DNA profile's own (a blocked profile is
     unknown, ACC-2); a fingerprint template carries none, and one taken out of the file is unknown."""
@@ -119,6 +154,8 @@ def readiness_from_file(federation: Federation, clock: Clock, path: Path | None 
     for spec in federation.states:
         for category in spec.ready:
             book.seed_ready(spec.code, Category[category])
+        if spec.router_ready:  # the router connection, declared in the file (P2-GATE-1)
+            book.seed_ready(spec.code, Category.ROUTER_CONNECTION)
     return book
 
 
@@ -167,10 +204,15 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     person_searches, trace_searches, max_candidates = spec.afis_limits
     ledger = CapacityLedger(default=CapacityLimits(person_searches, trace_searches, max_candidates), clock=clock)
     channels = PeerChannels(directory, tls, tracer_provider)
+    # The mesh: every peer's data service directly. The router topology: DNA and fingerprint searches through the
+    # router, the same requesting side around them; vehicle searches stay bilateral (P2-VRD-1).
+    transport: GrpcPeers | RouterTransport = GrpcPeers(channels)
+    if federation.topology == "router":
+        transport = RouterTransport(channels, GrpcPeers(channels))
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
         officers={o.officer_id: o for o in spec.officers},
-        readiness=readiness, log=log, transport=GrpcPeers(channels), clock=clock, deadline_ms=federation.deadline_ms)
+        readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms)
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
@@ -212,6 +254,30 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                      server, port, authority)
 
 
+def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directory: MutableMapping[str, str],
+                 clock: Clock, tracer_provider: TracerProvider | None = None,
+                 address: str = "127.0.0.1:0") -> RouterNode:
+    """Open the router's log and readiness view and build (not start) its server; its address goes into
+    `directory` under `ROUTER`, where the states' contact points find it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = federation.router
+    log = RouterLog(folder / "router-log.db", clock, spec.log_retention_days)
+    # The router's view of the Council's decisions: the federation file's, kept in its own book (P2-GATE-1).
+    readiness = readiness_from_file(federation, clock, folder / "readiness.db")
+    channels = PeerChannels(directory, tls, tracer_provider)
+    router = Router(federation.codes, readiness, log, GrpcDataServices(channels), clock,
+                    RouterSettings(spec.all_states, spec.several_categories, spec.log_retention_days,
+                                   federation.deadline_ms))
+    services = [
+        ServiceBinding("prum.router.v1.RouterService", RouterServicer(router, log),
+                       router_pb2_grpc.add_RouterServiceServicer_to_server),
+        ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
+    ]
+    server, port = create_server(address, services, state=ROUTER, tls=tls, tracer_provider=tracer_provider)
+    directory[ROUTER] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
+    return RouterNode(tls, router, log, readiness, channels, server, port)
+
+
 class InProcessFederation:
     """All states of a federation in this process, each on its own loopback port, over mTLS."""
 
@@ -223,15 +289,22 @@ class InProcessFederation:
         self.tracer_provider = tracer_provider
         self.fresh = fresh
         self.pki = FederationPki.create(federation.codes)
+        if federation.topology == "router":
+            self.pki.issue_router()
         self.directory: dict[str, str] = {}
         self.nodes: dict[str, StateNode] = {}
+        self.router: RouterNode | None = None
         self._channels: list[grpc.Channel] = []
 
     def start(self) -> Self:
         if self.fresh:  # only what this launcher writes: logs and traces beside it are the caller's
-            for folder in ["pki", *self.federation.codes]:
+            for folder in ["pki", "router", *self.federation.codes]:
                 shutil.rmtree(self.workdir / folder, ignore_errors=True)
         self.pki.write(self.workdir / "pki")
+        if self.federation.topology == "router":
+            self.router = build_router(self.federation, self.pki.material_for(ROUTER), self.workdir / "router",
+                                       self.directory, self.clock, self.tracer_provider)
+            self.router.server.start()
         for spec in self.federation.states:
             self.nodes[spec.code] = build_state(
                 spec, self.federation, self.pki.material_for(spec.code), self.workdir / spec.code,
@@ -253,7 +326,11 @@ class InProcessFederation:
         return catch_up(self.directory[state], node.tls, catch_up_timeout(self.federation), self.tracer_provider)
 
     def stop(self, state: str | None = None, grace: float = 0.5) -> None:
-        """Stop one state's server (a fault scenario: the state goes down), or the whole federation."""
+        """Stop one state's server (a fault scenario: the state goes down), the router's (`ROUTER`), or the whole
+        federation."""
+        if state == ROUTER and self.router is not None:
+            self.router.server.stop(grace).wait()
+            return
         if state is not None:
             self.nodes[state].server.stop(grace).wait()
             return
@@ -261,6 +338,9 @@ class InProcessFederation:
             channel.close()
         for node in self.nodes.values():
             node.server.stop(grace).wait()
+        if self.router is not None:
+            self.router.server.stop(grace).wait()
+            self.router.close()
         for node in self.nodes.values():
             node.close()
 
@@ -276,6 +356,10 @@ class InProcessFederation:
         channel = open_channel(self.directory[state], self.pki.material_for(as_state or state), self.tracer_provider)
         self._channels.append(channel)
         return channel
+
+    def router_client(self, as_state: str) -> router_pb2_grpc.RouterServiceStub:
+        """A client of the router (router topology), authenticated with the certificate of `as_state`."""
+        return router_pb2_grpc.RouterServiceStub(self.channel(ROUTER, as_state=as_state))
 
     def contact_point(self, state: str) -> cp_pb2_grpc.ContactPointServiceStub:
         """An officer's client of `state`'s national contact point."""

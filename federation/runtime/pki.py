@@ -3,7 +3,9 @@
 A state's certificate carries its ISO 3166 alpha-2 code in the subject (countryName and
 commonName) and serves both as its server certificate and as its client certificate, so a called
 service can tell which state is calling from the TLS handshake alone. The subject alternative
-names cover loopback and the in-cluster service names used on Kubernetes.
+names cover loopback and the in-cluster service names used on Kubernetes. In the router topology the Prüm II
+router (eu-LISA's) has a certificate of the same CA, its subject naming `ROUTER` ("EU"), the identity the states'
+data services take a routed search from (P2-ROUTER-1).
 
     pki = FederationPki.create(["BE", "DE", "NL"])
     pki.write(Path("certs"))            # ca.pem, NL.pem, NL.key ...
@@ -21,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from prum.services.common.identity import ROUTER
 from prum.services.common.tls import TlsMaterial, server_name
 
 VALIDITY = dt.timedelta(days=825)
@@ -81,8 +84,13 @@ class FederationPki:
             pki.issue(state, now=now)
         return pki
 
-    def issue(self, state: str, now: dt.datetime | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-        """Issue (or re-issue) the certificate of one member state."""
+    def issue_router(self, now: dt.datetime | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """Issue (or re-issue) the certificate of the Prüm II router: code `ROUTER`, run by eu-LISA."""
+        return self.issue(ROUTER, now=now, unit="central router (eu-LISA)")
+
+    def issue(self, state: str, now: dt.datetime | None = None, unit: str = "national contact point"
+              ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """Issue (or re-issue) the certificate of one member state (or, with its `unit`, of the router)."""
         if len(state) != 2 or not state.isalpha() or not state.isupper():
             raise ValueError(f"state code must be ISO 3166 alpha-2 in capitals, got {state!r}")
         now = now or dt.datetime.now(dt.UTC)
@@ -90,7 +98,7 @@ class FederationPki:
         subject = x509.Name([
             x509.NameAttribute(NameOID.COUNTRY_NAME, state),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prum"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "national contact point"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
             x509.NameAttribute(NameOID.COMMON_NAME, state),
         ])
         alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in state_hostnames(state)]

@@ -201,6 +201,9 @@ def up(federation: Federation, workdir: Path, timeout_s: float = START_TIMEOUT_S
     """Start every state as a process; returns the run (states with the address each bound, and pid). On a
     failure every process started is stopped and the error names the state and ends with its node.out."""
     progress = progress or (lambda step, done, total: None)
+    if federation.topology != "mesh":
+        raise RuntimeError(f"topology {federation.topology!r} runs in-process only for now (`prum demo`, tests); "
+                           f"`prum up` starts the mesh (issue 20: the router as a process comes later)")
     workdir.mkdir(parents=True, exist_ok=True)
     if (workdir / "run.json").exists():
         running = [c for c, e in read_run(workdir)["states"].items() if e.get("pid") and _alive(e["pid"])]

@@ -16,7 +16,11 @@ from typing import Any
 from prum.services.exchange.requesting import Officer
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
-TOPOLOGIES = ("mesh",)  # "router" (Prüm II, Regulation (EU) 2024/982) is refused until the hub exists
+#: "mesh": the 2008 bilateral links; "router": Prüm II (Regulation (EU) 2024/982), DNA and fingerprint searches
+#: through the central router, vehicle searches still bilateral (P2-VRD-1).
+TOPOLOGIES = ("mesh", "router")
+#: The code of the router's certificate (`prum.services.common.identity.ROUTER`): no state may take it.
+ROUTER_CODE = "EU"
 
 # EU member states added, in this order, when `--states N` asks for more than the file has.
 EU_MEMBER_STATES = {
@@ -59,9 +63,31 @@ class StateSpec:
     retention_days: dict[str, int] = field(default_factory=dict)
     # States this state has agreed with to compare their unidentified profiles against its file (Art 4, DNA-11).
     comparison_partners: frozenset[str] = frozenset()
+    # Whether the Council has declared the state's connection to the Prüm II router ready (P2-GATE-1).
+    router_ready: bool = True
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """The `[router]` table: the Prüm II router's address and the settings its rules leave unconfirmed (U)."""
+
+    # Where the router listens in `prum up` / Kubernetes ("host:port"); in-process picks a free loopback port.
+    address: str | None = None
+    # P2-ROUTER-2 (U): a search with no state named goes to every state; a search across several categories.
+    all_states: bool = True
+    several_categories: bool = True
+    # P2-ROUTER-3 (U): how long the router keeps its log, in days (default one year).
+    log_retention_days: int = 365
+
+    def to_file_data(self) -> dict[str, Any]:
+        table: dict[str, Any] = {"all_states": self.all_states, "several_categories": self.several_categories,
+                                 "log_retention": f"{self.log_retention_days}d"}
+        if self.address:
+            table["address"] = self.address
+        return table
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,8 @@ class Federation:
     # Share of the traces that start in this federation which are recorded (0.0 to 1.0): every state samples
     # a trace it starts with this probability and follows the caller's decision for the rest (parent-based).
     trace_sample_ratio: float = 1.0
+    # The Prüm II router (used when `topology` is "router").
+    router: RouterSpec = field(default_factory=RouterSpec)
 
     @property
     def codes(self) -> list[str]:
@@ -95,13 +123,13 @@ class Federation:
                                  spec.afis_limits)),
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
-                "comparison_partners": sorted(spec.comparison_partners)}
+                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready}
             if spec.address:
                 table["address"] = spec.address
             return table
         return {"federation": {"name": self.name, "topology": self.topology, "seed": self.seed,
                                "deadline_ms": self.deadline_ms, "trace_sample_ratio": self.trace_sample_ratio},
-                "state": [state(s) for s in self.states]}
+                "router": self.router.to_file_data(), "state": [state(s) for s in self.states]}
 
     def scaled(self, count: int) -> Federation:
         """This federation with `count` states: the first `count`, or more EU member states appended."""
@@ -115,7 +143,7 @@ class Federation:
             if code not in {s.code for s in states}:
                 states.append(replace(template, code=code, name=name, officers=default_officers(code),
                                       ready=frozenset(CATEGORIES), retention_days={}, address=None,
-                                      comparison_partners=frozenset()))
+                                      comparison_partners=frozenset(), router_ready=True))
         # Art 4 agreements with states left out of a smaller federation go with them.
         codes = {s.code for s in states}
         states = [replace(s, comparison_partners=s.comparison_partners & codes) for s in states]
@@ -152,25 +180,32 @@ def _ready(value: Any, where: str) -> frozenset[str]:
 
 
 def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Federation:
-    _check_keys(data, {"federation", "defaults", "state"}, source)
+    _check_keys(data, {"federation", "defaults", "router", "state"}, source)
     head = data.get("federation", {})
     _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
-    _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis"}, f"{source} [defaults]")
+    _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis", "router_ready"},
+                f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
-        raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)} "
-                                  f"(the Prüm II router topology is not implemented yet)")
+        raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
+    router = _router(data.get("router", {}), f"{source} [router]")
     states: list[StateSpec] = []
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
-                            "address", "retention", "comparison_partners"}, where)
+                            "address", "retention", "comparison_partners", "router_ready"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
         if code in {s.code for s in states}:
             raise FederationFileError(f"{where}.code: {code} appears twice")
+        if code == ROUTER_CODE:
+            raise FederationFileError(f"{where}.code: {code} is the Prüm II router's code, not a state's")
+        router_ready = table.get("router_ready", defaults.get("router_ready", True))
+        if not isinstance(router_ready, bool):
+            raise FederationFileError(f"{where}.router_ready: {router_ready!r}; allowed: true or false (whether the "
+                                      f"state's router connection is declared ready, P2-GATE-1)")
         officers = []
         for o in table.get("officer", []):
             _check_keys(o, {"id", "name", "authorised"}, f"{where}.officer")
@@ -202,7 +237,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             dna_profiles=profiles, vehicles=vehicles, fingerprints=fingerprints,
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
-            address=table.get("address"), retention_days=retention))
+            address=table.get("address"), retention_days=retention, router_ready=router_ready))
     codes = {s.code for s in states}
     for spec in states:
         strangers = sorted(spec.comparison_partners - codes)
@@ -220,7 +255,22 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                                   f"share of traces recorded)")
     return Federation(name=str(head.get("name", "federation")), topology=topology,
                       seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states),
-                      trace_sample_ratio=float(ratio))
+                      trace_sample_ratio=float(ratio), router=router)
+
+
+def _router(table: dict[str, Any], where: str) -> RouterSpec:
+    """The `[router]` table; each setting the rules leave unconfirmed has the default they give (P2-ROUTER-2, -3)."""
+    _check_keys(table, {"address", "all_states", "several_categories", "log_retention"}, where)
+    for key in ("all_states", "several_categories"):
+        if not isinstance(table.get(key, True), bool):
+            raise FederationFileError(f"{where}.{key}: {table[key]!r}; allowed: true or false")
+    address = table.get("address")
+    if address is not None and not isinstance(address, str):
+        raise FederationFileError(f"{where}.address: {address!r}; allowed: \"host:port\"")
+    return RouterSpec(address=address, all_states=table.get("all_states", True),
+                      several_categories=table.get("several_categories", True),
+                      log_retention_days=parse_duration_days(table.get("log_retention", "365d"),
+                                                             f"{where}.log_retention"))
 
 
 def load_federation(path: Path | None = None) -> Federation:

@@ -10,6 +10,10 @@ Every method of every service a state serves has exactly one entry; a method wit
 - `MEMBER`: any member state, with nothing to claim: what the federation makes visible to every member
   (readiness, GATE-2; declarations, DEC-1; the list of authorised officers, SEC-2), health and reflection.
 
+The Prüm II router (`prum.router.v1.RouterService`) is a server of its own, not a state's (its certificate names
+`identity.ROUTER`): `Route` is `PEER` (the router checks that the search's requesting state is the caller's,
+P2-ROUTER-1); its statistics and its log are `MEMBER` (P2-LOG-2: every state sees the router's monitoring).
+
 On a server without TLS (a member-state team running one service locally) no caller can be identified:
 every method with an entry is open there, as the interceptors' docstring says.
 """
@@ -75,6 +79,10 @@ CALLERS: dict[str, Caller] = {
         "ReceiveInformation": _PEER,  # Art 13-16: a peer supplies information
         "ListReceivedInformation": _OWN, "CloseInformation": _OWN, "RegisterPersons": _OWN,
         "ListOfficers": _MEMBER,    # SEC-2: the list of authorised officers, to other states on request
+    }),
+    **_service("prum.router.v1.RouterService", {
+        "Route": _PEER,             # P2-ROUTER-1: a state's search, in its own name, through the router
+        "GetRouterStats": _MEMBER, "ListRoutedQueries": _MEMBER,  # P2-LOG-2, P2-ROUTER-3
     }),
     **_service("prum.echo.v1.EchoService", {"Echo": _MEMBER}),  # the load tests' ceiling
     **_service("grpc.health.v1.Health", {"Check": _MEMBER, "Watch": _MEMBER, "List": _MEMBER}),

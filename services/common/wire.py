@@ -15,6 +15,7 @@ CATEGORY_TO_PROTO = {
     Category.FINGERPRINT: common_pb2.CATEGORY_FINGERPRINT,
     Category.VEHICLE: common_pb2.CATEGORY_VEHICLE,
     Category.PERSON_INFORMATION: common_pb2.CATEGORY_PERSON_INFORMATION,
+    Category.ROUTER_CONNECTION: common_pb2.CATEGORY_ROUTER_CONNECTION,
 }
 #: Keyed by plain int: a message's field holds any number, not only the enum's.
 CATEGORY_FROM_PROTO: dict[int, Category] = {v: k for k, v in CATEGORY_TO_PROTO.items()}

@@ -1,6 +1,10 @@
 """The contact point's transport to its peers over gRPC: the exchange's requesting side reaches the peers
 through it, on the state's channels to them (`prum.services.common.channels`), a deadline on every call.
 
+Two transports: `GrpcPeers` asks each peer's data service directly (the 2008 mesh); `RouterTransport` (the Prüm II
+router topology) sends DNA and fingerprint searches through the central router, one `Route` per requested state,
+and every other search (vehicles, P2-VRD-1) on `GrpcPeers`' bilateral path.
+
 An adapter beside the servicers, not a core: a search goes to the RPC its category's wire names
 (`prum.services.categories`), with no per-category code here. A peer's status code becomes a per-state
 result status here, in one table; nothing a peer answers turns into UNKNOWN.
@@ -15,9 +19,11 @@ from typing import Any
 import grpc
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.router.v1 import router_pb2, router_pb2_grpc
 from prum.services.categories import CATEGORIES, CategoryWire
 from prum.services.common.category import Category
 from prum.services.common.channels import PeerChannels
+from prum.services.common.identity import ROUTER
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.wire import CATEGORY_TO_PROTO, timestamp
 from prum.services.contact_point.wire import (
@@ -30,6 +36,7 @@ from prum.services.exchange.follow_up import PersonalData
 from prum.services.exchange.information import InformationPurpose, InformedPerson
 from prum.services.exchange.requesting import PeerAnswer, ResultStatus
 from prum.services.exchange.wire import context_to_proto, header_from_proto
+from prum.services.router.wire import ROUTED, STATUS_FROM_PROTO
 
 STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
     grpc.StatusCode.FAILED_PRECONDITION: ResultStatus.NOT_READY,
@@ -95,3 +102,58 @@ class GrpcPeers:
                 purpose_ends_at=timestamp(purpose_ends_at)),
             timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
         return header_from_proto(reply.header), reply.information_id, reply.delete_after.ToDatetime(tzinfo=UTC)
+
+
+#: What a search through the router leaves of its deadline for the hop to the router and back: the router's fan-out
+#: ends this much before the contact point's, so its per-state status (DEADLINE_EXCEEDED) arrives in time.
+ROUTER_HOP_MS = 100
+
+
+class RouterTransport:
+    """The exchange's transport to the peers in the router topology (`PeerTransport`): a search of a category the
+    router carries goes to the router (`RouterService.Route`) with the one requested state named, so the requesting
+    side (its log entries, its per-state results, its verification) works as in the mesh; any other category goes
+    on `bilateral`, its own path (vehicles: P2-VRD-1). Follow-ups and information supplies stay bilateral too."""
+
+    def __init__(self, channels: PeerChannels, bilateral: GrpcPeers,
+                 wires: Mapping[Category, CategoryWire[Any, Any]] | None = None, router: str = ROUTER) -> None:
+        self.channels = channels
+        self.bilateral = bilateral
+        self.wires = wires if wires is not None else {c: r.wire for c, r in CATEGORIES.items()}
+        self.router = router
+
+    def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer[Any]:
+        routed = ROUTED.get(category)
+        if routed is None:
+            return self.bilateral.ask(category, context, query, timeout_s)
+        try:
+            channel = self.channels.channel(self.router)
+        except KeyError as error:
+            return PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"the router: {error.args[0]}")
+        wire = self.wires[category]
+        direct = wire.peer_request(context_to_proto(context), query)  # what the mesh would send the peer
+        request = router_pb2.RouteRequest(
+            context=direct.context, category=CATEGORY_TO_PROTO[category], target_states=[context.requested_state],  # type: ignore[attr-defined]
+            deadline_ms=max(1, int(timeout_s * 1000) - ROUTER_HOP_MS), **routed.route_query(direct))
+        try:
+            reply = router_pb2_grpc.RouterServiceStub(channel).Route(
+                request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        except grpc.RpcError as error:  # the router refused the search as a whole, or could not be reached
+            return answer_of_error(error)
+        result = reply.results[0]
+        status = STATUS_FROM_PROTO[result.status]
+        if result.WhichOneof("reply") != routed.reply_field:
+            return PeerAnswer(ResultStatus(status.value), result.code, result.detail)
+        answered = getattr(result, routed.reply_field)
+        return PeerAnswer(ResultStatus(status.value), result.code, result.detail, header_from_proto(answered.header),
+                          wire.items(answered))
+
+    def follow_up(self, context: QueryContext, category: Category, reference: str, original_request_id: str,
+                  timeout_s: float) -> tuple[ReplyHeader, PersonalData]:
+        return self.bilateral.follow_up(context, category, reference, original_request_id, timeout_s)
+
+    def send_information(self, context: QueryContext, purpose: InformationPurpose, event: str,
+                         persons: tuple[InformedPerson, ...], conditions: tuple[str, ...],
+                         purpose_ends_at: datetime | None, timeout_s: float) -> tuple[ReplyHeader, str, datetime]:
+        return self.bilateral.send_information(context, purpose, event, persons, conditions, purpose_ends_at,
+                                               timeout_s)

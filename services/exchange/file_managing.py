@@ -1,8 +1,9 @@
 """The file-managing side of an automated exchange, without gRPC: what every searched file does around its matching.
 
 `FileManagingSide` is the requested state's half (Art 3, 9, 12): it checks that the calling state
-is the one its certificate names (SEC-1), that both states are ready for the category (GATE-1),
-runs the category's search through its plug-in (`prum.services.exchange.plugin`), and makes the
+is the one its certificate names (SEC-1), or, for a category the router carries, that the certificate is
+the Prüm II router's, which checked the requesting state's certificate before it routed the search
+(P2-ROUTER-1; never for vehicles, P2-VRD-1), that both states are ready for the category (GATE-1), runs the category's search through its plug-in (`prum.services.exchange.plugin`), and makes the
 receipt and the reply durable in the protocol log (LOG-1, LOG-2) before the reply may leave
 (LOG-4). A refusal is logged the same way. The query data itself is never kept anywhere but in the
 log (PUR-2). Every data service of a state shares its one `FileManagingSide`.
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from prum.services.common.category import Category
+from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, IdentityMismatch, PrumError
 from prum.services.common.identity import check_claim
@@ -48,7 +49,8 @@ class FileManagingSide:
         """
         category = plugin.category
         query_data = plugin.query_record(query)
-        check_claim(certified_state, context.requesting_state)
+        # The requesting state's own certificate, or the router's carrying its search (P2-ROUTER-1, P2-VRD-1).
+        check_claim(certified_state, context.requesting_state, routed=category in ROUTED_CATEGORIES)
         context.validate()
         if context.requested_state != self.state:
             raise IdentityMismatch(

@@ -3,7 +3,8 @@
 Per (state, category): the four evaluation steps of Art 25(2) and Art 20 of 2008/616 (declarations,
 questionnaire, pilot run, evaluation visit), the unanimous Council vote that follows them, and a
 revocation. Every state keeps this book; a data service asks `is_ready` / `require_ready` before it
-supplies or receives data.
+supplies or receives data. A state's connection to the Prüm II router is gated the same way, as the key
+`Category.ROUTER_CONNECTION` (P2-GATE-1): the router asks it before it routes a state's search or a search to it.
 
 Voting: every member state of the federation votes, the subject state included. One AGAINST blocks.
 ABSTAIN does not: under Art 238(4) TFEU (ex Art 205(3) TEC) abstention does not prevent a Council act
@@ -44,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from prum.services.common.category import GATED_CATEGORIES, Category
+from prum.services.common.category import READINESS_KEYS, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput, quote
 from prum.services.common.store import open_database, transaction
@@ -190,8 +191,8 @@ class ReadinessBook:
             gated = Category(category)
         except ValueError:
             gated = None
-        if gated not in GATED_CATEGORIES:
-            raise InvalidInput(f"{quote(category)}; allowed: {', '.join(c.name for c in GATED_CATEGORIES)}",
+        if gated not in READINESS_KEYS:
+            raise InvalidInput(f"{quote(category)}; allowed: {', '.join(c.name for c in READINESS_KEYS)}",
                                field="category")
         return gated  # type: ignore[return-value]
 
@@ -267,7 +268,7 @@ class ReadinessBook:
     def matrix(self) -> list[Readiness]:
         """Every (member, category) row, members in federation order (GATE-2: visible to every state)."""
         with self._lock:
-            return [self._row(state, category) for state in self.members for category in GATED_CATEGORIES]
+            return [self._row(state, category) for state in self.members for category in READINESS_KEYS]
 
     # -- the workflow ---------------------------------------------------------------------------
 

@@ -659,7 +659,15 @@ def serving(channel: grpc.Channel, service: str = "") -> bool:
 
 
 def start(workdir: Path) -> Any:
-    """The sample federation of the end-to-end tests (DE, NL, FR, LU with a few DNA profiles)."""
+    """The sample federation of the end-to-end tests (DE, NL, FR, LU with a few DNA profiles), with the Prüm II
+    router, so that the router's RPCs are fuzzed too (at the router, `channel_key`)."""
     from sample_federation import start_federation
 
-    return start_federation(workdir)
+    return start_federation(workdir, topology="router")
+
+
+def channel_key(rpc: Rpc, certificate: str) -> str:
+    """Which channel an RPC is fuzzed on: the router's methods at the router, every other one at `TARGET`'s server;
+    `certificate` "own" (TARGET's) or "peer" (PEER's)."""
+    served_by_router = rpc.method.containing_service.full_name == "prum.router.v1.RouterService"
+    return f"router-{certificate}" if served_by_router else certificate

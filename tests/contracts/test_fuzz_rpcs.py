@@ -45,7 +45,9 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFe
 @pytest.fixture(scope="module")
 def channels(federation: InProcessFederation) -> dict[str, grpc.Channel]:
     """One channel to NL per certificate, reused by every example: a call must not spoil the channel."""
-    return {"own": federation.channel(fuzz.TARGET), "peer": federation.channel(fuzz.TARGET, as_state=fuzz.PEER)}
+    return {"own": federation.channel(fuzz.TARGET), "peer": federation.channel(fuzz.TARGET, as_state=fuzz.PEER),
+            "router-own": federation.channel("EU", as_state=fuzz.TARGET),
+            "router-peer": federation.channel("EU", as_state=fuzz.PEER)}
 
 
 def test_every_service_and_method_is_fuzzed() -> None:
@@ -62,7 +64,7 @@ def test_every_service_and_method_is_fuzzed() -> None:
 @pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
 def test_any_request_gets_ok_or_a_client_error(federation: InProcessFederation, channels: dict[str, grpc.Channel],
                                                rpc: fuzz.Rpc, certificate: str) -> None:
-    channel = channels[certificate]
+    channel = channels[fuzz.channel_key(rpc, certificate)]
     as_state = fuzz.TARGET if certificate == "own" else fuzz.PEER
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=True,
@@ -106,6 +108,7 @@ def test_a_timestamp_outside_its_range_is_refused(channels: dict[str, grpc.Chann
     as_state = fuzz.TARGET if certificate == "own" else fuzz.PEER
     requests = fuzz.valid_requests(rpc, as_state)
     requests[0] = fuzz.with_time(requests[0], path, Timestamp(seconds=fuzz.MAX_SECONDS + 1))
-    outcome = fuzz.call(channels[certificate], rpc, requests if rpc.streams_requests else requests[:1])
+    channel = channels[fuzz.channel_key(rpc, certificate)]
+    outcome = fuzz.call(channel, rpc, requests if rpc.streams_requests else requests[:1])
     assert not fuzz.problems(outcome), f"{rpc.path} as {as_state}: {fuzz.problems(outcome)} {outcome.details[:200]!r}"
-    assert fuzz.serving(channels[certificate])
+    assert fuzz.serving(channel)

@@ -17,7 +17,7 @@ Within `services/<svc>/`: `servicer.py` is the servicer; `wire.py` converts betw
 messages and the types of the cores and the exchange (protobuf only; a plug-in may use its service's,
 for the messages it verifies); `plugin.py` is the category's plug-in to the exchange; `transport.py` is
 the service's gRPC client to its peers (the contact point's to the peers' data services and contact
-points, the supervisor's to the other supervisors): an adapter at the servicers' layer, on the state's
+points, the supervisor's to the other supervisors, the router's to the states' data services): an adapter at the servicers' layer, on the state's
 channels (services/common/channels.py); every other module is the core. Every import is counted, also
 one inside a function. No module but the servicers, the transports and services/common's server,
 channels, interceptors and TLS loads grpc.
@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("dna", "afis", "vehicle", "logger", "supervisor", "contact_point", "echo")
+SERVICES = ("dna", "afis", "vehicle", "logger", "supervisor", "contact_point", "echo", "router")
 #: The rooms of federation/, in their order: each imports only the rooms before it (and the CLI every one).
 ROOMS = ("runtime", "synthetic", "demo", "cli")
 ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin", "transport": "transport"}

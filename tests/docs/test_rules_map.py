@@ -1,4 +1,4 @@
-"""docs/rules.md maps every rule ID of the catalogue to the code that enforces it and the tests that prove it.
+"""docs/rules.md maps every rule ID of the catalogues (2008 and Prüm II) to the code that enforces it and the tests that prove it.
 
 A rule marked `enforced` must name at least one test, and every named test must exist. A rule that is
 not enforced yet is listed as `open`, never dropped.
@@ -18,7 +18,15 @@ RULE_IDS = [
     "ACC-1", "ACC-2", "SEC-1", "SEC-2", "LOG-1", "LOG-2", "LOG-3", "LOG-4", "LOG-5", "LOG-6", "LOG-7",
     "AUD-1", "SUB-1", "DEC-1", "EUR-1", "EUR-2", "EUR-3",
 ]
-ROW = re.compile(r"^\|\s*([A-Z]+-\d+)\s*\|\s*(enforced|partly|open)\s*\|(.*)\|(.*)\|\s*$")
+# The IDs of ../shared/design/RULES-PRUM2.md (Prüm II, Regulation (EU) 2024/982), kept here for the same reason.
+CATALOGUE_PRUM2 = ROOT.parent / "shared" / "design" / "RULES-PRUM2.md"
+PRUM2_RULE_IDS = [
+    "P2-TIME-1", "P2-ROUTER-1", "P2-ROUTER-2", "P2-ROUTER-3", "P2-VRD-1", "P2-DNA-1", "P2-DNA-2", "P2-DNA-3",
+    "P2-DNA-4", "P2-DNA-5", "P2-QUAL-1", "P2-FP-1", "P2-FACE-1", "P2-FACE-2", "P2-FACE-3", "P2-FACE-4",
+    "P2-CORE-1", "P2-CORE-2", "P2-CORE-3", "P2-EPRIS-1", "P2-EPRIS-2", "P2-EPRIS-3", "P2-EPRIS-4", "P2-EPRIS-5",
+    "P2-EUROPOL-1", "P2-EUROPOL-2", "P2-EUROPOL-3", "P2-SCOPE-1", "P2-LOG-1", "P2-LOG-2", "P2-GATE-1",
+]
+ROW = re.compile(r"^\|\s*((?:P2-)?[A-Z]+-\d+)\s*\|\s*(enforced|partly|open)\s*\|(.*)\|(.*)\|\s*$")
 TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
 
 
@@ -38,8 +46,14 @@ def test_the_id_list_matches_the_catalogue() -> None:
         assert set(re.findall(r"^\| ([A-Z]+-\d+) \|", CATALOGUE.read_text("utf-8"), re.M)) == set(RULE_IDS)
 
 
+def test_the_prum2_id_list_matches_its_catalogue() -> None:
+    if CATALOGUE_PRUM2.exists():
+        found = re.findall(r"^- (P2-[A-Z]+-\d+)\b", CATALOGUE_PRUM2.read_text("utf-8"), re.M)
+        assert set(found) == set(PRUM2_RULE_IDS)
+
+
 def test_every_rule_id_is_mapped() -> None:
-    missing = [rule for rule in RULE_IDS if rule not in rows()]
+    missing = [rule for rule in [*RULE_IDS, *PRUM2_RULE_IDS] if rule not in rows()]
     assert not missing, f"rule IDs without a row in docs/rules.md: {missing}"
 
 

@@ -63,10 +63,12 @@ def load(federation: InProcessFederation, state: str, rows: list[dna_pb2.Profile
     assert reply.accepted == len(rows), reply.rejections
 
 
-def start_federation(workdir: Path) -> InProcessFederation:
+def start_federation(workdir: Path, topology: str = "mesh") -> InProcessFederation:
+    """The sample federation, in the mesh or (`topology="router"`) with the Prüm II router."""
     import tomllib
 
-    federation = InProcessFederation(parse_federation(tomllib.loads(FEDERATION)), workdir).start()
+    text = FEDERATION.replace('name = "test"', f'name = "test"\ntopology = "{topology}"')
+    federation = InProcessFederation(parse_federation(tomllib.loads(text)), workdir).start()
     load(federation, "NL", [profile("NL-P-1", DONOR), profile("NL-P-2", STRANGER)])
     load(federation, "FR", [profile("FR-P-7", RELATIVE)])
     load(federation, "LU", [profile("LU-P-1", DONOR)])

@@ -41,7 +41,10 @@ def test_a_smaller_federation_keeps_only_agreements_among_its_states() -> None:
     ('[[state]]\ncode = "DE"\nready = ["DNS"]\n[[state]]\ncode = "NL"', "allowed: a list of DNA"),
     ('[[state]]\ncode = "DE"', "at least 2"),
     ('[federation]\ntopology = "star"\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"', "allowed: mesh"),
-    ('[federation]\ntopology = "router"\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"', "not implemented yet"),
+    ('[[state]]\ncode = "EU"\n[[state]]\ncode = "NL"', "the Prüm II router's code"),
+    ('[router]\nall_states = "yes"\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"', "allowed: true or false"),
+    ('[router]\nlog_retention = "ever"\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"', "not a duration"),
+    ('[[state]]\ncode = "DE"\nrouter_ready = 1\n[[state]]\ncode = "NL"', "router_ready"),
     ('[[state]]\ncode = "DE"\nretention = { NON_AUTOMATED_SUPPLY = "forever" }\n[[state]]\ncode = "NL"',
      "not a duration"),
     ('[[state]]\ncode = "DE"\n[[state]]\ncode = "DE"', "appears twice"),
@@ -60,3 +63,20 @@ def test_a_federation_survives_the_round_trip_through_its_file_schema() -> None:
 
     federation = load_federation().scaled(9)
     assert parse_federation(federation.to_file_data()) == federation
+
+
+def test_the_router_topology_and_its_settings_are_read_with_the_rules_defaults() -> None:
+    """P2-ROUTER-2, P2-ROUTER-3 (unconfirmed: federation-file settings with the rules' defaults), P2-GATE-1 (the
+    router connection declared ready per state, by default every state)."""
+    from prum.federation.runtime.topology import RouterSpec, parse_federation
+
+    states = [{"code": "DE"}, {"code": "NL", "router_ready": False}]
+    federation = parse_federation({"federation": {"topology": "router"}, "state": states})
+    assert federation.topology == "router"
+    assert federation.router == RouterSpec(all_states=True, several_categories=True, log_retention_days=365)
+    assert [s.router_ready for s in federation.states] == [True, False]
+    custom = parse_federation({"federation": {"topology": "router"}, "router": {
+        "all_states": False, "several_categories": False, "log_retention": "2y", "address": "router:50051"},
+        "state": states})
+    assert custom.router == RouterSpec("router:50051", False, False, 730)
+    assert parse_federation(custom.to_file_data()) == custom

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prum.services.common.category import GATED_CATEGORIES, Category
+from prum.services.common.category import READINESS_KEYS, Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import Duplicate, GateClosed, InvalidInput
 from prum.services.supervisor import Readiness, ReadinessBook, ReadinessStep, Vote
@@ -34,10 +34,10 @@ def evaluated(book: ReadinessBook, state: str = "LU", category: Category = Categ
 
 def test_the_matrix_shows_every_member_and_category_not_ready_at_first(book: ReadinessBook) -> None:
     rows = book.matrix()
-    assert [(r.state, r.category) for r in rows] == [(s, c) for s in MEMBERS for c in GATED_CATEGORIES]
+    assert [(r.state, r.category) for r in rows] == [(s, c) for s in MEMBERS for c in READINESS_KEYS]
     assert not any(r.ready or r.revoked or r.steps_done for r in rows)
     assert not book.is_ready("NL", Category.DNA)
-    with pytest.raises(InvalidInput, match="allowed: DNA, FINGERPRINT, VEHICLE"):
+    with pytest.raises(InvalidInput, match="allowed: DNA, FINGERPRINT, VEHICLE, ROUTER_CONNECTION"):
         book.is_ready("NL", Category.PERSON_INFORMATION)  # Art 13-16 supplies have no Council gate
 
 

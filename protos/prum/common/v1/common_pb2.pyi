@@ -30,6 +30,8 @@ class _CategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Category.Val
     CATEGORY_VEHICLE: _Category.ValueType  # 3
     CATEGORY_PERSON_INFORMATION: _Category.ValueType  # 4
     """Information on persons supplied without a request (Art 13-16): not a searched file, not gated."""
+    CATEGORY_ROUTER_CONNECTION: _Category.ValueType  # 5
+    """A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
 
 class Category(_Category, metaclass=_CategoryEnumTypeWrapper):
     """A category of national file that a state may open to the federation (Art 2, 8, 12)."""
@@ -40,6 +42,8 @@ CATEGORY_FINGERPRINT: Category.ValueType  # 2
 CATEGORY_VEHICLE: Category.ValueType  # 3
 CATEGORY_PERSON_INFORMATION: Category.ValueType  # 4
 """Information on persons supplied without a request (Art 13-16): not a searched file, not gated."""
+CATEGORY_ROUTER_CONNECTION: Category.ValueType  # 5
+"""A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
 Global___Category: _TypeAlias = Category  # noqa: Y015
 
 @_typing.final

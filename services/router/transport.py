@@ -1,0 +1,60 @@
+"""The router's transport to the states' data services over gRPC: each routed search goes to the RPC its
+category's wire names (the same RPC a contact point calls in the mesh), on the router's channels, one per state
+(`prum.services.common.channels`), a deadline on every call.
+
+An adapter beside the servicers, not a core. A state's status code becomes a routed status here, in one table;
+nothing a state answers turns into UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from prum.router.v1 import router_pb2 as pb
+from prum.services.common.category import Category
+from prum.services.common.channels import PeerChannels
+from prum.services.common.interceptors import REQUEST_ID_KEY
+from prum.services.router.log import RoutedStatus
+from prum.services.router.routing import Forwarded
+from prum.services.router.wire import ROUTED
+
+STATUS_OF_CODE: dict[grpc.StatusCode, RoutedStatus] = {
+    grpc.StatusCode.FAILED_PRECONDITION: RoutedStatus.NOT_READY,
+    grpc.StatusCode.UNAVAILABLE: RoutedStatus.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: RoutedStatus.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED: RoutedStatus.UNAVAILABLE,
+}
+
+
+class GrpcDataServices:
+    """The router's `DataServices`: a routed search to one state's data service, on the router's channels."""
+
+    def __init__(self, channels: PeerChannels) -> None:
+        self.channels = channels
+
+    def search(self, category: Category, state: str, query: Any, timeout_s: float) -> Forwarded:
+        route: pb.RouteRequest = query
+        wire = ROUTED[category]
+        try:
+            channel = self.channels.channel(state)
+        except KeyError as error:
+            return Forwarded(RoutedStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
+        context = type(route.context)()
+        context.CopyFrom(route.context)
+        context.requested_state = state
+        request = wire.peer_request(context, route)
+        method = wire.method
+        call = channel.unary_unary(  # type: ignore[call-arg]  # _registered_method: not in types-grpcio
+            f"/{method.containing_service.full_name}/{method.name}",
+            request_serializer=type(request).SerializeToString, response_deserializer=wire.reply_type.FromString,
+            _registered_method=True)
+        try:
+            reply: Any = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+        except grpc.RpcError as error:
+            code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
+            detail = error.details() if hasattr(error, "details") else str(error)
+            return Forwarded(STATUS_OF_CODE.get(code, RoutedStatus.REFUSED), code.name, detail or "")
+        items = wire.items(reply)
+        return Forwarded(RoutedStatus.HIT if items else RoutedStatus.NO_HIT, "OK", "", reply, reply.header.reply_id,
+                         len(items))

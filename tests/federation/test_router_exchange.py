@@ -1,0 +1,271 @@
+"""The router topology end to end (Prüm II, issue 20): an NCP's DNA search reaches each peer through the central
+router, over mTLS with the router's certificate; both states log as in the mesh; the router logs each routed query
+without its data; a state down or not ready has its own status; a vehicle search stays bilateral (P2-VRD-1)."""
+
+from __future__ import annotations
+
+import tomllib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+import pytest
+from sample_federation import DONOR, RELATIVE, STRANGER, load, officer_search, profile
+
+from prum.common.v1 import common_pb2
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.dna.v1 import dna_pb2
+from prum.federation.runtime.launcher import InProcessFederation
+from prum.federation.runtime.topology import parse_federation
+from prum.router.v1 import router_pb2
+from prum.services.common.category import Category
+from prum.services.logger import EntryKind, MessageType
+from prum.services.router.log import RoutedStatus
+from prum.services.vehicle.model import (
+    Address,
+    Holder,
+    HolderRole,
+    NaturalPerson,
+    Registration,
+    Vehicle,
+    VehicleRecord,
+    VehicleStatus,
+)
+
+ROUTED_FEDERATION = """
+[federation]
+name = "router-test"
+topology = "router"
+deadline_ms = 2000
+[defaults]
+dna_profiles = 0
+[router]
+log_retention = "1y"
+[[state]]
+code = "DE"
+[[state]]
+code = "NL"
+[[state]]
+code = "FR"
+[[state]]
+code = "LU"
+ready = ["VEHICLE"]
+"""
+
+VIN = "WVWZZZ1JZ3W386752"
+
+
+def start_routed(workdir: Path, text: str = ROUTED_FEDERATION) -> InProcessFederation:
+    federation = InProcessFederation(parse_federation(tomllib.loads(text)), workdir).start()
+    load(federation, "NL", [profile("NL-P-1", DONOR), profile("NL-P-2", STRANGER)])
+    load(federation, "FR", [profile("FR-P-7", RELATIVE)])
+    return federation
+
+
+@pytest.fixture(scope="module")
+def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFederation]:
+    running = start_routed(tmp_path_factory.mktemp("routed"))
+    yield running
+    running.stop()
+
+
+def statuses(reply: cp_pb2.SearchResponse) -> dict[str, str]:
+    return {r.state: cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_") for r in reply.results}
+
+
+def routed_entries(federation: InProcessFederation, request_id: str) -> list[router_pb2.RoutedQuery]:
+    page = federation.router_client("DE").ListRoutedQueries(router_pb2.ListRoutedQueriesRequest(page_size=1000),
+                                                             timeout=5)
+    return [q for q in page.queries if q.request_id == request_id]
+
+
+def test_a_dna_search_reaches_each_peer_through_the_router(routed: InProcessFederation) -> None:
+    reply = routed.contact_point("DE").Search(officer_search(DONOR, "DE-CS-R1"), timeout=10)
+    assert statuses(reply) == {"NL": "HIT", "FR": "HIT", "LU": "NOT_READY"}
+    by_state = {r.state: r for r in reply.results}
+    assert [h.reference for h in by_state["NL"].dna_hits] == ["NL-P-1"]
+    assert [h.reference for h in by_state["FR"].dna_hits] == ["FR-P-7"]
+    header = by_state["NL"].header  # NL's own reply header, handed back by the router unchanged
+    assert (header.requesting_state, header.requested_state, header.request_id) == ("DE", "NL", reply.request_id)
+    # Both states log as in the mesh: the requesting side query + reply, the requested side receipt + reply.
+    for peer in ("NL", "FR"):
+        requesting = [e for e in routed.nodes["DE"].log.query(request_id=reply.request_id)
+                      if e.requested_state == peer]
+        managing = routed.nodes[peer].log.query(request_id=reply.request_id)
+        assert {(e.kind, e.message_type) for e in requesting} == {
+            (EntryKind.AUTOMATED_SUPPLY, MessageType.QUERY), (EntryKind.AUTOMATED_RECEIPT, MessageType.REPLY)}
+        assert {(e.kind, e.message_type) for e in managing} == {
+            (EntryKind.AUTOMATED_RECEIPT, MessageType.QUERY), (EntryKind.AUTOMATED_SUPPLY, MessageType.REPLY)}
+        assert all((e.requesting_state, e.requested_state) == ("DE", peer) for e in requesting + managing)
+        assert all(e.officer_id == "DE-NCP-01" for e in managing)  # the context travels through the router
+    # The router's log: one entry per routed query, with who, whom, when, outcome and hit count, no data.
+    entries = routed_entries(routed, reply.request_id)
+    assert sorted((q.requested_state, q.status, q.hit_count) for q in entries) == [
+        ("FR", cp_pb2.RESULT_STATUS_HIT, 1), ("NL", cp_pb2.RESULT_STATUS_HIT, 1)]
+    assert all(q.requesting_state == "DE" and q.category == common_pb2.CATEGORY_DNA and q.reply_id
+               and q.received_at.seconds > 0 for q in entries)
+    text = b"".join(q.SerializeToString() for q in entries)
+    for content in (b"NL-P-1", b"FR-P-7", b"DE-CS-R1", b"D3S1358", b"homicide", b"DE-2026-0001"):
+        assert content not in text  # P2-ROUTER-1/3: no profile, no reference number, no reason, no case
+    db = (routed.workdir / "router" / "router-log.db").read_bytes()
+    assert b"NL-P-1" not in db and b"D3S1358" not in db
+
+
+def test_a_no_hit_and_the_router_statistics(routed: InProcessFederation) -> None:
+    unknown = {**STRANGER, "D3S1358": ["9", "10"], "VWA": ["11", "12"]}
+    before = {(s.state, s.category): s for s in routed.router_client("NL").GetRouterStats(
+        router_pb2.GetRouterStatsRequest(), timeout=5).stats}
+    reply = routed.contact_point("DE").Search(officer_search(unknown, "DE-CS-R2", target_states=["NL"]),
+                                              timeout=10)
+    assert statuses(reply) == {"NL": "NO_HIT"}
+    after = {(s.state, s.category): s for s in routed.router_client("NL").GetRouterStats(
+        router_pb2.GetRouterStatsRequest(), timeout=5).stats}
+    key = ("NL", common_pb2.CATEGORY_DNA)
+    old = before.get(key, router_pb2.RouterStats())
+    assert (after[key].queries_routed - old.queries_routed, after[key].no_hits - old.no_hits) == (1, 1)
+
+
+def test_a_state_down_is_unavailable_alone(tmp_path: Path) -> None:
+    federation = start_routed(tmp_path)
+    try:
+        federation.stop("FR")
+        reply = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-R3"), timeout=10)
+        assert statuses(reply) == {"NL": "HIT", "FR": "UNAVAILABLE", "LU": "NOT_READY"}
+        (fr,) = [q for q in routed_entries(federation, reply.request_id) if q.requested_state == "FR"]
+        assert fr.status == cp_pb2.RESULT_STATUS_UNAVAILABLE
+    finally:
+        federation.stop()
+
+
+def test_a_state_whose_router_connection_is_not_ready_is_not_ready(tmp_path: Path) -> None:
+    federation = start_routed(tmp_path, ROUTED_FEDERATION.replace('code = "FR"', 'code = "FR"\nrouter_ready = false'))
+    try:
+        reply = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-R4"), timeout=10)
+        assert statuses(reply) == {"NL": "HIT", "FR": "NOT_READY", "LU": "NOT_READY"}
+        assert "P2-GATE-1" in {r.state: r for r in reply.results}["FR"].detail
+        assert federation.nodes["FR"].log.query(request_id=reply.request_id) == []  # FR was never asked
+        # FR's own searches do not pass the router (P2-GATE-1): refused as a whole, per peer NOT_READY.
+        fr = federation.contact_point("FR").Search(officer_search(
+            DONOR, "FR-CS-1", officer_id="FR-NCP-01", ordering_officer_id="FR-NCP-02"), timeout=10)
+        assert set(statuses(fr).values()) == {"NOT_READY"}
+    finally:
+        federation.stop()
+
+
+def test_the_router_takes_a_search_only_in_the_callers_own_name(routed: InProcessFederation) -> None:
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="NL", requested_state="FR",
+                                      officer_id="NL-NCP-01", reason="test")
+    with pytest.raises(grpc.RpcError) as refused:
+        routed.router_client("DE").Route(router_pb2.RouteRequest(
+            context=context, category=common_pb2.CATEGORY_DNA, target_states=["FR"],
+            profile=profile("Q-1", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # IdentityMismatch, as in the mesh (SEC-1)
+
+
+def test_a_search_of_all_states_through_the_router_directly(routed: InProcessFederation) -> None:
+    """P2-ROUTER-2: with no state named, every other state; NOT_READY for one not ready, without a call."""
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="EU",
+                                      officer_id="DE-NCP-01", reason="test")
+    reply = routed.router_client("DE").Route(router_pb2.RouteRequest(
+        context=context, category=common_pb2.CATEGORY_DNA,
+        profile=profile("Q-2", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)), timeout=5)
+    by_state = {r.state: r for r in reply.results}
+    assert {s: r.status for s, r in by_state.items()} == {
+        "NL": cp_pb2.RESULT_STATUS_HIT, "FR": cp_pb2.RESULT_STATUS_HIT, "LU": cp_pb2.RESULT_STATUS_NOT_READY}
+    assert [h.reference for h in by_state["NL"].dna_reply.hits] == ["NL-P-1"]
+
+
+def test_a_vehicle_search_stays_bilateral(routed: InProcessFederation) -> None:
+    """P2-VRD-1: vehicles never pass the router, and a data service takes no vehicle search from it."""
+    since = datetime(2020, 1, 1, tzinfo=UTC)
+    address = Address("Lange Voorhout 9", "2514 EA", "Den Haag", "NL")
+    report = routed.nodes["NL"].vehicles.ingest_many([VehicleRecord(
+        Vehicle(VIN, "12-GHJ-3", "Volkswagen", "Golf", "blue", "M1", "2003-05-12", VehicleStatus.REGISTERED),
+        (Holder(HolderRole.OWNER, person=NaturalPerson("de Vries", "Anna Maria", "1981-02-03", address)),),
+        (Registration("12-GHJ-3", since),))])
+    assert (report.accepted, report.rejections) == (1, [])
+    reply = routed.contact_point("DE").Search(cp_pb2.SearchRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="stolen vehicle", case_reference="DE-V-1",
+        category=common_pb2.CATEGORY_VEHICLE, vehicle=cp_pb2.VehicleKey(vin=VIN), target_states=["NL"]), timeout=10)
+    assert statuses(reply) == {"NL": "HIT"}
+    assert routed_entries(routed, reply.request_id) == []  # not through the router
+    assert routed.nodes["NL"].log.query(request_id=reply.request_id)  # NL logged it, as in the mesh
+    with pytest.raises(grpc.RpcError) as refused:  # nor does the router take one
+        routed.router_client("DE").Route(router_pb2.RouteRequest(
+            context=common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE",
+                                            requested_state="NL", officer_id="DE-NCP-01", reason="test"),
+            category=common_pb2.CATEGORY_VEHICLE, target_states=["NL"]), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_the_router_connection_is_a_readiness_key_of_every_book(routed: InProcessFederation) -> None:
+    """P2-GATE-1: each state's readiness book has the router connection, declared ready by the federation file."""
+    assert routed.nodes["DE"].readiness.is_ready("NL", Category.ROUTER_CONNECTION)
+    assert routed.router is not None and routed.router.readiness.is_ready("LU", Category.ROUTER_CONNECTION)
+    assert not routed.router.readiness.is_ready("LU", Category.DNA)
+    assert RoutedStatus.NOT_READY.value == "NOT_READY"
+
+
+def test_a_data_service_takes_a_dna_search_from_the_routers_certificate_but_no_vehicle_lookup(
+        routed: InProcessFederation) -> None:
+    """P2-ROUTER-1: the router's certificate carries a search in the name its context gives; P2-VRD-1: not for
+    vehicles."""
+    from prum.dna.v1 import dna_pb2_grpc
+    from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
+
+    channel = routed.channel("NL", as_state="EU")
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="NL",
+                                      officer_id="DE-NCP-01", reason="test")
+    reply = dna_pb2_grpc.DnaIndexServiceStub(channel).Search(dna_pb2.SearchRequest(
+        context=context, profile=profile("Q-3", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)), timeout=5)
+    assert [h.reference for h in reply.hits] == ["NL-P-1"] and reply.header.requesting_state == "DE"
+    with pytest.raises(grpc.RpcError) as refused:
+        vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup(vehicle_pb2.LookupRequest(
+            context=context, vin=VIN), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_fingerprint_search_goes_through_the_router_and_is_verified_by_the_requesting_state(
+        routed: InProcessFederation) -> None:
+    """Fingerprints are routed too (P2-ROUTER-1); the requesting state still verifies the candidates (FP-2)."""
+    import numpy as np
+
+    from prum.afis.v1 import afis_pb2, afis_pb2_grpc
+    from prum.federation.synthetic.afis import mated_probe, population
+    from prum.services.afis.wire import template_to_proto
+
+    rng = np.random.default_rng(2024)
+    fingers = list(population(rng, 20, prefix="NL-F-"))
+    stub = afis_pb2_grpc.AfisServiceStub(routed.channel("NL"))
+    stub.Ingest(iter([afis_pb2.IngestRequest(template=template_to_proto(t)) for _, t in fingers]), timeout=60)
+    master, _ = fingers[5]
+    probe = template_to_proto(mated_probe(np.random.default_rng(1), master, "DE-LT-5", trace=True))
+    reply = routed.contact_point("DE").Search(cp_pb2.SearchRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="burglary, art. 9 search",
+        case_reference="DE-2026-LT-9", category=common_pb2.CATEGORY_FINGERPRINT, template=probe,
+        deadline_ms=10_000), timeout=30)
+    assert statuses(reply) == {"NL": "HIT", "FR": "NO_HIT", "LU": "NOT_READY"}
+    assert [c.reference for c in {r.state: r for r in reply.results}["NL"].candidates] == ["NL-F-000006"]
+    entries = routed_entries(routed, reply.request_id)
+    assert {(q.requested_state, q.category) for q in entries} == {
+        ("NL", common_pb2.CATEGORY_FINGERPRINT), ("FR", common_pb2.CATEGORY_FINGERPRINT)}
+    assert b"NL-F-000006" not in b"".join(q.SerializeToString() for q in entries)
+
+
+def test_with_the_router_down_routed_searches_are_unavailable_and_vehicles_still_pass(tmp_path: Path) -> None:
+    federation = start_routed(tmp_path)
+    try:
+        federation.stop("EU")
+        reply = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-R5", target_states=["NL", "FR"]),
+                                                      timeout=10)
+        assert statuses(reply) == {"NL": "UNAVAILABLE", "FR": "UNAVAILABLE"}
+        assert federation.nodes["NL"].log.query(request_id=reply.request_id) == []
+        vehicle = federation.contact_point("DE").Search(cp_pb2.SearchRequest(
+            officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="stolen vehicle",
+            category=common_pb2.CATEGORY_VEHICLE, vehicle=cp_pb2.VehicleKey(vin=VIN), target_states=["NL"]),
+            timeout=10)
+        assert statuses(vehicle) == {"NL": "NO_HIT"}  # answered by NL over its bilateral link (P2-VRD-1)
+    finally:
+        federation.stop()
