@@ -1,17 +1,9 @@
 #!/usr/bin/env python3
 """A search to every state, in a federation of N states, by topology (issue 20: mesh against router).
 
-For each topology asked for and each size: an in-process federation (the default federation scaled to N
-states, every state ready, small synthetic files), then from DE's contact point S DNA searches to all other
-states, one at a time, each with a profile that hits in one peer. Per run:
-  - the channels DE's node holds afterwards (one per peer it reached in the mesh) and the certificates a
-    state manages (its own and the CA);
-  - fan-out latency p50 / p99 of a whole search (the officer's call to the contact point);
-  - protocol-log entries written per search, over every state's log (the requesting state's query and reply
-    entries per peer, each peer's receipt and reply);
-  - the same searches with one state down (its server stopped): its status, and the latency then.
-The topologies the federation file knows are measured; one it refuses (the router before it exists) is
-reported as such, not faked.
+The measurement is `prum.federation.demo.topologies` (also shown by `prum demo --topology router`): per topology
+and size, the channels the requesting state holds, the certificates a state manages, fan-out latency p50 / p99,
+protocol-log entries per search, and the same with one state down.
 
     python bench/topology_compare.py --states 7 --states 27 --searches 40
 """
@@ -20,94 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import tempfile
-import time
-import uuid
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from prum.common.v1 import common_pb2
-from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
-from prum.dna.v1 import dna_pb2, dna_pb2_grpc
-from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
-from prum.federation.runtime.topology import FederationFileError, load_federation, parse_federation
-from prum.federation.synthetic.dna import random_profile
-from prum.services.common.category import Category
-
-REQUESTER = "DE"
-
-
-def federation_of(states: int, topology: str) -> Any:
-    spec = load_federation().scaled(states)
-    data = spec.to_file_data()
-    data["federation"]["topology"] = topology
-    data["federation"]["trace_sample_ratio"] = 0.0
-    for state in data["state"]:
-        state.update(ready=[c.name for c in Category if c.name in ("DNA", "FINGERPRINT", "VEHICLE")],
-                     dna_profiles=0, vehicles=0, fingerprints=0)
-    return parse_federation(data, source=f"{states} states, {topology}")
-
-
-def _profile(loci: dict[str, list[str]], reference: str) -> dna_pb2.Profile:
-    return dna_pb2.Profile(reference=reference, kind=dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON,
-                           loci={k: dna_pb2.Alleles(values=v) for k, v in loci.items()})
-
-
-def measure(federation: InProcessFederation, searches: int, rng: np.random.Generator,
-            down: str | None = None) -> dict[str, Any]:
-    peers = [code for code in federation.federation.codes if code not in (REQUESTER, down)]
-    officers = [o for o in federation.federation.state(REQUESTER).officers if o.authorised]
-    profiles = [random_profile(rng) for _ in range(searches)]
-    for number, loci in enumerate(profiles):  # each search hits in one peer, in turn
-        holder = peers[number % len(peers)]
-        stored = dna_pb2_grpc.DnaIndexServiceStub(federation.channel(holder)).Ingest(
-            iter([dna_pb2.IngestRequest(profile=_profile(loci, f"{holder}-P-{uuid.uuid4().hex[:12]}"))]), timeout=30)
-        assert stored.accepted == 1, stored
-    contact_point = federation.contact_point(REQUESTER)
-
-    def entries() -> int:
-        return sum(node.log.stats().entries for node in federation.nodes.values())
-
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    before = entries()
-    for number, loci in enumerate(profiles):
-        request = cp_pb2.SearchRequest(
-            officer_id=officers[0].officer_id, ordering_officer_id=officers[-1].officer_id, reason="benchmark",
-            case_reference=f"BENCH-{uuid.uuid4().hex[:8]}", category=common_pb2.CATEGORY_DNA,
-            profile=_profile(loci, f"{REQUESTER}-T-{number}"))
-        started = time.perf_counter()
-        reply = contact_point.Search(request, timeout=30)
-        latencies.append(time.perf_counter() - started)
-        for result in reply.results:
-            name = cp_pb2.ResultStatus.Name(result.status).removeprefix("RESULT_STATUS_")
-            statuses[name] = statuses.get(name, 0) + 1
-    written = entries() - before
-    ordered = sorted(latencies)
-    return {"searches": searches, "p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p99_ms": round(ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000, 2),
-            "log_entries_per_search": round(written / searches, 1), "statuses": statuses}
-
-
-def run(states: int, topology: str, searches: int, seed: int) -> dict[str, Any]:
-    try:
-        spec = federation_of(states, topology)
-    except FederationFileError as refused:
-        return {"states": states, "topology": topology, "refused": str(refused)}
-    rng = np.random.default_rng(seed)
-    with tempfile.TemporaryDirectory(prefix="prum-topology-") as folder, \
-            InProcessFederation(spec, Path(folder)) as federation:
-        result: dict[str, Any] = {"states": states, "topology": topology}
-        result["all_up"] = measure(federation, searches, rng)
-        requester = federation.nodes[REQUESTER]
-        result["channels_held_by_requester"] = len(requester.channels._channels)
-        result["certificates_per_state"] = 2  # its own and the federation CA
-        down = spec.codes[-1]
-        federation.stop(down)
-        result["one_down"] = {"state": down, **measure(federation, max(5, searches // 4), rng, down)}
-    return result
+from prum.federation.demo.topologies import compare
+from prum.federation.runtime.launcher import compile_kernels
 
 
 def main() -> None:
@@ -119,7 +27,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results here too")
     options = parser.parse_args()
     compile_kernels()
-    results = [run(n, topology, options.searches, options.seed)
+    results = [compare(n, topology, options.searches, options.seed)
                for n in options.states or [7, 27] for topology in options.topology or ["mesh", "router"]]
     print(f"{'states':>6} {'topology':<8} {'channels':>8} {'p50 ms':>8} {'p99 ms':>8} {'entries':>8} "
           f"{'one down: p50':>14} {'p99':>8} {'its status'}")

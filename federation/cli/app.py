@@ -51,6 +51,10 @@ def demo(
     federation_file: FederationFile = None,
     states: Annotated[int | None, typer.Option("--states", "-n", min=2, max=27,
                                                   help="Scale the federation to N states.")] = None,
+    topology: Annotated[str | None, typer.Option(
+        "--topology", help="mesh (Prüm I: contact points call each other) or router (Prüm II: DNA and fingerprint "
+        "searches through the central router); default: the federation file's, mesh. With router the report "
+        "ends with mesh and router measured side by side.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object for programs.")] = False,
     workdir: Annotated[Path | None, typer.Option(help="Where stores, certificates, logs and traces go "
                                                          "(default: a fresh temporary folder).")] = None,
@@ -64,12 +68,17 @@ def demo(
       [bold]prum demo[/bold]
       [bold]prum demo --states 12 --json > report.json[/bold]
       [bold]prum demo -f my-federation.toml --workdir ./run1[/bold]
+      [bold]prum demo --topology router[/bold]
     """
     from prum.federation.demo.report import render
     from prum.federation.demo.run import run_demo
     from prum.services.common.logs import configure_logging
 
     spec = federation_of(federation_file, states)
+    if topology is not None:
+        if topology not in ("mesh", "router"):
+            raise typer.BadParameter(f"{topology!r}; allowed: mesh, router", param_hint="--topology")
+        spec = dataclasses.replace(spec, topology=topology)
     folder = workdir or Path(tempfile.mkdtemp(prefix="prum-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     log_file = (folder / "prum.log").open("w", encoding="utf-8")
@@ -79,6 +88,14 @@ def demo(
         progress = steps(bar)
         try:
             result = run_demo(spec, folder, progress)
+            if spec.topology == "router":
+                from prum.federation.demo.topologies import compare
+
+                result.report["topologies"] = []
+                for number, each in enumerate(("mesh", "router")):
+                    progress("mesh and router compared", number, 2)
+                    result.report["topologies"].append(compare(len(spec.codes), each, 10, spec.seed))
+                progress("mesh and router compared", 2, 2)
         finally:
             # The log file closes below. The process's own stderr, not sys.stderr: under a CLI runner that is a
             # stream closed after the command, and a later log line of the same process would fail on it.

@@ -84,6 +84,25 @@ def checks_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def topologies_table(rows: list[dict[str, Any]]) -> Table:
+    """Mesh against router, measured in the same run (`prum.federation.demo.topologies`)."""
+    table = Table(title="A search to every state: mesh against router (P2-ROUTER-1)", title_justify="left",
+                  caption="entries: in the states' protocol logs per search; the router adds one per routed query "
+                          "to its own log", caption_justify="left")
+    for column in ("states", "topology", "channels the requester holds", "p50 ms", "p99 ms", "entries",
+                   "one state down: p50 ms", "results then"):
+        table.add_column(column, justify="left" if column in ("topology", "results then") else "right")
+    for row in rows:
+        if "refused" in row:
+            table.add_row(str(row["states"]), row["topology"], Text(row["refused"], style="red"), "", "", "", "", "")
+            continue
+        up, down = row["all_up"], row["one_down"]
+        table.add_row(str(row["states"]), row["topology"], str(row["channels_held_by_requester"]),
+                      str(up["p50_ms"]), str(up["p99_ms"]), str(up["log_entries_per_search"]), str(down["p50_ms"]),
+                      f"{down['state']} down: " + ", ".join(f"{k} {v}" for k, v in sorted(down["statuses"].items())))
+    return table
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     head = report["federation"]
     console.print(Panel(Group(
@@ -122,4 +141,6 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(logs_table(report))
     both = sum(p["logged_on_both_sides"] for p in report["supplies"])
     console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")
+    if report.get("topologies"):
+        console.print(topologies_table(report["topologies"]))
     console.print(checks_table(report))

@@ -44,6 +44,24 @@ def test_demo_json_reports_hits_no_hits_not_ready_and_logs_on_both_sides(tmp_pat
     assert (tmp_path / "run" / "prum.log").read_text().startswith("{")
 
 
+def test_demo_through_the_router_passes_every_check_and_compares_mesh_and_router(tmp_path: Path) -> None:
+    """`prum demo --topology router` (issue 20): DNA and fingerprint searches through the router, every check of
+    the mesh demo still true, and mesh and router measured side by side; the default demo stays the mesh."""
+    result = runner.invoke(app, ["demo", "--topology", "router", "--json", "--workdir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output[-3000:]
+    report = json.loads(result.stdout)
+    assert report["federation"]["topology"] == "router" and all(report["checks"].values()), report["checks"]
+    rows = {row["topology"]: row for row in report["topologies"]}
+    assert set(rows) == {"mesh", "router"} and not any("refused" in row for row in rows.values())
+    assert rows["mesh"]["channels_held_by_requester"] == 6 and rows["router"]["channels_held_by_requester"] == 1
+    for row in rows.values():  # each search hit in its one peer; with one state down, that state alone fails
+        assert row["all_up"]["statuses"]["HIT"] == row["all_up"]["searches"]
+        assert row["one_down"]["statuses"]["UNAVAILABLE"] == row["one_down"]["searches"]
+    assert rows["mesh"]["all_up"]["log_entries_per_search"] == rows["router"]["all_up"]["log_entries_per_search"]
+    refused = runner.invoke(app, ["demo", "--topology", "star"])
+    assert refused.exit_code == 2 and "allowed: mesh, router" in refused.output
+
+
 def test_demo_rejects_a_bad_federation_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[[state]]\ncode = "Germany"\n')
