@@ -12,8 +12,25 @@ from typing import Any
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
+from prum.services.common.fan_out import ResultStatus
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
+
+#: A peer's status code as a per-state result status; any other code of a failed call is REFUSED. The one table
+#: for every fan-out (the contact point's in the mesh, the router's); nothing a peer answers becomes UNKNOWN.
+STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
+    grpc.StatusCode.FAILED_PRECONDITION: ResultStatus.NOT_READY,
+    grpc.StatusCode.UNAVAILABLE: ResultStatus.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: ResultStatus.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED: ResultStatus.UNAVAILABLE,
+}
+
+
+def status_of_error(error: grpc.RpcError) -> tuple[ResultStatus, str, str]:
+    """(per-state status, the peer's code name, its detail) of a call to a peer that failed."""
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
+    detail = error.details() if hasattr(error, "details") else str(error)
+    return STATUS_OF_CODE.get(code, ResultStatus.REFUSED), code.name, detail or ""
 
 
 class PeerChannels:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from prum.common.v1 import common_pb2
+from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.category import Category
+from prum.services.common.fan_out import ResultStatus
 
 CATEGORY_TO_PROTO = {
     Category.DNA: common_pb2.CATEGORY_DNA,
@@ -49,3 +51,10 @@ def category_from_proto(value: int, field: str = "category") -> Category:
     except KeyError:
         raise InvalidInput(f"{value} is not a category; allowed: CATEGORY_DNA, CATEGORY_FINGERPRINT, "
                            f"CATEGORY_VEHICLE", field=field) from None
+
+
+#: A per-state outcome as the contracts carry it (an officer's StateResult, the router's RoutedResult and log).
+STATUS_TO_PROTO: dict[ResultStatus, cp_pb2.ResultStatus.ValueType] = {
+    status: cp_pb2.ResultStatus.Value(f"RESULT_STATUS_{status.value}") for status in ResultStatus}
+#: Keyed by plain int: a message's field holds any number, not only the enum's.
+STATUS_FROM_PROTO: dict[int, ResultStatus] = {v: k for k, v in STATUS_TO_PROTO.items()}

@@ -22,10 +22,10 @@ from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.router.v1 import router_pb2, router_pb2_grpc
 from prum.services.categories import CATEGORIES, CategoryWire
 from prum.services.common.category import Category
-from prum.services.common.channels import PeerChannels
+from prum.services.common.channels import PeerChannels, status_of_error
 from prum.services.common.identity import ROUTER
 from prum.services.common.interceptors import REQUEST_ID_KEY
-from prum.services.common.wire import CATEGORY_TO_PROTO, timestamp
+from prum.services.common.wire import CATEGORY_TO_PROTO, STATUS_FROM_PROTO, timestamp
 from prum.services.contact_point.wire import (
     INFORMATION_PURPOSE_TO_PROTO,
     informed_person_to_proto,
@@ -36,20 +36,11 @@ from prum.services.exchange.follow_up import PersonalData
 from prum.services.exchange.information import InformationPurpose, InformedPerson
 from prum.services.exchange.requesting import PeerAnswer, ResultStatus
 from prum.services.exchange.wire import context_to_proto, header_from_proto
-from prum.services.router.wire import ROUTED, STATUS_FROM_PROTO
-
-STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
-    grpc.StatusCode.FAILED_PRECONDITION: ResultStatus.NOT_READY,
-    grpc.StatusCode.UNAVAILABLE: ResultStatus.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED: ResultStatus.DEADLINE_EXCEEDED,
-    grpc.StatusCode.CANCELLED: ResultStatus.UNAVAILABLE,
-}
+from prum.services.router.wire import ROUTED
 
 
 def answer_of_error(error: grpc.RpcError) -> PeerAnswer:
-    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
-    detail = error.details() if hasattr(error, "details") else str(error)
-    return PeerAnswer(STATUS_OF_CODE.get(code, ResultStatus.REFUSED), code.name, detail or "")
+    return PeerAnswer(*status_of_error(error))
 
 
 class GrpcPeers:
@@ -143,9 +134,9 @@ class RouterTransport:
         result = reply.results[0]
         status = STATUS_FROM_PROTO[result.status]
         if result.WhichOneof("reply") != routed.reply_field:
-            return PeerAnswer(ResultStatus(status.value), result.code, result.detail)
+            return PeerAnswer(status, result.code, result.detail)
         answered = getattr(result, routed.reply_field)
-        return PeerAnswer(ResultStatus(status.value), result.code, result.detail, header_from_proto(answered.header),
+        return PeerAnswer(status, result.code, result.detail, header_from_proto(answered.header),
                           wire.items(answered))
 
     def follow_up(self, context: QueryContext, category: Category, reference: str, original_request_id: str,

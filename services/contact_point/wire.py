@@ -11,15 +11,12 @@ from typing import Any
 
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.errors import InvalidInput
-from prum.services.common.wire import timestamp
+from prum.services.common.wire import STATUS_TO_PROTO, timestamp
 from prum.services.contact_point.persons import Person
 from prum.services.exchange.follow_up import PersonalData
 from prum.services.exchange.information import Information, InformationPurpose, InformedPerson
-from prum.services.exchange.requesting import Officer, ResultStatus, StateResult
+from prum.services.exchange.requesting import Officer, StateResult
 from prum.services.exchange.wire import header_to_proto
-
-STATUS_TO_PROTO: dict[ResultStatus, cp_pb2.ResultStatus.ValueType] = {
-    status: getattr(cp_pb2, f"RESULT_STATUS_{status.value}") for status in ResultStatus}
 
 INFORMATION_PURPOSE_TO_PROTO = {purpose: cp_pb2.InformationPurpose.Value(f"INFORMATION_PURPOSE_{purpose.name}")
                                 for purpose in InformationPurpose}

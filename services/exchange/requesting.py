@@ -16,19 +16,18 @@ as a peer that was unavailable.
 
 from __future__ import annotations
 
-import contextvars
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
+from prum.services.common.fan_out import ResultStatus, fan_out
 from prum.services.exchange.context import QueryContext, ReplyHeader, check_state_code
 from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -37,22 +36,6 @@ from prum.services.supervisor import ReadinessBook
 
 Q = TypeVar("Q")
 I = TypeVar("I")
-
-# Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.
-DEADLINE_GRACE_S = 0.25
-
-
-class ResultStatus(StrEnum):
-    HIT = "HIT"
-    NO_HIT = "NO_HIT"
-    NOT_READY = "NOT_READY"
-    UNAVAILABLE = "UNAVAILABLE"
-    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
-    REFUSED = "REFUSED"
-    #: Neither an answer nor a failed link: this state's transport raised, or a peer's reply could not be
-    #: read or verified. A bug, here or at the peer; the code is INTERNAL and the detail names it.
-    FAILED = "FAILED"
-
 
 @dataclass(frozen=True)
 class Officer:
@@ -240,20 +223,10 @@ class ContactPoint:
     def _fan_out(self, request: OfficerSearch[Q, I], query: Q, contexts: dict[str, QueryContext],
                  deadline_ms: int) -> dict[str, StateResult[I]]:
         assert self._pool is not None
-        deadline = time.monotonic() + deadline_ms / 1000
-        # Each call runs in a copy of this call's context, so the trace and log context follow it into the pool.
-        futures = {self._pool.submit(contextvars.copy_context().run, self._ask, request, query, ctx, deadline): peer
-                   for peer, ctx in contexts.items()}
-        done, _ = wait(futures, timeout=deadline - time.monotonic() + DEADLINE_GRACE_S)
-        results: dict[str, StateResult[I]] = {}
-        for future, peer in futures.items():
-            if future in done:
-                results[peer] = future.result()
-            else:
-                future.cancel()
-                results[peer] = StateResult(peer, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
-                                            f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms))
-        return results
+        return fan_out(self._pool, contexts, lambda peer, deadline: self._ask(request, query, contexts[peer], deadline),
+                       deadline_ms, lambda peer: StateResult(peer, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                                                             f"no answer within {deadline_ms} ms",
+                                                             elapsed_ms=float(deadline_ms)))
 
     def _ask(self, request: OfficerSearch[Q, I], query: Q, context: QueryContext, deadline: float) -> StateResult[I]:
         """One peer's per-state result: whatever happens to the call, never an exception (one failed search)."""

@@ -18,34 +18,20 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput
+from prum.services.common.fan_out import ResultStatus
 from prum.services.common.store import open_database, transaction
 from prum.services.logger.entry import format_moment
 
-
-class RoutedStatus(StrEnum):
-    """The outcome of a search in one requested state, named as the contact point's results name it."""
-
-    HIT = "HIT"
-    NO_HIT = "NO_HIT"
-    NOT_READY = "NOT_READY"
-    UNAVAILABLE = "UNAVAILABLE"
-    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
-    REFUSED = "REFUSED"
-    #: Neither an answer nor a failed link: the router's transport raised, or a reply could not be read. A bug.
-    FAILED = "FAILED"
-
-
 #: Which count of the statistics each status adds to (P2-LOG-2).
 COUNTED_AS = {
-    RoutedStatus.HIT: "hits", RoutedStatus.NO_HIT: "no_hits",
-    RoutedStatus.NOT_READY: "refusals", RoutedStatus.REFUSED: "refusals",
-    RoutedStatus.UNAVAILABLE: "failures", RoutedStatus.DEADLINE_EXCEEDED: "failures", RoutedStatus.FAILED: "failures",
+    ResultStatus.HIT: "hits", ResultStatus.NO_HIT: "no_hits",
+    ResultStatus.NOT_READY: "refusals", ResultStatus.REFUSED: "refusals",
+    ResultStatus.UNAVAILABLE: "failures", ResultStatus.DEADLINE_EXCEEDED: "failures", ResultStatus.FAILED: "failures",
 }
 
 #: How long the router keeps its log by default (P2-ROUTER-3, unconfirmed: one year).
@@ -62,7 +48,7 @@ class RoutedEntry:
     category: Category
     received_at: datetime
     answered_at: datetime
-    status: RoutedStatus
+    status: ResultStatus
     code: str
     hit_count: int = 0
     reply_id: str = ""
@@ -150,7 +136,7 @@ class RouterLog:
         return [RoutedEntry(sequence=row[0], request_id=row[1], reply_id=row[2], requesting_state=row[3],
                             requested_state=row[4], category=Category(row[5]),
                             received_at=datetime.fromisoformat(row[6]), answered_at=datetime.fromisoformat(row[7]),
-                            status=RoutedStatus(row[8]), code=row[9], hit_count=row[10], elapsed_ms=row[11])
+                            status=ResultStatus(row[8]), code=row[9], hit_count=row[10], elapsed_ms=row[11])
                 for row in rows[:limit]], len(rows) > limit
 
     def stats(self) -> list[RouterStats]:

@@ -26,22 +26,21 @@ query as an opaque value the transport turns into each state's request.
 
 from __future__ import annotations
 
-import contextvars
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, PrumError
+from prum.services.common.fan_out import ResultStatus, fan_out
 from prum.services.common.identity import ROUTER, check_claim
-from prum.services.router.log import DEFAULT_RETENTION_DAYS, RoutedEntry, RoutedStatus, RouterLog
+from prum.services.router.log import DEFAULT_RETENTION_DAYS, RoutedEntry, RouterLog
 from prum.services.supervisor import ReadinessBook
 
 # Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.
-DEADLINE_GRACE_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class RouterSettings:
 class Forwarded:
     """What the transport brings back from one state's data service: a reply, a refusal, or a failed link."""
 
-    status: RoutedStatus
+    status: ResultStatus
     code: str = "OK"
     detail: str = ""
     #: The state's reply as its data service sent it (HIT and NO_HIT), handed back unread and not kept.
@@ -101,7 +100,7 @@ class RoutedResult:
     """The outcome of the search in one requested state, with its reply."""
 
     state: str
-    status: RoutedStatus
+    status: ResultStatus
     code: str = "OK"
     detail: str = ""
     reply: Any = None
@@ -176,7 +175,7 @@ class Router:
             self._admit(search.requesting_state, search.category)
         except PrumError as refusal:
             self.log.record([RoutedEntry(search.request_id, search.requesting_state, "", search.category,
-                                         received_at, self.clock.now(), RoutedStatus.REFUSED,
+                                         received_at, self.clock.now(), ResultStatus.REFUSED,
                                          "FAILED_PRECONDITION" if isinstance(refusal, GateClosed) else "REFUSED")])
             raise
         results: dict[str, RoutedResult] = {}
@@ -184,7 +183,7 @@ class Router:
         for state in targets:
             closed = self._closed(state, search.category)
             if closed:
-                results[state] = RoutedResult(state, RoutedStatus.NOT_READY, "FAILED_PRECONDITION", closed)
+                results[state] = RoutedResult(state, ResultStatus.NOT_READY, "FAILED_PRECONDITION", closed)
             else:
                 asked.append(state)
         results.update(self._fan_out(search, asked, deadline_ms))
@@ -214,19 +213,9 @@ class Router:
         if not states:
             return {}
         assert self._pool is not None
-        deadline = time.monotonic() + deadline_ms / 1000
-        futures = {self._pool.submit(contextvars.copy_context().run, self._ask, search, state, deadline): state
-                   for state in states}
-        done, _ = wait(futures, timeout=deadline - time.monotonic() + DEADLINE_GRACE_S)
-        results: dict[str, RoutedResult] = {}
-        for future, state in futures.items():
-            if future in done:
-                results[state] = future.result()
-            else:
-                future.cancel()
-                results[state] = RoutedResult(state, RoutedStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
-                                              f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms))
-        return results
+        return fan_out(self._pool, states, lambda state, deadline: self._ask(search, state, deadline), deadline_ms,
+                       lambda state: RoutedResult(state, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                                                  f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms)))
 
     def _ask(self, search: RoutedSearch, state: str, deadline: float) -> RoutedResult:
         """One state's result: whatever happens to the call, never an exception."""
@@ -234,11 +223,11 @@ class Router:
         try:
             forwarded = self.data_services.search(search.category, state, search.query, max(0.001, deadline - started))
         except TimeoutError as error:
-            forwarded = Forwarded(RoutedStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", f"{type(error).__name__}: {error}")
+            forwarded = Forwarded(ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", f"{type(error).__name__}: {error}")
         except OSError as error:
-            forwarded = Forwarded(RoutedStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
+            forwarded = Forwarded(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
         except Exception as error:  # noqa: BLE001 - a bug is a per-state status too, and reported as one
-            forwarded = Forwarded(RoutedStatus.FAILED, "INTERNAL",
+            forwarded = Forwarded(ResultStatus.FAILED, "INTERNAL",
                                   f"the router failed to carry the search to {state} or to read its reply "
                                   f"({type(error).__name__}: {error}); a bug, not an answer of {state}")
         return RoutedResult(state, forwarded.status, forwarded.code, forwarded.detail, forwarded.reply,

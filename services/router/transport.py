@@ -13,18 +13,11 @@ from typing import Any
 import grpc
 from prum.router.v1 import router_pb2 as pb
 from prum.services.common.category import Category
-from prum.services.common.channels import PeerChannels
+from prum.services.common.channels import PeerChannels, status_of_error
+from prum.services.common.fan_out import ResultStatus
 from prum.services.common.interceptors import REQUEST_ID_KEY
-from prum.services.router.log import RoutedStatus
 from prum.services.router.routing import Forwarded
 from prum.services.router.wire import ROUTED
-
-STATUS_OF_CODE: dict[grpc.StatusCode, RoutedStatus] = {
-    grpc.StatusCode.FAILED_PRECONDITION: RoutedStatus.NOT_READY,
-    grpc.StatusCode.UNAVAILABLE: RoutedStatus.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED: RoutedStatus.DEADLINE_EXCEEDED,
-    grpc.StatusCode.CANCELLED: RoutedStatus.UNAVAILABLE,
-}
 
 
 class GrpcDataServices:
@@ -39,7 +32,7 @@ class GrpcDataServices:
         try:
             channel = self.channels.channel(state)
         except KeyError as error:
-            return Forwarded(RoutedStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
+            return Forwarded(ResultStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
         context = type(route.context)()
         context.CopyFrom(route.context)
         context.requested_state = state
@@ -52,9 +45,7 @@ class GrpcDataServices:
         try:
             reply: Any = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
         except grpc.RpcError as error:
-            code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNAVAILABLE
-            detail = error.details() if hasattr(error, "details") else str(error)
-            return Forwarded(STATUS_OF_CODE.get(code, RoutedStatus.REFUSED), code.name, detail or "")
+            return Forwarded(*status_of_error(error))
         items = wire.items(reply)
-        return Forwarded(RoutedStatus.HIT if items else RoutedStatus.NO_HIT, "OK", "", reply, reply.header.reply_id,
+        return Forwarded(ResultStatus.HIT if items else ResultStatus.NO_HIT, "OK", "", reply, reply.header.reply_id,
                          len(items))

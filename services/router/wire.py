@@ -16,15 +16,14 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 from prum.afis.v1 import afis_pb2
 from prum.common.v1 import common_pb2
-from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
 from prum.router.v1 import router_pb2 as pb
 from prum.services.afis import wire as afis_wire
 from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput
-from prum.services.common.wire import CATEGORY_TO_PROTO, category_from_proto, timestamp
+from prum.services.common.wire import CATEGORY_TO_PROTO, STATUS_TO_PROTO, category_from_proto, timestamp
 from prum.services.dna import wire as dna_wire
-from prum.services.router.log import RoutedEntry, RoutedStatus, RouterStats
+from prum.services.router.log import RoutedEntry, RouterStats
 from prum.services.router.routing import RoutedResult, RoutedSearch
 
 
@@ -63,10 +62,6 @@ ROUTED: dict[Category, RoutedWire] = {w.category: w for w in (
         afis_wire.WIRE.items),
 )}
 
-STATUS_TO_PROTO: dict[RoutedStatus, cp_pb2.ResultStatus.ValueType] = {
-    status: cp_pb2.ResultStatus.Value(f"RESULT_STATUS_{status.value}") for status in RoutedStatus}
-#: Keyed by plain int: a message's field holds any number, not only the enum's.
-STATUS_FROM_PROTO: dict[int, RoutedStatus] = {v: k for k, v in STATUS_TO_PROTO.items()}
 
 
 def routed_wire(category: Category) -> RoutedWire:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sample_federation import DONOR, RELATIVE, STRANGER, load, officer_search, profile
-
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
@@ -21,8 +19,8 @@ from prum.federation.runtime.launcher import InProcessFederation
 from prum.federation.runtime.topology import parse_federation
 from prum.router.v1 import router_pb2
 from prum.services.common.category import Category
+from prum.services.common.fan_out import ResultStatus
 from prum.services.logger import EntryKind, MessageType
-from prum.services.router.log import RoutedStatus
 from prum.services.vehicle.model import (
     Address,
     Holder,
@@ -33,6 +31,7 @@ from prum.services.vehicle.model import (
     VehicleRecord,
     VehicleStatus,
 )
+from sample_federation import DONOR, RELATIVE, STRANGER, load, officer_search, profile
 
 ROUTED_FEDERATION = """
 [federation]
@@ -205,7 +204,7 @@ def test_the_router_connection_is_a_readiness_key_of_every_book(routed: InProces
     assert routed.nodes["DE"].readiness.is_ready("NL", Category.ROUTER_CONNECTION)
     assert routed.router is not None and routed.router.readiness.is_ready("LU", Category.ROUTER_CONNECTION)
     assert not routed.router.readiness.is_ready("LU", Category.DNA)
-    assert RoutedStatus.NOT_READY.value == "NOT_READY"
+    assert ResultStatus.NOT_READY.value == "NOT_READY"
 
 
 def test_a_data_service_takes_a_dna_search_from_the_routers_certificate_but_no_vehicle_lookup(
@@ -231,7 +230,6 @@ def test_a_fingerprint_search_goes_through_the_router_and_is_verified_by_the_req
         routed: InProcessFederation) -> None:
     """Fingerprints are routed too (P2-ROUTER-1); the requesting state still verifies the candidates (FP-2)."""
     import numpy as np
-
     from prum.afis.v1 import afis_pb2, afis_pb2_grpc
     from prum.federation.synthetic.afis import mated_probe, population
     from prum.services.afis.wire import template_to_proto

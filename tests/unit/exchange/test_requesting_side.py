@@ -29,7 +29,7 @@ from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised
 from prum.services.common.reference import ReferenceKind
-from prum.services.contact_point.wire import STATUS_TO_PROTO
+from prum.services.common.wire import STATUS_TO_PROTO
 from prum.services.dna.exchange import DnaQuery
 from prum.services.dna.plugin import PLUGIN as DNA
 from prum.services.exchange.requesting import ContactPoint, OfficerSearch, ResultStatus, SearchOutcome

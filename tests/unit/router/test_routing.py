@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import GateClosed, IdentityMismatch, InvalidInput
+from prum.services.common.fan_out import ResultStatus
 from prum.services.common.identity import ROUTER, check_claim
-from prum.services.router.log import RoutedStatus, RouterLog, RouterStats
+from prum.services.router.log import RouterLog, RouterStats
 from prum.services.router.routing import Forwarded, RoutedSearch, Router, RouterSettings
 from prum.services.supervisor import ReadinessBook
 
@@ -35,13 +35,13 @@ class FakeDataServices:
     def search(self, category: Category, state: str, query: Any, timeout_s: float) -> Forwarded:
         self.asked.append(state)
         if state == "NL":
-            return Forwarded(RoutedStatus.HIT, reply={"hits": [query]}, reply_id="reply-nl", hit_count=1)
+            return Forwarded(ResultStatus.HIT, reply={"hits": [query]}, reply_id="reply-nl", hit_count=1)
         if state == "FR":
-            return Forwarded(RoutedStatus.NO_HIT, reply={"hits": []}, reply_id="reply-fr")
+            return Forwarded(ResultStatus.NO_HIT, reply={"hits": []}, reply_id="reply-fr")
         if state == "BE":
             raise ConnectionRefusedError("connection refused")
         self.release.wait(5)  # LU: slower than the deadline
-        return Forwarded(RoutedStatus.NO_HIT)
+        return Forwarded(ResultStatus.NO_HIT)
 
 
 @pytest.fixture
@@ -86,8 +86,8 @@ def test_each_state_has_its_own_status_under_one_deadline(router: Router, servic
     results = {r.state: r for r in router.route("DE", search())}
     assert time.monotonic() - started < 2  # LU's slowness holds up nobody: the deadline is 300 ms
     assert {s: r.status for s, r in results.items()} == {
-        "NL": RoutedStatus.HIT, "FR": RoutedStatus.NO_HIT, "BE": RoutedStatus.UNAVAILABLE,
-        "LU": RoutedStatus.DEADLINE_EXCEEDED}
+        "NL": ResultStatus.HIT, "FR": ResultStatus.NO_HIT, "BE": ResultStatus.UNAVAILABLE,
+        "LU": ResultStatus.DEADLINE_EXCEEDED}
     assert results["NL"].reply == {"hits": [SECRET]} and results["NL"].hit_count == 1  # handed back, not kept
     assert results["BE"].code == "UNAVAILABLE" and "refused" in results["BE"].detail
     assert sorted(services.asked) == ["BE", "FR", "LU", "NL"]  # every other state, never the requesting one
@@ -95,7 +95,7 @@ def test_each_state_has_its_own_status_under_one_deadline(router: Router, servic
 
 def test_chosen_states_only_and_the_context_must_name_them(router: Router, services: FakeDataServices) -> None:
     assert [r.state for r in router.route("DE", search(("FR", "NL", "FR")))] == ["FR", "NL"]
-    assert [r.status for r in router.route("DE", search(("NL",), requested="NL"))] == [RoutedStatus.HIT]
+    assert [r.status for r in router.route("DE", search(("NL",), requested="NL"))] == [ResultStatus.HIT]
     with pytest.raises(InvalidInput, match="context.requested_state"):
         router.route("DE", search(("NL", "FR"), requested="NL"))
     with pytest.raises(InvalidInput, match="requesting state"):
@@ -127,7 +127,7 @@ def test_a_state_whose_router_connection_is_not_ready_is_not_ready_without_a_cal
     readiness.revoke("FR", Category.DNA, "evaluation found gaps")
     readiness.revoke("NL", Category.ROUTER_CONNECTION, "connection not tested")
     results = {r.state: r for r in router.route("DE", search(("NL", "FR")))}
-    assert results["NL"].status is RoutedStatus.NOT_READY and "P2-GATE-1" in results["NL"].detail
+    assert results["NL"].status is ResultStatus.NOT_READY and "P2-GATE-1" in results["NL"].detail
     assert services.asked == ["FR"]
 
 
@@ -138,7 +138,7 @@ def test_a_requesting_state_not_ready_is_refused_and_the_refusal_logged(router: 
         router.route("DE", search(("NL",), requested="NL"))
     (entry,), more = router.log.entries()
     assert (entry.requesting_state, entry.requested_state, entry.status, entry.code, more) == (
-        "DE", "", RoutedStatus.REFUSED, "FAILED_PRECONDITION", False)
+        "DE", "", ResultStatus.REFUSED, "FAILED_PRECONDITION", False)
 
 
 def test_the_log_holds_who_whom_when_and_the_outcome_but_no_data(router: Router, tmp_path: Path,
@@ -148,8 +148,8 @@ def test_the_log_holds_who_whom_when_and_the_outcome_but_no_data(router: Router,
     entries, more = router.log.entries()
     assert not more
     assert [(e.requesting_state, e.requested_state, e.category, e.status, e.hit_count, e.reply_id) for e in entries] \
-        == [("DE", "NL", Category.DNA, RoutedStatus.HIT, 1, "reply-nl"),
-            ("DE", "FR", Category.DNA, RoutedStatus.NO_HIT, 0, "reply-fr")]
+        == [("DE", "NL", Category.DNA, ResultStatus.HIT, 1, "reply-nl"),
+            ("DE", "FR", Category.DNA, ResultStatus.NO_HIT, 0, "reply-fr")]
     assert all(e.received_at == clock.now() and e.request_id for e in entries)
     reopened = RouterLog(tmp_path / "router-log.db", clock)  # durable: another connection reads it
     assert len(reopened.entries()[0]) == 2
@@ -194,7 +194,7 @@ def test_a_search_of_all_states_can_be_switched_off(tmp_path: Path, clock: Simul
     try:
         with pytest.raises(InvalidInput, match="all_states"):
             closed.route("DE", search())
-        assert [r.status for r in closed.route("DE", search(("NL",), requested="NL"))] == [RoutedStatus.HIT]
+        assert [r.status for r in closed.route("DE", search(("NL",), requested="NL"))] == [ResultStatus.HIT]
     finally:
         closed.close()
 
@@ -209,7 +209,7 @@ def test_a_transport_bug_is_failed_not_unavailable(tmp_path: Path, clock: Simula
     broken = Router(MEMBERS, readiness, log, Broken(), clock, RouterSettings(deadline_ms=300))
     try:
         (result,) = broken.route("DE", search(("NL",), requested="NL"))
-        assert (result.status, result.code) == (RoutedStatus.FAILED, "INTERNAL") and "a bug" in result.detail
+        assert (result.status, result.code) == (ResultStatus.FAILED, "INTERNAL") and "a bug" in result.detail
         assert log.stats()[0].failures == 1
     finally:
         broken.close()
