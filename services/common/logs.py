@@ -20,6 +20,8 @@ import structlog
 from prum.services.common.tracing import current_trace_id
 
 _LEVEL = logging.INFO
+#: Level names to numbers, read once: `enabled` runs at the end of every call a server serves.
+_LEVELS = logging.getLevelNamesMapping()
 
 
 @dataclass
@@ -53,7 +55,7 @@ def add_call_fields(logger: Any, name: str, event: MutableMapping[str, Any]) -> 
 
 def enabled(level: str) -> bool:
     """Whether lines of `level` are written (the level `configure_logging` set)."""
-    return logging.getLevelNamesMapping()[level.upper()] >= _LEVEL
+    return _LEVELS[level.upper()] >= _LEVEL
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None, json: bool | None = None) -> None:
@@ -63,7 +65,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None, json: b
     server serves is logged; above it only the calls that fail or are slow.
     """
     global _LEVEL
-    _LEVEL = logging.getLevelNamesMapping()[level.upper()]
+    _LEVEL = _LEVELS[level.upper()]
     stream = stream or sys.stderr
     if json is None:
         json = not (hasattr(stream, "isatty") and stream.isatty())
