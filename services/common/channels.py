@@ -11,8 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
 from opentelemetry.sdk.trace import TracerProvider
 from prum.services.common.fan_out import ResultStatus
+from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 
@@ -24,6 +27,17 @@ STATUS_OF_CODE: dict[grpc.StatusCode, ResultStatus] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: ResultStatus.DEADLINE_EXCEEDED,
     grpc.StatusCode.CANCELLED: ResultStatus.UNAVAILABLE,
 }
+
+
+def call_method(channel: grpc.Channel, method: MethodDescriptor, request: Message, reply_type: type[Message],
+                timeout_s: float, request_id: str) -> Any:
+    """One unary call of `method` (a service's method descriptor, as a category's wire names it) on a peer's
+    channel, the request id in its metadata, as the generated stubs call it; raises grpc.RpcError."""
+    call = channel.unary_unary(  # type: ignore[call-arg]  # _registered_method: not in types-grpcio
+        f"/{method.containing_service.full_name}/{method.name}",
+        request_serializer=type(request).SerializeToString, response_deserializer=reply_type.FromString,
+        _registered_method=True)
+    return call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, request_id),))
 
 
 def status_of_error(error: grpc.RpcError) -> tuple[ResultStatus, str, str]:

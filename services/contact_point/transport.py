@@ -22,7 +22,7 @@ from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.router.v1 import router_pb2, router_pb2_grpc
 from prum.services.categories import CATEGORIES, CategoryWire
 from prum.services.common.category import Category
-from prum.services.common.channels import PeerChannels, status_of_error
+from prum.services.common.channels import PeerChannels, call_method, status_of_error
 from prum.services.common.identity import ROUTER
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.wire import CATEGORY_TO_PROTO, STATUS_FROM_PROTO, timestamp
@@ -59,14 +59,9 @@ class GrpcPeers:
             channel = self.channels.channel(context.requested_state)
         except KeyError as error:
             return PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
-        request = wire.peer_request(context_to_proto(context), query)
-        method = wire.method
-        call = channel.unary_unary(  # type: ignore[call-arg]  # _registered_method: not in types-grpcio
-            f"/{method.containing_service.full_name}/{method.name}",
-            request_serializer=type(request).SerializeToString, response_deserializer=wire.reply_type.FromString,
-            _registered_method=True)  # as the generated stubs call it
         try:
-            reply: Any = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+            reply = call_method(channel, wire.method, wire.peer_request(context_to_proto(context), query),
+                                wire.reply_type, timeout_s, context.request_id)
         except grpc.RpcError as error:
             return answer_of_error(error)
         items = wire.items(reply)

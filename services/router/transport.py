@@ -13,9 +13,8 @@ from typing import Any
 import grpc
 from prum.router.v1 import router_pb2 as pb
 from prum.services.common.category import Category
-from prum.services.common.channels import PeerChannels, status_of_error
+from prum.services.common.channels import PeerChannels, call_method, status_of_error
 from prum.services.common.fan_out import ResultStatus
-from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.router.routing import Forwarded
 from prum.services.router.wire import ROUTED
 
@@ -36,14 +35,9 @@ class GrpcDataServices:
         context = type(route.context)()
         context.CopyFrom(route.context)
         context.requested_state = state
-        request = wire.peer_request(context, route)
-        method = wire.method
-        call = channel.unary_unary(  # type: ignore[call-arg]  # _registered_method: not in types-grpcio
-            f"/{method.containing_service.full_name}/{method.name}",
-            request_serializer=type(request).SerializeToString, response_deserializer=wire.reply_type.FromString,
-            _registered_method=True)
         try:
-            reply: Any = call(request, timeout=timeout_s, metadata=((REQUEST_ID_KEY, context.request_id),))
+            reply = call_method(channel, wire.method, wire.peer_request(context, route), wire.reply_type, timeout_s,
+                                context.request_id)
         except grpc.RpcError as error:
             return Forwarded(*status_of_error(error))
         items = wire.items(reply)
