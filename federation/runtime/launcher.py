@@ -208,7 +208,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     # router, the same requesting side around them; vehicle searches stay bilateral (P2-VRD-1).
     transport: GrpcPeers | RouterTransport = GrpcPeers(channels)
     if federation.topology == "router":
-        transport = RouterTransport(channels, GrpcPeers(channels))
+        transport = RouterTransport(channels, GrpcPeers(channels),
+                                    several_categories=federation.router.several_categories)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
         officers={o.officer_id: o for o in spec.officers},

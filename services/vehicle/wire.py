@@ -12,6 +12,7 @@ from typing import Any
 from google.protobuf.descriptor import MethodDescriptor
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.services.common.errors import InvalidInput
 from prum.services.common.wire import moment, timestamp
 from prum.services.vehicle.exchange import VehicleQuery
 from prum.services.vehicle.model import (
@@ -107,7 +108,10 @@ class VehicleWire:
     method: MethodDescriptor = pb.DESCRIPTOR.services_by_name["VehicleRegisterService"].methods_by_name["Lookup"]
     reply_type = pb.LookupResponse
 
-    def officer_query(self, request: cp_pb2.SearchRequest, max_candidates: int) -> VehicleQuery:
+    def officer_query(self, request: cp_pb2.SearchRequest | cp_pb2.CategoryQuery, max_candidates: int) -> VehicleQuery:
+        if not isinstance(request, cp_pb2.SearchRequest):  # a search across several categories is biometric only
+            raise InvalidInput("a vehicle search is one category's search (`Search`), not part of a search across "
+                               "several", field="category")
         return query_from_key(request.vehicle)
 
     def peer_request(self, context: common_pb2.QueryContext, query: VehicleQuery) -> pb.LookupRequest:

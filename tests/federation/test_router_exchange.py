@@ -267,3 +267,76 @@ def test_with_the_router_down_routed_searches_are_unavailable_and_vehicles_still
         assert statuses(vehicle) == {"NL": "NO_HIT"}  # answered by NL over its bilateral link (P2-VRD-1)
     finally:
         federation.stop()
+
+
+def several_categories_request(probe, target_states=()):  # type: ignore[no-untyped-def]
+    return cp_pb2.SearchSeveralRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="homicide, one suspect's DNA and fingers",
+        case_reference="DE-2026-SV-1", target_states=list(target_states), deadline_ms=10_000, queries=[
+            cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_DNA, profile=profile("DE-T-SV", DONOR)),
+            cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_FINGERPRINT, template=probe)])
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["several-categories", "several-categories-off"])
+def test_one_search_across_dna_and_fingerprints_through_the_router(tmp_path: Path, allowed: bool) -> None:
+    """P2-ROUTER-2: an officer's search of a DNA profile and fingerprints at once; one request id, per-state results
+    per category, both states' logs and the router's per category. Where the federation's router takes no search
+    across several categories (`[router] several_categories = false`), the contact point sends one search per
+    category and the router refuses a `RouteSeveral` from any client, naming the setting."""
+    import numpy as np
+    from prum.afis.v1 import afis_pb2, afis_pb2_grpc
+    from prum.federation.synthetic.afis import mated_probe, population
+    from prum.services.afis.wire import template_to_proto
+
+    text = ROUTED_FEDERATION if allowed else ROUTED_FEDERATION.replace("[router]\n", "[router]\nseveral_categories = false\n")
+    federation = start_routed(tmp_path, text)
+    try:
+        fingers = list(population(np.random.default_rng(2024), 12, prefix="FR-F-"))
+        afis_pb2_grpc.AfisServiceStub(federation.channel("FR")).Ingest(
+            iter([afis_pb2.IngestRequest(template=template_to_proto(t)) for _, t in fingers]), timeout=60)
+        probe = template_to_proto(mated_probe(np.random.default_rng(3), fingers[4][0], "DE-LT-SV", trace=True))
+        reply = federation.contact_point("DE").SearchSeveral(several_categories_request(probe), timeout=30)
+        by_category = {c.category: {r.state: cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_")
+                                    for r in c.results} for c in reply.categories}
+        assert by_category == {common_pb2.CATEGORY_DNA: {"NL": "HIT", "FR": "HIT", "LU": "NOT_READY"},
+                               common_pb2.CATEGORY_FINGERPRINT: {"NL": "NO_HIT", "FR": "HIT", "LU": "NOT_READY"}}
+        fingerprint_fr = {r.state: r for r in reply.categories[1].results}["FR"]
+        assert [c.reference for c in fingerprint_fr.candidates] == ["FR-F-000005"]
+        entries = routed_entries(federation, reply.request_id)
+        assert sorted((q.requested_state, q.category) for q in entries) == [
+            ("FR", common_pb2.CATEGORY_DNA), ("FR", common_pb2.CATEGORY_FINGERPRINT),
+            ("NL", common_pb2.CATEGORY_DNA), ("NL", common_pb2.CATEGORY_FINGERPRINT)]
+        for peer in ("NL", "FR"):  # each requested state logged both categories under the one request id
+            managing = federation.nodes[peer].log.query(request_id=reply.request_id)
+            assert {(e.category, e.message_type) for e in managing} == {
+                (c, m) for c in (Category.DNA, Category.FINGERPRINT) for m in (MessageType.QUERY, MessageType.REPLY)}
+        # The router's RouteSeveral, as a member state's own client would call it.
+        context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE",
+                                          requested_state="EU", officer_id="DE-NCP-01", reason="test")
+        direct = router_pb2.RouteSeveralRequest(context=context, target_states=["NL", "FR"], deadline_ms=5000,
+                                                searches=[
+            router_pb2.CategorySearch(category=common_pb2.CATEGORY_DNA, profile=profile("Q-2", DONOR)),
+            router_pb2.CategorySearch(category=common_pb2.CATEGORY_FINGERPRINT,
+                                      fingerprint=router_pb2.FingerprintQuery(probe=probe))])
+        if allowed:
+            routed = federation.router_client("DE").RouteSeveral(direct, timeout=10)
+            assert [(r.state, r.category, r.status) for r in routed.results] == [
+                ("NL", common_pb2.CATEGORY_DNA, cp_pb2.RESULT_STATUS_HIT),
+                ("NL", common_pb2.CATEGORY_FINGERPRINT, cp_pb2.RESULT_STATUS_NO_HIT),
+                ("FR", common_pb2.CATEGORY_DNA, cp_pb2.RESULT_STATUS_HIT),
+                ("FR", common_pb2.CATEGORY_FINGERPRINT, cp_pb2.RESULT_STATUS_HIT)]
+            assert routed.results[0].WhichOneof("reply") == "dna_reply"
+            assert routed.results[3].WhichOneof("reply") == "fingerprint_reply"
+        else:
+            with pytest.raises(grpc.RpcError) as refused:
+                federation.router_client("DE").RouteSeveral(direct, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "several_categories = false" in (refused.value.details() or "")
+        twice = router_pb2.RouteSeveralRequest()
+        twice.CopyFrom(direct)
+        twice.searches[1].CopyFrom(twice.searches[0])
+        with pytest.raises(grpc.RpcError) as duplicate:
+            federation.router_client("DE").RouteSeveral(twice, timeout=10)
+        assert duplicate.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "twice" in (duplicate.value.details() or "")
+    finally:
+        federation.stop()
