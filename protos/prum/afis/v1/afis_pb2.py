@@ -27,7 +27,7 @@ from prum.common.v1 import common_pb2 as prum_dot_common_dot_v1_dot_common__pb2
 from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17prum/afis/v1/afis.proto\x12\x0cprum.afis.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\"h\n\x07Minutia\x12\t\n\x01x\x18\x01 \x01(\x05\x12\t\n\x01y\x18\x02 \x01(\x05\x12\r\n\x05\x61ngle\x18\x03 \x01(\x05\x12\'\n\x04type\x18\x04 \x01(\x0e\x32\x19.prum.afis.v1.MinutiaType\x12\x0f\n\x07quality\x18\x05 \x01(\x05\"\xfd\x01\n\x08Template\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x30\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.prum.afis.v1.TemplateKindB\x06\xda\x93\x19\x02\x08\x01\x12\x35\n\x0f\x66inger_position\x18\x03 \x01(\x0e\x32\x1c.prum.afis.v1.FingerPosition\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x16\n\x0eresolution_ppi\x18\x06 \x01(\x05\x12\x32\n\x08minutiae\x18\x07 \x03(\x0b\x32\x15.prum.afis.v1.MinutiaB\t\xda\x93\x19\x05\x08\x01\x18\xff\x01\"\x81\x01\n\tCandidate\x12\x11\n\treference\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.prum.afis.v1.TemplateKind\x12\r\n\x05score\x18\x03 \x01(\x01\x12(\n\x08template\x18\x04 \x01(\x0b\x32\x16.prum.afis.v1.Template\"\x98\x01\n\rSearchRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12-\n\x05probe\x18\x02 \x01(\x0b\x32\x16.prum.afis.v1.TemplateB\x06\xda\x93\x19\x02\x08\x01\x12!\n\x0emax_candidates\x18\x03 \x01(\x05\x42\t\xda\x93\x19\x05\x30\x00\x38\xe8\x07\"\xc4\x01\n\x0eSearchResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12+\n\ncandidates\x18\x02 \x03(\x0b\x32\x17.prum.afis.v1.Candidate\x12 \n\x18remaining_daily_capacity\x18\x03 \x01(\x05\x12\x36\n\x12\x63\x61pacity_resets_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\rIngestRequest\x12\x30\n\x08template\x18\x01 \x01(\x0b\x32\x16.prum.afis.v1.TemplateB\x06\xda\x93\x19\x02\x08\x01\"6\n\x0eIngestResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x03\x12\x12\n\nrejections\x18\x02 \x03(\t\".\n\rDeleteRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\"!\n\x0e\x44\x65leteResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"\x15\n\x13GetFileStatsRequest\")\n\x14GetFileStatsResponse\x12\x11\n\ttemplates\x18\x01 \x01(\x03*x\n\x0cTemplateKind\x12\x1d\n\x19TEMPLATE_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fTEMPLATE_KIND_IDENTIFIED_PERSON\x10\x01\x12$\n TEMPLATE_KIND_UNIDENTIFIED_TRACE\x10\x02*\xf8\x02\n\x0e\x46ingerPosition\x12\x1f\n\x1b\x46INGER_POSITION_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x46INGER_POSITION_RIGHT_THUMB\x10\x01\x12\x1f\n\x1b\x46INGER_POSITION_RIGHT_INDEX\x10\x02\x12 \n\x1c\x46INGER_POSITION_RIGHT_MIDDLE\x10\x03\x12\x1e\n\x1a\x46INGER_POSITION_RIGHT_RING\x10\x04\x12 \n\x1c\x46INGER_POSITION_RIGHT_LITTLE\x10\x05\x12\x1e\n\x1a\x46INGER_POSITION_LEFT_THUMB\x10\x06\x12\x1e\n\x1a\x46INGER_POSITION_LEFT_INDEX\x10\x07\x12\x1f\n\x1b\x46INGER_POSITION_LEFT_MIDDLE\x10\x08\x12\x1d\n\x19\x46INGER_POSITION_LEFT_RING\x10\t\x12\x1f\n\x1b\x46INGER_POSITION_LEFT_LITTLE\x10\n*\x80\x01\n\x0bMinutiaType\x12\x1c\n\x18MINUTIA_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19MINUTIA_TYPE_RIDGE_ENDING\x10\x01\x12\x1c\n\x18MINUTIA_TYPE_BIFURCATION\x10\x02\x12\x16\n\x12MINUTIA_TYPE_OTHER\x10\x03\x32\xb5\x02\n\x0b\x41\x66isService\x12\x43\n\x06Search\x12\x1b.prum.afis.v1.SearchRequest\x1a\x1c.prum.afis.v1.SearchResponse\x12\x45\n\x06Ingest\x12\x1b.prum.afis.v1.IngestRequest\x1a\x1c.prum.afis.v1.IngestResponse(\x01\x12\x43\n\x06\x44\x65lete\x12\x1b.prum.afis.v1.DeleteRequest\x1a\x1c.prum.afis.v1.DeleteResponse\x12U\n\x0cGetFileStats\x12!.prum.afis.v1.GetFileStatsRequest\x1a\".prum.afis.v1.GetFileStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17prum/afis/v1/afis.proto\x12\x0cprum.afis.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\"h\n\x07Minutia\x12\t\n\x01x\x18\x01 \x01(\x05\x12\t\n\x01y\x18\x02 \x01(\x05\x12\r\n\x05\x61ngle\x18\x03 \x01(\x05\x12\'\n\x04type\x18\x04 \x01(\x0e\x32\x19.prum.afis.v1.MinutiaType\x12\x0f\n\x07quality\x18\x05 \x01(\x05\"\xfd\x01\n\x08Template\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x30\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.prum.afis.v1.TemplateKindB\x06\xda\x93\x19\x02\x08\x01\x12\x35\n\x0f\x66inger_position\x18\x03 \x01(\x0e\x32\x1c.prum.afis.v1.FingerPosition\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x16\n\x0eresolution_ppi\x18\x06 \x01(\x05\x12\x32\n\x08minutiae\x18\x07 \x03(\x0b\x32\x15.prum.afis.v1.MinutiaB\t\xda\x93\x19\x05\x08\x01\x18\xff\x01\"\xb1\x01\n\tCandidate\x12\x11\n\treference\x18\x01 \x01(\t\x12(\n\x04kind\x18\x02 \x01(\x0e\x32\x1a.prum.afis.v1.TemplateKind\x12\r\n\x05score\x18\x03 \x01(\x01\x12(\n\x08template\x18\x04 \x01(\x0b\x32\x16.prum.afis.v1.Template\x12.\n\nevaluation\x18\x05 \x01(\x0b\x32\x1a.prum.common.v1.Evaluation\"\x98\x01\n\rSearchRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12-\n\x05probe\x18\x02 \x01(\x0b\x32\x16.prum.afis.v1.TemplateB\x06\xda\x93\x19\x02\x08\x01\x12!\n\x0emax_candidates\x18\x03 \x01(\x05\x42\t\xda\x93\x19\x05\x30\x00\x38\xe8\x07\"\xc4\x01\n\x0eSearchResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12+\n\ncandidates\x18\x02 \x03(\x0b\x32\x17.prum.afis.v1.Candidate\x12 \n\x18remaining_daily_capacity\x18\x03 \x01(\x05\x12\x36\n\x12\x63\x61pacity_resets_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\rIngestRequest\x12\x30\n\x08template\x18\x01 \x01(\x0b\x32\x16.prum.afis.v1.TemplateB\x06\xda\x93\x19\x02\x08\x01\"6\n\x0eIngestResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x03\x12\x12\n\nrejections\x18\x02 \x03(\t\".\n\rDeleteRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\"!\n\x0e\x44\x65leteResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"\x15\n\x13GetFileStatsRequest\")\n\x14GetFileStatsResponse\x12\x11\n\ttemplates\x18\x01 \x01(\x03*x\n\x0cTemplateKind\x12\x1d\n\x19TEMPLATE_KIND_UNSPECIFIED\x10\x00\x12#\n\x1fTEMPLATE_KIND_IDENTIFIED_PERSON\x10\x01\x12$\n TEMPLATE_KIND_UNIDENTIFIED_TRACE\x10\x02*\xf8\x02\n\x0e\x46ingerPosition\x12\x1f\n\x1b\x46INGER_POSITION_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x46INGER_POSITION_RIGHT_THUMB\x10\x01\x12\x1f\n\x1b\x46INGER_POSITION_RIGHT_INDEX\x10\x02\x12 \n\x1c\x46INGER_POSITION_RIGHT_MIDDLE\x10\x03\x12\x1e\n\x1a\x46INGER_POSITION_RIGHT_RING\x10\x04\x12 \n\x1c\x46INGER_POSITION_RIGHT_LITTLE\x10\x05\x12\x1e\n\x1a\x46INGER_POSITION_LEFT_THUMB\x10\x06\x12\x1e\n\x1a\x46INGER_POSITION_LEFT_INDEX\x10\x07\x12\x1f\n\x1b\x46INGER_POSITION_LEFT_MIDDLE\x10\x08\x12\x1d\n\x19\x46INGER_POSITION_LEFT_RING\x10\t\x12\x1f\n\x1b\x46INGER_POSITION_LEFT_LITTLE\x10\n*\x80\x01\n\x0bMinutiaType\x12\x1c\n\x18MINUTIA_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19MINUTIA_TYPE_RIDGE_ENDING\x10\x01\x12\x1c\n\x18MINUTIA_TYPE_BIFURCATION\x10\x02\x12\x16\n\x12MINUTIA_TYPE_OTHER\x10\x03\x32\xb5\x02\n\x0b\x41\x66isService\x12\x43\n\x06Search\x12\x1b.prum.afis.v1.SearchRequest\x1a\x1c.prum.afis.v1.SearchResponse\x12\x45\n\x06Ingest\x12\x1b.prum.afis.v1.IngestRequest\x1a\x1c.prum.afis.v1.IngestResponse(\x01\x12\x43\n\x06\x44\x65lete\x12\x1b.prum.afis.v1.DeleteRequest\x1a\x1c.prum.afis.v1.DeleteResponse\x12U\n\x0cGetFileStats\x12!.prum.afis.v1.GetFileStatsRequest\x1a\".prum.afis.v1.GetFileStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,34 +50,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INGESTREQUEST'].fields_by_name['template']._serialized_options = b'\332\223\031\002\010\001'
   _globals['_DELETEREQUEST'].fields_by_name['reference']._loaded_options = None
   _globals['_DELETEREQUEST'].fields_by_name['reference']._serialized_options = b'\332\223\031\006\010\001\020@(\004'
-  _globals['_TEMPLATEKIND']._serialized_start=1251
-  _globals['_TEMPLATEKIND']._serialized_end=1371
-  _globals['_FINGERPOSITION']._serialized_start=1374
-  _globals['_FINGERPOSITION']._serialized_end=1750
-  _globals['_MINUTIATYPE']._serialized_start=1753
-  _globals['_MINUTIATYPE']._serialized_end=1881
+  _globals['_TEMPLATEKIND']._serialized_start=1299
+  _globals['_TEMPLATEKIND']._serialized_end=1419
+  _globals['_FINGERPOSITION']._serialized_start=1422
+  _globals['_FINGERPOSITION']._serialized_end=1798
+  _globals['_MINUTIATYPE']._serialized_start=1801
+  _globals['_MINUTIATYPE']._serialized_end=1929
   _globals['_MINUTIA']._serialized_start=131
   _globals['_MINUTIA']._serialized_end=235
   _globals['_TEMPLATE']._serialized_start=238
   _globals['_TEMPLATE']._serialized_end=491
   _globals['_CANDIDATE']._serialized_start=494
-  _globals['_CANDIDATE']._serialized_end=623
-  _globals['_SEARCHREQUEST']._serialized_start=626
-  _globals['_SEARCHREQUEST']._serialized_end=778
-  _globals['_SEARCHRESPONSE']._serialized_start=781
-  _globals['_SEARCHRESPONSE']._serialized_end=977
-  _globals['_INGESTREQUEST']._serialized_start=979
-  _globals['_INGESTREQUEST']._serialized_end=1044
-  _globals['_INGESTRESPONSE']._serialized_start=1046
-  _globals['_INGESTRESPONSE']._serialized_end=1100
-  _globals['_DELETEREQUEST']._serialized_start=1102
-  _globals['_DELETEREQUEST']._serialized_end=1148
-  _globals['_DELETERESPONSE']._serialized_start=1150
-  _globals['_DELETERESPONSE']._serialized_end=1183
-  _globals['_GETFILESTATSREQUEST']._serialized_start=1185
-  _globals['_GETFILESTATSREQUEST']._serialized_end=1206
-  _globals['_GETFILESTATSRESPONSE']._serialized_start=1208
-  _globals['_GETFILESTATSRESPONSE']._serialized_end=1249
-  _globals['_AFISSERVICE']._serialized_start=1884
-  _globals['_AFISSERVICE']._serialized_end=2193
+  _globals['_CANDIDATE']._serialized_end=671
+  _globals['_SEARCHREQUEST']._serialized_start=674
+  _globals['_SEARCHREQUEST']._serialized_end=826
+  _globals['_SEARCHRESPONSE']._serialized_start=829
+  _globals['_SEARCHRESPONSE']._serialized_end=1025
+  _globals['_INGESTREQUEST']._serialized_start=1027
+  _globals['_INGESTREQUEST']._serialized_end=1092
+  _globals['_INGESTRESPONSE']._serialized_start=1094
+  _globals['_INGESTRESPONSE']._serialized_end=1148
+  _globals['_DELETEREQUEST']._serialized_start=1150
+  _globals['_DELETEREQUEST']._serialized_end=1196
+  _globals['_DELETERESPONSE']._serialized_start=1198
+  _globals['_DELETERESPONSE']._serialized_end=1231
+  _globals['_GETFILESTATSREQUEST']._serialized_start=1233
+  _globals['_GETFILESTATSREQUEST']._serialized_end=1254
+  _globals['_GETFILESTATSRESPONSE']._serialized_start=1256
+  _globals['_GETFILESTATSRESPONSE']._serialized_end=1297
+  _globals['_AFISSERVICE']._serialized_start=1932
+  _globals['_AFISSERVICE']._serialized_end=2241
 # @@protoc_insertion_point(module_scope)

@@ -182,11 +182,18 @@ class Candidate(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
+    EVALUATION_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
     kind: Global___TemplateKind.ValueType
     score: _builtins.float
     @_builtins.property
     def template(self) -> Global___Template: ...
+    @_builtins.property
+    def evaluation(self) -> _common_pb2.Evaluation:
+        """Europol's evaluation codes and analysis work file of the candidate (EUR-1, P2-EUROPOL-2); set only on
+        candidates Europol supplies, absent on a state's. Optional.
+        """
+
     def __init__(
         self,
         *,
@@ -194,10 +201,11 @@ class Candidate(_message.Message):
         kind: Global___TemplateKind.ValueType = ...,
         score: _builtins.float = ...,
         template: Global___Template | None = ...,
+        evaluation: _common_pb2.Evaluation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation", "template", b"template"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "reference", b"reference", "score", b"score", "template", b"template"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation", "kind", b"kind", "reference", b"reference", "score", b"score", "template", b"template"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -46,6 +46,149 @@ CATEGORY_ROUTER_CONNECTION: Category.ValueType  # 5
 """A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
 Global___Category: _TypeAlias = Category  # noqa: Y015
 
+class _SearchPurpose:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SearchPurposeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SearchPurpose.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SEARCH_PURPOSE_UNSPECIFIED: _SearchPurpose.ValueType  # 0
+    """Not given: read as SEARCH_PURPOSE_CRIMINAL_INVESTIGATION, so clients older than the field keep working."""
+    SEARCH_PURPOSE_CRIMINAL_INVESTIGATION: _SearchPurpose.ValueType  # 1
+    """The prevention and investigation of criminal offences (2008/615 Art 3, 9, 12): allowed to every state."""
+    SEARCH_PURPOSE_MISSING_PERSON: _SearchPurpose.ValueType  # 2
+    """A search for a missing person (P2-SCOPE-1), where the searching state's national law allows it."""
+    SEARCH_PURPOSE_HUMAN_REMAINS: _SearchPurpose.ValueType  # 3
+    """The identification of human remains (P2-SCOPE-1), where the searching state's national law allows it."""
+    SEARCH_PURPOSE_EUROPOL_CROSS_CHECKING: _SearchPurpose.ValueType  # 4
+    """Europol only: cross-checking to find links between information (Art 18(2)(a) Regulation 2016/794)."""
+    SEARCH_PURPOSE_EUROPOL_OPERATIONAL_ANALYSIS: _SearchPurpose.ValueType  # 5
+    """Europol only: operational analysis (Art 18(2)(c) Regulation 2016/794)."""
+    SEARCH_PURPOSE_EUROPOL_STRATEGIC_ANALYSIS: _SearchPurpose.ValueType  # 6
+    """Europol only: strategic or thematic analysis (Art 18(2)(b)): not a basis for searching the states'
+    data (P2-EUROPOL-1); a search that names it is refused.
+    """
+
+class SearchPurpose(_SearchPurpose, metaclass=_SearchPurposeEnumTypeWrapper):
+    """Why a search is made (P2-SCOPE-1, P2-EUROPOL-1): carried in every query context and logged on both sides.
+    A state searches for a purpose its national law allows (a setting of the federation file, known to every
+    state); Europol searches the states only for its tasks under Art 18(2)(a) and (c) of Regulation 2016/794.
+    """
+
+SEARCH_PURPOSE_UNSPECIFIED: SearchPurpose.ValueType  # 0
+"""Not given: read as SEARCH_PURPOSE_CRIMINAL_INVESTIGATION, so clients older than the field keep working."""
+SEARCH_PURPOSE_CRIMINAL_INVESTIGATION: SearchPurpose.ValueType  # 1
+"""The prevention and investigation of criminal offences (2008/615 Art 3, 9, 12): allowed to every state."""
+SEARCH_PURPOSE_MISSING_PERSON: SearchPurpose.ValueType  # 2
+"""A search for a missing person (P2-SCOPE-1), where the searching state's national law allows it."""
+SEARCH_PURPOSE_HUMAN_REMAINS: SearchPurpose.ValueType  # 3
+"""The identification of human remains (P2-SCOPE-1), where the searching state's national law allows it."""
+SEARCH_PURPOSE_EUROPOL_CROSS_CHECKING: SearchPurpose.ValueType  # 4
+"""Europol only: cross-checking to find links between information (Art 18(2)(a) Regulation 2016/794)."""
+SEARCH_PURPOSE_EUROPOL_OPERATIONAL_ANALYSIS: SearchPurpose.ValueType  # 5
+"""Europol only: operational analysis (Art 18(2)(c) Regulation 2016/794)."""
+SEARCH_PURPOSE_EUROPOL_STRATEGIC_ANALYSIS: SearchPurpose.ValueType  # 6
+"""Europol only: strategic or thematic analysis (Art 18(2)(b)): not a basis for searching the states'
+data (P2-EUROPOL-1); a search that names it is refused.
+"""
+Global___SearchPurpose: _TypeAlias = SearchPurpose  # noqa: Y015
+
+class _SourceReliability:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SourceReliabilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SourceReliability.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SOURCE_RELIABILITY_UNSPECIFIED: _SourceReliability.ValueType  # 0
+    SOURCE_RELIABILITY_A: _SourceReliability.ValueType  # 1
+    """A: no doubt about the source's authenticity, trustworthiness and competence."""
+    SOURCE_RELIABILITY_B: _SourceReliability.ValueType  # 2
+    """B: a source whose information has in most cases proved reliable."""
+    SOURCE_RELIABILITY_C: _SourceReliability.ValueType  # 3
+    """C: a source whose information has in most cases proved unreliable."""
+    SOURCE_RELIABILITY_D: _SourceReliability.ValueType  # 4
+    """D: the reliability of the source cannot be assessed."""
+
+class SourceReliability(_SourceReliability, metaclass=_SourceReliabilityEnumTypeWrapper):
+    """How reliable the source of an item Europol holds is (EUR-1): the 4x4 evaluation of Europol's analysis work
+    files; only Europol's replies carry it.
+    """
+
+SOURCE_RELIABILITY_UNSPECIFIED: SourceReliability.ValueType  # 0
+SOURCE_RELIABILITY_A: SourceReliability.ValueType  # 1
+"""A: no doubt about the source's authenticity, trustworthiness and competence."""
+SOURCE_RELIABILITY_B: SourceReliability.ValueType  # 2
+"""B: a source whose information has in most cases proved reliable."""
+SOURCE_RELIABILITY_C: SourceReliability.ValueType  # 3
+"""C: a source whose information has in most cases proved unreliable."""
+SOURCE_RELIABILITY_D: SourceReliability.ValueType  # 4
+"""D: the reliability of the source cannot be assessed."""
+Global___SourceReliability: _TypeAlias = SourceReliability  # noqa: Y015
+
+class _InformationReliability:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InformationReliabilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_InformationReliability.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INFORMATION_RELIABILITY_UNSPECIFIED: _InformationReliability.ValueType  # 0
+    INFORMATION_RELIABILITY_1: _InformationReliability.ValueType  # 1
+    """1: its accuracy is not in doubt."""
+    INFORMATION_RELIABILITY_2: _InformationReliability.ValueType  # 2
+    """2: known personally to the source but not to the official passing it on."""
+    INFORMATION_RELIABILITY_3: _InformationReliability.ValueType  # 3
+    """3: not known personally to the source, but corroborated by other information already recorded."""
+    INFORMATION_RELIABILITY_4: _InformationReliability.ValueType  # 4
+    """4: not known personally to the source and cannot be corroborated."""
+
+class InformationReliability(_InformationReliability, metaclass=_InformationReliabilityEnumTypeWrapper):
+    """How reliable an item itself is (EUR-1)."""
+
+INFORMATION_RELIABILITY_UNSPECIFIED: InformationReliability.ValueType  # 0
+INFORMATION_RELIABILITY_1: InformationReliability.ValueType  # 1
+"""1: its accuracy is not in doubt."""
+INFORMATION_RELIABILITY_2: InformationReliability.ValueType  # 2
+"""2: known personally to the source but not to the official passing it on."""
+INFORMATION_RELIABILITY_3: InformationReliability.ValueType  # 3
+"""3: not known personally to the source, but corroborated by other information already recorded."""
+INFORMATION_RELIABILITY_4: InformationReliability.ValueType  # 4
+"""4: not known personally to the source and cannot be corroborated."""
+Global___InformationReliability: _TypeAlias = InformationReliability  # noqa: Y015
+
+@_typing.final
+class Evaluation(_message.Message):
+    """The evaluation codes that travel with an item Europol supplies (EUR-1): both set on Europol's items, absent on
+    every state's.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    INFORMATION_FIELD_NUMBER: _builtins.int
+    FILE_FIELD_NUMBER: _builtins.int
+    source: Global___SourceReliability.ValueType
+    """A to D."""
+    information: Global___InformationReliability.ValueType
+    """1 to 4."""
+    file: _builtins.str
+    """The analysis work file the item belongs to (EUR-2: the file of each retrieval). Optional; an identifier of at
+    most 64 characters.
+    """
+    def __init__(
+        self,
+        *,
+        source: Global___SourceReliability.ValueType = ...,
+        information: Global___InformationReliability.ValueType = ...,
+        file: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file", b"file", "information", b"information", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Evaluation: _TypeAlias = Evaluation  # noqa: Y015
+
 @_typing.final
 class QueryContext(_message.Message):
     """Carried by every cross-border call. The requested service takes the requesting state from the
@@ -62,6 +205,7 @@ class QueryContext(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     CASE_REFERENCE_FIELD_NUMBER: _builtins.int
     SENT_AT_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Unique id of this request, chosen by the requesting NCP. Required; a UUID (36 characters)."""
     requesting_state: _builtins.str
@@ -76,6 +220,11 @@ class QueryContext(_message.Message):
     """Why the query was made (LOG-2). Required; text of at most 500 characters."""
     case_reference: _builtins.str
     """National case or file reference of the requesting state. Optional; at most 128 characters."""
+    purpose: Global___SearchPurpose.ValueType
+    """Why the search is made (P2-SCOPE-1; Europol's task, P2-EUROPOL-1). Optional; unspecified means a criminal
+    investigation. A purpose the requesting state's law does not allow, and a Europol search without
+    Art 18(2)(a) or (c), are refused (PERMISSION_DENIED) and logged.
+    """
     @_builtins.property
     def sent_at(self) -> _timestamp_pb2.Timestamp:
         """When the requesting NCP sent the request. Optional."""
@@ -91,10 +240,11 @@ class QueryContext(_message.Message):
         reason: _builtins.str = ...,
         case_reference: _builtins.str = ...,
         sent_at: _timestamp_pb2.Timestamp | None = ...,
+        purpose: Global___SearchPurpose.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sent_at", b"sent_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "reason", b"reason", "request_id", b"request_id", "requested_state", b"requested_state", "requesting_state", b"requesting_state", "sent_at", b"sent_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "purpose", b"purpose", "reason", b"reason", "request_id", b"request_id", "requested_state", b"requested_state", "requesting_state", b"requesting_state", "sent_at", b"sent_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -169,6 +169,7 @@ class SearchRequest(_message.Message):
     TEMPLATE_FIELD_NUMBER: _builtins.int
     VEHICLE_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
     """The authorised officer who runs the query (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
     ordering_officer_id: _builtins.str
@@ -182,6 +183,10 @@ class SearchRequest(_message.Message):
     deadline_ms: _builtins.int
     """One deadline for the whole fan-out, in milliseconds. Optional; 0 to 600000, 0 meaning the contact
     point's default (the federation's deadline_ms).
+    """
+    purpose: _common_pb2.SearchPurpose.ValueType
+    """Why (P2-SCOPE-1; Europol's task, P2-EUROPOL-1): carried in every query context. Optional; unspecified means
+    a criminal investigation. Refused (PERMISSION_DENIED) when this state's law does not allow it.
     """
     @_builtins.property
     def target_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -206,10 +211,11 @@ class SearchRequest(_message.Message):
         template: _afis_pb2.Template | None = ...,
         vehicle: Global___VehicleKey | None = ...,
         deadline_ms: _builtins.int = ...,
+        purpose: _common_pb2.SearchPurpose.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "profile", b"profile", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015

@@ -165,6 +165,7 @@ class Hit(_message.Message):
     MATCHING_PROFILE_FIELD_NUMBER: _builtins.int
     CONTESTED_FIELD_NUMBER: _builtins.int
     MARKING_NOTE_FIELD_NUMBER: _builtins.int
+    EVALUATION_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
     kind: Global___ProfileKind.ValueType
     match_class: Global___MatchClass.ValueType
@@ -179,6 +180,12 @@ class Hit(_message.Message):
     def matching_profile(self) -> Global___Profile:
         """The matching profile, as normalised by the requested state."""
 
+    @_builtins.property
+    def evaluation(self) -> _common_pb2.Evaluation:
+        """Europol's evaluation codes and analysis work file of the hit (EUR-1, P2-EUROPOL-2); set only on hits
+        Europol supplies from third-country data, absent on a state's. Optional.
+        """
+
     def __init__(
         self,
         *,
@@ -190,10 +197,11 @@ class Hit(_message.Message):
         matching_profile: Global___Profile | None = ...,
         contested: _builtins.bool = ...,
         marking_note: _builtins.str = ...,
+        evaluation: _common_pb2.Evaluation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["matching_profile", b"matching_profile"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evaluation", b"evaluation", "matching_profile", b"matching_profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contested", b"contested", "kind", b"kind", "loci_compared", b"loci_compared", "loci_matched", b"loci_matched", "marking_note", b"marking_note", "match_class", b"match_class", "matching_profile", b"matching_profile", "reference", b"reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contested", b"contested", "evaluation", b"evaluation", "kind", b"kind", "loci_compared", b"loci_compared", "loci_matched", b"loci_matched", "marking_note", b"marking_note", "match_class", b"match_class", "matching_profile", b"matching_profile", "reference", b"reference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

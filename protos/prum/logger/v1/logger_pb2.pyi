@@ -147,6 +147,7 @@ class Entry(_message.Message):
     RECORDED_AT_FIELD_NUMBER: _builtins.int
     PREVIOUS_HASH_FIELD_NUMBER: _builtins.int
     HASH_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position in this state's log, from 1; set by the logger."""
     kind: Global___EntryKind.ValueType
@@ -189,6 +190,10 @@ class Entry(_message.Message):
     """Hex SHA-256 of the previous entry (LOG-5); set by the logger. At most 64 characters."""
     hash: _builtins.str
     """Hex SHA-256 of this entry; set by the logger. At most 64 characters."""
+    purpose: _common_pb2.SearchPurpose.ValueType
+    """Why the search was made (P2-SCOPE-1, P2-EUROPOL-1), as its query context said; unspecified means a criminal
+    investigation. Optional.
+    """
     @_builtins.property
     def recorded_at(self) -> _timestamp_pb2.Timestamp:
         """Date and exact time; set by the logger from its clock."""
@@ -216,10 +221,11 @@ class Entry(_message.Message):
         recorded_at: _timestamp_pb2.Timestamp | None = ...,
         previous_hash: _builtins.str = ...,
         hash: _builtins.str = ...,
+        purpose: _common_pb2.SearchPurpose.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "data_supplied", b"data_supplied", "hash", b"hash", "hit_count", b"hit_count", "kind", b"kind", "logging_state", b"logging_state", "message_type", b"message_type", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "outcome", b"outcome", "previous_hash", b"previous_hash", "reason", b"reason", "recorded_at", b"recorded_at", "reply_id", b"reply_id", "request_id", b"request_id", "requested_state", b"requested_state", "requesting_state", b"requesting_state", "sequence", b"sequence", "side", b"side"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "data_supplied", b"data_supplied", "hash", b"hash", "hit_count", b"hit_count", "kind", b"kind", "logging_state", b"logging_state", "message_type", b"message_type", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "outcome", b"outcome", "previous_hash", b"previous_hash", "purpose", b"purpose", "reason", b"reason", "recorded_at", b"recorded_at", "reply_id", b"reply_id", "request_id", b"request_id", "requested_state", b"requested_state", "requesting_state", b"requesting_state", "sequence", b"sequence", "side", b"side"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
