@@ -19,6 +19,10 @@ STATE_CODE = re.compile(r"\A[A-Z]{2}\Z")
 #: federation's CA. Not a member state's code (ISO 3166 reserves "EU" for the Union), so no state can hold it.
 ROUTER = "EU"
 
+#: The identity of Europol as a participant of the Prüm II federation (Regulation (EU) 2024/982 Art 48-49): the code
+#: in its certificate's subject. From ISO 3166's user-assigned range (AA, QM-QZ, XA-XZ, ZZ), so no state holds it.
+EUROPOL = "XP"
+
 
 def is_state_code(value: object) -> bool:
     """Whether `value` is a state code ("NL"), never an exception whatever it is."""

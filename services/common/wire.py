@@ -11,6 +11,7 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.services.common.category import Category
 from prum.services.common.fan_out import ResultStatus
+from prum.services.common.purpose import SearchPurpose
 
 CATEGORY_TO_PROTO = {
     Category.DNA: common_pb2.CATEGORY_DNA,
@@ -58,3 +59,22 @@ STATUS_TO_PROTO: dict[ResultStatus, cp_pb2.ResultStatus.ValueType] = {
     status: cp_pb2.ResultStatus.Value(f"RESULT_STATUS_{status.value}") for status in ResultStatus}
 #: Keyed by plain int: a message's field holds any number, not only the enum's.
 STATUS_FROM_PROTO: dict[int, ResultStatus] = {v: k for k, v in STATUS_TO_PROTO.items()}
+
+
+#: Why a search is made (P2-SCOPE-1, P2-EUROPOL-1), as every query context and log entry carries it.
+PURPOSE_TO_PROTO: dict[SearchPurpose, common_pb2.SearchPurpose.ValueType] = {
+    purpose: common_pb2.SearchPurpose.Value(f"SEARCH_PURPOSE_{purpose.name}") for purpose in SearchPurpose}
+#: Keyed by plain int; the unspecified zero value is a criminal investigation (clients older than the field).
+PURPOSE_FROM_PROTO: dict[int, SearchPurpose] = {
+    common_pb2.SEARCH_PURPOSE_UNSPECIFIED: SearchPurpose.CRIMINAL_INVESTIGATION,
+    **{v: k for k, v in PURPOSE_TO_PROTO.items()}}
+
+
+def purpose_from_proto(value: int, field: str = "purpose") -> SearchPurpose:
+    from prum.services.common.errors import InvalidInput
+
+    try:
+        return PURPOSE_FROM_PROTO[value]
+    except KeyError:
+        raise InvalidInput(f"{value} is not a search purpose; allowed: "
+                           f"{', '.join(common_pb2.SearchPurpose.keys())}", field=field) from None

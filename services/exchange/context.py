@@ -11,6 +11,7 @@ from datetime import datetime
 
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.identity import is_state_code
+from prum.services.common.purpose import SearchPurpose
 
 
 def check_state_code(value: str, field_name: str) -> str:
@@ -32,6 +33,8 @@ class QueryContext:
     reason: str = ""
     case_reference: str = ""
     sent_at: datetime | None = None
+    #: Why (P2-SCOPE-1; Europol's task, P2-EUROPOL-1); a criminal investigation unless given.
+    purpose: SearchPurpose = SearchPurpose.CRIMINAL_INVESTIGATION
 
     def validate(self) -> None:
         if not self.request_id:

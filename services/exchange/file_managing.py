@@ -12,13 +12,15 @@ log (PUR-2). Every data service of a state shares its one `FileManagingSide`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.errors import GateClosed, IdentityMismatch, PrumError
-from prum.services.common.identity import check_claim
+from prum.services.common.errors import GateClosed, IdentityMismatch, NotAuthorised, PrumError
+from prum.services.common.identity import EUROPOL, ROUTER, check_claim
+from prum.services.common.purpose import SearchPurpose, check_purpose
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.exchange.plugin import CategoryPlugin, Supply
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -38,6 +40,9 @@ class FileManagingSide:
     readiness: ReadinessBook
     log: ProtocolLog
     clock: Clock = field(default_factory=SystemClock)
+    #: The purposes each state's national law allows besides a criminal investigation (P2-SCOPE-1), from the
+    #: federation file: a search for a purpose its requesting state has not declared is refused and logged.
+    purposes: Mapping[str, frozenset[SearchPurpose]] = field(default_factory=dict)
 
     def answer(self, plugin: CategoryPlugin[Q, F, S, Any], file: F, context: QueryContext,
                certified_state: str | None, query: Q) -> tuple[ReplyHeader, S]:
@@ -56,6 +61,13 @@ class FileManagingSide:
             raise IdentityMismatch(
                 f"this is {self.state}'s service, but the request is addressed to {context.requested_state}")
         try:
+            # Why the search is made: allowed to the requesting state (P2-SCOPE-1), Europol's only for its tasks
+            # under Art 18(2)(a) and (c) and only through the router (P2-EUROPOL-1).
+            check_purpose(context.requesting_state, context.purpose, self.purposes,
+                          f"refused by the requested state {self.state}")
+            if context.requesting_state == EUROPOL and certified_state not in (None, ROUTER):
+                raise NotAuthorised("Europol's biometric searches of the states' data pass the Prüm II router "
+                                    "(P2-EUROPOL-1); no bilateral search is taken from it")
             for state, partner in ((self.state, context.requesting_state), (context.requesting_state, self.state)):
                 # Ready, or one of the test queries of an open pilot run between the two, once (GATE-1).
                 if not self.readiness.admits(state, category, partner, context.case_reference, context.request_id):
@@ -80,7 +92,7 @@ class FileManagingSide:
             "requesting_state": context.requesting_state, "requested_state": self.state,
             "request_id": context.request_id, "reply_id": header.reply_id, "officer_id": context.officer_id,
             "ordering_officer_id": context.ordering_officer_id, "reason": context.reason,
-            "case_reference": context.case_reference}
+            "case_reference": context.case_reference, "purpose": context.purpose}
         receipt = LogEntry.new(kind=EntryKind.AUTOMATED_RECEIPT, message_type=MessageType.QUERY,
                                data_supplied=canonical_json(query_data), outcome=Outcome.NONE, hit_count=0,
                                **common)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,6 +28,7 @@ from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
 from prum.services.common.fan_out import ResultStatus, fan_out
+from prum.services.common.purpose import SearchPurpose, check_purpose
 from prum.services.exchange.context import QueryContext, ReplyHeader, check_state_code
 from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -97,6 +98,8 @@ class OfficerSearch(Generic[Q, I]):
     case_reference: str = ""
     target_states: Sequence[str] = ()
     deadline_ms: int = 0
+    #: Why (P2-SCOPE-1; Europol's task, P2-EUROPOL-1): checked against what this state may search for.
+    purpose: SearchPurpose = SearchPurpose.CRIMINAL_INVESTIGATION
 
     @property
     def category(self) -> Category:
@@ -122,6 +125,11 @@ class ContactPoint:
     clock: Clock = field(default_factory=SystemClock)
     deadline_ms: int = 3000
     max_parallel: int = 32
+    #: The purposes each state's national law allows besides a criminal investigation (P2-SCOPE-1), from the
+    #: federation file: this state's decides what its officers may search for.
+    purposes: Mapping[str, frozenset[SearchPurpose]] = field(default_factory=dict)
+    #: Participants searched only when named, never by a search of all states (Europol, P2-EUROPOL-2).
+    named_only: frozenset[str] = frozenset()
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -133,12 +141,13 @@ class ContactPoint:
 
     def outgoing_context(self, requested_state: str, officer_id: str, ordering_officer_id: str, reason: str,
                          case_reference: str = "", request_id: str | None = None,
-                         sent_at: datetime | None = None) -> QueryContext:
+                         sent_at: datetime | None = None,
+                         purpose: SearchPurpose = SearchPurpose.CRIMINAL_INVESTIGATION) -> QueryContext:
         """The context of one call from this state to `requested_state` (a new request id unless given)."""
         return QueryContext(
             request_id=request_id or str(uuid.uuid4()), requesting_state=self.state,
             requested_state=requested_state, officer_id=officer_id, ordering_officer_id=ordering_officer_id,
-            reason=reason, case_reference=case_reference, sent_at=sent_at or self.clock.now())
+            reason=reason, case_reference=case_reference, sent_at=sent_at or self.clock.now(), purpose=purpose)
 
     def authorise(self, officer_id: str) -> Officer:
         officer = self.officers.get(officer_id)
@@ -153,7 +162,7 @@ class ContactPoint:
     def _targets(self, requested: Sequence[str]) -> list[str]:
         peers = [m for m in self.members if m != self.state]
         if not requested:
-            return peers
+            return [p for p in peers if p not in self.named_only]
         targets: list[str] = []
         for code in requested:
             check_state_code(code, "target_states")
@@ -191,6 +200,8 @@ class ContactPoint:
                                f"search vehicles on their own", field="queries")
         queries = [request.plugin.validate(request.query) for request in requests]  # nothing leaves that peers refuse
         self.authorise(first.officer_id)
+        check_purpose(self.state, first.purpose, self.purposes,
+                      f"refused by {self.state}'s contact point before anything was sent")
         if not first.ordering_officer_id.strip():
             raise InvalidInput("is empty; name the officer who ordered the query (LOG-2)", field="ordering_officer_id")
         if not first.reason.strip():
@@ -217,7 +228,8 @@ class ContactPoint:
                                                        f"(GATE-1)")
             if peer in asked:
                 contexts[peer] = self.outgoing_context(peer, first.officer_id, first.ordering_officer_id,
-                                                       first.reason, first.case_reference, request_id, sent_at)
+                                                       first.reason, first.case_reference, request_id, sent_at,
+                                                       first.purpose)
         if contexts:
             # The queries are supplied data too: durable in the log before any leaves (LOG-1, LOG-4).
             records = [request.plugin.query_record(query) for request, query in zip(requests, queries, strict=True)]
@@ -349,4 +361,4 @@ class ContactPoint:
             request_id=context.request_id, reply_id=reply_id, officer_id=request.officer_id,
             ordering_officer_id=request.ordering_officer_id, reason=request.reason,
             case_reference=request.case_reference, data_supplied=canonical_json(data), outcome=outcome,
-            hit_count=hit_count)
+            hit_count=hit_count, purpose=request.purpose)

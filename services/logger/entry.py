@@ -20,6 +20,7 @@ from typing import Any
 from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.identity import is_state_code
+from prum.services.common.purpose import SearchPurpose
 
 #: What the first entry of every log chains to (LOG-5).
 GENESIS_HASH = "0" * 64
@@ -67,7 +68,8 @@ class Side(StrEnum):
 
 
 # The canonical form writes an enum as its name, the row as its value: the same text for every member.
-assert all(member.value == member.name for enum in (Category, EntryKind, MessageType, Outcome, Side) for member in enum)
+assert all(member.value == member.name for enum in (Category, EntryKind, MessageType, Outcome, Side, SearchPurpose)
+           for member in enum)
 
 #: Fields the logger sets; a caller leaves them at their defaults.
 LOGGER_FIELDS = ("sequence", "recorded_at", "previous_hash", "hash")
@@ -97,20 +99,22 @@ class LogEntry:
     recorded_at: datetime | None = None
     previous_hash: str = ""
     hash: str = ""
+    #: Why the search was made, as its query context said (P2-SCOPE-1; Europol's task, P2-EUROPOL-1).
+    purpose: SearchPurpose = SearchPurpose.CRIMINAL_INVESTIGATION
 
     @classmethod
     def new(cls, *, kind: EntryKind, message_type: MessageType, category: Category, side: Side,
             logging_state: str, requesting_state: str, requested_state: str, request_id: str = "",
             reply_id: str = "", officer_id: str = "", ordering_officer_id: str = "", reason: str = "",
             case_reference: str = "", data_supplied: str = "", outcome: Outcome = Outcome.NONE,
-            hit_count: int = 0) -> LogEntry:
+            hit_count: int = 0, purpose: SearchPurpose = SearchPurpose.CRIMINAL_INVESTIGATION) -> LogEntry:
         """An entry as a service hands it to the logger: everything but the logger's own fields."""
         return cls(kind=EntryKind(kind), message_type=MessageType(message_type), category=Category(category),
                    side=Side(side), logging_state=logging_state, requesting_state=requesting_state,
                    requested_state=requested_state, request_id=request_id, reply_id=reply_id,
                    officer_id=officer_id, ordering_officer_id=ordering_officer_id, reason=reason,
                    case_reference=case_reference, data_supplied=data_supplied, outcome=Outcome(outcome),
-                   hit_count=hit_count)
+                   hit_count=hit_count, purpose=SearchPurpose(purpose))
 
     def caller_fields(self) -> dict[str, Any]:
         """The fields a caller gives (everything but `LOGGER_FIELDS`), as keyword arguments of `new`."""

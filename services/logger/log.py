@@ -50,6 +50,7 @@ from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.identity import is_state_code
+from prum.services.common.purpose import SearchPurpose
 from prum.services.common.store import open_database, transaction
 from prum.services.logger.checkpoint import CheckpointKey, SignedCheckpoint
 from prum.services.logger.entry import (
@@ -76,7 +77,8 @@ _EXPORT_PAGE = 500
 
 _COLUMNS = ("sequence", "kind", "message_type", "category", "side", "logging_state", "requesting_state",
             "requested_state", "request_id", "reply_id", "officer_id", "ordering_officer_id", "reason",
-            "case_reference", "data_supplied", "outcome", "hit_count", "recorded_at", "previous_hash", "hash")
+            "case_reference", "data_supplied", "outcome", "hit_count", "purpose", "recorded_at", "previous_hash",
+            "hash")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
 #: The columns `_checkpoint_from_row` reads.
 _SELECT_CHECKPOINTS = "SELECT sequence, hash, signed_at, signature, certificate FROM signed_checkpoints"
@@ -91,7 +93,8 @@ CREATE TABLE IF NOT EXISTS entries (
     request_id TEXT NOT NULL, reply_id TEXT NOT NULL, officer_id TEXT NOT NULL,
     ordering_officer_id TEXT NOT NULL, reason TEXT NOT NULL, case_reference TEXT NOT NULL,
     data_supplied TEXT NOT NULL, outcome TEXT NOT NULL, hit_count INTEGER NOT NULL,
-    recorded_at TEXT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL
+    recorded_at TEXT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL,
+    purpose TEXT NOT NULL DEFAULT 'CRIMINAL_INVESTIGATION'
 );
 CREATE INDEX IF NOT EXISTS entries_by_request ON entries (request_id);
 CREATE INDEX IF NOT EXISTS entries_by_time ON entries (recorded_at);
@@ -201,7 +204,7 @@ def _row_to_entry(row: tuple) -> LogEntry:  # type: ignore[type-arg]
         case_reference=values["case_reference"], data_supplied=values["data_supplied"],
         outcome=Outcome(values["outcome"]), hit_count=values["hit_count"],
         recorded_at=datetime.fromisoformat(values["recorded_at"]), previous_hash=values["previous_hash"],
-        hash=values["hash"])
+        hash=values["hash"], purpose=SearchPurpose(values["purpose"]))
 
 
 _ROW_VALUES = operator.itemgetter(*_COLUMNS)
@@ -258,6 +261,10 @@ class ProtocolLog:
         self._pending: list[_Batch] = []
         self._leading = False
         self._db = open_database(self.path)
+        if {"entries"} <= {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")} and "purpose" not in {
+                row[1] for row in self._db.execute("PRAGMA table_info(entries)")}:
+            # A log from before entries recorded the purpose (P2-SCOPE-1): every search then was a criminal one.
+            self._db.execute("ALTER TABLE entries ADD COLUMN purpose TEXT NOT NULL DEFAULT 'CRIMINAL_INVESTIGATION'")
         self._db.executescript(_SCHEMA)
         if "certificate" not in {row[1] for row in self._db.execute("PRAGMA table_info(signed_checkpoints)")}:
             # A log from before checkpoints carried their certificate: theirs is the state's current one.

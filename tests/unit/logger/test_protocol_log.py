@@ -488,11 +488,11 @@ def test_a_forged_entry_appended_behind_the_loggers_back_is_detected(
     forged = query_entry(officer_id="NL-0001", reason="covering a search").sealed(4, START, written[-1].hash)
     columns = ("sequence, kind, message_type, category, side, logging_state, requesting_state, requested_state, "
                "request_id, reply_id, officer_id, ordering_officer_id, reason, case_reference, data_supplied, "
-               "outcome, hit_count, recorded_at, previous_hash, hash")
+               "outcome, hit_count, purpose, recorded_at, previous_hash, hash")
     values = [getattr(forged, c.strip()) for c in columns.split(",")]
     values = [v.isoformat(timespec="microseconds") if isinstance(v, datetime) else
               (v.name if hasattr(v, "name") else v) for v in values]
-    tamper(path, f"INSERT INTO entries ({columns}) VALUES ({', '.join('?' * 20)})", params=tuple(values))
+    tamper(path, f"INSERT INTO entries ({columns}) VALUES ({', '.join('?' * 21)})", params=tuple(values))
     (violation,) = log.verify().violations
     assert violation[0] == 4 and "beyond the log's head (3)" in violation[1]
 
@@ -504,7 +504,7 @@ def test_a_forged_entry_inserted_in_the_middle_is_detected(log: ProtocolLog, pat
            "UPDATE entries SET sequence = sequence - 99 WHERE sequence >= 100",
            "INSERT INTO entries SELECT 3, kind, message_type, category, side, logging_state, requesting_state, "
            "requested_state, request_id, reply_id, officer_id, ordering_officer_id, reason, case_reference, "
-           "data_supplied, outcome, hit_count, recorded_at, previous_hash, hash FROM entries WHERE sequence = 2")
+           "data_supplied, outcome, hit_count, recorded_at, previous_hash, hash, purpose FROM entries WHERE sequence = 2")
     result = log.verify()
     flagged = {sequence for sequence, _ in result.violations}
     assert 3 in flagged and not result.intact
