@@ -6,6 +6,8 @@ says where a probe and its candidates travel in the officer's search and in the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from google.protobuf.descriptor import MethodDescriptor
 from prum.afis.v1 import afis_pb2 as pb
 from prum.common.v1 import common_pb2
@@ -40,13 +42,17 @@ def template_to_proto(template: Template) -> pb.Template:
                   for m in template.minutiae])
 
 
-def search_response(header: common_pb2.ReplyHeader, found: CandidateList) -> pb.SearchResponse:
-    """A candidate list supplied, with the capacity left to the requesting state (FP-3)."""
+def search_response(header: common_pb2.ReplyHeader, found: CandidateList,
+                    evaluation: Callable[[str], common_pb2.Evaluation | None] = lambda reference: None
+                    ) -> pb.SearchResponse:
+    """A candidate list supplied, with the capacity left to the requesting state (FP-3); `evaluation`: Europol's
+    codes of each candidate (EUR-1), None on a state's."""
     return pb.SearchResponse(
         header=header, remaining_daily_capacity=found.grant.remaining,
         capacity_resets_at=timestamp(found.grant.resets_at),
         candidates=[pb.Candidate(reference=c.reference, kind=pb.TemplateKind.Value(f"TEMPLATE_KIND_{t.kind.name}"),
-                                 score=c.score, template=template_to_proto(t)) for c, t in found.candidates])
+                                 score=c.score, template=template_to_proto(t), evaluation=evaluation(c.reference))
+                    for c, t in found.candidates])
 
 
 class AfisWire:

@@ -62,19 +62,19 @@ STATUS_FROM_PROTO: dict[int, ResultStatus] = {v: k for k, v in STATUS_TO_PROTO.i
 
 
 #: Why a search is made (P2-SCOPE-1, P2-EUROPOL-1), as every query context and log entry carries it.
-PURPOSE_TO_PROTO: dict[SearchPurpose, common_pb2.SearchPurpose.ValueType] = {
+SEARCH_PURPOSE_TO_PROTO: dict[SearchPurpose, common_pb2.SearchPurpose.ValueType] = {
     purpose: common_pb2.SearchPurpose.Value(f"SEARCH_PURPOSE_{purpose.name}") for purpose in SearchPurpose}
 #: Keyed by plain int; the unspecified zero value is a criminal investigation (clients older than the field).
-PURPOSE_FROM_PROTO: dict[int, SearchPurpose] = {
+SEARCH_PURPOSE_FROM_PROTO: dict[int, SearchPurpose] = {
     common_pb2.SEARCH_PURPOSE_UNSPECIFIED: SearchPurpose.CRIMINAL_INVESTIGATION,
-    **{v: k for k, v in PURPOSE_TO_PROTO.items()}}
+    **{v: k for k, v in SEARCH_PURPOSE_TO_PROTO.items()}}
 
 
-def purpose_from_proto(value: int, field: str = "purpose") -> SearchPurpose:
+def search_purpose_from_proto(value: int, field: str = "purpose") -> SearchPurpose:
     from prum.services.common.errors import InvalidInput
 
     try:
-        return PURPOSE_FROM_PROTO[value]
+        return SEARCH_PURPOSE_FROM_PROTO[value]
     except KeyError:
         raise InvalidInput(f"{value} is not a search purpose; allowed: "
                            f"{', '.join(common_pb2.SearchPurpose.keys())}", field=field) from None

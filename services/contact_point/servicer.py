@@ -13,7 +13,7 @@ from prum.services.categories import CATEGORIES, Registration
 from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput
 from prum.services.common.tls import calling_state
-from prum.services.common.wire import category_from_proto, moment, purpose_from_proto, timestamp
+from prum.services.common.wire import category_from_proto, moment, search_purpose_from_proto, timestamp
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.wire import (
     informed_person_from_proto,
@@ -61,7 +61,7 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
             case_reference=request.case_reference, plugin=registration.plugin,
             query=registration.wire.officer_query(request, self.max_candidates),
             target_states=list(request.target_states), deadline_ms=request.deadline_ms,
-            purpose=purpose_from_proto(request.purpose)))
+            purpose=search_purpose_from_proto(request.purpose)))
         return cp_pb2.SearchResponse(request_id=outcome.request_id,
                                      results=[state_result_to_proto(r, registration.wire.result_field)
                                               for r in outcome.results])

@@ -5,7 +5,8 @@ Refusals are domain errors mapped by the interceptor.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 from prum.common.v1 import common_pb2
@@ -20,13 +21,20 @@ from prum.services.dna.warmup import compile_kernels
 from prum.services.dna.wire import KIND_FROM_PROTO, hit_to_proto, loci_from_proto, query_from_proto
 from prum.services.exchange.context import ReplyHeader
 from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.exchange.wire import context_from_proto, header_to_proto
 
 
 class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
     def __init__(self, state: str, file: DnaFile, exchange: FileManagingSide,
-                 comparison_partners: frozenset[str] = frozenset()) -> None:
+                 comparison_partners: frozenset[str] = frozenset(),
+                 plugin: CategoryPlugin[Any, DnaFile, list[DnaHit], Any] = PLUGIN,
+                 evaluation: Callable[[str], common_pb2.Evaluation | None] | None = None) -> None:
+        """`plugin` and `evaluation` are Europol's (its retrievals logged, EUR-2; its codes on each hit, EUR-1);
+        a state's service takes the defaults."""
         self.state = state
+        self.plugin = plugin
+        self.evaluation = evaluation or (lambda reference: None)
         self.file = file
         self.exchange = exchange
         self.comparison_partners = comparison_partners
@@ -34,13 +42,13 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
 
     def _answer(self, request: dna_pb2.SearchRequest | dna_pb2.CompareRequest, context: grpc.ServicerContext,
                 query_context: common_pb2.QueryContext) -> tuple[ReplyHeader, list[DnaHit]]:
-        return self.exchange.answer(PLUGIN, self.file, context_from_proto(query_context), calling_state(context),
+        return self.exchange.answer(self.plugin, self.file, context_from_proto(query_context), calling_state(context),
                                     query_from_proto(request.profile))
 
     def Search(self, request: dna_pb2.SearchRequest, context: grpc.ServicerContext) -> dna_pb2.SearchResponse:
         header, hits = self._answer(request, context, request.context)
         return dna_pb2.SearchResponse(header=header_to_proto(header), hit=bool(hits), hit_count=len(hits),
-                                      hits=[hit_to_proto(h) for h in hits],
+                                      hits=[hit_to_proto(h, self.evaluation(h.reference)) for h in hits],
                                       query_reference=request.profile.reference)
 
     def Compare(self, request_iterator: Iterator[dna_pb2.CompareRequest],
@@ -61,7 +69,7 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
                                    f"trace; Art 4 compares unidentified profiles only", field="profile.kind")
             header, hits = self._answer(request, context, query_context)
             yield dna_pb2.CompareResponse(header=header_to_proto(header), query_reference=request.profile.reference,
-                                          hits=[hit_to_proto(h) for h in hits])
+                                          hits=[hit_to_proto(h, self.evaluation(h.reference)) for h in hits])
 
     def Ingest(self, request_iterator: Iterator[dna_pb2.IngestRequest],
                context: grpc.ServicerContext) -> dna_pb2.IngestResponse:

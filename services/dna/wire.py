@@ -52,8 +52,9 @@ def query_from_proto(profile: dna_pb2.Profile) -> DnaQuery:
     return DnaQuery(profile.reference, kind_from_proto(profile.kind), loci_from_proto(profile))
 
 
-def hit_to_proto(hit: DnaHit) -> dna_pb2.Hit:
-    return dna_pb2.Hit(
+def hit_to_proto(hit: DnaHit, evaluation: common_pb2.Evaluation | None = None) -> dna_pb2.Hit:
+    """A hit on the wire; `evaluation`: Europol's codes of the hit (EUR-1), None on a state's."""
+    return dna_pb2.Hit(evaluation=evaluation,
         reference=hit.reference, kind=KIND_TO_PROTO[hit.kind],
         match_class=MATCH_CLASS_TO_PROTO[hit.match.match_class], loci_compared=hit.match.loci_compared,
         loci_matched=hit.match.loci_matched, matching_profile=profile_to_proto(hit.reference, hit.kind, hit.profile),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prum.common.v1 import common_pb2
-from prum.services.common.wire import PURPOSE_TO_PROTO, moment, purpose_from_proto, timestamp
+from prum.services.common.wire import SEARCH_PURPOSE_TO_PROTO, moment, search_purpose_from_proto, timestamp
 from prum.services.exchange.context import QueryContext, ReplyHeader
 
 
@@ -19,7 +19,7 @@ def context_from_proto(message: common_pb2.QueryContext) -> QueryContext:
         requested_state=message.requested_state, officer_id=message.officer_id,
         ordering_officer_id=message.ordering_officer_id, reason=message.reason,
         case_reference=message.case_reference, sent_at=moment(message.sent_at, message.HasField("sent_at")),
-        purpose=purpose_from_proto(message.purpose, "context.purpose"))
+        purpose=search_purpose_from_proto(message.purpose, "context.purpose"))
 
 
 def context_to_proto(context: QueryContext) -> common_pb2.QueryContext:
@@ -28,7 +28,7 @@ def context_to_proto(context: QueryContext) -> common_pb2.QueryContext:
         requested_state=context.requested_state, officer_id=context.officer_id,
         ordering_officer_id=context.ordering_officer_id, reason=context.reason,
         case_reference=context.case_reference, sent_at=timestamp(context.sent_at),
-        purpose=PURPOSE_TO_PROTO[context.purpose])
+        purpose=SEARCH_PURPOSE_TO_PROTO[context.purpose])
 
 
 def header_to_proto(header: ReplyHeader) -> common_pb2.ReplyHeader:

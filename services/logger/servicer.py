@@ -12,7 +12,14 @@ from typing import TypeVar
 import grpc
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.errors import InvalidInput
-from prum.services.common.wire import CATEGORY_FROM_PROTO, CATEGORY_TO_PROTO, moment, timestamp
+from prum.services.common.wire import (
+    CATEGORY_FROM_PROTO,
+    CATEGORY_TO_PROTO,
+    SEARCH_PURPOSE_TO_PROTO,
+    moment,
+    search_purpose_from_proto,
+    timestamp,
+)
 from prum.services.logger import (
     EntryKind,
     LogEntry,
@@ -50,7 +57,7 @@ def entry_to_proto(entry: LogEntry) -> logger_pb2.Entry:
         outcome=logger_pb2.Outcome.Value(f"OUTCOME_{entry.outcome.name}") if entry.outcome is not Outcome.NONE
         else logger_pb2.OUTCOME_UNSPECIFIED,
         hit_count=entry.hit_count, recorded_at=timestamp(entry.recorded_at), previous_hash=entry.previous_hash,
-        hash=entry.hash, purpose=PURPOSE_TO_PROTO[entry.purpose])
+        hash=entry.hash, purpose=SEARCH_PURPOSE_TO_PROTO[entry.purpose])
 
 
 def entry_from_proto(message: logger_pb2.Entry, state: str) -> LogEntry:
@@ -69,7 +76,7 @@ def entry_from_proto(message: logger_pb2.Entry, state: str) -> LogEntry:
         case_reference=message.case_reference, data_supplied=message.data_supplied,
         outcome=(Outcome.NONE if message.outcome == logger_pb2.OUTCOME_UNSPECIFIED
                  else _enum_from_proto(Outcome, logger_pb2.Outcome, message.outcome, "OUTCOME_", "entry.outcome")),
-        hit_count=message.hit_count, purpose=purpose_from_proto(message.purpose, "entry.purpose"))
+        hit_count=message.hit_count, purpose=search_purpose_from_proto(message.purpose, "entry.purpose"))
 
 
 def checkpoint_to_proto(checkpoint: SignedCheckpoint) -> logger_pb2.Checkpoint:

@@ -8,13 +8,13 @@ authorised officers (SEC-2) comes from the federation file, like the readiness b
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.logger import ProtocolLog
+from prum.services.logger import LogEntry, ProtocolLog
 from prum.services.supervisor.dpa import Audit, Audits, Declarations, LogRequest, LogRequests, SubjectCases
 from prum.services.supervisor.joint import JointCases
 from prum.services.supervisor.readiness import ReadinessBook
@@ -28,6 +28,10 @@ class SupervisoryAuthority:
     authorised_officers: Collection[str]
     clock: Clock = field(default_factory=SystemClock)
     path: str | Path | None = None
+    #: Checks of each logged entry under the participant's own law, besides AUD-1's (Europol's EDPS: EUR-2).
+    entry_checks: Callable[[LogEntry], list[str]] | None = None
+    #: What the supervisor finds outside the log at the time of an audit (Europol's files: EUR-3).
+    other_findings: Callable[[], list[str]] | None = None
     log_requests: LogRequests = field(init=False)
     audits: Audits = field(init=False)
     declarations: Declarations = field(init=False)
@@ -58,4 +62,5 @@ class SupervisoryAuthority:
 
     def run_audit(self, sample_size: int, seed: int) -> Audit:
         """AUD-1: a random sample of this state's log checked for lawfulness."""
-        return self.audits.run(self.log.export(), sample_size, seed, self.authorised_officers)
+        return self.audits.run(self.log.export(), sample_size, seed, self.authorised_officers, self.entry_checks,
+                               self.other_findings() if self.other_findings else ())

@@ -23,7 +23,7 @@ import json
 import random
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -270,15 +270,21 @@ class Audits(_Register):
                      read_moment(delete_after), seed, population, tuple(json.loads(sequences)))  # type: ignore[arg-type]
 
     def run(self, entries: Iterable[LogEntry], sample_size: int, seed: int,
-            authorised_officers: Collection[str]) -> Audit:
-        """Draw `sample_size` entries (all, if fewer) with `seed` and check each; same seed, same sample."""
+            authorised_officers: Collection[str], entry_checks: Callable[[LogEntry], list[str]] | None = None,
+            other_findings: Iterable[str] = ()) -> Audit:
+        """Draw `sample_size` entries (all, if fewer) with `seed` and check each; same seed, same sample.
+
+        `entry_checks` adds the rules of a participant's own law to each entry's check (Europol's, EUR-2), and
+        `other_findings` what its supervisor found outside the log (Europol's files, EUR-3), at sequence 0."""
         if sample_size < 1:
             raise InvalidInput(f"{sample_size}; allowed: 1 or more", field="sample_size")
         population = list(entries)
         sample = sorted(random.Random(seed).sample(population, min(sample_size, len(population))),
                         key=lambda e: e.sequence)
         findings = tuple(AuditFinding(entry.sequence, problem) for entry in sample
-                         for problem in check_lawfulness(entry, authorised_officers))
+                         for problem in [*check_lawfulness(entry, authorised_officers),
+                                         *(entry_checks(entry) if entry_checks else [])]
+                         ) + tuple(AuditFinding(0, problem) for problem in other_findings)
         with self._lock, self._write():
             now = self.clock.now()
             audit = Audit(self._next_id(), now, len(sample), findings,
