@@ -21,7 +21,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
@@ -41,7 +41,7 @@ from prum.services.categories import CATEGORIES
 from prum.services.common.category import Category
 from prum.services.common.channels import PeerChannels
 from prum.services.common.clock import Clock, SystemClock
-from prum.services.common.identity import ROUTER
+from prum.services.common.identity import EUROPOL, ROUTER
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.persons import PersonRegister
@@ -70,6 +70,9 @@ from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2_grpc
+
+if TYPE_CHECKING:
+    from prum.federation.runtime.europol import EuropolNode
 
 
 @dataclass
@@ -150,12 +153,17 @@ def marking(dna: DnaFile, gallery: Gallery, category: Category, reference: str) 
 def readiness_from_file(federation: Federation, clock: Clock, path: Path | None = None) -> ReadinessBook:
     """A state's view of the Council's decisions as the federation file records them (GATE-2); a book reopened
     from `path` keeps the rows it holds (decisions, revocations and steps since the file was first loaded)."""
-    book = ReadinessBook(federation.codes, clock=clock, path=path)
+    book = ReadinessBook(federation.participants, clock=clock, path=path)
     for spec in federation.states:
         for category in spec.ready:
             book.seed_ready(spec.code, Category[category])
         if spec.router_ready:  # the router connection, declared in the file (P2-GATE-1)
             book.seed_ready(spec.code, Category.ROUTER_CONNECTION)
+    if federation.europol.enabled:  # Europol: its biometric data and its router connection (P2-EUROPOL-1, -2)
+        for category in (Category.DNA, Category.FINGERPRINT):
+            book.seed_ready(EUROPOL, category)
+        if federation.europol.router_ready:
+            book.seed_ready(EUROPOL, Category.ROUTER_CONNECTION)
     return book
 
 
@@ -211,10 +219,11 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         transport = RouterTransport(channels, GrpcPeers(channels),
                                     several_categories=federation.router.several_categories)
     contact_point = ContactPoint(
-        state=spec.code, members=federation.codes,
+        state=spec.code, members=federation.participants, purposes=federation.purposes,
+        named_only=frozenset({EUROPOL}),
         officers={o.officer_id: o for o in spec.officers},
         readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms)
-    exchange = FileManagingSide(spec.code, readiness, log, clock)
+    exchange = FileManagingSide(spec.code, readiness, log, clock, federation.purposes)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
@@ -266,9 +275,9 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
     # The router's view of the Council's decisions: the federation file's, kept in its own book (P2-GATE-1).
     readiness = readiness_from_file(federation, clock, folder / "readiness.db")
     channels = PeerChannels(directory, tls, tracer_provider)
-    router = Router(federation.codes, readiness, log, GrpcDataServices(channels), clock,
+    router = Router(federation.participants, readiness, log, GrpcDataServices(channels), clock,
                     RouterSettings(spec.all_states, spec.several_categories, spec.log_retention_days,
-                                   federation.deadline_ms))
+                                   federation.deadline_ms), named_only=frozenset({EUROPOL}))
     services = [
         ServiceBinding("prum.router.v1.RouterService", RouterServicer(router, log),
                        router_pb2_grpc.add_RouterServiceServicer_to_server),
@@ -292,20 +301,30 @@ class InProcessFederation:
         self.pki = FederationPki.create(federation.codes)
         if federation.topology == "router":
             self.pki.issue_router()
+        if federation.europol.enabled:  # Europol's certificate (P2-EUROPOL-1)
+            self.pki.issue(EUROPOL, unit="Europol")
         self.directory: dict[str, str] = {}
         self.nodes: dict[str, StateNode] = {}
         self.router: RouterNode | None = None
+        self.europol: EuropolNode | None = None
         self._channels: list[grpc.Channel] = []
 
     def start(self) -> Self:
         if self.fresh:  # only what this launcher writes: logs and traces beside it are the caller's
-            for folder in ["pki", "router", *self.federation.codes]:
+            for folder in ["pki", "router", "europol", *self.federation.codes]:
                 shutil.rmtree(self.workdir / folder, ignore_errors=True)
         self.pki.write(self.workdir / "pki")
         if self.federation.topology == "router":
             self.router = build_router(self.federation, self.pki.material_for(ROUTER), self.workdir / "router",
                                        self.directory, self.clock, self.tracer_provider)
             self.router.server.start()
+        if self.federation.europol.enabled:
+            # Imported here: Europol's runtime builds on this module's helpers (readiness_from_file, marking).
+            from prum.federation.runtime.europol import FOLDER, build_europol
+
+            self.europol = build_europol(self.federation, self.pki.material_for(EUROPOL), self.workdir / FOLDER,
+                                         self.directory, self.clock, self.tracer_provider)
+            self.europol.server.start()
         for spec in self.federation.states:
             self.nodes[spec.code] = build_state(
                 spec, self.federation, self.pki.material_for(spec.code), self.workdir / spec.code,
@@ -332,6 +351,9 @@ class InProcessFederation:
         if state == ROUTER and self.router is not None:
             self.router.server.stop(grace).wait()
             return
+        if state == EUROPOL and self.europol is not None:
+            self.europol.server.stop(grace).wait()
+            return
         if state is not None:
             self.nodes[state].server.stop(grace).wait()
             return
@@ -342,6 +364,9 @@ class InProcessFederation:
         if self.router is not None:
             self.router.server.stop(grace).wait()
             self.router.close()
+        if self.europol is not None:
+            self.europol.server.stop(grace).wait()
+            self.europol.close()
         for node in self.nodes.values():
             node.close()
 

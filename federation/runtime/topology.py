@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prum.services.common.identity import EUROPOL
+from prum.services.common.purpose import OPTIONAL_PURPOSES, SearchPurpose
 from prum.services.exchange.requesting import Officer
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
@@ -65,6 +67,9 @@ class StateSpec:
     comparison_partners: frozenset[str] = frozenset()
     # Whether the Council has declared the state's connection to the Prüm II router ready (P2-GATE-1).
     router_ready: bool = True
+    # P2-SCOPE-1: the purposes besides a criminal investigation the state's national law allows its searches for
+    # (MISSING_PERSON, HUMAN_REMAINS); default none: allowed only where the file declares the law allows it.
+    search_purposes: frozenset[str] = frozenset()
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -91,6 +96,28 @@ class RouterSpec:
 
 
 @dataclass(frozen=True)
+class EuropolSpec:
+    """The `[europol]` table: Europol as a participant of the Prüm II federation (P2-EUROPOL-1..3), its code
+    `identity.EUROPOL`. Off by default, so a federation without the table is the states alone."""
+
+    enabled: bool = False
+    # Synthetic third-country data in Europol's DNA file and AFIS (P2-EUROPOL-2).
+    dna_profiles: int = 40
+    fingerprints: int = 20
+    # Whether the Council has declared Europol's connection to the router ready (P2-GATE-1).
+    router_ready: bool = True
+    # Where Europol's services listen in `prum up` / Kubernetes (not served there yet); in-process picks a port.
+    address: str | None = None
+
+    def to_file_data(self) -> dict[str, Any]:
+        table: dict[str, Any] = {"enabled": self.enabled, "dna_profiles": self.dna_profiles,
+                                 "fingerprints": self.fingerprints, "router_ready": self.router_ready}
+        if self.address:
+            table["address"] = self.address
+        return table
+
+
+@dataclass(frozen=True)
 class Federation:
     name: str
     topology: str
@@ -102,10 +129,23 @@ class Federation:
     trace_sample_ratio: float = 1.0
     # The Prüm II router (used when `topology` is "router").
     router: RouterSpec = field(default_factory=RouterSpec)
+    # Europol (P2-EUROPOL-1..3), in the router topology only.
+    europol: EuropolSpec = field(default_factory=EuropolSpec)
 
     @property
     def codes(self) -> list[str]:
         return [s.code for s in self.states]
+
+    @property
+    def participants(self) -> list[str]:
+        """The states, and Europol when it takes part: who the router and the readiness books know."""
+        return [*self.codes, EUROPOL] if self.europol.enabled else self.codes
+
+    @property
+    def purposes(self) -> dict[str, frozenset[SearchPurpose]]:
+        """What each state's national law allows besides a criminal investigation (P2-SCOPE-1): every state
+        knows every other's, so the requested state refuses a purpose the requesting state has not declared."""
+        return {s.code: frozenset(SearchPurpose[p] for p in s.search_purposes) for s in self.states}
 
     def state(self, code: str) -> StateSpec:
         for spec in self.states:
@@ -123,13 +163,15 @@ class Federation:
                                  spec.afis_limits)),
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
-                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready}
+                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready,
+                "search_purposes": sorted(spec.search_purposes)}
             if spec.address:
                 table["address"] = spec.address
             return table
         return {"federation": {"name": self.name, "topology": self.topology, "seed": self.seed,
                                "deadline_ms": self.deadline_ms, "trace_sample_ratio": self.trace_sample_ratio},
-                "router": self.router.to_file_data(), "state": [state(s) for s in self.states]}
+                "router": self.router.to_file_data(), "europol": self.europol.to_file_data(),
+                "state": [state(s) for s in self.states]}
 
     def scaled(self, count: int) -> Federation:
         """This federation with `count` states: the first `count`, or more EU member states appended."""
@@ -180,12 +222,12 @@ def _ready(value: Any, where: str) -> frozenset[str]:
 
 
 def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Federation:
-    _check_keys(data, {"federation", "defaults", "router", "state"}, source)
+    _check_keys(data, {"federation", "defaults", "router", "europol", "state"}, source)
     head = data.get("federation", {})
     _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
-    _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis", "router_ready"},
-                f"{source} [defaults]")
+    _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis", "router_ready",
+                           "search_purposes"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
         raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
@@ -194,7 +236,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
-                            "address", "retention", "comparison_partners", "router_ready"}, where)
+                            "address", "retention", "comparison_partners", "router_ready", "search_purposes"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -202,6 +244,14 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             raise FederationFileError(f"{where}.code: {code} appears twice")
         if code == ROUTER_CODE:
             raise FederationFileError(f"{where}.code: {code} is the Prüm II router's code, not a state's")
+        if code == EUROPOL:
+            raise FederationFileError(f"{where}.code: {code} is Europol's code ([europol]), not a state's")
+        purposes = table.get("search_purposes", defaults.get("search_purposes", []))
+        allowed_purposes = [p.name for p in OPTIONAL_PURPOSES]
+        if not isinstance(purposes, list) or any(p not in allowed_purposes for p in purposes):
+            raise FederationFileError(f"{where}.search_purposes: {purposes!r}; allowed: a list of "
+                                      f"{', '.join(allowed_purposes)} (what the state's national law allows besides a "
+                                      f"criminal investigation, P2-SCOPE-1)")
         router_ready = table.get("router_ready", defaults.get("router_ready", True))
         if not isinstance(router_ready, bool):
             raise FederationFileError(f"{where}.router_ready: {router_ready!r}; allowed: true or false (whether the "
@@ -237,7 +287,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             dna_profiles=profiles, vehicles=vehicles, fingerprints=fingerprints,
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
-            address=table.get("address"), retention_days=retention, router_ready=router_ready))
+            address=table.get("address"), retention_days=retention, router_ready=router_ready,
+            search_purposes=frozenset(purposes)))
     codes = {s.code for s in states}
     for spec in states:
         strangers = sorted(spec.comparison_partners - codes)
@@ -253,9 +304,33 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio <= 1.0:
         raise FederationFileError(f"{source} [federation].trace_sample_ratio: {ratio!r}; allowed: 0.0 to 1.0 (the "
                                   f"share of traces recorded)")
+    europol = _europol(data.get("europol", {}), f"{source} [europol]")
+    if europol.enabled and topology != "router":
+        raise FederationFileError(f"{source} [europol].enabled: Europol searches and is searched through the Prüm II "
+                                  f"router only (P2-EUROPOL-1, -2); allowed with [federation].topology = \"router\"")
     return Federation(name=str(head.get("name", "federation")), topology=topology,
                       seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states),
-                      trace_sample_ratio=float(ratio), router=router)
+                      trace_sample_ratio=float(ratio), router=router, europol=europol)
+
+
+def _europol(table: dict[str, Any], where: str) -> EuropolSpec:
+    """The `[europol]` table (P2-EUROPOL-1..3); off unless `enabled = true`."""
+    _check_keys(table, {"enabled", "dna_profiles", "fingerprints", "router_ready", "address"}, where)
+    for key in ("enabled", "router_ready"):
+        if not isinstance(table.get(key, True), bool):
+            raise FederationFileError(f"{where}.{key}: {table[key]!r}; allowed: true or false")
+    for key in ("dna_profiles", "fingerprints"):
+        value = table.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise FederationFileError(f"{where}.{key}: {value!r}; allowed: a whole number >= 0 (synthetic "
+                                      f"third-country data)")
+    address = table.get("address")
+    if address is not None and not isinstance(address, str):
+        raise FederationFileError(f"{where}.address: {address!r}; allowed: \"host:port\"")
+    spec = EuropolSpec()
+    return EuropolSpec(enabled=table.get("enabled", False), dna_profiles=table.get("dna_profiles", spec.dna_profiles),
+                       fingerprints=table.get("fingerprints", spec.fingerprints),
+                       router_ready=table.get("router_ready", True), address=address)
 
 
 def _router(table: dict[str, Any], where: str) -> RouterSpec:

@@ -123,6 +123,9 @@ class Router:
     clock: Clock = field(default_factory=SystemClock)
     settings: RouterSettings = field(default_factory=RouterSettings)
     max_parallel: int = 32
+    #: Participants searched only when named, never by a search of all states: Europol (P2-EUROPOL-2), whose
+    #: third-country data a state searches by naming it; its own searches go to the states like any member's.
+    named_only: frozenset[str] = frozenset()
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -138,7 +141,7 @@ class Router:
             if not self.settings.all_states:
                 raise InvalidInput("is empty, and this federation's router does not search all states at once "
                                    "(P2-ROUTER-2: [router].all_states = false); name the states", field="target_states")
-            targets = others
+            targets = [m for m in others if m not in self.named_only]
         else:
             targets = []
             for code in search.target_states:
