@@ -50,6 +50,15 @@ def test_a_smaller_federation_keeps_only_agreements_among_its_states() -> None:
     ('[[state]]\ncode = "DE"\n[[state]]\ncode = "DE"', "appears twice"),
     ('[[state]]\ncode = "DE"\nafis = { max_candidates = 5000 }\n[[state]]\ncode = "NL"', "allowed: 0 to 1000"),
     ("this is not toml", "not valid TOML"),
+    ('[[state]]\ncode = "XP"\n[[state]]\ncode = "NL"', "Europol's code"),
+    ('[[state]]\ncode = "DE"\nsearch_purposes = ["FUN"]\n[[state]]\ncode = "NL"', "allowed: a list of MISSING_PERSON"),
+    ('[[state]]\ncode = "DE"\nsearch_purposes = ["CRIMINAL_INVESTIGATION"]\n[[state]]\ncode = "NL"',
+     "P2-SCOPE-1"),
+    ('[europol]\nenabled = true\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"', "through the Prüm II router"),
+    ('[federation]\ntopology = "router"\n[europol]\nenabeld = true\n[[state]]\ncode = "DE"\n[[state]]\ncode = "NL"',
+     "unknown key"),
+    ('[federation]\ntopology = "router"\n[europol]\ndna_profiles = -1\n[[state]]\ncode = "DE"\n[[state]]\n'
+     'code = "NL"', "whole number"),
 ])
 def test_wrong_files_are_refused_with_what_is_allowed(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "federation.toml"
@@ -80,3 +89,20 @@ def test_the_router_topology_and_its_settings_are_read_with_the_rules_defaults()
         "state": states})
     assert custom.router == RouterSpec("router:50051", False, False, 730)
     assert parse_federation(custom.to_file_data()) == custom
+
+
+def test_europol_is_off_by_default_and_a_participant_of_the_router_federation_when_enabled() -> None:
+    """P2-EUROPOL-1: `[europol]` (off by default, so existing federations are unchanged); P2-SCOPE-1: each state's
+    `search_purposes`, none by default, known to every state."""
+    from prum.federation.runtime.topology import EuropolSpec, parse_federation
+    from prum.services.common.purpose import SearchPurpose
+
+    states = [{"code": "DE", "search_purposes": ["MISSING_PERSON"]}, {"code": "NL"}]
+    plain = parse_federation({"federation": {"topology": "router"}, "state": states})
+    assert plain.europol == EuropolSpec(enabled=False) and plain.participants == ["DE", "NL"]
+    assert plain.purposes == {"DE": frozenset({SearchPurpose.MISSING_PERSON}), "NL": frozenset()}
+    federation = parse_federation({"federation": {"topology": "router"}, "state": states, "europol": {
+        "enabled": True, "dna_profiles": 5, "fingerprints": 3, "router_ready": False}})
+    assert federation.participants == ["DE", "NL", "XP"] and federation.codes == ["DE", "NL"]
+    assert federation.europol == EuropolSpec(True, 5, 3, False)
+    assert parse_federation(federation.to_file_data()) == federation
