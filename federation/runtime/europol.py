@@ -16,7 +16,7 @@ Kubernetes do not start Europol yet.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,6 @@ from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
 from prum.echo.v1 import echo_pb2_grpc
-from prum.federation.runtime.launcher import marking, readiness_from_file
 from prum.federation.runtime.topology import Federation, default_officers
 from prum.logger.v1 import logger_pb2_grpc
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
@@ -121,13 +120,15 @@ def _fingerprints_supplied(found: CandidateList) -> list[str]:
 
 
 def build_europol(federation: Federation, tls: TlsMaterial, folder: Path, directory: MutableMapping[str, str],
-                  clock: Clock, tracer_provider: TracerProvider | None = None,
-                  address: str = "127.0.0.1:0") -> EuropolNode:
-    """Open Europol's stores and build (not start) its server; its address goes into `directory` under `EUROPOL`."""
+                  clock: Clock, readiness: ReadinessBook,
+                  marking: Callable[[DnaFile, Gallery, Category, str], tuple[bool, str]],
+                  tracer_provider: TracerProvider | None = None, address: str = "127.0.0.1:0") -> EuropolNode:
+    """Open Europol's stores and build (not start) its server; its address goes into `directory` under `EUROPOL`.
+    `readiness` is its view of the Council's decisions (the launcher's, from the federation file, kept in
+    `folder`); `marking` the ACC-1 marking of a reference a follow-up asks about, as the states' (the launcher's)."""
     folder.mkdir(parents=True, exist_ok=True)
     log = ProtocolLog(folder / "protocol-log.db", EUROPOL, clock=clock, retention=RetentionPolicy.for_state(EUROPOL),
                       key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem, tls.ca_pem))
-    readiness = readiness_from_file(federation, clock, folder / "readiness.db")
     dna = DnaFile(folder / "dna.db", clock=clock)
     gallery = Gallery()
     files = AnalysisFiles(folder / "analysis-files.db", clock, lambda category, reference: _erase(

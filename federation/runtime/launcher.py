@@ -21,7 +21,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 import grpc
 from opentelemetry.sdk.trace import TracerProvider
@@ -29,6 +29,8 @@ from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
 from prum.echo.v1 import echo_pb2_grpc
+from prum.federation.runtime.europol import FOLDER as EUROPOL_FOLDER
+from prum.federation.runtime.europol import EuropolNode, build_europol
 from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
@@ -70,9 +72,6 @@ from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2_grpc
-
-if TYPE_CHECKING:
-    from prum.federation.runtime.europol import EuropolNode
 
 
 @dataclass
@@ -319,11 +318,12 @@ class InProcessFederation:
                                        self.directory, self.clock, self.tracer_provider)
             self.router.server.start()
         if self.federation.europol.enabled:
-            # Imported here: Europol's runtime builds on this module's helpers (readiness_from_file, marking).
-            from prum.federation.runtime.europol import FOLDER, build_europol
-
-            self.europol = build_europol(self.federation, self.pki.material_for(EUROPOL), self.workdir / FOLDER,
-                                         self.directory, self.clock, self.tracer_provider)
+            folder = self.workdir / EUROPOL_FOLDER
+            folder.mkdir(parents=True, exist_ok=True)
+            self.europol = build_europol(self.federation, self.pki.material_for(EUROPOL), folder, self.directory,
+                                         self.clock, readiness_from_file(self.federation, self.clock,
+                                                                         folder / "readiness.db"),
+                                         marking, self.tracer_provider)
             self.europol.server.start()
         for spec in self.federation.states:
             self.nodes[spec.code] = build_state(
