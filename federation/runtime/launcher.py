@@ -318,11 +318,11 @@ class InProcessFederation:
                                        self.directory, self.clock, self.tracer_provider)
             self.router.server.start()
         if self.federation.europol.enabled:
-            folder = self.workdir / EUROPOL_FOLDER
-            folder.mkdir(parents=True, exist_ok=True)
-            self.europol = build_europol(self.federation, self.pki.material_for(EUROPOL), folder, self.directory,
-                                         self.clock, readiness_from_file(self.federation, self.clock,
-                                                                         folder / "readiness.db"),
+            europol_folder = self.workdir / EUROPOL_FOLDER
+            europol_folder.mkdir(parents=True, exist_ok=True)
+            self.europol = build_europol(self.federation, self.pki.material_for(EUROPOL), europol_folder,
+                                         self.directory, self.clock, readiness_from_file(
+                                             self.federation, self.clock, europol_folder / "readiness.db"),
                                          marking, self.tracer_provider)
             self.europol.server.start()
         for spec in self.federation.states:
