@@ -152,7 +152,8 @@ def marking(dna: DnaFile, gallery: Gallery, category: Category, reference: str) 
 def readiness_from_file(federation: Federation, clock: Clock, path: Path | None = None) -> ReadinessBook:
     """A state's view of the Council's decisions as the federation file records them (GATE-2); a book reopened
     from `path` keeps the rows it holds (decisions, revocations and steps since the file was first loaded)."""
-    book = ReadinessBook(federation.participants, clock=clock, path=path)
+    # Europol is gated like a state (its router connection, its data) but has no vote in the Council.
+    book = ReadinessBook(federation.participants, clock=clock, path=path, voters=federation.codes)
     for spec in federation.states:
         for category in spec.ready:
             book.seed_ready(spec.code, Category[category])

@@ -156,10 +156,13 @@ class ReadinessBook:
     """Readiness of every member state per category (GATE-1, GATE-2). Thread-safe."""
 
     def __init__(self, members: Sequence[str], clock: Clock | None = None,
-                 path: str | Path | None = None) -> None:
+                 path: str | Path | None = None, voters: Sequence[str] | None = None) -> None:
+        """`voters`: the members of the Council, whose unanimity decides (GATE-1); by default every member. A
+        participant gated like a state but without a vote (Europol, P2-EUROPOL-1) is a member and no voter."""
         if not members:
             raise InvalidInput("is empty; a federation has member states", field="members")
         self.members = list(dict.fromkeys(members))
+        self.voters = list(dict.fromkeys(voters)) if voters else self.members
         self.clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._db = open_database(path)
@@ -312,7 +315,9 @@ class ReadinessBook:
         vote = Vote(vote)
         with self._lock:
             row = self._row(self._member(subject_state, "subject_state"), category)
-            self._member(voting_state, "voting_state")
+            if voting_state not in self.voters:
+                raise InvalidInput(f"{quote(voting_state)} has no vote in the Council; voters: "
+                                   f"{', '.join(self.voters)}", field="voting_state")
             if row.ready and not row.revoked or self._votes(subject_state, category).get(voting_state) is vote:
                 return False
             with self._atomic():
@@ -335,7 +340,7 @@ class ReadinessBook:
             steps = tuple(s for s in ReadinessStep if s in held.steps_done or s in reported.steps_done)
             merged = replace(held, steps_done=steps)
             if _last_change(reported) > _last_change(held) and (
-                    reported.revoked or _decides(self._votes(reported.state, category), self.members)):
+                    reported.revoked or _decides(self._votes(reported.state, category), self.voters)):
                 merged = replace(reported, steps_done=steps)
             if merged == held:
                 return False
@@ -354,7 +359,7 @@ class ReadinessBook:
             for subject, name in rounds:
                 row = self._row(subject, Category[name])
                 if (not (row.ready and not row.revoked) and not row.steps_missing
-                        and _decides(self._votes(subject, row.category), self.members)):
+                        and _decides(self._votes(subject, row.category), self.voters)):
                     decided.append(Readiness(subject, row.category, row.steps_done, True, self.clock.now()))
             if decided:
                 with self._atomic():
@@ -392,7 +397,9 @@ class ReadinessBook:
             raise InvalidInput(f"{quote(vote)}; allowed: {allowed}", field="vote") from None
         with self._lock:
             row = self._row(self._member(subject_state, "subject_state"), category)
-            self._member(voting_state, "voting_state")
+            if voting_state not in self.voters:
+                raise InvalidInput(f"{quote(voting_state)} has no vote in the Council; voters: "
+                                   f"{', '.join(self.voters)}", field="voting_state")
             if row.steps_missing:
                 raise GateClosed(
                     f"the Council cannot vote on {subject_state}'s {category.name} readiness yet; evaluation "
@@ -407,8 +414,8 @@ class ReadinessBook:
                 self._record_vote(subject_state, category, voting_state, vote, now)
                 votes = self._votes(subject_state, category)
                 in_favour = sum(v is Vote.IN_FAVOUR for v in votes.values())
-                needed = len(self.members) - sum(v is Vote.ABSTAIN for v in votes.values())
-                if _decides(votes, self.members):
+                needed = len(self.voters) - sum(v is Vote.ABSTAIN for v in votes.values())
+                if _decides(votes, self.voters):
                     row = Readiness(subject_state, category, row.steps_done, True, now)
                     self._save(row)
             return VoteTally(row, in_favour, needed, votes)
