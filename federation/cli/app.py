@@ -79,6 +79,8 @@ def demo(
         if topology not in ("mesh", "router"):
             raise typer.BadParameter(f"{topology!r}; allowed: mesh, router", param_hint="--topology")
         spec = dataclasses.replace(spec, topology=topology)
+    if spec.topology == "router" and not spec.europol.enabled:  # Prüm II's demo has Europol (P2-EUROPOL-1..3)
+        spec = dataclasses.replace(spec, europol=dataclasses.replace(spec.europol, enabled=True))
     folder = workdir or Path(tempfile.mkdtemp(prefix="prum-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     log_file = (folder / "prum.log").open("w", encoding="utf-8")

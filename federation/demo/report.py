@@ -103,6 +103,34 @@ def topologies_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def prum_ii_table(report: dict[str, Any]) -> Table:
+    """A missing-person search (P2-SCOPE-1) and Europol's part (P2-EUROPOL-1..3, EUR-1..3), `demo/europol.py`."""
+    table = Table(title="Prüm II: search purposes and Europol", title_justify="left")
+    table.add_column("what")
+    table.add_column("result")
+    missing = report.get("missing_person") or {}
+    if "skipped" in missing:
+        table.add_row("missing-person search (P2-SCOPE-1)", Text(missing["skipped"], style="dim"))
+    elif missing:
+        table.add_row(f"missing-person search {missing['from']} → {missing['to']} (P2-SCOPE-1)",
+                      f"{missing['status']}; logged as "
+                      + ", ".join(f"{s}: {'/'.join(p)}" for s, p in missing["logged_purposes"].items()))
+    part = report.get("europol") or {}
+    if "skipped" in part:
+        table.add_row("Europol", Text(part["skipped"], style="dim"))
+    elif part:
+        hits = ", ".join(f"{h['reference']} {h['source']}{h['information']} ({h['file']})" for h in part["hits"])
+        table.add_row(f"{part['searched_by']} searches Europol's third-country data (P2-EUROPOL-2, EUR-1)",
+                      f"{part['status']}: {hits or 'no hit'}")
+        table.add_row("Europol searches the states, Art 18(2)(a) (P2-EUROPOL-1)",
+                      ", ".join(f"{s} {st}" for s, st in part["europol_search"].items()))
+        table.add_row("Europol search without its task", part["search_without_task"])
+        findings = part["edps_audit"]["findings"]
+        table.add_row("EDPS audit of Europol's log (EUR-2)",
+                      f"{part['edps_audit']['sampled']} entries, {len(findings)} finding(s)")
+    return table
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     head = report["federation"]
     console.print(Panel(Group(
@@ -141,6 +169,8 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(logs_table(report))
     both = sum(p["logged_on_both_sides"] for p in report["supplies"])
     console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")
+    if report.get("missing_person") or report.get("europol"):
+        console.print(prum_ii_table(report))
     if report.get("topologies"):
         console.print(topologies_table(report["topologies"]))
     console.print(checks_table(report))

@@ -332,6 +332,13 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         workflow = readiness_workflow(federation, scenario.searches, federation_spec.deadline_ms)
         if workflow:
             searches.append(workflow["search"])
+        prum_ii: dict[str, Any] = {}
+        if federation_spec.topology == "router":  # Prüm II's purposes and Europol (P2-SCOPE-1, P2-EUROPOL-1..3)
+            from prum.federation.demo.europol import europol, missing_person
+
+            prum_ii = {"missing_person": missing_person(federation, scenario, federation_spec.deadline_ms),
+                       "europol": europol(federation, scenario, federation_spec.deadline_ms)}
+            progress("missing-person search and Europol", 1, 1)
         logs, pairs = _log_evidence(federation, searches)
     provider.force_flush()
     provider.shutdown()
@@ -348,11 +355,15 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         "follow_up_after_a_hit_logged_on_both_sides": bool(follow_up and follow_up.get("logged_on_both_sides")),
         "council_decision_reached_every_state": workflow is None or workflow["decided"],
     }
+    if "missing_person" in prum_ii and "skipped" not in prum_ii["missing_person"]:
+        checks["missing_person_search_logged_as_such_on_both_sides"] = bool(
+            prum_ii["missing_person"]["logged_as_missing_person_on_both_sides"])
+    checks.update(prum_ii.get("europol", {}).get("checks", {}))
     report = {
         "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
-        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, "logs": logs, "supplies": pairs, "checks": checks,
+        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, **prum_ii, "logs": logs, "supplies": pairs, "checks": checks,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))
