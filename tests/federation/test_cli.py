@@ -51,6 +51,12 @@ def test_demo_through_the_router_passes_every_check_and_compares_mesh_and_router
     assert result.exit_code == 0, result.output[-3000:]
     report = json.loads(result.stdout)
     assert report["federation"]["topology"] == "router" and all(report["checks"].values()), report["checks"]
+    # Prüm II's part: a missing-person search (P2-SCOPE-1) and Europol (P2-EUROPOL-1..3, EUR-1..3), each checked.
+    assert {"missing_person_search_logged_as_such_on_both_sides", "europol_hit_carries_evaluation_codes",
+            "europol_search_through_the_router_logged_with_its_task", "europol_search_without_task_refused",
+            "edps_audit_of_europols_log_clean"} <= set(report["checks"])
+    assert report["europol"]["hits"][0]["source"] in "ABCD" and report["europol"]["search_without_task"] == \
+        "PERMISSION_DENIED"
     rows = {row["topology"]: row for row in report["topologies"]}
     assert set(rows) == {"mesh", "router"} and not any("refused" in row for row in rows.values())
     assert rows["mesh"]["channels_held_by_requester"] == 6 and rows["router"]["channels_held_by_requester"] == 1
