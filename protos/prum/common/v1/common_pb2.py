@@ -26,15 +26,13 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/common/v1/common.proto\x12\x0eprum.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aprum/common/v1/rules.proto\"\x94\x01\n\nEvaluation\x12\x31\n\x06source\x18\x01 \x01(\x0e\x32!.prum.common.v1.SourceReliability\x12;\n\x0binformation\x18\x02 \x01(\x0e\x32&.prum.common.v1.InformationReliability\x12\x16\n\x04\x66ile\x18\x03 \x01(\tB\x08\xda\x93\x19\x04\x10@(\x04\"\xdd\x02\n\x0cQueryContext\x12\x1e\n\nrequest_id\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10$(\x01\x12$\n\x10requesting_state\x18\x02 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12#\n\x0frequested_state\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12\x1e\n\nofficer_id\x18\x04 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12%\n\x13ordering_officer_id\x18\x05 \x01(\tB\x08\xda\x93\x19\x04\x10@(\x04\x12\x1b\n\x06reason\x18\x06 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xf4\x03(\x03\x12!\n\x0e\x63\x61se_reference\x18\x07 \x01(\tB\t\xda\x93\x19\x05\x10\x80\x01(\x03\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x07purpose\x18\t \x01(\x0e\x32\x1d.prum.common.v1.SearchPurpose\"\x96\x01\n\x0bReplyHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08reply_id\x18\x02 \x01(\t\x12.\n\nreplied_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10requesting_state\x18\x04 \x01(\t\x12\x17\n\x0frequested_state\x18\x05 \x01(\t*\xa7\x01\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x43\x41TEGORY_DNA\x10\x01\x12\x18\n\x14\x43\x41TEGORY_FINGERPRINT\x10\x02\x12\x14\n\x10\x43\x41TEGORY_VEHICLE\x10\x03\x12\x1f\n\x1b\x43\x41TEGORY_PERSON_INFORMATION\x10\x04\x12\x1e\n\x1a\x43\x41TEGORY_ROUTER_CONNECTION\x10\x05*\xaa\x02\n\rSearchPurpose\x12\x1e\n\x1aSEARCH_PURPOSE_UNSPECIFIED\x10\x00\x12)\n%SEARCH_PURPOSE_CRIMINAL_INVESTIGATION\x10\x01\x12!\n\x1dSEARCH_PURPOSE_MISSING_PERSON\x10\x02\x12 \n\x1cSEARCH_PURPOSE_HUMAN_REMAINS\x10\x03\x12)\n%SEARCH_PURPOSE_EUROPOL_CROSS_CHECKING\x10\x04\x12/\n+SEARCH_PURPOSE_EUROPOL_OPERATIONAL_ANALYSIS\x10\x05\x12-\n)SEARCH_PURPOSE_EUROPOL_STRATEGIC_ANALYSIS\x10\x06*\x9f\x01\n\x11SourceReliability\x12\"\n\x1eSOURCE_RELIABILITY_UNSPECIFIED\x10\x00\x12\x18\n\x14SOURCE_RELIABILITY_A\x10\x01\x12\x18\n\x14SOURCE_RELIABILITY_B\x10\x02\x12\x18\n\x14SOURCE_RELIABILITY_C\x10\x03\x12\x18\n\x14SOURCE_RELIABILITY_D\x10\x04*\xbd\x01\n\x16InformationReliability\x12\'\n#INFORMATION_RELIABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19INFORMATION_RELIABILITY_1\x10\x01\x12\x1d\n\x19INFORMATION_RELIABILITY_2\x10\x02\x12\x1d\n\x19INFORMATION_RELIABILITY_3\x10\x03\x12\x1d\n\x19INFORMATION_RELIABILITY_4\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/common/v1/common.proto\x12\x0eprum.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aprum/common/v1/rules.proto\"\x8a\x01\n\nEvaluation\x12\x31\n\x06source\x18\x01 \x01(\x0e\x32!.prum.common.v1.SourceReliability\x12;\n\x0binformation\x18\x02 \x01(\x0e\x32&.prum.common.v1.InformationReliability\x12\x0c\n\x04\x66ile\x18\x03 \x01(\t\"\xdd\x02\n\x0cQueryContext\x12\x1e\n\nrequest_id\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10$(\x01\x12$\n\x10requesting_state\x18\x02 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12#\n\x0frequested_state\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12\x1e\n\nofficer_id\x18\x04 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12%\n\x13ordering_officer_id\x18\x05 \x01(\tB\x08\xda\x93\x19\x04\x10@(\x04\x12\x1b\n\x06reason\x18\x06 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xf4\x03(\x03\x12!\n\x0e\x63\x61se_reference\x18\x07 \x01(\tB\t\xda\x93\x19\x05\x10\x80\x01(\x03\x12+\n\x07sent_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x07purpose\x18\t \x01(\x0e\x32\x1d.prum.common.v1.SearchPurpose\"\x96\x01\n\x0bReplyHeader\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08reply_id\x18\x02 \x01(\t\x12.\n\nreplied_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10requesting_state\x18\x04 \x01(\t\x12\x17\n\x0frequested_state\x18\x05 \x01(\t*\xa7\x01\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x43\x41TEGORY_DNA\x10\x01\x12\x18\n\x14\x43\x41TEGORY_FINGERPRINT\x10\x02\x12\x14\n\x10\x43\x41TEGORY_VEHICLE\x10\x03\x12\x1f\n\x1b\x43\x41TEGORY_PERSON_INFORMATION\x10\x04\x12\x1e\n\x1a\x43\x41TEGORY_ROUTER_CONNECTION\x10\x05*\xaa\x02\n\rSearchPurpose\x12\x1e\n\x1aSEARCH_PURPOSE_UNSPECIFIED\x10\x00\x12)\n%SEARCH_PURPOSE_CRIMINAL_INVESTIGATION\x10\x01\x12!\n\x1dSEARCH_PURPOSE_MISSING_PERSON\x10\x02\x12 \n\x1cSEARCH_PURPOSE_HUMAN_REMAINS\x10\x03\x12)\n%SEARCH_PURPOSE_EUROPOL_CROSS_CHECKING\x10\x04\x12/\n+SEARCH_PURPOSE_EUROPOL_OPERATIONAL_ANALYSIS\x10\x05\x12-\n)SEARCH_PURPOSE_EUROPOL_STRATEGIC_ANALYSIS\x10\x06*\x9f\x01\n\x11SourceReliability\x12\"\n\x1eSOURCE_RELIABILITY_UNSPECIFIED\x10\x00\x12\x18\n\x14SOURCE_RELIABILITY_A\x10\x01\x12\x18\n\x14SOURCE_RELIABILITY_B\x10\x02\x12\x18\n\x14SOURCE_RELIABILITY_C\x10\x03\x12\x18\n\x14SOURCE_RELIABILITY_D\x10\x04*\xbd\x01\n\x16InformationReliability\x12\'\n#INFORMATION_RELIABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19INFORMATION_RELIABILITY_1\x10\x01\x12\x1d\n\x19INFORMATION_RELIABILITY_2\x10\x02\x12\x1d\n\x19INFORMATION_RELIABILITY_3\x10\x03\x12\x1d\n\x19INFORMATION_RELIABILITY_4\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'prum.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVALUATION'].fields_by_name['file']._loaded_options = None
-  _globals['_EVALUATION'].fields_by_name['file']._serialized_options = b'\332\223\031\004\020@(\004'
   _globals['_QUERYCONTEXT'].fields_by_name['request_id']._loaded_options = None
   _globals['_QUERYCONTEXT'].fields_by_name['request_id']._serialized_options = b'\332\223\031\006\010\001\020$(\001'
   _globals['_QUERYCONTEXT'].fields_by_name['requesting_state']._loaded_options = None
@@ -49,18 +47,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUERYCONTEXT'].fields_by_name['reason']._serialized_options = b'\332\223\031\007\010\001\020\364\003(\003'
   _globals['_QUERYCONTEXT'].fields_by_name['case_reference']._loaded_options = None
   _globals['_QUERYCONTEXT'].fields_by_name['case_reference']._serialized_options = b'\332\223\031\005\020\200\001(\003'
-  _globals['_CATEGORY']._serialized_start=765
-  _globals['_CATEGORY']._serialized_end=932
-  _globals['_SEARCHPURPOSE']._serialized_start=935
-  _globals['_SEARCHPURPOSE']._serialized_end=1233
-  _globals['_SOURCERELIABILITY']._serialized_start=1236
-  _globals['_SOURCERELIABILITY']._serialized_end=1395
-  _globals['_INFORMATIONRELIABILITY']._serialized_start=1398
-  _globals['_INFORMATIONRELIABILITY']._serialized_end=1587
+  _globals['_CATEGORY']._serialized_start=755
+  _globals['_CATEGORY']._serialized_end=922
+  _globals['_SEARCHPURPOSE']._serialized_start=925
+  _globals['_SEARCHPURPOSE']._serialized_end=1223
+  _globals['_SOURCERELIABILITY']._serialized_start=1226
+  _globals['_SOURCERELIABILITY']._serialized_end=1385
+  _globals['_INFORMATIONRELIABILITY']._serialized_start=1388
+  _globals['_INFORMATIONRELIABILITY']._serialized_end=1577
   _globals['_EVALUATION']._serialized_start=109
-  _globals['_EVALUATION']._serialized_end=257
-  _globals['_QUERYCONTEXT']._serialized_start=260
-  _globals['_QUERYCONTEXT']._serialized_end=609
-  _globals['_REPLYHEADER']._serialized_start=612
-  _globals['_REPLYHEADER']._serialized_end=762
+  _globals['_EVALUATION']._serialized_end=247
+  _globals['_QUERYCONTEXT']._serialized_start=250
+  _globals['_QUERYCONTEXT']._serialized_end=599
+  _globals['_REPLYHEADER']._serialized_start=602
+  _globals['_REPLYHEADER']._serialized_end=752
 # @@protoc_insertion_point(module_scope)

@@ -171,8 +171,8 @@ class Evaluation(_message.Message):
     information: Global___InformationReliability.ValueType
     """1 to 4."""
     file: _builtins.str
-    """The analysis work file the item belongs to (EUR-2: the file of each retrieval). Optional; an identifier of at
-    most 64 characters.
+    """The analysis work file the item belongs to (EUR-2: the file of each retrieval): an identifier of at most 64
+    characters. Only in replies, so no request rule applies.
     """
     def __init__(
         self,
