@@ -46,7 +46,7 @@ dna_profiles = 0
 [europol]
 enabled = true
 dna_profiles = 12
-fingerprints = 0
+fingerprints = 6
 [[state]]
 code = "DE"
 [[state]]
@@ -118,6 +118,31 @@ def test_a_state_searches_europols_third_country_data_through_the_router_and_the
     # DE logs its side as with any state.
     assert {(e.kind, e.outcome) for e in running.nodes["DE"].log.query(request_id=reply.request_id)} == {
         (EntryKind.AUTOMATED_SUPPLY, Outcome.NONE), (EntryKind.AUTOMATED_RECEIPT, Outcome.HIT)}
+
+
+def test_a_fingerprint_candidate_of_europol_carries_its_codes_and_is_verified_by_the_requesting_state(
+        running: InProcessFederation) -> None:
+    import numpy as np
+    from prum.federation.synthetic.afis import mated_probe
+    from prum.services.afis.wire import template_to_proto
+
+    data = third_country_data(running.federation.europol, seed=3)  # the same data `start` loaded
+    probe = template_to_proto(mated_probe(np.random.default_rng(5), data.masters[2], "DE-LT-E1", trace=True))
+    reply = running.contact_point("DE").Search(cp_pb2.SearchRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="burglary, latent trace",
+        category=common_pb2.CATEGORY_FINGERPRINT, template=probe, target_states=[EUROPOL], deadline_ms=10_000),
+        timeout=30)
+    assert statuses(reply) == {EUROPOL: "HIT"}
+    (candidate,) = reply.results[0].candidates  # verified by DE's own matcher (FP-2)
+    expected = data.evaluations[candidate.reference]
+    assert candidate.reference == data.templates[2].reference
+    assert (candidate.evaluation.file, common_pb2.SourceReliability.Name(candidate.evaluation.source)) == (
+        expected.file, f"SOURCE_RELIABILITY_{expected.source.value}")
+    assert running.europol is not None
+    (retrieval,) = [e for e in running.europol.log.query(request_id=reply.request_id)
+                    if e.kind is EntryKind.AUTOMATED_SUPPLY]
+    assert {"subject": data.templates[2].reference, "file": expected.file, "evaluation": expected.code} in json.loads(
+        retrieval.data_supplied)["retrievals"]
 
 
 def test_a_search_of_all_states_leaves_europol_out(running: InProcessFederation) -> None:
