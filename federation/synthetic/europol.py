@@ -57,8 +57,7 @@ def third_country_data(spec: EuropolSpec, seed: int = 2024) -> ThirdCountryData:
 
 def load(node: EuropolNode, data: ThirdCountryData) -> int:
     """Open Europol's files (those not open yet), take every item in with its codes; returns the items taken."""
-    held = {item.evaluation.file for item in node.files.items()}
-    for file in sorted({e.file for e in data.evaluations.values()} - held):
+    for file in sorted({e.file for e in data.evaluations.values()} - set(node.files.file_ids())):
         node.files.open_file(file)
     report = node.dna.ingest_many(data.profiles)
     if report.rejections:

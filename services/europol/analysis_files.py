@@ -94,6 +94,11 @@ class AnalysisFiles:
                 raise Duplicate(f"analysis work file {quote(file_id)} exists already")
             self._db.execute("INSERT INTO files VALUES (?, ?, NULL)", (file_id, self.clock.now().isoformat()))
 
+    def file_ids(self) -> list[str]:
+        """Every analysis work file, open or closed."""
+        with self._lock:
+            return [f for (f,) in self._db.execute("SELECT file_id FROM files ORDER BY file_id")]
+
     def close_file(self, file_id: str) -> datetime:
         """Close a file: its items are deleted at the latest 3 years from now (EUR-3). Returns that time."""
         now = self.clock.now()

@@ -53,6 +53,7 @@ def test_evaluation_codes_are_a_to_d_and_1_to_4() -> None:
 def test_each_item_carries_its_codes_and_file(files: AnalysisFiles) -> None:
     assert files.evaluation("XP-F-1") == Evaluation(SourceReliability.C, InformationReliability.R3, "AWF-1")
     assert files.evaluation("NL-P-1") is None
+    assert files.file_ids() == ["AWF-1", "AWF-2"]
 
 
 def test_an_item_goes_only_into_an_open_file(files: AnalysisFiles) -> None:
