@@ -35,7 +35,8 @@ def _status(result: cp_pb2.StateResult) -> str:
 
 
 def _search(federation: InProcessFederation, state: str, officers: tuple[str, str], reason: str,
-            loci: dict[str, list[str]], reference: str, targets: list[str], purpose: int,
+            loci: dict[str, list[str]], reference: str, targets: list[str],
+            purpose: common_pb2.SearchPurpose.ValueType,
             deadline_ms: int) -> cp_pb2.SearchResponse:
     return federation.contact_point(state).Search(cp_pb2.SearchRequest(
         officer_id=officers[0], ordering_officer_id=officers[1], reason=reason, case_reference=reference,
