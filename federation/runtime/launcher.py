@@ -209,12 +209,14 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     transport: GrpcPeers | RouterTransport = GrpcPeers(channels)
     if federation.topology == "router":
         transport = RouterTransport(channels, GrpcPeers(channels),
-                                    several_categories=federation.router.several_categories)
+                                    several_categories=federation.router.several_categories,
+                                    phases=federation.router.phases, readiness=readiness, clock=clock)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
         officers={o.officer_id: o for o in spec.officers},
         readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms)
-    exchange = FileManagingSide(spec.code, readiness, log, clock)
+    exchange = FileManagingSide(spec.code, readiness, log, clock,
+                                router_phases=federation.router.phases if federation.topology == "router" else None)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
@@ -268,7 +270,7 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
     channels = PeerChannels(directory, tls, tracer_provider)
     router = Router(federation.codes, readiness, log, GrpcDataServices(channels), clock,
                     RouterSettings(spec.all_states, spec.several_categories, spec.log_retention_days,
-                                   federation.deadline_ms))
+                                   federation.deadline_ms, spec.phases))
     services = [
         ServiceBinding("prum.router.v1.RouterService", RouterServicer(router, log),
                        router_pb2_grpc.add_RouterServiceServicer_to_server),
