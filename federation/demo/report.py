@@ -143,6 +143,12 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(logs_table(report))
     both = sum(p["logged_on_both_sides"] for p in report["supplies"])
     console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")
+    audit = report.get("router_audit")
+    if audit is not None:
+        console.print(f"Router log audited against the states' logs (P2-ROUTER-3, P2-LOG-1): {audit['reconciled']} of "
+                      f"{audit['checked']} routed queries reconciled")
+        for finding in audit["findings"]:
+            console.print(Text(f"  {finding['request_id']} {finding['state']}: {finding['finding']}", style="red"))
     if report.get("topologies"):
         console.print(topologies_table(report["topologies"]))
     console.print(checks_table(report))

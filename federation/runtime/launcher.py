@@ -58,6 +58,7 @@ from prum.services.exchange.plugin import FollowUp
 from prum.services.exchange.requesting import ContactPoint
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
+from prum.services.router.audit import RouterAudit, audit_router_log
 from prum.services.router.log import RouterLog
 from prum.services.router.routing import Router, RouterSettings
 from prum.services.router.servicer import RouterServicer
@@ -359,6 +360,14 @@ class InProcessFederation:
         channel = open_channel(self.directory[state], self.pki.material_for(as_state or state), self.tracer_provider)
         self._channels.append(channel)
         return channel
+
+    def audit_router_log(self) -> RouterAudit:
+        """The supervisors' audit of the router's log against every state's protocol log (router topology)."""
+        if self.router is None:
+            raise ValueError("this federation has no router (topology mesh)")
+        return audit_router_log(self.router.log.export(),
+                                lambda state, request_id: self.nodes[state].log.query(request_id=request_id),
+                                self.federation.codes, self.clock.now(), self.router.log.retention)
 
     def router_client(self, as_state: str) -> router_pb2_grpc.RouterServiceStub:
         """A client of the router (router topology), authenticated with the certificate of `as_state`."""

@@ -340,3 +340,30 @@ def test_one_search_across_dna_and_fingerprints_through_the_router(tmp_path: Pat
         assert duplicate.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "twice" in (duplicate.value.details() or "")
     finally:
         federation.stop()
+
+
+def test_the_supervisors_audit_reconciles_the_router_log_with_both_states_logs(tmp_path: Path) -> None:
+    """P2-ROUTER-3 / P2-LOG-1: every query the router routed is in the requesting state's log (its query) and, where
+    answered or refused, in the requested state's (its reply or refusal), with the same ids, outcome and hit count.
+    A member's own client that routes a search without logging it is found (LOG-1)."""
+    federation = start_routed(tmp_path, ROUTED_FEDERATION.replace('code = "FR"', 'code = "FR"\nready = ["VEHICLE"]'))
+    try:
+        hit = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-A1"), timeout=10)
+        federation.stop("NL")
+        down = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-A2", target_states=["NL"]),
+                                                     timeout=10)
+        assert statuses(hit)["NL"] == "HIT" and statuses(down) == {"NL": "UNAVAILABLE"}
+        # FR is not ready for DNA: DE's contact point does not even ask it (GATE-1), so the router has nothing.
+        audit = federation.audit_router_log()
+        assert (audit.checked, audit.reconciled, audit.findings) == (2, 2, [])
+        context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="LU",
+                                          officer_id="DE-NCP-01", reason="a member's own client, logging nothing")
+        federation.router_client("DE").Route(router_pb2.RouteRequest(
+            context=context, category=common_pb2.CATEGORY_DNA, target_states=["LU"],
+            profile=profile("Q-3", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)), timeout=5)
+        audit = federation.audit_router_log()
+        assert (audit.checked, audit.reconciled) == (3, 2)
+        (finding,) = audit.findings
+        assert finding.request_id == context.request_id and "DE's log has no DNA query to LU" in finding.finding
+    finally:
+        federation.stop()
