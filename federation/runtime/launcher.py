@@ -231,7 +231,10 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
         ServiceBinding("prum.afis.v1.AfisService", AfisServicer(spec.code, gallery, ledger, exchange),
                        afis_pb2_grpc.add_AfisServiceServicer_to_server),
-        ServiceBinding("prum.vehicle.v1.VehicleRegisterService", VehicleRegisterServicer(spec.code, vehicles, exchange),
+        # Searches by an owner's or holder's identity are Prüm II's (P2-VRD-1): a router federation's.
+        ServiceBinding("prum.vehicle.v1.VehicleRegisterService",
+                       VehicleRegisterServicer(spec.code, vehicles, exchange,
+                                               holder_search=federation.topology == "router"),
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),

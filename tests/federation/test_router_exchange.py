@@ -18,6 +18,7 @@ from prum.dna.v1 import dna_pb2
 from prum.federation.runtime.launcher import InProcessFederation
 from prum.federation.runtime.topology import parse_federation
 from prum.router.v1 import router_pb2
+from prum.vehicle.v1 import vehicle_pb2
 from prum.services.common.category import Category
 from prum.services.common.fan_out import ResultStatus
 from prum.services.logger import EntryKind, MessageType
@@ -367,3 +368,44 @@ def test_the_supervisors_audit_reconciles_the_router_log_with_both_states_logs(t
         assert finding.request_id == context.request_id and "DE's log has no DNA query to LU" in finding.finding
     finally:
         federation.stop()
+
+
+def holder_search(surname: str, first_names: str, born: str, target: str = "NL") -> cp_pb2.SearchRequest:
+    return cp_pb2.SearchRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="vehicles of a suspect", case_reference="DE-V-9",
+        category=common_pb2.CATEGORY_VEHICLE, target_states=[target], vehicle=cp_pb2.VehicleKey(
+            holder=vehicle_pb2.HolderIdentity(surname=surname, first_names=first_names, date_of_birth=born)))
+
+
+def test_a_search_by_the_owners_identity_under_pruem_ii_and_not_under_2008(routed: InProcessFederation,
+                                                                             tmp_path: Path) -> None:
+    """P2-VRD-1: under Prüm II a vehicle search may name the owner or holder (complete surname, first names, date of
+    birth; case and spacing do not matter), bilaterally like every vehicle search and logged on both sides with the
+    key; a partial name is refused before it leaves; a state under the 2008 rules refuses the key (VRD-1)."""
+    address = Address("Strandvejen 1", "2100", "København Ø", "DK")
+    owner = NaturalPerson("Sørensen", "Jens Peter", "1975-08-30", address)
+    report = routed.nodes["NL"].vehicles.ingest_many([VehicleRecord(
+        Vehicle("YV1RS61T842345678", "34-KLM-5", "Volvo", "V70", "grey", "M1", "2004-06-01", VehicleStatus.REGISTERED),
+        (Holder(HolderRole.OWNER, person=owner),), (Registration("34-KLM-5", datetime(2021, 1, 1, tzinfo=UTC)),))])
+    assert report.accepted == 1, report.rejections
+    reply = routed.contact_point("DE").Search(holder_search("SØRENSEN", "jens   peter", "1975-08-30"), timeout=10)
+    assert statuses(reply) == {"NL": "HIT"}
+    assert [v.vehicle.vin for v in reply.results[0].vehicles] == ["YV1RS61T842345678"]
+    assert routed_entries(routed, reply.request_id) == []  # vehicles stay off the router
+    (query,) = [e for e in routed.nodes["NL"].log.query(request_id=reply.request_id)
+                if e.message_type is MessageType.QUERY]
+    assert '"surname":"SØRENSEN"' in query.data_supplied  # the key as supplied, on the requested side too
+    other = routed.contact_point("DE").Search(holder_search("Sørensen", "Jens Peter", "1975-08-31"), timeout=10)
+    assert statuses(other) == {"NL": "NO_HIT"}
+    with pytest.raises(grpc.RpcError) as partial:
+        routed.contact_point("DE").Search(holder_search("Sør*", "Jens Peter", "1975-08-30"), timeout=10)
+    assert partial.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "wildcard" in (partial.value.details() or "")
+    mesh = InProcessFederation(parse_federation(tomllib.loads(ROUTED_FEDERATION.replace(
+        'topology = "router"', 'topology = "mesh"'))), tmp_path).start()
+    try:
+        refused = mesh.contact_point("DE").Search(holder_search("Sørensen", "Jens Peter", "1975-08-30"), timeout=10)
+        (result,) = refused.results
+        assert (result.status, result.code) == (cp_pb2.RESULT_STATUS_REFUSED, "INVALID_ARGUMENT")
+        assert "P2-VRD-1" in result.detail and "2008 rules" in result.detail
+    finally:
+        mesh.stop()
