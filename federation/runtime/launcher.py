@@ -199,7 +199,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days),
                       key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem, tls.ca_pem))
     readiness = readiness_from_file(federation, clock, folder / "readiness.db")
-    dna = DnaFile(folder / "dna.db", clock=clock)
+    marks = spec.mark_matched_traces if spec.mark_matched_traces is not None else federation.topology == "router"
+    dna = DnaFile(folder / "dna.db", clock=clock, mark_matched_traces=marks)  # P2-DNA-5
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)
     gallery = Gallery()
     person_searches, trace_searches, max_candidates = spec.afis_limits

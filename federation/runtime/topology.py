@@ -68,6 +68,9 @@ class StateSpec:
     comparison_partners: frozenset[str] = frozenset()
     # Whether the Council has declared the state's connection to the Prüm II router ready (P2-GATE-1).
     router_ready: bool = True
+    # P2-DNA-5: whether the state notes in its DNA file that another state's search matched one of its unidentified
+    # profiles (None: the default of the topology, yes under Prüm II's router, no under the 2008 mesh).
+    mark_matched_traces: bool | None = None
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -131,7 +134,8 @@ class Federation:
                                  spec.afis_limits)),
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
-                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready}
+                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready,
+                **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {})}
             if spec.address:
                 table["address"] = spec.address
             return table
@@ -202,7 +206,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
-                            "address", "retention", "comparison_partners", "router_ready"}, where)
+                            "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces"},
+                    where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -245,7 +250,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             dna_profiles=profiles, vehicles=vehicles, fingerprints=fingerprints,
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
-            address=table.get("address"), retention_days=retention, router_ready=router_ready))
+            address=table.get("address"), retention_days=retention, router_ready=router_ready,
+            mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces")))
     codes = {s.code for s in states}
     for spec in states:
         strangers = sorted(spec.comparison_partners - codes)
@@ -264,6 +270,12 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     return Federation(name=str(head.get("name", "federation")), topology=topology,
                       seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states),
                       trace_sample_ratio=float(ratio), router=router)
+
+
+def _optional_bool(value: Any, where: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise FederationFileError(f"{where}: {value!r}; allowed: true or false")
+    return value
 
 
 def _router(table: dict[str, Any], where: str) -> RouterSpec:
