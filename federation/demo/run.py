@@ -333,7 +333,7 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         if workflow:
             searches.append(workflow["search"])
         logs, pairs = _log_evidence(federation, searches)
-        router_audit = None
+        router_audit: dict[str, Any] | None = None
         if federation.router is not None:  # the supervisors' audit of the router's log (P2-ROUTER-3, P2-LOG-1)
             audited = federation.audit_router_log()
             router_audit = {"checked": audited.checked, "reconciled": audited.reconciled,
