@@ -340,6 +340,11 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
                        "europol": europol(federation, scenario, federation_spec.deadline_ms)}
             progress("missing-person search and Europol", 1, 1)
         logs, pairs = _log_evidence(federation, searches)
+        router_audit: dict[str, Any] | None = None
+        if federation.router is not None:  # the supervisors' audit of the router's log (P2-ROUTER-3, P2-LOG-1)
+            audited = federation.audit_router_log()
+            router_audit = {"checked": audited.checked, "reconciled": audited.reconciled,
+                            "findings": [f.__dict__ for f in audited.findings]}
     provider.force_flush()
     provider.shutdown()
     spans = _trace_spans(trace_path)
@@ -359,11 +364,14 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         checks["missing_person_search_logged_as_such_on_both_sides"] = bool(
             prum_ii["missing_person"]["logged_as_missing_person_on_both_sides"])
     checks.update(prum_ii.get("europol", {}).get("checks", {}))
+    if router_audit is not None:
+        checks["router_log_reconciles_with_the_states_logs"] = (router_audit["checked"] > 0
+                                                                and not router_audit["findings"])
     report = {
         "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
-        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, **prum_ii, "logs": logs, "supplies": pairs, "checks": checks,
+        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, **prum_ii, "logs": logs, "supplies": pairs, "router_audit": router_audit, "checks": checks,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

@@ -43,6 +43,7 @@ CALLERS: dict[str, Caller] = {
         "Search": _PEER,            # Art 3: a peer's NCP searches this state's file
         "Compare": _PEER,           # Art 4: a peer's comparison, by agreement
         "Ingest": _OWN, "Delete": _OWN, "Mark": _OWN, "Block": _OWN, "GetFileStats": _OWN,
+        "ListMatchMarks": _OWN,     # P2-DNA-5: the state's own notes of matched traces
     }),
     **_service("prum.afis.v1.AfisService", {
         "Search": _PEER,            # Art 9

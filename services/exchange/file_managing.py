@@ -21,6 +21,7 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, IdentityMismatch, NotAuthorised, PrumError
 from prum.services.common.identity import EUROPOL, ROUTER, check_claim
 from prum.services.common.purpose import SearchPurpose, check_purpose
+from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.exchange.plugin import CategoryPlugin, Supply
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -40,6 +41,9 @@ class FileManagingSide:
     readiness: ReadinessBook
     log: ProtocolLog
     clock: Clock = field(default_factory=SystemClock)
+    #: In the router topology, when the bilateral links stop carrying the categories the router carries
+    #: (P2-TIME-1); None in the 2008 mesh.
+    router_phases: RouterPhases | None = None
     #: The purposes each state's national law allows besides a criminal investigation (P2-SCOPE-1), from the
     #: federation file: a search for a purpose its requesting state has not declared is refused and logged.
     purposes: Mapping[str, frozenset[SearchPurpose]] = field(default_factory=dict)
@@ -68,6 +72,11 @@ class FileManagingSide:
             if context.requesting_state == EUROPOL and certified_state not in (None, ROUTER):
                 raise NotAuthorised("Europol's biometric searches of the states' data pass the Prüm II router "
                                     "(P2-EUROPOL-1); no bilateral search is taken from it")
+            if (self.router_phases is not None and category in ROUTED_CATEGORIES
+                    and certified_state not in (None, ROUTER) and self.router_phases.mesh_closed(self.clock.now())):
+                raise GateClosed(f"{context.requesting_state}'s {category.name} search reached {self.state} on the "
+                                 f"bilateral link: {self.router_phases.why_mesh_closed()}",
+                                 state=context.requesting_state, category=category.name)
             for state, partner in ((self.state, context.requesting_state), (context.requesting_state, self.state)):
                 # Ready, or one of the test queries of an open pilot run between the two, once (GATE-1).
                 if not self.readiness.admits(state, category, partner, context.case_reference, context.request_id):

@@ -37,6 +37,7 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, PrumError
 from prum.services.common.fan_out import ResultStatus, fan_out
 from prum.services.common.identity import ROUTER, check_claim
+from prum.services.common.router_phases import RouterPhases
 from prum.services.router.log import DEFAULT_RETENTION_DAYS, RoutedEntry, RouterLog
 from prum.services.supervisor import ReadinessBook
 
@@ -53,6 +54,8 @@ class RouterSettings:
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     #: The fan-out deadline when a search gives none (the federation's deadline_ms).
     deadline_ms: int = 3000
+    #: P2-TIME-1: from when the router carries searches (and when the bilateral links stop carrying them).
+    phases: RouterPhases = field(default_factory=RouterPhases)
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,10 @@ class Router:
             raise InvalidInput(f"{search.requesting_state!r} is not a state connected to this router",
                                field="context.requesting_state")
         self._check_categories(search)
+        if not self.settings.phases.in_operation(self.clock.now()):
+            raise GateClosed(f"{search.requesting_state}'s search not routed: "
+                             f"{self.settings.phases.why_not_in_operation()}", state=search.requesting_state,
+                             category=Category.ROUTER_CONNECTION.name)
         targets = self._targets(search)
         deadline_ms = search.deadline_ms or self.settings.deadline_ms
         if not 1 <= deadline_ms <= 600_000:

@@ -121,12 +121,15 @@ Global___Officer: _TypeAlias = Officer  # noqa: Y015
 
 @_typing.final
 class VehicleKey(_message.Message):
-    """Only a complete VIN or a complete registration number (VRD-1)."""
+    """Only a complete VIN or a complete registration number (VRD-1), or under Prüm II an owner's or holder's complete
+    identity (P2-VRD-1).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     VIN_FIELD_NUMBER: _builtins.int
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    HOLDER_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     vin: _builtins.str
     """A complete VIN (17 characters; spaces, hyphens and dots typed between them are ignored). Text of at
@@ -134,6 +137,10 @@ class VehicleKey(_message.Message):
     """
     registration_number: _builtins.str
     """A complete registration number, as typed. Text of at most 32 characters."""
+    @_builtins.property
+    def holder(self) -> _vehicle_pb2.HolderIdentity:
+        """The identity of an owner or holder (Prüm II, P2-VRD-1): refused by states under the 2008 rules."""
+
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp:
         """The point in time the lookup answers for; unset means now."""
@@ -143,13 +150,14 @@ class VehicleKey(_message.Message):
         *,
         vin: _builtins.str = ...,
         registration_number: _builtins.str = ...,
+        holder: _vehicle_pb2.HolderIdentity | None = ...,
         at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "holder", b"holder", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "holder", b"holder", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_key: _TypeAlias = _typing.Literal["vin", "registration_number"]  # noqa: Y015
+    _WhichOneofReturnType_key: _TypeAlias = _typing.Literal["vin", "registration_number", "holder"]  # noqa: Y015
     _WhichOneofArgType_key: _TypeAlias = _typing.Literal["key", b"key"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_key) -> _WhichOneofReturnType_key | None: ...
 
