@@ -141,7 +141,8 @@ def build_europol(federation: Federation, tls: TlsMaterial, folder: Path, direct
         state=EUROPOL, members=federation.participants, officers={o.officer_id: o for o in officers},
         readiness=readiness, log=log, transport=RouterTransport(channels, GrpcPeers(channels)), clock=clock,
         deadline_ms=federation.deadline_ms, purposes=federation.purposes)
-    exchange = FileManagingSide(EUROPOL, readiness, log, clock, federation.purposes)
+    exchange = FileManagingSide(EUROPOL, readiness, log, clock, router_phases=federation.router.phases,
+                                purposes=federation.purposes)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     # The EDPS: the DPA's audit of Europol's log, with EUR-2's fields and EUR-3's files.

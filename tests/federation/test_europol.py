@@ -49,6 +49,7 @@ dna_profiles = 12
 fingerprints = 6
 [[state]]
 code = "DE"
+search_purposes = ["MISSING_PERSON"]
 [[state]]
 code = "NL"
 [[state]]
@@ -143,6 +144,21 @@ def test_a_fingerprint_candidate_of_europol_carries_its_codes_and_is_verified_by
                     if e.kind is EntryKind.AUTOMATED_SUPPLY]
     assert {"subject": data.templates[2].reference, "file": expected.file, "evaluation": expected.code} in json.loads(
         retrieval.data_supplied)["retrievals"]
+
+
+def test_europol_takes_a_missing_person_search_from_a_state_whose_law_allows_it(running: InProcessFederation) -> None:
+    """P2-SCOPE-1 with Europol's data: the purpose DE declared is known to Europol too, and logged on both sides."""
+    reply = running.contact_point("DE").Search(officer_search(
+        DONOR, "DE-MP-E1", target_states=[EUROPOL], purpose=common_pb2.SEARCH_PURPOSE_MISSING_PERSON), timeout=10)
+    assert statuses(reply) == {EUROPOL: "HIT"}
+    assert running.europol is not None
+    assert {e.purpose for e in running.europol.log.query(request_id=reply.request_id)} == {
+        SearchPurpose.MISSING_PERSON}
+    with pytest.raises(grpc.RpcError) as refused:  # NL's law does not allow it
+        running.contact_point("NL").Search(officer_search(
+            DONOR, "NL-MP-E1", officer_id="NL-NCP-01", ordering_officer_id="NL-NCP-02", target_states=[EUROPOL],
+            purpose=common_pb2.SEARCH_PURPOSE_MISSING_PERSON), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_a_search_of_all_states_leaves_europol_out(running: InProcessFederation) -> None:
