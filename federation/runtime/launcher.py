@@ -396,9 +396,11 @@ class InProcessFederation:
         """The supervisors' audit of the router's log against every state's protocol log (router topology)."""
         if self.router is None:
             raise ValueError("this federation has no router (topology mesh)")
+        europol = self.europol  # a participant too: its log holds its side of each routed search (P2-EUROPOL-1, -2)
         return audit_router_log(self.router.log.export(),
-                                lambda state, request_id: self.nodes[state].log.query(request_id=request_id),
-                                self.federation.codes, self.clock.now(), self.router.log.retention)
+                                lambda state, request_id: (europol.log if state == EUROPOL and europol is not None
+                                                           else self.nodes[state].log).query(request_id=request_id),
+                                self.federation.participants, self.clock.now(), self.router.log.retention)
 
     def router_client(self, as_state: str) -> router_pb2_grpc.RouterServiceStub:
         """A client of the router (router topology), authenticated with the certificate of `as_state`."""
