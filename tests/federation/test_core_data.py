@@ -5,6 +5,7 @@ hours on the simulated clock is overdue at both states and in both DPAs' audits;
 
 from __future__ import annotations
 
+import json
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -244,3 +245,31 @@ def test_requests_the_rules_refuse(running: Running) -> None:
         running.federation.core_data("NL").DecideCoreData(pb.DecideCoreDataRequest(
             officer_id="NL-NCP-01", case_id=str(uuid.uuid4()), decision=pb.CORE_DATA_DECISION_SUPPLY), timeout=10)
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_cli_lists_a_states_cases_and_records_an_operators_decision(running: Running) -> None:
+    from prum.federation.cli.app import app
+    from typer.testing import CliRunner
+
+    workdir = running.federation.workdir
+    (workdir / "run.json").write_text(json.dumps(
+        {"states": {code: {"address": address} for code, address in running.federation.directory.items()
+                    if code != ROUTER}}), "utf-8")
+    case = ask(running, dna_hit(running), "NL-P-1").core_data_case
+    runner = CliRunner()
+    listed = runner.invoke(app, ["core-data", "list", "--as", "NL", "--workdir", str(workdir), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {row["case"]: row for row in json.loads(listed.output)}
+    assert (rows[case.case_id]["status"], rows[case.case_id]["side"], rows[case.case_id]["from → to"]) == (
+        "OPEN", "REQUESTED", "DE → NL")
+    decided = runner.invoke(app, ["core-data", "decide", "--as", "NL", "--workdir", str(workdir), "--case",
+                                  case.case_id, "--decision", "refuse", "--officer", "NL-NCP-01", "--reason",
+                                  "not proportionate", "--json"])
+    assert decided.exit_code == 0, decided.output
+    assert json.loads(decided.output)[0]["status"] == "REFUSED"
+    assert cases(running, "DE")[case.case_id].status == pb.CORE_DATA_STATUS_REFUSED
+    again = runner.invoke(app, ["core-data", "decide", "--as", "NL", "--workdir", str(workdir), "--case",
+                                case.case_id, "--decision", "supply", "--officer", "NL-NCP-01"])
+    assert again.exit_code == 1 and "FAILED_PRECONDITION" in again.output
+    table = runner.invoke(app, ["core-data", "list", "--as", "DE", "--workdir", str(workdir)])
+    assert table.exit_code == 0 and "Core-data cases of DE" in table.output
