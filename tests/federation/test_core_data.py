@@ -273,3 +273,12 @@ def test_the_cli_lists_a_states_cases_and_records_an_operators_decision(running:
     assert again.exit_code == 1 and "FAILED_PRECONDITION" in again.output
     table = runner.invoke(app, ["core-data", "list", "--as", "DE", "--workdir", str(workdir)])
     assert table.exit_code == 0 and "Core-data cases of DE" in table.output
+
+
+def test_the_core_data_commands_have_help_with_an_example() -> None:
+    from prum.federation.cli.app import app
+    from typer.testing import CliRunner
+
+    for command in ("list", "decide"):
+        result = CliRunner().invoke(app, ["core-data", command, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output and f"prum core-data {command}" in result.output
