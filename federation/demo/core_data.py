@@ -43,7 +43,7 @@ def _first_hit(searches: list[dict[str, Any]], category: str) -> tuple[dict[str,
 
 
 def _ask(federation: InProcessFederation, search: dict[str, Any], result: dict[str, Any], reference: str,
-         category: int, confirmed_by: str = "") -> dict[str, Any]:
+         category: common_pb2.Category.ValueType, confirmed_by: str = "") -> dict[str, Any]:
     """One core-data request as the requesting officer sends it; its case as the requesting state keeps it."""
     origin = search["from"]
     authorised = [o.officer_id for o in federation.federation.state(origin).officers if o.authorised]

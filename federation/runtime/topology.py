@@ -68,7 +68,7 @@ class StateSpec:
     router_ready: bool = True
     # Its national law on core data (the `core_data` table): a judicial authorisation needed (P2-CORE-2), and
     # whether it supplies at once when every condition holds or waits for an operator's decision.
-    core_data: CoreDataPolicy = CoreDataPolicy()
+    core_data: CoreDataPolicy = field(default_factory=CoreDataPolicy)
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready

@@ -18,10 +18,15 @@ from prum.services.common.channels import PeerChannels
 from prum.services.common.identity import ROUTER
 from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.common.wire import moment
-from prum.services.contact_point.core_data_wire import decided_to_proto, open_request_to_proto, status_from_proto
+from prum.services.contact_point.core_data_wire import (
+    decided_to_proto,
+    open_request_to_proto,
+    status_from_proto,
+)
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.exchange.core_data import CaseStatus, CoreDataRequest, Decided
 from prum.services.exchange.wire import header_from_proto
+
 
 class RouterCoreData:
     """The exchange's `CoreDataTransport` in the router topology."""

@@ -31,7 +31,7 @@ DECISION_FROM_PROTO = {pb.CoreDataDecision.Value(f"CORE_DATA_DECISION_{d.name}")
 
 def status_from_proto(value: int, field: str = "status") -> CaseStatus:
     try:
-        return STATUS_FROM_PROTO[value]
+        return STATUS_FROM_PROTO[pb.CoreDataStatus.ValueType(value)]
     except KeyError:
         raise InvalidInput(f"{value}; allowed: {', '.join(pb.CoreDataStatus.Name(v) for v in STATUS_FROM_PROTO)}",
                            field=field) from None
@@ -39,7 +39,7 @@ def status_from_proto(value: int, field: str = "status") -> CaseStatus:
 
 def decision_from_proto(value: int) -> Decision:
     try:
-        return DECISION_FROM_PROTO[value]
+        return DECISION_FROM_PROTO[pb.CoreDataDecision.ValueType(value)]
     except KeyError:
         raise InvalidInput(f"{value}; allowed: CORE_DATA_DECISION_SUPPLY, CORE_DATA_DECISION_REFUSE, "
                            f"CORE_DATA_DECISION_DELAY", field="decision") from None

@@ -191,13 +191,13 @@ class RouterLog:
 
     def relayed(self, request_id: str = "", state: str = "") -> list[RelayedEntry]:
         """The core-data forwardings, oldest first: of one request if given, to or from one state if given."""
-        query, args = "SELECT * FROM relayed WHERE 1=1", []
+        query, args = "SELECT * FROM relayed WHERE 1=1", list[str]()
         if request_id:
             query, args = query + " AND request_id = ?", [*args, request_id]
         if state:
             query, args = query + " AND (from_state = ? OR to_state = ?)", [*args, state, state]
         with self._lock:
             rows = self._db.execute(query + " ORDER BY sequence", args).fetchall()
-        return [RelayedEntry(request_id, message, from_state, to_state, Category(category), datetime.fromisoformat(received),
-                             datetime.fromisoformat(answered), code, sequence)
+        return [RelayedEntry(request_id, message, from_state, to_state, Category(category),
+                             datetime.fromisoformat(received), datetime.fromisoformat(answered), code, sequence)
                 for sequence, request_id, message, from_state, to_state, category, received, answered, code in rows]

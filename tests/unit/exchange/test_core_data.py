@@ -90,7 +90,10 @@ class Pair:
         return context, self.de.request(context, request)
 
 
-def make_pair(policy: CoreDataPolicy = CoreDataPolicy(), fields: tuple[str, ...] = CORE_DATA_FIELDS) -> Iterator[Pair]:
+DEFAULT_POLICY = CoreDataPolicy()
+
+
+def make_pair(policy: CoreDataPolicy = DEFAULT_POLICY, fields: tuple[str, ...] = CORE_DATA_FIELDS) -> Iterator[Pair]:
     clock = SimulatedClock(NOW)
     de_log, nl_log = ProtocolLog(":memory:", "DE", clock), ProtocolLog(":memory:", "NL", clock)
     de_log.append_many([hit("DE", EntryKind.AUTOMATED_RECEIPT, Category.DNA, "NL-P-1",
@@ -105,8 +108,8 @@ def make_pair(policy: CoreDataPolicy = CoreDataPolicy(), fields: tuple[str, ...]
                       Person("NL-F-1", "de Vries", "Anna Maria", "1975-06-30", "NL")])
     assert persons.add_details([CoreDetails("NL-F-1", ("Anna V.",), "Utrecht", "female", "2024-11-02",
                                             "Politie Utrecht", "burglary", "NL-2024-771"),
-                                CoreDetails("NL-X-404")]) == (1, ["#2: no person record for reference 'NL-X-404'; "
-                                                                 "register the person first"])
+                                CoreDetails("NL-X-404")]) == (1, [("#2: no person record for reference 'NL-X-404'; "
+                                                                  "register the person first")])
     link = Direct()
     settings = CoreDataSettings(fields=fields)
     de = CoreDataExchange("DE", de_log, CoreDataCases(None, clock), PersonRegister(None), link, CoreDataPolicy(),
