@@ -281,3 +281,10 @@ def test_the_requested_state_takes_the_request_only_in_the_requesting_states_nam
         pair.nl.open_case(pair.context(), "FR", request)
     header, case = pair.nl.open_case(pair.context(), "EU", request)  # the router carries it (P2-ROUTER-1)
     assert case.status is CaseStatus.OPEN and header.requested_state == "NL"
+
+
+def test_without_a_router_a_request_is_refused_and_nothing_is_logged(pair: Pair) -> None:
+    pair.de.transport = None  # the mesh: core data travel only through the router (P2-ROUTER-1)
+    with pytest.raises(CaseClosed, match="no connection to the router"):
+        pair.ask()
+    assert pair.de.cases.list() == [] and pair.de.log.query(kind=EntryKind.NON_AUTOMATED_SUPPLY) == []
