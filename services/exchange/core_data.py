@@ -228,8 +228,10 @@ class CoreDataCase:
         return self.context.requested_state
 
     def overdue(self, now: datetime) -> bool:
-        """Past its due time without supply, refusal or a reasoned delay (P2-CORE-1)."""
-        return self.status is CaseStatus.OPEN and now > self.due_at
+        """Past its due time without supply, refusal or a reasoned delay (P2-CORE-1); a request that never reached
+        the requested state is listed with why (`delivery_detail`), not overdue."""
+        undelivered = self.side is CaseSide.REQUESTING and not self.delivered and bool(self.delivery_detail)
+        return self.status is CaseStatus.OPEN and now > self.due_at and not undelivered
 
 
 # -- the cases' store ----------------------------------------------------------------------------------------
@@ -382,6 +384,9 @@ class CoreDataExchange:
     settings: CoreDataSettings = field(default_factory=CoreDataSettings)
     clock: Clock = field(default_factory=SystemClock)
     timeout_s: float = 3.0
+    # One step of a case at a time (two operators deciding, a decision arriving while the request returns); never
+    # held across a call to another state.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def deadline(self) -> timedelta:
@@ -434,13 +439,15 @@ class CoreDataExchange:
         self.cases.save(case)
         try:
             transport.send_request(context, request, self.timeout_s)
-        except Exception as error:
-            failed = replace(self.cases.get(case.case_id, CaseSide.REQUESTING),
-                             delivery_detail=f"not delivered: {error}"[:500])
-            self.cases.save(failed)
+        except Exception as error:  # kept, not delivered: listed with why, never overdue
+            with self._lock:
+                self.cases.save(replace(self.cases.get(case.case_id, CaseSide.REQUESTING),
+                                        delivery_detail=f"not delivered: {error}"[:500]))
             raise
-        delivered = replace(self.cases.get(case.case_id, CaseSide.REQUESTING), delivered=True, delivery_detail="")
-        self.cases.save(delivered)
+        with self._lock:  # the decision may be in already (a state that decides at once)
+            delivered = replace(self.cases.get(case.case_id, CaseSide.REQUESTING), delivered=True,
+                                delivery_detail="")
+            self.cases.save(delivered)
         return delivered
 
     def deliver(self, context: QueryContext, certified_state: str | None, decided: Decided) -> CoreDataCase:
@@ -450,6 +457,10 @@ class CoreDataExchange:
         if context.requesting_state != self.state:
             raise InvalidInput(f"is {context.requesting_state}; this is {self.state}'s contact point",
                                field="context.requesting_state")
+        with self._lock:
+            return self._store_decision(context, decided)
+
+    def _store_decision(self, context: QueryContext, decided: Decided) -> CoreDataCase:
         case = self.cases.get(context.request_id, CaseSide.REQUESTING)
         if case.context.requested_state != context.requested_state:
             raise UnknownReference(f"{self.state} sent core-data request {quote(context.request_id)} to "
@@ -503,18 +514,21 @@ class CoreDataExchange:
             raise UnknownReference(f"{self.state} supplied no {request.category.name} hit {quote(request.reference)} "
                                    f"to {context.requesting_state} in request {quote(request.original_request_id)}; "
                                    f"core data follow a match this state reported (Art 47(1)(a))")
-        if self.cases.find(context.request_id, CaseSide.REQUESTED) is not None:
-            raise Duplicate(f"core-data request {quote(context.request_id)} was received already")
         header = ReplyHeader(context.request_id, str(uuid.uuid4()), now, context.requesting_state, self.state)
-        entry = self.log.append(self._entry(context, request.category, EntryKind.NON_AUTOMATED_RECEIPT,
-                                            MessageType.CORE_DATA_REQUEST, Side.FILE_MANAGING, self._asked(request),
-                                            header.reply_id))
-        case = CoreDataCase(context.request_id, CaseSide.REQUESTED, context, request, now, now + self.deadline,
-                            log_sequence=entry.sequence)
-        self.cases.save(case)
-        if self._decides_at_once(case):
-            case = self._decide(case, Decision.SUPPLY, "", None, f"{self.state} (automatic: every condition holds)")
-        return header, case
+        with self._lock:
+            if self.cases.find(context.request_id, CaseSide.REQUESTED) is not None:
+                raise Duplicate(f"core-data request {quote(context.request_id)} was received already")
+            entry = self.log.append(self._entry(context, request.category, EntryKind.NON_AUTOMATED_RECEIPT,
+                                                MessageType.CORE_DATA_REQUEST, Side.FILE_MANAGING,
+                                                self._asked(request), header.reply_id))
+            case = CoreDataCase(context.request_id, CaseSide.REQUESTED, context, request, now, now + self.deadline,
+                                log_sequence=entry.sequence)
+            self.cases.save(case)
+            if not self._decides_at_once(case):
+                return header, case
+            case, decided = self._record(case, Decision.SUPPLY, "", None,
+                                         f"{self.state} (automatic: every condition holds)")
+        return header, self._push(case, decided)
 
     def _decides_at_once(self, case: CoreDataCase) -> bool:
         """Whether every condition of an automatic supply holds: the policy, no judicial authorisation, a match the
@@ -532,6 +546,12 @@ class CoreDataExchange:
     def decide(self, case_id: str, decision: Decision, officer_id: str, reason: str = "",
                confirmed_by: str = "") -> CoreDataCase:
         """The requested state's operator decides a case (the officer is authorised by the caller, SEC-2)."""
+        with self._lock:
+            case, decided = self._checked_decision(case_id, decision, officer_id, reason, confirmed_by)
+        return self._push(case, decided)
+
+    def _checked_decision(self, case_id: str, decision: Decision, officer_id: str, reason: str,
+                          confirmed_by: str) -> tuple[CoreDataCase, Decided]:
         case = self.cases.get(case_id, CaseSide.REQUESTED)
         if case.status not in (CaseStatus.OPEN, CaseStatus.DELAYED):
             raise CaseClosed(f"core-data request {quote(case_id)} is {case.status.value} already; allowed: a decision "
@@ -554,11 +574,11 @@ class CoreDataExchange:
                 raise InvalidInput(f"is empty; {self.state} confirms a DNA match before it supplies core data "
                                    f"(Art 6(7)): name the officer who confirmed it", field="confirmed_by")
             confirmation = Confirmation(confirmed_by, self.clock.now())
-        return self._decide(case, decision, reason.strip(), confirmation, officer_id)
+        return self._record(case, decision, reason.strip(), confirmation, officer_id)
 
-    def _decide(self, case: CoreDataCase, decision: Decision, reason: str, confirmation: Confirmation | None,
-                decided_by: str) -> CoreDataCase:
-        """Record the decision (logged, durable), then push it to the requesting state through the router."""
+    def _record(self, case: CoreDataCase, decision: Decision, reason: str, confirmation: Confirmation | None,
+                decided_by: str) -> tuple[CoreDataCase, Decided]:
+        """Record the decision: logged (durable) and kept on the case, before it leaves."""
         now = self.clock.now()
         status = DECIDED_AS[decision]
         core = None
@@ -576,11 +596,19 @@ class CoreDataExchange:
                        requested_confirmation=confirmation or case.requested_confirmation, delivered=False,
                        delivery_detail="")
         self.cases.save(case)
+        return case, decided
+
+    def _push(self, case: CoreDataCase, decided: Decided) -> CoreDataCase:
+        """The recorded decision to the requesting state through the router; whether it arrived goes on the case."""
         try:
             self._transport().send_decision(case.context, decided, self.timeout_s)
         except (OSError, CaseClosed) as error:
             case = replace(case, delivery_detail=f"not delivered: {error}"[:500])
         else:
             case = replace(case, delivered=True)
-        self.cases.save(case)
-        return case
+        with self._lock:  # only the delivery changes: a later decision on a delayed case is its own record
+            current = self.cases.get(case.case_id, CaseSide.REQUESTED)
+            if (current.status, current.decided_at) == (case.status, case.decided_at):
+                current = replace(current, delivered=case.delivered, delivery_detail=case.delivery_detail)
+                self.cases.save(current)
+        return current

@@ -288,3 +288,44 @@ def test_without_a_router_a_request_is_refused_and_nothing_is_logged(pair: Pair)
     with pytest.raises(CaseClosed, match="no connection to the router"):
         pair.ask()
     assert pair.de.cases.list() == [] and pair.de.log.query(kind=EntryKind.NON_AUTOMATED_SUPPLY) == []
+
+
+def test_a_request_that_never_reached_the_requested_state_is_kept_with_why_and_never_overdue(pair: Pair) -> None:
+    def unreachable(context: QueryContext, request: CoreDataRequest, timeout_s: float) -> None:
+        raise ConnectionError("UNAVAILABLE: the router cannot be reached")
+
+    pair.link.send_request = unreachable  # type: ignore[method-assign, assignment]
+    with pytest.raises(ConnectionError):
+        pair.ask(Category.DNA, confirmation=None)
+    (case,) = pair.de.cases.list()
+    assert (case.status, case.delivered) == (CaseStatus.OPEN, False) and "UNAVAILABLE" in case.delivery_detail
+    pair.clock.advance(timedelta(hours=49))
+    assert pair.de.cases.list(overdue_only=True) == [] and pair.nl.cases.list() == []
+    # The attempt is in DE's log all the same (LOG-2: what left, or was about to).
+    assert [e.message_type for e in pair.de.log.query(request_id=case.case_id)] == [MessageType.CORE_DATA_REQUEST]
+
+
+def test_two_operators_deciding_at_once_make_one_decision(pair: Pair) -> None:
+    import threading
+
+    context, _ = pair.ask(Category.DNA, confirmation=None)
+    outcomes: list[str] = []
+    start = threading.Barrier(6)
+
+    def operator(number: int) -> None:
+        start.wait()
+        try:
+            pair.nl.decide(context.request_id, Decision.REFUSE, "NL-NCP-01", reason=f"not proportionate ({number})")
+            outcomes.append("decided")
+        except CaseClosed:
+            outcomes.append("closed")
+
+    threads = [threading.Thread(target=operator, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["closed"] * 5 + ["decided"]
+    assert [e.message_type for e in pair.nl.log.query(request_id=context.request_id)].count(
+        MessageType.CORE_DATA_REFUSAL) == 1
+    assert pair.de.cases.get(context.request_id, CaseSide.REQUESTING).status is CaseStatus.REFUSED
