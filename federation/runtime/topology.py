@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prum.services.common.errors import InvalidInput
+from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.core_data import CORE_DATA_FIELDS, DEFAULT_DEADLINE_HOURS, CoreDataPolicy
 from prum.services.exchange.requesting import Officer
 
@@ -66,6 +69,9 @@ class StateSpec:
     comparison_partners: frozenset[str] = frozenset()
     # Whether the Council has declared the state's connection to the Prüm II router ready (P2-GATE-1).
     router_ready: bool = True
+    # P2-DNA-5: whether the state notes in its DNA file that another state's search matched one of its unidentified
+    # profiles (None: the default of the topology, yes under Prüm II's router, no under the 2008 mesh).
+    mark_matched_traces: bool | None = None
     # Its national law on core data (the `core_data` table): a judicial authorisation needed (P2-CORE-2), and
     # whether it supplies at once when every condition holds or waits for an operator's decision.
     core_data: CoreDataPolicy = field(default_factory=CoreDataPolicy)
@@ -85,6 +91,8 @@ class RouterSpec:
     several_categories: bool = True
     # P2-ROUTER-3 (U): how long the router keeps its log, in days (default one year).
     log_retention_days: int = 365
+    # P2-TIME-1: from when the router may, then must, carry DNA and fingerprint searches (default: from the start).
+    phases: RouterPhases = field(default_factory=RouterPhases)
     # P2-CORE-1: the hours within which a requested state sends core data (48); P2-CORE-3 (U): the fields of the
     # core data set.
     core_data_deadline_hours: int = DEFAULT_DEADLINE_HOURS
@@ -97,6 +105,9 @@ class RouterSpec:
                                  "core_data_fields": list(self.core_data_fields)}
         if self.address:
             table["address"] = self.address
+        if self.phases.available_from is not None:
+            table["available_from"] = self.phases.available_from.isoformat()
+            table["mandatory_from"] = self.phases.mandatory_from.isoformat() if self.phases.mandatory_from else None
         return table
 
 
@@ -135,7 +146,8 @@ class Federation:
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
                 "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready,
                 "core_data": {"judicial_authorisation": spec.core_data.judicial_authorisation,
-                              "automatic": spec.core_data.automatic}}
+                              "automatic": spec.core_data.automatic},
+                **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {})}
             if spec.address:
                 table["address"] = spec.address
             return table
@@ -206,7 +218,9 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
-                            "address", "retention", "comparison_partners", "router_ready", "core_data"}, where)
+                            "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces",
+                            "core_data"},
+                    where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -250,6 +264,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
             address=table.get("address"), retention_days=retention, router_ready=router_ready,
+            mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces"),
             core_data=_core_data(table.get("core_data", {}), f"{where}.core_data")))
     codes = {s.code for s in states}
     for spec in states:
@@ -271,6 +286,12 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                       trace_sample_ratio=float(ratio), router=router)
 
 
+def _optional_bool(value: Any, where: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise FederationFileError(f"{where}: {value!r}; allowed: true or false")
+    return value
+
+
 def _core_data(table: dict[str, Any], where: str) -> CoreDataPolicy:
     """A state's `core_data` table: its national law on core data after a confirmed match (P2-CORE-1, -2)."""
     _check_keys(table, {"judicial_authorisation", "automatic"}, where)
@@ -284,8 +305,8 @@ def _core_data(table: dict[str, Any], where: str) -> CoreDataPolicy:
 def _router(table: dict[str, Any], where: str) -> RouterSpec:
     """The `[router]` table; each setting the rules leave unconfirmed has the default they give (P2-ROUTER-2, -3,
     P2-CORE-3), and the core-data deadline the 48 hours of P2-CORE-1."""
-    _check_keys(table, {"address", "all_states", "several_categories", "log_retention", "core_data_deadline_hours",
-                        "core_data_fields"}, where)
+    _check_keys(table, {"address", "all_states", "several_categories", "log_retention", "available_from",
+                        "mandatory_from", "core_data_deadline_hours", "core_data_fields"}, where)
     hours = table.get("core_data_deadline_hours", DEFAULT_DEADLINE_HOURS)
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 8760:
         raise FederationFileError(f"{where}.core_data_deadline_hours: {hours!r}; allowed: 1 to 8760 (hours)")
@@ -299,11 +320,38 @@ def _router(table: dict[str, Any], where: str) -> RouterSpec:
     address = table.get("address")
     if address is not None and not isinstance(address, str):
         raise FederationFileError(f"{where}.address: {address!r}; allowed: \"host:port\"")
+    try:
+        phases = RouterPhases(_moment(table.get("available_from"), f"{where}.available_from"),
+                              _moment(table.get("mandatory_from"), f"{where}.mandatory_from"))
+    except InvalidInput as error:
+        raise FederationFileError(f"{where}.{error.field.removeprefix('router.') if error.field else ''}: "
+                                  f"{error.reason}") from None
     return RouterSpec(address=address, all_states=table.get("all_states", True),
                       several_categories=table.get("several_categories", True),
                       log_retention_days=parse_duration_days(table.get("log_retention", "365d"),
-                                                             f"{where}.log_retention"),
+                                                             f"{where}.log_retention"), phases=phases,
                       core_data_deadline_hours=hours, core_data_fields=tuple(fields))
+
+
+def _moment(value: Any, where: str) -> datetime | None:
+    """A TOML date (midnight UTC) or offset date-time, or either in ISO 8601 text (as `to_file_data` writes them
+    for JSON); None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            raise FederationFileError(f"{where}: {value!r}; allowed: a date (2027-06-01) or a date-time with its "
+                                      f"offset (2027-06-01T00:00:00Z)") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise FederationFileError(f"{where}: {value.isoformat()} has no offset; allowed: a date (2027-06-01) or "
+                                      f"a date-time with its offset (2027-06-01T00:00:00Z)")
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise FederationFileError(f"{where}: {value!r}; allowed: a date (2027-06-01) or a date-time with its offset")
 
 
 def load_federation(path: Path | None = None) -> Federation:

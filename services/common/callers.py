@@ -43,6 +43,7 @@ CALLERS: dict[str, Caller] = {
         "Search": _PEER,            # Art 3: a peer's NCP searches this state's file
         "Compare": _PEER,           # Art 4: a peer's comparison, by agreement
         "Ingest": _OWN, "Delete": _OWN, "Mark": _OWN, "Block": _OWN, "GetFileStats": _OWN,
+        "ListMatchMarks": _OWN,     # P2-DNA-5: the state's own notes of matched traces
     }),
     **_service("prum.afis.v1.AfisService", {
         "Search": _PEER,            # Art 9
@@ -73,6 +74,7 @@ CALLERS: dict[str, Caller] = {
     }),
     **_service("prum.contact_point.v1.ContactPointService", {
         "Search": _OWN,             # SEC-2: only the state's own authorised officers search through its NCP
+        "SearchSeveral": _OWN,
         "FollowUp": _OWN,
         "AnswerFollowUp": _PEER,    # Art 5, 10: a peer asks for the personal data behind its hit
         "SendInformation": _OWN,
@@ -91,6 +93,7 @@ CALLERS: dict[str, Caller] = {
     }),
     **_service("prum.router.v1.RouterService", {
         "Route": _PEER,             # P2-ROUTER-1: a state's search, in its own name, through the router
+        "RouteSeveral": _PEER,      # P2-ROUTER-2: the same, across several categories at once
         "GetRouterStats": _MEMBER, "ListRoutedQueries": _MEMBER,  # P2-LOG-2, P2-ROUTER-3
     }),
     **_service("prum.echo.v1.EchoService", {"Echo": _MEMBER}),  # the load tests' ceiling

@@ -13,7 +13,13 @@ from prum.services.common.errors import InvalidInput
 from prum.services.common.tls import calling_state
 from prum.services.router.log import RouterLog
 from prum.services.router.routing import Router
-from prum.services.router.wire import entry_to_proto, result_to_proto, search_from_proto, stats_to_proto
+from prum.services.router.wire import (
+    entry_to_proto,
+    result_to_proto,
+    search_from_proto,
+    several_from_proto,
+    stats_to_proto,
+)
 
 #: Entries per page of `ListRoutedQueries` when the request gives no page size.
 DEFAULT_PAGE_SIZE = 100
@@ -27,8 +33,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def Route(self, request: pb.RouteRequest, context: grpc.ServicerContext) -> pb.RouteResponse:
         search = search_from_proto(request)
         results = self.router.route(calling_state(context), search)
-        return pb.RouteResponse(request_id=search.request_id,
-                                results=[result_to_proto(search.category, r) for r in results])
+        return pb.RouteResponse(request_id=search.request_id, results=[result_to_proto(r) for r in results])
+
+    def RouteSeveral(self, request: pb.RouteSeveralRequest, context: grpc.ServicerContext) -> pb.RouteSeveralResponse:
+        search = several_from_proto(request)
+        results = self.router.route(calling_state(context), search)
+        return pb.RouteSeveralResponse(request_id=search.request_id, results=[result_to_proto(r) for r in results])
 
     def GetRouterStats(self, request: pb.GetRouterStatsRequest,
                        context: grpc.ServicerContext) -> pb.GetRouterStatsResponse:
