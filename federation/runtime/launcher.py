@@ -244,7 +244,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         spec.code, log, CoreDataCases(folder / "core-data.db", clock), persons,
         RouterCoreData(channels) if federation.topology == "router" else None, spec.core_data,
         CoreDataSettings(federation.router.core_data_deadline_hours, federation.router.core_data_fields), clock,
-        federation.deadline_ms / 1000)
+        federation.deadline_ms / 1000, phases=federation.router.phases)
     authority.overdue_core_data = lambda: core_data.cases.list(overdue_only=True)
     services = [
         ServiceBinding("prum.dna.v1.DnaIndexService",

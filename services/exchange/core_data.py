@@ -39,6 +39,7 @@ from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import CaseClosed, Duplicate, InvalidInput, UnknownReference, quote
 from prum.services.common.identity import check_claim
+from prum.services.common.router_phases import RouterPhases
 from prum.services.common.store import open_database, transaction
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.exchange.follow_up import Person, hit_was_supplied
@@ -384,6 +385,8 @@ class CoreDataExchange:
     settings: CoreDataSettings = field(default_factory=CoreDataSettings)
     clock: Clock = field(default_factory=SystemClock)
     timeout_s: float = 3.0
+    #: When the router carries anything (P2-TIME-1): before its date there is no core-data exchange to join.
+    phases: RouterPhases = field(default_factory=RouterPhases)
     # One step of a case at a time (two operators deciding, a decision arriving while the request returns); never
     # held across a call to another state.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -422,6 +425,10 @@ class CoreDataExchange:
         now = self.clock.now()
         request.validate(now)
         transport = self._transport()
+        if not self.phases.in_operation(now):
+            raise CaseClosed(f"{self.phases.why_not_in_operation()}; core data after a match travel through it "
+                             f"(Art 47(1)): until then ask for the personal data behind the hit with a follow-up "
+                             f"(FOL-1)")
         if context.requested_state == self.state:
             raise InvalidInput(f"is {self.state}, this state; core data are asked of the state that supplied the hit",
                                field="requested_state")

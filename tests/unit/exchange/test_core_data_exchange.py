@@ -329,3 +329,15 @@ def test_two_operators_deciding_at_once_make_one_decision(pair: Pair) -> None:
     assert [e.message_type for e in pair.nl.log.query(request_id=context.request_id)].count(
         MessageType.CORE_DATA_REFUSAL) == 1
     assert pair.de.cases.get(context.request_id, CaseSide.REQUESTING).status is CaseStatus.REFUSED
+
+
+def test_before_the_router_is_in_operation_a_request_is_refused_pointing_to_the_follow_up(pair: Pair) -> None:
+    from prum.services.common.router_phases import RouterPhases
+
+    pair.de.phases = RouterPhases(available_from=NOW + timedelta(days=30))  # P2-TIME-1
+    with pytest.raises(CaseClosed, match=r"P2-TIME-1.*follow-up \(FOL-1\)"):
+        pair.ask()
+    assert pair.de.cases.list() == []
+    pair.clock.advance(timedelta(days=30))
+    _, case = pair.ask()
+    assert case.status is CaseStatus.SUPPLIED
