@@ -186,10 +186,12 @@ class RouterLog:
         return [RouterStats(row[0], Category(row[1]), *row[2:]) for row in rows]
 
     def purge(self) -> int:
-        """Delete the entries older than the retention period (P2-ROUTER-3); the counts stay. Returns how many."""
+        """Delete the entries older than the retention period (P2-ROUTER-3), core-data forwardings too; the counts
+        stay. Returns how many."""
         cutoff = format_moment(self.clock.now() - self.retention)
         with self._lock, transaction(self._db) as db:
-            return db.execute("DELETE FROM routed WHERE received_at < ?", (cutoff,)).rowcount
+            return (db.execute("DELETE FROM routed WHERE received_at < ?", (cutoff,)).rowcount
+                    + db.execute("DELETE FROM relayed WHERE received_at < ?", (cutoff,)).rowcount)
 
     def record_relayed(self, entry: RelayedEntry) -> None:
         """Append one core-data forwarding: durable when this returns (P2-ROUTER-3)."""

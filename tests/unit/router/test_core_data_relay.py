@@ -5,6 +5,7 @@ forwarding logged with its answer code and without content."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,12 @@ def test_states_not_connected_or_not_ready_are_refused(parts) -> None:
     with pytest.raises(GateClosed, match="P2-GATE-1"):
         relay.relay_request("DE", REQUEST_ID, "DE", "NL", Category.DNA, {})
     assert states.sent == []
+
+
+def test_forwardings_go_with_the_router_logs_retention(parts) -> None:
+    relay, _, _, log = parts
+    relay.relay_request("DE", REQUEST_ID, "DE", "NL", Category.DNA, {})
+    log.clock.advance(timedelta(days=364))  # type: ignore[attr-defined]
+    assert log.purge() == 0 and len(log.relayed(REQUEST_ID)) == 1
+    log.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+    assert log.purge() == 1 and log.relayed(REQUEST_ID) == []
