@@ -130,6 +130,9 @@ def prum_ii_table(report: dict[str, Any]) -> Table:
         findings = part["edps_audit"]["findings"]
         table.add_row("EDPS audit of Europol's log (EUR-2)",
                       f"{part['edps_audit']['sampled']} entries, {len(findings)} finding(s)")
+    return table
+
+
 def core_data_table(core_data: dict[str, Any]) -> Table:
     """Core data after a confirmed match through the router (Prüm II Art 47): one on time, one overdue."""
     table = Table(title="Core data after a confirmed match (Prüm II Art 47, through the router; due within 48 h)",
