@@ -117,6 +117,9 @@ class ContactPoint:
     clock: Clock = field(default_factory=SystemClock)
     deadline_ms: int = 3000
     max_parallel: int = 32
+    #: The categories this state searches through the Prüm II router (the router topology; none in the mesh): an
+    #: officer's search of one is refused here while the state's own router connection is not ready (P2-GATE-1).
+    routed: frozenset[Category] = frozenset()
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -175,6 +178,11 @@ class ContactPoint:
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
         request_id = str(uuid.uuid4())
+        if request.category in self.routed and not self.readiness.is_ready(self.state, Category.ROUTER_CONNECTION):
+            raise GateClosed(f"{self.state}'s connection to the router is not declared ready (P2-GATE-1): the "
+                             f"Council has not decided it, or it was revoked; {request.category.name} searches go "
+                             f"through the router, so none leaves until it is ready again", state=self.state,
+                             category=Category.ROUTER_CONNECTION.name)
         if not self.readiness.is_ready(self.state, request.category):
             self._pilot_query(request, request_id)
         results: dict[str, StateResult[I]] = {}

@@ -34,7 +34,7 @@ from prum.services.supervisor import (
 )
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseStatus, JointFinding
-from prum.services.supervisor.readiness import PILOT_MAX_QUERIES
+from prum.services.supervisor.readiness import PILOT_MAX_QUERIES, ReadinessBook
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
@@ -127,6 +127,39 @@ def joint_case_from_proto(message: pb.JointCase) -> JointCase:
         closed_at=moment(message.closed_at, message.HasField("closed_at")))
 
 
+def apply_shared_change(book: ReadinessBook, request: pb.ShareReadinessChangeRequest) -> Readiness:
+    """A peer's step, vote or revocation (GATE-2), whose origin the caller's certificate has been checked to name,
+    applied to `book` if the origin made it (its own step or revocation, its own vote); the row as it is then. A
+    revocation already held is not applied twice. Shared by the states' supervisors and the router's book."""
+    kind = request.WhichOneof("change")
+    if kind == "step":
+        check_claim(request.origin_state, request.step.state)
+        return book.record_step(request.step.state, category_from_proto(request.step.category),
+                                ReadinessStep[_named(pb.ReadinessStep, request.step.step, "READINESS_STEP_", "step")])
+    if kind == "vote":
+        check_claim(request.origin_state, request.vote.voting_state)
+        return book.cast_vote(request.vote.subject_state, category_from_proto(request.vote.category),
+                              request.vote.voting_state, vote_from_proto(request.vote)).readiness
+    if kind == "revocation":
+        check_claim(request.origin_state, request.revocation.state)
+        category = category_from_proto(request.revocation.category)
+        current = book.get(request.revocation.state, category)
+        return current if current.revoked else book.revoke(request.revocation.state, category,
+                                                           request.revocation.reason)
+    raise InvalidInput("carries no change; allowed: step, vote, revocation, pilot", field="change")
+
+
+def merge_listed_readiness(book: ReadinessBook, rows: list[pb.Readiness],
+                           votes: list[pb.CastCouncilVoteRequest]) -> int:
+    """A catch-up's take (GATE-2): each peer's own rows and votes as its supervisor listed them (the caller keeps
+    only those), merged into `book`: every vote first, then the rows (a decision only if those votes make it
+    unanimous), then the decisions the votes make whose subject was not reached. The number of changes."""
+    updated = sum(book.merge_vote(item.subject_state, category_from_proto(item.category), item.voting_state,
+                                  vote_from_proto(item)) for item in votes)
+    updated += sum(book.merge(readiness_from_proto(item)) for item in rows)
+    return updated + len(book.settle())
+
+
 class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     """Readiness and declarations are visible to every state (GATE-2, DEC-1); a state changes only its own,
     votes only in its own name, and only its own DPA requests its logs, audits and handles subject cases."""
@@ -192,24 +225,10 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                              context: grpc.ServicerContext) -> pb.ShareReadinessChangeResponse:
         """A peer's change, applied here only if the peer's certificate names the state that made it."""
         check_claim(calling_state(context), request.origin_state)
-        kind = request.WhichOneof("change")
-        if kind == "step":
-            check_claim(request.origin_state, request.step.state)
-            row = self._record_step(request.step)
-        elif kind == "vote":
-            check_claim(request.origin_state, request.vote.voting_state)
-            row = self._vote(request.vote).readiness
-        elif kind == "pilot":
+        if request.WhichOneof("change") == "pilot":
             return self._pilot_window(request)
-        elif kind == "revocation":
-            check_claim(request.origin_state, request.revocation.state)
-            category = category_from_proto(request.revocation.category)
-            current = self.readiness.get(request.revocation.state, category)
-            row = current if current.revoked else self.readiness.revoke(request.revocation.state, category,
-                                                                         request.revocation.reason)
-        else:
-            raise InvalidInput("carries no change; allowed: step, vote, revocation, pilot", field="change")
-        return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(row))
+        return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(apply_shared_change(self.readiness,
+                                                                                                request)))
 
     def _pilot_window(self, request: pb.ShareReadinessChangeRequest) -> pb.ShareReadinessChangeResponse:
         """The candidate opens or closes its pilot window here, at its pilot peer (GATE-1)."""
@@ -366,11 +385,8 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             return False
 
         _, unreached = self._catch_up(context, "readiness", take)
-        updated = sum(self.readiness.merge_vote(item.subject_state, category_from_proto(item.category),
-                                                item.voting_state, vote_from_proto(item)) for item in votes)
-        updated += sum(self.readiness.merge(readiness_from_proto(item)) for item in rows)
-        updated += len(self.readiness.settle())
-        return pb.SyncReadinessResponse(updated=updated, unreached_states=unreached)
+        return pb.SyncReadinessResponse(updated=merge_listed_readiness(self.readiness, rows, votes),
+                                        unreached_states=unreached)
 
     def SyncJointCases(self, request: pb.SyncJointCasesRequest,
                        context: grpc.ServicerContext) -> pb.SyncJointCasesResponse:
