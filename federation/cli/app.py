@@ -167,10 +167,12 @@ def up(
                 console.print(f"[red]prum up failed loading {code}'s files ({escape(why)}); every state is "
                               f"stopped[/red]")
                 raise typer.Exit(1) from error
+    from prum.federation.runtime.processes import entries
+
     print_table(f"Federation {spec.name} up in {workdir}", [
         {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, (0, 0))[0],
          "vehicles": loaded.get(c, (0, 0))[1]}
-        for c, e in run["states"].items()], as_json)
+        for c, e in entries(run).items()], as_json)  # with the router (EU) in the router topology
 
 
 @app.command()
@@ -233,7 +235,7 @@ def down(
 
 @app.command()
 def restart(
-    state: Annotated[str, typer.Argument(help="The state to start again, e.g. FR.")],
+    state: Annotated[str, typer.Argument(help="The state to start again, e.g. FR; EU: the Prüm II router.")],
     workdir: WorkDir = Path("prum-run"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
@@ -244,6 +246,7 @@ def restart(
 
     Example: [bold]kill -9 <FR's pid> && prum restart FR --workdir ./run1[/bold]
     """
+    from prum.federation.runtime.processes import entries
     from prum.federation.runtime.processes import restart as start_again
 
     try:
@@ -254,7 +257,7 @@ def restart(
         Console(stderr=True).print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from error
     print_table(f"Federation in {workdir}", [{"state": c, "address": e["address"], "pid": e["pid"]}
-                                             for c, e in run["states"].items()], as_json)
+                                             for c, e in entries(run).items()], as_json)
 
 
 # The sub-apps, registered after the commands above: `prum --help` lists them in this order.
