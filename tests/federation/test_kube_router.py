@@ -16,7 +16,6 @@ from pathlib import Path
 import grpc
 import kubernetes_validate
 import pytest
-import yaml
 from cryptography import x509
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prum.federation.cli.app import app

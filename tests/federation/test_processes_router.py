@@ -14,9 +14,6 @@ import time
 from pathlib import Path
 
 import grpc
-from sample_federation import DONOR, officer_search, profile
-from test_processes import runner, started_output
-
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
@@ -27,6 +24,8 @@ from prum.router.v1 import router_pb2, router_pb2_grpc
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
+from sample_federation import DONOR, officer_search, profile
+from test_processes import runner, started_output
 
 FEDERATION = """
 [federation]
