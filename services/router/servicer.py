@@ -26,7 +26,7 @@ from prum.services.router.log import RouterLog
 from prum.services.router.routing import Router
 from prum.services.router.wire import entry_to_proto, result_to_proto, search_from_proto, stats_to_proto
 from prum.services.supervisor import ReadinessBook
-from prum.services.supervisor.servicer import apply_shared_change, merge_listed_readiness, readiness_to_proto
+from prum.services.supervisor.wire import apply_shared_change, merge_listed_readiness, readiness_to_proto
 from prum.supervisor.v1 import supervisor_pb2 as supervisor_pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
