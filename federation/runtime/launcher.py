@@ -60,7 +60,11 @@ from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.router.log import RouterLog
 from prum.services.router.routing import Router, RouterSettings
-from prum.services.router.servicer import RouterReadinessServicer, RouterServicer
+from prum.services.router.servicer import (
+    RouterReadinessServicer,
+    RouterServicer,
+    add_router_readiness_to_server,
+)
 from prum.services.router.transport import GrpcDataServices
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
@@ -224,7 +228,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         state=spec.code, members=federation.codes,
         officers={o.officer_id: o for o in spec.officers},
         readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms,
-        routed=ROUTED_CATEGORIES if federation.topology == "router" else frozenset())
+        routed=frozenset(ROUTED_CATEGORIES) if federation.topology == "router" else frozenset())
     exchange = FileManagingSide(spec.code, readiness, log, clock)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
@@ -287,7 +291,7 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
         # The Council's later decisions reach the router's book as they reach every state's (GATE-2, P2-GATE-1).
         ServiceBinding("prum.supervisor.v1.SupervisorService", RouterReadinessServicer(
             readiness, lambda state, what: fetch_from_supervisor(channels, state, what, federation.deadline_ms / 1000)),
-                       supervisor_pb2_grpc.add_SupervisorServiceServicer_to_server),
+                       add_router_readiness_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=ROUTER, tls=tls, tracer_provider=tracer_provider)

@@ -65,7 +65,7 @@ def folder_of(workdir: Path, code: str) -> Path:
     return workdir / (ROUTER_FOLDER if code == ROUTER else code)
 
 
-def entries(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def entries(run: dict[str, Any]) -> dict[str, Any]:
     """Every process of a run by its code: the states', then the router's (`ROUTER`) when the federation has one."""
     found = dict(run["states"])
     if run.get("router") is not None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from prum.router.v1 import router_pb2 as pb
 from prum.router.v1 import router_pb2_grpc
 from prum.services.common.errors import InvalidInput, NotAuthorised
@@ -28,7 +29,6 @@ from prum.services.router.wire import entry_to_proto, result_to_proto, search_fr
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.wire import apply_shared_change, merge_listed_readiness, readiness_to_proto
 from prum.supervisor.v1 import supervisor_pb2 as supervisor_pb
-from prum.supervisor.v1 import supervisor_pb2_grpc
 
 #: Entries per page of `ListRoutedQueries` when the request gives no page size.
 DEFAULT_PAGE_SIZE = 100
@@ -61,7 +61,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                                             next_page_token=str(page[-1].sequence) if more else "")
 
 
-class RouterReadinessServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
+class RouterReadinessServicer:
     """The router's readiness book as the supervisors' workflow changes it (GATE-2 for the router connection,
     P2-GATE-1): the router votes in no round and records no step; it takes each state's own changes."""
 
@@ -107,3 +107,22 @@ class RouterReadinessServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                       if isinstance(item, supervisor_pb.CastCouncilVoteRequest) and item.voting_state == state]
         return supervisor_pb.SyncReadinessResponse(updated=merge_listed_readiness(self.readiness, rows, votes),
                                                    unreached_states=unreached)
+
+
+#: The methods of `prum.supervisor.v1.SupervisorService` the router serves, with their request and reply types.
+ROUTER_READINESS_METHODS: dict[str, tuple[type[Message], type[Message]]] = {
+    "GetReadiness": (supervisor_pb.GetReadinessRequest, supervisor_pb.GetReadinessResponse),
+    "ShareReadinessChange": (supervisor_pb.ShareReadinessChangeRequest, supervisor_pb.ShareReadinessChangeResponse),
+    "SyncReadiness": (supervisor_pb.SyncReadinessRequest, supervisor_pb.SyncReadinessResponse),
+}
+
+
+def add_router_readiness_to_server(servicer: RouterReadinessServicer, server: grpc.Server) -> None:
+    """Serve the readiness half of SupervisorService on the router's server: the methods above only, so gRPC answers
+    UNIMPLEMENTED for any other (the router files no declaration, holds no joint case, runs no audit)."""
+    handlers = {name: grpc.unary_unary_rpc_method_handler(getattr(servicer, name),
+                                                          request_deserializer=request.FromString,
+                                                          response_serializer=reply.SerializeToString)
+                for name, (request, reply) in ROUTER_READINESS_METHODS.items()}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("prum.supervisor.v1.SupervisorService",
+                                                                          handlers),))

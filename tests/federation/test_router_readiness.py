@@ -116,15 +116,20 @@ def test_the_router_takes_a_change_only_in_its_makers_name(tmp_path: Path) -> No
     try:
         stub = supervisor(federation, ROUTER, as_state="DE")
         with pytest.raises(grpc.RpcError) as refused:
-            stub.ShareReadinessChange(pb.ShareReadinessChangeRequest(origin_state="NL", revocation=pb.RevokeReadinessRequest(
-                state="NL", category=ROUTER_CONNECTION, reason="forged")), timeout=5)
+            stub.ShareReadinessChange(pb.ShareReadinessChangeRequest(
+                origin_state="NL", revocation=pb.RevokeReadinessRequest(
+                    state="NL", category=ROUTER_CONNECTION, reason="forged")), timeout=5)
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(grpc.RpcError) as forged:
-            stub.ShareReadinessChange(pb.ShareReadinessChangeRequest(origin_state="DE", revocation=pb.RevokeReadinessRequest(
-                state="NL", category=ROUTER_CONNECTION, reason="forged")), timeout=5)
+            stub.ShareReadinessChange(pb.ShareReadinessChangeRequest(
+                origin_state="DE", revocation=pb.RevokeReadinessRequest(
+                    state="NL", category=ROUTER_CONNECTION, reason="forged")), timeout=5)
         assert forged.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert federation.router is not None and federation.router.readiness.is_ready("NL", Category.ROUTER_CONNECTION)
         seen = stub.GetReadiness(pb.GetReadinessRequest(state="NL", category=ROUTER_CONNECTION), timeout=5).readiness
         assert [(r.state, r.ready) for r in seen] == [("NL", True)]
+        with pytest.raises(grpc.RpcError) as unimplemented:  # the readiness half of the service only
+            stub.ListDeclarations(pb.ListDeclarationsRequest(), timeout=5)
+        assert unimplemented.value.code() == grpc.StatusCode.UNIMPLEMENTED
     finally:
         federation.stop()
