@@ -19,7 +19,14 @@ import pytest
 from cryptography import x509
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prum.federation.cli.app import app
-from prum.federation.runtime.kube import HEALTH_PORT, PORT, WORKDIR, router_address, service_address
+from prum.federation.runtime.kube import (
+    HEALTH_PORT,
+    PORT,
+    ROUTER_RESOURCES,
+    WORKDIR,
+    router_address,
+    service_address,
+)
 from prum.federation.runtime.processes import health_of
 from prum.router.v1 import router_pb2, router_pb2_grpc
 from prum.services.common.server import open_channel
@@ -73,6 +80,7 @@ def test_the_router_gets_its_own_namespace_deployment_service_and_certificate(re
     assert {container[p]["grpc"]["port"] for p in ("startupProbe", "readinessProbe", "livenessProbe")} == {HEALTH_PORT}
     assert pod["securityContext"] == POD_SECURITY and container["securityContext"] == CONTAINER_SECURITY
     assert pod["automountServiceAccountToken"] is False
+    assert container["resources"] == ROUTER_RESOURCES  # measured: it compiles no kernel and keeps no data
     assert service["metadata"]["name"] == "router" and [p["port"] for p in service["spec"]["ports"]] == [PORT]
     assert service["spec"]["selector"] == spec["selector"]["matchLabels"] == spec["template"]["metadata"]["labels"]
     namespace = found[0]
