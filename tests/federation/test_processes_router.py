@@ -134,3 +134,35 @@ def test_up_with_the_router_search_revoke_kill_restart_down(tmp_path: Path) -> N
     assert {r["state"]: r["result"] for r in json.loads(stopped.stdout)} == {
         "DE": "stopped", "NL": "stopped", "FR": "stopped", "EU": "stopped"}
     assert (workdir / "router" / "prum.log").read_text().count('"router stopping"') == 1
+
+
+def test_the_router_binds_the_address_the_federation_file_gives(tmp_path: Path) -> None:
+    """`[router] address`: the router process listens there, run.json records it, the states' contact points reach
+    it there; restarted, it binds it again."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        fixed = f"127.0.0.1:{probe.getsockname()[1]}"
+    federation_file = tmp_path / "federation.toml"
+    federation_file.write_text(FEDERATION.replace("[defaults]", f'[router]\naddress = "{fixed}"\n[defaults]'))
+    workdir = tmp_path / "run"
+    started = runner.invoke(app, ["up", "-f", str(federation_file), "--workdir", str(workdir), "--json"])
+    try:
+        assert started.exit_code == 0, started_output(started, workdir)
+        assert {row["state"]: row["address"] for row in json.loads(started.stdout)}["EU"] == fixed
+        assert read_run(workdir)["router"]["address"] == fixed
+        tls = TlsMaterial.load(workdir / "pki", "DE")
+        with open_channel(read_run(workdir)["states"]["DE"]["address"], tls) as de:
+            reply = cp_pb2_grpc.ContactPointServiceStub(de).Search(officer_search(DONOR, "DE-F-1"), timeout=10)
+        assert statuses(reply) == {"NL": "NO_HIT", "FR": "NO_HIT"}
+        with open_channel(fixed, tls) as to_router:
+            logged = router_pb2_grpc.RouterServiceStub(to_router).ListRoutedQueries(
+                router_pb2.ListRoutedQueriesRequest(page_size=100), timeout=5).queries
+        assert sorted(q.requested_state for q in logged if q.request_id == reply.request_id) == ["FR", "NL"]
+        assert runner.invoke(app, ["down", "--workdir", str(workdir), "--state", "EU"]).exit_code == 0
+        again = runner.invoke(app, ["restart", "EU", "--workdir", str(workdir), "--json"])
+        assert again.exit_code == 0, again.output
+        assert {row["state"]: row["address"] for row in json.loads(again.stdout)}["EU"] == fixed
+    finally:
+        runner.invoke(app, ["down", "--workdir", str(workdir)])
