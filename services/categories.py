@@ -51,8 +51,9 @@ class CategoryWire(Protocol[Q, I_co]):
         """The message class of the peer's reply (read-only here, so each wire may name its own)."""
         ...
 
-    def officer_query(self, request: cp_pb2.SearchRequest, max_candidates: int) -> Q:
-        """The query of the officer's request (`max_candidates`: the most this state verifies, FP-3)."""
+    def officer_query(self, request: cp_pb2.SearchRequest | cp_pb2.CategoryQuery, max_candidates: int) -> Q:
+        """The query of the officer's request, or of one category of a search across several (`CategoryQuery`
+        names its query field as `SearchRequest` does); `max_candidates`: the most this state verifies (FP-3)."""
         ...
 
     def peer_request(self, context: common_pb2.QueryContext, query: Q) -> Message:

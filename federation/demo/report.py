@@ -90,15 +90,17 @@ def topologies_table(rows: list[dict[str, Any]]) -> Table:
                   caption="entries: in the states' protocol logs per search; the router adds one per routed query "
                           "to its own log", caption_justify="left")
     for column in ("states", "topology", "channels the requester holds", "p50 ms", "p99 ms", "entries",
-                   "one state down: p50 ms", "results then"):
+                   "one state slow: p50 ms", "one state down: p50 ms", "results then"):
         table.add_column(column, justify="left" if column in ("topology", "results then") else "right")
     for row in rows:
         if "refused" in row:
-            table.add_row(str(row["states"]), row["topology"], Text(row["refused"], style="red"), "", "", "", "", "")
+            table.add_row(str(row["states"]), row["topology"], Text(row["refused"], style="red"), "", "", "", "", "",
+                          "")
             continue
-        up, down = row["all_up"], row["one_down"]
+        up, slow, down = row["all_up"], row["one_slow"], row["one_down"]
         table.add_row(str(row["states"]), row["topology"], str(row["channels_held_by_requester"]),
-                      str(up["p50_ms"]), str(up["p99_ms"]), str(up["log_entries_per_search"]), str(down["p50_ms"]),
+                      str(up["p50_ms"]), str(up["p99_ms"]), str(up["log_entries_per_search"]),
+                      f"{slow['p50_ms']} ({slow['state']} +{slow['latency_ms']} ms each way)", str(down["p50_ms"]),
                       f"{down['state']} down: " + ", ".join(f"{k} {v}" for k, v in sorted(down["statuses"].items())))
     return table
 
@@ -141,6 +143,12 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(logs_table(report))
     both = sum(p["logged_on_both_sides"] for p in report["supplies"])
     console.print(f"Supplies logged on both sides: {both} of {len(report['supplies'])} answered (search, state) pairs")
+    audit = report.get("router_audit")
+    if audit is not None:
+        console.print(f"Router log audited against the states' logs (P2-ROUTER-3, P2-LOG-1): {audit['reconciled']} of "
+                      f"{audit['checked']} routed queries reconciled")
+        for finding in audit["findings"]:
+            console.print(Text(f"  {finding['request_id']} {finding['state']}: {finding['finding']}", style="red"))
     if report.get("topologies"):
         console.print(topologies_table(report["topologies"]))
     console.print(checks_table(report))

@@ -333,6 +333,11 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         if workflow:
             searches.append(workflow["search"])
         logs, pairs = _log_evidence(federation, searches)
+        router_audit = None
+        if federation.router is not None:  # the supervisors' audit of the router's log (P2-ROUTER-3, P2-LOG-1)
+            audited = federation.audit_router_log()
+            router_audit = {"checked": audited.checked, "reconciled": audited.reconciled,
+                            "findings": [f.__dict__ for f in audited.findings]}
     provider.force_flush()
     provider.shutdown()
     spans = _trace_spans(trace_path)
@@ -348,11 +353,14 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         "follow_up_after_a_hit_logged_on_both_sides": bool(follow_up and follow_up.get("logged_on_both_sides")),
         "council_decision_reached_every_state": workflow is None or workflow["decided"],
     }
+    if router_audit is not None:
+        checks["router_log_reconciles_with_the_states_logs"] = (router_audit["checked"] > 0
+                                                                and not router_audit["findings"])
     report = {
         "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
-        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, "logs": logs, "supplies": pairs, "checks": checks,
+        "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, "logs": logs, "supplies": pairs, "router_audit": router_audit, "checks": checks,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

@@ -4,7 +4,9 @@ For each topology and size: an in-process federation (the default federation sca
 ready, no synthetic files, tracing off), then from DE's contact point S DNA searches to all other states, one at
 a time, each with a profile that hits in one peer. Per run: the channels DE's node holds afterwards (one per
 peer in the mesh, one to the router), the certificates a state manages, fan-out latency p50 / p99, entries
-written per search in the states' protocol logs, and the same with the last state's server stopped. A topology
+written per search in the states' protocol logs, the same with one state's link slowed by `SLOW_MS` each way (a
+`LatencyProxy` in front of it, which the requester's channel in the mesh and the router's in the router topology
+both pass), and with the last state's server stopped. A topology
 the federation file refuses is reported as refused, not measured. `prum demo --topology router` shows it;
 `bench/topology_compare.py` runs it at chosen sizes.
 """
@@ -24,10 +26,13 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.runtime.launcher import InProcessFederation
 from prum.federation.runtime.topology import FederationFileError, load_federation, parse_federation
+from prum.federation.runtime.toxics import LatencyProxy
 from prum.federation.synthetic.dna import random_profile
 from prum.services.common.category import Category
 
 REQUESTER = "DE"
+#: The delay each way on the slow state's link: below the federation's deadline, so it answers, late.
+SLOW_MS = 150
 
 
 def federation_of(states: int, topology: str) -> Any:
@@ -96,6 +101,13 @@ def compare(states: int, topology: str, searches: int, seed: int) -> dict[str, A
         requester = federation.nodes[REQUESTER]
         result["channels_held_by_requester"] = len(requester.channels._channels)
         result["certificates_per_state"] = 2  # its own and the federation CA
+        slow = spec.codes[-2]
+        address = federation.directory[slow]
+        with LatencyProxy(address, SLOW_MS) as proxy:
+            federation.directory[slow] = proxy.address  # every channel to it now passes the slow link
+            result["one_slow"] = {"state": slow, "latency_ms": SLOW_MS,
+                                  **measure(federation, max(5, searches // 4), rng)}
+        federation.directory[slow] = address
         down = spec.codes[-1]
         federation.stop(down)
         result["one_down"] = {"state": down, **measure(federation, max(5, searches // 4), rng, down)}

@@ -58,6 +58,7 @@ from prum.services.exchange.plugin import FollowUp
 from prum.services.exchange.requesting import ContactPoint
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
+from prum.services.router.audit import RouterAudit, audit_router_log
 from prum.services.router.log import RouterLog
 from prum.services.router.routing import Router, RouterSettings
 from prum.services.router.servicer import (
@@ -223,13 +224,17 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     # router, the same requesting side around them; vehicle searches stay bilateral (P2-VRD-1).
     transport: GrpcPeers | RouterTransport = GrpcPeers(channels)
     if federation.topology == "router":
-        transport = RouterTransport(channels, GrpcPeers(channels))
+        transport = RouterTransport(channels, GrpcPeers(channels),
+                                    several_categories=federation.router.several_categories,
+                                    phases=federation.router.phases, readiness=readiness, clock=clock)
     contact_point = ContactPoint(
         state=spec.code, members=federation.codes,
         officers={o.officer_id: o for o in spec.officers},
         readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms,
-        routed=frozenset(ROUTED_CATEGORIES) if federation.topology == "router" else frozenset())
-    exchange = FileManagingSide(spec.code, readiness, log, clock)
+        routed=frozenset(ROUTED_CATEGORIES) if federation.topology == "router" else frozenset(),
+        router_phases=federation.router.phases if federation.topology == "router" else None)
+    exchange = FileManagingSide(spec.code, readiness, log, clock,
+                                router_phases=federation.router.phases if federation.topology == "router" else None)
     persons = PersonRegister(folder / "persons.db")
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
@@ -243,7 +248,10 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
         ServiceBinding("prum.afis.v1.AfisService", AfisServicer(spec.code, gallery, ledger, exchange),
                        afis_pb2_grpc.add_AfisServiceServicer_to_server),
-        ServiceBinding("prum.vehicle.v1.VehicleRegisterService", VehicleRegisterServicer(spec.code, vehicles, exchange),
+        # Searches by an owner's or holder's identity are Prüm II's (P2-VRD-1): a router federation's.
+        ServiceBinding("prum.vehicle.v1.VehicleRegisterService",
+                       VehicleRegisterServicer(spec.code, vehicles, exchange,
+                                               holder_search=federation.topology == "router"),
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
@@ -284,7 +292,7 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
     channels = PeerChannels(directory, tls, tracer_provider)
     router = Router(federation.codes, readiness, log, GrpcDataServices(channels), clock,
                     RouterSettings(spec.all_states, spec.several_categories, spec.log_retention_days,
-                                   federation.deadline_ms))
+                                   federation.deadline_ms, spec.phases))
     services = [
         ServiceBinding("prum.router.v1.RouterService", RouterServicer(router, log),
                        router_pb2_grpc.add_RouterServiceServicer_to_server),
@@ -387,6 +395,14 @@ class InProcessFederation:
         channel = open_channel(self.directory[state], self.pki.material_for(as_state or state), self.tracer_provider)
         self._channels.append(channel)
         return channel
+
+    def audit_router_log(self) -> RouterAudit:
+        """The supervisors' audit of the router's log against every state's protocol log (router topology)."""
+        if self.router is None:
+            raise ValueError("this federation has no router (topology mesh)")
+        return audit_router_log(self.router.log.export(),
+                                lambda state, request_id: self.nodes[state].log.query(request_id=request_id),
+                                self.federation.codes, self.clock.now(), self.router.log.retention)
 
     def router_client(self, as_state: str) -> router_pb2_grpc.RouterServiceStub:
         """A client of the router (router topology), authenticated with the certificate of `as_state`."""

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from prum.services.common.errors import InvalidInput
+from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.requesting import Officer
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
@@ -81,12 +84,17 @@ class RouterSpec:
     several_categories: bool = True
     # P2-ROUTER-3 (U): how long the router keeps its log, in days (default one year).
     log_retention_days: int = 365
+    # P2-TIME-1: from when the router may, then must, carry DNA and fingerprint searches (default: from the start).
+    phases: RouterPhases = field(default_factory=RouterPhases)
 
     def to_file_data(self) -> dict[str, Any]:
         table: dict[str, Any] = {"all_states": self.all_states, "several_categories": self.several_categories,
                                  "log_retention": f"{self.log_retention_days}d"}
         if self.address:
             table["address"] = self.address
+        if self.phases.available_from is not None:
+            table["available_from"] = self.phases.available_from.isoformat()
+            table["mandatory_from"] = self.phases.mandatory_from.isoformat() if self.phases.mandatory_from else None
         return table
 
 
@@ -260,17 +268,45 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
 
 def _router(table: dict[str, Any], where: str) -> RouterSpec:
     """The `[router]` table; each setting the rules leave unconfirmed has the default they give (P2-ROUTER-2, -3)."""
-    _check_keys(table, {"address", "all_states", "several_categories", "log_retention"}, where)
+    _check_keys(table, {"address", "all_states", "several_categories", "log_retention", "available_from",
+                        "mandatory_from"}, where)
     for key in ("all_states", "several_categories"):
         if not isinstance(table.get(key, True), bool):
             raise FederationFileError(f"{where}.{key}: {table[key]!r}; allowed: true or false")
     address = table.get("address")
     if address is not None and not isinstance(address, str):
         raise FederationFileError(f"{where}.address: {address!r}; allowed: \"host:port\"")
+    try:
+        phases = RouterPhases(_moment(table.get("available_from"), f"{where}.available_from"),
+                              _moment(table.get("mandatory_from"), f"{where}.mandatory_from"))
+    except InvalidInput as error:
+        raise FederationFileError(f"{where}.{error.field.removeprefix('router.') if error.field else ''}: "
+                                  f"{error.reason}") from None
     return RouterSpec(address=address, all_states=table.get("all_states", True),
                       several_categories=table.get("several_categories", True),
                       log_retention_days=parse_duration_days(table.get("log_retention", "365d"),
-                                                             f"{where}.log_retention"))
+                                                             f"{where}.log_retention"), phases=phases)
+
+
+def _moment(value: Any, where: str) -> datetime | None:
+    """A TOML date (midnight UTC) or offset date-time, or either in ISO 8601 text (as `to_file_data` writes them
+    for JSON); None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            raise FederationFileError(f"{where}: {value!r}; allowed: a date (2027-06-01) or a date-time with its "
+                                      f"offset (2027-06-01T00:00:00Z)") from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise FederationFileError(f"{where}: {value.isoformat()} has no offset; allowed: a date (2027-06-01) or "
+                                      f"a date-time with its offset (2027-06-01T00:00:00Z)")
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise FederationFileError(f"{where}: {value!r}; allowed: a date (2027-06-01) or a date-time with its offset")
 
 
 def load_federation(path: Path | None = None) -> Federation:

@@ -58,7 +58,7 @@ class AfisWire:
     method: MethodDescriptor = pb.DESCRIPTOR.services_by_name["AfisService"].methods_by_name["Search"]
     reply_type = pb.SearchResponse
 
-    def officer_query(self, request: cp_pb2.SearchRequest, max_candidates: int) -> FingerprintQuery:
+    def officer_query(self, request: cp_pb2.SearchRequest | cp_pb2.CategoryQuery, max_candidates: int) -> FingerprintQuery:
         return FingerprintQuery(template_from_proto(request.template, "template"), max_candidates)
 
     def peer_request(self, context: common_pb2.QueryContext, query: FingerprintQuery) -> pb.SearchRequest:

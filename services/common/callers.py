@@ -73,6 +73,7 @@ CALLERS: dict[str, Caller] = {
     }),
     **_service("prum.contact_point.v1.ContactPointService", {
         "Search": _OWN,             # SEC-2: only the state's own authorised officers search through its NCP
+        "SearchSeveral": _OWN,
         "FollowUp": _OWN,
         "AnswerFollowUp": _PEER,    # Art 5, 10: a peer asks for the personal data behind its hit
         "SendInformation": _OWN,
@@ -82,6 +83,7 @@ CALLERS: dict[str, Caller] = {
     }),
     **_service("prum.router.v1.RouterService", {
         "Route": _PEER,             # P2-ROUTER-1: a state's search, in its own name, through the router
+        "RouteSeveral": _PEER,      # P2-ROUTER-2: the same, across several categories at once
         "GetRouterStats": _MEMBER, "ListRoutedQueries": _MEMBER,  # P2-LOG-2, P2-ROUTER-3
     }),
     **_service("prum.echo.v1.EchoService", {"Echo": _MEMBER}),  # the load tests' ceiling

@@ -42,16 +42,16 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
         self.max_candidates = max_candidates
         self.categories = CATEGORIES if categories is None else categories
 
-    def _registration(self, request: cp_pb2.SearchRequest) -> Registration:
-        category = category_from_proto(request.category)
+    def _registration(self, request: cp_pb2.SearchRequest | cp_pb2.CategoryQuery, where: str = "") -> Registration:
+        category = category_from_proto(request.category, f"{where}category")
         registration = self.categories.get(category)
         if registration is None:
             raise InvalidInput(f"{category.name} is not a searched file; allowed: "
-                               f"{', '.join(f'CATEGORY_{c.name}' for c in self.categories)}", field="category")
+                               f"{', '.join(f'CATEGORY_{c.name}' for c in self.categories)}", field=f"{where}category")
         given, expected = request.WhichOneof("query"), registration.wire.officer_field
         if given != expected:
             raise InvalidInput(f"a {category.name} search carries `{expected}`, got {given or 'nothing'}",
-                               field="query")
+                               field=f"{where}query")
         return registration
 
     def Search(self, request: cp_pb2.SearchRequest, context: grpc.ServicerContext) -> cp_pb2.SearchResponse:
@@ -64,6 +64,22 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
         return cp_pb2.SearchResponse(request_id=outcome.request_id,
                                      results=[state_result_to_proto(r, registration.wire.result_field)
                                               for r in outcome.results])
+
+    def SearchSeveral(self, request: cp_pb2.SearchSeveralRequest,
+                      context: grpc.ServicerContext) -> cp_pb2.SearchSeveralResponse:
+        registrations = [self._registration(query, f"queries[{i}].") for i, query in enumerate(request.queries)]
+        outcomes = self.contact_point.search_several([OfficerSearch(
+            officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
+            case_reference=request.case_reference, plugin=registration.plugin,
+            query=registration.wire.officer_query(query, self.max_candidates),
+            target_states=list(request.target_states), deadline_ms=request.deadline_ms)
+            for registration, query in zip(registrations, request.queries, strict=True)])
+        return cp_pb2.SearchSeveralResponse(
+            request_id=outcomes[0].request_id if outcomes else "",
+            categories=[cp_pb2.CategoryResults(category=query.category,
+                                               results=[state_result_to_proto(r, registration.wire.result_field)
+                                                        for r in outcome.results])
+                        for registration, query, outcome in zip(registrations, request.queries, outcomes, strict=True)])
 
     def FollowUp(self, request: cp_pb2.FollowUpRequest, context: grpc.ServicerContext) -> cp_pb2.FollowUpResponse:
         ncp = self.contact_point

@@ -68,7 +68,7 @@ class DnaWire:
     method: MethodDescriptor = dna_pb2.DESCRIPTOR.services_by_name["DnaIndexService"].methods_by_name["Search"]
     reply_type = dna_pb2.SearchResponse
 
-    def officer_query(self, request: cp_pb2.SearchRequest, max_candidates: int) -> DnaQuery:
+    def officer_query(self, request: cp_pb2.SearchRequest | cp_pb2.CategoryQuery, max_candidates: int) -> DnaQuery:
         return query_from_proto(request.profile)
 
     def peer_request(self, context: common_pb2.QueryContext, query: DnaQuery) -> dna_pb2.SearchRequest:

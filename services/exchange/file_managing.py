@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, IdentityMismatch, PrumError
-from prum.services.common.identity import check_claim
+from prum.services.common.identity import ROUTER, check_claim
+from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.context import QueryContext, ReplyHeader
 from prum.services.exchange.plugin import CategoryPlugin, Supply
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -38,6 +39,9 @@ class FileManagingSide:
     readiness: ReadinessBook
     log: ProtocolLog
     clock: Clock = field(default_factory=SystemClock)
+    #: In the router topology, when the bilateral links stop carrying the categories the router carries
+    #: (P2-TIME-1); None in the 2008 mesh.
+    router_phases: RouterPhases | None = None
 
     def answer(self, plugin: CategoryPlugin[Q, F, S, Any], file: F, context: QueryContext,
                certified_state: str | None, query: Q) -> tuple[ReplyHeader, S]:
@@ -56,6 +60,11 @@ class FileManagingSide:
             raise IdentityMismatch(
                 f"this is {self.state}'s service, but the request is addressed to {context.requested_state}")
         try:
+            if (self.router_phases is not None and category in ROUTED_CATEGORIES
+                    and certified_state not in (None, ROUTER) and self.router_phases.mesh_closed(self.clock.now())):
+                raise GateClosed(f"{context.requesting_state}'s {category.name} search reached {self.state} on the "
+                                 f"bilateral link: {self.router_phases.why_mesh_closed()}",
+                                 state=context.requesting_state, category=category.name)
             for state, partner in ((self.state, context.requesting_state), (context.requesting_state, self.state)):
                 # Ready, or one of the test queries of an open pilot run between the two, once (GATE-1).
                 if not self.readiness.admits(state, category, partner, context.case_reference, context.request_id):

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from prum.services.common.category import Category
+from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
 from prum.services.common.fan_out import ResultStatus, fan_out
+from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.context import QueryContext, ReplyHeader, check_state_code
 from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -75,7 +76,12 @@ class PeerTransport(Protocol):
 
     A peer's answer (a reply or a refusal with its status code) and a link that failed
     (UNAVAILABLE, DEADLINE_EXCEEDED) come back as a `PeerAnswer`; an `OSError` is taken as a failed
-    link too (`TimeoutError` as a deadline). Anything else raised is a bug of the transport."""
+    link too (`TimeoutError` as a deadline). Anything else raised is a bug of the transport.
+
+    A transport that carries one query across several categories (the Prüm II router where the federation allows
+    it, P2-ROUTER-2) says so with a true `several_categories` and has `ask_several(context, queries:
+    Mapping[Category, Any], timeout_s) -> Mapping[Category, PeerAnswer]`; the contact point then sends a search
+    of several categories to each peer in one query."""
 
     def ask(self, category: Category, context: QueryContext, query: Any, timeout_s: float) -> PeerAnswer[Any]: ...
 
@@ -117,9 +123,12 @@ class ContactPoint:
     clock: Clock = field(default_factory=SystemClock)
     deadline_ms: int = 3000
     max_parallel: int = 32
-    #: The categories this state searches through the Prüm II router (the router topology; none in the mesh): an
-    #: officer's search of one is refused here while the state's own router connection is not ready (P2-GATE-1).
+    #: The categories this state searches through the Prüm II router (the router topology; none in the mesh): once
+    #: the router alone carries them (`router_phases.mesh_closed`, P2-TIME-1; from the start without dates), an
+    #: officer's search of one is refused here while the state's own router connection is not ready (P2-GATE-1);
+    #: before that, such a search stays on the bilateral links (the transport's choice).
     routed: frozenset[Category] = frozenset()
+    router_phases: RouterPhases | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -166,50 +175,85 @@ class ContactPoint:
         return targets
 
     def search(self, request: OfficerSearch[Q, I]) -> SearchOutcome[I]:
-        plugin = request.plugin
-        query = plugin.validate(request.query)  # nothing leaves that every peer would refuse
-        self.authorise(request.officer_id)
-        if not request.ordering_officer_id.strip():
+        """An officer's search in one category: one result per requested state."""
+        return self.search_several([request])[0]
+
+    def search_several(self, requests: Sequence[OfficerSearch[Any, Any]]) -> list[SearchOutcome[Any]]:
+        """An officer's search across several biometric categories at once (P2-ROUTER-2: a DNA profile and the
+        fingerprints of one person), under one request id and one deadline: one outcome per category, in the
+        order given. The requests share the officer, reason, case, states and deadline (the first one's).
+
+        With a transport that carries several categories in one query (`ask_several`: the Prüm II router), each
+        peer gets one; otherwise (the 2008 mesh) each category goes on its own link, all in parallel."""
+        if not requests:
+            raise InvalidInput("is empty; name at least one category with its query", field="queries")
+        first = requests[0]
+        categories = [request.category for request in requests]
+        if len(set(categories)) < len(categories):
+            raise InvalidInput(f"{', '.join(c.name for c in categories)}: a category is searched twice; each at "
+                               f"most once", field="queries")
+        if len(requests) > 1 and not set(categories) <= set(ROUTED_CATEGORIES):
+            raise InvalidInput(f"{', '.join(c.name for c in categories)}: a search across several categories is "
+                               f"for the biometric ones ({', '.join(c.name for c in ROUTED_CATEGORIES)}, P2-ROUTER-2); "
+                               f"search vehicles on their own", field="queries")
+        queries = [request.plugin.validate(request.query) for request in requests]  # nothing leaves that peers refuse
+        self.authorise(first.officer_id)
+        if not first.ordering_officer_id.strip():
             raise InvalidInput("is empty; name the officer who ordered the query (LOG-2)", field="ordering_officer_id")
-        if not request.reason.strip():
+        if not first.reason.strip():
             raise InvalidInput("is empty; every query states its reason (LOG-2)", field="reason")
-        targets = self._targets(request.target_states)
-        deadline_ms = request.deadline_ms or self.deadline_ms
+        targets = self._targets(first.target_states)
+        deadline_ms = first.deadline_ms or self.deadline_ms
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
         request_id = str(uuid.uuid4())
-        if request.category in self.routed and not self.readiness.is_ready(self.state, Category.ROUTER_CONNECTION):
-            raise GateClosed(f"{self.state}'s connection to the router is not declared ready (P2-GATE-1): the "
-                             f"Council has not decided it, or it was revoked; {request.category.name} searches go "
-                             f"through the router, so none leaves until it is ready again", state=self.state,
-                             category=Category.ROUTER_CONNECTION.name)
-        if not self.readiness.is_ready(self.state, request.category):
-            self._pilot_query(request, request_id)
-        results: dict[str, StateResult[I]] = {}
+        now = self.clock.now()
+        for request in requests:
+            if (request.category in self.routed and (self.router_phases or RouterPhases()).mesh_closed(now)
+                    and not self.readiness.is_ready(self.state, Category.ROUTER_CONNECTION)):
+                raise GateClosed(f"{self.state}'s connection to the router is not declared ready (P2-GATE-1): the "
+                                 f"Council has not decided it, or it was revoked; {request.category.name} searches "
+                                 f"go through the router only, so none leaves until it is ready again",
+                                 state=self.state, category=Category.ROUTER_CONNECTION.name)
+        for request in requests:
+            if not self.readiness.is_ready(self.state, request.category):
+                self._pilot_query(request, request_id)
+        results: dict[tuple[str, int], StateResult[Any]] = {}
         contexts: dict[str, QueryContext] = {}
+        asked: dict[str, list[int]] = {}
         sent_at = self.clock.now()
         for peer in targets:
-            if not self.readiness.is_ready(peer, request.category):
-                results[peer] = StateResult(peer, ResultStatus.NOT_READY, "FAILED_PRECONDITION",
-                                            f"{peer} is not ready for {request.category.name} exchange (GATE-1)")
-                continue
-            contexts[peer] = self.outgoing_context(peer, request.officer_id, request.ordering_officer_id,
-                                                   request.reason, request.case_reference, request_id, sent_at)
+            for index, request in enumerate(requests):
+                if self.readiness.is_ready(peer, request.category):
+                    asked.setdefault(peer, []).append(index)
+                else:
+                    results[peer, index] = StateResult(peer, ResultStatus.NOT_READY, "FAILED_PRECONDITION",
+                                                       f"{peer} is not ready for {request.category.name} exchange "
+                                                       f"(GATE-1)")
+            if peer in asked:
+                contexts[peer] = self.outgoing_context(peer, first.officer_id, first.ordering_officer_id,
+                                                       first.reason, first.case_reference, request_id, sent_at)
         if contexts:
             # The queries are supplied data too: durable in the log before any leaves (LOG-1, LOG-4).
-            query_data = plugin.query_record(query)
-            self.log.append_many([self._entry(request, ctx, EntryKind.AUTOMATED_SUPPLY, MessageType.QUERY,
-                                              Outcome.NONE, 0, query_data) for ctx in contexts.values()])
-            results.update(self._fan_out(request, query, contexts, deadline_ms))
+            records = [request.plugin.query_record(query) for request, query in zip(requests, queries, strict=True)]
+            self.log.append_many([self._entry(requests[index], contexts[peer], EntryKind.AUTOMATED_SUPPLY,
+                                              MessageType.QUERY, Outcome.NONE, 0, records[index])
+                                  for peer, indices in asked.items() for index in indices])
+            batched = len(requests) > 1 and getattr(self.transport, "several_categories", False)
+            groups = ([(peer, tuple(indices)) for peer, indices in asked.items()] if batched else
+                      [(peer, (index,)) for peer, indices in asked.items() for index in indices])
+            for (peer, _), answered in self._fan_out(requests, queries, contexts, groups, deadline_ms).items():
+                results.update(((peer, index), result) for index, result in answered.items())
             receipts = []
-            for peer, context in contexts.items():
-                received = results[peer]
-                if plugin.verifies and received.status is ResultStatus.HIT:
-                    results[peer] = self._verified(received, plugin, query)
-                receipts.append(self._receipt(request, context, received,
-                                              results[peer] if plugin.verifies else None))
+            for peer, indices in asked.items():
+                for index in indices:
+                    plugin, received = requests[index].plugin, results[peer, index]
+                    if plugin.verifies and received.status is ResultStatus.HIT:
+                        results[peer, index] = self._verified(received, plugin, queries[index])
+                    receipts.append(self._receipt(requests[index], contexts[peer], received,
+                                                  results[peer, index] if plugin.verifies else None))
             self.log.append_many([entry for entry in receipts if entry is not None])
-        return SearchOutcome(request_id, [results[peer] for peer in targets])
+        return [SearchOutcome(request_id, [results[peer, index] for peer in targets]) for index in range(len(requests))]
 
     def _pilot_query(self, request: OfficerSearch[Q, I], request_id: str) -> None:
         """Before the decision, only the pilot run's own test queries go out, each once, to its peer (GATE-1)."""
@@ -228,33 +272,53 @@ class ContactPoint:
                              f"passes once; other queries wait for the Council's decision (GATE-1)", state=self.state,
                              category=request.category.name)
 
-    def _fan_out(self, request: OfficerSearch[Q, I], query: Q, contexts: dict[str, QueryContext],
-                 deadline_ms: int) -> dict[str, StateResult[I]]:
+    def _fan_out(self, requests: Sequence[OfficerSearch[Any, Any]], queries: Sequence[Any],
+                 contexts: dict[str, QueryContext], groups: list[tuple[str, tuple[int, ...]]],
+                 deadline_ms: int) -> dict[tuple[str, tuple[int, ...]], dict[int, StateResult[Any]]]:
+        """Each group (a peer and the searches it gets in one query) in parallel under one deadline."""
         assert self._pool is not None
-        return fan_out(self._pool, contexts, lambda peer, deadline: self._ask(request, query, contexts[peer], deadline),
-                       deadline_ms, lambda peer: StateResult(peer, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
-                                                             f"no answer within {deadline_ms} ms",
-                                                             elapsed_ms=float(deadline_ms)))
 
-    def _ask(self, request: OfficerSearch[Q, I], query: Q, context: QueryContext, deadline: float) -> StateResult[I]:
-        """One peer's per-state result: whatever happens to the call, never an exception (one failed search)."""
+        def late(group: tuple[str, tuple[int, ...]]) -> dict[int, StateResult[Any]]:
+            return {index: StateResult(group[0], ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                                       f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms))
+                    for index in group[1]}
+
+        return fan_out(self._pool, groups,
+                       lambda group, deadline: self._ask(requests, queries, contexts[group[0]], group[1], deadline),
+                       deadline_ms, late)
+
+    def _ask(self, requests: Sequence[OfficerSearch[Any, Any]], queries: Sequence[Any], context: QueryContext,
+             indices: tuple[int, ...], deadline: float) -> dict[int, StateResult[Any]]:
+        """One peer's per-state result for each search of `indices`: whatever happens to the call, never an
+        exception (one failed search)."""
         started = time.monotonic()
         peer = context.requested_state
-        references: tuple[str, ...] = ()
+        answers: dict[int, PeerAnswer[Any]] = {}
+        references: dict[int, tuple[str, ...]] = {}
+        failed: PeerAnswer[Any] | None = None
         try:
-            answer: PeerAnswer[I] = self.transport.ask(request.category, context, query,
-                                                       max(0.001, deadline - started))
-            references = tuple(request.plugin.reference(item) for item in answer.items)
+            timeout_s = max(0.001, deadline - started)
+            if len(indices) == 1:
+                index = indices[0]
+                answers[index] = self.transport.ask(requests[index].category, context, queries[index], timeout_s)
+            else:
+                several = self.transport.ask_several(  # type: ignore[attr-defined]
+                    context, {requests[i].category: queries[i] for i in indices}, timeout_s)
+                answers = {i: several[requests[i].category] for i in indices}
+            references = {i: tuple(requests[i].plugin.reference(item) for item in answers[i].items) for i in indices}
         except TimeoutError as error:  # a link that timed out: a deadline, as its gRPC status would say
-            answer = PeerAnswer(ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", f"{type(error).__name__}: {error}")
+            failed = PeerAnswer(ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", f"{type(error).__name__}: {error}")
         except OSError as error:  # a link that failed: the peer is unavailable
-            answer = PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
+            failed = PeerAnswer(ResultStatus.UNAVAILABLE, "UNAVAILABLE", f"{type(error).__name__}: {error}")
         except Exception as error:  # noqa: BLE001 - a bug is a per-state status too, and reported as a bug
-            answer = PeerAnswer(ResultStatus.FAILED, "INTERNAL",
+            failed = PeerAnswer(ResultStatus.FAILED, "INTERNAL",
                                 f"{self.state}'s contact point failed to carry the query to {peer} or to read its "
                                 f"reply ({type(error).__name__}: {error}); a bug, not an answer of {peer}")
-        return StateResult(peer, answer.status, answer.code, answer.detail, answer.header, answer.items,
-                           round((time.monotonic() - started) * 1000, 3), references)
+        elapsed_ms = round((time.monotonic() - started) * 1000, 3)
+        if failed is not None:
+            answers, references = {i: failed for i in indices}, {}
+        return {i: StateResult(peer, answers[i].status, answers[i].code, answers[i].detail, answers[i].header,
+                               answers[i].items, elapsed_ms, references.get(i, ())) for i in indices}
 
     @staticmethod
     def _verified(result: StateResult[I], plugin: CategoryPlugin[Q, Any, Any, I], query: Q) -> StateResult[I]:

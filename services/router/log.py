@@ -15,7 +15,7 @@ Retention: a federation-file setting (P2-ROUTER-3 is unconfirmed; default one ye
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -138,6 +138,16 @@ class RouterLog:
                             received_at=datetime.fromisoformat(row[6]), answered_at=datetime.fromisoformat(row[7]),
                             status=ResultStatus(row[8]), code=row[9], hit_count=row[10], elapsed_ms=row[11])
                 for row in rows[:limit]], len(rows) > limit
+
+    def export(self) -> Iterator[RoutedEntry]:
+        """Every entry kept, oldest first, read page by page (the supervisors' copy, `prum.services.router.audit`)."""
+        after = 0
+        while True:
+            page, more = self.entries(after, 1000)
+            yield from page
+            if not more:
+                return
+            after = page[-1].sequence
 
     def stats(self) -> list[RouterStats]:
         """The counts per requested state and category, by state then category."""

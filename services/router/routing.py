@@ -28,7 +28,7 @@ query as an opaque value the transport turns into each state's request.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,10 +38,9 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, PrumError
 from prum.services.common.fan_out import ResultStatus, fan_out
 from prum.services.common.identity import ROUTER, check_claim
+from prum.services.common.router_phases import RouterPhases
 from prum.services.router.log import DEFAULT_RETENTION_DAYS, RoutedEntry, RouterLog
 from prum.services.supervisor import ReadinessBook
-
-# Grace after the fan-out deadline for calls whose own gRPC deadline has already fired to report back.
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,14 @@ class RouterSettings:
 
     #: P2-ROUTER-2: a search with no state named goes to every state (default: allowed).
     all_states: bool = True
-    #: P2-ROUTER-2: one search across several biometric categories (default: allowed). `Route` carries one
-    #: category per call in this version; the setting is read, and used when the multi-category search comes.
+    #: P2-ROUTER-2: one search across several biometric categories (`RouteSeveral`; default: allowed).
     several_categories: bool = True
     #: P2-ROUTER-3: how long the router's log keeps an entry, in days (default: one year).
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     #: The fan-out deadline when a search gives none (the federation's deadline_ms).
     deadline_ms: int = 3000
+    #: P2-TIME-1: from when the router carries searches (and when the bilateral links stop carrying them).
+    phases: RouterPhases = field(default_factory=RouterPhases)
 
 
 @dataclass(frozen=True)
@@ -83,17 +83,22 @@ class DataServices(Protocol):
 
 @dataclass(frozen=True)
 class RoutedSearch:
-    """One search as the router receives it. `query` is the category's query as the caller sent it; the transport
-    builds each requested state's request from it, with the context addressed to that state."""
+    """One search as the router receives it: in one category (`Route`), or across several (`RouteSeveral`,
+    P2-ROUTER-2). Each query is the category's as the caller sent it; the transport builds each requested state's
+    request from it, with the context addressed to that state."""
 
     request_id: str
     requesting_state: str
     #: The context's requested state: the one state named in `target_states`, or the router's code for several.
     requested_state: str
-    category: Category
-    query: Any
+    #: The query of each category searched, in the caller's order; each category once.
+    queries: Mapping[Category, Any]
     target_states: Sequence[str] = ()
     deadline_ms: int = 0
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        return tuple(self.queries)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class RoutedResult:
     """The outcome of the search in one requested state, with its reply."""
 
     state: str
+    category: Category
     status: ResultStatus
     code: str = "OK"
     detail: str = ""
@@ -155,50 +161,71 @@ class Router:
         return targets
 
     def route(self, certified_state: str | None, search: RoutedSearch) -> list[RoutedResult]:
-        """Route `search` from the caller whose certificate names `certified_state`; one result per state.
+        """Route `search` from the caller whose certificate names `certified_state`; one result per state and
+        category, states in the order asked, each state's categories in the search's order.
 
-        Raises `IdentityMismatch` (nothing logged: the call is not the state it claims), `InvalidInput`, or
-        `GateClosed` for a requesting state not ready (logged as a refusal)."""
+        Raises `IdentityMismatch` (nothing logged: the call is not the state it claims), `InvalidInput`,
+        or `GateClosed` for a requesting state not ready (logged as a refusal). A search across several categories
+        where the federation's router takes none is `InvalidInput` (P2-ROUTER-2)."""
         check_claim(certified_state, search.requesting_state)
         if search.requesting_state not in self.members:
             raise InvalidInput(f"{search.requesting_state!r} is not a state connected to this router",
                                field="context.requesting_state")
-        if search.category not in ROUTED_CATEGORIES:
-            raise InvalidInput(f"{search.category.name}; the router carries "
-                               f"{', '.join(c.name for c in ROUTED_CATEGORIES)} searches only (vehicle searches "
-                               f"stay on their own path, P2-VRD-1)", field="category")
+        self._check_categories(search)
+        if not self.settings.phases.in_operation(self.clock.now()):
+            raise GateClosed(f"{search.requesting_state}'s search not routed: "
+                             f"{self.settings.phases.why_not_in_operation()}", state=search.requesting_state,
+                             category=Category.ROUTER_CONNECTION.name)
         targets = self._targets(search)
         deadline_ms = search.deadline_ms or self.settings.deadline_ms
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
         received_at = self.clock.now()
         try:
-            self._admit(search.requesting_state, search.category)
+            self._admit(search.requesting_state, search.categories)
         except PrumError as refusal:
-            self.log.record([RoutedEntry(search.request_id, search.requesting_state, "", search.category,
-                                         received_at, self.clock.now(), ResultStatus.REFUSED,
-                                         "FAILED_PRECONDITION" if isinstance(refusal, GateClosed) else "REFUSED")])
+            code = "FAILED_PRECONDITION" if isinstance(refusal, GateClosed) else "REFUSED"
+            self.log.record([RoutedEntry(search.request_id, search.requesting_state, "", category, received_at,
+                                         self.clock.now(), ResultStatus.REFUSED, code)
+                             for category in search.categories])
             raise
-        results: dict[str, RoutedResult] = {}
-        asked: list[str] = []
-        for state in targets:
-            closed = self._closed(state, search.category)
+        pairs = [(state, category) for state in targets for category in search.categories]
+        results: dict[tuple[str, Category], RoutedResult] = {}
+        asked: list[tuple[str, Category]] = []
+        for state, category in pairs:
+            closed = self._closed(state, category)
             if closed:
-                results[state] = RoutedResult(state, ResultStatus.NOT_READY, "FAILED_PRECONDITION", closed)
+                results[state, category] = RoutedResult(state, category, ResultStatus.NOT_READY,
+                                                        "FAILED_PRECONDITION", closed)
             else:
-                asked.append(state)
+                asked.append((state, category))
         results.update(self._fan_out(search, asked, deadline_ms))
         answered_at = self.clock.now()
         # Durable before the reply leaves (P2-ROUTER-3): who, whom, when, category, outcome; no data content.
-        self.log.record([RoutedEntry(search.request_id, search.requesting_state, state, search.category, received_at,
-                                     answered_at, results[state].status, results[state].code,
-                                     results[state].hit_count, results[state].reply_id, results[state].elapsed_ms)
-                         for state in targets])
-        return [results[state] for state in targets]
+        self.log.record([RoutedEntry(search.request_id, search.requesting_state, state, category, received_at,
+                                     answered_at, results[state, category].status, results[state, category].code,
+                                     results[state, category].hit_count, results[state, category].reply_id,
+                                     results[state, category].elapsed_ms)
+                         for state, category in pairs])
+        return [results[pair] for pair in pairs]
 
-    def _admit(self, state: str, category: Category) -> None:
+    def _check_categories(self, search: RoutedSearch) -> None:
+        if not search.queries:
+            raise InvalidInput("is empty; name at least one category with its query", field="searches")
+        for category in search.queries:
+            if category not in ROUTED_CATEGORIES:
+                raise InvalidInput(f"{category.name}; the router carries "
+                                   f"{', '.join(c.name for c in ROUTED_CATEGORIES)} searches only (vehicle searches "
+                                   f"stay on their own path, P2-VRD-1)", field="category")
+        if len(search.queries) > 1 and not self.settings.several_categories:
+            raise InvalidInput(f"name {len(search.queries)} categories "
+                               f"({', '.join(c.name for c in search.queries)}), and this federation's router takes "
+                               f"one category per search (P2-ROUTER-2: [router].several_categories = false); send "
+                               f"one search per category", field="searches")
+
+    def _admit(self, state: str, categories: Sequence[Category]) -> None:
         """The requesting state's router connection (P2-GATE-1)."""
-        closed = self._closed(state, category)
+        closed = self._closed(state, categories[0])
         if closed:
             raise GateClosed(closed, state=state, category=Category.ROUTER_CONNECTION.name)
 
@@ -210,19 +237,21 @@ class Router:
                     f"(P2-GATE-1); not routed for {category.name}")
         return ""
 
-    def _fan_out(self, search: RoutedSearch, states: list[str], deadline_ms: int) -> dict[str, RoutedResult]:
-        if not states:
+    def _fan_out(self, search: RoutedSearch, pairs: list[tuple[str, Category]],
+                 deadline_ms: int) -> dict[tuple[str, Category], RoutedResult]:
+        if not pairs:
             return {}
         assert self._pool is not None
-        return fan_out(self._pool, states, lambda state, deadline: self._ask(search, state, deadline), deadline_ms,
-                       lambda state: RoutedResult(state, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
-                                                  f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms)))
+        return fan_out(self._pool, pairs, lambda pair, deadline: self._ask(search, *pair, deadline), deadline_ms,
+                       lambda pair: RoutedResult(*pair, ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                                                 f"no answer within {deadline_ms} ms", elapsed_ms=float(deadline_ms)))
 
-    def _ask(self, search: RoutedSearch, state: str, deadline: float) -> RoutedResult:
-        """One state's result: whatever happens to the call, never an exception."""
+    def _ask(self, search: RoutedSearch, state: str, category: Category, deadline: float) -> RoutedResult:
+        """One state's result in one category: whatever happens to the call, never an exception."""
         started = time.monotonic()
         try:
-            forwarded = self.data_services.search(search.category, state, search.query, max(0.001, deadline - started))
+            forwarded = self.data_services.search(category, state, search.queries[category],
+                                                  max(0.001, deadline - started))
         except TimeoutError as error:
             forwarded = Forwarded(ResultStatus.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", f"{type(error).__name__}: {error}")
         except OSError as error:
@@ -231,5 +260,5 @@ class Router:
             forwarded = Forwarded(ResultStatus.FAILED, "INTERNAL",
                                   f"the router failed to carry the search to {state} or to read its reply "
                                   f"({type(error).__name__}: {error}); a bug, not an answer of {state}")
-        return RoutedResult(state, forwarded.status, forwarded.code, forwarded.detail, forwarded.reply,
+        return RoutedResult(state, category, forwarded.status, forwarded.code, forwarded.detail, forwarded.reply,
                             forwarded.reply_id, forwarded.hit_count, round((time.monotonic() - started) * 1000, 3))

@@ -25,7 +25,13 @@ from prum.services.common.tls import calling_state
 from prum.services.common.wire import category_from_proto
 from prum.services.router.log import RouterLog
 from prum.services.router.routing import Router
-from prum.services.router.wire import entry_to_proto, result_to_proto, search_from_proto, stats_to_proto
+from prum.services.router.wire import (
+    entry_to_proto,
+    result_to_proto,
+    search_from_proto,
+    several_from_proto,
+    stats_to_proto,
+)
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.wire import apply_shared_change, merge_listed_readiness, readiness_to_proto
 from prum.supervisor.v1 import supervisor_pb2 as supervisor_pb
@@ -42,8 +48,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def Route(self, request: pb.RouteRequest, context: grpc.ServicerContext) -> pb.RouteResponse:
         search = search_from_proto(request)
         results = self.router.route(calling_state(context), search)
-        return pb.RouteResponse(request_id=search.request_id,
-                                results=[result_to_proto(search.category, r) for r in results])
+        return pb.RouteResponse(request_id=search.request_id, results=[result_to_proto(r) for r in results])
+
+    def RouteSeveral(self, request: pb.RouteSeveralRequest, context: grpc.ServicerContext) -> pb.RouteSeveralResponse:
+        search = several_from_proto(request)
+        results = self.router.route(calling_state(context), search)
+        return pb.RouteSeveralResponse(request_id=search.request_id, results=[result_to_proto(r) for r in results])
 
     def GetRouterStats(self, request: pb.GetRouterStatsRequest,
                        context: grpc.ServicerContext) -> pb.GetRouterStatsResponse:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from prum.router.v1 import router_pb2 as pb
 from prum.services.common.category import Category
 from prum.services.common.channels import PeerChannels, call_method, status_of_error
 from prum.services.common.fan_out import ResultStatus
@@ -26,14 +25,14 @@ class GrpcDataServices:
         self.channels = channels
 
     def search(self, category: Category, state: str, query: Any, timeout_s: float) -> Forwarded:
-        route: pb.RouteRequest = query
+        received, route = query  # the caller's context and its RouteRequest or CategorySearch (router.wire)
         wire = ROUTED[category]
         try:
             channel = self.channels.channel(state)
         except KeyError as error:
             return Forwarded(ResultStatus.UNAVAILABLE, "UNAVAILABLE", str(error.args[0]))
-        context = type(route.context)()
-        context.CopyFrom(route.context)
+        context = type(received)()
+        context.CopyFrom(received)
         context.requested_state = state
         try:
             reply = call_method(channel, wire.method, wire.peer_request(context, route), wire.reply_type, timeout_s,

@@ -39,8 +39,9 @@ class RoutedWire:
     #: The data service's RPC that answers the query: the one its category's wire names for the mesh.
     method: MethodDescriptor
     reply_type: type[Message]
-    #: The request to one state's data service, from the context addressed to it and the router's request.
-    peer_request: Callable[[common_pb2.QueryContext, pb.RouteRequest], Message]
+    #: The request to one state's data service, from the context addressed to it and the router's request (a
+    #: `RouteRequest` or a `CategorySearch`).
+    peer_request: Callable[[common_pb2.QueryContext, Any], Message]
     #: The query fields of a `RouteRequest` from the request a contact point would send the state directly.
     route_query: Callable[[Any], dict[str, Any]]
     #: The items of a state's reply (hits or candidates): HIT when there are some.
@@ -72,24 +73,48 @@ def routed_wire(category: Category) -> RoutedWire:
                            f"only (vehicle searches stay on their own path, P2-VRD-1)", field="category") from None
 
 
+def _query_of(category: Category, context: common_pb2.QueryContext, message: Any,
+              where: str) -> tuple[common_pb2.QueryContext, Any]:
+    """The query of `category` as the core carries it, unread, to the transport: the caller's context and
+    `message` (a `RouteRequest` or a `CategorySearch`: both name the query fields alike), checked to carry it."""
+    wire = routed_wire(category)
+    if message.WhichOneof("query") != wire.query_field:
+        raise InvalidInput(f"is {message.WhichOneof('query') or 'not set'}; a {category.name} search carries "
+                           f"`{wire.query_field}`", field=where)
+    return context, message
+
+
 def search_from_proto(request: pb.RouteRequest) -> RoutedSearch:
     """The core's search; the request itself travels on as its query, for the transport to forward."""
     category = category_from_proto(request.category)
-    wire = routed_wire(category)
-    if request.WhichOneof("query") != wire.query_field:
-        raise InvalidInput(f"is {request.WhichOneof('query') or 'not set'}; a {category.name} search carries "
-                           f"`{wire.query_field}`", field="query")
     context = request.context
     return RoutedSearch(request_id=context.request_id, requesting_state=context.requesting_state,
-                        requested_state=context.requested_state, category=category, query=request,
+                        requested_state=context.requested_state,
+                        queries={category: _query_of(category, context, request, "query")},
                         target_states=tuple(request.target_states), deadline_ms=request.deadline_ms)
 
 
-def result_to_proto(category: Category, result: RoutedResult) -> pb.RoutedResult:
-    message = pb.RoutedResult(state=result.state, status=STATUS_TO_PROTO[result.status], code=result.code,
-                              detail=result.detail, elapsed_ms=result.elapsed_ms)
+def several_from_proto(request: pb.RouteSeveralRequest) -> RoutedSearch:
+    """The core's search across several categories; each `CategorySearch` travels on as its category's query."""
+    context = request.context
+    queries: dict[Category, Any] = {}
+    for index, search in enumerate(request.searches):
+        where = f"searches[{index}]"
+        category = category_from_proto(search.category, f"{where}.category")
+        if category in queries:
+            raise InvalidInput(f"{category.name} is searched twice; each category at most once", field=where)
+        queries[category] = _query_of(category, context, search, f"{where}.query")
+    return RoutedSearch(request_id=context.request_id, requesting_state=context.requesting_state,
+                        requested_state=context.requested_state, queries=queries,
+                        target_states=tuple(request.target_states), deadline_ms=request.deadline_ms)
+
+
+def result_to_proto(result: RoutedResult) -> pb.RoutedResult:
+    message = pb.RoutedResult(state=result.state, category=CATEGORY_TO_PROTO[result.category],
+                              status=STATUS_TO_PROTO[result.status], code=result.code, detail=result.detail,
+                              elapsed_ms=result.elapsed_ms)
     if result.reply is not None:
-        getattr(message, ROUTED[category].reply_field).CopyFrom(result.reply)
+        getattr(message, ROUTED[result.category].reply_field).CopyFrom(result.reply)
     return message
 
 

@@ -9,7 +9,7 @@ refused with the forms allowed. The key is not kept (PUR-2): it reaches only the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +20,27 @@ from prum.services.vehicle.register import VehicleRegister
 
 
 @dataclass(frozen=True)
+class HolderIdentity:
+    """An owner or holder as a key (Prüm II, P2-VRD-1): complete surname, first names and date of birth."""
+
+    surname: str
+    first_names: str
+    date_of_birth: str
+
+
+@dataclass(frozen=True)
 class VehicleQuery:
-    """One key looked up (VRD-1): a complete VIN or a complete registration number, at a moment (None: now)."""
+    """One key looked up (VRD-1): a complete VIN or a complete registration number, or under Prüm II an owner's or
+    holder's identity (P2-VRD-1), at a moment (None: now)."""
 
     vin: str | None = None
     registration_number: str | None = None
     at: datetime | None = None
+    holder: HolderIdentity | None = None
+
+    @property
+    def keys_given(self) -> int:
+        return sum(key is not None for key in (self.vin, self.registration_number, self.holder))
 
 
 def _foreign_plate(text: str, own: str) -> str | None:
@@ -75,8 +90,10 @@ def record_data(record: VehicleRecord) -> dict[str, Any]:
 
 
 def lookup(register: VehicleRegister, vin: str | None, registration_number: str | None,
-           at: datetime | None) -> list[VehicleRecord]:
+           at: datetime | None, holder: HolderIdentity | None = None) -> list[VehicleRecord]:
     """The register's records for the key; none for a complete plate in another member state's format."""
+    if holder is not None:
+        return register.lookup_by_holder(holder.surname, holder.first_names, holder.date_of_birth, at)
     try:
         records = register.lookup(vin=vin, registration_number=registration_number, at=at)
     except InvalidInput:
@@ -86,12 +103,19 @@ def lookup(register: VehicleRegister, vin: str | None, registration_number: str 
     return records
 
 
-def query_record(vin: str | None, registration_number: str | None, at: datetime | None) -> dict[str, Any]:
-    key = {"vin": vin} if vin is not None else {"registration_number": registration_number}
+def query_record(vin: str | None, registration_number: str | None, at: datetime | None,
+                 holder: HolderIdentity | None = None) -> dict[str, Any]:
+    key: dict[str, Any] = ({"vin": vin} if vin is not None else {"registration_number": registration_number}
+                           if registration_number is not None else {"holder": asdict(holder) if holder else None})
     return {**key, "at": at.isoformat() if at else None}
 
 
-def require_one_key(vin: str | None, registration_number: str | None) -> None:
-    if (vin is None) == (registration_number is None):
-        raise InvalidInput("give exactly one key: a complete VIN or a complete registration number (VRD-1)",
-                           field="key")
+def require_one_key(query: VehicleQuery, holder_search: bool) -> None:
+    """Exactly one key; an owner's or holder's identity only where Prüm II applies (`holder_search`)."""
+    if query.keys_given != 1:
+        raise InvalidInput("give exactly one key: a complete VIN or a complete registration number (VRD-1), or under "
+                           "Prüm II an owner's or holder's complete identity (P2-VRD-1)", field="key")
+    if query.holder is not None and not holder_search:
+        raise InvalidInput("is an owner's or holder's identity: a key of Prüm II (P2-VRD-1); this federation "
+                           "exchanges vehicle data under the 2008 rules, which allow a complete VIN or a complete "
+                           "registration number only (VRD-1)", field="holder")

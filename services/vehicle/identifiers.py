@@ -11,8 +11,10 @@ Nothing here caches a key.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable
 
 from prum.services.common.errors import InvalidInput, quote
@@ -159,3 +161,35 @@ def normalize_plate(text: object, country: str) -> str:
     hint = " (a VIN goes in the vin field)" if len(compact) == VIN_LENGTH else ""
     raise _refuse(f"not a complete registration number of {code}{hint}", "registration_number", allowed)
 
+
+
+HOLDER_TEXT = ("the complete surname, first names and date of birth (YYYY-MM-DD) of a natural person who owns or "
+               "keeps the vehicle")
+
+
+def _name_part(text: str) -> str:
+    """A name as a key: Unicode NFKC, case-folded, one space between words (diacritics are kept: a name is compared
+    as the register writes it, not guessed at)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def holder_key(surname: str, first_names: str, date_of_birth: str) -> str:
+    """The register's key of an owner or holder (P2-VRD-1, keys unconfirmed: surname, first names and date of
+    birth, all complete): a partial name, a wildcard or a date that is not a calendar date is refused, without
+    repeating the value (PUR-2)."""
+    parts = {"surname": _name_part(surname), "first_names": _name_part(first_names)}
+    for field, part in parts.items():
+        if not part:
+            raise InvalidInput(f"is empty; a search by owner or holder needs {HOLDER_TEXT} (P2-VRD-1)",
+                               field=f"holder.{field}")
+        if any(c in WILDCARDS for c in part):
+            raise InvalidInput(f"contains a wildcard; a search by owner or holder needs {HOLDER_TEXT} (P2-VRD-1)",
+                               field=f"holder.{field}")
+    try:
+        born = datetime.date.fromisoformat(date_of_birth.strip()) if len(date_of_birth.strip()) == 10 else None
+    except ValueError:
+        born = None
+    if born is None:
+        raise InvalidInput(f"is not a complete date of birth; allowed: YYYY-MM-DD, as part of {HOLDER_TEXT} "
+                           f"(P2-VRD-1)", field="holder.date_of_birth")
+    return f"{parts['surname']}|{parts['first_names']}|{born.isoformat()}"

@@ -35,7 +35,7 @@ from typing import Any, Literal, Self
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput
 from prum.services.common.store import IngestReport
-from prum.services.vehicle.identifiers import normalize_plate, normalize_vin
+from prum.services.vehicle.identifiers import holder_key, normalize_plate, normalize_vin
 from prum.services.vehicle.model import (
     Address,
     Company,
@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS registration (
     vehicle_id INTEGER NOT NULL REFERENCES vehicle (id),
     valid_to   INTEGER,
     PRIMARY KEY (plate, valid_from, vehicle_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS holder (
+    key        TEXT NOT NULL,
+    vehicle_id INTEGER NOT NULL REFERENCES vehicle (id),
+    PRIMARY KEY (key, vehicle_id)
 ) WITHOUT ROWID;
 """
 _SCHEMA_VERSION = 1
@@ -144,6 +149,19 @@ def _decode(text: str) -> VehicleRecord:
         tuple(decoded_holders),
         tuple(Registration(r[0], _from_micros(r[1]), None if r[2] is None else _from_micros(r[2]))
               for r in registrations))
+
+
+def _holder_keys(record: VehicleRecord) -> set[str]:
+    """The keys of the natural persons who own or keep the vehicle now (P2-VRD-1); companies have none, nor has a
+    person whose name no search could give in full (empty, or with a wildcard character)."""
+    keys = set()
+    for holder in record.holders:
+        if holder.person is not None:
+            try:
+                keys.add(holder_key(holder.person.surname, holder.person.first_names, holder.person.date_of_birth))
+            except InvalidInput:
+                continue
+    return keys
 
 
 def _known_since(record: VehicleRecord) -> datetime:
@@ -260,10 +278,26 @@ class VehicleRegister:
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             self.country = self._settle_country(country)
             self._counts, self._registrations = self._load_counts()
+            self._index_holders()
             self._index: _DictIndex | _SqliteIndex = _DictIndex(self._db) if index == "dict" else _SqliteIndex(self._db)
         except BaseException:
             self._db.close()
             raise
+
+    def _index_holders(self) -> None:
+        """Index the owners and holders of a register written before their index existed (P2-VRD-1), once."""
+        if self._db.execute("SELECT 1 FROM meta WHERE key = 'holders_indexed'").fetchone():
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for row_id, text in self._db.execute("SELECT id, record FROM vehicle").fetchall():
+                self._db.executemany("INSERT OR IGNORE INTO holder (key, vehicle_id) VALUES (?, ?)",
+                                     ((key, row_id) for key in _holder_keys(_decode(text))))
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('holders_indexed', '1')")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _settle_country(self, country: str | None) -> str:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'country'").fetchone()
@@ -359,6 +393,10 @@ class VehicleRegister:
             "INSERT INTO registration (plate, valid_from, vehicle_id, valid_to) VALUES (?, ?, ?, ?)",
             ((r.registration_number, _micros(r.valid_from), row_id, None if r.valid_to is None else _micros(r.valid_to))
              for r in record.registrations))
+        if previous is not None:
+            self._db.execute("DELETE FROM holder WHERE vehicle_id = ?", (row_id,))
+        self._db.executemany("INSERT OR IGNORE INTO holder (key, vehicle_id) VALUES (?, ?)",
+                             ((key, row_id) for key in _holder_keys(record)))
         pending.append((row_id, previous, record))
 
     def _load_counts(self) -> tuple[Counter[str], int]:
@@ -467,6 +505,30 @@ class VehicleRegister:
 
     # -- automated exchange (Art 12) ----------------------------------------------------------------
 
+    def lookup_by_holder(self, surname: str, first_names: str, date_of_birth: str,
+                         at: datetime | None = None) -> list[VehicleRecord]:
+        """The vehicles a natural person owns or keeps now, by the complete surname, first names and date of birth
+        (P2-VRD-1: Prüm II's search by the owner's or holder's identity; the key is checked by `holder_key`).
+        Each record's plate is the one valid at `at` (default: now). PUR-2: the key is not kept."""
+        key = holder_key(surname, first_names, date_of_birth)
+        moment = self._clock.now() if at is None else utc(at, "at")
+        with self._lock:
+            texts = [text for (text,) in self._db.execute(
+                "SELECT v.record FROM holder h JOIN vehicle v ON v.id = h.vehicle_id WHERE h.key = ? ORDER BY v.vin",
+                (key,))]
+        return [self._as_at(record, moment) for record in map(_decode, texts) if _known_since(record) <= moment]
+
+    @staticmethod
+    def _as_at(record: VehicleRecord, moment: datetime) -> VehicleRecord:
+        """`record` with the plate valid at `moment` as its vehicle's registration number ("" if none)."""
+        current = record.registration_at(moment)
+        plate = current.registration_number if current else ""
+        v = record.vehicle
+        if plate == v.registration_number:
+            return record
+        return VehicleRecord(Vehicle(v.vin, plate, v.make, v.model, v.colour, v.category, v.first_registration_date,
+                                     v.status), record.holders, record.registrations)
+
     def lookup(self, vin: str | None = None, registration_number: str | None = None,
                at: datetime | None = None) -> list[VehicleRecord]:
         """The vehicle records for exactly one complete key at time `at` (default: the clock's now).
@@ -493,16 +555,7 @@ class VehicleRegister:
                 texts = self._index.by_plate(self._db, key, at_us)
             records = [r for r in map(_decode, texts)
                        if any(x.registration_number == key and x.covers(moment) for x in r.registrations)]
-        answer = []
-        for record in records:
-            current = record.registration_at(moment)
-            plate = current.registration_number if current else ""
-            v = record.vehicle
-            if plate != v.registration_number:
-                record = VehicleRecord(Vehicle(v.vin, plate, v.make, v.model, v.colour, v.category,
-                                               v.first_registration_date, v.status),
-                                       record.holders, record.registrations)
-            answer.append(record)
+        answer = [self._as_at(record, moment) for record in records]
         if len(answer) > 1:
             answer.sort(key=lambda r: r.vehicle.vin)
         return answer

@@ -8,31 +8,31 @@ from collections.abc import Iterator
 
 import grpc
 from prum.services.common.tls import calling_state
-from prum.services.common.wire import moment
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.wire import context_from_proto, header_to_proto
-from prum.services.vehicle.exchange import VehicleQuery, require_one_key
+from prum.services.vehicle.exchange import require_one_key
 from prum.services.vehicle.plugin import PLUGIN
 from prum.services.vehicle.register import VehicleRegister
-from prum.services.vehicle.wire import record_from_proto, record_to_proto
+from prum.services.vehicle.wire import query_from_key, record_from_proto, record_to_proto
 from prum.vehicle.v1 import vehicle_pb2 as pb
 from prum.vehicle.v1 import vehicle_pb2_grpc
 
 
 class VehicleRegisterServicer(vehicle_pb2_grpc.VehicleRegisterServiceServicer):
-    def __init__(self, state: str, register: VehicleRegister, exchange: FileManagingSide) -> None:
+    def __init__(self, state: str, register: VehicleRegister, exchange: FileManagingSide,
+                 holder_search: bool = False) -> None:
         self.state = state
         self.register = register
         self.exchange = exchange
+        #: Whether this state answers searches by an owner's or holder's identity: Prüm II's (P2-VRD-1), given in
+        #: a federation of the router topology; the 2008 rules allow a VIN or a plate only (VRD-1).
+        self.holder_search = holder_search
 
     def Lookup(self, request: pb.LookupRequest, context: grpc.ServicerContext) -> pb.LookupResponse:
-        key = request.WhichOneof("key")
-        vin = request.vin if key == "vin" else None
-        plate = request.registration_number if key == "registration_number" else None
-        at = moment(request.at, request.HasField("at"))
-        require_one_key(vin, plate)
+        query = query_from_key(request)
+        require_one_key(query, self.holder_search)
         header, records = self.exchange.answer(PLUGIN, self.register, context_from_proto(request.context),
-                                               calling_state(context), VehicleQuery(vin, plate, at))
+                                               calling_state(context), query)
         return pb.LookupResponse(header=header_to_proto(header), records=[record_to_proto(r) for r in records])
 
     def Ingest(self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext) -> pb.IngestResponse:

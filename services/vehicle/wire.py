@@ -12,8 +12,9 @@ from typing import Any
 from google.protobuf.descriptor import MethodDescriptor
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.services.common.errors import InvalidInput
 from prum.services.common.wire import moment, timestamp
-from prum.services.vehicle.exchange import VehicleQuery
+from prum.services.vehicle.exchange import HolderIdentity, VehicleQuery
 from prum.services.vehicle.model import (
     Address,
     Company,
@@ -90,12 +91,22 @@ def record_from_proto(message: pb.VehicleRecord) -> VehicleRecord:
     return VehicleRecord(vehicle, tuple(holders), registrations)
 
 
-def query_from_key(key: cp_pb2.VehicleKey) -> VehicleQuery:
-    """The officer's key as given: the plug-in checks it (VRD-1) before it leaves."""
+def holder_from_proto(holder: pb.HolderIdentity) -> HolderIdentity:
+    return HolderIdentity(holder.surname, holder.first_names, holder.date_of_birth)
+
+
+def holder_to_proto(holder: HolderIdentity) -> pb.HolderIdentity:
+    return pb.HolderIdentity(surname=holder.surname, first_names=holder.first_names,
+                             date_of_birth=holder.date_of_birth)
+
+
+def query_from_key(key: cp_pb2.VehicleKey | pb.LookupRequest) -> VehicleQuery:
+    """The key as given (an officer's, or a peer's lookup): the plug-in checks it (VRD-1, P2-VRD-1)."""
     given = key.WhichOneof("key")
     return VehicleQuery(vin=key.vin if given == "vin" else None,
                         registration_number=key.registration_number if given == "registration_number" else None,
-                        at=moment(key.at, key.HasField("at")))
+                        at=moment(key.at, key.HasField("at")),
+                        holder=holder_from_proto(key.holder) if given == "holder" else None)
 
 
 class VehicleWire:
@@ -107,7 +118,10 @@ class VehicleWire:
     method: MethodDescriptor = pb.DESCRIPTOR.services_by_name["VehicleRegisterService"].methods_by_name["Lookup"]
     reply_type = pb.LookupResponse
 
-    def officer_query(self, request: cp_pb2.SearchRequest, max_candidates: int) -> VehicleQuery:
+    def officer_query(self, request: cp_pb2.SearchRequest | cp_pb2.CategoryQuery, max_candidates: int) -> VehicleQuery:
+        if not isinstance(request, cp_pb2.SearchRequest):  # a search across several categories is biometric only
+            raise InvalidInput("a vehicle search is one category's search (`Search`), not part of a search across "
+                               "several", field="category")
         return query_from_key(request.vehicle)
 
     def peer_request(self, context: common_pb2.QueryContext, query: VehicleQuery) -> pb.LookupRequest:
@@ -116,6 +130,8 @@ class VehicleWire:
             request.vin = query.vin
         elif query.registration_number is not None:
             request.registration_number = query.registration_number
+        elif query.holder is not None:
+            request.holder.CopyFrom(holder_to_proto(query.holder))
         return request
 
     def items(self, reply: pb.LookupResponse) -> tuple[pb.VehicleRecord, ...]:

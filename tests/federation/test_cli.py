@@ -57,6 +57,9 @@ def test_demo_through_the_router_passes_every_check_and_compares_mesh_and_router
     for row in rows.values():  # each search hit in its one peer; with one state down, that state alone fails
         assert row["all_up"]["statuses"]["HIT"] == row["all_up"]["searches"]
         assert row["one_down"]["statuses"]["UNAVAILABLE"] == row["one_down"]["searches"]
+        slow = row["one_slow"]  # one state's link slower each way: everyone answers, the slow state sets the pace
+        assert slow["statuses"].get("HIT") == slow["searches"] and "UNAVAILABLE" not in slow["statuses"]
+        assert slow["p50_ms"] >= 2 * slow["latency_ms"] > row["all_up"]["p50_ms"]
     assert rows["mesh"]["all_up"]["log_entries_per_search"] == rows["router"]["all_up"]["log_entries_per_search"]
     refused = runner.invoke(app, ["demo", "--topology", "star"])
     assert refused.exit_code == 2 and "allowed: mesh, router" in refused.output

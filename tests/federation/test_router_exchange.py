@@ -18,6 +18,7 @@ from prum.dna.v1 import dna_pb2
 from prum.federation.runtime.launcher import InProcessFederation
 from prum.federation.runtime.topology import parse_federation
 from prum.router.v1 import router_pb2
+from prum.vehicle.v1 import vehicle_pb2
 from prum.services.common.category import Category
 from prum.services.common.fan_out import ResultStatus
 from prum.services.logger import EntryKind, MessageType
@@ -268,3 +269,144 @@ def test_with_the_router_down_routed_searches_are_unavailable_and_vehicles_still
         assert statuses(vehicle) == {"NL": "NO_HIT"}  # answered by NL over its bilateral link (P2-VRD-1)
     finally:
         federation.stop()
+
+
+def several_categories_request(probe, target_states=()):  # type: ignore[no-untyped-def]
+    return cp_pb2.SearchSeveralRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="homicide, one suspect's DNA and fingers",
+        case_reference="DE-2026-SV-1", target_states=list(target_states), deadline_ms=10_000, queries=[
+            cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_DNA, profile=profile("DE-T-SV", DONOR)),
+            cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_FINGERPRINT, template=probe)])
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["several-categories", "several-categories-off"])
+def test_one_search_across_dna_and_fingerprints_through_the_router(tmp_path: Path, allowed: bool) -> None:
+    """P2-ROUTER-2: an officer's search of a DNA profile and fingerprints at once; one request id, per-state results
+    per category, both states' logs and the router's per category. Where the federation's router takes no search
+    across several categories (`[router] several_categories = false`), the contact point sends one search per
+    category and the router refuses a `RouteSeveral` from any client, naming the setting."""
+    import numpy as np
+    from prum.afis.v1 import afis_pb2, afis_pb2_grpc
+    from prum.federation.synthetic.afis import mated_probe, population
+    from prum.services.afis.wire import template_to_proto
+
+    text = ROUTED_FEDERATION if allowed else ROUTED_FEDERATION.replace("[router]\n", "[router]\nseveral_categories = false\n")
+    federation = start_routed(tmp_path, text)
+    try:
+        fingers = list(population(np.random.default_rng(2024), 12, prefix="FR-F-"))
+        afis_pb2_grpc.AfisServiceStub(federation.channel("FR")).Ingest(
+            iter([afis_pb2.IngestRequest(template=template_to_proto(t)) for _, t in fingers]), timeout=60)
+        probe = template_to_proto(mated_probe(np.random.default_rng(3), fingers[4][0], "DE-LT-SV", trace=True))
+        reply = federation.contact_point("DE").SearchSeveral(several_categories_request(probe), timeout=30)
+        by_category = {c.category: {r.state: cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_")
+                                    for r in c.results} for c in reply.categories}
+        assert by_category == {common_pb2.CATEGORY_DNA: {"NL": "HIT", "FR": "HIT", "LU": "NOT_READY"},
+                               common_pb2.CATEGORY_FINGERPRINT: {"NL": "NO_HIT", "FR": "HIT", "LU": "NOT_READY"}}
+        fingerprint_fr = {r.state: r for r in reply.categories[1].results}["FR"]
+        assert [c.reference for c in fingerprint_fr.candidates] == ["FR-F-000005"]
+        entries = routed_entries(federation, reply.request_id)
+        assert sorted((q.requested_state, q.category) for q in entries) == [
+            ("FR", common_pb2.CATEGORY_DNA), ("FR", common_pb2.CATEGORY_FINGERPRINT),
+            ("NL", common_pb2.CATEGORY_DNA), ("NL", common_pb2.CATEGORY_FINGERPRINT)]
+        for peer in ("NL", "FR"):  # each requested state logged both categories under the one request id
+            managing = federation.nodes[peer].log.query(request_id=reply.request_id)
+            assert {(e.category, e.message_type) for e in managing} == {
+                (c, m) for c in (Category.DNA, Category.FINGERPRINT) for m in (MessageType.QUERY, MessageType.REPLY)}
+        # The router's RouteSeveral, as a member state's own client would call it.
+        context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE",
+                                          requested_state="EU", officer_id="DE-NCP-01", reason="test")
+        direct = router_pb2.RouteSeveralRequest(context=context, target_states=["NL", "FR"], deadline_ms=5000,
+                                                searches=[
+            router_pb2.CategorySearch(category=common_pb2.CATEGORY_DNA, profile=profile("Q-2", DONOR)),
+            router_pb2.CategorySearch(category=common_pb2.CATEGORY_FINGERPRINT,
+                                      fingerprint=router_pb2.FingerprintQuery(probe=probe))])
+        if allowed:
+            routed = federation.router_client("DE").RouteSeveral(direct, timeout=10)
+            assert [(r.state, r.category, r.status) for r in routed.results] == [
+                ("NL", common_pb2.CATEGORY_DNA, cp_pb2.RESULT_STATUS_HIT),
+                ("NL", common_pb2.CATEGORY_FINGERPRINT, cp_pb2.RESULT_STATUS_NO_HIT),
+                ("FR", common_pb2.CATEGORY_DNA, cp_pb2.RESULT_STATUS_HIT),
+                ("FR", common_pb2.CATEGORY_FINGERPRINT, cp_pb2.RESULT_STATUS_HIT)]
+            assert routed.results[0].WhichOneof("reply") == "dna_reply"
+            assert routed.results[3].WhichOneof("reply") == "fingerprint_reply"
+        else:
+            with pytest.raises(grpc.RpcError) as refused:
+                federation.router_client("DE").RouteSeveral(direct, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "several_categories = false" in (refused.value.details() or "")
+        twice = router_pb2.RouteSeveralRequest()
+        twice.CopyFrom(direct)
+        twice.searches[1].CopyFrom(twice.searches[0])
+        with pytest.raises(grpc.RpcError) as duplicate:
+            federation.router_client("DE").RouteSeveral(twice, timeout=10)
+        assert duplicate.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "twice" in (duplicate.value.details() or "")
+    finally:
+        federation.stop()
+
+
+def test_the_supervisors_audit_reconciles_the_router_log_with_both_states_logs(tmp_path: Path) -> None:
+    """P2-ROUTER-3 / P2-LOG-1: every query the router routed is in the requesting state's log (its query) and, where
+    answered or refused, in the requested state's (its reply or refusal), with the same ids, outcome and hit count.
+    A member's own client that routes a search without logging it is found (LOG-1)."""
+    federation = start_routed(tmp_path, ROUTED_FEDERATION.replace('code = "FR"', 'code = "FR"\nready = ["VEHICLE"]'))
+    try:
+        hit = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-A1"), timeout=10)
+        federation.stop("NL")
+        down = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-A2", target_states=["NL"]),
+                                                     timeout=10)
+        assert statuses(hit)["NL"] == "HIT" and statuses(down) == {"NL": "UNAVAILABLE"}
+        # FR is not ready for DNA: DE's contact point does not even ask it (GATE-1), so the router has nothing.
+        audit = federation.audit_router_log()
+        assert (audit.checked, audit.reconciled, audit.findings) == (2, 2, [])
+        context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="LU",
+                                          officer_id="DE-NCP-01", reason="a member's own client, logging nothing")
+        federation.router_client("DE").Route(router_pb2.RouteRequest(
+            context=context, category=common_pb2.CATEGORY_DNA, target_states=["LU"],
+            profile=profile("Q-3", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)), timeout=5)
+        audit = federation.audit_router_log()
+        assert (audit.checked, audit.reconciled) == (3, 2)
+        (finding,) = audit.findings
+        assert finding.request_id == context.request_id and "DE's log has no DNA query to LU" in finding.finding
+    finally:
+        federation.stop()
+
+
+def holder_search(surname: str, first_names: str, born: str, target: str = "NL") -> cp_pb2.SearchRequest:
+    return cp_pb2.SearchRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="vehicles of a suspect", case_reference="DE-V-9",
+        category=common_pb2.CATEGORY_VEHICLE, target_states=[target], vehicle=cp_pb2.VehicleKey(
+            holder=vehicle_pb2.HolderIdentity(surname=surname, first_names=first_names, date_of_birth=born)))
+
+
+def test_a_search_by_the_owners_identity_under_pruem_ii_and_not_under_2008(routed: InProcessFederation,
+                                                                             tmp_path: Path) -> None:
+    """P2-VRD-1: under Prüm II a vehicle search may name the owner or holder (complete surname, first names, date of
+    birth; case and spacing do not matter), bilaterally like every vehicle search and logged on both sides with the
+    key; a partial name is refused before it leaves; a state under the 2008 rules refuses the key (VRD-1)."""
+    address = Address("Strandvejen 1", "2100", "København Ø", "DK")
+    owner = NaturalPerson("Sørensen", "Jens Peter", "1975-08-30", address)
+    report = routed.nodes["NL"].vehicles.ingest_many([VehicleRecord(
+        Vehicle("YV1RS61T842345678", "34-KLM-5", "Volvo", "V70", "grey", "M1", "2004-06-01", VehicleStatus.REGISTERED),
+        (Holder(HolderRole.OWNER, person=owner),), (Registration("34-KLM-5", datetime(2021, 1, 1, tzinfo=UTC)),))])
+    assert report.accepted == 1, report.rejections
+    reply = routed.contact_point("DE").Search(holder_search("SØRENSEN", "jens   peter", "1975-08-30"), timeout=10)
+    assert statuses(reply) == {"NL": "HIT"}
+    assert [v.vehicle.vin for v in reply.results[0].vehicles] == ["YV1RS61T842345678"]
+    assert routed_entries(routed, reply.request_id) == []  # vehicles stay off the router
+    (query,) = [e for e in routed.nodes["NL"].log.query(request_id=reply.request_id)
+                if e.message_type is MessageType.QUERY]
+    assert '"surname":"SØRENSEN"' in query.data_supplied  # the key as supplied, on the requested side too
+    other = routed.contact_point("DE").Search(holder_search("Sørensen", "Jens Peter", "1975-08-31"), timeout=10)
+    assert statuses(other) == {"NL": "NO_HIT"}
+    with pytest.raises(grpc.RpcError) as partial:
+        routed.contact_point("DE").Search(holder_search("Sør*", "Jens Peter", "1975-08-30"), timeout=10)
+    assert partial.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "wildcard" in (partial.value.details() or "")
+    mesh = InProcessFederation(parse_federation(tomllib.loads(ROUTED_FEDERATION.replace(
+        'topology = "router"', 'topology = "mesh"'))), tmp_path).start()
+    try:
+        refused = mesh.contact_point("DE").Search(holder_search("Sørensen", "Jens Peter", "1975-08-30"), timeout=10)
+        (result,) = refused.results
+        assert (result.status, result.code) == (cp_pb2.RESULT_STATUS_REFUSED, "INVALID_ARGUMENT")
+        assert "P2-VRD-1" in result.detail and "2008 rules" in result.detail
+    finally:
+        mesh.stop()

@@ -243,3 +243,86 @@ def test_a_requesting_state_that_is_not_ready_sends_nothing(log: ProtocolLog, pe
     finally:
         ncp.close()
     assert not peers.asked and not list(log.export())
+
+
+class SeveralCategoriesPeers(FakePeers):
+    """A transport like the router's that carries one query across several categories (P2-ROUTER-2): each peer
+    answers its DNA hit and its fingerprint candidates; every query it is given is recorded."""
+
+    several_categories = True
+
+    def __init__(self, log: ProtocolLog, dna_hit: dna_pb2.Hit, candidates: dict[str, afis_pb2.Candidate]) -> None:
+        super().__init__(log)
+        self.dna_hit, self.candidates = dna_hit, candidates
+        self.queries: list[tuple[str, tuple[Category, ...]]] = []
+
+    def ask_several(self, context, queries, timeout_s):  # type: ignore[no-untyped-def]
+        self.queries.append((context.requested_state, tuple(queries)))
+        self.logged_before[context.requested_state] = self.log.query(request_id=context.request_id)
+        peer = context.requested_state
+        return {Category.DNA: answers(self.dna_hit)(context, None) if peer == "NL" else answers()(context, None),
+                Category.FINGERPRINT: answers(*([self.candidates[peer]] if peer in self.candidates else []))(
+                    context, None)}
+
+    def ask(self, category, context, query, timeout_s):  # type: ignore[no-untyped-def]
+        return self.ask_several(context, {category: query}, timeout_s)[category]
+
+
+def several(ncp: ContactPoint, fingers: list[Template], targets=("NL", "FR", "AT")) -> list[SearchOutcome]:  # type: ignore[no-untyped-def]
+    common = {"officer_id": "DE-OFF-1", "ordering_officer_id": "DE-OFF-2", "reason": "homicide, one suspect",
+              "case_reference": "DE-2026-99", "target_states": list(targets)}
+    return ncp.search_several([OfficerSearch(plugin=DNA, query=dna_query(), **common),  # type: ignore[arg-type]
+                               OfficerSearch(plugin=FINGERPRINT, query=FingerprintQuery(fingers[0], 10), **common)])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("one_query", [True, False], ids=["router-one-query-per-peer", "mesh-one-link-per-category"])
+def test_one_search_across_dna_and_fingerprints(log: ProtocolLog, clock: SimulatedClock, fingers: list[Template],
+                                                one_query: bool) -> None:
+    """P2-ROUTER-2: a DNA profile and fingerprints in one search: one request id, one outcome per category, each
+    peer's status per category (AT is not ready for DNA only), both categories logged before anything leaves and on
+    return, the fingerprint candidates verified by this state (FP-2). Through a transport that carries several
+    categories, each peer gets one query; otherwise one per category."""
+    hit = dna_pb2.Hit(reference="NL-P-1", kind=dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON)
+    peers = SeveralCategoriesPeers(log, hit, {"FR": candidate(fingers[0], "FR-F-1", 40.0),
+                                              "AT": candidate(fingers[1], "AT-F-2", 40.0)})
+    peers.several_categories = one_query  # type: ignore[misc]
+    ncp = contact_point("DE", log, ready_book(clock, not_ready=(("AT", Category.DNA),)), peers, clock)
+    try:
+        dna, fingerprints = several(ncp, fingers)
+    finally:
+        ncp.close()
+    assert dna.request_id == fingerprints.request_id
+    assert {r.state: r.status for r in dna.results} == {
+        "NL": ResultStatus.HIT, "FR": ResultStatus.NO_HIT, "AT": ResultStatus.NOT_READY}
+    assert {r.state: (r.status, r.references) for r in fingerprints.results} == {
+        "NL": (ResultStatus.NO_HIT, ()), "FR": (ResultStatus.HIT, ("FR-F-1",)),
+        "AT": (ResultStatus.NO_HIT, ())}  # AT's candidate is another finger: DE's own check rejects it
+    if one_query:
+        assert sorted(peers.queries) == [("AT", (Category.FINGERPRINT,)),
+                                         ("FR", (Category.DNA, Category.FINGERPRINT)),
+                                         ("NL", (Category.DNA, Category.FINGERPRINT))]
+    else:
+        assert sorted(peers.queries) == [("AT", (Category.FINGERPRINT,)), ("FR", (Category.DNA,)),
+                                         ("FR", (Category.FINGERPRINT,)), ("NL", (Category.DNA,)),
+                                         ("NL", (Category.FINGERPRINT,))]
+    logged = entries(log, dna.request_id)
+    assert sorted((e.requested_state, e.category, e.message_type) for e in logged) == sorted(
+        [(peer, category, message) for peer, category in (("NL", Category.DNA), ("FR", Category.DNA),
+                                                          ("NL", Category.FINGERPRINT), ("FR", Category.FINGERPRINT),
+                                                          ("AT", Category.FINGERPRINT))
+         for message in (MessageType.QUERY, MessageType.REPLY)])
+    assert all({e.category for e in before} >= {Category.FINGERPRINT} for before in peers.logged_before.values())
+
+
+def test_a_search_across_several_categories_is_biometric_and_names_each_once(
+        de: ContactPoint, peers: FakePeers, log: ProtocolLog, fingers: list[Template]) -> None:
+    common = {"officer_id": "DE-OFF-1", "ordering_officer_id": "DE-OFF-2", "reason": "r", "target_states": ["NL"]}
+    with pytest.raises(InvalidInput, match="P2-ROUTER-2"):
+        de.search_several([OfficerSearch(plugin=DNA, query=dna_query(), **common),  # type: ignore[arg-type]
+                           OfficerSearch(plugin=VEHICLE, query=VehicleQuery(vin="WVWZZZ1JZ3W386752"), **common)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="twice"):
+        de.search_several([OfficerSearch(plugin=DNA, query=dna_query(), **common),  # type: ignore[arg-type]
+                           OfficerSearch(plugin=DNA, query=dna_query(8), **common)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="queries"):
+        de.search_several([])
+    assert not peers.asked and not list(log.export())

@@ -77,7 +77,7 @@ def router(tmp_path: Path, clock: SimulatedClock, readiness: ReadinessBook,
 
 def search(targets: tuple[str, ...] = (), requested: str = ROUTER, category: Category = Category.DNA,
            requesting: str = "DE", deadline_ms: int = 0) -> RoutedSearch:
-    return RoutedSearch("0b6c3f2e-5f1d-4c61-9d3b-2f8f5c1a7e90", requesting, requested, category, SECRET, targets,
+    return RoutedSearch("0b6c3f2e-5f1d-4c61-9d3b-2f8f5c1a7e90", requesting, requested, {category: SECRET}, targets,
                         deadline_ms)
 
 
@@ -213,3 +213,49 @@ def test_a_transport_bug_is_failed_not_unavailable(tmp_path: Path, clock: Simula
         assert log.stats()[0].failures == 1
     finally:
         broken.close()
+
+
+def test_one_search_across_several_categories_under_one_deadline(tmp_path: Path, clock: SimulatedClock,
+                                                                 readiness: ReadinessBook,
+                                                                 services: FakeDataServices) -> None:
+    """P2-ROUTER-2: one search across DNA and fingerprints; one result (and one log entry) per state and category,
+    all under the one deadline; a state ready for one category only is NOT_READY for the other alone."""
+    readiness.seed_ready("NL", Category.FINGERPRINT)
+    readiness.seed_ready("FR", Category.FINGERPRINT)
+    log = RouterLog(tmp_path / "router-log.db", clock)
+    router = Router(MEMBERS, readiness, log, services, clock, RouterSettings(deadline_ms=300))
+    both = RoutedSearch("0b6c3f2e-5f1d-4c61-9d3b-2f8f5c1a7e90", "DE", ROUTER,
+                        {Category.FINGERPRINT: SECRET, Category.DNA: SECRET}, ("NL", "FR", "LU"))
+    try:
+        started = time.monotonic()
+        results = router.route("DE", both)
+        assert time.monotonic() - started < 2
+        assert [(r.state, r.category, r.status) for r in results] == [
+            ("NL", Category.FINGERPRINT, ResultStatus.HIT), ("NL", Category.DNA, ResultStatus.HIT),
+            ("FR", Category.FINGERPRINT, ResultStatus.NO_HIT), ("FR", Category.DNA, ResultStatus.NO_HIT),
+            ("LU", Category.FINGERPRINT, ResultStatus.DEADLINE_EXCEEDED),
+            ("LU", Category.DNA, ResultStatus.DEADLINE_EXCEEDED)]
+        entries = log.entries()[0]
+        assert [(e.requested_state, e.category) for e in entries] == [(r.state, r.category) for r in results]
+        assert {e.request_id for e in entries} == {both.request_id}  # one search, one request id
+    finally:
+        router.close()
+        log.close()
+
+
+def test_a_search_across_several_categories_can_be_switched_off(tmp_path: Path, clock: SimulatedClock,
+                                                                readiness: ReadinessBook,
+                                                                services: FakeDataServices) -> None:
+    """P2-ROUTER-2 (unconfirmed, default allowed): `[router] several_categories = false` refuses a search of more
+    than one category, naming the setting; a search of one category still passes."""
+    log = RouterLog(tmp_path / "router-log.db", clock)
+    router = Router(MEMBERS, readiness, log, services, clock, RouterSettings(several_categories=False, deadline_ms=300))
+    try:
+        with pytest.raises(InvalidInput, match="several_categories = false"):
+            router.route("DE", RoutedSearch("0b6c3f2e-5f1d-4c61-9d3b-2f8f5c1a7e90", "DE", "NL",
+                                            {Category.DNA: SECRET, Category.FINGERPRINT: SECRET}, ("NL",)))
+        assert services.asked == [] and log.entries()[0] == []
+        assert [r.status for r in router.route("DE", search(("NL",), requested="NL"))] == [ResultStatus.HIT]
+    finally:
+        router.close()
+        log.close()

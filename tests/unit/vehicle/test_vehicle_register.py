@@ -308,3 +308,36 @@ def test_the_logged_record_keeps_every_field_as_plain_json_values():
         {"registration_number": "AB-123-C", "valid_from": "2020-01-01T00:00:00+00:00", "valid_to": None},
         {"registration_number": "XY-99-Z", "valid_from": "2010-01-01T00:00:00+00:00",
          "valid_to": "2020-01-01T00:00:00+00:00"}]
+
+
+def test_an_owner_or_holder_is_found_by_the_complete_identity(history: VehicleRegister):
+    """P2-VRD-1: the vehicles a natural person owns or keeps now, by surname, first names and date of birth (case and
+    spacing do not matter); a company is not a person; a changed owner is found no more under the old one."""
+    found = history.lookup_by_holder("JANSEN", "jan  pieter", "1970-03-02")
+    assert [(r.vehicle.vin, r.vehicle.registration_number) for r in found] == [(GOLF, "1-BDF-23")]
+    assert history.lookup_by_holder("Jansen", "Jan", "1970-03-02") == []  # not a complete first names
+    piet = Holder(HolderRole.OWNER, person=NaturalPerson("Jansen", "Piet", "1999-01-01", ADDRESS))
+    history.ingest(dataclasses.replace(history.lookup(vin=GOLF)[0], holders=(piet,)), replace=True)
+    assert history.lookup_by_holder("Jansen", "Jan Pieter", "1970-03-02") == []
+    assert [r.vehicle.vin for r in history.lookup_by_holder("jansen", "PIET", "1999-01-01")] == [GOLF]
+
+
+@pytest.mark.parametrize(("surname", "first", "born", "says"), [
+    ("", "Jan", "1970-03-02", "holder.surname"), ("Jan%", "Jan", "1970-03-02", "wildcard"),
+    ("Jansen", "Jan", "1970-3-2", "YYYY-MM-DD"), ("Jansen", "Jan", "1970-02-30", "YYYY-MM-DD")])
+def test_a_partial_or_wildcard_identity_is_refused_without_repeating_it(history: VehicleRegister, surname, first,
+                                                                         born, says):
+    with pytest.raises(InvalidInput, match=says) as refused:
+        history.lookup_by_holder(surname, first, born)
+    assert "Jan%" not in str(refused.value)
+
+
+def test_a_register_written_before_the_holder_index_is_indexed_once_on_open(tmp_path: Path, clock: SimulatedClock):
+    path = tmp_path / "old.db"
+    with VehicleRegister(path, clock, country="NL") as register:
+        register.ingest(record(GOLF, "12-BDF-3"))
+    with sqlite3.connect(path) as db:  # as an older prum left it: no holder rows, not marked as indexed
+        db.execute("DELETE FROM holder")
+        db.execute("DELETE FROM meta WHERE key = 'holders_indexed'")
+    with VehicleRegister(path, clock) as register:
+        assert [r.vehicle.vin for r in register.lookup_by_holder("Jansen", "Jan Pieter", "1970-03-02")] == [GOLF]

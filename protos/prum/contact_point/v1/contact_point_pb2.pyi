@@ -121,12 +121,15 @@ Global___Officer: _TypeAlias = Officer  # noqa: Y015
 
 @_typing.final
 class VehicleKey(_message.Message):
-    """Only a complete VIN or a complete registration number (VRD-1)."""
+    """Only a complete VIN or a complete registration number (VRD-1), or under Prüm II an owner's or holder's complete
+    identity (P2-VRD-1).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     VIN_FIELD_NUMBER: _builtins.int
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    HOLDER_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     vin: _builtins.str
     """A complete VIN (17 characters; spaces, hyphens and dots typed between them are ignored). Text of at
@@ -134,6 +137,10 @@ class VehicleKey(_message.Message):
     """
     registration_number: _builtins.str
     """A complete registration number, as typed. Text of at most 32 characters."""
+    @_builtins.property
+    def holder(self) -> _vehicle_pb2.HolderIdentity:
+        """The identity of an owner or holder (Prüm II, P2-VRD-1): refused by states under the 2008 rules."""
+
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp:
         """The point in time the lookup answers for; unset means now."""
@@ -143,13 +150,14 @@ class VehicleKey(_message.Message):
         *,
         vin: _builtins.str = ...,
         registration_number: _builtins.str = ...,
+        holder: _vehicle_pb2.HolderIdentity | None = ...,
         at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "holder", b"holder", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "holder", b"holder", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_key: _TypeAlias = _typing.Literal["vin", "registration_number"]  # noqa: Y015
+    _WhichOneofReturnType_key: _TypeAlias = _typing.Literal["vin", "registration_number", "holder"]  # noqa: Y015
     _WhichOneofArgType_key: _TypeAlias = _typing.Literal["key", b"key"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_key) -> _WhichOneofReturnType_key | None: ...
 
@@ -290,6 +298,143 @@ class SearchResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SearchResponse: _TypeAlias = SearchResponse  # noqa: Y015
+
+@_typing.final
+class CategoryQuery(_message.Message):
+    """One category's query within an officer's search across several categories."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    category: _common_pb2.Category.ValueType
+    """DNA or FINGERPRINT (the biometric categories), each at most once in a search. Required."""
+    @_builtins.property
+    def profile(self) -> _dna_pb2.Profile: ...
+    @_builtins.property
+    def template(self) -> _afis_pb2.Template: ...
+    def __init__(
+        self,
+        *,
+        category: _common_pb2.Category.ValueType = ...,
+        profile: _dna_pb2.Profile | None = ...,
+        template: _afis_pb2.Template | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "query", b"query", "template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "profile", b"profile", "query", b"query", "template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template"]  # noqa: Y015
+    _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
+
+Global___CategoryQuery: _TypeAlias = CategoryQuery  # noqa: Y015
+
+@_typing.final
+class SearchSeveralRequest(_message.Message):
+    """One search across several biometric categories (a DNA profile and the fingerprints of one person): one request
+    id, one deadline; through the Prüm II router one query per requested state (P2-ROUTER-2), in the mesh one link
+    per category.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    ORDERING_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CASE_REFERENCE_FIELD_NUMBER: _builtins.int
+    QUERIES_FIELD_NUMBER: _builtins.int
+    TARGET_STATES_FIELD_NUMBER: _builtins.int
+    DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    """The authorised officer who runs the query (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
+    ordering_officer_id: _builtins.str
+    """The officer who ordered it (LOG-2). Required; an identifier of at most 64 characters."""
+    reason: _builtins.str
+    """Why (LOG-2). Required; text of at most 500 characters."""
+    case_reference: _builtins.str
+    """National case or file reference. Optional; text of at most 128 characters."""
+    deadline_ms: _builtins.int
+    """One deadline for the whole search (every state, every category), in milliseconds. Optional; 0 to 600000, 0
+    meaning the contact point's default.
+    """
+    @_builtins.property
+    def queries(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryQuery]:
+        """The categories searched, each with its query. Required; 1 to 4, each category at most once."""
+
+    @_builtins.property
+    def target_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """States to ask; empty means every peer. Optional; at most 64 states, each 2 capitals."""
+
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+        ordering_officer_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        case_reference: _builtins.str = ...,
+        queries: _abc.Iterable[Global___CategoryQuery] | None = ...,
+        target_states: _abc.Iterable[_builtins.str] | None = ...,
+        deadline_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "queries", b"queries", "reason", b"reason", "target_states", b"target_states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchSeveralRequest: _TypeAlias = SearchSeveralRequest  # noqa: Y015
+
+@_typing.final
+class CategoryResults(_message.Message):
+    """The per-state results of one category of a search across several."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    category: _common_pb2.Category.ValueType
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___StateResult]: ...
+    def __init__(
+        self,
+        *,
+        category: _common_pb2.Category.ValueType = ...,
+        results: _abc.Iterable[Global___StateResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CategoryResults: _TypeAlias = CategoryResults  # noqa: Y015
+
+@_typing.final
+class SearchSeveralResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryResults]:
+        """One entry per category, in the order of the request's queries."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        categories: _abc.Iterable[Global___CategoryResults] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchSeveralResponse: _TypeAlias = SearchSeveralResponse  # noqa: Y015
 
 @_typing.final
 class FollowUpRequest(_message.Message):

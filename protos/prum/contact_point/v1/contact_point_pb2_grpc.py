@@ -39,6 +39,11 @@ class ContactPointServiceStub:
                 request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchRequest.SerializeToString,
                 response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.SearchSeveral = channel.unary_unary(
+                '/prum.contact_point.v1.ContactPointService/SearchSeveral',
+                request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchSeveralRequest.SerializeToString,
+                response_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchSeveralResponse.FromString,
+                _registered_method=True)
         self.FollowUp = channel.unary_unary(
                 '/prum.contact_point.v1.ContactPointService/FollowUp',
                 request_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.FollowUpRequest.SerializeToString,
@@ -86,6 +91,13 @@ class ContactPointServiceServicer:
 
     def Search(self, request, context):
         """An officer's search in one category, fanned out to the ready peers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchSeveral(self, request, context):
+        """An officer's search across several biometric categories at once, one request id and one deadline (P2-ROUTER-2).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -153,6 +165,11 @@ def add_ContactPointServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchRequest.FromString,
                     response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchResponse.SerializeToString,
+            ),
+            'SearchSeveral': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchSeveral,
+                    request_deserializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchSeveralRequest.FromString,
+                    response_serializer=prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchSeveralResponse.SerializeToString,
             ),
             'FollowUp': grpc.unary_unary_rpc_method_handler(
                     servicer.FollowUp,
@@ -222,6 +239,33 @@ class ContactPointService:
             '/prum.contact_point.v1.ContactPointService/Search',
             prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchRequest.SerializeToString,
             prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchSeveral(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.contact_point.v1.ContactPointService/SearchSeveral',
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchSeveralRequest.SerializeToString,
+            prum_dot_contact__point_dot_v1_dot_contact__point__pb2.SearchSeveralResponse.FromString,
             options,
             channel_credentials,
             insecure,

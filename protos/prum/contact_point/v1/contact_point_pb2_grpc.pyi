@@ -33,6 +33,8 @@ class ContactPointServiceStub:
     def __new__(cls, channel: _aio.Channel) -> ContactPointServiceAsyncStub: ...
     Search: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.SearchRequest, _contact_point_pb2.SearchResponse]
     """An officer's search in one category, fanned out to the ready peers."""
+    SearchSeveral: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.SearchSeveralRequest, _contact_point_pb2.SearchSeveralResponse]
+    """An officer's search across several biometric categories at once, one request id and one deadline (P2-ROUTER-2)."""
     FollowUp: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.FollowUpRequest, _contact_point_pb2.FollowUpResponse]
     """An officer's follow-up on a hit (non-automated supply, LOG-3)."""
     AnswerFollowUp: _grpc.UnaryUnaryMultiCallable[_contact_point_pb2.AnswerFollowUpRequest, _contact_point_pb2.AnswerFollowUpResponse]
@@ -54,6 +56,8 @@ class ContactPointServiceAsyncStub(ContactPointServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Search: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.SearchRequest, _contact_point_pb2.SearchResponse]  # type: ignore[assignment]
     """An officer's search in one category, fanned out to the ready peers."""
+    SearchSeveral: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.SearchSeveralRequest, _contact_point_pb2.SearchSeveralResponse]  # type: ignore[assignment]
+    """An officer's search across several biometric categories at once, one request id and one deadline (P2-ROUTER-2)."""
     FollowUp: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.FollowUpRequest, _contact_point_pb2.FollowUpResponse]  # type: ignore[assignment]
     """An officer's follow-up on a hit (non-automated supply, LOG-3)."""
     AnswerFollowUp: _aio.UnaryUnaryMultiCallable[_contact_point_pb2.AnswerFollowUpRequest, _contact_point_pb2.AnswerFollowUpResponse]  # type: ignore[assignment]
@@ -78,6 +82,14 @@ class ContactPointServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_contact_point_pb2.SearchResponse, _abc.Awaitable[_contact_point_pb2.SearchResponse]]:
         """An officer's search in one category, fanned out to the ready peers."""
+
+    @_abc_1.abstractmethod
+    def SearchSeveral(
+        self,
+        request: _contact_point_pb2.SearchSeveralRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_contact_point_pb2.SearchSeveralResponse, _abc.Awaitable[_contact_point_pb2.SearchSeveralResponse]]:
+        """An officer's search across several biometric categories at once, one request id and one deadline (P2-ROUTER-2)."""
 
     @_abc_1.abstractmethod
     def FollowUp(

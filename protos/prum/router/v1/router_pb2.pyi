@@ -128,6 +128,7 @@ class RoutedResult(_message.Message):
     DNA_REPLY_FIELD_NUMBER: _builtins.int
     FINGERPRINT_REPLY_FIELD_NUMBER: _builtins.int
     ELAPSED_MS_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     status: _contact_point_pb2.ResultStatus.ValueType
     """As the contact point's results say it: HIT, NO_HIT, NOT_READY, UNAVAILABLE, DEADLINE_EXCEEDED, REFUSED,
@@ -138,6 +139,8 @@ class RoutedResult(_message.Message):
     detail: _builtins.str
     """Why, for every status but HIT and NO_HIT."""
     elapsed_ms: _builtins.float
+    category: _common_pb2.Category.ValueType
+    """The category searched: the request's in `Route`, one of the searches' in `RouteSeveral`."""
     @_builtins.property
     def dna_reply(self) -> _dna_pb2.SearchResponse: ...
     @_builtins.property
@@ -152,10 +155,11 @@ class RoutedResult(_message.Message):
         dna_reply: _dna_pb2.SearchResponse | None = ...,
         fingerprint_reply: _afis_pb2.SearchResponse | None = ...,
         elapsed_ms: _builtins.float = ...,
+        category: _common_pb2.Category.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["dna_reply", b"dna_reply", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "detail", b"detail", "dna_reply", b"dna_reply", "elapsed_ms", b"elapsed_ms", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply", "state", b"state", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "code", b"code", "detail", b"detail", "dna_reply", b"dna_reply", "elapsed_ms", b"elapsed_ms", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply", "state", b"state", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_reply: _TypeAlias = _typing.Literal["dna_reply", "fingerprint_reply"]  # noqa: Y015
     _WhichOneofArgType_reply: _TypeAlias = _typing.Literal["reply", b"reply"]  # noqa: Y015
@@ -185,6 +189,112 @@ class RouteResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RouteResponse: _TypeAlias = RouteResponse  # noqa: Y015
+
+@_typing.final
+class CategorySearch(_message.Message):
+    """One category's query within a search across several categories (P2-ROUTER-2)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    category: _common_pb2.Category.ValueType
+    """DNA or FINGERPRINT; each category at most once in a search. Required."""
+    @_builtins.property
+    def profile(self) -> _dna_pb2.Profile:
+        """A DNA profile, as the laboratory entered it."""
+
+    @_builtins.property
+    def fingerprint(self) -> Global___FingerprintQuery:
+        """A fingerprint template with the most candidates accepted."""
+
+    def __init__(
+        self,
+        *,
+        category: _common_pb2.Category.ValueType = ...,
+        profile: _dna_pb2.Profile | None = ...,
+        fingerprint: Global___FingerprintQuery | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "fingerprint"]  # noqa: Y015
+    _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
+
+Global___CategorySearch: _TypeAlias = CategorySearch  # noqa: Y015
+
+@_typing.final
+class RouteSeveralRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    SEARCHES_FIELD_NUMBER: _builtins.int
+    TARGET_STATES_FIELD_NUMBER: _builtins.int
+    DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    deadline_ms: _builtins.int
+    """One deadline for the whole fan-out (every state, every category), in milliseconds. Optional; 0 to 600000, 0
+    meaning the router's default.
+    """
+    @_builtins.property
+    def context(self) -> _common_pb2.QueryContext:
+        """The query context, as for `Route`: its requesting_state must be the caller's certificate; its requested_state
+        the one state named in target_states, or "EU" for several or all. Required.
+        """
+
+    @_builtins.property
+    def searches(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategorySearch]:
+        """The categories searched, each with its query: one search across them (P2-ROUTER-2; refused with
+        FAILED_PRECONDITION where the federation's router does not take such searches, `[router]
+        several_categories = false`). Required; 1 to 4 searches, each category at most once.
+        """
+
+    @_builtins.property
+    def target_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The states to search, as for `Route`. Optional; at most 64 states, each 2 capitals."""
+
+    def __init__(
+        self,
+        *,
+        context: _common_pb2.QueryContext | None = ...,
+        searches: _abc.Iterable[Global___CategorySearch] | None = ...,
+        target_states: _abc.Iterable[_builtins.str] | None = ...,
+        deadline_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "deadline_ms", b"deadline_ms", "searches", b"searches", "target_states", b"target_states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RouteSeveralRequest: _TypeAlias = RouteSeveralRequest  # noqa: Y015
+
+@_typing.final
+class RouteSeveralResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutedResult]:
+        """One result per requested state and category, states in the order asked, categories in the searches' order."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        results: _abc.Iterable[Global___RoutedResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RouteSeveralResponse: _TypeAlias = RouteSeveralResponse  # noqa: Y015
 
 @_typing.final
 class GetRouterStatsRequest(_message.Message):

@@ -40,6 +40,11 @@ class RouterServiceStub:
                 request_serializer=prum_dot_router_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
                 response_deserializer=prum_dot_router_dot_v1_dot_router__pb2.RouteResponse.FromString,
                 _registered_method=True)
+        self.RouteSeveral = channel.unary_unary(
+                '/prum.router.v1.RouterService/RouteSeveral',
+                request_serializer=prum_dot_router_dot_v1_dot_router__pb2.RouteSeveralRequest.SerializeToString,
+                response_deserializer=prum_dot_router_dot_v1_dot_router__pb2.RouteSeveralResponse.FromString,
+                _registered_method=True)
         self.GetRouterStats = channel.unary_unary(
                 '/prum.router.v1.RouterService/GetRouterStats',
                 request_serializer=prum_dot_router_dot_v1_dot_router__pb2.GetRouterStatsRequest.SerializeToString,
@@ -58,6 +63,14 @@ class RouterServiceServicer:
 
     def Route(self, request, context):
         """A state's search in one category, to chosen states or to all, one result per state (P2-ROUTER-2).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RouteSeveral(self, request, context):
+        """One search across several categories (DNA and fingerprints of one person), to chosen states or to all, one
+        result per state and category, under one deadline (P2-ROUTER-2).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,6 +97,11 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.Route,
                     request_deserializer=prum_dot_router_dot_v1_dot_router__pb2.RouteRequest.FromString,
                     response_serializer=prum_dot_router_dot_v1_dot_router__pb2.RouteResponse.SerializeToString,
+            ),
+            'RouteSeveral': grpc.unary_unary_rpc_method_handler(
+                    servicer.RouteSeveral,
+                    request_deserializer=prum_dot_router_dot_v1_dot_router__pb2.RouteSeveralRequest.FromString,
+                    response_serializer=prum_dot_router_dot_v1_dot_router__pb2.RouteSeveralResponse.SerializeToString,
             ),
             'GetRouterStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRouterStats,
@@ -124,6 +142,33 @@ class RouterService:
             '/prum.router.v1.RouterService/Route',
             prum_dot_router_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
             prum_dot_router_dot_v1_dot_router__pb2.RouteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RouteSeveral(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.router.v1.RouterService/RouteSeveral',
+            prum_dot_router_dot_v1_dot_router__pb2.RouteSeveralRequest.SerializeToString,
+            prum_dot_router_dot_v1_dot_router__pb2.RouteSeveralResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,10 @@ class RouterServiceStub:
     def __new__(cls, channel: _aio.Channel) -> RouterServiceAsyncStub: ...
     Route: _grpc.UnaryUnaryMultiCallable[_router_pb2.RouteRequest, _router_pb2.RouteResponse]
     """A state's search in one category, to chosen states or to all, one result per state (P2-ROUTER-2)."""
+    RouteSeveral: _grpc.UnaryUnaryMultiCallable[_router_pb2.RouteSeveralRequest, _router_pb2.RouteSeveralResponse]
+    """One search across several categories (DNA and fingerprints of one person), to chosen states or to all, one
+    result per state and category, under one deadline (P2-ROUTER-2).
+    """
     GetRouterStats: _grpc.UnaryUnaryMultiCallable[_router_pb2.GetRouterStatsRequest, _router_pb2.GetRouterStatsResponse]
     """Queries routed per requested state and category, with their outcomes (P2-LOG-2)."""
     ListRoutedQueries: _grpc.UnaryUnaryMultiCallable[_router_pb2.ListRoutedQueriesRequest, _router_pb2.ListRoutedQueriesResponse]
@@ -51,6 +55,10 @@ class RouterServiceAsyncStub(RouterServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Route: _aio.UnaryUnaryMultiCallable[_router_pb2.RouteRequest, _router_pb2.RouteResponse]  # type: ignore[assignment]
     """A state's search in one category, to chosen states or to all, one result per state (P2-ROUTER-2)."""
+    RouteSeveral: _aio.UnaryUnaryMultiCallable[_router_pb2.RouteSeveralRequest, _router_pb2.RouteSeveralResponse]  # type: ignore[assignment]
+    """One search across several categories (DNA and fingerprints of one person), to chosen states or to all, one
+    result per state and category, under one deadline (P2-ROUTER-2).
+    """
     GetRouterStats: _aio.UnaryUnaryMultiCallable[_router_pb2.GetRouterStatsRequest, _router_pb2.GetRouterStatsResponse]  # type: ignore[assignment]
     """Queries routed per requested state and category, with their outcomes (P2-LOG-2)."""
     ListRoutedQueries: _aio.UnaryUnaryMultiCallable[_router_pb2.ListRoutedQueriesRequest, _router_pb2.ListRoutedQueriesResponse]  # type: ignore[assignment]
@@ -66,6 +74,16 @@ class RouterServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_router_pb2.RouteResponse, _abc.Awaitable[_router_pb2.RouteResponse]]:
         """A state's search in one category, to chosen states or to all, one result per state (P2-ROUTER-2)."""
+
+    @_abc_1.abstractmethod
+    def RouteSeveral(
+        self,
+        request: _router_pb2.RouteSeveralRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.RouteSeveralResponse, _abc.Awaitable[_router_pb2.RouteSeveralResponse]]:
+        """One search across several categories (DNA and fingerprints of one person), to chosen states or to all, one
+        result per state and category, under one deadline (P2-ROUTER-2).
+        """
 
     @_abc_1.abstractmethod
     def GetRouterStats(

@@ -27,7 +27,7 @@ from prum.common.v1 import common_pb2 as prum_dot_common_dot_v1_dot_common__pb2
 from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprum/vehicle/v1/vehicle.proto\x12\x0fprum.vehicle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\"|\n\x07\x41\x64\x64ress\x12\x1b\n\x06street\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12\x1d\n\x0bpostal_code\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10\x10(\x03\x12\x18\n\x04\x63ity\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x64(\x03\x12\x1b\n\x07\x63ountry\x18\x04 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\"\xa5\x01\n\rNaturalPerson\x12\x1c\n\x07surname\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12 \n\x0b\x66irst_names\x18\x02 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12!\n\rdate_of_birth\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\n(\x03\x12\x31\n\x07\x61\x64\x64ress\x18\x04 \x01(\x0b\x32\x18.prum.vehicle.v1.AddressB\x06\xda\x93\x19\x02\x08\x01\"W\n\x07\x43ompany\x12\x19\n\x04name\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12\x31\n\x07\x61\x64\x64ress\x18\x02 \x01(\x0b\x32\x18.prum.vehicle.v1.AddressB\x06\xda\x93\x19\x02\x08\x01\"\xa3\x01\n\x06Holder\x12\x31\n\x04role\x18\x01 \x01(\x0e\x32\x1b.prum.vehicle.v1.HolderRoleB\x06\xda\x93\x19\x02\x08\x01\x12\x30\n\x06person\x18\x02 \x01(\x0b\x32\x1e.prum.vehicle.v1.NaturalPersonH\x00\x12+\n\x07\x63ompany\x18\x03 \x01(\x0b\x32\x18.prum.vehicle.v1.CompanyH\x00\x42\x07\n\x05party\"\x9d\x01\n\x0cRegistration\x12\'\n\x13registration_number\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10 (\x03\x12\x36\n\nvalid_from\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\xda\x93\x19\x02\x08\x01\x12,\n\x08valid_to\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x02\n\x07Vehicle\x12\x17\n\x03vin\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10 (\x03\x12%\n\x13registration_number\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10 (\x03\x12\x18\n\x04make\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x64(\x03\x12\x19\n\x05model\x18\x04 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x64(\x03\x12\x18\n\x06\x63olour\x18\x05 \x01(\tB\x08\xda\x93\x19\x04\x10\x32(\x03\x12\x1c\n\x08\x63\x61tegory\x18\x06 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x08(\x03\x12+\n\x17\x66irst_registration_date\x18\x07 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\n(\x03\x12\x36\n\x06status\x18\x08 \x01(\x0e\x32\x1e.prum.vehicle.v1.VehicleStatusB\x06\xda\x93\x19\x02\x08\x01\"\xb2\x01\n\rVehicleRecord\x12\x31\n\x07vehicle\x18\x01 \x01(\x0b\x32\x18.prum.vehicle.v1.VehicleB\x06\xda\x93\x19\x02\x08\x01\x12\x30\n\x07holders\x18\x02 \x03(\x0b\x32\x17.prum.vehicle.v1.HolderB\x06\xda\x93\x19\x02\x18 \x12<\n\rregistrations\x18\x03 \x03(\x0b\x32\x1d.prum.vehicle.v1.RegistrationB\x06\xda\x93\x19\x02\x18\x64\"\xb7\x01\n\rLookupRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12\x17\n\x03vin\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10 (\x03H\x00\x12\'\n\x13registration_number\x18\x03 \x01(\tB\x08\xda\x93\x19\x04\x10 (\x03H\x00\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x05\n\x03key\"n\n\x0eLookupResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12/\n\x07records\x18\x02 \x03(\x0b\x32\x1e.prum.vehicle.v1.VehicleRecord\"G\n\rIngestRequest\x12\x36\n\x06record\x18\x01 \x01(\x0b\x32\x1e.prum.vehicle.v1.VehicleRecordB\x06\xda\x93\x19\x02\x08\x01\"6\n\x0eIngestResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x03\x12\x12\n\nrejections\x18\x02 \x03(\t\"\x19\n\x17GetRegisterStatsRequest\",\n\x18GetRegisterStatsResponse\x12\x10\n\x08vehicles\x18\x01 \x01(\x03*\x8a\x01\n\rVehicleStatus\x12\x1e\n\x1aVEHICLE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19VEHICLE_STATUS_REGISTERED\x10\x01\x12\x19\n\x15VEHICLE_STATUS_STOLEN\x10\x02\x12\x1f\n\x1bVEHICLE_STATUS_DEREGISTERED\x10\x03*X\n\nHolderRole\x12\x1b\n\x17HOLDER_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11HOLDER_ROLE_OWNER\x10\x01\x12\x16\n\x12HOLDER_ROLE_HOLDER\x10\x02\x32\x99\x02\n\x16VehicleRegisterService\x12I\n\x06Lookup\x12\x1e.prum.vehicle.v1.LookupRequest\x1a\x1f.prum.vehicle.v1.LookupResponse\x12K\n\x06Ingest\x12\x1e.prum.vehicle.v1.IngestRequest\x1a\x1f.prum.vehicle.v1.IngestResponse(\x01\x12g\n\x10GetRegisterStats\x12(.prum.vehicle.v1.GetRegisterStatsRequest\x1a).prum.vehicle.v1.GetRegisterStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dprum/vehicle/v1/vehicle.proto\x12\x0fprum.vehicle.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\"|\n\x07\x41\x64\x64ress\x12\x1b\n\x06street\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12\x1d\n\x0bpostal_code\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10\x10(\x03\x12\x18\n\x04\x63ity\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x64(\x03\x12\x1b\n\x07\x63ountry\x18\x04 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\"\xa5\x01\n\rNaturalPerson\x12\x1c\n\x07surname\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12 \n\x0b\x66irst_names\x18\x02 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12!\n\rdate_of_birth\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\n(\x03\x12\x31\n\x07\x61\x64\x64ress\x18\x04 \x01(\x0b\x32\x18.prum.vehicle.v1.AddressB\x06\xda\x93\x19\x02\x08\x01\"W\n\x07\x43ompany\x12\x19\n\x04name\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12\x31\n\x07\x61\x64\x64ress\x18\x02 \x01(\x0b\x32\x18.prum.vehicle.v1.AddressB\x06\xda\x93\x19\x02\x08\x01\"\xa3\x01\n\x06Holder\x12\x31\n\x04role\x18\x01 \x01(\x0e\x32\x1b.prum.vehicle.v1.HolderRoleB\x06\xda\x93\x19\x02\x08\x01\x12\x30\n\x06person\x18\x02 \x01(\x0b\x32\x1e.prum.vehicle.v1.NaturalPersonH\x00\x12+\n\x07\x63ompany\x18\x03 \x01(\x0b\x32\x18.prum.vehicle.v1.CompanyH\x00\x42\x07\n\x05party\"\x9d\x01\n\x0cRegistration\x12\'\n\x13registration_number\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10 (\x03\x12\x36\n\nvalid_from\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\xda\x93\x19\x02\x08\x01\x12,\n\x08valid_to\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x02\n\x07Vehicle\x12\x17\n\x03vin\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10 (\x03\x12%\n\x13registration_number\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10 (\x03\x12\x18\n\x04make\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x64(\x03\x12\x19\n\x05model\x18\x04 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x64(\x03\x12\x18\n\x06\x63olour\x18\x05 \x01(\tB\x08\xda\x93\x19\x04\x10\x32(\x03\x12\x1c\n\x08\x63\x61tegory\x18\x06 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x08(\x03\x12+\n\x17\x66irst_registration_date\x18\x07 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\n(\x03\x12\x36\n\x06status\x18\x08 \x01(\x0e\x32\x1e.prum.vehicle.v1.VehicleStatusB\x06\xda\x93\x19\x02\x08\x01\"\xb2\x01\n\rVehicleRecord\x12\x31\n\x07vehicle\x18\x01 \x01(\x0b\x32\x18.prum.vehicle.v1.VehicleB\x06\xda\x93\x19\x02\x08\x01\x12\x30\n\x07holders\x18\x02 \x03(\x0b\x32\x17.prum.vehicle.v1.HolderB\x06\xda\x93\x19\x02\x18 \x12<\n\rregistrations\x18\x03 \x03(\x0b\x32\x1d.prum.vehicle.v1.RegistrationB\x06\xda\x93\x19\x02\x18\x64\"s\n\x0eHolderIdentity\x12\x1c\n\x07surname\x18\x01 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12 \n\x0b\x66irst_names\x18\x02 \x01(\tB\x0b\xda\x93\x19\x07\x08\x01\x10\xc8\x01(\x03\x12!\n\rdate_of_birth\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\n(\x03\"\xea\x01\n\rLookupRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12\x17\n\x03vin\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10 (\x03H\x00\x12\'\n\x13registration_number\x18\x03 \x01(\tB\x08\xda\x93\x19\x04\x10 (\x03H\x00\x12\x31\n\x06holder\x18\x05 \x01(\x0b\x32\x1f.prum.vehicle.v1.HolderIdentityH\x00\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x05\n\x03key\"n\n\x0eLookupResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12/\n\x07records\x18\x02 \x03(\x0b\x32\x1e.prum.vehicle.v1.VehicleRecord\"G\n\rIngestRequest\x12\x36\n\x06record\x18\x01 \x01(\x0b\x32\x1e.prum.vehicle.v1.VehicleRecordB\x06\xda\x93\x19\x02\x08\x01\"6\n\x0eIngestResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x03\x12\x12\n\nrejections\x18\x02 \x03(\t\"\x19\n\x17GetRegisterStatsRequest\",\n\x18GetRegisterStatsResponse\x12\x10\n\x08vehicles\x18\x01 \x01(\x03*\x8a\x01\n\rVehicleStatus\x12\x1e\n\x1aVEHICLE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19VEHICLE_STATUS_REGISTERED\x10\x01\x12\x19\n\x15VEHICLE_STATUS_STOLEN\x10\x02\x12\x1f\n\x1bVEHICLE_STATUS_DEREGISTERED\x10\x03*X\n\nHolderRole\x12\x1b\n\x17HOLDER_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11HOLDER_ROLE_OWNER\x10\x01\x12\x16\n\x12HOLDER_ROLE_HOLDER\x10\x02\x32\x99\x02\n\x16VehicleRegisterService\x12I\n\x06Lookup\x12\x1e.prum.vehicle.v1.LookupRequest\x1a\x1f.prum.vehicle.v1.LookupResponse\x12K\n\x06Ingest\x12\x1e.prum.vehicle.v1.IngestRequest\x1a\x1f.prum.vehicle.v1.IngestResponse(\x01\x12g\n\x10GetRegisterStats\x12(.prum.vehicle.v1.GetRegisterStatsRequest\x1a).prum.vehicle.v1.GetRegisterStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -82,6 +82,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VEHICLERECORD'].fields_by_name['holders']._serialized_options = b'\332\223\031\002\030 '
   _globals['_VEHICLERECORD'].fields_by_name['registrations']._loaded_options = None
   _globals['_VEHICLERECORD'].fields_by_name['registrations']._serialized_options = b'\332\223\031\002\030d'
+  _globals['_HOLDERIDENTITY'].fields_by_name['surname']._loaded_options = None
+  _globals['_HOLDERIDENTITY'].fields_by_name['surname']._serialized_options = b'\332\223\031\007\010\001\020\310\001(\003'
+  _globals['_HOLDERIDENTITY'].fields_by_name['first_names']._loaded_options = None
+  _globals['_HOLDERIDENTITY'].fields_by_name['first_names']._serialized_options = b'\332\223\031\007\010\001\020\310\001(\003'
+  _globals['_HOLDERIDENTITY'].fields_by_name['date_of_birth']._loaded_options = None
+  _globals['_HOLDERIDENTITY'].fields_by_name['date_of_birth']._serialized_options = b'\332\223\031\006\010\001\020\n(\003'
   _globals['_LOOKUPREQUEST'].fields_by_name['context']._loaded_options = None
   _globals['_LOOKUPREQUEST'].fields_by_name['context']._serialized_options = b'\332\223\031\002\010\001'
   _globals['_LOOKUPREQUEST'].fields_by_name['vin']._loaded_options = None
@@ -90,10 +96,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOOKUPREQUEST'].fields_by_name['registration_number']._serialized_options = b'\332\223\031\004\020 (\003'
   _globals['_INGESTREQUEST'].fields_by_name['record']._loaded_options = None
   _globals['_INGESTREQUEST'].fields_by_name['record']._serialized_options = b'\332\223\031\002\010\001'
-  _globals['_VEHICLESTATUS']._serialized_start=1817
-  _globals['_VEHICLESTATUS']._serialized_end=1955
-  _globals['_HOLDERROLE']._serialized_start=1957
-  _globals['_HOLDERROLE']._serialized_end=2045
+  _globals['_VEHICLESTATUS']._serialized_start=1985
+  _globals['_VEHICLESTATUS']._serialized_end=2123
+  _globals['_HOLDERROLE']._serialized_start=2125
+  _globals['_HOLDERROLE']._serialized_end=2213
   _globals['_ADDRESS']._serialized_start=140
   _globals['_ADDRESS']._serialized_end=264
   _globals['_NATURALPERSON']._serialized_start=267
@@ -108,18 +114,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VEHICLE']._serialized_end=1133
   _globals['_VEHICLERECORD']._serialized_start=1136
   _globals['_VEHICLERECORD']._serialized_end=1314
-  _globals['_LOOKUPREQUEST']._serialized_start=1317
-  _globals['_LOOKUPREQUEST']._serialized_end=1500
-  _globals['_LOOKUPRESPONSE']._serialized_start=1502
-  _globals['_LOOKUPRESPONSE']._serialized_end=1612
-  _globals['_INGESTREQUEST']._serialized_start=1614
-  _globals['_INGESTREQUEST']._serialized_end=1685
-  _globals['_INGESTRESPONSE']._serialized_start=1687
-  _globals['_INGESTRESPONSE']._serialized_end=1741
-  _globals['_GETREGISTERSTATSREQUEST']._serialized_start=1743
-  _globals['_GETREGISTERSTATSREQUEST']._serialized_end=1768
-  _globals['_GETREGISTERSTATSRESPONSE']._serialized_start=1770
-  _globals['_GETREGISTERSTATSRESPONSE']._serialized_end=1814
-  _globals['_VEHICLEREGISTERSERVICE']._serialized_start=2048
-  _globals['_VEHICLEREGISTERSERVICE']._serialized_end=2329
+  _globals['_HOLDERIDENTITY']._serialized_start=1316
+  _globals['_HOLDERIDENTITY']._serialized_end=1431
+  _globals['_LOOKUPREQUEST']._serialized_start=1434
+  _globals['_LOOKUPREQUEST']._serialized_end=1668
+  _globals['_LOOKUPRESPONSE']._serialized_start=1670
+  _globals['_LOOKUPRESPONSE']._serialized_end=1780
+  _globals['_INGESTREQUEST']._serialized_start=1782
+  _globals['_INGESTREQUEST']._serialized_end=1853
+  _globals['_INGESTRESPONSE']._serialized_start=1855
+  _globals['_INGESTRESPONSE']._serialized_end=1909
+  _globals['_GETREGISTERSTATSREQUEST']._serialized_start=1911
+  _globals['_GETREGISTERSTATSREQUEST']._serialized_end=1936
+  _globals['_GETREGISTERSTATSRESPONSE']._serialized_start=1938
+  _globals['_GETREGISTERSTATSRESPONSE']._serialized_end=1982
+  _globals['_VEHICLEREGISTERSERVICE']._serialized_start=2216
+  _globals['_VEHICLEREGISTERSERVICE']._serialized_end=2497
 # @@protoc_insertion_point(module_scope)

@@ -304,14 +304,47 @@ class VehicleRecord(_message.Message):
 Global___VehicleRecord: _TypeAlias = VehicleRecord  # noqa: Y015
 
 @_typing.final
-class LookupRequest(_message.Message):
-    """Only a complete VIN or a complete registration number (VRD-1)."""
+class HolderIdentity(_message.Message):
+    """Only a complete VIN or a complete registration number (VRD-1).
+    An owner or holder as a search key (Prüm II, P2-VRD-1; the keys are unconfirmed: surname, first names and date
+    of birth, all complete). Names are compared case-folded with one space between words; nothing partial, no
+    wildcard (* ? % _).
+    """
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURNAME_FIELD_NUMBER: _builtins.int
+    FIRST_NAMES_FIELD_NUMBER: _builtins.int
+    DATE_OF_BIRTH_FIELD_NUMBER: _builtins.int
+    surname: _builtins.str
+    """The complete surname. Required; text of at most 200 characters."""
+    first_names: _builtins.str
+    """The complete first names. Required; text of at most 200 characters."""
+    date_of_birth: _builtins.str
+    """The date of birth, YYYY-MM-DD. Required; 10 characters."""
+    def __init__(
+        self,
+        *,
+        surname: _builtins.str = ...,
+        first_names: _builtins.str = ...,
+        date_of_birth: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date_of_birth", b"date_of_birth", "first_names", b"first_names", "surname", b"surname"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HolderIdentity: _TypeAlias = HolderIdentity  # noqa: Y015
+
+@_typing.final
+class LookupRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CONTEXT_FIELD_NUMBER: _builtins.int
     VIN_FIELD_NUMBER: _builtins.int
     REGISTRATION_NUMBER_FIELD_NUMBER: _builtins.int
+    HOLDER_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     vin: _builtins.str
     """A complete VIN (17 characters; spaces, hyphens and dots typed between them are ignored). Text of at
@@ -324,6 +357,12 @@ class LookupRequest(_message.Message):
         """Required."""
 
     @_builtins.property
+    def holder(self) -> Global___HolderIdentity:
+        """The identity of an owner or holder: the vehicles that person owns or keeps now. Prüm II only (P2-VRD-1): a
+        state under the 2008 rules refuses it with INVALID_ARGUMENT (VRD-1 allows a VIN or a plate only).
+        """
+
+    @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp:
         """The point in time the lookup answers for; unset means now."""
 
@@ -333,13 +372,14 @@ class LookupRequest(_message.Message):
         context: _common_pb2.QueryContext | None = ...,
         vin: _builtins.str = ...,
         registration_number: _builtins.str = ...,
+        holder: Global___HolderIdentity | None = ...,
         at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "context", b"context", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "context", b"context", "holder", b"holder", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "context", b"context", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "context", b"context", "holder", b"holder", "key", b"key", "registration_number", b"registration_number", "vin", b"vin"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_key: _TypeAlias = _typing.Literal["vin", "registration_number"]  # noqa: Y015
+    _WhichOneofReturnType_key: _TypeAlias = _typing.Literal["vin", "registration_number", "holder"]  # noqa: Y015
     _WhichOneofArgType_key: _TypeAlias = _typing.Literal["key", b"key"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_key) -> _WhichOneofReturnType_key | None: ...
 
