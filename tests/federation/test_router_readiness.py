@@ -133,3 +133,33 @@ def test_the_router_takes_a_change_only_in_its_makers_name(tmp_path: Path) -> No
         assert unimplemented.value.code() == grpc.StatusCode.UNIMPLEMENTED
     finally:
         federation.stop()
+
+
+def test_in_the_year_between_a_state_not_ready_for_the_router_searches_bilaterally_then_is_refused(
+        tmp_path: Path) -> None:
+    """P2-GATE-1 with P2-TIME-1: while the bilateral links still carry DNA searches, FR's officer (FR's router
+    connection not declared ready) searches on them, not refused; once the router alone carries them, FR's contact
+    point refuses its officer before anything leaves."""
+    import tomllib
+    from datetime import UTC, datetime, timedelta
+
+    from prum.federation.runtime.topology import parse_federation
+    from prum.services.common.clock import SimulatedClock
+    from sample_federation import load
+    from test_mesh_to_router import AVAILABLE, PHASED
+
+    clock = SimulatedClock(AVAILABLE + timedelta(days=10))
+    federation = InProcessFederation(parse_federation(tomllib.loads(PHASED)), tmp_path, clock=clock).start()
+    try:
+        load(federation, "NL", [profile("NL-P-1", DONOR)])
+        fr_search = officer_search(DONOR, "FR-G-1", officer_id="FR-NCP-01", ordering_officer_id="FR-NCP-02",
+                                   target_states=["NL"])
+        between = federation.contact_point("FR").Search(fr_search, timeout=10)
+        assert statuses(between) == {"NL": "HIT"}  # on FR's bilateral link
+        clock.set(datetime(2028, 6, 1, tzinfo=UTC))  # mandatory
+        with pytest.raises(grpc.RpcError) as refused:
+            federation.contact_point("FR").Search(fr_search, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "P2-GATE-1" in (refused.value.details() or "")
+    finally:
+        federation.stop()
