@@ -1,8 +1,9 @@
 """Check the federation's contracts with clients the project did not write (issue 16).
 
 Starts a federation as processes (`prum up --workdir <tmp> --no-load`: the default federation in the router
-topology, so the Prüm II router runs as its own process too), then runs the same cases with three clients and
-prints one table of case / client / code / details length:
+topology, so the Prüm II router runs as its own process too, in the year between P2-TIME-1's dates, so the
+bilateral links still take the data-service cases a-e while f and r0-r4 go through the router), then runs the same
+cases with three clients and prints one table of case / client / code / details length:
 
 - node: `client.mjs` (@grpc/grpc-js + @grpc/proto-loader, the committed .protos), one channel per
   (state, certificate), so case a's valid search runs on the channel that carried the 100 KB request;
@@ -48,6 +49,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -528,12 +530,17 @@ def prum_command() -> list[str]:
 
 
 def router_federation(workdir: Path) -> Path:
-    """The default federation in the router topology (Prüm II), written beside the run: every case but r0-r4 runs as
-    in the mesh (f's contact point sends its searches through the router)."""
+    """The default federation in the router topology (Prüm II), written beside the run. The router may be used from
+    yesterday and is mandatory a year later (P2-TIME-1, `[router] available_from`): between states whose router
+    connections are ready (all of them here) searches go through it, f's among them, while the data services still
+    take a state's direct search (a-e) on the bilateral link, as in the mesh."""
     text = (ROOT / "federation" / "runtime" / "default_federation.toml").read_text("utf-8")
     lines = [('topology = "router"' if line.startswith("topology =") else line) for line in text.splitlines()]
-    if 'topology = "router"' not in lines:
-        raise RuntimeError("the default federation file has no `topology =` line to set to router")
+    if 'topology = "router"' not in lines or "[router]" in lines:
+        raise RuntimeError("the default federation file has no `topology =` line to set to router, or a [router] "
+                           "table already")
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    lines += ["", "[router]", f"available_from = {yesterday.isoformat()}"]
     path = workdir / "federation-router.toml"
     workdir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", "utf-8")
