@@ -21,6 +21,7 @@ from prum.federation.cli.common import (
     progress_bar,
     steps,
 )
+from prum.federation.cli.core_data import core_data_app
 from prum.federation.cli.dna import dna_app
 from prum.federation.cli.inspect import Addresses, logs, readiness
 from prum.federation.cli.kube import kube_app
@@ -264,6 +265,8 @@ def restart(
 app.command()(logs)
 app.command()(readiness)
 app.add_typer(dna_app, name="dna", help="The national DNA file: import a lab's CSV export, benchmark the index.")
+app.add_typer(core_data_app, name="core-data", help="Core data after a confirmed match (Prüm II Art 47): cases, "
+              "decisions.")
 app.add_typer(afis_app, name="afis", help="The national fingerprint file: evaluate the 1:N matcher.")
 app.add_typer(bench_app, name="bench", help="Load tests with Locust against a federation on loopback.")
 app.add_typer(kube_app, name="kube", help="Run the federation on Kubernetes: manifests, PKI and run.json.")

@@ -105,6 +105,32 @@ def topologies_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def core_data_table(core_data: dict[str, Any]) -> Table:
+    """Core data after a confirmed match through the router (Prüm II Art 47): one on time, one overdue."""
+    table = Table(title="Core data after a confirmed match (Prüm II Art 47, through the router; due within 48 h)",
+                  title_justify="left")
+    for column in ("exchange", "from → to", "hit", "status", "due", "what happened"):
+        table.add_column(column)
+    for label, entry in (("on time", core_data.get("on_time")), ("overdue", core_data.get("overdue"))):
+        if not entry:
+            continue
+        hit = f"{entry['category']} {entry['reference']}"
+        if "error" in entry:
+            table.add_row(label, f"{entry['from']} → {entry['to']}", hit, "",  "",
+                          Text(f"{entry['error']['code']}: {entry['error']['message']}", style="red"))
+            continue
+        if label == "on time":
+            what = (f"{entry.get('core_data', '')}; logged on both sides: "
+                    f"{'yes' if entry.get('logged_on_both_sides') else 'NO'}; router: {', '.join(entry.get('router', []))}")
+        else:
+            seen = ", ".join(state for state, flag in entry.get("overdue_at", {}).items() if flag)
+            dpas = ", ".join(state for state, found in entry.get("dpa_findings", {}).items() if found)
+            what = (f"clock skipped {entry.get('clock_skipped_hours', 0):.2f} h without a decision: overdue at "
+                    f"{seen or 'no state'}; reported by the DPAs of {dpas or 'no state'}")
+        table.add_row(label, f"{entry['from']} → {entry['to']}", hit, entry["status"], entry["due_at"], what)
+    return table
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     head = report["federation"]
     console.print(Panel(Group(
@@ -127,6 +153,9 @@ def render(report: dict[str, Any], console: Console) -> None:
             table.add_row(follow_up["from"], follow_up["to"], follow_up["reference"], follow_up["person"],
                           "yes" if follow_up["contested"] else "no", _mark(follow_up["logged_on_both_sides"]))
         console.print(table)
+    core_data = report.get("core_data")
+    if core_data:
+        console.print(core_data_table(core_data))
     workflow = report.get("readiness_workflow")
     if workflow:
         table = Table(title=f"Readiness workflow: {workflow['state']} for {workflow['category']} (GATE-1, GATE-2)",

@@ -21,13 +21,16 @@ from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.contact_point.v1 import core_data_pb2, core_data_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.federation.demo.core_data import core_data_exchanges, overdue_seen, supplied_on_time
 from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
 from prum.federation.runtime.topology import Federation
 from prum.federation.synthetic.scenario import FileRow, PlannedSearch, build_scenario
 from prum.services.afis.wire import template_to_proto
+from prum.services.common.clock import SkippingClock
 from prum.services.common.tracing import create_tracer_provider
-from prum.services.contact_point.persons import Person
+from prum.services.contact_point.persons import CoreDetails, Person
 from prum.services.dna.wire import KIND_TO_PROTO
 from prum.services.logger import EntryKind, Side
 from prum.services.vehicle.wire import record_to_proto
@@ -127,6 +130,15 @@ def load_persons(channel: grpc.Channel, persons: list[Person]) -> cp_pb2.Registe
         reference=p.reference, surname=p.surname, first_names=p.first_names, date_of_birth=p.date_of_birth,
         nationality=p.nationality)) for p in persons)
     return cp_pb2_grpc.ContactPointServiceStub(channel).RegisterPersons(stream, timeout=300)
+
+
+def load_core_details(channel: grpc.Channel, details: list[CoreDetails]) -> core_data_pb2.RegisterCoreDetailsResponse:
+    """Load what the core data set adds to the person records (P2-CORE-3; own state's certificate)."""
+    return core_data_pb2_grpc.CoreDataServiceStub(channel).RegisterCoreDetails(core_data_pb2.RegisterCoreDetailsRequest(
+        details=[core_data_pb2.CoreDetails(reference=d.reference, aliases=list(d.aliases), place_of_birth=d.place_of_birth,
+                                           gender=d.gender, collected_on=d.collected_on, collected_at=d.collected_at,
+                                           offence=d.offence, case_number=d.case_number) for d in details]),
+        timeout=300)
 
 
 def follow_up_first_hit(federation: InProcessFederation, searches: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -305,7 +317,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
     progress("compiling the DNA and fingerprint kernels (about a minute on a first run, then cached)", 0, 1)
     compile_kernels()
     progress("compiling the DNA and fingerprint kernels (about a minute on a first run, then cached)", 1, 1)
-    with InProcessFederation(federation_spec, workdir, tracer_provider=provider) as federation:
+    # Wall-clock time the demo can skip ahead, to show a core-data case past its 48 hours (P2-CORE-1).
+    clock = SkippingClock()
+    with InProcessFederation(federation_spec, workdir, clock=clock, tracer_provider=provider) as federation:
         progress("states started", len(states), len(states))
         files = []
         for i, code in enumerate(states, start=1):
@@ -320,6 +334,7 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
             progress("vehicle registers loaded", i, len(states))
         for code in states:
             load_persons(federation.channel(code), scenario.persons[code])
+            load_core_details(federation.channel(code), scenario.core_details.get(code, []))
         for i, code in enumerate(states, start=1):
             enrolled = load_fingerprints(federation.channel(code), scenario.fingerprints[code])
             next(f for f in files if f["state"] == code)["fingerprints"] = enrolled.accepted
@@ -332,8 +347,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         workflow = readiness_workflow(federation, scenario.searches, federation_spec.deadline_ms)
         if workflow:
             searches.append(workflow["search"])
+        core_data = core_data_exchanges(federation, searches, clock)
         logs, pairs = _log_evidence(federation, searches)
-        router_audit = None
+        router_audit: dict[str, Any] | None = None
         if federation.router is not None:  # the supervisors' audit of the router's log (P2-ROUTER-3, P2-LOG-1)
             audited = federation.audit_router_log()
             router_audit = {"checked": audited.checked, "reconciled": audited.reconciled,
@@ -356,11 +372,15 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
     if router_audit is not None:
         checks["router_log_reconciles_with_the_states_logs"] = (router_audit["checked"] > 0
                                                                 and not router_audit["findings"])
+    if core_data is not None:  # the router topology (P2-CORE-1..3)
+        checks["core_data_supplied_on_time_through_the_router"] = supplied_on_time(core_data)
+        checks["overdue_core_data_seen_by_both_states_and_dpas"] = overdue_seen(core_data)
     report = {
         "federation": {"name": federation_spec.name, "topology": federation_spec.topology,
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
         "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, "logs": logs, "supplies": pairs, "router_audit": router_audit, "checks": checks,
+        "core_data": core_data,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

@@ -27,12 +27,13 @@ import grpc
 from opentelemetry.sdk.trace import TracerProvider
 from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
+from prum.contact_point.v1 import core_data_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
 from prum.echo.v1 import echo_pb2_grpc
 from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
-from prum.router.v1 import router_pb2_grpc
+from prum.router.v1 import core_data_relay_pb2_grpc, router_pb2_grpc
 from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.gallery import Gallery
@@ -44,6 +45,8 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.identity import ROUTER
 from prum.services.common.server import ServiceBinding, create_server, drain, open_channel
 from prum.services.common.tls import TlsMaterial
+from prum.services.contact_point.core_data_servicer import CoreDataServicer
+from prum.services.contact_point.core_data_transport import RouterCoreData
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.contact_point.transport import GrpcPeers, RouterTransport
@@ -51,6 +54,7 @@ from prum.services.dna import warmup as dna_warmup
 from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.echo.servicer import EchoServicer
+from prum.services.exchange.core_data import CoreDataCases, CoreDataExchange, CoreDataSettings
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.follow_up import FollowUps
 from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
@@ -60,13 +64,15 @@ from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.router.audit import RouterAudit, audit_router_log
 from prum.services.router.log import RouterLog
+from prum.services.router.relay import CoreDataRelay
+from prum.services.router.relay_servicer import CoreDataRelayServicer
 from prum.services.router.routing import Router, RouterSettings
 from prum.services.router.servicer import (
     RouterReadinessServicer,
     RouterServicer,
     add_router_readiness_to_server,
 )
-from prum.services.router.transport import GrpcDataServices
+from prum.services.router.transport import GrpcCoreDataStates, GrpcDataServices
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
@@ -96,6 +102,8 @@ class StateNode:
     server: grpc.Server
     port: int
     authority: SupervisoryAuthority | None = None
+    # Core data after a confirmed match (Prüm II Art 47): both halves and the state's cases.
+    core_data: CoreDataExchange | None = None
 
     @property
     def address(self) -> str:
@@ -106,6 +114,8 @@ class StateNode:
         returned (`drain`), the log last."""
         drain(self.server)
         self.contact_point.close()
+        if self.core_data is not None:
+            self.core_data.cases.close()
         self.channels.close()
         self.dna.close()
         self.vehicles.close()
@@ -128,6 +138,8 @@ class RouterNode:
     channels: PeerChannels
     server: grpc.Server
     port: int
+    # The forwarding of core data after a confirmed match (Art 47(1)).
+    relay: CoreDataRelay | None = None
 
     @property
     def address(self) -> str:
@@ -214,7 +226,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                       retention=RetentionPolicy.for_state(spec.code, spec.retention_days),
                       key=CheckpointKey.from_pem(tls.cert_pem, tls.key_pem, tls.ca_pem))
     readiness = readiness_from_file(federation, clock, folder / "readiness.db")
-    dna = DnaFile(folder / "dna.db", clock=clock)
+    marks = spec.mark_matched_traces if spec.mark_matched_traces is not None else federation.topology == "router"
+    dna = DnaFile(folder / "dna.db", clock=clock, mark_matched_traces=marks)  # P2-DNA-5
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)
     gallery = Gallery()
     person_searches, trace_searches, max_candidates = spec.afis_limits
@@ -242,6 +255,14 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     follow_ups = FollowUps(spec.code, readiness, log, persons,
                            lambda category, reference: marking(dna, gallery, category, reference), clock,
                            frozenset(c for c, r in CATEGORIES.items() if r.plugin.follow_up is FollowUp.PERSONAL_DATA))
+    # Core data after a confirmed match travel through the router (P2-CORE-1, P2-ROUTER-1); in the mesh a request is
+    # refused (no router to carry it), while the cases and the list work alike.
+    core_data = CoreDataExchange(
+        spec.code, log, CoreDataCases(folder / "core-data.db", clock), persons,
+        RouterCoreData(channels) if federation.topology == "router" else None, spec.core_data,
+        CoreDataSettings(federation.router.core_data_deadline_hours, federation.router.core_data_fields), clock,
+        federation.deadline_ms / 1000, phases=federation.router.phases)
+    authority.overdue_core_data = lambda: core_data.cases.list(overdue_only=True)
     services = [
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),
@@ -267,6 +288,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         ServiceBinding("prum.contact_point.v1.ContactPointService", ContactPointServicer(
             contact_point, follow_ups, InformationExchange(spec.code, log, received), persons, max_candidates),
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
+        ServiceBinding("prum.contact_point.v1.CoreDataService", CoreDataServicer(contact_point, core_data, persons),
+                       core_data_pb2_grpc.add_CoreDataServiceServicer_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
@@ -276,7 +299,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         directory[spec.code] = address
     # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
     return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, channels,
-                     server, port, authority)
+                     server, port, authority, core_data)
 
 
 def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directory: MutableMapping[str, str],
@@ -293,9 +316,13 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
     router = Router(federation.codes, readiness, log, GrpcDataServices(channels), clock,
                     RouterSettings(spec.all_states, spec.several_categories, spec.log_retention_days,
                                    federation.deadline_ms, spec.phases))
+    relay = CoreDataRelay(federation.codes, readiness, log, GrpcCoreDataStates(channels), clock,
+                          federation.deadline_ms / 1000)
     services = [
         ServiceBinding("prum.router.v1.RouterService", RouterServicer(router, log),
                        router_pb2_grpc.add_RouterServiceServicer_to_server),
+        ServiceBinding("prum.router.v1.CoreDataRelayService", CoreDataRelayServicer(relay, log),
+                       core_data_relay_pb2_grpc.add_CoreDataRelayServiceServicer_to_server),
         # The Council's later decisions reach the router's book as they reach every state's (GATE-2, P2-GATE-1).
         ServiceBinding("prum.supervisor.v1.SupervisorService", RouterReadinessServicer(
             readiness, lambda state, what: fetch_from_supervisor(channels, state, what, federation.deadline_ms / 1000)),
@@ -304,7 +331,7 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
     ]
     server, port = create_server(address, services, state=ROUTER, tls=tls, tracer_provider=tracer_provider)
     directory[ROUTER] = f"127.0.0.1:{port}" if address.startswith("127.0.0.1") else address
-    return RouterNode(tls, router, log, readiness, channels, server, port)
+    return RouterNode(tls, router, log, readiness, channels, server, port, relay)
 
 
 class InProcessFederation:
@@ -411,3 +438,7 @@ class InProcessFederation:
     def contact_point(self, state: str) -> cp_pb2_grpc.ContactPointServiceStub:
         """An officer's client of `state`'s national contact point."""
         return cp_pb2_grpc.ContactPointServiceStub(self.channel(state))
+
+    def core_data(self, state: str) -> core_data_pb2_grpc.CoreDataServiceStub:
+        """An officer's client of `state`'s core-data service (Prüm II Art 47)."""
+        return core_data_pb2_grpc.CoreDataServiceStub(self.channel(state))

@@ -16,6 +16,7 @@ from typing import Any
 
 from prum.services.common.errors import InvalidInput
 from prum.services.common.router_phases import RouterPhases
+from prum.services.exchange.core_data import CORE_DATA_FIELDS, DEFAULT_DEADLINE_HOURS, CoreDataPolicy
 from prum.services.exchange.requesting import Officer
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
@@ -68,6 +69,12 @@ class StateSpec:
     comparison_partners: frozenset[str] = frozenset()
     # Whether the Council has declared the state's connection to the Prüm II router ready (P2-GATE-1).
     router_ready: bool = True
+    # P2-DNA-5: whether the state notes in its DNA file that another state's search matched one of its unidentified
+    # profiles (None: the default of the topology, yes under Prüm II's router, no under the 2008 mesh).
+    mark_matched_traces: bool | None = None
+    # Its national law on core data (the `core_data` table): a judicial authorisation needed (P2-CORE-2), and
+    # whether it supplies at once when every condition holds or waits for an operator's decision.
+    core_data: CoreDataPolicy = field(default_factory=CoreDataPolicy)
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -86,10 +93,16 @@ class RouterSpec:
     log_retention_days: int = 365
     # P2-TIME-1: from when the router may, then must, carry DNA and fingerprint searches (default: from the start).
     phases: RouterPhases = field(default_factory=RouterPhases)
+    # P2-CORE-1: the hours within which a requested state sends core data (48); P2-CORE-3 (U): the fields of the
+    # core data set.
+    core_data_deadline_hours: int = DEFAULT_DEADLINE_HOURS
+    core_data_fields: tuple[str, ...] = CORE_DATA_FIELDS
 
     def to_file_data(self) -> dict[str, Any]:
         table: dict[str, Any] = {"all_states": self.all_states, "several_categories": self.several_categories,
-                                 "log_retention": f"{self.log_retention_days}d"}
+                                 "log_retention": f"{self.log_retention_days}d",
+                                 "core_data_deadline_hours": self.core_data_deadline_hours,
+                                 "core_data_fields": list(self.core_data_fields)}
         if self.address:
             table["address"] = self.address
         if self.phases.available_from is not None:
@@ -131,7 +144,10 @@ class Federation:
                                  spec.afis_limits)),
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
-                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready}
+                "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready,
+                "core_data": {"judicial_authorisation": spec.core_data.judicial_authorisation,
+                              "automatic": spec.core_data.automatic},
+                **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {})}
             if spec.address:
                 table["address"] = spec.address
             return table
@@ -202,7 +218,9 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     for index, table in enumerate(data.get("state", [])):
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
-                            "address", "retention", "comparison_partners", "router_ready"}, where)
+                            "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces",
+                            "core_data"},
+                    where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -245,7 +263,9 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             dna_profiles=profiles, vehicles=vehicles, fingerprints=fingerprints,
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
-            address=table.get("address"), retention_days=retention, router_ready=router_ready))
+            address=table.get("address"), retention_days=retention, router_ready=router_ready,
+            mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces"),
+            core_data=_core_data(table.get("core_data", {}), f"{where}.core_data")))
     codes = {s.code for s in states}
     for spec in states:
         strangers = sorted(spec.comparison_partners - codes)
@@ -266,10 +286,34 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                       trace_sample_ratio=float(ratio), router=router)
 
 
+def _optional_bool(value: Any, where: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise FederationFileError(f"{where}: {value!r}; allowed: true or false")
+    return value
+
+
+def _core_data(table: dict[str, Any], where: str) -> CoreDataPolicy:
+    """A state's `core_data` table: its national law on core data after a confirmed match (P2-CORE-1, -2)."""
+    _check_keys(table, {"judicial_authorisation", "automatic"}, where)
+    for key in ("judicial_authorisation", "automatic"):
+        if not isinstance(table.get(key, False), bool):
+            raise FederationFileError(f"{where}.{key}: {table[key]!r}; allowed: true or false")
+    return CoreDataPolicy(judicial_authorisation=table.get("judicial_authorisation", False),
+                          automatic=table.get("automatic", True))
+
+
 def _router(table: dict[str, Any], where: str) -> RouterSpec:
-    """The `[router]` table; each setting the rules leave unconfirmed has the default they give (P2-ROUTER-2, -3)."""
+    """The `[router]` table; each setting the rules leave unconfirmed has the default they give (P2-ROUTER-2, -3,
+    P2-CORE-3), and the core-data deadline the 48 hours of P2-CORE-1."""
     _check_keys(table, {"address", "all_states", "several_categories", "log_retention", "available_from",
-                        "mandatory_from"}, where)
+                        "mandatory_from", "core_data_deadline_hours", "core_data_fields"}, where)
+    hours = table.get("core_data_deadline_hours", DEFAULT_DEADLINE_HOURS)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 8760:
+        raise FederationFileError(f"{where}.core_data_deadline_hours: {hours!r}; allowed: 1 to 8760 (hours)")
+    fields = table.get("core_data_fields", list(CORE_DATA_FIELDS))
+    if not isinstance(fields, list) or not fields or any(f not in CORE_DATA_FIELDS for f in fields):
+        raise FederationFileError(f"{where}.core_data_fields: {fields!r}; allowed: a non-empty list of "
+                                  f"{', '.join(CORE_DATA_FIELDS)}")
     for key in ("all_states", "several_categories"):
         if not isinstance(table.get(key, True), bool):
             raise FederationFileError(f"{where}.{key}: {table[key]!r}; allowed: true or false")
@@ -285,7 +329,8 @@ def _router(table: dict[str, Any], where: str) -> RouterSpec:
     return RouterSpec(address=address, all_states=table.get("all_states", True),
                       several_categories=table.get("several_categories", True),
                       log_retention_days=parse_duration_days(table.get("log_retention", "365d"),
-                                                             f"{where}.log_retention"), phases=phases)
+                                                             f"{where}.log_retention"), phases=phases,
+                      core_data_deadline_hours=hours, core_data_fields=tuple(fields))
 
 
 def _moment(value: Any, where: str) -> datetime | None:

@@ -21,7 +21,7 @@ from prum.federation.synthetic.dna import derived_profile, random_profile
 from prum.federation.synthetic.vehicle import FAKER_LOCALE, vehicle_records
 from prum.services.afis.templates import Template
 from prum.services.common.reference import ReferenceKind
-from prum.services.contact_point.persons import Person
+from prum.services.contact_point.persons import CoreDetails, Person
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
 Loci = dict[str, list[str]]
@@ -72,6 +72,8 @@ class Scenario:
     persons: dict[str, list[Person]] = field(default_factory=dict)
     # The national fingerprint files (AFIS).
     fingerprints: dict[str, list[Template]] = field(default_factory=dict)
+    # What the Prüm II core data set adds to each person record (P2-CORE-3).
+    core_details: dict[str, list[CoreDetails]] = field(default_factory=dict)
 
 
 def _officers(federation: Federation, code: str) -> tuple[str, str, str]:
@@ -154,7 +156,11 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
                                     federation.seed) for code, rows in files.items()}
     fingerprints, probe_search = fingerprint_files(federation, rng)
     searches += probe_search
-    return Scenario(files, searches, registers, persons, fingerprints)
+    for code, templates in fingerprints.items():  # the persons behind identified fingerprints (P2-CORE-3)
+        persons[code] += person_records(code, [t.reference for t in templates
+                                               if t.kind is ReferenceKind.IDENTIFIED_PERSON], federation.seed + 1)
+    details = {code: core_details(code, [p.reference for p in rows], federation.seed) for code, rows in persons.items()}
+    return Scenario(files, searches, registers, persons, fingerprints, details)
 
 
 def fingerprint_files(federation: Federation, rng: np.random.Generator
@@ -188,6 +194,26 @@ def person_records(country: str, references: list[str], seed: int) -> list[Perso
     return [Person(reference, faker.last_name(), faker.first_name(),
                    faker.date_of_birth(minimum_age=18, maximum_age=80).isoformat(), country)
             for reference in references]
+
+
+#: Offences a national file links to its biometric data (the core data set's "offence", P2-CORE-3).
+OFFENCES = ("burglary", "armed robbery", "drug trafficking", "assault", "fraud", "theft of a vehicle")
+
+
+def core_details(country: str, references: list[str], seed: int) -> list[CoreDetails]:
+    """The core-data details of each person record: an alias for some, place of birth, gender, when and where the
+    biometric data were taken, the offence and case number linked to them; the same for the same seed."""
+    faker = Faker(FAKER_LOCALE[country])
+    faker.seed_instance(seed + 7)
+    details = []
+    for number, reference in enumerate(references):
+        gender = faker.random_element(("female", "male"))
+        aliases = (faker.first_name() + " " + faker.last_name(),) if number % 3 == 0 else ()
+        details.append(CoreDetails(
+            reference, aliases, faker.city(), gender,
+            faker.date_between(start_date="-10y", end_date="-30d").isoformat(), f"police station {faker.city()}",
+            faker.random_element(OFFENCES), f"{country}-{faker.random_int(2015, 2025)}-{faker.random_int(1, 99999):05d}"))
+    return details
 
 
 def vehicle_searches(federation: Federation, registers: dict[str, list[VehicleRecord]]) -> list[PlannedSearch]:

@@ -43,6 +43,7 @@ CALLERS: dict[str, Caller] = {
         "Search": _PEER,            # Art 3: a peer's NCP searches this state's file
         "Compare": _PEER,           # Art 4: a peer's comparison, by agreement
         "Ingest": _OWN, "Delete": _OWN, "Mark": _OWN, "Block": _OWN, "GetFileStats": _OWN,
+        "ListMatchMarks": _OWN,     # P2-DNA-5: the state's own notes of matched traces
     }),
     **_service("prum.afis.v1.AfisService", {
         "Search": _PEER,            # Art 9
@@ -80,6 +81,15 @@ CALLERS: dict[str, Caller] = {
         "ReceiveInformation": _PEER,  # Art 13-16: a peer supplies information
         "ListReceivedInformation": _OWN, "CloseInformation": _OWN, "RegisterPersons": _OWN,
         "ListOfficers": _MEMBER,    # SEC-2: the list of authorised officers, to other states on request
+    }),
+    **_service("prum.contact_point.v1.CoreDataService", {  # Prüm II core data after a confirmed match (Art 47)
+        "RequestCoreData": _OWN, "DecideCoreData": _OWN, "ListCoreDataCases": _OWN, "RegisterCoreDetails": _OWN,
+        "OpenCoreDataCase": _PEER,  # a requesting state's request, carried by the router (P2-ROUTER-1)
+        "DeliverCoreData": _PEER,   # a requested state's decision, carried by the router
+    }),
+    **_service("prum.router.v1.CoreDataRelayService", {
+        "RelayCoreDataRequest": _PEER, "RelayCoreDataDecision": _PEER,  # Art 47(1): in the sender's own name
+        "ListRelayedCoreData": _MEMBER,  # P2-ROUTER-3: the router's log, without data, to every member
     }),
     **_service("prum.router.v1.RouterService", {
         "Route": _PEER,             # P2-ROUTER-1: a state's search, in its own name, through the router

@@ -53,6 +53,25 @@ class SimulatedClock:
             self._now = moment.astimezone(UTC)
 
 
+class SkippingClock:
+    """Wall-clock time that can be moved forward, not back (a demo skips ahead to cross a deadline); thread-safe."""
+
+    def __init__(self) -> None:
+        self._skipped = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._skipped
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("time does not run backwards")
+        with self._lock:
+            self._skipped += delta
+            return datetime.now(UTC) + self._skipped
+
+
 def monotonic() -> float:
     """Seconds on a monotonic clock, for measuring elapsed time (never for timestamps)."""
     return time.monotonic()

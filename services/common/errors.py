@@ -45,6 +45,11 @@ class IdentityMismatch(PrumError):
     """The certificate's state differs from the state the message claims (SEC-1) (UNAUTHENTICATED)."""
 
 
+class CaseClosed(PrumError):
+    """The case is in a state that does not allow this step: a core-data case already decided (P2-CORE-1), a
+    delay where national law needs no judicial authorisation (P2-CORE-2) (FAILED_PRECONDITION)."""
+
+
 class CapacityExhausted(PrumError):
     """A quota is spent (FP-3) (RESOURCE_EXHAUSTED); says when it resets."""
 

@@ -31,10 +31,11 @@ def check_claim(certified: str | None, claimed: str, routed: bool = False) -> No
     `certified` is None only on an insecure channel (a test or a member-state team's local run),
     where the claim cannot be checked and is taken as given.
 
-    With `routed` (a search of a data service, the only call the router carries), a call whose certificate is
-    the router's is taken in the name the message claims (P2-ROUTER-1): the router accepts a search only when
-    its caller's certificate is the requesting state the search names, so the requested state relies on that
-    check instead of its own. Nothing else (a vote, a declaration, a follow-up) is taken from the router.
+    With `routed` (a search of a data service, or a core-data request or decision: the calls the router carries),
+    a call whose certificate is the router's is taken in the name the message claims (P2-ROUTER-1, Art 47(1)):
+    the router accepts a search or a core-data message only when its caller's certificate is the state that sends
+    it, so the receiving state relies on that check instead of its own. Nothing else (a vote, a declaration, a
+    follow-up) is taken from the router.
     """
     if routed and certified == ROUTER:
         return

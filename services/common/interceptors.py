@@ -52,6 +52,7 @@ STATUS_OF: dict[type[errors.PrumError], grpc.StatusCode] = {
     errors.NotAuthorised: grpc.StatusCode.PERMISSION_DENIED,
     errors.IdentityMismatch: grpc.StatusCode.UNAUTHENTICATED,
     errors.CapacityExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.CaseClosed: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 REQUEST_ID_KEY = "x-request-id"

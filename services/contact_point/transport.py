@@ -159,6 +159,7 @@ class RouterTransport:
         stub = router_pb2_grpc.RouterServiceStub(channel)
         deadline_ms = max(1, int(timeout_s * 1000) - ROUTER_HOP_MS)
         metadata = ((REQUEST_ID_KEY, context.request_id),)
+        reply: router_pb2.RouteResponse | router_pb2.RouteSeveralResponse
         try:
             if len(queries) == 1:
                 (category, fields), = searches.items()

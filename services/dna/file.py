@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS profile (
     block_reason TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS match_mark (
+    reference        TEXT NOT NULL,
+    requesting_state TEXT NOT NULL,
+    request_id       TEXT NOT NULL,
+    marked_at        TEXT NOT NULL,
+    PRIMARY KEY (reference, request_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS file_state (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     generation INTEGER NOT NULL
@@ -81,6 +88,16 @@ SNAPSHOT_MIN_PROFILES = 20_000
 """`DnaFile(snapshot=None)` writes a start-up snapshot on close only for files at least this big."""
 
 _TRACE, _CONTESTED, _BLOCKED = 1, 2, 4
+
+
+@dataclass(frozen=True, slots=True)
+class MatchMark:
+    """The file's note that another state's search matched one of its unidentified profiles (P2-DNA-5)."""
+
+    reference: str
+    requesting_state: str
+    request_id: str
+    marked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +236,10 @@ class DnaFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], clock: Clock | None = None, *,
-                 snapshot: bool | None = None) -> None:
+                 snapshot: bool | None = None, mark_matched_traces: bool = False) -> None:
         self._clock: Clock = clock or SystemClock()
+        #: P2-DNA-5: whether a match of another state's search on an unidentified profile is noted in the file.
+        self.mark_matched_traces = mark_matched_traces
         self._db_lock = threading.RLock()
         self._rw = ReadWriteLock()
         self.path = str(path)
@@ -523,6 +542,26 @@ class DnaFile:
                     self._catalogue.notes[found[0]] = note
                 else:
                     self._catalogue.notes.pop(found[0], None)
+
+    def note_matches(self, hits: Iterable[DnaHit], requesting_state: str, request_id: str) -> int:
+        """P2-DNA-5: note in the file that `requesting_state`'s search `request_id` matched each unidentified
+        profile among `hits` (when the state does so, `mark_matched_traces`). Returns how many were noted."""
+        traces = [hit.reference for hit in hits if hit.kind is ReferenceKind.UNIDENTIFIED_TRACE]
+        if not self.mark_matched_traces or not traces:
+            return 0
+        moment = self._clock.now().isoformat()
+        with self._db_lock, self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO match_mark (reference, requesting_state, request_id, marked_at) "
+                           "VALUES (?, ?, ?, ?)", ((ref, requesting_state, request_id, moment) for ref in traces))
+        return len(traces)
+
+    def match_marks(self, reference: str = "") -> list[MatchMark]:
+        """The matches noted (P2-DNA-5), oldest first; only `reference`'s if given."""
+        where, args = ("WHERE reference = ?", (reference,)) if reference else ("", ())
+        with self._db_lock:
+            rows = self._db.execute(f"SELECT reference, requesting_state, request_id, marked_at FROM match_mark "
+                                    f"{where} ORDER BY marked_at, reference", args).fetchall()
+        return [MatchMark(row[0], row[1], row[2], datetime.fromisoformat(row[3])) for row in rows]
 
     def block(self, reference: str, blocked: bool, reason: str) -> None:
         """Block a profile whose deletion would harm the data subject, or unblock it (ACC-2).

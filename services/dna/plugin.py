@@ -33,8 +33,10 @@ class DnaPlugin:
         return query_record(query.reference, query.kind, query.loci)
 
     def search(self, file: DnaFile, context: QueryContext, query: DnaQuery) -> Supply[list[DnaHit]]:
-        """Art 3: one profile against the file. The query is matched and then forgotten (PUR-2)."""
+        """Art 3: one profile against the file. The query is matched and then forgotten (PUR-2); a match on an
+        unidentified profile may be noted in the file (P2-DNA-5)."""
         hits = file.search(query.loci, query_kind=query.kind)
+        file.note_matches(hits, context.requesting_state, context.request_id)
         return Supply(result=hits, hit_count=len(hits), data={"hits": [hit_record(h) for h in hits]})
 
     def reference(self, item: dna_pb2.Hit) -> str:

@@ -17,7 +17,13 @@ from prum.services.dna.exchange import check_comparison_consent
 from prum.services.dna.file import DnaFile, DnaHit
 from prum.services.dna.plugin import PLUGIN
 from prum.services.dna.warmup import compile_kernels
-from prum.services.dna.wire import KIND_FROM_PROTO, hit_to_proto, loci_from_proto, query_from_proto
+from prum.services.dna.wire import (
+    KIND_FROM_PROTO,
+    hit_to_proto,
+    loci_from_proto,
+    match_mark_to_proto,
+    query_from_proto,
+)
 from prum.services.exchange.context import ReplyHeader
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.wire import context_from_proto, header_to_proto
@@ -81,6 +87,11 @@ class DnaIndexServicer(dna_pb2_grpc.DnaIndexServiceServicer):
     def Block(self, request: dna_pb2.BlockRequest, context: grpc.ServicerContext) -> dna_pb2.BlockResponse:
         self.file.block(request.reference, request.blocked, request.reason)
         return dna_pb2.BlockResponse()
+
+    def ListMatchMarks(self, request: dna_pb2.ListMatchMarksRequest,
+                       context: grpc.ServicerContext) -> dna_pb2.ListMatchMarksResponse:
+        return dna_pb2.ListMatchMarksResponse(marks=[match_mark_to_proto(m) for m in self.file.match_marks(
+            request.reference)])
 
     def GetFileStats(self, request: dna_pb2.GetFileStatsRequest,
                      context: grpc.ServicerContext) -> dna_pb2.GetFileStatsResponse:

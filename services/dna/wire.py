@@ -14,8 +14,9 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.dna.v1 import dna_pb2
 from prum.services.common.errors import InvalidInput
 from prum.services.common.reference import ReferenceKind
+from prum.services.common.wire import timestamp
 from prum.services.dna.exchange import DnaQuery
-from prum.services.dna.file import DnaHit
+from prum.services.dna.file import DnaHit, MatchMark
 
 KIND_TO_PROTO: dict[ReferenceKind, dna_pb2.ProfileKind.ValueType] = {
     ReferenceKind.IDENTIFIED_PERSON: dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON,
@@ -80,3 +81,8 @@ class DnaWire:
 
 
 WIRE = DnaWire()
+
+
+def match_mark_to_proto(mark: MatchMark) -> dna_pb2.MatchMark:
+    return dna_pb2.MatchMark(reference=mark.reference, requesting_state=mark.requesting_state,
+                             request_id=mark.request_id, marked_at=timestamp(mark.marked_at))

@@ -72,8 +72,11 @@ def _references(entry: LogEntry) -> set[str]:
     return found
 
 
-def _hit_was_supplied(log: ProtocolLog, request_id: str, requesting: str, requested: str, category: Category,
+def hit_was_supplied(log: ProtocolLog, request_id: str, requesting: str, requested: str, category: Category,
                       reference: str, kind: EntryKind) -> bool:
+    """Whether `log` shows the hit `reference` supplied (`kind` AUTOMATED_SUPPLY, on the file-managing side) or
+    received (AUTOMATED_RECEIPT, on the requesting side) between the two states in request `request_id`: the
+    evidence a follow-up (FOL-1) and a core-data request (P2-CORE-1(a)) rest on."""
     for entry in log.query(request_id=request_id, limit=10_000):
         if (entry.kind is kind and entry.message_type is MessageType.REPLY and entry.category is category
                 and entry.requesting_state == requesting and entry.requested_state == requested
@@ -118,7 +121,7 @@ class FollowUps:
                 transport: FollowUpTransport, timeout_s: float) -> tuple[ReplyHeader, PersonalData]:
         """The requesting side: only for a hit this state received; logged before it leaves and on return."""
         self._check(category, context)
-        if not _hit_was_supplied(self.log, original_request_id, self.state, context.requested_state, category,
+        if not hit_was_supplied(self.log, original_request_id, self.state, context.requested_state, category,
                                  reference, EntryKind.AUTOMATED_RECEIPT):
             raise UnknownReference(f"{self.state} received no {category.name} hit {quote(reference)} from "
                                    f"{context.requested_state} in request {quote(original_request_id)}; a follow-up "
@@ -141,7 +144,7 @@ class FollowUps:
             raise InvalidInput(f"is {context.requested_state}; this is {self.state}'s contact point",
                                field="context.requested_state")
         self._check(category, context)
-        if not _hit_was_supplied(self.log, original_request_id, context.requesting_state, self.state, category,
+        if not hit_was_supplied(self.log, original_request_id, context.requesting_state, self.state, category,
                                  reference, EntryKind.AUTOMATED_SUPPLY):
             raise UnknownReference(f"{self.state} supplied no {category.name} hit {quote(reference)} to "
                                    f"{context.requesting_state} in request {quote(original_request_id)} (FOL-1)")

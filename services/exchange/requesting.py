@@ -240,8 +240,9 @@ class ContactPoint:
                                               MessageType.QUERY, Outcome.NONE, 0, records[index])
                                   for peer, indices in asked.items() for index in indices])
             batched = len(requests) > 1 and getattr(self.transport, "several_categories", False)
-            groups = ([(peer, tuple(indices)) for peer, indices in asked.items()] if batched else
-                      [(peer, (index,)) for peer, indices in asked.items() for index in indices])
+            groups: list[tuple[str, tuple[int, ...]]] = (
+                [(peer, tuple(indices)) for peer, indices in asked.items()] if batched else
+                [(peer, (index,)) for peer, indices in asked.items() for index in indices])
             for (peer, _), answered in self._fan_out(requests, queries, contexts, groups, deadline_ms).items():
                 results.update(((peer, index), result) for index, result in answered.items())
             receipts = []

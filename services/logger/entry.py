@@ -49,6 +49,10 @@ class MessageType(StrEnum):
     FOLLOW_UP_REQUEST = "FOLLOW_UP_REQUEST"
     FOLLOW_UP_REPLY = "FOLLOW_UP_REPLY"
     INFORMATION = "INFORMATION"  # Art 13-16
+    CORE_DATA_REQUEST = "CORE_DATA_REQUEST"  # Prüm II Art 47: core data after a confirmed match (P2-CORE-1)
+    CORE_DATA_REPLY = "CORE_DATA_REPLY"
+    CORE_DATA_REFUSAL = "CORE_DATA_REFUSAL"
+    CORE_DATA_DELAY = "CORE_DATA_DELAY"  # a reasoned delay for a judicial authorisation (P2-CORE-2)
 
 
 class Outcome(StrEnum):

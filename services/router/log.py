@@ -10,6 +10,10 @@ with no requested state.
 Entries are durable before the router replies (SQLite WAL, `synchronous=FULL`). The counts per requested state
 and category (P2-LOG-2) are kept beside them in the same transaction, so they outlive the retention purge.
 Retention: a federation-file setting (P2-ROUTER-3 is unconfirmed; default one year).
+
+Core data forwarded after a confirmed match (Art 47(1)) have a sibling table, `relayed`: one entry per request or
+decision carried, with who sent it to whom, when, the category, the message (REQUEST, or the decision's status)
+and the receiving state's answer code; no reference, no facts, no core data (`RelayedEntry`).
 """
 
 from __future__ import annotations
@@ -83,6 +87,30 @@ CREATE TABLE IF NOT EXISTS stats (
 );
 """
 
+_RELAYED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS relayed (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, message TEXT NOT NULL,
+    from_state TEXT NOT NULL, to_state TEXT NOT NULL, category TEXT NOT NULL, received_at TEXT NOT NULL,
+    answered_at TEXT NOT NULL, code TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class RelayedEntry:
+    """One core-data request or decision the router carried (Art 47(1)), without its content."""
+
+    request_id: str
+    message: str  # REQUEST, or the decision's status (SUPPLIED, REFUSED, DELAYED)
+    from_state: str
+    to_state: str
+    category: Category
+    received_at: datetime
+    answered_at: datetime
+    code: str  # the receiving state's answer ("OK"), or the code it refused or failed with
+    sequence: int = 0
+
+
 _COLUMNS = ("sequence, request_id, reply_id, requesting_state, requested_state, category, received_at, answered_at, "
             "status, code, hit_count, elapsed_ms")
 
@@ -97,6 +125,7 @@ class RouterLog:
         self._lock = threading.Lock()
         self._db = open_database(path)
         self._db.executescript(_SCHEMA)
+        self._db.executescript(_RELAYED_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -157,7 +186,30 @@ class RouterLog:
         return [RouterStats(row[0], Category(row[1]), *row[2:]) for row in rows]
 
     def purge(self) -> int:
-        """Delete the entries older than the retention period (P2-ROUTER-3); the counts stay. Returns how many."""
+        """Delete the entries older than the retention period (P2-ROUTER-3), core-data forwardings too; the counts
+        stay. Returns how many."""
         cutoff = format_moment(self.clock.now() - self.retention)
         with self._lock, transaction(self._db) as db:
-            return db.execute("DELETE FROM routed WHERE received_at < ?", (cutoff,)).rowcount
+            return (db.execute("DELETE FROM routed WHERE received_at < ?", (cutoff,)).rowcount
+                    + db.execute("DELETE FROM relayed WHERE received_at < ?", (cutoff,)).rowcount)
+
+    def record_relayed(self, entry: RelayedEntry) -> None:
+        """Append one core-data forwarding: durable when this returns (P2-ROUTER-3)."""
+        with self._lock, transaction(self._db) as db:
+            db.execute("INSERT INTO relayed (request_id, message, from_state, to_state, category, received_at, "
+                       "answered_at, code) VALUES (?,?,?,?,?,?,?,?)",
+                       (entry.request_id, entry.message, entry.from_state, entry.to_state, entry.category.value,
+                        format_moment(entry.received_at), format_moment(entry.answered_at), entry.code))
+
+    def relayed(self, request_id: str = "", state: str = "") -> list[RelayedEntry]:
+        """The core-data forwardings, oldest first: of one request if given, to or from one state if given."""
+        query, args = "SELECT * FROM relayed WHERE 1=1", list[str]()
+        if request_id:
+            query, args = query + " AND request_id = ?", [*args, request_id]
+        if state:
+            query, args = query + " AND (from_state = ? OR to_state = ?)", [*args, state, state]
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY sequence", args).fetchall()
+        return [RelayedEntry(request_id, message, from_state, to_state, Category(category),
+                             datetime.fromisoformat(received), datetime.fromisoformat(answered), code, sequence)
+                for sequence, request_id, message, from_state, to_state, category, received, answered, code in rows]

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from prum.contact_point.v1 import core_data_pb2_grpc
 from prum.services.common.category import Category
 from prum.services.common.channels import PeerChannels, call_method, status_of_error
 from prum.services.common.fan_out import ResultStatus
+from prum.services.common.interceptors import REQUEST_ID_KEY
 from prum.services.router.routing import Forwarded
 from prum.services.router.wire import ROUTED
 
@@ -42,3 +44,26 @@ class GrpcDataServices:
         items = wire.items(reply)
         return Forwarded(ResultStatus.HIT if items else ResultStatus.NO_HIT, "OK", "", reply, reply.header.reply_id,
                          len(items))
+
+
+class GrpcCoreDataStates:
+    """The router's `CoreDataForwarder`: a core-data request or decision to one state's contact point, on the
+    router's channels (Art 47(1), P2-ROUTER-1)."""
+
+    def __init__(self, channels: PeerChannels) -> None:
+        self.channels = channels
+
+    def _stub(self, state: str) -> core_data_pb2_grpc.CoreDataServiceStub:
+        return core_data_pb2_grpc.CoreDataServiceStub(self.channels.channel(state))
+
+    def send_request(self, state: str, message: Any, request_id: str, timeout_s: float) -> Any:
+        return self._stub(state).OpenCoreDataCase(message, timeout=timeout_s,
+                                                  metadata=((REQUEST_ID_KEY, request_id),))
+
+    def send_decision(self, state: str, message: Any, request_id: str, timeout_s: float) -> Any:
+        return self._stub(state).DeliverCoreData(message, timeout=timeout_s, metadata=((REQUEST_ID_KEY, request_id),))
+
+    def code_of(self, error: Exception) -> str:
+        if isinstance(error, grpc.RpcError):
+            return status_of_error(error)[1]
+        return "UNAVAILABLE" if isinstance(error, KeyError | OSError) else "INTERNAL"

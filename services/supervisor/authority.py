@@ -8,14 +8,23 @@ authorised officers (SEC-2) comes from the federation file, like the readiness b
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.logger import ProtocolLog
-from prum.services.supervisor.dpa import Audit, Audits, Declarations, LogRequest, LogRequests, SubjectCases
+from prum.services.supervisor.dpa import (
+    Audit,
+    Audits,
+    Declarations,
+    LogRequest,
+    LogRequests,
+    OverdueCase,
+    SubjectCases,
+    overdue_core_data_findings,
+)
 from prum.services.supervisor.joint import JointCases
 from prum.services.supervisor.readiness import ReadinessBook
 
@@ -28,6 +37,8 @@ class SupervisoryAuthority:
     authorised_officers: Collection[str]
     clock: Clock = field(default_factory=SystemClock)
     path: str | Path | None = None
+    #: The state's core-data cases overdue now (P2-CORE-1), which every audit reports; None where there are none.
+    overdue_core_data: Callable[[], Iterable[OverdueCase]] | None = None
     log_requests: LogRequests = field(init=False)
     audits: Audits = field(init=False)
     declarations: Declarations = field(init=False)
@@ -57,5 +68,7 @@ class SupervisoryAuthority:
         return self.log_requests.answer(request.id, delivered), delivered
 
     def run_audit(self, sample_size: int, seed: int) -> Audit:
-        """AUD-1: a random sample of this state's log checked for lawfulness."""
-        return self.audits.run(self.log.export(), sample_size, seed, self.authorised_officers)
+        """AUD-1: a random sample of this state's log checked for lawfulness, and the core-data cases overdue now."""
+        overdue = overdue_core_data_findings(self.overdue_core_data() if self.overdue_core_data else (),
+                                             self.clock.now())
+        return self.audits.run(self.log.export(), sample_size, seed, self.authorised_officers, overdue)

@@ -5,6 +5,8 @@
 - `Declarations`: what a state declares (contact point, national file, competent authority, data
   protection) per category; a newer declaration replaces the older one (DEC-1).
 - `SubjectCases`: data subjects' requests, each with its legal deadline (SUB-1).
+- `overdue_core_data_findings`: the Prüm II core-data cases of the state still open past their 48 hours
+  (P2-CORE-1), which every audit reports beside its sample's findings.
 
 Statuses (OPEN / ANSWERED / OVERDUE) are computed from the clock each time a record is read, so a
 simulated clock moved past a deadline turns an open request overdue.
@@ -28,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
@@ -237,7 +240,8 @@ def check_lawfulness(entry: LogEntry, authorised_officers: Collection[str]) -> l
             problems.append(f"no valid {name.replace('_', ' ')} code (LOG-2)")
     if entry.kind.supply and not entry.data_supplied.strip():
         problems.append("the data supplied is not recorded (LOG-2)")
-    officer_acts = entry.message_type in (MessageType.QUERY, MessageType.FOLLOW_UP_REQUEST)
+    officer_acts = entry.message_type in (MessageType.QUERY, MessageType.FOLLOW_UP_REQUEST,
+                                          MessageType.CORE_DATA_REQUEST)
     if entry.side is Side.REQUESTING and officer_acts:
         if not entry.officer_id.strip():
             problems.append("no officer who ran the query (LOG-2)")
@@ -251,6 +255,34 @@ def check_lawfulness(entry: LogEntry, authorised_officers: Collection[str]) -> l
     elif not entry.kind.automated and not entry.reason.strip():
         problems.append("no reason for the non-automated exchange (LOG-3)")
     return problems
+
+
+class OverdueCase(Protocol):
+    """A core-data case as the DPA reads it (`prum.services.exchange.core_data.CoreDataCase`)."""
+
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def requesting_state(self) -> str: ...
+    @property
+    def requested_state(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def log_sequence(self) -> int: ...
+
+
+def overdue_core_data_findings(cases: Iterable[OverdueCase], now: datetime) -> tuple[AuditFinding, ...]:
+    """One finding per overdue core-data case, at the log entry that opened it (P2-CORE-1)."""
+    return tuple(AuditFinding(case.log_sequence, (
+        f"core-data request {case.case_id} of {case.requesting_state} to {case.requested_state} is overdue: due "
+        f"{format_moment(case.due_at)}, {_hours(now - case.due_at)} ago, with no supply, refusal or reasoned delay "
+        f"(P2-CORE-1, P2-CORE-2)")) for case in cases)
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} hours"
 
 
 class Audits(_Register):
@@ -270,15 +302,16 @@ class Audits(_Register):
                      read_moment(delete_after), seed, population, tuple(json.loads(sequences)))  # type: ignore[arg-type]
 
     def run(self, entries: Iterable[LogEntry], sample_size: int, seed: int,
-            authorised_officers: Collection[str]) -> Audit:
-        """Draw `sample_size` entries (all, if fewer) with `seed` and check each; same seed, same sample."""
+            authorised_officers: Collection[str], overdue: Iterable[AuditFinding] = ()) -> Audit:
+        """Draw `sample_size` entries (all, if fewer) with `seed` and check each; same seed, same sample. The
+        `overdue` findings (core-data cases past their deadline) are reported whatever the sample."""
         if sample_size < 1:
             raise InvalidInput(f"{sample_size}; allowed: 1 or more", field="sample_size")
         population = list(entries)
         sample = sorted(random.Random(seed).sample(population, min(sample_size, len(population))),
                         key=lambda e: e.sequence)
         findings = tuple(AuditFinding(entry.sequence, problem) for entry in sample
-                         for problem in check_lawfulness(entry, authorised_officers))
+                         for problem in check_lawfulness(entry, authorised_officers)) + tuple(overdue)
         with self._lock, self._write():
             now = self.clock.now()
             audit = Audit(self._next_id(), now, len(sample), findings,

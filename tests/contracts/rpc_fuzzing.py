@@ -49,9 +49,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "federation"))
 from prum.afis.v1 import afis_pb2
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import core_data_pb2
 from prum.dna.v1 import dna_pb2
 from prum.echo.v1 import echo_pb2
 from prum.logger.v1 import logger_pb2
+from prum.router.v1 import core_data_relay_pb2 as relay_pb2
 from prum.supervisor.v1 import supervisor_pb2 as sv_pb2
 from prum.vehicle.v1 import vehicle_pb2
 from sample_federation import DONOR, officer_search, profile
@@ -367,6 +369,20 @@ def _officer(**overrides: object) -> dict[str, object]:
     return {**fields, **overrides}
 
 
+def _core_data_case(ctx: common_pb2.QueryContext) -> core_data_pb2.OpenCoreDataCaseRequest:
+    """A core-data request as the requested state receives it (Art 47): for a hit its log does not show, so it is
+    refused as NOT_FOUND, a client error."""
+    return core_data_pb2.OpenCoreDataCaseRequest(
+        context=ctx, category=common_pb2.CATEGORY_DNA, reference=f"{TARGET}-P-1", original_request_id=str(uuid.uuid4()),
+        offence_code="0200", facts="burglary series; the trace was found at the third break-in")
+
+
+def _core_data_decision(ctx: common_pb2.QueryContext) -> core_data_pb2.DeliverCoreDataRequest:
+    return core_data_pb2.DeliverCoreDataRequest(
+        context=ctx, reply_id=str(uuid.uuid4()), status=core_data_pb2.CORE_DATA_STATUS_REFUSED,
+        reason="not proportionate", decided_at=_now())
+
+
 def valid_requests(rpc: Rpc, as_state: str) -> list[Message]:
     """Requests of `rpc` the target state accepts (or refuses only for the state of its files) from `as_state`'s
     certificate; [] when the method's request has nothing to get right (the empty message is valid)."""
@@ -468,6 +484,31 @@ def valid_requests(rpc: Rpc, as_state: str) -> list[Message]:
             information_id=str(uuid.uuid4()))],
         "ContactPointService.RegisterPersons": lambda: [cp_pb2.RegisterPersonsRequest(person=_person(
             f"{TARGET}-P-{tag}"))],
+        "CoreDataService.RequestCoreData": lambda: [core_data_pb2.RequestCoreDataRequest(
+            **_officer(category=common_pb2.CATEGORY_FINGERPRINT, requested_state=PEER,  # type: ignore[arg-type]
+                       reference=f"{PEER}-F-1", original_request_id=str(uuid.uuid4()), offence_code="0300",
+                       facts="a fingerprint on the detonator", confirmation=core_data_pb2.MatchConfirmation(
+                           confirmed_by=f"{TARGET}-FP-EXPERT-1", confirmed_at=_now())))],
+        "CoreDataService.OpenCoreDataCase": lambda: [_core_data_case(ctx)],
+        "CoreDataService.DeliverCoreData": lambda: [_core_data_decision(common_pb2.QueryContext(
+            request_id=str(uuid.uuid4()), requesting_state=TARGET, requested_state=as_state, officer_id="NL-NCP-01",
+            ordering_officer_id="NL-NCP-02", reason="core data", sent_at=_now()))],
+        "CoreDataService.DecideCoreData": lambda: [core_data_pb2.DecideCoreDataRequest(
+            officer_id=f"{TARGET}-NCP-01", case_id=str(uuid.uuid4()), decision=core_data_pb2.CORE_DATA_DECISION_REFUSE,
+            reason="not proportionate")],
+        "CoreDataService.ListCoreDataCases": lambda: [core_data_pb2.ListCoreDataCasesRequest(overdue_only=True)],
+        "CoreDataService.RegisterCoreDetails": lambda: [core_data_pb2.RegisterCoreDetailsRequest(details=[
+            core_data_pb2.CoreDetails(reference=f"{TARGET}-P-1", aliases=["Anna V."], place_of_birth="Utrecht",
+                                      gender="female", collected_on="2024-11-02", collected_at="Politie Utrecht",
+                                      offence="burglary", case_number="NL-2024-771")])],
+        "CoreDataRelayService.RelayCoreDataRequest": lambda: [relay_pb2.RelayCoreDataRequestRequest(
+            request=_core_data_case(ctx))],
+        "CoreDataRelayService.RelayCoreDataDecision": lambda: [relay_pb2.RelayCoreDataDecisionRequest(
+            decision=_core_data_decision(common_pb2.QueryContext(
+                request_id=str(uuid.uuid4()), requesting_state=PEER if as_state == TARGET else TARGET,
+                requested_state=as_state, officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02",
+                reason="core data", sent_at=_now())))],
+        "CoreDataRelayService.ListRelayedCoreData": lambda: [relay_pb2.ListRelayedCoreDataRequest(state=TARGET)],
         "EchoService.Echo": lambda: [echo_pb2.EchoRequest(payload=b"ping")],
     }
     make = by_name.get(rpc.name)
@@ -669,5 +710,5 @@ def start(workdir: Path) -> Any:
 def channel_key(rpc: Rpc, certificate: str) -> str:
     """Which channel an RPC is fuzzed on: the router's methods at the router, every other one at `TARGET`'s server;
     `certificate` "own" (TARGET's) or "peer" (PEER's)."""
-    served_by_router = rpc.method.containing_service.full_name == "prum.router.v1.RouterService"
+    served_by_router = rpc.method.containing_service.full_name.startswith("prum.router.v1.")
     return f"router-{certificate}" if served_by_router else certificate

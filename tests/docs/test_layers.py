@@ -13,7 +13,8 @@ data, never the demo or the CLI; no room imports a load test. Between top-level 
 a package of its own, so that cli/bench.py importing the load tests is no cycle, while a runtime that did
 would be.
 
-Within `services/<svc>/`: `servicer.py` is the servicer; `wire.py` converts between the contracts'
+Within `services/<svc>/`: `servicer.py` (or `<contract>_servicer.py`, for a second contract of the service, and so
+for the other roles) is the servicer; `wire.py` converts between the contracts'
 messages and the types of the cores and the exchange (protobuf only; a plug-in may use its service's,
 for the messages it verifies); `plugin.py` is the category's plug-in to the exchange; `transport.py` is
 the service's gRPC client to its peers (the contact point's to the peers' data services and contact
@@ -111,7 +112,9 @@ def role(module: str) -> str:
     if parts[2] == "categories":
         return "registry"
     if parts[2] in SERVICES:
-        return ROLE_OF_FILE.get(parts[3], "core") if len(parts) > 3 else "core"
+        # A service with a second contract names its modules by it: core_data_servicer.py is a servicer.
+        return ROLE_OF_FILE.get(parts[3], ROLE_OF_FILE.get(parts[3].rsplit("_", 1)[-1], "core")) \
+            if len(parts) > 3 else "core"
     raise AssertionError(f"{module}: no layer; add its package to SERVICES or give it a role")
 
 

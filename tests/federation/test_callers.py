@@ -20,7 +20,7 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.runtime.launcher import InProcessFederation
-from prum.router.v1 import router_pb2
+from prum.router.v1 import core_data_relay_pb2, router_pb2
 from prum.services.common.callers import CALLERS, Caller
 from prum.services.common.server import open_channel
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
@@ -55,8 +55,9 @@ def test_every_served_method_has_exactly_one_caller_policy(federation: InProcess
     missing = sorted(set(methods) - set(CALLERS))
     assert not missing, f"methods without a caller policy (refused by default): {missing}"
     # No entry names a method nobody serves (a renamed RPC would leave a stale, misleading line).
-    router = {f"/prum.router.v1.RouterService/{m.name}" for m in router_pb2.DESCRIPTOR.services_by_name[
-        "RouterService"].methods}  # served by the router (router topology), not by a state
+    router = {f"/{service.full_name}/{m.name}" for module in (router_pb2, core_data_relay_pb2)
+              for service in module.DESCRIPTOR.services_by_name.values()
+              for m in service.methods}  # served by the router (router topology), not by a state
     stale = sorted(set(CALLERS) - set(methods) - router)
     assert not stale, f"caller policies of methods no server serves: {stale}"
 

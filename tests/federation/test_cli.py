@@ -61,6 +61,11 @@ def test_demo_through_the_router_passes_every_check_and_compares_mesh_and_router
         assert slow["statuses"].get("HIT") == slow["searches"] and "UNAVAILABLE" not in slow["statuses"]
         assert slow["p50_ms"] >= 2 * slow["latency_ms"] > row["all_up"]["p50_ms"]
     assert rows["mesh"]["all_up"]["log_entries_per_search"] == rows["router"]["all_up"]["log_entries_per_search"]
+    # Core data after a confirmed match (P2-CORE-1..3): one supplied on time, one overdue at both states and DPAs.
+    core_data = report["core_data"]
+    assert (core_data["on_time"]["status"], core_data["overdue"]["status"]) == ("SUPPLIED", "OPEN")
+    assert report["checks"]["core_data_supplied_on_time_through_the_router"]
+    assert report["checks"]["overdue_core_data_seen_by_both_states_and_dpas"]
     refused = runner.invoke(app, ["demo", "--topology", "star"])
     assert refused.exit_code == 2 and "allowed: mesh, router" in refused.output
 

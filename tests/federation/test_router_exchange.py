@@ -410,3 +410,35 @@ def test_a_search_by_the_owners_identity_under_pruem_ii_and_not_under_2008(route
         assert "P2-VRD-1" in result.detail and "2008 rules" in result.detail
     finally:
         mesh.stop()
+
+
+def test_a_match_on_an_unidentified_profile_is_noted_in_the_file(tmp_path: Path) -> None:
+    """P2-DNA-5: a requested state may note in its file that another state's search matched one of its unidentified
+    profiles (default under Prüm II's router, off under the 2008 mesh); the note is its own, not another state's."""
+    from prum.dna.v1 import dna_pb2_grpc
+
+    federation = start_routed(tmp_path)
+    try:
+        load(federation, "NL", [profile("NL-T-9", DONOR, dna_pb2.PROFILE_KIND_UNIDENTIFIED_TRACE)])
+        reply = federation.contact_point("DE").Search(officer_search(DONOR, "DE-CS-M1", target_states=["NL", "FR"]),
+                                                      timeout=10)
+        assert statuses(reply) == {"NL": "HIT", "FR": "HIT"}
+        marks = dna_pb2_grpc.DnaIndexServiceStub(federation.channel("NL")).ListMatchMarks(
+            dna_pb2.ListMatchMarksRequest(), timeout=5).marks
+        assert [(m.reference, m.requesting_state, m.request_id) for m in marks] == [
+            ("NL-T-9", "DE", reply.request_id)]  # the trace only: NL-P-1 is an identified person
+        assert not dna_pb2_grpc.DnaIndexServiceStub(federation.channel("FR")).ListMatchMarks(
+            dna_pb2.ListMatchMarksRequest(), timeout=5).marks  # FR's hit is an identified person
+        with pytest.raises(grpc.RpcError) as foreign:
+            dna_pb2_grpc.DnaIndexServiceStub(federation.channel("NL", as_state="DE")).ListMatchMarks(
+                dna_pb2.ListMatchMarksRequest(), timeout=5)
+        assert foreign.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        federation.stop()
+    mesh_text = ROUTED_FEDERATION.replace('topology = "router"', 'topology = "mesh"')
+    assert parse_federation(tomllib.loads(mesh_text)).state("NL").mark_matched_traces is None
+    mesh = InProcessFederation(parse_federation(tomllib.loads(mesh_text)), tmp_path / "mesh").start()
+    try:
+        assert not mesh.nodes["NL"].dna.mark_matched_traces and mesh.nodes["NL"].dna.match_marks() == []
+    finally:
+        mesh.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,25 @@ def test_the_router_topology_and_its_settings_are_read_with_the_rules_defaults()
         "state": states})
     assert custom.router == RouterSpec("router:50051", False, False, 730)
     assert parse_federation(custom.to_file_data()) == custom
+
+
+def test_core_data_settings_are_read_with_the_rules_defaults_and_wrong_ones_refused() -> None:
+    """P2-CORE-1 (48 hours), P2-CORE-2 (a per-state judicial authorisation), P2-CORE-3 (unconfirmed fields: a
+    setting), and whether a state decides at once or waits for its operator."""
+    from prum.services.exchange.core_data import CORE_DATA_FIELDS, CoreDataPolicy
+
+    states = [{"code": "DE"}, {"code": "FR", "core_data": {"judicial_authorisation": True, "automatic": False}}]
+    federation = parse_federation({"federation": {"topology": "router"}, "state": states})
+    assert (federation.router.core_data_deadline_hours, federation.router.core_data_fields) == (48, CORE_DATA_FIELDS)
+    assert [s.core_data for s in federation.states] == [CoreDataPolicy(), CoreDataPolicy(True, False)]
+    narrow = parse_federation({"router": {"core_data_deadline_hours": 24, "core_data_fields": ["surnames"]},
+                               "state": states})
+    assert (narrow.router.core_data_deadline_hours, narrow.router.core_data_fields) == (24, ("surnames",))
+    assert parse_federation(narrow.to_file_data()) == narrow
+    for router, state, message in (
+            ({"core_data_deadline_hours": 0}, {}, "core_data_deadline_hours: 0; allowed: 1 to 8760"),
+            ({"core_data_fields": ["shoe_size"]}, {}, "core_data_fields: ['shoe_size']; allowed: a non-empty list"),
+            ({}, {"core_data": {"judicial": True}}, "unknown key(s) ['judicial']"),
+            ({}, {"core_data": {"automatic": "yes"}}, "core_data.automatic: 'yes'; allowed: true or false")):
+        with pytest.raises(FederationFileError, match=re.escape(message)):
+            parse_federation({"router": router, "state": [{"code": "DE", **state}, {"code": "NL"}]})

@@ -382,3 +382,25 @@ def test_compare_batch_equals_compare_many(dna_file: DnaFile, rng):
     assert batched == streamed and len(batched) == 31 and batched[-1] == ("Q-nobody", [])
     with pytest.raises(InvalidInput, match=r"profile #2 \('bad'\)"):
         list(dna_file.compare_batch([("ok", donors[0]), ("bad", {"VWA": ["1"]})]))
+
+
+def test_matches_on_unidentified_profiles_are_noted_when_the_state_does_so(tmp_path: Path, rng, clock):
+    """P2-DNA-5: a match of another state's search on an unidentified profile is noted, once per search, and
+    survives a restart; an identified person's is not; a state that does not note matches notes none."""
+    loci = random_profile(rng)
+    with DnaFile(tmp_path / "dna.db", clock, mark_matched_traces=True) as noting:
+        noting.ingest("NL-T-1", ReferenceKind.UNIDENTIFIED_TRACE, loci)
+        noting.ingest("NL-P-1", ReferenceKind.IDENTIFIED_PERSON, loci)
+        hits = noting.search(loci)
+        assert {h.reference for h in hits} == {"NL-T-1", "NL-P-1"}
+        assert noting.note_matches(hits, "DE", "req-1") == 1
+        noting.note_matches(hits, "DE", "req-1")  # the same search again: one note
+        clock.advance(timedelta(minutes=5))
+        noting.note_matches(hits, "FR", "req-2")
+    with DnaFile(tmp_path / "dna.db", clock, mark_matched_traces=True) as reopened:
+        assert [(m.reference, m.requesting_state, m.request_id) for m in reopened.match_marks()] == [
+            ("NL-T-1", "DE", "req-1"), ("NL-T-1", "FR", "req-2")]
+        assert reopened.match_marks("NL-P-1") == []
+    with DnaFile(tmp_path / "quiet.db", clock) as quiet:
+        quiet.ingest("NL-T-1", ReferenceKind.UNIDENTIFIED_TRACE, loci)
+        assert quiet.note_matches(quiet.search(loci), "DE", "req-1") == 0 and quiet.match_marks() == []

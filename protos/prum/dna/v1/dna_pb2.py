@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from prum.common.v1 import common_pb2 as prum_dot_common_dot_v1_dot_common__pb2
 from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15prum/dna/v1/dna.proto\x12\x0bprum.dna.v1\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\"\'\n\x07\x41lleles\x12\x1c\n\x06values\x18\x01 \x03(\tB\x0c\xda\x93\x19\x08\x08\x01\x10\x08\x18\x08(\x03\"\xd7\x01\n\x07Profile\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12.\n\x04kind\x18\x02 \x01(\x0e\x32\x18.prum.dna.v1.ProfileKindB\x06\xda\x93\x19\x02\x08\x01\x12:\n\x04loci\x18\x03 \x03(\x0b\x32\x1e.prum.dna.v1.Profile.LociEntryB\x0c\xda\x93\x19\x08\x08\x01\x18   (\x03\x1a\x41\n\tLociEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.Alleles:\x02\x38\x01\"\xf4\x01\n\x03Hit\x12\x11\n\treference\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.prum.dna.v1.ProfileKind\x12,\n\x0bmatch_class\x18\x03 \x01(\x0e\x32\x17.prum.dna.v1.MatchClass\x12\x15\n\rloci_compared\x18\x04 \x01(\x05\x12\x14\n\x0cloci_matched\x18\x05 \x01(\x05\x12.\n\x10matching_profile\x18\x06 \x01(\x0b\x32\x14.prum.dna.v1.Profile\x12\x11\n\tcontested\x18\x07 \x01(\x08\x12\x14\n\x0cmarking_note\x18\x08 \x01(\t\"u\n\rSearchRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12-\n\x07profile\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.ProfileB\x06\xda\x93\x19\x02\x08\x01\"\x96\x01\n\x0eSearchResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12\x0b\n\x03hit\x18\x02 \x01(\x08\x12\x11\n\thit_count\x18\x03 \x01(\x05\x12\x1e\n\x04hits\x18\x04 \x03(\x0b\x32\x10.prum.dna.v1.Hit\x12\x17\n\x0fquery_reference\x18\x05 \x01(\t\"n\n\x0e\x43ompareRequest\x12-\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContext\x12-\n\x07profile\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.ProfileB\x06\xda\x93\x19\x02\x08\x01\"w\n\x0f\x43ompareResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12\x17\n\x0fquery_reference\x18\x02 \x01(\t\x12\x1e\n\x04hits\x18\x03 \x03(\x0b\x32\x10.prum.dna.v1.Hit\">\n\rIngestRequest\x12-\n\x07profile\x18\x01 \x01(\x0b\x32\x14.prum.dna.v1.ProfileB\x06\xda\x93\x19\x02\x08\x01\"@\n\tRejection\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"N\n\x0eIngestResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x03\x12*\n\nrejections\x18\x02 \x03(\x0b\x32\x16.prum.dna.v1.Rejection\".\n\rDeleteRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\"!\n\x0e\x44\x65leteResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"X\n\x0bMarkRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x11\n\tcontested\x18\x02 \x01(\x08\x12\x17\n\x04note\x18\x03 \x01(\tB\t\xda\x93\x19\x05\x10\xe8\x07(\x03\"\x0e\n\x0cMarkResponse\"Y\n\x0c\x42lockRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x0f\n\x07\x62locked\x18\x02 \x01(\x08\x12\x19\n\x06reason\x18\x03 \x01(\tB\t\xda\x93\x19\x05\x10\xf4\x03(\x03\"\x0f\n\rBlockResponse\"\x15\n\x13GetFileStatsRequest\"\x85\x01\n\x14GetFileStatsResponse\x12\x10\n\x08profiles\x18\x01 \x01(\x03\x12\x1a\n\x12identified_persons\x18\x02 \x01(\x03\x12\x1b\n\x13unidentified_traces\x18\x03 \x01(\x03\x12\x0f\n\x07\x62locked\x18\x04 \x01(\x03\x12\x11\n\tcontested\x18\x05 \x01(\x03*t\n\x0bProfileKind\x12\x1c\n\x18PROFILE_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1ePROFILE_KIND_IDENTIFIED_PERSON\x10\x01\x12#\n\x1fPROFILE_KIND_UNIDENTIFIED_TRACE\x10\x02*\x8d\x01\n\nMatchClass\x12\x1b\n\x17MATCH_CLASS_UNSPECIFIED\x10\x00\x12\x14\n\x10MATCH_CLASS_FULL\x10\x01\x12\x18\n\x14MATCH_CLASS_WILDCARD\x10\x02\x12\x1c\n\x18MATCH_CLASS_MICROVARIANT\x10\x03\x12\x14\n\x10MATCH_CLASS_NEAR\x10\x04\x32\xf8\x03\n\x0f\x44naIndexService\x12\x41\n\x06Search\x12\x1a.prum.dna.v1.SearchRequest\x1a\x1b.prum.dna.v1.SearchResponse\x12H\n\x07\x43ompare\x12\x1b.prum.dna.v1.CompareRequest\x1a\x1c.prum.dna.v1.CompareResponse(\x01\x30\x01\x12\x43\n\x06Ingest\x12\x1a.prum.dna.v1.IngestRequest\x1a\x1b.prum.dna.v1.IngestResponse(\x01\x12\x41\n\x06\x44\x65lete\x12\x1a.prum.dna.v1.DeleteRequest\x1a\x1b.prum.dna.v1.DeleteResponse\x12;\n\x04Mark\x12\x18.prum.dna.v1.MarkRequest\x1a\x19.prum.dna.v1.MarkResponse\x12>\n\x05\x42lock\x12\x19.prum.dna.v1.BlockRequest\x1a\x1a.prum.dna.v1.BlockResponse\x12S\n\x0cGetFileStats\x12 .prum.dna.v1.GetFileStatsRequest\x1a!.prum.dna.v1.GetFileStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15prum/dna/v1/dna.proto\x12\x0bprum.dna.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\"\'\n\x07\x41lleles\x12\x1c\n\x06values\x18\x01 \x03(\tB\x0c\xda\x93\x19\x08\x08\x01\x10\x08\x18\x08(\x03\"\xd7\x01\n\x07Profile\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12.\n\x04kind\x18\x02 \x01(\x0e\x32\x18.prum.dna.v1.ProfileKindB\x06\xda\x93\x19\x02\x08\x01\x12:\n\x04loci\x18\x03 \x03(\x0b\x32\x1e.prum.dna.v1.Profile.LociEntryB\x0c\xda\x93\x19\x08\x08\x01\x18   (\x03\x1a\x41\n\tLociEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.Alleles:\x02\x38\x01\"\xf4\x01\n\x03Hit\x12\x11\n\treference\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.prum.dna.v1.ProfileKind\x12,\n\x0bmatch_class\x18\x03 \x01(\x0e\x32\x17.prum.dna.v1.MatchClass\x12\x15\n\rloci_compared\x18\x04 \x01(\x05\x12\x14\n\x0cloci_matched\x18\x05 \x01(\x05\x12.\n\x10matching_profile\x18\x06 \x01(\x0b\x32\x14.prum.dna.v1.Profile\x12\x11\n\tcontested\x18\x07 \x01(\x08\x12\x14\n\x0cmarking_note\x18\x08 \x01(\t\"u\n\rSearchRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12-\n\x07profile\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.ProfileB\x06\xda\x93\x19\x02\x08\x01\"\x96\x01\n\x0eSearchResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12\x0b\n\x03hit\x18\x02 \x01(\x08\x12\x11\n\thit_count\x18\x03 \x01(\x05\x12\x1e\n\x04hits\x18\x04 \x03(\x0b\x32\x10.prum.dna.v1.Hit\x12\x17\n\x0fquery_reference\x18\x05 \x01(\t\"n\n\x0e\x43ompareRequest\x12-\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContext\x12-\n\x07profile\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.ProfileB\x06\xda\x93\x19\x02\x08\x01\"w\n\x0f\x43ompareResponse\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x1b.prum.common.v1.ReplyHeader\x12\x17\n\x0fquery_reference\x18\x02 \x01(\t\x12\x1e\n\x04hits\x18\x03 \x03(\x0b\x32\x10.prum.dna.v1.Hit\">\n\rIngestRequest\x12-\n\x07profile\x18\x01 \x01(\x0b\x32\x14.prum.dna.v1.ProfileB\x06\xda\x93\x19\x02\x08\x01\"@\n\tRejection\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x11\n\treference\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"N\n\x0eIngestResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x03\x12*\n\nrejections\x18\x02 \x03(\x0b\x32\x16.prum.dna.v1.Rejection\".\n\rDeleteRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\"!\n\x0e\x44\x65leteResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\"X\n\x0bMarkRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x11\n\tcontested\x18\x02 \x01(\x08\x12\x17\n\x04note\x18\x03 \x01(\tB\t\xda\x93\x19\x05\x10\xe8\x07(\x03\"\x0e\n\x0cMarkResponse\"4\n\x15ListMatchMarksRequest\x12\x1b\n\treference\x18\x01 \x01(\tB\x08\xda\x93\x19\x04\x10@(\x04\"{\n\tMatchMark\x12\x11\n\treference\x18\x01 \x01(\t\x12\x18\n\x10requesting_state\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12-\n\tmarked_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x16ListMatchMarksResponse\x12%\n\x05marks\x18\x01 \x03(\x0b\x32\x16.prum.dna.v1.MatchMark\"Y\n\x0c\x42lockRequest\x12\x1d\n\treference\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x0f\n\x07\x62locked\x18\x02 \x01(\x08\x12\x19\n\x06reason\x18\x03 \x01(\tB\t\xda\x93\x19\x05\x10\xf4\x03(\x03\"\x0f\n\rBlockResponse\"\x15\n\x13GetFileStatsRequest\"\x85\x01\n\x14GetFileStatsResponse\x12\x10\n\x08profiles\x18\x01 \x01(\x03\x12\x1a\n\x12identified_persons\x18\x02 \x01(\x03\x12\x1b\n\x13unidentified_traces\x18\x03 \x01(\x03\x12\x0f\n\x07\x62locked\x18\x04 \x01(\x03\x12\x11\n\tcontested\x18\x05 \x01(\x03*t\n\x0bProfileKind\x12\x1c\n\x18PROFILE_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1ePROFILE_KIND_IDENTIFIED_PERSON\x10\x01\x12#\n\x1fPROFILE_KIND_UNIDENTIFIED_TRACE\x10\x02*\x8d\x01\n\nMatchClass\x12\x1b\n\x17MATCH_CLASS_UNSPECIFIED\x10\x00\x12\x14\n\x10MATCH_CLASS_FULL\x10\x01\x12\x18\n\x14MATCH_CLASS_WILDCARD\x10\x02\x12\x1c\n\x18MATCH_CLASS_MICROVARIANT\x10\x03\x12\x14\n\x10MATCH_CLASS_NEAR\x10\x04\x32\xd3\x04\n\x0f\x44naIndexService\x12\x41\n\x06Search\x12\x1a.prum.dna.v1.SearchRequest\x1a\x1b.prum.dna.v1.SearchResponse\x12H\n\x07\x43ompare\x12\x1b.prum.dna.v1.CompareRequest\x1a\x1c.prum.dna.v1.CompareResponse(\x01\x30\x01\x12\x43\n\x06Ingest\x12\x1a.prum.dna.v1.IngestRequest\x1a\x1b.prum.dna.v1.IngestResponse(\x01\x12\x41\n\x06\x44\x65lete\x12\x1a.prum.dna.v1.DeleteRequest\x1a\x1b.prum.dna.v1.DeleteResponse\x12;\n\x04Mark\x12\x18.prum.dna.v1.MarkRequest\x1a\x19.prum.dna.v1.MarkResponse\x12>\n\x05\x42lock\x12\x19.prum.dna.v1.BlockRequest\x1a\x1a.prum.dna.v1.BlockResponse\x12Y\n\x0eListMatchMarks\x12\".prum.dna.v1.ListMatchMarksRequest\x1a#.prum.dna.v1.ListMatchMarksResponse\x12S\n\x0cGetFileStats\x12 .prum.dna.v1.GetFileStatsRequest\x1a!.prum.dna.v1.GetFileStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,52 +58,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MARKREQUEST'].fields_by_name['reference']._serialized_options = b'\332\223\031\006\010\001\020@(\004'
   _globals['_MARKREQUEST'].fields_by_name['note']._loaded_options = None
   _globals['_MARKREQUEST'].fields_by_name['note']._serialized_options = b'\332\223\031\005\020\350\007(\003'
+  _globals['_LISTMATCHMARKSREQUEST'].fields_by_name['reference']._loaded_options = None
+  _globals['_LISTMATCHMARKSREQUEST'].fields_by_name['reference']._serialized_options = b'\332\223\031\004\020@(\004'
   _globals['_BLOCKREQUEST'].fields_by_name['reference']._loaded_options = None
   _globals['_BLOCKREQUEST'].fields_by_name['reference']._serialized_options = b'\332\223\031\006\010\001\020@(\004'
   _globals['_BLOCKREQUEST'].fields_by_name['reason']._loaded_options = None
   _globals['_BLOCKREQUEST'].fields_by_name['reason']._serialized_options = b'\332\223\031\005\020\364\003(\003'
-  _globals['_PROFILEKIND']._serialized_start=1772
-  _globals['_PROFILEKIND']._serialized_end=1888
-  _globals['_MATCHCLASS']._serialized_start=1891
-  _globals['_MATCHCLASS']._serialized_end=2032
-  _globals['_ALLELES']._serialized_start=95
-  _globals['_ALLELES']._serialized_end=134
-  _globals['_PROFILE']._serialized_start=137
-  _globals['_PROFILE']._serialized_end=352
-  _globals['_PROFILE_LOCIENTRY']._serialized_start=287
-  _globals['_PROFILE_LOCIENTRY']._serialized_end=352
-  _globals['_HIT']._serialized_start=355
-  _globals['_HIT']._serialized_end=599
-  _globals['_SEARCHREQUEST']._serialized_start=601
-  _globals['_SEARCHREQUEST']._serialized_end=718
-  _globals['_SEARCHRESPONSE']._serialized_start=721
-  _globals['_SEARCHRESPONSE']._serialized_end=871
-  _globals['_COMPAREREQUEST']._serialized_start=873
-  _globals['_COMPAREREQUEST']._serialized_end=983
-  _globals['_COMPARERESPONSE']._serialized_start=985
-  _globals['_COMPARERESPONSE']._serialized_end=1104
-  _globals['_INGESTREQUEST']._serialized_start=1106
-  _globals['_INGESTREQUEST']._serialized_end=1168
-  _globals['_REJECTION']._serialized_start=1170
-  _globals['_REJECTION']._serialized_end=1234
-  _globals['_INGESTRESPONSE']._serialized_start=1236
-  _globals['_INGESTRESPONSE']._serialized_end=1314
-  _globals['_DELETEREQUEST']._serialized_start=1316
-  _globals['_DELETEREQUEST']._serialized_end=1362
-  _globals['_DELETERESPONSE']._serialized_start=1364
-  _globals['_DELETERESPONSE']._serialized_end=1397
-  _globals['_MARKREQUEST']._serialized_start=1399
-  _globals['_MARKREQUEST']._serialized_end=1487
-  _globals['_MARKRESPONSE']._serialized_start=1489
-  _globals['_MARKRESPONSE']._serialized_end=1503
-  _globals['_BLOCKREQUEST']._serialized_start=1505
-  _globals['_BLOCKREQUEST']._serialized_end=1594
-  _globals['_BLOCKRESPONSE']._serialized_start=1596
-  _globals['_BLOCKRESPONSE']._serialized_end=1611
-  _globals['_GETFILESTATSREQUEST']._serialized_start=1613
-  _globals['_GETFILESTATSREQUEST']._serialized_end=1634
-  _globals['_GETFILESTATSRESPONSE']._serialized_start=1637
-  _globals['_GETFILESTATSRESPONSE']._serialized_end=1770
-  _globals['_DNAINDEXSERVICE']._serialized_start=2035
-  _globals['_DNAINDEXSERVICE']._serialized_end=2539
+  _globals['_PROFILEKIND']._serialized_start=2049
+  _globals['_PROFILEKIND']._serialized_end=2165
+  _globals['_MATCHCLASS']._serialized_start=2168
+  _globals['_MATCHCLASS']._serialized_end=2309
+  _globals['_ALLELES']._serialized_start=128
+  _globals['_ALLELES']._serialized_end=167
+  _globals['_PROFILE']._serialized_start=170
+  _globals['_PROFILE']._serialized_end=385
+  _globals['_PROFILE_LOCIENTRY']._serialized_start=320
+  _globals['_PROFILE_LOCIENTRY']._serialized_end=385
+  _globals['_HIT']._serialized_start=388
+  _globals['_HIT']._serialized_end=632
+  _globals['_SEARCHREQUEST']._serialized_start=634
+  _globals['_SEARCHREQUEST']._serialized_end=751
+  _globals['_SEARCHRESPONSE']._serialized_start=754
+  _globals['_SEARCHRESPONSE']._serialized_end=904
+  _globals['_COMPAREREQUEST']._serialized_start=906
+  _globals['_COMPAREREQUEST']._serialized_end=1016
+  _globals['_COMPARERESPONSE']._serialized_start=1018
+  _globals['_COMPARERESPONSE']._serialized_end=1137
+  _globals['_INGESTREQUEST']._serialized_start=1139
+  _globals['_INGESTREQUEST']._serialized_end=1201
+  _globals['_REJECTION']._serialized_start=1203
+  _globals['_REJECTION']._serialized_end=1267
+  _globals['_INGESTRESPONSE']._serialized_start=1269
+  _globals['_INGESTRESPONSE']._serialized_end=1347
+  _globals['_DELETEREQUEST']._serialized_start=1349
+  _globals['_DELETEREQUEST']._serialized_end=1395
+  _globals['_DELETERESPONSE']._serialized_start=1397
+  _globals['_DELETERESPONSE']._serialized_end=1430
+  _globals['_MARKREQUEST']._serialized_start=1432
+  _globals['_MARKREQUEST']._serialized_end=1520
+  _globals['_MARKRESPONSE']._serialized_start=1522
+  _globals['_MARKRESPONSE']._serialized_end=1536
+  _globals['_LISTMATCHMARKSREQUEST']._serialized_start=1538
+  _globals['_LISTMATCHMARKSREQUEST']._serialized_end=1590
+  _globals['_MATCHMARK']._serialized_start=1592
+  _globals['_MATCHMARK']._serialized_end=1715
+  _globals['_LISTMATCHMARKSRESPONSE']._serialized_start=1717
+  _globals['_LISTMATCHMARKSRESPONSE']._serialized_end=1780
+  _globals['_BLOCKREQUEST']._serialized_start=1782
+  _globals['_BLOCKREQUEST']._serialized_end=1871
+  _globals['_BLOCKRESPONSE']._serialized_start=1873
+  _globals['_BLOCKRESPONSE']._serialized_end=1888
+  _globals['_GETFILESTATSREQUEST']._serialized_start=1890
+  _globals['_GETFILESTATSREQUEST']._serialized_end=1911
+  _globals['_GETFILESTATSRESPONSE']._serialized_start=1914
+  _globals['_GETFILESTATSRESPONSE']._serialized_end=2047
+  _globals['_DNAINDEXSERVICE']._serialized_start=2312
+  _globals['_DNAINDEXSERVICE']._serialized_end=2907
 # @@protoc_insertion_point(module_scope)

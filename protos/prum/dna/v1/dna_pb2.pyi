@@ -6,6 +6,7 @@ The national DNA file (Art 2-4, 2008/616 annex chapter 1)."""
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from prum.common.v1 import common_pb2 as _common_pb2
@@ -479,6 +480,79 @@ class MarkResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MarkResponse: _TypeAlias = MarkResponse  # noqa: Y015
+
+@_typing.final
+class ListMatchMarksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    reference: _builtins.str
+    """Only this profile's marks. Optional; an identifier of at most 64 characters."""
+    def __init__(
+        self,
+        *,
+        reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reference", b"reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMatchMarksRequest: _TypeAlias = ListMatchMarksRequest  # noqa: Y015
+
+@_typing.final
+class MatchMark(_message.Message):
+    """The file's note that another state's search matched one of its unidentified profiles (P2-DNA-5)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    REQUESTING_STATE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    MARKED_AT_FIELD_NUMBER: _builtins.int
+    reference: _builtins.str
+    requesting_state: _builtins.str
+    request_id: _builtins.str
+    @_builtins.property
+    def marked_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        reference: _builtins.str = ...,
+        requesting_state: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        marked_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["marked_at", b"marked_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["marked_at", b"marked_at", "reference", b"reference", "request_id", b"request_id", "requesting_state", b"requesting_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MatchMark: _TypeAlias = MatchMark  # noqa: Y015
+
+@_typing.final
+class ListMatchMarksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def marks(self) -> _containers.RepeatedCompositeFieldContainer[Global___MatchMark]:
+        """Oldest first."""
+
+    def __init__(
+        self,
+        *,
+        marks: _abc.Iterable[Global___MatchMark] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["marks", b"marks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMatchMarksResponse: _TypeAlias = ListMatchMarksResponse  # noqa: Y015
 
 @_typing.final
 class BlockRequest(_message.Message):

@@ -64,6 +64,11 @@ class DnaIndexServiceStub:
                 request_serializer=prum_dot_dna_dot_v1_dot_dna__pb2.BlockRequest.SerializeToString,
                 response_deserializer=prum_dot_dna_dot_v1_dot_dna__pb2.BlockResponse.FromString,
                 _registered_method=True)
+        self.ListMatchMarks = channel.unary_unary(
+                '/prum.dna.v1.DnaIndexService/ListMatchMarks',
+                request_serializer=prum_dot_dna_dot_v1_dot_dna__pb2.ListMatchMarksRequest.SerializeToString,
+                response_deserializer=prum_dot_dna_dot_v1_dot_dna__pb2.ListMatchMarksResponse.FromString,
+                _registered_method=True)
         self.GetFileStats = channel.unary_unary(
                 '/prum.dna.v1.DnaIndexService/GetFileStats',
                 request_serializer=prum_dot_dna_dot_v1_dot_dna__pb2.GetFileStatsRequest.SerializeToString,
@@ -113,6 +118,14 @@ class DnaIndexServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMatchMarks(self, request, context):
+        """The matches of other states' searches on this file's unidentified profiles, where the state notes them
+        (P2-DNA-5). The state's own administration only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetFileStats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -151,6 +164,11 @@ def add_DnaIndexServiceServicer_to_server(servicer, server):
                     servicer.Block,
                     request_deserializer=prum_dot_dna_dot_v1_dot_dna__pb2.BlockRequest.FromString,
                     response_serializer=prum_dot_dna_dot_v1_dot_dna__pb2.BlockResponse.SerializeToString,
+            ),
+            'ListMatchMarks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMatchMarks,
+                    request_deserializer=prum_dot_dna_dot_v1_dot_dna__pb2.ListMatchMarksRequest.FromString,
+                    response_serializer=prum_dot_dna_dot_v1_dot_dna__pb2.ListMatchMarksResponse.SerializeToString,
             ),
             'GetFileStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetFileStats,
@@ -320,6 +338,33 @@ class DnaIndexService:
             '/prum.dna.v1.DnaIndexService/Block',
             prum_dot_dna_dot_v1_dot_dna__pb2.BlockRequest.SerializeToString,
             prum_dot_dna_dot_v1_dot_dna__pb2.BlockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMatchMarks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/prum.dna.v1.DnaIndexService/ListMatchMarks',
+            prum_dot_dna_dot_v1_dot_dna__pb2.ListMatchMarksRequest.SerializeToString,
+            prum_dot_dna_dot_v1_dot_dna__pb2.ListMatchMarksResponse.FromString,
             options,
             channel_credentials,
             insecure,

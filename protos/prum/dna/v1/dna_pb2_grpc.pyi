@@ -40,6 +40,10 @@ class DnaIndexServiceStub:
     Delete: _grpc.UnaryUnaryMultiCallable[_dna_pb2.DeleteRequest, _dna_pb2.DeleteResponse]
     Mark: _grpc.UnaryUnaryMultiCallable[_dna_pb2.MarkRequest, _dna_pb2.MarkResponse]
     Block: _grpc.UnaryUnaryMultiCallable[_dna_pb2.BlockRequest, _dna_pb2.BlockResponse]
+    ListMatchMarks: _grpc.UnaryUnaryMultiCallable[_dna_pb2.ListMatchMarksRequest, _dna_pb2.ListMatchMarksResponse]
+    """The matches of other states' searches on this file's unidentified profiles, where the state notes them
+    (P2-DNA-5). The state's own administration only.
+    """
     GetFileStats: _grpc.UnaryUnaryMultiCallable[_dna_pb2.GetFileStatsRequest, _dna_pb2.GetFileStatsResponse]
 
 @_typing.type_check_only
@@ -54,6 +58,10 @@ class DnaIndexServiceAsyncStub(DnaIndexServiceStub):
     Delete: _aio.UnaryUnaryMultiCallable[_dna_pb2.DeleteRequest, _dna_pb2.DeleteResponse]  # type: ignore[assignment]
     Mark: _aio.UnaryUnaryMultiCallable[_dna_pb2.MarkRequest, _dna_pb2.MarkResponse]  # type: ignore[assignment]
     Block: _aio.UnaryUnaryMultiCallable[_dna_pb2.BlockRequest, _dna_pb2.BlockResponse]  # type: ignore[assignment]
+    ListMatchMarks: _aio.UnaryUnaryMultiCallable[_dna_pb2.ListMatchMarksRequest, _dna_pb2.ListMatchMarksResponse]  # type: ignore[assignment]
+    """The matches of other states' searches on this file's unidentified profiles, where the state notes them
+    (P2-DNA-5). The state's own administration only.
+    """
     GetFileStats: _aio.UnaryUnaryMultiCallable[_dna_pb2.GetFileStatsRequest, _dna_pb2.GetFileStatsResponse]  # type: ignore[assignment]
 
 class DnaIndexServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -101,6 +109,16 @@ class DnaIndexServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _dna_pb2.BlockRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_dna_pb2.BlockResponse, _abc.Awaitable[_dna_pb2.BlockResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMatchMarks(
+        self,
+        request: _dna_pb2.ListMatchMarksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dna_pb2.ListMatchMarksResponse, _abc.Awaitable[_dna_pb2.ListMatchMarksResponse]]:
+        """The matches of other states' searches on this file's unidentified profiles, where the state notes them
+        (P2-DNA-5). The state's own administration only.
+        """
 
     @_abc_1.abstractmethod
     def GetFileStats(

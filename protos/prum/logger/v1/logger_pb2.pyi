@@ -63,6 +63,13 @@ class _MessageTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageTy
     MESSAGE_TYPE_FOLLOW_UP_REPLY: _MessageType.ValueType  # 5
     MESSAGE_TYPE_INFORMATION: _MessageType.ValueType  # 6
     """Information on persons supplied without a request (Art 13-16)."""
+    MESSAGE_TYPE_CORE_DATA_REQUEST: _MessageType.ValueType  # 7
+    """Prüm II core data after a confirmed match (Art 47, P2-CORE-1..3): the request with the facts and offence,
+    the core data supplied, a refusal, and a reasoned delay for a judicial authorisation.
+    """
+    MESSAGE_TYPE_CORE_DATA_REPLY: _MessageType.ValueType  # 8
+    MESSAGE_TYPE_CORE_DATA_REFUSAL: _MessageType.ValueType  # 9
+    MESSAGE_TYPE_CORE_DATA_DELAY: _MessageType.ValueType  # 10
 
 class MessageType(_MessageType, metaclass=_MessageTypeEnumTypeWrapper):
     """What the logged message was."""
@@ -76,6 +83,13 @@ MESSAGE_TYPE_FOLLOW_UP_REQUEST: MessageType.ValueType  # 4
 MESSAGE_TYPE_FOLLOW_UP_REPLY: MessageType.ValueType  # 5
 MESSAGE_TYPE_INFORMATION: MessageType.ValueType  # 6
 """Information on persons supplied without a request (Art 13-16)."""
+MESSAGE_TYPE_CORE_DATA_REQUEST: MessageType.ValueType  # 7
+"""Prüm II core data after a confirmed match (Art 47, P2-CORE-1..3): the request with the facts and offence,
+the core data supplied, a refusal, and a reasoned delay for a judicial authorisation.
+"""
+MESSAGE_TYPE_CORE_DATA_REPLY: MessageType.ValueType  # 8
+MESSAGE_TYPE_CORE_DATA_REFUSAL: MessageType.ValueType  # 9
+MESSAGE_TYPE_CORE_DATA_DELAY: MessageType.ValueType  # 10
 Global___MessageType: _TypeAlias = MessageType  # noqa: Y015
 
 class _Outcome:
