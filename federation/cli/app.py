@@ -129,7 +129,7 @@ def up(
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
     import grpc
-    from prum.federation.demo.run import load_file, load_persons, load_register
+    from prum.federation.demo.run import load_core_details, load_file, load_persons, load_register
     from prum.federation.runtime.processes import down as stop
     from prum.federation.runtime.processes import up as start
     from prum.federation.synthetic.scenario import build_scenario
@@ -161,6 +161,7 @@ def up(
                         loaded[code] = (load_file(channel, scenario.files[code]).accepted,
                                         load_register(channel, scenario.registers[code]).accepted)
                         load_persons(channel, scenario.persons[code])
+                        load_core_details(channel, scenario.core_details.get(code, []))  # P2-CORE-3
                     progress("national DNA files loaded", i, len(spec.codes))
             except (grpc.RpcError, KeyboardInterrupt) as error:
                 stop(workdir)
