@@ -131,7 +131,7 @@ def up(
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
     import grpc
-    from prum.federation.demo.run import load_file, load_persons, load_register
+    from prum.federation.demo.run import load_core_details, load_file, load_persons, load_register
     from prum.federation.runtime.processes import down as stop
     from prum.federation.runtime.processes import up as start
     from prum.federation.synthetic.scenario import build_scenario
@@ -163,6 +163,7 @@ def up(
                         loaded[code] = (load_file(channel, scenario.files[code]).accepted,
                                         load_register(channel, scenario.registers[code]).accepted)
                         load_persons(channel, scenario.persons[code])
+                        load_core_details(channel, scenario.core_details.get(code, []))  # P2-CORE-3
                     progress("national DNA files loaded", i, len(spec.codes))
             except (grpc.RpcError, KeyboardInterrupt) as error:
                 stop(workdir)
@@ -170,10 +171,12 @@ def up(
                 console.print(f"[red]prum up failed loading {code}'s files ({escape(why)}); every state is "
                               f"stopped[/red]")
                 raise typer.Exit(1) from error
+    from prum.federation.runtime.processes import entries
+
     print_table(f"Federation {spec.name} up in {workdir}", [
         {"state": c, "address": e["address"], "pid": e["pid"], "dna_profiles": loaded.get(c, (0, 0))[0],
          "vehicles": loaded.get(c, (0, 0))[1]}
-        for c, e in run["states"].items()], as_json)
+        for c, e in entries(run).items()], as_json)  # with the router (EU) in the router topology
 
 
 @app.command()
@@ -236,7 +239,7 @@ def down(
 
 @app.command()
 def restart(
-    state: Annotated[str, typer.Argument(help="The state to start again, e.g. FR.")],
+    state: Annotated[str, typer.Argument(help="The state to start again, e.g. FR; EU: the Prüm II router.")],
     workdir: WorkDir = Path("prum-run"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the states as JSON.")] = False,
 ) -> None:
@@ -247,6 +250,7 @@ def restart(
 
     Example: [bold]kill -9 <FR's pid> && prum restart FR --workdir ./run1[/bold]
     """
+    from prum.federation.runtime.processes import entries
     from prum.federation.runtime.processes import restart as start_again
 
     try:
@@ -257,7 +261,7 @@ def restart(
         Console(stderr=True).print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         raise typer.Exit(1) from error
     print_table(f"Federation in {workdir}", [{"state": c, "address": e["address"], "pid": e["pid"]}
-                                             for c, e in run["states"].items()], as_json)
+                                             for c, e in entries(run).items()], as_json)
 
 
 # The sub-apps, registered after the commands above: `prum --help` lists them in this order.

@@ -83,7 +83,7 @@ def load_command(
     Example: [bold]prum kube load --workdir /var/lib/prum --state DE[/bold]
     """
     import grpc
-    from prum.federation.demo.run import load_file, load_persons, load_register
+    from prum.federation.demo.run import load_core_details, load_file, load_persons, load_register
     from prum.federation.runtime.processes import health_of
     from prum.federation.runtime.topology import parse_federation
     from prum.federation.synthetic.scenario import build_scenario
@@ -114,6 +114,7 @@ def load_command(
             dna = load_file(channel, scenario.files[state])
             vehicles = load_register(channel, scenario.registers[state])
             persons = load_persons(channel, scenario.persons[state])
+            load_core_details(channel, scenario.core_details.get(state, []))  # P2-CORE-3
     except grpc.RpcError as error:
         log(state, address, f"load failed: {error.code().name}: {error.details()}")
         raise typer.Exit(1) from error

@@ -16,6 +16,13 @@
 
     prum kube render --out k8s/ && docker build -t prum:latest . && kubectl apply -f k8s/federation.yaml
 
+A federation of the router topology (Prüm II) also gets the central router, eu-LISA's, in its own namespace
+`prum-eu` (its certificate's, code `ROUTER`): a Secret with the CA and the router's certificate and key only, the
+ConfigMap with `run.json`, a PersistentVolumeClaim for its log and readiness book (SQLite), a Deployment `router`
+running the same node module with `--state EU` (same probes, security context and health port as a state's node)
+and a Service `router` on 50051. `run.json` names it under `router` (`router.prum-eu.svc.cluster.local:50051`),
+where the states' contact points send their DNA and fingerprint searches; no load Job (the router keeps no data).
+
 Every pod runs as uid/gid 10001 (fsGroup 10001, so the fresh volume and the Secret's files are its own), with
 no privilege escalation, no capabilities, the runtime's seccomp profile and a read-only root filesystem; what
 it writes goes to its volume or an emptyDir (/tmp, where numba's cache is seeded from the image at start). Peers speak mTLS on 50051; the probes are
@@ -36,6 +43,7 @@ from typing import Any
 import yaml
 from prum.federation.runtime.pki import FederationPki, namespace_of
 from prum.federation.runtime.topology import Federation
+from prum.services.common.identity import ROUTER
 
 PORT = 50051
 HEALTH_PORT = 50052
@@ -66,6 +74,10 @@ OTLP_ENDPOINT = f"http://{COLLECTOR}.{OBSERVABILITY}.svc.cluster.local:{OTLP_POR
 # compiled (560 MiB) with room for larger files and searches in flight (1Gi). CPU: idle is nothing, a search
 # burst or a compile takes a core, so a small request and a limit of two cores (the kernels run without the GIL).
 NODE_RESOURCES = {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}}
+# The Prüm II router (issue 20: /proc of the router's process under `prum up`, a 3-state router federation of 400
+# profiles each; Python 3.11, x86-64, 2 shared cores): RSS 145 MiB serving, 150 MiB after 200 routed DNA searches
+# (VmHWM the same), idle CPU 1 millicore. It compiles no kernel and keeps no data: a smaller request, room to grow.
+ROUTER_RESOURCES = {"requests": {"cpu": "100m", "memory": "192Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
 LOAD_RESOURCES = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
 
 # A cold node (numba compiles its kernels before it opens its port) took up to ~80 s with three starting at once
@@ -129,12 +141,19 @@ def service_address(state: str) -> str:
     return f"node.{namespace_of(state)}.svc.cluster.local:{PORT}"
 
 
+def router_address() -> str:
+    """The address the states use for the Prüm II router: its Service in its namespace (named by its certificate)."""
+    return f"router.{namespace_of(ROUTER)}.svc.cluster.local:{PORT}"
+
+
 def _labels(state: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "prum-node", "app.kubernetes.io/part-of": "prum", "prum/state": state}
 
 
-def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "node", **meta}, "spec": {
+def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[str, str],
+                     name: str = "node", resources: dict[str, Any] = NODE_RESOURCES) -> dict[str, Any]:
+    """A state's node, or (`state` ROUTER, `name` "router") the Prüm II router: the same module and pod."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, **meta}, "spec": {
         # SQLite stores on one volume: one writer process. Scale by states, not by replicas.
         "replicas": 1, "strategy": {"type": "Recreate"},
         "selector": {"matchLabels": labels},
@@ -143,14 +162,14 @@ def _node_deployment(state: str, image: str, meta: dict[str, Any], labels: dict[
             "automountServiceAccountToken": False,  # the node never calls the Kubernetes API
             "securityContext": pod_security_context(),
             "containers": [{
-                "name": "node", "image": image,
+                "name": name, "image": image,
                 "command": ["python", "-m", "prum.federation.runtime.node", "--workdir", WORKDIR, "--state", state,
                             "--listen", f"0.0.0.0:{PORT}", "--log-stdout", "--health-port", str(HEALTH_PORT),
                             "--trace-exporter", "otlp"],
                 "env": _env(OPENBLAS_NUM_THREADS="1", OTEL_EXPORTER_OTLP_ENDPOINT=OTLP_ENDPOINT),
                 "ports": [{"name": "grpc", "containerPort": PORT}, {"name": "health", "containerPort": HEALTH_PORT}],
                 "startupProbe": STARTUP_PROBE, "readinessProbe": READINESS_PROBE, "livenessProbe": LIVENESS_PROBE,
-                "resources": NODE_RESOURCES,
+                "resources": resources,
                 "securityContext": container_security_context(),
                 "volumeMounts": _state_mounts("stores"),
             }],
@@ -219,6 +238,31 @@ def state_manifests(state: str, run_json: str, pki: FederationPki, image: str, s
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "node", **meta},
          "spec": {"selector": labels, "ports": [{"name": "grpc", "port": PORT, "targetPort": PORT}]}},
         _load_job(state, image, meta),
+    ]
+
+
+def router_manifests(run_json: str, pki: FederationPki, image: str, storage: str) -> list[dict[str, Any]]:
+    """The Kubernetes objects of the Prüm II router (router topology): its own namespace, certificate, volume for its
+    log and readiness book, Deployment and Service; no load Job, the router keeps no data (P2-ROUTER-1)."""
+    ns = namespace_of(ROUTER)
+    labels = {"app.kubernetes.io/name": "prum-router", "app.kubernetes.io/part-of": "prum", "prum/router": ROUTER}
+    material = pki.material_for(ROUTER)
+    meta = {"namespace": ns, "labels": labels}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+            **labels, "pod-security.kubernetes.io/enforce": "restricted"}}},
+        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": "prum-pki", **meta},
+         # The CA certificate, and the router's own certificate and key only: no state's key.
+         "stringData": {"ca.pem": material.ca_pem.decode(), f"{ROUTER}.pem": material.cert_pem.decode(),
+                        f"{ROUTER}.key": material.key_pem.decode()}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prum-run", **meta},
+         "data": {"run.json": run_json}},
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "prum-stores", **meta},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}},
+        # One replica: its log and readiness book are SQLite files on one volume, as a state's stores.
+        _node_deployment(ROUTER, image, meta, labels, name="router", resources=ROUTER_RESOURCES),
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "router", **meta},
+         "spec": {"selector": labels, "ports": [{"name": "grpc", "port": PORT, "targetPort": PORT}]}},
     ]
 
 
@@ -292,22 +336,29 @@ def collector_manifests() -> list[dict[str, Any]]:
 
 def render(federation: Federation, out: Path, image: str = "prum:latest", storage: str = "1Gi") -> dict[str, Any]:
     """Write pki/, run.json and federation.yaml into `out`; returns a summary (states, files, objects)."""
-    if federation.topology != "mesh":
-        raise ValueError(f"topology {federation.topology!r} is not rendered for Kubernetes yet (issue 20); render the "
-                         f"mesh")
+    routed = federation.topology == "router"
     out.mkdir(parents=True, exist_ok=True)
     pki = FederationPki.create(federation.codes)
+    if routed:
+        pki.issue_router()
     pki.write(out / "pki")
-    run = {"federation": federation.to_file_data(),
-           "states": {code: {"address": service_address(code)} for code in federation.codes}}
+    run: dict[str, Any] = {"federation": federation.to_file_data(),
+                           "states": {code: {"address": service_address(code)} for code in federation.codes}}
+    if routed:  # the states' contact points reach the router at its Service
+        run["router"] = {"address": router_address()}
     run_json = json.dumps(run, indent=2)
     (out / "run.json").write_text(run_json + "\n", "utf-8")
     objects = collector_manifests() + [
         item for code in federation.codes for item in state_manifests(code, run_json, pki, image, storage)]
+    if routed:
+        objects += router_manifests(run_json, pki, image, storage)
     header = (f"# prum federation: {len(federation.codes)} member states, one namespace each, and an OpenTelemetry\n"
-              f"# Collector in {OBSERVABILITY}. Rendered by `prum kube render`; apply with\n"
+              f"# Collector in {OBSERVABILITY}"
+              f"{f', and the Prüm II router in {namespace_of(ROUTER)}' if routed else ''}. Rendered by "
+              f"`prum kube render`; apply with\n"
               f"# `kubectl apply -f federation.yaml`; each state's Job `load` then loads its national files.\n")
     (out / "federation.yaml").write_text(header + yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False), "utf-8")
-    return {"states": federation.codes, "objects": len(objects), "manifests": str(out / "federation.yaml"),
-            "run": str(out / "run.json"), "pki": str(out / "pki"),
-            "addresses": {code: service_address(code) for code in federation.codes}}
+    summary = {"states": federation.codes, "objects": len(objects), "manifests": str(out / "federation.yaml"),
+               "run": str(out / "run.json"), "pki": str(out / "pki"),
+               "addresses": {code: service_address(code) for code in federation.codes}}
+    return summary | ({"router": router_address()} if routed else {})

@@ -41,7 +41,7 @@ from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
 from prum.services.categories import CATEGORIES
-from prum.services.common.category import Category
+from prum.services.common.category import ROUTED_CATEGORIES, Category
 from prum.services.common.channels import PeerChannels
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.identity import EUROPOL, ROUTER
@@ -69,12 +69,16 @@ from prum.services.router.log import RouterLog
 from prum.services.router.relay import CoreDataRelay
 from prum.services.router.relay_servicer import CoreDataRelayServicer
 from prum.services.router.routing import Router, RouterSettings
-from prum.services.router.servicer import RouterServicer
+from prum.services.router.servicer import (
+    RouterReadinessServicer,
+    RouterServicer,
+    add_router_readiness_to_server,
+)
 from prum.services.router.transport import GrpcCoreDataStates, GrpcDataServices
 from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
-from prum.services.supervisor.transport import fetch_from_supervisor, share_with_supervisors
+from prum.services.supervisor.transport import audience, fetch_from_supervisor, share_with_supervisors
 from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
@@ -197,6 +201,17 @@ def catch_up(address: str, tls: TlsMaterial, timeout_s: float,
         }
 
 
+def catch_up_router(address: str, tls: TlsMaterial, timeout_s: float,
+                    tracer_provider: TracerProvider | None = None) -> dict[str, list[str]]:
+    """What the router missed while it was down (or before it first started): every state's readiness rows and
+    votes (GATE-2, P2-GATE-1), through the router's own `SyncReadiness`, with the router's certificate `tls`.
+    Returns the states not reached."""
+    with open_channel(address, tls, tracer_provider) as channel:
+        reply = supervisor_pb2_grpc.SupervisorServiceStub(channel).SyncReadiness(
+            supervisor_pb2.SyncReadinessRequest(), timeout=timeout_s)
+    return {"readiness": list(reply.unreached_states)}
+
+
 def catch_up_timeout(federation: Federation) -> float:
     """Each peer is asked in turn with the federation's deadline: the bound of one catch-up call."""
     return len(federation.codes) * federation.deadline_ms / 1000 + 5
@@ -237,7 +252,9 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         state=spec.code, members=federation.participants, purposes=federation.purposes,
         named_only=frozenset({EUROPOL}),
         officers={o.officer_id: o for o in spec.officers},
-        readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms)
+        readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms,
+        routed=frozenset(ROUTED_CATEGORIES) if federation.topology == "router" else frozenset(),
+        router_phases=federation.router.phases if federation.topology == "router" else None)
     exchange = FileManagingSide(spec.code, readiness, log, clock,
                                 router_phases=federation.router.phases if federation.topology == "router" else None,
                                 purposes=federation.purposes)
@@ -271,7 +288,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, authority,
             lambda change, states=None: share_with_supervisors(
-                channels, states or [c for c in federation.codes if c != spec.code], change,
+                channels, states or audience(federation.codes, spec.code, change,
+                                             ROUTER if federation.topology == "router" else None), change,
                 federation.deadline_ms / 1000),
             lambda search: cp_pb2_grpc.ContactPointServiceStub(channels.channel(spec.code)).Search(
                 search, timeout=federation.deadline_ms / 1000 + 10),
@@ -315,6 +333,10 @@ def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directo
                        router_pb2_grpc.add_RouterServiceServicer_to_server),
         ServiceBinding("prum.router.v1.CoreDataRelayService", CoreDataRelayServicer(relay, log),
                        core_data_relay_pb2_grpc.add_CoreDataRelayServiceServicer_to_server),
+        # The Council's later decisions reach the router's book as they reach every state's (GATE-2, P2-GATE-1).
+        ServiceBinding("prum.supervisor.v1.SupervisorService", RouterReadinessServicer(
+            readiness, lambda state, what: fetch_from_supervisor(channels, state, what, federation.deadline_ms / 1000)),
+                       add_router_readiness_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=ROUTER, tls=tls, tracer_provider=tracer_provider)
@@ -371,7 +393,17 @@ class InProcessFederation:
     def restart(self, state: str) -> dict[str, list[str]]:
         """Bring a state back (a fault scenario: it was down and rejoins): its stores reopened from its folder, its
         server on the same port, then the catch-up of what it missed (`catch_up`). Returns the states the
-        catch-up did not reach, per kind."""
+        catch-up did not reach, per kind. The router (`ROUTER`) comes back the same way: its log and readiness book
+        reopened, then its catch-up of the Council's decisions (`catch_up_router`)."""
+        if state == ROUTER and self.router is not None:
+            router = self.router
+            router.server.stop(0).wait()
+            router.close()
+            self.router = build_router(self.federation, router.tls, self.workdir / "router", self.directory,
+                                       self.clock, self.tracer_provider, address=router.address)
+            self.router.server.start()
+            return catch_up_router(self.router.address, router.tls, catch_up_timeout(self.federation),
+                                   self.tracer_provider)
         node = self.nodes[state]
         node.server.stop(0).wait()  # nothing happens if it was stopped already
         node.close()

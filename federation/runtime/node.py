@@ -15,6 +15,10 @@ HealthServicer as the mTLS port (`create_health_server`): Kubernetes' `grpc:` pr
 for real without a client certificate, while every data service stays on the mTLS port. `--trace-exporter`
 sends the spans to `DIR/<STATE>/traces.jsonl` (file, the default for `prum up`), to an OpenTelemetry Collector
 at OTEL_EXPORTER_OTLP_ENDPOINT (otlp, the manifests' choice) or nowhere (none).
+
+`--state EU` (the code `ROUTER`) runs the Prüm II router of a router-topology federation instead
+(`launcher.build_router`): the same binding, publishing, health port, logs and shutdown, its folder `DIR/router/`;
+its catch-up is of the states' readiness only (`catch_up_router`, GATE-2 for the router connection, P2-GATE-1).
 """
 
 from __future__ import annotations
@@ -30,11 +34,25 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.sdk.trace import TracerProvider
-from prum.federation.runtime.launcher import StateNode, build_state, catch_up, catch_up_timeout
-from prum.federation.runtime.processes import PublishedDirectory, publish_address, published_address
-from prum.federation.runtime.topology import Federation, StateSpec, parse_federation
+from prum.federation.runtime.launcher import (
+    RouterNode,
+    StateNode,
+    build_router,
+    build_state,
+    catch_up,
+    catch_up_router,
+    catch_up_timeout,
+)
+from prum.federation.runtime.processes import (
+    PublishedDirectory,
+    entries,
+    folder_of,
+    publish_address,
+    published_address,
+)
+from prum.federation.runtime.topology import parse_federation
 from prum.services.common.clock import SystemClock
+from prum.services.common.identity import ROUTER
 from prum.services.common.logs import configure_logging, get_logger
 from prum.services.common.server import create_health_server
 from prum.services.common.tls import TlsMaterial
@@ -75,23 +93,35 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
           trace_exporter: str = "file") -> None:
     run = read_run(workdir)
     federation = parse_federation(run["federation"], source=str(workdir / "run.json"))
-    spec = federation.state(state)
-    folder = workdir / state
+    is_router = state == ROUTER
+    if is_router and federation.topology != "router":
+        raise SystemExit(f"{ROUTER} is the Prüm II router's code, and the federation in {workdir} has no router "
+                         f"(topology {federation.topology!r})")
+    what = "router" if is_router else "state"
+    fixed = federation.router.address if is_router else federation.state(state).address
+    folder = folder_of(workdir, state)
     folder.mkdir(parents=True, exist_ok=True)
     log_stream = sys.stdout if log_stdout else (folder / "prum.log").open("a", encoding="utf-8")
     configure_logging("INFO", stream=log_stream, json=True)
-    provider = create_tracer_provider(f"prum-{state.lower()}", trace_exporter, folder / "traces.jsonl",
-                                      sample_ratio=federation.trace_sample_ratio)
+    provider = create_tracer_provider("prum-router" if is_router else f"prum-{state.lower()}", trace_exporter,
+                                      folder / "traces.jsonl", sample_ratio=federation.trace_sample_ratio)
     tls = TlsMaterial.load(workdir / "pki", state)
     directory: MutableMapping[str, str]
+
+    def build(address: str) -> StateNode | RouterNode:
+        if is_router:
+            return build_router(federation, tls, folder, directory, SystemClock(), provider, address=address)
+        return build_state(federation.state(state), federation, tls, folder, directory, SystemClock(), provider,
+                           address=address)
+
     if listen:  # a container: bind `listen`; peers, and this state itself, use run.json's addresses (Services)
-        directory = {code: entry["address"] for code, entry in run["states"].items()}
+        directory = {code: entry["address"] for code, entry in entries(run).items()}
         advertised = directory[state]
-        node = build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address=listen)
+        node = build(listen)
     else:  # `prum up`: this state binds its own port and publishes it; the peers' addresses are theirs
-        directory = PublishedDirectory(workdir, {code: entry.get("address") for code, entry in run["states"].items()})
-        node = _build_on_own_port(spec, federation, tls, folder, directory, provider, run["states"][state])
-        advertised = spec.address or f"127.0.0.1:{node.port}"
+        directory = PublishedDirectory(workdir, {code: entry.get("address") for code, entry in entries(run).items()})
+        node = _build_on_own_port(build, fixed, folder, entries(run)[state])
+        advertised = fixed or f"127.0.0.1:{node.port}"
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -105,11 +135,12 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     if not listen:
         publish_address(folder, advertised)  # only once it serves: `prum up` waits for this record
     log = get_logger("prum.node")
-    log.info("state serving", address=advertised, listen=listen or advertised, health_port=health_port,
+    log.info(f"{what} serving", address=advertised, listen=listen or advertised, health_port=health_port,
              trace_exporter=trace_exporter, pid=os.getpid())
 
     def rejoin() -> None:
-        unreached = catch_up(advertised, tls, catch_up_timeout(federation))  # through its own supervisor
+        # Through its own supervisor; the router through the readiness half of its SupervisorService.
+        unreached = (catch_up_router if is_router else catch_up)(advertised, tls, catch_up_timeout(federation))
         log.info("caught up", unreached=unreached)
 
     def failed(error: Exception) -> None:
@@ -118,7 +149,7 @@ def serve(workdir: Path, state: str, listen: str | None = None, log_stdout: bool
     threading.Thread(target=keep_caught_up, args=(rejoin, stop, catch_up_every_s, failed), name="catch-up",
                      daemon=True).start()
     stop.wait()
-    log.info("state stopping", grace_s=GRACE_S)
+    log.info(f"{what} stopping", grace_s=GRACE_S)
     node.server.health.enter_graceful_shutdown()  # type: ignore[attr-defined]
     node.server.stop(GRACE_S).wait()
     if health_server is not None:  # NOT_SERVING there too until now; then the probes' port closes
@@ -142,26 +173,26 @@ def _bindable(address: str) -> bool:
     return True
 
 
-def _build_on_own_port(spec: StateSpec, federation: Federation, tls: TlsMaterial, folder: Path,
-                       directory: MutableMapping[str, str], provider: TracerProvider,
-                       entry: dict[str, Any]) -> StateNode:
-    """Build the state's server on the fixed address of the federation file; else on the port its last process
-    had (a restart keeps its address when it can), else on a port the system picks (port 0)."""
-    if spec.address:
-        return build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address=spec.address)
+def _build_on_own_port(build: Callable[[str], StateNode | RouterNode], fixed: str | None, folder: Path,
+                       entry: dict[str, Any]) -> StateNode | RouterNode:
+    """Build the state's (or the router's) server on the fixed address of the federation file; else on the port its
+    last process had (a restart keeps its address when it can), else on a port the system picks (port 0)."""
+    if fixed:
+        return build(fixed)
     previous = (published_address(folder) or {}).get("address") or entry.get("address")
     if previous and previous.startswith("127.0.0.1:") and _bindable(previous):
         try:
-            return build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address=previous)
+            return build(previous)
         except (OSError, RuntimeError):
             pass  # taken between the probe and the bind: any free port then
-    return build_state(spec, federation, tls, folder, directory, SystemClock(), provider, address="127.0.0.1:0")
+    return build("127.0.0.1:0")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--state", required=True)
+    parser.add_argument("--state", required=True, help=f"the state to run, or {ROUTER}: the Prüm II router of a "
+                        f"router-topology federation")
     parser.add_argument("--listen", help="host:port to bind, peers at run.json's addresses (a container); default: "
                         "its own loopback port, published in DIR/<STATE>/address.json")
     parser.add_argument("--log-stdout", action="store_true", help="JSON logs to stdout (containers), not a file")

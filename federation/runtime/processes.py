@@ -17,6 +17,14 @@ UNAVAILABLE or DEADLINE_EXCEEDED and nothing hangs. The caller presents one stat
 `<workdir>/pki` (`caller_of`); an address may be overridden per state (`parse_overrides`: a port-forward on
 localhost), and the TLS handshake still checks that the answer comes from that state's certificate
 (`open_channel(state=...)`). For a run of `up` the row also says whether the state's local process runs.
+
+A federation of the router topology (Prüm II) has one more process, the central router: `up` issues its
+certificate (`ROUTER`, "EU"), spawns it as `python -m prum.federation.runtime.node --state EU`, with its own folder
+`<workdir>/router/` (log, readiness book, address.json, prum.log) and waits for it as for a state. It binds the
+`[router] address` of the federation file, else a loopback port of its own, and publishes it; the states' contact
+points find it there (`PublishedDirectory`). run.json records it under `router`; `status`, `down` and `restart` take
+it by its code, `EU`, beside the states (`entries`). A router that is down gives each routed search per-state
+UNAVAILABLE at the contact points, within their deadline.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.topology import Federation
+from prum.services.common.identity import ROUTER
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
 
@@ -47,6 +56,21 @@ START_TIMEOUT_S = 120.0
 ADDRESS_FILE = "address.json"
 TAIL_LINES = 15
 COMPILE_STEP = "compiling the numba kernels (once; later starts load them from numba's cache)"
+#: The router's folder in the work folder (the states' are named by their codes).
+ROUTER_FOLDER = "router"
+
+
+def folder_of(workdir: Path, code: str) -> Path:
+    """The folder of a state's process, or of the router's (`ROUTER`), in the work folder."""
+    return workdir / (ROUTER_FOLDER if code == ROUTER else code)
+
+
+def entries(run: dict[str, Any]) -> dict[str, Any]:
+    """Every process of a run by its code: the states', then the router's (`ROUTER`) when the federation has one."""
+    found = dict(run["states"])
+    if run.get("router") is not None:
+        found[ROUTER] = run["router"]
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -125,7 +149,7 @@ class PublishedDirectory(MutableMapping[str, str]):
     def _record(self, state: str) -> dict[str, Any] | None:
         if state not in self.addresses:
             return None
-        path = self.workdir / state / ADDRESS_FILE
+        path = folder_of(self.workdir, state) / ADDRESS_FILE
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -201,32 +225,35 @@ def up(federation: Federation, workdir: Path, timeout_s: float = START_TIMEOUT_S
     """Start every state as a process; returns the run (states with the address each bound, and pid). On a
     failure every process started is stopped and the error names the state and ends with its node.out."""
     progress = progress or (lambda step, done, total: None)
-    if federation.topology != "mesh":
-        raise RuntimeError(f"topology {federation.topology!r} runs in-process only for now (`prum demo`, tests); "
-                           f"`prum up` starts the mesh (issue 20: the router as a process comes later)")
+    routed = federation.topology == "router"
     workdir.mkdir(parents=True, exist_ok=True)
     if (workdir / "run.json").exists():
-        running = [c for c, e in read_run(workdir)["states"].items() if e.get("pid") and _alive(e["pid"])]
+        running = [c for c, e in entries(read_run(workdir)).items() if e.get("pid") and _alive(e["pid"])]
         if running:
             raise RuntimeError(f"states {', '.join(running)} already run from {workdir}; `prum down` first")
     kernels_s = compile_kernels(progress)
     pki = FederationPki.create(federation.codes)
+    if routed:
+        pki.issue_router()  # the router's own certificate, code ROUTER (P2-ROUTER-1)
     pki.write(workdir / "pki")
-    for code in federation.codes:  # a record of an earlier run is no address of this one
-        (workdir / code / ADDRESS_FILE).unlink(missing_ok=True)
+    codes = [*federation.codes, *([ROUTER] if routed else [])]
+    for code in codes:  # a record of an earlier run is no address of this one
+        (folder_of(workdir, code) / ADDRESS_FILE).unlink(missing_ok=True)
     run: dict[str, Any] = {
         # The federation as this process has it (scaled, edited): every node reads this, not the file.
         "federation": federation.to_file_data(), "started_at": time.time(), "kernels_s": round(kernels_s, 1),
         # A fixed address from the federation file, else none until the state has bound its own port.
         "states": {s.code: {"address": s.address, "pid": None} for s in federation.states},
     }
+    if routed:  # the Prüm II router: its `[router] address`, else a loopback port it binds and publishes
+        run["router"] = {"address": federation.router.address, "pid": None}
     _write_run(workdir, run)
     try:
-        for i, code in enumerate(federation.codes, start=1):
-            run["states"][code]["pid"] = _spawn(workdir, code)
+        for i, code in enumerate(codes, start=1):
+            entries(run)[code]["pid"] = _spawn(workdir, code)
             _write_run(workdir, run)
-            progress("states spawned", i, len(federation.codes))
-        _wait_serving(workdir, run, list(federation.codes), timeout_s, progress)
+            progress("states spawned", i, len(codes))
+        _wait_serving(workdir, run, codes, timeout_s, progress)
     except BaseException:
         down(workdir)  # every process this started, whatever went wrong (Ctrl-C included)
         raise
@@ -240,11 +267,11 @@ def restart(workdir: Path, state: str, timeout_s: float = START_TIMEOUT_S) -> di
     what the other states changed meanwhile (node.py). Returns the run once the state serves."""
     run = read_run(workdir)
     require_states(run, workdir, [state])
-    pid = run["states"][state].get("pid")
+    pid = entries(run)[state].get("pid")
     if pid and _alive(pid):
         raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first (`prum down --state {state}`)")
     compile_kernels(lambda step, done, total: None)
-    run["states"][state]["pid"] = _spawn(workdir, state)
+    entries(run)[state]["pid"] = _spawn(workdir, state)
     _write_run(workdir, run)
     try:
         _wait_serving(workdir, run, [state], timeout_s, lambda step, done, total: None)
@@ -256,15 +283,16 @@ def restart(workdir: Path, state: str, timeout_s: float = START_TIMEOUT_S) -> di
 
 
 def require_states(run: dict[str, Any], workdir: Path, states: list[str]) -> None:
-    """ValueError naming every one of `states` that is not a state of the federation running in `workdir`."""
-    unknown = sorted(set(states) - set(run["states"]))
+    """ValueError naming every one of `states` that is not a state of the federation running in `workdir` (nor its
+    router, `ROUTER`, when it has one)."""
+    unknown = sorted(set(states) - set(entries(run)))
     if unknown:
         raise ValueError(f"{', '.join(unknown)}: not a state of the federation in {workdir}; states: "
-                         f"{', '.join(run['states'])}")
+                         f"{', '.join(entries(run))}")
 
 
 def _spawn(workdir: Path, code: str) -> int:
-    folder = workdir / code
+    folder = folder_of(workdir, code)
     folder.mkdir(exist_ok=True)
     with (folder / "node.out").open("ab") as out:
         process = subprocess.Popen(
@@ -275,7 +303,7 @@ def _spawn(workdir: Path, code: str) -> int:
 
 def node_out_tail(workdir: Path, state: str, lines: int = TAIL_LINES) -> str:
     """The last lines a state's process wrote to its node.out (what a failed start is read from)."""
-    path = workdir / state / "node.out"
+    path = folder_of(workdir, state) / "node.out"
     try:
         text = path.read_text("utf-8", "replace")
     except FileNotFoundError:
@@ -293,8 +321,8 @@ def _wait_serving(workdir: Path, run: dict[str, Any], states: list[str], timeout
     materials = {code: TlsMaterial.load(workdir / "pki", code) for code in states}
     while pending:
         for code in list(pending):
-            entry = run["states"][code]
-            record = published_address(workdir / code)
+            entry = entries(run)[code]
+            record = published_address(folder_of(workdir, code))
             if record is not None and record.get("pid") == entry["pid"] and \
                     health_of(record["address"], materials[code], 0.5) == "SERVING":
                 entry["address"] = record["address"]
@@ -312,7 +340,7 @@ def _wait_serving(workdir: Path, run: dict[str, Any], states: list[str], timeout
 
 def current_address(workdir: Path, state: str, entry: dict[str, Any]) -> str | None:
     """Where `state` listens now: what its running process published, else the address run.json records."""
-    record = published_address(workdir / state)
+    record = published_address(folder_of(workdir, state))
     if record is not None and entry.get("pid") and record.get("pid") == entry["pid"]:
         return str(record["address"])
     return entry.get("address")
@@ -352,7 +380,7 @@ def address_of(workdir: Path, run: dict[str, Any], state: str, overrides: dict[s
     the address run.json gives (a Service name for a rendered federation)."""
     if overrides and state in overrides:
         return overrides[state]
-    return current_address(workdir, state, run["states"][state])
+    return current_address(workdir, state, entries(run)[state])
 
 
 def status(workdir: Path, timeout_s: float = 1.0, as_state: str | None = None,
@@ -365,9 +393,10 @@ def status(workdir: Path, timeout_s: float = 1.0, as_state: str | None = None,
     require_states(run, workdir, list(overrides))
     tls = caller_of(workdir, run, as_state)
     local = any("pid" in entry for entry in run["states"].values())  # `up` records pids; a rendered run.json none
+    processes = entries(run)
 
     def check(code: str) -> dict[str, Any]:
-        entry = run["states"][code]
+        entry = processes[code]
         address = address_of(workdir, run, code, overrides)
         pid = entry.get("pid")
         alive = bool(pid) and _alive(pid)
@@ -380,7 +409,7 @@ def status(workdir: Path, timeout_s: float = 1.0, as_state: str | None = None,
             row |= {"pid": pid, "process": "running" if alive else "stopped"}
         return row | {"health": health}
 
-    codes = list(run["states"])
+    codes = list(processes)
     with ThreadPoolExecutor(max_workers=max(1, min(len(codes), 32)), thread_name_prefix="prum-status") as pool:
         return list(pool.map(check, codes))
 
@@ -390,7 +419,7 @@ def down(workdir: Path, grace_s: float = STOP_GRACE_S, states: list[str] | None 
     state keeps its folder and address, so `restart` brings it back as it was (on the same port if it is free)."""
     run = read_run(workdir)
     require_states(run, workdir, states or [])
-    chosen = {code: entry for code, entry in run["states"].items() if states is None or code in states}
+    chosen = {code: entry for code, entry in entries(run).items() if states is None or code in states}
     stopped = []
     signalled = set()
     for code, entry in chosen.items():

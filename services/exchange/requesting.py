@@ -29,6 +29,7 @@ from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import GateClosed, InvalidInput, NotAuthorised, quote
 from prum.services.common.fan_out import ResultStatus, fan_out
 from prum.services.common.purpose import SearchPurpose, check_purpose
+from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.context import QueryContext, ReplyHeader, check_state_code
 from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -130,6 +131,12 @@ class ContactPoint:
     purposes: Mapping[str, frozenset[SearchPurpose]] = field(default_factory=dict)
     #: Participants searched only when named, never by a search of all states (Europol, P2-EUROPOL-2).
     named_only: frozenset[str] = frozenset()
+    #: The categories this state searches through the Prüm II router (the router topology; none in the mesh): once
+    #: the router alone carries them (`router_phases.mesh_closed`, P2-TIME-1; from the start without dates), an
+    #: officer's search of one is refused here while the state's own router connection is not ready (P2-GATE-1);
+    #: before that, such a search stays on the bilateral links (the transport's choice).
+    routed: frozenset[Category] = frozenset()
+    router_phases: RouterPhases | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +218,14 @@ class ContactPoint:
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
         request_id = str(uuid.uuid4())
+        now = self.clock.now()
+        for request in requests:
+            if (request.category in self.routed and (self.router_phases or RouterPhases()).mesh_closed(now)
+                    and not self.readiness.is_ready(self.state, Category.ROUTER_CONNECTION)):
+                raise GateClosed(f"{self.state}'s connection to the router is not declared ready (P2-GATE-1): the "
+                                 f"Council has not decided it, or it was revoked; {request.category.name} searches "
+                                 f"go through the router only, so none leaves until it is ready again",
+                                 state=self.state, category=Category.ROUTER_CONNECTION.name)
         for request in requests:
             if not self.readiness.is_ready(self.state, request.category):
                 self._pilot_query(request, request_id)

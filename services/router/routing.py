@@ -12,8 +12,9 @@ searches (P2-ROUTER-1). For each search it
   (GATE-1) stays where the mesh checks it: at the requesting contact point (its readiness view follows every
   Council decision, GATE-2) and at the requested state, which checks both states and the pilot windows it holds
   (`FileManagingSide.answer`); its refusal (FAILED_PRECONDITION) comes back as NOT_READY. The router's own book is
-  seeded from the federation file and takes no later decision yet, so a category check here would refuse a pilot
-  run's test queries and go stale after a Council decision;
+  seeded from the federation file and then follows every state's steps, votes and revocations (shared with it by
+  the states' supervisors, caught up at its start: `RouterReadinessServicer`), but holds no pilot window, so a
+  category check here would refuse a pilot run's test queries;
 - sends to the states named, or, with none named, to every other member (P2-ROUTER-2; the federation file may
   forbid searches of all states), in parallel under one deadline, so a state down or slow yields its own status
   and never holds up the others;

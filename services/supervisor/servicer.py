@@ -30,11 +30,17 @@ from prum.services.supervisor import (
     ReadinessStep,
     SubjectCase,
     SubjectCaseKind,
-    Vote,
 )
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.joint import JointCase, JointCaseKind, JointCaseStatus, JointFinding
 from prum.services.supervisor.readiness import PILOT_MAX_QUERIES
+from prum.services.supervisor.wire import (
+    apply_shared_change,
+    merge_listed_readiness,
+    named,
+    readiness_to_proto,
+    vote_from_proto,
+)
 from prum.supervisor.v1 import supervisor_pb2 as pb
 from prum.supervisor.v1 import supervisor_pb2_grpc
 
@@ -43,36 +49,8 @@ PILOT_REASON = "pilot run (GATE-1): "
 REASON_LIMIT = rules_of(cp_pb2.SearchRequest.DESCRIPTOR.fields_by_name["reason"]).max_length  # type: ignore[union-attr]
 
 
-def _named(proto_enum: object, value: int, prefix: str, field: str) -> str:
-    """The core's name of a contract enum value, refusing the unspecified zero with what is allowed."""
-    names = [n for n in proto_enum.keys() if not n.endswith("_UNSPECIFIED")]  # type: ignore[attr-defined]  # noqa: SIM118 - an EnumTypeWrapper has keys() but no __iter__
-    name = proto_enum.Name(value) if value in proto_enum.values() else ""  # type: ignore[attr-defined]
-    if name not in names:
-        raise InvalidInput(f"{value} is not allowed; allowed: {', '.join(names)}", field=field)
-    return name.removeprefix(prefix)
-
-
 def _category_or_none(value: int) -> Category | None:
     return CATEGORY_FROM_PROTO.get(value)
-
-
-def readiness_to_proto(row: Readiness) -> pb.Readiness:
-    return pb.Readiness(state=row.state, category=CATEGORY_TO_PROTO[row.category],
-                        steps_done=[pb.ReadinessStep.Value(f"READINESS_STEP_{s.name}") for s in row.steps_done],
-                        ready=row.ready, decided_at=timestamp(row.decided_at), revoked=row.revoked,
-                        revoked_at=timestamp(row.revoked_at), revocation_reason=row.revocation_reason)
-
-
-def vote_from_proto(message: pb.CastCouncilVoteRequest) -> Vote:
-    return Vote[_named(pb.Vote, message.vote, "VOTE_", "vote")]
-
-
-def readiness_from_proto(message: pb.Readiness) -> Readiness:
-    steps = tuple(ReadinessStep[_named(pb.ReadinessStep, step, "READINESS_STEP_", "readiness.steps_done")]
-                  for step in message.steps_done)
-    return Readiness(message.state, category_from_proto(message.category, "readiness.category"), steps,
-                     message.ready, moment(message.decided_at, message.HasField("decided_at")), message.revoked,
-                     moment(message.revoked_at, message.HasField("revoked_at")), message.revocation_reason)
 
 
 def log_request_to_proto(request: LogRequest) -> pb.LogRequest:
@@ -117,12 +95,12 @@ def joint_case_from_proto(message: pb.JointCase) -> JointCase:
     if len(message.states) != 2:
         raise InvalidInput(f"names {len(message.states)} states; a joint case is between two", field="joint_case.states")
     return JointCase(
-        id=message.id, kind=JointCaseKind[_named(pb.JointCaseKind, message.kind, "JOINT_CASE_KIND_", "joint_case.kind")],
+        id=message.id, kind=JointCaseKind[named(pb.JointCaseKind, message.kind, "JOINT_CASE_KIND_", "joint_case.kind")],
         states=(message.states[0], message.states[1]), subject=message.subject, request_id=message.request_id,
         opened_at=moment(message.opened_at),  # type: ignore[arg-type]
         findings=tuple(JointFinding(f.id, f.state, f.text, moment(f.recorded_at))  # type: ignore[arg-type]
                        for f in message.findings),
-        status=JointCaseStatus[_named(pb.JointCaseStatus, message.status, "JOINT_CASE_STATUS_", "joint_case.status")],
+        status=JointCaseStatus[named(pb.JointCaseStatus, message.status, "JOINT_CASE_STATUS_", "joint_case.status")],
         closed_by=message.closed_by, conclusion=message.conclusion,
         closed_at=moment(message.closed_at, message.HasField("closed_at")))
 
@@ -192,24 +170,10 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                              context: grpc.ServicerContext) -> pb.ShareReadinessChangeResponse:
         """A peer's change, applied here only if the peer's certificate names the state that made it."""
         check_claim(calling_state(context), request.origin_state)
-        kind = request.WhichOneof("change")
-        if kind == "step":
-            check_claim(request.origin_state, request.step.state)
-            row = self._record_step(request.step)
-        elif kind == "vote":
-            check_claim(request.origin_state, request.vote.voting_state)
-            row = self._vote(request.vote).readiness
-        elif kind == "pilot":
+        if request.WhichOneof("change") == "pilot":
             return self._pilot_window(request)
-        elif kind == "revocation":
-            check_claim(request.origin_state, request.revocation.state)
-            category = category_from_proto(request.revocation.category)
-            current = self.readiness.get(request.revocation.state, category)
-            row = current if current.revoked else self.readiness.revoke(request.revocation.state, category,
-                                                                         request.revocation.reason)
-        else:
-            raise InvalidInput("carries no change; allowed: step, vote, revocation, pilot", field="change")
-        return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(row))
+        return pb.ShareReadinessChangeResponse(readiness=readiness_to_proto(apply_shared_change(self.readiness,
+                                                                                                request)))
 
     def _pilot_window(self, request: pb.ShareReadinessChangeRequest) -> pb.ShareReadinessChangeResponse:
         """The candidate opens or closes its pilot window here, at its pilot peer (GATE-1)."""
@@ -284,7 +248,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
                                    readiness=readiness_to_proto(row), unreached_states=unreached)
 
     def _record_step(self, request: pb.RecordStepRequest) -> Readiness:
-        step = ReadinessStep[_named(pb.ReadinessStep, request.step, "READINESS_STEP_", "step")]
+        step = ReadinessStep[named(pb.ReadinessStep, request.step, "READINESS_STEP_", "step")]
         return self.readiness.record_step(request.state, category_from_proto(request.category), step)
 
     def _vote(self, request: pb.CastCouncilVoteRequest):  # type: ignore[no-untyped-def]
@@ -297,7 +261,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         declaration = request.declaration
         check_claim(calling_state(context), declaration.state)
         self._about_itself(context, declaration.state, "file declarations")
-        kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
+        kind = DeclarationKind[named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
         filed = declaration_to_proto(self.authority.declarations.file(
             declaration.state, kind, _category_or_none(declaration.category), declaration.text))
         unreached = self.announce(pb.ShareDeclarationRequest(origin_state=self.state, declaration=filed))
@@ -309,7 +273,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         check_claim(calling_state(context), request.origin_state)
         declaration = request.declaration
         check_claim(request.origin_state, declaration.state)
-        kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
+        kind = DeclarationKind[named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_", "declaration.kind")]
         in_force = self.authority.declarations.receive(Declaration(
             declaration.state, kind, _category_or_none(declaration.category), declaration.text,  # type: ignore[arg-type]
             moment(declaration.filed_at, declaration.HasField("filed_at"))))  # type: ignore[arg-type]
@@ -337,7 +301,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
         def take(peer: str, declaration: pb.Declaration) -> bool:
             if declaration.state != peer:
                 return False  # a state's supervisor speaks for that state's declarations only
-            kind = DeclarationKind[_named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_",
+            kind = DeclarationKind[named(pb.DeclarationKind, declaration.kind, "DECLARATION_KIND_",
                                           "declaration.kind")]
             received = Declaration(peer, kind, _category_or_none(declaration.category),  # type: ignore[arg-type]
                                    declaration.text, moment(declaration.filed_at))  # type: ignore[arg-type]
@@ -366,11 +330,8 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
             return False
 
         _, unreached = self._catch_up(context, "readiness", take)
-        updated = sum(self.readiness.merge_vote(item.subject_state, category_from_proto(item.category),
-                                                item.voting_state, vote_from_proto(item)) for item in votes)
-        updated += sum(self.readiness.merge(readiness_from_proto(item)) for item in rows)
-        updated += len(self.readiness.settle())
-        return pb.SyncReadinessResponse(updated=updated, unreached_states=unreached)
+        return pb.SyncReadinessResponse(updated=merge_listed_readiness(self.readiness, rows, votes),
+                                        unreached_states=unreached)
 
     def SyncJointCases(self, request: pb.SyncJointCasesRequest,
                        context: grpc.ServicerContext) -> pb.SyncJointCasesResponse:
@@ -414,7 +375,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
     def OpenSubjectCase(self, request: pb.OpenSubjectCaseRequest,
                         context: grpc.ServicerContext) -> pb.OpenSubjectCaseResponse:
         case = request.subject_case
-        kind = SubjectCaseKind[_named(pb.SubjectCaseKind, case.kind, "SUBJECT_CASE_KIND_", "subject_case.kind")]
+        kind = SubjectCaseKind[named(pb.SubjectCaseKind, case.kind, "SUBJECT_CASE_KIND_", "subject_case.kind")]
         opened = self.authority.subject_cases.open(kind, case.description, case.reference,
                                                    _category_or_none(case.category))
         return pb.OpenSubjectCaseResponse(subject_case=subject_case_to_proto(opened))
@@ -429,7 +390,7 @@ class SupervisorServicer(supervisor_pb2_grpc.SupervisorServiceServicer):
 
     def OpenJointCase(self, request: pb.OpenJointCaseRequest,
                       context: grpc.ServicerContext) -> pb.OpenJointCaseResponse:
-        kind = JointCaseKind[_named(pb.JointCaseKind, request.kind, "JOINT_CASE_KIND_", "kind")]
+        kind = JointCaseKind[named(pb.JointCaseKind, request.kind, "JOINT_CASE_KIND_", "kind")]
         case = self.authority.joint_cases.open(request.partner_state, kind, request.subject, request.request_id)
         return self._shared(case, pb.OpenJointCaseResponse)  # type: ignore[no-any-return]
 

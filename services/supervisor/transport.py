@@ -1,6 +1,10 @@
 """The supervisors' transport to each other over gRPC: readiness changes, declarations and joint cases
 shared with the other states' supervisors, and what a supervisor lists for another's catch-up.
 
+In the router topology the Prüm II router keeps a readiness book too (P2-GATE-1): every readiness change a
+state announces goes to the router as well (`audience`), and the router's catch-up reads the states' supervisors
+with `fetch_from_supervisor` on its own channels.
+
 An adapter beside the servicer, not a core: it rides on the state's channels to its peers
 (`prum.services.common.channels`), with a deadline on every call, and never waits for a state longer.
 """
@@ -18,6 +22,16 @@ from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 _SHARE_METHOD = {supervisor_pb2.ShareReadinessChangeRequest: "ShareReadinessChange",  # GATE-2
                  supervisor_pb2.ShareDeclarationRequest: "ShareDeclaration",  # DEC-1
                  supervisor_pb2.ShareJointCaseRequest: "ShareJointCase"}  # AUD-1
+
+
+def audience(members: list[str], state: str, change: Any, router: str | None = None) -> list[str]:
+    """Who is told of `state`'s change when it names no one: every other member; for a readiness change (GATE-2)
+    also `router`, the Prüm II router's code when the federation runs the router topology (its book decides
+    whether a state's router connection is ready, P2-GATE-1)."""
+    others = [code for code in members if code != state]
+    if router is not None and isinstance(change, supervisor_pb2.ShareReadinessChangeRequest):
+        others.append(router)
+    return others
 
 
 def share_with_supervisors(channels: PeerChannels, states: list[str], change: Any, timeout_s: float) -> list[str]:

@@ -8,7 +8,9 @@ the ConfigMap's run.json mounted read-only where the manifest mounts them, a rea
 tmpfs at /tmp, and the Service's DNS names as network aliases on a user-defined network. Then loads national
 files through the Ingest RPCs (as the data Job does), searches DNA and vehicles across borders from DE's contact
 point over mTLS (published ports on loopback), and partitions FR with `docker network disconnect`: FR alone
-is unreachable. Every container, network and volume is removed afterwards.
+is unreachable. Every container, network and volume is removed afterwards. A router federation (Prüm II) runs the
+same way with the router's pod beside two states' (its rendered Deployment `router`, Service `router.prum-eu`):
+DE's DNA search reaches NL through the router pod, and the router partitioned gives NL UNAVAILABLE quickly.
 
 Skipped, with the reason, where no Docker engine answers (`deploy/docker/start-engine.sh` starts one from
 Debian's packages; `.ci/run` runs it). The base image: $PRUM_BASE_IMAGE, else python:3.11-slim or
@@ -166,13 +168,15 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class Pod:
-    """One state's Deployment, read from the rendered manifests."""
+    """One state's Deployment (or the router's, `state` EU), read from the rendered manifests."""
 
     state: str
     container: dict[str, Any]
     pod_spec: dict[str, Any]
     secret: dict[str, str]
     config: dict[str, str]
+    #: The name of its Service in its namespace: "node" for a state, "router" for the Prüm II router.
+    service: str = "node"
 
     @property
     def security(self) -> dict[str, Any]:
@@ -187,21 +191,29 @@ class Pod:
 
 
 def pods(rendered: Path, kind: str = "Deployment", container_name: str = "node") -> dict[str, Pod]:
-    """Each state's pod of `kind` (its node's Deployment, or the Job `load` that loads its files)."""
+    """Each state's pod of `kind` (its node's Deployment, or the Job `load` that loads its files); in a router
+    federation also the router's Deployment, under EU (`container_name` "router")."""
     objects = [item for item in yaml.safe_load_all((rendered / "federation.yaml").read_text()) if item]
 
+    def owner(item: dict[str, Any]) -> str | None:  # a state's objects, or the router's; not the collector's
+        labels = item["metadata"].get("labels", {})
+        return labels.get("prum/state") or labels.get("prum/router")
+
     def of(kind: str, state: str) -> list[dict[str, Any]]:
-        return [o for o in objects if o["kind"] == kind and o["metadata"].get("labels", {}).get("prum/state") == state]
+        return [o for o in objects if o["kind"] == kind and owner(o) == state]
 
     found = {}
-    for deployment in (o for o in objects if o["kind"] == kind
-                       and "prum/state" in o["metadata"].get("labels", {})):  # the states' pods, not the collector
-        state = deployment["metadata"]["labels"]["prum/state"]
+    for deployment in (o for o in objects if o["kind"] == kind and owner(o)):
+        state = owner(deployment)
+        assert state is not None
         spec = deployment["spec"]["template"]["spec"]
-        (container,) = [c for c in spec["containers"] if c["name"] == container_name]
+        chosen = [c for c in spec["containers"] if c["name"] in (container_name, "router")]
+        if not chosen:
+            continue
+        (container,) = chosen
         secret = {k: v for s in of("Secret", state) for k, v in s.get("stringData", {}).items()}
         config = {k: v for c in of("ConfigMap", state) for k, v in c.get("data", {}).items()}
-        found[state] = Pod(state, container, spec, secret, config)
+        found[state] = Pod(state, container, spec, secret, config, deployment["metadata"]["name"])
     return found
 
 
@@ -326,7 +338,7 @@ def start_node(federation: Federation, pod: Pod, image: str, fs_group: int | Non
     """`docker run` of the pod's node container: what the kubelet would start (`extra_env`: for measurements)."""
     mounts = prepare_volumes(federation, pod, image, fs_group)
     options = ["--detach", "--name", federation.name(pod.state), *_run_options(federation, pod, fs_group)]
-    service = f"node.prum-{pod.state.lower()}"
+    service = f"{pod.service}.prum-{pod.state.lower()}"
     for alias in (service, f"{service}.svc", f"{service}.svc.cluster.local"):
         options += ["--network-alias", alias]
     for name, value in (extra_env or {}).items():
@@ -494,3 +506,65 @@ def test_without_the_pods_fs_group_the_node_cannot_create_its_folder(
     output = federation.logs("NL")
     assert status != "0", output
     assert "PermissionError" in output and "/var/lib/prum/NL" in output, output
+
+
+ROUTER_FEDERATION = """
+[federation]
+name = "containers-router"
+topology = "router"
+deadline_ms = 1500
+[defaults]
+dna_profiles = 0
+[[state]]
+code = "DE"
+[[state]]
+code = "NL"
+"""
+
+
+def test_a_router_federation_as_pods_searches_through_the_router_pod_and_the_router_is_partitioned(
+        image: str, federation: Federation, tmp_path: Path) -> None:
+    """P2-ROUTER-1 on the pods' terms: the router's Deployment run to the letter of its manifest (its own
+    certificate only, its volume, read-only root), DE's contact point reaching it by its Service name."""
+    from prum.router.v1 import router_pb2, router_pb2_grpc
+
+    (tmp_path / "federation.toml").write_text(ROUTER_FEDERATION)
+    result = CliRunner().invoke(app, ["kube", "render", "-f", str(tmp_path / "federation.toml"), "--out",
+                                      str(tmp_path / "k8s"), "--image", IMAGE, "--json"])
+    assert result.exit_code == 0, result.output
+    rendered = tmp_path / "k8s"
+    running = pods(rendered)
+    assert set(running) == {"DE", "NL", "EU"} and running["EU"].service == "router"
+    assert sorted(running["EU"].secret) == ["EU.key", "EU.pem", "ca.pem"]
+    for pod in running.values():
+        start_node(federation, pod, image, pod.security.get("fsGroup"))
+    de_tls = TlsMaterial.load(rendered / "pki", "DE")
+    started = wait_serving(federation, running, de_tls)
+    print("seconds from docker run to SERVING: " + ", ".join(f"{s} {v:.1f}" for s, v in sorted(started.items())))
+    address = {state: federation.address(state, grpc_port(pod)) for state, pod in running.items()}
+    load(address["NL"], TlsMaterial.load(rendered / "pki", "NL"),
+         [_profile("NL-P-1", DONOR, dna_pb2.PROFILE_KIND_IDENTIFIED_PERSON)], [])
+
+    with open_channel(address["DE"], de_tls) as channel:
+        contact_point = cp_pb2_grpc.ContactPointServiceStub(channel)
+        begun = time.monotonic()  # the Service names resolve once every container runs (see the test above)
+        found = dna_search(contact_point)
+        while "UNAVAILABLE" in statuses(found).values() and time.monotonic() < begun + 45:
+            time.sleep(0.5)
+            found = dna_search(contact_point)
+        assert statuses(found) == {"NL": "HIT"}, (found, federation.logs("DE"), federation.logs("EU"))
+        with open_channel(address["EU"], de_tls) as to_router:
+            logged = router_pb2_grpc.RouterServiceStub(to_router).ListRoutedQueries(
+                router_pb2.ListRoutedQueriesRequest(page_size=100), timeout=10).queries
+        assert [(q.requesting_state, q.requested_state) for q in logged if q.request_id == found.request_id] == [
+            ("DE", "NL")]
+
+        # The router is cut off the network: every routed search gives NL its own status, within the deadline.
+        _docker("network", "disconnect", federation.network, federation.containers["EU"])
+        begun = time.monotonic()
+        partitioned = statuses(dna_search(contact_point))
+        elapsed = time.monotonic() - begun
+    assert partitioned["NL"] in {"UNAVAILABLE", "DEADLINE_EXCEEDED"}, partitioned
+    assert elapsed < 5, elapsed
+    lines = [json.loads(line) for line in federation.logs("EU").splitlines() if line.startswith("{")]
+    assert any(line.get("event") == "router serving" for line in lines), federation.logs("EU")

@@ -146,10 +146,11 @@ def test_a_state_whose_router_connection_is_not_ready_is_not_ready(tmp_path: Pat
         assert statuses(reply) == {"NL": "HIT", "FR": "NOT_READY", "LU": "NOT_READY"}
         assert "P2-GATE-1" in {r.state: r for r in reply.results}["FR"].detail
         assert federation.nodes["FR"].log.query(request_id=reply.request_id) == []  # FR was never asked
-        # FR's own searches do not pass the router (P2-GATE-1): refused as a whole, per peer NOT_READY.
-        fr = federation.contact_point("FR").Search(officer_search(
-            DONOR, "FR-CS-1", officer_id="FR-NCP-01", ordering_officer_id="FR-NCP-02"), timeout=10)
-        assert set(statuses(fr).values()) == {"NOT_READY"}
+        # FR's own searches do not pass the router (P2-GATE-1): FR's contact point refuses its officer first.
+        with pytest.raises(grpc.RpcError) as refused:
+            federation.contact_point("FR").Search(officer_search(
+                DONOR, "FR-CS-1", officer_id="FR-NCP-01", ordering_officer_id="FR-NCP-02"), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "P2-GATE-1" in refused.value.details()
     finally:
         federation.stop()
 

@@ -6,7 +6,10 @@
 //
 // Prints one JSON line per case ({"case", "client", "expected", "code", "details_length", ...}) and exits 1
 // when any case's status code differs from the expected one (or a case's extra check fails), 2 on a usage
-// or set-up error. Needs the addresses of DE and NL, and the certificates of DE and FR.
+// or set-up error. Needs the addresses of DE and NL, and the certificates of DE, FR and NL. With the address of
+// the Prüm II router (EU: run.json's `router`, or --address EU=...) it also runs the router's cases r0-r4:
+// GetRouterStats, a Route to chosen states, the same as another state (UNAUTHENTICATED), a bad requested_state
+// (INVALID_ARGUMENT with a google.rpc.BadRequest detail, read from grpc-status-details-bin), GetRouterStats again.
 
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -21,6 +24,8 @@ const DEFAULT_PROTOS = path.resolve(HERE, "../../../protos");
 const DEADLINE_MS = 10_000;
 const QUICK_MS = 3_000;          // "the call completes quickly": well inside the deadline
 const MAX_DETAILS_BYTES = 1024;  // the servers cap status messages at 1 KB
+const ROUTER = "EU";             // the Prüm II router's code: its certificate, its address in run.json
+const CHOSEN = ["FR", "NL"];     // the states r1 searches through the router
 
 // tests/federation/sample_federation.py DONOR: 12 ESS loci with a microvariant.
 const DONOR = {
@@ -45,6 +50,7 @@ function parseArgs(argv) {
     if (flag === "--run") {
       const run = JSON.parse(readFileSync(path.join(value, "run.json"), "utf-8"));
       for (const [code, entry] of Object.entries(run.states)) options.addresses[code] = entry.address;
+      if (run.router) options.addresses[ROUTER] = run.router.address;
       options.pki ??= path.join(value, "pki");
     } else if (flag === "--pki") {
       options.pki = value;
@@ -67,7 +73,7 @@ function parseArgs(argv) {
 // need no include folder of their own: protobufjs ships timestamp.proto among its built-in "common" files, and
 // proto-loader adds descriptor.proto to them (protobufjs/google/protobuf/descriptor.json) when it loads.
 function loadContracts(protos) {
-  const files = ["dna", "contact_point"].map((name) => `prum/${name}/v1/${name}.proto`);
+  const files = ["dna", "contact_point", "router"].map((name) => `prum/${name}/v1/${name}.proto`);
   const definition = protoLoader.loadSync(files, {
     includeDirs: [protos],
     keepCase: true,     // the fields as the .protos spell them: request_id, officer_id
@@ -99,12 +105,55 @@ function unary(client, method, request) {
       const elapsed_ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (error) {
         const details = error.details ?? "";
-        resolve({ code: grpc.status[error.code] ?? String(error.code), details, elapsed_ms, reply: null });
+        const packed = error.metadata?.get("grpc-status-details-bin") ?? [];
+        resolve({ code: grpc.status[error.code] ?? String(error.code), details, elapsed_ms, reply: null,
+                  badRequestFields: packed.flatMap((bytes) => badRequestFields(Buffer.from(bytes))) });
       } else {
         resolve({ code: "OK", details: "", elapsed_ms, reply });
       }
     });
   });
+}
+
+// The google.rpc.Status in grpc-status-details-bin, read by hand from the protobuf wire format (no generated code,
+// no googleapis protos): Status.details (3) are Any {type_url (1), value (2)}; a google.rpc.BadRequest's
+// field_violations (1) are FieldViolation {field (1), description (2)}.
+function fieldsOf(bytes) {
+  const fields = [];
+  let at = 0;
+  const varint = () => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+    return value;
+  };
+  while (at < bytes.length) {
+    const key = varint();
+    const number = Math.floor(key / 8), wire = key & 7;
+    if (wire === 0) fields.push([number, varint()]);
+    else if (wire === 2) { const length = varint(); fields.push([number, bytes.subarray(at, at + length)]); at += length; }
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else throw new Error(`wire type ${wire} in a google.rpc.Status`);
+  }
+  return fields;
+}
+
+function badRequestFields(status) {
+  const names = [];
+  for (const [number, any] of fieldsOf(status)) {
+    if (number !== 3) continue;
+    const parts = Object.fromEntries(fieldsOf(any));
+    if (parts[1]?.toString("utf-8") !== "type.googleapis.com/google.rpc.BadRequest") continue;
+    for (const [violationNumber, violation] of fieldsOf(parts[2] ?? Buffer.alloc(0))) {
+      if (violationNumber === 1) names.push(Object.fromEntries(fieldsOf(violation))[1]?.toString("utf-8"));
+    }
+  }
+  return names;
+}
+
+function routedCounts(reply) {
+  return Object.fromEntries((reply?.stats ?? []).filter((s) => s.category === "CATEGORY_DNA")
+    .map((s) => [s.state, Number(s.queries_routed)]));
 }
 
 function context(overrides = {}) {
@@ -186,11 +235,41 @@ async function main() {
   // f. DE's own officer at DE's contact point: one result per other state.
   const de = open(ContactPointService, "DE", "DE");
   const f = await unary(de, "Search", search);
-  const peers = Object.keys(options.addresses).filter((code) => code !== "DE").sort();
+  const peers = Object.keys(options.addresses).filter((code) => code !== "DE" && code !== ROUTER).sort();
   const got = (f.reply?.results ?? []).map((r) => r.state).sort();
   if (f.reply) f.note = (f.reply.results ?? []).map((r) => `${r.state}:${r.status.replace("RESULT_STATUS_", "")}`).join(" ");
   results.push(report("f", "OK", f, [[`one result per state (${peers.join(",")})`,
     JSON.stringify(got) === JSON.stringify(peers)]]));
+
+  // r0-r4: the Prüm II router (P2-ROUTER-1, -2, -3), when the federation has one.
+  if (options.addresses[ROUTER]) {
+    const RouterService = contracts.prum.router.v1.RouterService;
+    const router = open(RouterService, ROUTER, "DE");
+    const r0 = await unary(router, "GetRouterStats", {});
+    const before = routedCounts(r0.reply);
+    results.push(report("r0", "OK", r0));
+    const route = (overrides = {}) => ({
+      context: context({ requested_state: ROUTER, ...overrides }), category: "CATEGORY_DNA",
+      target_states: CHOSEN, profile: profile(DONOR), deadline_ms: 3000,
+    });
+    const r1 = await unary(router, "Route", route());
+    const routed = (r1.reply?.results ?? []).map((r) => r.state).sort();
+    if (r1.reply) r1.note = r1.reply.results.map((r) => `${r.state}:${r.status.replace("RESULT_STATUS_", "")}`).join(" ");
+    results.push(report("r1", "OK", r1, [[`one result per chosen state (${CHOSEN.join(",")})`,
+      JSON.stringify(routed) === JSON.stringify(CHOSEN)]]));
+    const r2 = await unary(open(RouterService, ROUTER, "NL"), "Route", route());
+    results.push(report("r2", "UNAUTHENTICATED", r2));
+    const r3 = await unary(router, "Route", route({ requested_state: "LU" }));
+    r3.note = `BadRequest: ${(r3.badRequestFields ?? []).join(", ")}`;
+    results.push(report("r3", "INVALID_ARGUMENT", r3, [["a google.rpc.BadRequest detail naming context.requested_state",
+      (r3.badRequestFields ?? []).includes("context.requested_state")]]));
+    const r4 = await unary(router, "GetRouterStats", {});
+    const after = routedCounts(r4.reply);
+    r4.note = Object.entries(after).sort().map(([state, count]) => `${state}:${count}`).join(" ");
+    results.push(report("r4", "OK", r4, CHOSEN.map((state) => [
+      `${state}'s DNA queries_routed one more than at r0 (${before[state] ?? 0} -> ${after[state]})`,
+      (after[state] ?? 0) - (before[state] ?? 0) === 1])));
+  }
 
   for (const client of clients) client.close();
   process.exit(results.every(Boolean) ? 0 : 1);

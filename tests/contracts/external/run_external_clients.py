@@ -1,7 +1,9 @@
 """Check the federation's contracts with clients the project did not write (issue 16).
 
-Starts a federation as processes (`prum up --workdir <tmp> --no-load`), then runs the same cases with three
-clients and prints one table of case / client / code / details length:
+Starts a federation as processes (`prum up --workdir <tmp> --no-load`: the default federation in the router
+topology, so the Prüm II router runs as its own process too, in the year between P2-TIME-1's dates, so the
+bilateral links still take the data-service cases a-e while f and r0-r4 go through the router), then runs the same
+cases with three clients and prints one table of case / client / code / details length:
 
 - node: `client.mjs` (@grpc/grpc-js + @grpc/proto-loader, the committed .protos), one channel per
   (state, certificate), so case a's valid search runs on the channel that carried the 100 KB request;
@@ -16,7 +18,13 @@ Cases (DE asks, NL answers; mTLS with the certificates of <workdir>/pki):
   c   ContactPointService/Search at DE with FR's certificate: PERMISSION_DENIED
   d   a profile of kind 99: INVALID_ARGUMENT naming 99
   e   request_id "fr-1": INVALID_ARGUMENT naming context.request_id
-  f   a valid DNA search at DE's contact point as DE: OK, one result per other state
+  f   a valid DNA search at DE's contact point as DE: OK, one result per other state (through the router)
+  r0  RouterService/GetRouterStats at the router (EU) as DE: OK (the counts before r1)
+  r1  RouterService/Route as DE to the chosen states NL and FR: OK, one result per chosen state
+  r2  the same call with NL's certificate: UNAUTHENTICATED (the search claims DE)
+  r3  a requested_state that is neither the one state searched nor EU: INVALID_ARGUMENT with a google.rpc.BadRequest
+      detail naming context.requested_state
+  r4  GetRouterStats again: OK, NL's and FR's DNA queries_routed one more than at r0 (r1 counted, r2 and r3 not)
 
     python tests/contracts/external/run_external_clients.py [--json] [--keep] [--workdir DIR]
 
@@ -29,6 +37,7 @@ included.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -40,6 +49,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +85,21 @@ EXPECTED = {
     "d": "INVALID_ARGUMENT",
     "e": "INVALID_ARGUMENT",
     "f": "OK",
+    "r0": "OK",
+    "r1": "OK",
+    "r2": "UNAUTHENTICATED",
+    "r3": "INVALID_ARGUMENT",
+    "r4": "OK",
 }
 DNA_SEARCH = "prum.dna.v1.DnaIndexService/Search"
 CP_SEARCH = "prum.contact_point.v1.ContactPointService/Search"
+ROUTE = "prum.router.v1.RouterService/Route"
+ROUTER_STATS = "prum.router.v1.RouterService/GetRouterStats"
+#: The Prüm II router's code (`prum.services.common.identity.ROUTER`): its address in run.json, its certificate.
+ROUTER = "EU"
+#: The states r1 searches through the router (DE chooses them, P2-ROUTER-2).
+CHOSEN = ["FR", "NL"]
+BAD_REQUEST = "google.rpc.BadRequest"
 
 
 @dataclass
@@ -131,6 +153,27 @@ def officer_search() -> dict[str, Any]:
     }
 
 
+def route(**context_overrides: str) -> dict[str, Any]:
+    """DE's search of the chosen states through the router; several states, so the context names the router."""
+    return {
+        "context": context(**{"requested_state": ROUTER, **context_overrides}),
+        "category": "CATEGORY_DNA",
+        "target_states": list(CHOSEN),
+        "profile": profile(DONOR),
+        "deadline_ms": 3000,
+    }
+
+
+def routed_counts(reply: dict[str, Any] | None) -> dict[str, int]:
+    """DNA queries routed per state, from a GetRouterStats reply as any client decodes it (int64 as a string or a
+    number, the field by its proto or its JSON name)."""
+    counts = {}
+    for stats in (reply or {}).get("stats", []):
+        if stats.get("category") == "CATEGORY_DNA":
+            counts[stats["state"]] = int(stats.get("queries_routed", stats.get("queriesRouted", 0)))
+    return counts
+
+
 @dataclass
 class Case:
     name: str
@@ -138,6 +181,8 @@ class Case:
     as_state: str  # whose certificate
     method: str
     request: Callable[[], dict[str, Any]]
+    #: (details, elapsed seconds, the reply; for a refusal {"bad_request_fields": [...]}, what its
+    #: google.rpc.BadRequest detail names, as the client decoded it) -> the checks and whether each holds.
     checks: Callable[[str, float, dict[str, Any] | None], list[tuple[str, bool]]] = lambda d, s, r: []
 
 
@@ -195,6 +240,35 @@ def cases(peers: list[str]) -> list[Case]:
             lambda d, s, r: [("details name context.request_id", "context.request_id" in d)],
         ),
         Case("f", "DE", "DE", CP_SEARCH, officer_search, _peers_check(peers)),
+        *router_cases(),
+    ]
+
+
+def router_cases() -> list[Case]:
+    """r0-r4: the Prüm II router's contract (P2-ROUTER-1, -2, -3) as this client calls it."""
+    before: dict[str, int] = {}
+
+    def remember(details: str, elapsed_s: float, reply: dict[str, Any] | None) -> list[tuple[str, bool]]:
+        before.clear()
+        before.update(routed_counts(reply))
+        return []
+
+    def counted(details: str, elapsed_s: float, reply: dict[str, Any] | None) -> list[tuple[str, bool]]:
+        after = routed_counts(reply)
+        return [(f"{state}'s DNA queries_routed one more than at r0 ({before.get(state, 0)} -> {after.get(state)})",
+                 after.get(state, 0) - before.get(state, 0) == 1) for state in CHOSEN]
+
+    def bad_request(details: str, elapsed_s: float, reply: dict[str, Any] | None) -> list[tuple[str, bool]]:
+        fields = (reply or {}).get("bad_request_fields", [])
+        return [(f"a {BAD_REQUEST} detail naming context.requested_state (got {fields})",
+                 "context.requested_state" in fields)]
+
+    return [
+        Case("r0", ROUTER, "DE", ROUTER_STATS, dict, remember),
+        Case("r1", ROUTER, "DE", ROUTE, route, _peers_check(CHOSEN)),
+        Case("r2", ROUTER, "NL", ROUTE, route),
+        Case("r3", ROUTER, "DE", ROUTE, lambda: route(requested_state="LU"), bad_request),
+        Case("r4", ROUTER, "DE", ROUTER_STATS, dict, counted),
     ]
 
 
@@ -237,6 +311,10 @@ def reply_note(case: Case, reply: dict[str, Any] | None) -> str:
         )
     if case.method == DNA_SEARCH:
         return f"hit={reply.get('hit', False)} hit_count={reply.get('hitCount', reply.get('hit_count', 0))}"
+    if case.method == ROUTER_STATS:
+        return " ".join(f"{state}:{count}" for state, count in sorted(routed_counts(reply).items()))
+    if reply.get("bad_request_fields"):
+        return f"BadRequest: {', '.join(reply['bad_request_fields'])}"
     return ""
 
 
@@ -298,6 +376,25 @@ def buf_path() -> str | None:
     return str(beside) if beside.exists() else shutil.which("buf")
 
 
+def buf_bad_request_fields(details: list[dict[str, Any]]) -> list[str]:
+    """The fields a google.rpc.BadRequest detail names, from `buf curl`'s error JSON: each detail has its type and
+    its bytes in base64 (`value`), and `debug`, the message decoded by the descriptors the server reflects."""
+    from google.protobuf import json_format
+    from google.rpc import error_details_pb2
+
+    fields = []
+    for detail in details:
+        if detail.get("type") != BAD_REQUEST:
+            continue
+        if "debug" in detail:
+            message = json_format.ParseDict(detail["debug"], error_details_pb2.BadRequest())
+        else:
+            value = detail["value"].replace("-", "+").replace("_", "/")  # buf prints it unpadded
+            message = error_details_pb2.BadRequest.FromString(base64.b64decode(value + "=" * (-len(value) % 4)))
+        fields += [violation.field for violation in message.field_violations]
+    return fields
+
+
 def run_buf(workdir: Path, addresses: dict[str, str], peers: list[str]) -> list[Row]:
     buf = buf_path()
     if buf is None:
@@ -351,6 +448,7 @@ def run_buf(workdir: Path, addresses: dict[str, str], peers: list[str]) -> list[
             try:
                 error = json.loads(done.stderr)
                 code, details = error["code"].upper(), error.get("message", "")
+                reply = {"bad_request_fields": buf_bad_request_fields(error.get("details", []))}
             except (ValueError, KeyError):
                 code, details = f"EXIT {done.returncode}", " ".join(done.stderr.split())[:300]
         note = reply_note(case, reply)
@@ -363,8 +461,11 @@ def run_buf(workdir: Path, addresses: dict[str, str], peers: list[str]) -> list[
 def run_python(workdir: Path, addresses: dict[str, str], peers: list[str]) -> list[Row]:
     import grpc
     from google.protobuf import json_format
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
     from prum.contact_point.v1 import contact_point_pb2, contact_point_pb2_grpc
     from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+    from prum.router.v1 import router_pb2, router_pb2_grpc
 
     pki = workdir / "pki"
     channels: dict[tuple[str, str], grpc.Channel] = {}
@@ -382,7 +483,20 @@ def run_python(workdir: Path, addresses: dict[str, str], peers: list[str]) -> li
     kinds = {
         DNA_SEARCH: (dna_pb2.SearchRequest, dna_pb2_grpc.DnaIndexServiceStub),
         CP_SEARCH: (contact_point_pb2.SearchRequest, contact_point_pb2_grpc.ContactPointServiceStub),
+        ROUTE: (router_pb2.RouteRequest, router_pb2_grpc.RouterServiceStub),
+        ROUTER_STATS: (router_pb2.GetRouterStatsRequest, router_pb2_grpc.RouterServiceStub),
     }
+
+    def bad_request_fields(error: grpc.RpcError) -> list[str]:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+        fields = []
+        for detail in status.details if status is not None else []:
+            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                message = error_details_pb2.BadRequest()
+                detail.Unpack(message)
+                fields += [violation.field for violation in message.field_violations]
+        return fields
+
     rows = []
     try:
         for case in cases(peers):
@@ -390,13 +504,13 @@ def run_python(workdir: Path, addresses: dict[str, str], peers: list[str]) -> li
             request = json_format.ParseDict(case.request(), message_type())
             started = time.perf_counter()
             try:
-                reply = json_format.MessageToDict(
-                    stub(channel(case.state, case.as_state)).Search(request, timeout=CALL_TIMEOUT_S),
-                    preserving_proto_field_name=True,
-                )
+                call = getattr(stub(channel(case.state, case.as_state)), case.method.rsplit("/", 1)[1])
+                reply = json_format.MessageToDict(call(request, timeout=CALL_TIMEOUT_S),
+                                                  preserving_proto_field_name=True)
                 code, details = "OK", ""
             except grpc.RpcError as error:
-                code, details, reply = error.code().name, error.details() or "", None
+                code, details = error.code().name, error.details() or ""
+                reply = {"bad_request_fields": bad_request_fields(error)}
             elapsed = time.perf_counter() - started
             rows.append(judge(case, "python", code, details, elapsed, reply, reply_note(case, reply)))
     finally:
@@ -415,9 +529,29 @@ def prum_command() -> list[str]:
     return [sys.executable, "-c", "from prum.federation.cli.app import app; app()"]
 
 
+def router_federation(workdir: Path) -> Path:
+    """The default federation in the router topology (Prüm II), written beside the run. The router may be used from
+    yesterday and is mandatory a year later (P2-TIME-1, `[router] available_from`): between states whose router
+    connections are ready (all of them here) searches go through it, f's among them, while the data services still
+    take a state's direct search (a-e) on the bilateral link, as in the mesh."""
+    text = (ROOT / "federation" / "runtime" / "default_federation.toml").read_text("utf-8")
+    lines = [('topology = "router"' if line.startswith("topology =") else line) for line in text.splitlines()]
+    if 'topology = "router"' not in lines or "[router]" in lines:
+        raise RuntimeError("the default federation file has no `topology =` line to set to router, or a [router] "
+                           "table already")
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    lines += ["", "[router]", f"available_from = {yesterday.isoformat()}"]
+    path = workdir / "federation-router.toml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
 def federation_up(workdir: Path) -> dict[str, str]:
+    """Start the federation; every address by its code, the router's under ROUTER."""
     done = subprocess.run(
-        [*prum_command(), "up", "--workdir", str(workdir), "--no-load", "--json"],
+        [*prum_command(), "up", "-f", str(router_federation(workdir)), "--workdir", str(workdir), "--no-load",
+         "--json"],
         check=False,
         capture_output=True,
         text=True,
@@ -426,7 +560,7 @@ def federation_up(workdir: Path) -> dict[str, str]:
     if done.returncode != 0:
         raise RuntimeError(f"prum up failed ({done.returncode}):\n{done.stderr[-3000:]}{done.stdout[-2000:]}")
     run = json.loads((workdir / "run.json").read_text("utf-8"))
-    return {code: entry["address"] for code, entry in run["states"].items()}
+    return {code: entry["address"] for code, entry in [*run["states"].items(), (ROUTER, run["router"])]}
 
 
 def federation_down(workdir: Path) -> None:
@@ -500,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, subprocess.TimeoutExpired) as error:
             print(f"the federation did not start: {error}", file=sys.stderr)
             return 2
-        peers = sorted(code for code in addresses if code != "DE")
+        peers = sorted(code for code in addresses if code not in ("DE", ROUTER))
         print(
             f"federation up in {time.perf_counter() - started:.1f} s in {workdir}: "
             + ", ".join(f"{c} {a}" for c, a in addresses.items()),
