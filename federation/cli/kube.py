@@ -44,7 +44,10 @@ def render_command(
     if (out / "pki" / "ca.pem").exists():
         raise typer.BadParameter(f"{out} already holds a federation PKI; render into an empty folder, so no "
                                  f"running federation's certificates are replaced", param_hint="--out")
-    summary = render(federation, out, image=image, storage=storage)
+    try:
+        summary = render(federation, out, image=image, storage=storage)
+    except ValueError as refused:
+        raise typer.BadParameter(str(refused), param_hint="FEDERATION_FILE") from refused
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 from prum.federation.runtime.pki import FederationPki, namespace_of
-from prum.federation.runtime.topology import Federation
+from prum.federation.runtime.topology import NO_EUROPOL_HERE, Federation
 from prum.services.common.identity import ROUTER
 
 PORT = 50051
@@ -335,7 +335,10 @@ def collector_manifests() -> list[dict[str, Any]]:
 
 
 def render(federation: Federation, out: Path, image: str = "prum:latest", storage: str = "1Gi") -> dict[str, Any]:
-    """Write pki/, run.json and federation.yaml into `out`; returns a summary (states, files, objects)."""
+    """Write pki/, run.json and federation.yaml into `out`; returns a summary (states, files, objects). A federation
+    with Europol is refused (ValueError): its manifests do not exist yet."""
+    if federation.europol.enabled:
+        raise ValueError(NO_EUROPOL_HERE.format(command="prum kube render"))
     routed = federation.topology == "router"
     out.mkdir(parents=True, exist_ok=True)
     pki = FederationPki.create(federation.codes)

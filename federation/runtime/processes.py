@@ -44,7 +44,7 @@ from typing import Any, Protocol, cast
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prum.federation.runtime.pki import FederationPki
-from prum.federation.runtime.topology import Federation
+from prum.federation.runtime.topology import NO_EUROPOL_HERE, Federation
 from prum.services.common.identity import ROUTER
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
@@ -225,6 +225,8 @@ def up(federation: Federation, workdir: Path, timeout_s: float = START_TIMEOUT_S
     """Start every state as a process; returns the run (states with the address each bound, and pid). On a
     failure every process started is stopped and the error names the state and ends with its node.out."""
     progress = progress or (lambda step, done, total: None)
+    if federation.europol.enabled:  # before anything starts: a federation without its Europol would answer wrongly
+        raise RuntimeError(NO_EUROPOL_HERE.format(command="prum up"))
     routed = federation.topology == "router"
     workdir.mkdir(parents=True, exist_ok=True)
     if (workdir / "run.json").exists():

@@ -216,6 +216,11 @@ class Federation:
         return replace(self, states=tuple(states))
 
 
+#: Europol (P2-EUROPOL-1..3) runs in-process only for now (`InProcessFederation`, `prum demo --topology router`).
+NO_EUROPOL_HERE = ("[europol] enabled = true: Europol runs in-process only for now (prum demo --topology router); "
+                   "{command} does not start it yet, so searches naming it could not be answered; set enabled = false")
+
+
 def default_officers(code: str) -> tuple[Officer, ...]:
     """Two authorised NCP officers and one who is not (SEC-2), for a state without a list of its own."""
     return (

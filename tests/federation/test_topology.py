@@ -127,3 +127,17 @@ def test_core_data_settings_are_read_with_the_rules_defaults_and_wrong_ones_refu
             ({}, {"core_data": {"automatic": "yes"}}, "core_data.automatic: 'yes'; allowed: true or false")):
         with pytest.raises(FederationFileError, match=re.escape(message)):
             parse_federation({"router": router, "state": [{"code": "DE", **state}, {"code": "NL"}]})
+
+
+def test_prum_up_and_kube_render_refuse_a_federation_with_europol(tmp_path: Path) -> None:
+    """Europol runs in-process only for now: the process and Kubernetes runtimes say so before starting anything."""
+    from prum.federation.runtime import kube, processes
+
+    federation = parse_federation({"federation": {"topology": "router"}, "europol": {"enabled": True},
+                                   "state": [{"code": "DE"}, {"code": "NL"}]})
+    with pytest.raises(RuntimeError, match="Europol runs in-process only"):
+        processes.up(federation, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="prum kube render does not start it"):
+        kube.render(federation, tmp_path / "k8s")
+    assert not (tmp_path / "k8s").exists()
