@@ -133,7 +133,10 @@ def load_persons(channel: grpc.Channel, persons: list[Person]) -> cp_pb2.Registe
 
 
 def load_core_details(channel: grpc.Channel, details: list[CoreDetails]) -> core_data_pb2.RegisterCoreDetailsResponse:
-    """Load what the core data set adds to the person records (P2-CORE-3; own state's certificate)."""
+    """Load what the core data set adds to the person records (P2-CORE-3; own state's certificate). A state without
+    person records (no synthetic DNA file) has nothing to register, and the contract refuses an empty list."""
+    if not details:
+        return core_data_pb2.RegisterCoreDetailsResponse()
     return core_data_pb2_grpc.CoreDataServiceStub(channel).RegisterCoreDetails(core_data_pb2.RegisterCoreDetailsRequest(
         details=[core_data_pb2.CoreDetails(reference=d.reference, aliases=list(d.aliases), place_of_birth=d.place_of_birth,
                                            gender=d.gender, collected_on=d.collected_on, collected_at=d.collected_at,
