@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -27,9 +27,10 @@ import grpc
 from opentelemetry.sdk.trace import TracerProvider
 from prum.afis.v1 import afis_pb2_grpc
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
-from prum.contact_point.v1 import core_data_pb2_grpc
+from prum.contact_point.v1 import core_data_pb2_grpc, face_confirmation_pb2_grpc
 from prum.dna.v1 import dna_pb2_grpc
 from prum.echo.v1 import echo_pb2_grpc
+from prum.face.v1 import face_pb2_grpc
 from prum.federation.runtime.europol import FOLDER as EUROPOL_FOLDER
 from prum.federation.runtime.europol import EuropolNode, build_europol
 from prum.federation.runtime.pki import FederationPki
@@ -49,6 +50,8 @@ from prum.services.common.server import ServiceBinding, create_server, drain, op
 from prum.services.common.tls import TlsMaterial
 from prum.services.contact_point.core_data_servicer import CoreDataServicer
 from prum.services.contact_point.core_data_transport import RouterCoreData
+from prum.services.contact_point.face_confirmation_servicer import FaceConfirmationServicer
+from prum.services.contact_point.face_confirmation_transport import GrpcFaceConfirmations
 from prum.services.contact_point.persons import PersonRegister
 from prum.services.contact_point.servicer import ContactPointServicer
 from prum.services.contact_point.transport import GrpcPeers, RouterTransport
@@ -57,11 +60,14 @@ from prum.services.dna.file import DnaFile
 from prum.services.dna.servicer import DnaIndexServicer
 from prum.services.echo.servicer import EchoServicer
 from prum.services.exchange.core_data import CoreDataCases, CoreDataExchange, CoreDataSettings
+from prum.services.exchange.face_confirmation import FaceConfirmations
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.follow_up import FollowUps
 from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
 from prum.services.exchange.plugin import FollowUp
 from prum.services.exchange.requesting import ContactPoint
+from prum.services.face.gallery import FaceGallery
+from prum.services.face.servicer import FaceServicer
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
 from prum.services.router.audit import RouterAudit, audit_router_log
@@ -106,6 +112,9 @@ class StateNode:
     authority: SupervisoryAuthority | None = None
     # Core data after a confirmed match (Prüm II Art 47): both halves and the state's cases.
     core_data: CoreDataExchange | None = None
+    # The facial-image file (Prüm II Arts 19-20) and the officers' confirmations of its candidates (P2-FACE-3).
+    faces: FaceGallery = field(default_factory=FaceGallery)
+    face_confirmations: FaceConfirmations | None = None
 
     @property
     def address(self) -> str:
@@ -156,11 +165,16 @@ class RouterNode:
         self.log.close()
 
 
-def marking(dna: DnaFile, gallery: Gallery, category: Category, reference: str) -> tuple[bool, str]:
+def marking(dna: DnaFile, gallery: Gallery, category: Category, reference: str,
+            faces: FaceGallery | None = None) -> tuple[bool, str]:
     """The ACC-1 marking of a reference a follow-up asks about: a DNA profile's own (a blocked profile is
-    unknown, ACC-2); a fingerprint template carries none, and one taken out of the file is unknown."""
+    unknown, ACC-2); a fingerprint template or a face template carries none, and one taken out of the file is
+    unknown."""
     if category is Category.FINGERPRINT:
         gallery.template(reference)
+        return False, ""
+    if category is Category.FACE and faces is not None:
+        faces.template(reference)
         return False, ""
     stored = dna.get(reference)
     return stored.contested, stored.marking_note
@@ -238,6 +252,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     dna = DnaFile(folder / "dna.db", clock=clock, mark_matched_traces=marks)  # P2-DNA-5
     vehicles = VehicleRegister(folder / "vehicles.db", clock=clock, country=spec.code)
     gallery = Gallery()
+    faces = FaceGallery()
     person_searches, trace_searches, max_candidates = spec.afis_limits
     ledger = CapacityLedger(default=CapacityLimits(person_searches, trace_searches, max_candidates), clock=clock)
     channels = PeerChannels(directory, tls, tracer_provider)
@@ -263,7 +278,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
                                      clock, folder / "supervisor.db")
     follow_ups = FollowUps(spec.code, readiness, log, persons,
-                           lambda category, reference: marking(dna, gallery, category, reference), clock,
+                           lambda category, reference: marking(dna, gallery, category, reference, faces), clock,
                            frozenset(c for c, r in CATEGORIES.items() if r.plugin.follow_up is FollowUp.PERSONAL_DATA))
     # Core data after a confirmed match travel through the router (P2-CORE-1, P2-ROUTER-1); in the mesh a request is
     # refused (no router to carry it), while the cases and the list work alike.
@@ -273,6 +288,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         CoreDataSettings(federation.router.core_data_deadline_hours, federation.router.core_data_fields), clock,
         federation.deadline_ms / 1000, phases=federation.router.phases)
     authority.overdue_core_data = lambda: core_data.cases.list(overdue_only=True)
+    face_confirmations = FaceConfirmations(spec.code, log, clock)
     services = [
         ServiceBinding("prum.dna.v1.DnaIndexService",
                        DnaIndexServicer(spec.code, dna, exchange, spec.comparison_partners),
@@ -300,6 +316,11 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        cp_pb2_grpc.add_ContactPointServiceServicer_to_server),
         ServiceBinding("prum.contact_point.v1.CoreDataService", CoreDataServicer(contact_point, core_data, persons),
                        core_data_pb2_grpc.add_CoreDataServiceServicer_to_server),
+        ServiceBinding("prum.face.v1.FaceService", FaceServicer(spec.code, faces, exchange, spec.face_limits),
+                       face_pb2_grpc.add_FaceServiceServicer_to_server),
+        ServiceBinding("prum.contact_point.v1.FaceConfirmationService", FaceConfirmationServicer(
+            contact_point, face_confirmations, GrpcFaceConfirmations(channels), federation.deadline_ms / 1000),
+                       face_confirmation_pb2_grpc.add_FaceConfirmationServiceServicer_to_server),
         ServiceBinding("prum.echo.v1.EchoService", EchoServicer(), echo_pb2_grpc.add_EchoServiceServicer_to_server),
     ]
     server, port = create_server(address, services, state=spec.code, tls=tls, tracer_provider=tracer_provider)
@@ -309,7 +330,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         directory[spec.code] = address
     # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
     return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, channels,
-                     server, port, authority, core_data)
+                     server, port, authority, core_data, faces, face_confirmations)
 
 
 def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directory: MutableMapping[str, str],

@@ -20,8 +20,9 @@ from prum.services.common.purpose import OPTIONAL_PURPOSES, SearchPurpose
 from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.core_data import CORE_DATA_FIELDS, DEFAULT_DEADLINE_HOURS, CoreDataPolicy
 from prum.services.exchange.requesting import Officer
+from prum.services.face.exchange import MAX_CANDIDATES_LIMIT, FaceLimits
 
-CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
+CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE", "FACE")
 #: "mesh": the 2008 bilateral links; "router": Prüm II (Regulation (EU) 2024/982), DNA and fingerprint searches
 #: through the central router, vehicle searches still bilateral (P2-VRD-1).
 TOPOLOGIES = ("mesh", "router")
@@ -80,6 +81,9 @@ class StateSpec:
     # Its national law on core data (the `core_data` table): a judicial authorisation needed (P2-CORE-2), and
     # whether it supplies at once when every condition holds or waits for an operator's decision.
     core_data: CoreDataPolicy = field(default_factory=CoreDataPolicy)
+    # Facial-image searches of its file (the `face` table): the candidate cap (P2-FACE-2, U: default 10), the least
+    # cosine score of a candidate and the least probe quality it searches with.
+    face_limits: FaceLimits = field(default_factory=FaceLimits)
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -188,6 +192,8 @@ class Federation:
                 "search_purposes": sorted(spec.search_purposes),
                 "core_data": {"judicial_authorisation": spec.core_data.judicial_authorisation,
                               "automatic": spec.core_data.automatic},
+                "face": {"max_candidates": spec.face_limits.max_candidates, "threshold": spec.face_limits.threshold,
+                         "min_quality": spec.face_limits.min_quality},
                 **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {})}
             if spec.address:
                 table["address"] = spec.address
@@ -256,7 +262,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
     _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis", "router_ready",
-                           "search_purposes"}, f"{source} [defaults]")
+                           "search_purposes", "face"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
         raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
@@ -266,7 +272,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
                             "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces",
-                            "search_purposes", "core_data"}, where)
+                            "search_purposes", "core_data", "face"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -320,7 +326,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             address=table.get("address"), retention_days=retention, router_ready=router_ready,
             search_purposes=frozenset(purposes),
             mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces"),
-            core_data=_core_data(table.get("core_data", {}), f"{where}.core_data")))
+            core_data=_core_data(table.get("core_data", {}), f"{where}.core_data"),
+            face_limits=_face({**defaults.get("face", {}), **table.get("face", {})}, f"{where}.face")))
     codes = {s.code for s in states}
     for spec in states:
         strangers = sorted(spec.comparison_partners - codes)
@@ -363,6 +370,22 @@ def _europol(table: dict[str, Any], where: str) -> EuropolSpec:
     return EuropolSpec(enabled=table.get("enabled", False), dna_profiles=table.get("dna_profiles", spec.dna_profiles),
                        fingerprints=table.get("fingerprints", spec.fingerprints),
                        router_ready=table.get("router_ready", True), address=address)
+
+
+def _face(table: dict[str, Any], where: str) -> FaceLimits:
+    """The `face` table: P2-FACE-2's candidate cap (U: default 10), the score threshold, the least probe quality."""
+    _check_keys(table, {"max_candidates", "threshold", "min_quality"}, where)
+    limits = FaceLimits()
+    cap, threshold = table.get("max_candidates", limits.max_candidates), table.get("threshold", limits.threshold)
+    quality = table.get("min_quality", limits.min_quality)
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_CANDIDATES_LIMIT:
+        raise FederationFileError(f"{where}.max_candidates: {cap!r}; allowed: 1 to {MAX_CANDIDATES_LIMIT} (the "
+                                  f"candidates a facial-image search returns at most, P2-FACE-2)")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not -1 <= threshold <= 1:
+        raise FederationFileError(f"{where}.threshold: {threshold!r}; allowed: -1 to 1 (a cosine score)")
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
+        raise FederationFileError(f"{where}.min_quality: {quality!r}; allowed: 0 to 100")
+    return FaceLimits(cap, float(threshold), quality)
 
 
 def _optional_bool(value: Any, where: str) -> bool | None:

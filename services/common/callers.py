@@ -49,6 +49,10 @@ CALLERS: dict[str, Caller] = {
         "Search": _PEER,            # Art 9
         "Ingest": _OWN, "Delete": _OWN, "GetFileStats": _OWN,
     }),
+    **_service("prum.face.v1.FaceService", {
+        "Search": _PEER,            # Prüm II Art 20: a peer's NCP (or the router in its name) searches faces
+        "Ingest": _OWN, "Delete": _OWN, "GetFileStats": _OWN,
+    }),
     **_service("prum.vehicle.v1.VehicleRegisterService", {
         "Lookup": _PEER,            # Art 12
         "Ingest": _OWN, "GetRegisterStats": _OWN,
@@ -86,6 +90,10 @@ CALLERS: dict[str, Caller] = {
         "RequestCoreData": _OWN, "DecideCoreData": _OWN, "ListCoreDataCases": _OWN, "RegisterCoreDetails": _OWN,
         "OpenCoreDataCase": _PEER,  # a requesting state's request, carried by the router (P2-ROUTER-1)
         "DeliverCoreData": _PEER,   # a requested state's decision, carried by the router
+    }),
+    **_service("prum.contact_point.v1.FaceConfirmationService", {  # P2-FACE-3
+        "ConfirmFaceCandidate": _OWN,     # the state's own officer confirms or rejects a face candidate
+        "ReceiveFaceConfirmation": _PEER,  # a requesting state's decision on a candidate this state supplied
     }),
     **_service("prum.router.v1.CoreDataRelayService", {
         "RelayCoreDataRequest": _PEER, "RelayCoreDataDecision": _PEER,  # Art 47(1): in the sender's own name

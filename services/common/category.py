@@ -19,12 +19,14 @@ class Category(StrEnum):
     PERSON_INFORMATION = "PERSON_INFORMATION"  # Art 13-16 supplies: logged, not a searched file
     #: A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1).
     ROUTER_CONNECTION = "ROUTER_CONNECTION"
+    #: Facial images (Prüm II Arts 19-20): candidates an officer confirms (P2-FACE-1..4).
+    FACE = "FACE"
 
 
 #: The categories of searched files, each with a readiness gate (GATE-1).
-GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE)
+GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE, Category.FACE)
 #: What the readiness book gates: each searched category (GATE-1) and the router connection (P2-GATE-1).
 READINESS_KEYS = (*GATED_CATEGORIES, Category.ROUTER_CONNECTION)
-#: The categories the Prüm II router carries (P2-ROUTER-1; facial images come with part 2). Vehicle searches stay on
-#: their own path (P2-VRD-1).
-ROUTED_CATEGORIES = (Category.DNA, Category.FINGERPRINT)
+#: The categories the Prüm II router carries (P2-ROUTER-1: DNA, fingerprints, facial images). Vehicle searches stay
+#: on their own path (P2-VRD-1).
+ROUTED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.FACE)

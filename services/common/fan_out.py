@@ -34,6 +34,9 @@ class ResultStatus(StrEnum):
     #: Neither an answer nor a failed link: a transport raised, or a reply could not be read or verified. A bug,
     #: here or at the peer; the code is INTERNAL and the detail names it.
     FAILED = "FAILED"
+    #: Facial images: candidates came back, none a match until an officer of the requesting state confirms one
+    #: (P2-FACE-3). Only the requesting contact point gives it; a requested state or the router answers HIT.
+    CANDIDATES = "CANDIDATES"
 
 
 def fan_out(pool: ThreadPoolExecutor, states: Iterable[K], ask: Callable[[K, float], R], deadline_ms: int,

@@ -62,8 +62,9 @@ DEFAULT_DEADLINE_HOURS = 48
 CORE_DATA_FIELDS = ("first_names", "surnames", "aliases", "date_of_birth", "place_of_birth", "nationality", "gender",
                     "collected_on", "collected_at", "offence", "case_number")
 
-#: The categories whose confirmed matches give core data (facial images come with P2-FACE-3).
-CORE_DATA_CATEGORIES = frozenset({Category.DNA, Category.FINGERPRINT})
+#: The categories whose confirmed matches give core data (Art 47(1)(a): Arts 6, 11 and 20). A face candidate is a
+#: match on each side's log only once an officer confirmed it (P2-FACE-3, `face_confirmation`).
+CORE_DATA_CATEGORIES = frozenset({Category.DNA, Category.FINGERPRINT, Category.FACE})
 
 MAX_FACTS = 4000
 MAX_REASON = 1000
@@ -162,8 +163,8 @@ class CoreDataRequest:
     def validate(self, now: datetime) -> None:
         """(b) and (c) of P2-CORE-1, and the request's own form."""
         if self.category not in CORE_DATA_CATEGORIES:
-            raise InvalidInput(f"{self.category.name}; core data follow a confirmed DNA or fingerprint match only "
-                               f"(Art 47(1)(a)); allowed: DNA, FINGERPRINT", field="category")
+            raise InvalidInput(f"{self.category.name}; core data follow a confirmed DNA, fingerprint or facial-image "
+                               f"match only (Art 47(1)(a)); allowed: DNA, FINGERPRINT, FACE", field="category")
         for name in ("reference", "original_request_id"):
             if not getattr(self, name).strip():
                 raise InvalidInput("is empty; a core-data request names the hit it follows (Art 47(1)(a))", field=name)
@@ -174,9 +175,10 @@ class CoreDataRequest:
         if len(self.facts) > MAX_FACTS:
             raise InvalidInput(f"{len(self.facts)} characters; allowed: at most {MAX_FACTS}", field="facts")
         if self.confirmation is None:
-            if self.category is Category.FINGERPRINT:
-                raise InvalidInput("is missing; a fingerprint match is confirmed by qualified staff of the requesting "
-                                   "state before core data are asked for (Art 47(1)(b))", field="confirmation")
+            if self.category in (Category.FINGERPRINT, Category.FACE):
+                raise InvalidInput(f"is missing; a {self.category.name.lower()} match is confirmed by qualified staff "
+                                   f"of the requesting state before core data are asked for (Art 47(1)(b))",
+                                   field="confirmation")
             return
         if not self.confirmation.confirmed_by.strip():
             raise InvalidInput("is empty; name the officer who confirmed the match (Art 47(1)(b))",
@@ -434,7 +436,7 @@ class CoreDataExchange:
                                field="requested_state")
         if not hit_was_supplied(self.log, request.original_request_id, self.state, context.requested_state,
                                 request.category, request.reference, EntryKind.AUTOMATED_RECEIPT):
-            confirmed = " and confirmed" if request.category is Category.FINGERPRINT else ""
+            confirmed = " and confirmed" if request.category in (Category.FINGERPRINT, Category.FACE) else ""
             raise UnknownReference(
                 f"{self.state} received{confirmed} no {request.category.name} hit {quote(request.reference)} from "
                 f"{context.requested_state} in request {quote(request.original_request_id)}; core data follow a "

@@ -6,7 +6,8 @@ ordering officer (LOG-2), skips peers that are not ready for the category (GATE-
 it supplies to each peer before sending it and each reply it receives before answering the officer
 (LOG-1, LOG-4), and asks all peers in parallel under one deadline, so a state that is down or slow
 yields its own status instead of holding up the others. Where the category needs it (fingerprints,
-Art 9(2)), its own check decides which received items are hits.
+Art 9(2)), its own check decides which received items are hits; where an officer confirms them (facial images,
+P2-FACE-3, the plug-in's `confirms`), the result is CANDIDATES and the receipt verifies none.
 
 What a peer answers reaches this module through `PeerTransport` (the gRPC one is
 `prum.services.contact_point.transport.GrpcPeers`): a reply, a refusal, a link that failed. Anything
@@ -263,6 +264,12 @@ class ContactPoint:
                     plugin, received = requests[index].plugin, results[peer, index]
                     if plugin.verifies and received.status is ResultStatus.HIT:
                         results[peer, index] = self._verified(received, plugin, queries[index])
+                    elif getattr(plugin, "confirms", False) and received.status is ResultStatus.HIT:
+                        # P2-FACE-3: candidates only, until an officer confirms one (no hit, nothing follows yet).
+                        results[peer, index] = replace(
+                            received, status=ResultStatus.CANDIDATES,
+                            detail=f"{len(received.items)} candidate(s) pending an officer's confirmation (P2-FACE-3)")
+                        received = results[peer, index]
                     receipts.append(self._receipt(requests[index], contexts[peer], received,
                                                   results[peer, index] if plugin.verifies else None))
             self.log.append_many([entry for entry in receipts if entry is not None])
@@ -353,6 +360,13 @@ class ContactPoint:
 
         With `verified` (a category whose candidates this state verifies, FP-2): every reference received,
         and under "verified" the ones its own check confirmed; only those make the receipt a hit (FOL-1)."""
+        if result.status is ResultStatus.CANDIDATES:
+            # P2-FACE-3: every candidate received, none verified: only an officer's confirmation makes one a hit.
+            return self._entry(request, context, EntryKind.AUTOMATED_RECEIPT, MessageType.REPLY, Outcome.NO_HIT, 0,
+                               {"reply_id": result.header.reply_id if result.header else "",
+                                "references": list(result.references), "pending_confirmation": list(result.references),
+                                "verified": []},
+                               reply_id=result.header.reply_id if result.header else "")
         if result.status in (ResultStatus.HIT, ResultStatus.NO_HIT):
             data: dict[str, Any] = {"reply_id": result.header.reply_id if result.header else "",
                                     "references": list(result.references)}

@@ -3,7 +3,7 @@ travels: in `RouteRequest`, in the call to a state's data service (the RPC its c
 and in `RoutedResult`.
 
 The router's servicer and transport convert through here, and so does a contact point's `RouterTransport`.
-Adding a routed category (facial images, part 2): one `RoutedWire` in `ROUTED`.
+Adding a routed category: one `RoutedWire` in `ROUTED` (DNA, fingerprints, facial images).
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from google.protobuf.message import Message
 from prum.afis.v1 import afis_pb2
 from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2
+from prum.face.v1 import face_pb2
 from prum.router.v1 import router_pb2 as pb
 from prum.services.afis import wire as afis_wire
 from prum.services.common.category import Category
 from prum.services.common.errors import InvalidInput
 from prum.services.common.wire import CATEGORY_TO_PROTO, STATUS_TO_PROTO, category_from_proto, timestamp
 from prum.services.dna import wire as dna_wire
+from prum.services.face import wire as face_wire
 from prum.services.router.log import RoutedEntry, RouterStats
 from prum.services.router.routing import RoutedResult, RoutedSearch
 
@@ -61,6 +63,12 @@ ROUTED: dict[Category, RoutedWire] = {w.category: w for w in (
         lambda request: {"fingerprint": pb.FingerprintQuery(probe=request.probe,
                                                             max_candidates=request.max_candidates)},
         afis_wire.WIRE.items),
+    RoutedWire(
+        Category.FACE, "face", "face_reply", face_wire.WIRE.method, face_pb2.SearchResponse,
+        lambda context, route: face_pb2.SearchRequest(context=context, probe=route.face.probe,
+                                                      offence=route.face.offence),
+        lambda request: {"face": face_pb2.FaceQuery(probe=request.probe, offence=request.offence)},
+        face_wire.WIRE.items),
 )}
 
 

@@ -12,6 +12,7 @@ from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from prum.afis.v1 import afis_pb2 as _afis_pb2
 from prum.common.v1 import common_pb2 as _common_pb2
 from prum.dna.v1 import dna_pb2 as _dna_pb2
+from prum.face.v1 import face_pb2 as _face_pb2
 from prum.vehicle.v1 import vehicle_pb2 as _vehicle_pb2
 import builtins as _builtins
 import sys
@@ -45,6 +46,10 @@ class _ResultStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResultSt
     """The requesting state's own handling of this state's answer failed (a bug: `code` INTERNAL, `detail` says
     what); nothing came back that it could log. A requested state's own INTERNAL is REFUSED with its code.
     """
+    RESULT_STATUS_CANDIDATES: _ResultStatus.ValueType  # 8
+    """Facial images: candidates came back, none a match until an officer of the requesting state confirms one
+    (P2-FACE-3, ConfirmFaceCandidate); `face_candidates` lists them.
+    """
 
 class ResultStatus(_ResultStatus, metaclass=_ResultStatusEnumTypeWrapper):
     """The outcome of a search in one requested state."""
@@ -63,6 +68,10 @@ RESULT_STATUS_REFUSED: ResultStatus.ValueType  # 6
 RESULT_STATUS_FAILED: ResultStatus.ValueType  # 7
 """The requesting state's own handling of this state's answer failed (a bug: `code` INTERNAL, `detail` says
 what); nothing came back that it could log. A requested state's own INTERNAL is REFUSED with its code.
+"""
+RESULT_STATUS_CANDIDATES: ResultStatus.ValueType  # 8
+"""Facial images: candidates came back, none a match until an officer of the requesting state confirms one
+(P2-FACE-3, ConfirmFaceCandidate); `face_candidates` lists them.
 """
 Global___ResultStatus: _TypeAlias = ResultStatus  # noqa: Y015
 
@@ -176,6 +185,7 @@ class SearchRequest(_message.Message):
     PROFILE_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
     VEHICLE_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
@@ -187,7 +197,7 @@ class SearchRequest(_message.Message):
     case_reference: _builtins.str
     """National case or file reference. Optional; text of at most 128 characters."""
     category: _common_pb2.Category.ValueType
-    """DNA, FINGERPRINT or VEHICLE. Required."""
+    """DNA, FINGERPRINT, VEHICLE or FACE. Required."""
     deadline_ms: _builtins.int
     """One deadline for the whole fan-out, in milliseconds. Optional; 0 to 600000, 0 meaning the contact
     point's default (the federation's deadline_ms).
@@ -206,6 +216,10 @@ class SearchRequest(_message.Message):
     def template(self) -> _afis_pb2.Template: ...
     @_builtins.property
     def vehicle(self) -> Global___VehicleKey: ...
+    @_builtins.property
+    def face(self) -> _face_pb2.FaceQuery:
+        """A face probe and the offence searched for (P2-FACE-4)."""
+
     def __init__(
         self,
         *,
@@ -218,14 +232,15 @@ class SearchRequest(_message.Message):
         profile: _dna_pb2.Profile | None = ...,
         template: _afis_pb2.Template | None = ...,
         vehicle: Global___VehicleKey | None = ...,
+        face: _face_pb2.FaceQuery | None = ...,
         deadline_ms: _builtins.int = ...,
         purpose: _common_pb2.SearchPurpose.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["face", b"face", "profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "face", b"face", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle"]  # noqa: Y015
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle", "face"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
 
@@ -246,6 +261,7 @@ class StateResult(_message.Message):
     CANDIDATES_FIELD_NUMBER: _builtins.int
     VEHICLES_FIELD_NUMBER: _builtins.int
     ELAPSED_MS_FIELD_NUMBER: _builtins.int
+    FACE_CANDIDATES_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     status: Global___ResultStatus.ValueType
     detail: _builtins.str
@@ -261,6 +277,10 @@ class StateResult(_message.Message):
     def candidates(self) -> _containers.RepeatedCompositeFieldContainer[_afis_pb2.Candidate]: ...
     @_builtins.property
     def vehicles(self) -> _containers.RepeatedCompositeFieldContainer[_vehicle_pb2.VehicleRecord]: ...
+    @_builtins.property
+    def face_candidates(self) -> _containers.RepeatedCompositeFieldContainer[_face_pb2.Candidate]:
+        """Facial-image candidates, pending an officer's confirmation (P2-FACE-3)."""
+
     def __init__(
         self,
         *,
@@ -273,10 +293,11 @@ class StateResult(_message.Message):
         candidates: _abc.Iterable[_afis_pb2.Candidate] | None = ...,
         vehicles: _abc.Iterable[_vehicle_pb2.VehicleRecord] | None = ...,
         elapsed_ms: _builtins.float = ...,
+        face_candidates: _abc.Iterable[_face_pb2.Candidate] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "code", b"code", "detail", b"detail", "dna_hits", b"dna_hits", "elapsed_ms", b"elapsed_ms", "header", b"header", "state", b"state", "status", b"status", "vehicles", b"vehicles"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "code", b"code", "detail", b"detail", "dna_hits", b"dna_hits", "elapsed_ms", b"elapsed_ms", "face_candidates", b"face_candidates", "header", b"header", "state", b"state", "status", b"status", "vehicles", b"vehicles"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -314,24 +335,28 @@ class CategoryQuery(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
     category: _common_pb2.Category.ValueType
-    """DNA or FINGERPRINT (the biometric categories), each at most once in a search. Required."""
+    """DNA, FINGERPRINT or FACE (the biometric categories), each at most once in a search. Required."""
     @_builtins.property
     def profile(self) -> _dna_pb2.Profile: ...
     @_builtins.property
     def template(self) -> _afis_pb2.Template: ...
+    @_builtins.property
+    def face(self) -> _face_pb2.FaceQuery: ...
     def __init__(
         self,
         *,
         category: _common_pb2.Category.ValueType = ...,
         profile: _dna_pb2.Profile | None = ...,
         template: _afis_pb2.Template | None = ...,
+        face: _face_pb2.FaceQuery | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "query", b"query", "template", b"template"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["face", b"face", "profile", b"profile", "query", b"query", "template", b"template"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "profile", b"profile", "query", b"query", "template", b"template"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "face", b"face", "profile", b"profile", "query", b"query", "template", b"template"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template"]  # noqa: Y015
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "face"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
 

@@ -28,9 +28,10 @@ from prum.common.v1 import common_pb2 as prum_dot_common_dot_v1_dot_common__pb2
 from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 from prum.contact_point.v1 import contact_point_pb2 as prum_dot_contact__point_dot_v1_dot_contact__point__pb2
 from prum.dna.v1 import dna_pb2 as prum_dot_dna_dot_v1_dot_dna__pb2
+from prum.face.v1 import face_pb2 as prum_dot_face_dot_v1_dot_face__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/router/v1/router.proto\x12\x0eprum.router.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17prum/afis/v1/afis.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\x1a)prum/contact_point/v1/contact_point.proto\x1a\x15prum/dna/v1/dna.proto\"d\n\x10\x46ingerprintQuery\x12-\n\x05probe\x18\x01 \x01(\x0b\x32\x16.prum.afis.v1.TemplateB\x06\xda\x93\x19\x02\x08\x01\x12!\n\x0emax_candidates\x18\x02 \x01(\x05\x42\t\xda\x93\x19\x05\x30\x00\x38\xe8\x07\"\xa8\x02\n\x0cRouteRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12\x32\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32\x18.prum.common.v1.CategoryB\x06\xda\x93\x19\x02\x08\x01\x12!\n\rtarget_states\x18\x03 \x03(\tB\n\xda\x93\x19\x06\x10\x02\x18@(\x02\x12\'\n\x07profile\x18\x04 \x01(\x0b\x32\x14.prum.dna.v1.ProfileH\x00\x12\x37\n\x0b\x66ingerprint\x18\x05 \x01(\x0b\x32 .prum.router.v1.FingerprintQueryH\x00\x12\x1f\n\x0b\x64\x65\x61\x64line_ms\x18\x06 \x01(\x05\x42\n\xda\x93\x19\x06\x30\x00\x38\xc0\xcf$B\x07\n\x05query\"\xa6\x02\n\x0cRoutedResult\x12\r\n\x05state\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.prum.contact_point.v1.ResultStatus\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x30\n\tdna_reply\x18\x05 \x01(\x0b\x32\x1b.prum.dna.v1.SearchResponseH\x00\x12\x39\n\x11\x66ingerprint_reply\x18\x06 \x01(\x0b\x32\x1c.prum.afis.v1.SearchResponseH\x00\x12\x12\n\nelapsed_ms\x18\x07 \x01(\x01\x12*\n\x08\x63\x61tegory\x18\x08 \x01(\x0e\x32\x18.prum.common.v1.CategoryB\x07\n\x05reply\"R\n\rRouteResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x07results\x18\x02 \x03(\x0b\x32\x1c.prum.router.v1.RoutedResult\"\xaf\x01\n\x0e\x43\x61tegorySearch\x12\x32\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x18.prum.common.v1.CategoryB\x06\xda\x93\x19\x02\x08\x01\x12\'\n\x07profile\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.ProfileH\x00\x12\x37\n\x0b\x66ingerprint\x18\x03 \x01(\x0b\x32 .prum.router.v1.FingerprintQueryH\x00\x42\x07\n\x05query\"\xcc\x01\n\x13RouteSeveralRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12:\n\x08searches\x18\x02 \x03(\x0b\x32\x1e.prum.router.v1.CategorySearchB\x08\xda\x93\x19\x04\x08\x01\x18\x04\x12!\n\rtarget_states\x18\x03 \x03(\tB\n\xda\x93\x19\x06\x10\x02\x18@(\x02\x12\x1f\n\x0b\x64\x65\x61\x64line_ms\x18\x04 \x01(\x05\x42\n\xda\x93\x19\x06\x30\x00\x38\xc0\xcf$\"Y\n\x14RouteSeveralResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x07results\x18\x02 \x03(\x0b\x32\x1c.prum.router.v1.RoutedResult\"\x17\n\x15GetRouterStatsRequest\"\xa3\x01\n\x0bRouterStats\x12\r\n\x05state\x18\x01 \x01(\t\x12*\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32\x18.prum.common.v1.Category\x12\x16\n\x0equeries_routed\x18\x03 \x01(\x03\x12\x0c\n\x04hits\x18\x04 \x01(\x03\x12\x0f\n\x07no_hits\x18\x05 \x01(\x03\x12\x10\n\x08refusals\x18\x06 \x01(\x03\x12\x10\n\x08\x66\x61ilures\x18\x07 \x01(\x03\"D\n\x16GetRouterStatsResponse\x12*\n\x05stats\x18\x01 \x03(\x0b\x32\x1b.prum.router.v1.RouterStats\"z\n\x18ListRoutedQueriesRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xda\x93\x19\x05\x30\x00\x38\xe8\x07\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10\x14(\x04\x12\"\n\x10requesting_state\x18\x03 \x01(\tB\x08\xda\x93\x19\x04\x10\x02(\x02\"\xf0\x02\n\x0bRoutedQuery\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x10\n\x08reply_id\x18\x03 \x01(\t\x12\x18\n\x10requesting_state\x18\x04 \x01(\t\x12\x17\n\x0frequested_state\x18\x05 \x01(\t\x12*\n\x08\x63\x61tegory\x18\x06 \x01(\x0e\x32\x18.prum.common.v1.Category\x12/\n\x0breceived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61nswered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x06status\x18\t \x01(\x0e\x32#.prum.contact_point.v1.ResultStatus\x12\x0c\n\x04\x63ode\x18\n \x01(\t\x12\x11\n\thit_count\x18\x0b \x01(\x05\x12\x12\n\nelapsed_ms\x18\x0c \x01(\x01\"b\n\x19ListRoutedQueriesResponse\x12,\n\x07queries\x18\x01 \x03(\x0b\x32\x1b.prum.router.v1.RoutedQuery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfb\x02\n\rRouterService\x12\x44\n\x05Route\x12\x1c.prum.router.v1.RouteRequest\x1a\x1d.prum.router.v1.RouteResponse\x12Y\n\x0cRouteSeveral\x12#.prum.router.v1.RouteSeveralRequest\x1a$.prum.router.v1.RouteSeveralResponse\x12_\n\x0eGetRouterStats\x12%.prum.router.v1.GetRouterStatsRequest\x1a&.prum.router.v1.GetRouterStatsResponse\x12h\n\x11ListRoutedQueries\x12(.prum.router.v1.ListRoutedQueriesRequest\x1a).prum.router.v1.ListRoutedQueriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bprum/router/v1/router.proto\x12\x0eprum.router.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17prum/afis/v1/afis.proto\x1a\x1bprum/common/v1/common.proto\x1a\x1aprum/common/v1/rules.proto\x1a)prum/contact_point/v1/contact_point.proto\x1a\x15prum/dna/v1/dna.proto\x1a\x17prum/face/v1/face.proto\"d\n\x10\x46ingerprintQuery\x12-\n\x05probe\x18\x01 \x01(\x0b\x32\x16.prum.afis.v1.TemplateB\x06\xda\x93\x19\x02\x08\x01\x12!\n\x0emax_candidates\x18\x02 \x01(\x05\x42\t\xda\x93\x19\x05\x30\x00\x38\xe8\x07\"\xd1\x02\n\x0cRouteRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12\x32\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32\x18.prum.common.v1.CategoryB\x06\xda\x93\x19\x02\x08\x01\x12!\n\rtarget_states\x18\x03 \x03(\tB\n\xda\x93\x19\x06\x10\x02\x18@(\x02\x12\'\n\x07profile\x18\x04 \x01(\x0b\x32\x14.prum.dna.v1.ProfileH\x00\x12\x37\n\x0b\x66ingerprint\x18\x05 \x01(\x0b\x32 .prum.router.v1.FingerprintQueryH\x00\x12\'\n\x04\x66\x61\x63\x65\x18\x07 \x01(\x0b\x32\x17.prum.face.v1.FaceQueryH\x00\x12\x1f\n\x0b\x64\x65\x61\x64line_ms\x18\x06 \x01(\x05\x42\n\xda\x93\x19\x06\x30\x00\x38\xc0\xcf$B\x07\n\x05query\"\xda\x02\n\x0cRoutedResult\x12\r\n\x05state\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.prum.contact_point.v1.ResultStatus\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x30\n\tdna_reply\x18\x05 \x01(\x0b\x32\x1b.prum.dna.v1.SearchResponseH\x00\x12\x39\n\x11\x66ingerprint_reply\x18\x06 \x01(\x0b\x32\x1c.prum.afis.v1.SearchResponseH\x00\x12\x32\n\nface_reply\x18\t \x01(\x0b\x32\x1c.prum.face.v1.SearchResponseH\x00\x12\x12\n\nelapsed_ms\x18\x07 \x01(\x01\x12*\n\x08\x63\x61tegory\x18\x08 \x01(\x0e\x32\x18.prum.common.v1.CategoryB\x07\n\x05reply\"R\n\rRouteResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x07results\x18\x02 \x03(\x0b\x32\x1c.prum.router.v1.RoutedResult\"\xd8\x01\n\x0e\x43\x61tegorySearch\x12\x32\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x18.prum.common.v1.CategoryB\x06\xda\x93\x19\x02\x08\x01\x12\'\n\x07profile\x18\x02 \x01(\x0b\x32\x14.prum.dna.v1.ProfileH\x00\x12\x37\n\x0b\x66ingerprint\x18\x03 \x01(\x0b\x32 .prum.router.v1.FingerprintQueryH\x00\x12\'\n\x04\x66\x61\x63\x65\x18\x04 \x01(\x0b\x32\x17.prum.face.v1.FaceQueryH\x00\x42\x07\n\x05query\"\xcc\x01\n\x13RouteSeveralRequest\x12\x35\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1c.prum.common.v1.QueryContextB\x06\xda\x93\x19\x02\x08\x01\x12:\n\x08searches\x18\x02 \x03(\x0b\x32\x1e.prum.router.v1.CategorySearchB\x08\xda\x93\x19\x04\x08\x01\x18\x04\x12!\n\rtarget_states\x18\x03 \x03(\tB\n\xda\x93\x19\x06\x10\x02\x18@(\x02\x12\x1f\n\x0b\x64\x65\x61\x64line_ms\x18\x04 \x01(\x05\x42\n\xda\x93\x19\x06\x30\x00\x38\xc0\xcf$\"Y\n\x14RouteSeveralResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x07results\x18\x02 \x03(\x0b\x32\x1c.prum.router.v1.RoutedResult\"\x17\n\x15GetRouterStatsRequest\"\xa3\x01\n\x0bRouterStats\x12\r\n\x05state\x18\x01 \x01(\t\x12*\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32\x18.prum.common.v1.Category\x12\x16\n\x0equeries_routed\x18\x03 \x01(\x03\x12\x0c\n\x04hits\x18\x04 \x01(\x03\x12\x0f\n\x07no_hits\x18\x05 \x01(\x03\x12\x10\n\x08refusals\x18\x06 \x01(\x03\x12\x10\n\x08\x66\x61ilures\x18\x07 \x01(\x03\"D\n\x16GetRouterStatsResponse\x12*\n\x05stats\x18\x01 \x03(\x0b\x32\x1b.prum.router.v1.RouterStats\"z\n\x18ListRoutedQueriesRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05\x42\t\xda\x93\x19\x05\x30\x00\x38\xe8\x07\x12\x1c\n\npage_token\x18\x02 \x01(\tB\x08\xda\x93\x19\x04\x10\x14(\x04\x12\"\n\x10requesting_state\x18\x03 \x01(\tB\x08\xda\x93\x19\x04\x10\x02(\x02\"\xf0\x02\n\x0bRoutedQuery\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x10\n\x08reply_id\x18\x03 \x01(\t\x12\x18\n\x10requesting_state\x18\x04 \x01(\t\x12\x17\n\x0frequested_state\x18\x05 \x01(\t\x12*\n\x08\x63\x61tegory\x18\x06 \x01(\x0e\x32\x18.prum.common.v1.Category\x12/\n\x0breceived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61nswered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x06status\x18\t \x01(\x0e\x32#.prum.contact_point.v1.ResultStatus\x12\x0c\n\x04\x63ode\x18\n \x01(\t\x12\x11\n\thit_count\x18\x0b \x01(\x05\x12\x12\n\nelapsed_ms\x18\x0c \x01(\x01\"b\n\x19ListRoutedQueriesResponse\x12,\n\x07queries\x18\x01 \x03(\x0b\x32\x1b.prum.router.v1.RoutedQuery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfb\x02\n\rRouterService\x12\x44\n\x05Route\x12\x1c.prum.router.v1.RouteRequest\x1a\x1d.prum.router.v1.RouteResponse\x12Y\n\x0cRouteSeveral\x12#.prum.router.v1.RouteSeveralRequest\x1a$.prum.router.v1.RouteSeveralResponse\x12_\n\x0eGetRouterStats\x12%.prum.router.v1.GetRouterStatsRequest\x1a&.prum.router.v1.GetRouterStatsResponse\x12h\n\x11ListRoutedQueries\x12(.prum.router.v1.ListRoutedQueriesRequest\x1a).prum.router.v1.ListRoutedQueriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -65,32 +66,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTROUTEDQUERIESREQUEST'].fields_by_name['page_token']._serialized_options = b'\332\223\031\004\020\024(\004'
   _globals['_LISTROUTEDQUERIESREQUEST'].fields_by_name['requesting_state']._loaded_options = None
   _globals['_LISTROUTEDQUERIESREQUEST'].fields_by_name['requesting_state']._serialized_options = b'\332\223\031\004\020\002(\002'
-  _globals['_FINGERPRINTQUERY']._serialized_start=228
-  _globals['_FINGERPRINTQUERY']._serialized_end=328
-  _globals['_ROUTEREQUEST']._serialized_start=331
-  _globals['_ROUTEREQUEST']._serialized_end=627
-  _globals['_ROUTEDRESULT']._serialized_start=630
-  _globals['_ROUTEDRESULT']._serialized_end=924
-  _globals['_ROUTERESPONSE']._serialized_start=926
-  _globals['_ROUTERESPONSE']._serialized_end=1008
-  _globals['_CATEGORYSEARCH']._serialized_start=1011
-  _globals['_CATEGORYSEARCH']._serialized_end=1186
-  _globals['_ROUTESEVERALREQUEST']._serialized_start=1189
-  _globals['_ROUTESEVERALREQUEST']._serialized_end=1393
-  _globals['_ROUTESEVERALRESPONSE']._serialized_start=1395
-  _globals['_ROUTESEVERALRESPONSE']._serialized_end=1484
-  _globals['_GETROUTERSTATSREQUEST']._serialized_start=1486
-  _globals['_GETROUTERSTATSREQUEST']._serialized_end=1509
-  _globals['_ROUTERSTATS']._serialized_start=1512
-  _globals['_ROUTERSTATS']._serialized_end=1675
-  _globals['_GETROUTERSTATSRESPONSE']._serialized_start=1677
-  _globals['_GETROUTERSTATSRESPONSE']._serialized_end=1745
-  _globals['_LISTROUTEDQUERIESREQUEST']._serialized_start=1747
-  _globals['_LISTROUTEDQUERIESREQUEST']._serialized_end=1869
-  _globals['_ROUTEDQUERY']._serialized_start=1872
-  _globals['_ROUTEDQUERY']._serialized_end=2240
-  _globals['_LISTROUTEDQUERIESRESPONSE']._serialized_start=2242
-  _globals['_LISTROUTEDQUERIESRESPONSE']._serialized_end=2340
-  _globals['_ROUTERSERVICE']._serialized_start=2343
-  _globals['_ROUTERSERVICE']._serialized_end=2722
+  _globals['_FINGERPRINTQUERY']._serialized_start=253
+  _globals['_FINGERPRINTQUERY']._serialized_end=353
+  _globals['_ROUTEREQUEST']._serialized_start=356
+  _globals['_ROUTEREQUEST']._serialized_end=693
+  _globals['_ROUTEDRESULT']._serialized_start=696
+  _globals['_ROUTEDRESULT']._serialized_end=1042
+  _globals['_ROUTERESPONSE']._serialized_start=1044
+  _globals['_ROUTERESPONSE']._serialized_end=1126
+  _globals['_CATEGORYSEARCH']._serialized_start=1129
+  _globals['_CATEGORYSEARCH']._serialized_end=1345
+  _globals['_ROUTESEVERALREQUEST']._serialized_start=1348
+  _globals['_ROUTESEVERALREQUEST']._serialized_end=1552
+  _globals['_ROUTESEVERALRESPONSE']._serialized_start=1554
+  _globals['_ROUTESEVERALRESPONSE']._serialized_end=1643
+  _globals['_GETROUTERSTATSREQUEST']._serialized_start=1645
+  _globals['_GETROUTERSTATSREQUEST']._serialized_end=1668
+  _globals['_ROUTERSTATS']._serialized_start=1671
+  _globals['_ROUTERSTATS']._serialized_end=1834
+  _globals['_GETROUTERSTATSRESPONSE']._serialized_start=1836
+  _globals['_GETROUTERSTATSRESPONSE']._serialized_end=1904
+  _globals['_LISTROUTEDQUERIESREQUEST']._serialized_start=1906
+  _globals['_LISTROUTEDQUERIESREQUEST']._serialized_end=2028
+  _globals['_ROUTEDQUERY']._serialized_start=2031
+  _globals['_ROUTEDQUERY']._serialized_end=2399
+  _globals['_LISTROUTEDQUERIESRESPONSE']._serialized_start=2401
+  _globals['_LISTROUTEDQUERIESRESPONSE']._serialized_end=2499
+  _globals['_ROUTERSERVICE']._serialized_start=2502
+  _globals['_ROUTERSERVICE']._serialized_end=2881
 # @@protoc_insertion_point(module_scope)

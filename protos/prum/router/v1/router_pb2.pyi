@@ -16,6 +16,7 @@ from prum.afis.v1 import afis_pb2 as _afis_pb2
 from prum.common.v1 import common_pb2 as _common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as _contact_point_pb2
 from prum.dna.v1 import dna_pb2 as _dna_pb2
+from prum.face.v1 import face_pb2 as _face_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -66,9 +67,10 @@ class RouteRequest(_message.Message):
     TARGET_STATES_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
     FINGERPRINT_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
     category: _common_pb2.Category.ValueType
-    """DNA or FINGERPRINT; vehicle searches stay on their own path (P2-VRD-1). Required."""
+    """DNA, FINGERPRINT or FACE; vehicle searches stay on their own path (P2-VRD-1). Required."""
     deadline_ms: _builtins.int
     """One deadline for the whole fan-out, in milliseconds. Optional; 0 to 600000, 0 meaning the router's default
     (the federation's deadline_ms).
@@ -95,6 +97,10 @@ class RouteRequest(_message.Message):
     def fingerprint(self) -> Global___FingerprintQuery:
         """A fingerprint template with the most candidates accepted."""
 
+    @_builtins.property
+    def face(self) -> _face_pb2.FaceQuery:
+        """A face probe with the offence searched for (P2-FACE-4)."""
+
     def __init__(
         self,
         *,
@@ -103,13 +109,14 @@ class RouteRequest(_message.Message):
         target_states: _abc.Iterable[_builtins.str] | None = ...,
         profile: _dna_pb2.Profile | None = ...,
         fingerprint: Global___FingerprintQuery | None = ...,
+        face: _face_pb2.FaceQuery | None = ...,
         deadline_ms: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "face", b"face", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "context", b"context", "deadline_ms", b"deadline_ms", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query", "target_states", b"target_states"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "context", b"context", "deadline_ms", b"deadline_ms", "face", b"face", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query", "target_states", b"target_states"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "fingerprint"]  # noqa: Y015
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "fingerprint", "face"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
 
@@ -127,6 +134,7 @@ class RoutedResult(_message.Message):
     DETAIL_FIELD_NUMBER: _builtins.int
     DNA_REPLY_FIELD_NUMBER: _builtins.int
     FINGERPRINT_REPLY_FIELD_NUMBER: _builtins.int
+    FACE_REPLY_FIELD_NUMBER: _builtins.int
     ELAPSED_MS_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     state: _builtins.str
@@ -145,6 +153,8 @@ class RoutedResult(_message.Message):
     def dna_reply(self) -> _dna_pb2.SearchResponse: ...
     @_builtins.property
     def fingerprint_reply(self) -> _afis_pb2.SearchResponse: ...
+    @_builtins.property
+    def face_reply(self) -> _face_pb2.SearchResponse: ...
     def __init__(
         self,
         *,
@@ -154,14 +164,15 @@ class RoutedResult(_message.Message):
         detail: _builtins.str = ...,
         dna_reply: _dna_pb2.SearchResponse | None = ...,
         fingerprint_reply: _afis_pb2.SearchResponse | None = ...,
+        face_reply: _face_pb2.SearchResponse | None = ...,
         elapsed_ms: _builtins.float = ...,
         category: _common_pb2.Category.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["dna_reply", b"dna_reply", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["dna_reply", b"dna_reply", "face_reply", b"face_reply", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "code", b"code", "detail", b"detail", "dna_reply", b"dna_reply", "elapsed_ms", b"elapsed_ms", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply", "state", b"state", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "code", b"code", "detail", b"detail", "dna_reply", b"dna_reply", "elapsed_ms", b"elapsed_ms", "face_reply", b"face_reply", "fingerprint_reply", b"fingerprint_reply", "reply", b"reply", "state", b"state", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_reply: _TypeAlias = _typing.Literal["dna_reply", "fingerprint_reply"]  # noqa: Y015
+    _WhichOneofReturnType_reply: _TypeAlias = _typing.Literal["dna_reply", "fingerprint_reply", "face_reply"]  # noqa: Y015
     _WhichOneofArgType_reply: _TypeAlias = _typing.Literal["reply", b"reply"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_reply) -> _WhichOneofReturnType_reply | None: ...
 
@@ -199,8 +210,9 @@ class CategorySearch(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     PROFILE_FIELD_NUMBER: _builtins.int
     FINGERPRINT_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
     category: _common_pb2.Category.ValueType
-    """DNA or FINGERPRINT; each category at most once in a search. Required."""
+    """DNA, FINGERPRINT or FACE; each category at most once in a search. Required."""
     @_builtins.property
     def profile(self) -> _dna_pb2.Profile:
         """A DNA profile, as the laboratory entered it."""
@@ -209,18 +221,23 @@ class CategorySearch(_message.Message):
     def fingerprint(self) -> Global___FingerprintQuery:
         """A fingerprint template with the most candidates accepted."""
 
+    @_builtins.property
+    def face(self) -> _face_pb2.FaceQuery:
+        """A face probe with the offence searched for (P2-FACE-4)."""
+
     def __init__(
         self,
         *,
         category: _common_pb2.Category.ValueType = ...,
         profile: _dna_pb2.Profile | None = ...,
         fingerprint: Global___FingerprintQuery | None = ...,
+        face: _face_pb2.FaceQuery | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["face", b"face", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "face", b"face", "fingerprint", b"fingerprint", "profile", b"profile", "query", b"query"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "fingerprint"]  # noqa: Y015
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "fingerprint", "face"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
 

@@ -1,0 +1,4 @@
+"""The national file of facial images (Prüm II Arts 19-20, P2-FACE-1..4): templates (`templates.py`), the
+offences a search may be made for (`offences.py`), the exact 1:N search (`gallery.py`), its part in the exchange
+(`exchange.py`, `plugin.py`), the officer's confirmation of a candidate (`confirmation.py`), and the wire and
+servicer around them."""
