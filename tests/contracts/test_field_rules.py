@@ -149,8 +149,10 @@ def leading_comments() -> dict[str, str]:
 
 
 def numbers_in(text: str) -> set[int]:
-    """The whole numbers a comment states, written with or without thousands separators ("4,000,000")."""
-    return {int(n) for n in re.findall(r"\d+", re.sub(r"(?<=\d)[,_ ](?=\d{3}\b)", "", text))}
+    """The whole numbers a comment states, written with or without thousands separators ("4,000,000"), and with a
+    minus sign ("-90 to 90"; a hyphen before a digit, as in "P2-FACE-4", also counts the number without it)."""
+    text = re.sub(r"(?<=\d)[,_ ](?=\d{3}\b)", "", text)
+    return {int(n) for n in re.findall(r"\d+", text)} | {int(n) for n in re.findall(r"-\d+", text)}
 
 
 def stated_rules(rules: rules_pb2.FieldRules) -> tuple[bool, list[int]]:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from prum.common.v1 import rules_pb2 as prum_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-prum/contact_point/v1/face_confirmation.proto\x12\x15prum.contact_point.v1\x1a\x1aprum/common/v1/rules.proto\"\xc1\x01\n\x1b\x43onfirmFaceCandidateRequest\x12\x1c\n\nrequest_id\x18\x01 \x01(\tB\x08\xda\x93\x19\x04\x08\x01(\x01\x12\x19\n\x05state\x18\x02 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12\x1d\n\treference\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x11\n\tconfirmed\x18\x04 \x01(\x08\x12\x1e\n\nofficer_id\x18\x05 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x17\n\x04note\x18\x06 \x01(\tB\t\xda\x93\x19\x05\x10\xf4\x03(\x03\"@\n\x1c\x43onfirmFaceCandidateResponse\x12\x10\n\x08notified\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"\xcf\x01\n\x1eReceiveFaceConfirmationRequest\x12\x1c\n\nrequest_id\x18\x01 \x01(\tB\x08\xda\x93\x19\x04\x08\x01(\x01\x12$\n\x10requesting_state\x18\x02 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12\x1d\n\treference\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x11\n\tconfirmed\x18\x04 \x01(\x08\x12\x1e\n\nofficer_id\x18\x05 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x17\n\x04note\x18\x06 \x01(\tB\t\xda\x93\x19\x05\x10\xf4\x03(\x03\"1\n\x1fReceiveFaceConfirmationResponse\x12\x0e\n\x06logged\x18\x01 \x01(\x08\x32\xa5\x02\n\x17\x46\x61\x63\x65\x43onfirmationService\x12\x7f\n\x14\x43onfirmFaceCandidate\x12\x32.prum.contact_point.v1.ConfirmFaceCandidateRequest\x1a\x33.prum.contact_point.v1.ConfirmFaceCandidateResponse\x12\x88\x01\n\x17ReceiveFaceConfirmation\x12\x35.prum.contact_point.v1.ReceiveFaceConfirmationRequest\x1a\x36.prum.contact_point.v1.ReceiveFaceConfirmationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-prum/contact_point/v1/face_confirmation.proto\x12\x15prum.contact_point.v1\x1a\x1aprum/common/v1/rules.proto\"\xc3\x01\n\x1b\x43onfirmFaceCandidateRequest\x12\x1e\n\nrequest_id\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10$(\x01\x12\x19\n\x05state\x18\x02 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12\x1d\n\treference\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x11\n\tconfirmed\x18\x04 \x01(\x08\x12\x1e\n\nofficer_id\x18\x05 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x17\n\x04note\x18\x06 \x01(\tB\t\xda\x93\x19\x05\x10\xf4\x03(\x03\"@\n\x1c\x43onfirmFaceCandidateResponse\x12\x10\n\x08notified\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"\xd1\x01\n\x1eReceiveFaceConfirmationRequest\x12\x1e\n\nrequest_id\x18\x01 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10$(\x01\x12$\n\x10requesting_state\x18\x02 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10\x02(\x02\x12\x1d\n\treference\x18\x03 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x11\n\tconfirmed\x18\x04 \x01(\x08\x12\x1e\n\nofficer_id\x18\x05 \x01(\tB\n\xda\x93\x19\x06\x08\x01\x10@(\x04\x12\x17\n\x04note\x18\x06 \x01(\tB\t\xda\x93\x19\x05\x10\xf4\x03(\x03\"1\n\x1fReceiveFaceConfirmationResponse\x12\x0e\n\x06logged\x18\x01 \x01(\x08\x32\xa5\x02\n\x17\x46\x61\x63\x65\x43onfirmationService\x12\x7f\n\x14\x43onfirmFaceCandidate\x12\x32.prum.contact_point.v1.ConfirmFaceCandidateRequest\x1a\x33.prum.contact_point.v1.ConfirmFaceCandidateResponse\x12\x88\x01\n\x17ReceiveFaceConfirmation\x12\x35.prum.contact_point.v1.ReceiveFaceConfirmationRequest\x1a\x36.prum.contact_point.v1.ReceiveFaceConfirmationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'prum.contact_point.v1.face_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['request_id']._loaded_options = None
-  _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['request_id']._serialized_options = b'\332\223\031\004\010\001(\001'
+  _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['request_id']._serialized_options = b'\332\223\031\006\010\001\020$(\001'
   _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['state']._loaded_options = None
   _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['state']._serialized_options = b'\332\223\031\006\010\001\020\002(\002'
   _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['reference']._loaded_options = None
@@ -43,7 +43,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['note']._loaded_options = None
   _globals['_CONFIRMFACECANDIDATEREQUEST'].fields_by_name['note']._serialized_options = b'\332\223\031\005\020\364\003(\003'
   _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['request_id']._loaded_options = None
-  _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['request_id']._serialized_options = b'\332\223\031\004\010\001(\001'
+  _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['request_id']._serialized_options = b'\332\223\031\006\010\001\020$(\001'
   _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['requesting_state']._loaded_options = None
   _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['requesting_state']._serialized_options = b'\332\223\031\006\010\001\020\002(\002'
   _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['reference']._loaded_options = None
@@ -53,13 +53,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['note']._loaded_options = None
   _globals['_RECEIVEFACECONFIRMATIONREQUEST'].fields_by_name['note']._serialized_options = b'\332\223\031\005\020\364\003(\003'
   _globals['_CONFIRMFACECANDIDATEREQUEST']._serialized_start=101
-  _globals['_CONFIRMFACECANDIDATEREQUEST']._serialized_end=294
-  _globals['_CONFIRMFACECANDIDATERESPONSE']._serialized_start=296
-  _globals['_CONFIRMFACECANDIDATERESPONSE']._serialized_end=360
-  _globals['_RECEIVEFACECONFIRMATIONREQUEST']._serialized_start=363
-  _globals['_RECEIVEFACECONFIRMATIONREQUEST']._serialized_end=570
-  _globals['_RECEIVEFACECONFIRMATIONRESPONSE']._serialized_start=572
-  _globals['_RECEIVEFACECONFIRMATIONRESPONSE']._serialized_end=621
-  _globals['_FACECONFIRMATIONSERVICE']._serialized_start=624
-  _globals['_FACECONFIRMATIONSERVICE']._serialized_end=917
+  _globals['_CONFIRMFACECANDIDATEREQUEST']._serialized_end=296
+  _globals['_CONFIRMFACECANDIDATERESPONSE']._serialized_start=298
+  _globals['_CONFIRMFACECANDIDATERESPONSE']._serialized_end=362
+  _globals['_RECEIVEFACECONFIRMATIONREQUEST']._serialized_start=365
+  _globals['_RECEIVEFACECONFIRMATIONREQUEST']._serialized_end=574
+  _globals['_RECEIVEFACECONFIRMATIONRESPONSE']._serialized_start=576
+  _globals['_RECEIVEFACECONFIRMATIONRESPONSE']._serialized_end=625
+  _globals['_FACECONFIRMATIONSERVICE']._serialized_start=628
+  _globals['_FACECONFIRMATIONSERVICE']._serialized_end=921
 # @@protoc_insertion_point(module_scope)

@@ -31,7 +31,7 @@ class ConfirmFaceCandidateRequest(_message.Message):
     OFFICER_ID_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
-    """The search's request id, as the officer's search response gave it. Required; a UUID."""
+    """The search's request id, as the officer's search response gave it. Required; a UUID (36 characters)."""
     state: _builtins.str
     """The requested state that supplied the candidate. Required; 2 capitals."""
     reference: _builtins.str
@@ -100,7 +100,7 @@ class ReceiveFaceConfirmationRequest(_message.Message):
     OFFICER_ID_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
-    """The search's request id. Required; a UUID."""
+    """The search's request id. Required; a UUID (36 characters)."""
     requesting_state: _builtins.str
     """The requesting state, which must be the caller's certificate's. Required; 2 capitals."""
     reference: _builtins.str

@@ -101,8 +101,9 @@ class FaceTemplate(_message.Message):
     minimum (default 20).
     """
     width: _builtins.int
-    """Image size in pixels. Required; 32-8000 each."""
+    """Image width in pixels. Required; 32 to 8000."""
     height: _builtins.int
+    """Image height in pixels. Required; 32 to 8000."""
     yaw_degrees: _builtins.int
     """Head yaw in degrees, -90 to 90 (0 frontal). Optional."""
     @_builtins.property
