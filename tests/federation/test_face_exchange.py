@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.contact_point.v1 import core_data_pb2
 from prum.contact_point.v1 import face_confirmation_pb2 as fc_pb2
 from prum.contact_point.v1 import face_confirmation_pb2_grpc as fc_pb2_grpc
 from prum.face.v1 import face_pb2, face_pb2_grpc
@@ -25,6 +26,7 @@ from prum.router.v1 import router_pb2
 from prum.federation.synthetic.face import captures, population, template, twin_of
 from prum.services.common.category import Category
 from prum.services.common.reference import ReferenceKind
+from prum.services.common.wire import timestamp
 from prum.services.exchange.follow_up import hit_was_supplied
 from prum.services.face.wire import template_to_proto
 from prum.services.logger import EntryKind, MessageType, Outcome
@@ -68,6 +70,10 @@ def faces(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         reply = face_pb2_grpc.FaceServiceStub(federation.channel(state)).Ingest(
             iter([face_pb2.IngestRequest(template=template_to_proto(t)) for t in templates]), timeout=30)
         assert (reply.accepted, list(reply.rejections)) == (len(templates), [])
+    persons = federation.contact_point("NL").RegisterPersons(iter([cp_pb2.RegisterPersonsRequest(
+        person=cp_pb2.PersonalData(reference=r, surname="Jansen", first_names="Piet", date_of_birth="1980-02-03",
+                                   nationality="NL")) for r in (SUSPECT, TWIN)]), timeout=10)
+    assert persons.accepted == 2
     yield federation, identity
     federation.stop()
 
@@ -146,11 +152,6 @@ def test_candidates_are_pending_until_an_officer_confirms_one_and_rejects_anothe
     assert {e.officer_id for e in nl_decision} == {"DE-NCP-01", "DE-NCP-02"}  # who decided, on NL's side too
 
     # Only the confirmed candidate allows a follow-up (FOL-1 after P2-FACE-3).
-    persons = federation.contact_point("NL").RegisterPersons(iter([cp_pb2.RegisterPersonsRequest(
-        person=cp_pb2.PersonalData(reference=r, surname="Jansen", first_names="Piet", date_of_birth="1980-02-03",
-                                   nationality="NL")) for r in (SUSPECT, TWIN)]), timeout=10)
-    assert persons.accepted in (0, 2)  # registered once per federation (module fixture)
-
     def follow_up(reference: str) -> cp_pb2.FollowUpResponse:
         return federation.contact_point("DE").FollowUp(cp_pb2.FollowUpRequest(
             officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="confirmed face match",
@@ -212,3 +213,28 @@ def test_a_state_not_ready_for_faces_is_refused(faces) -> None:
     with pytest.raises(grpc.RpcError) as refused:
         face_search(federation, probe_of(identity, "LU-CCTV-1"), state="LU")
     assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION and "FACE" in refused.value.details()
+
+
+def test_core_data_follow_a_confirmed_face_match_only(faces) -> None:
+    """P2-CORE-1(b) with P2-FACE-3: core data through the router for the confirmed candidate, none for the rejected."""
+    federation, identity = faces
+    if federation.federation.topology != "router":
+        pytest.skip("core data travel through the router (Art 47(1)); the mesh refuses them (P2-CORE-1's tests)")
+    reply = face_search(federation, probe_of(identity, "DE-CCTV-5"), target_states=["NL"])
+    assert confirm(federation, reply.request_id, SUSPECT, True).notified
+    assert confirm(federation, reply.request_id, TWIN, False).notified
+
+    def ask(reference: str) -> core_data_pb2.RequestCoreDataResponse:
+        return federation.core_data("DE").RequestCoreData(core_data_pb2.RequestCoreDataRequest(
+            officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="armed robbery, core data",
+            case_reference="DE-2026-F-1", category=common_pb2.CATEGORY_FACE, requested_state="NL",
+            reference=reference, original_request_id=reply.request_id, offence_code="0200",
+            facts="An armed robbery of a jeweller in Aachen on 2 March; the camera still matches NL's mugshot.",
+            confirmation=core_data_pb2.MatchConfirmation(confirmed_by="DE-NCP-01",
+                                                         confirmed_at=timestamp(federation.clock.now()))), timeout=20)
+
+    case = ask(SUSPECT).core_data_case
+    assert case.status == core_data_pb2.CORE_DATA_STATUS_SUPPLIED and case.core_data.surnames == "Jansen"
+    with pytest.raises(grpc.RpcError) as rejected:
+        ask(TWIN)
+    assert rejected.value.code() is grpc.StatusCode.NOT_FOUND and "confirmed" in rejected.value.details()
