@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-
 from prum.federation.synthetic.face import (
     Case,
     captures,
@@ -186,7 +185,7 @@ def run(size: int, count: int, repeat: int, gallery_max: int, seed: int) -> dict
     result["latency"] = latency(matrix, np.vstack([mated, non_mated])[::max(1, 2 * count // repeat)], gallery, repeat)
     half = matrix.astype(np.float16)
     rows32, _ = top(matrix, mated[:100])
-    rows16, scores16 = top(half.astype(np.float32), mated[:100])
+    rows16, _ = top(half.astype(np.float32), mated[:100])
     result["float16_same_top10"] = f"{int((rows32 == rows16).all(axis=1).sum())}/100"
     del half
     return result

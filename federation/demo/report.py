@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 STATUS_STYLE = {"HIT": "bold green", "NO_HIT": "dim", "NOT_READY": "yellow", "UNAVAILABLE": "red",
-                "DEADLINE_EXCEEDED": "red", "REFUSED": "magenta"}
+                "DEADLINE_EXCEEDED": "red", "REFUSED": "magenta", "CANDIDATES": "bold cyan"}
 
 
 def _mark(ok: bool) -> Text:
@@ -159,6 +159,24 @@ def core_data_table(core_data: dict[str, Any]) -> Table:
     return table
 
 
+def face_table(faces: dict[str, Any]) -> Table:
+    """The facial-image search: candidates per state, and the officer's decisions logged on both sides (P2-FACE-3)."""
+    table = Table(title=f"{faces['from']} · facial-image search for a robbery (P2-FACE-1..4; a search for shoplifting: "
+                        f"{faces['shoplifting_refused'] or 'not refused'})", title_justify="left",
+                  caption="a candidate is no match until an officer confirms it; each decision is logged by both states",
+                  caption_justify="left")
+    for column in ("state", "status", "candidate", "cosine", "officer's decision", "logged by both"):
+        table.add_column(column, no_wrap=column in ("candidate", "cosine"))
+    for result in faces["results"]:
+        decided = [faces["decisions"].get(reference) for reference, _ in result["candidates"]]
+        table.add_row(result["state"], Text(result["status"], style=STATUS_STYLE.get(result["status"], "")),
+                      "\n".join(reference for reference, _ in result["candidates"]),
+                      "\n".join(f"{score:.3f}" for _, score in result["candidates"]),
+                      "\n".join("" if d is None else ("confirmed" if d["confirmed"] else "rejected") for d in decided),
+                      "\n".join("" if d is None else ("yes" if d["notified"] else "NO") for d in decided))
+    return table
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     head = report["federation"]
     console.print(Panel(Group(
@@ -181,6 +199,9 @@ def render(report: dict[str, Any], console: Console) -> None:
             table.add_row(follow_up["from"], follow_up["to"], follow_up["reference"], follow_up["person"],
                           "yes" if follow_up["contested"] else "no", _mark(follow_up["logged_on_both_sides"]))
         console.print(table)
+    faces = report.get("faces")
+    if faces and "skipped" not in faces:
+        console.print(face_table(faces))
     core_data = report.get("core_data")
     if core_data:
         console.print(core_data_table(core_data))

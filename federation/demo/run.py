@@ -24,6 +24,7 @@ from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.contact_point.v1 import core_data_pb2, core_data_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.demo.core_data import core_data_exchanges, overdue_seen, supplied_on_time
+from prum.federation.demo.face import face_search
 from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
 from prum.federation.runtime.topology import Federation
 from prum.federation.synthetic.scenario import FileRow, PlannedSearch, build_scenario
@@ -347,6 +348,8 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
             searches.append(_run_search(federation, planned, federation_spec.deadline_ms))
             progress("searches run", i, len(scenario.searches))
         follow_up = follow_up_first_hit(federation, searches)
+        faces = face_search(federation, federation_spec.deadline_ms)  # P2-FACE-1..4
+        progress("facial-image search and confirmations", 1, 1)
         workflow = readiness_workflow(federation, scenario.searches, federation_spec.deadline_ms)
         if workflow:
             searches.append(workflow["search"])
@@ -379,6 +382,10 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         "follow_up_after_a_hit_logged_on_both_sides": bool(follow_up and follow_up.get("logged_on_both_sides")),
         "council_decision_reached_every_state": workflow is None or workflow["decided"],
     }
+    if "skipped" not in faces:
+        checks["face_candidate_confirmed_and_one_rejected_logged_on_both_sides"] = faces[
+            "confirmed_and_rejected_logged_on_both_sides"]
+        checks["face_search_for_a_minor_offence_refused"] = faces["shoplifting_refused"] == "PERMISSION_DENIED"
     if "missing_person" in prum_ii and "skipped" not in prum_ii["missing_person"]:
         checks["missing_person_search_logged_as_such_on_both_sides"] = bool(
             prum_ii["missing_person"]["logged_as_missing_person_on_both_sides"])
@@ -394,7 +401,7 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
         "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, **prum_ii, "logs": logs, "supplies": pairs, "router_audit": router_audit, "checks": checks,
-        "core_data": core_data,
+        "core_data": core_data, "faces": faces,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

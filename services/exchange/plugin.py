@@ -1,7 +1,7 @@
 """What one data category brings to the exchange: the small typed protocol every searched file plugs in through.
 
 Both halves of the exchange are the same for every category; what differs is here. A category
-(DNA, fingerprints, vehicles; facial images and police records next) implements `CategoryPlugin`:
+(DNA, fingerprints, vehicles, facial images; police records next) implements `CategoryPlugin`:
 
 - `validate`: the requesting state's check of a query before anything is supplied (DNA-4..6, VRD-1);
 - `search`: the requested state's search of its file, as a `Supply` (the result for the caller and

@@ -4,9 +4,9 @@ The templates are rows of one contiguous matrix; a search is one matrix-vector p
 rows and the probe being unit vectors) and an `argpartition` for the best `limit`, sorted, kept above the
 threshold. Exact: every template is scored, so the candidate list is the true top of the file.
 `bench/face_bench.py` measured this against FAISS's exact inner-product index (`IndexFlatIP`) at 100k and 1M
-templates (BENCHMARKS.md, "Facial images"); numpy's BLAS product is as fast at these sizes and needs no extra
-dependency, so the file uses it. `dtype` float16 halves the memory per template (1M x 512 in 1 GB) at a score
-error below 1e-3.
+templates (BENCHMARKS.md, "Facial images"): one probe at a time, numpy's BLAS product was 3-4x faster (p50 30 ms
+against 86 ms at 1M) and needs no extra dependency, so the file uses it. `dtype` float16 halves the matrix (1M x 512
+in 1 GB) and kept the same top 10 for 97-98 of 100 probes.
 """
 
 from __future__ import annotations

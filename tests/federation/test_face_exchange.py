@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import numpy as np
@@ -22,8 +21,8 @@ from prum.contact_point.v1 import face_confirmation_pb2_grpc as fc_pb2_grpc
 from prum.face.v1 import face_pb2, face_pb2_grpc
 from prum.federation.runtime.launcher import InProcessFederation
 from prum.federation.runtime.topology import parse_federation
-from prum.router.v1 import router_pb2
 from prum.federation.synthetic.face import captures, population, template, twin_of
+from prum.router.v1 import router_pb2
 from prum.services.common.category import Category
 from prum.services.common.reference import ReferenceKind
 from prum.services.common.wire import timestamp
@@ -86,10 +85,11 @@ def probe_of(identity: np.ndarray, reference: str = "DE-CCTV-1") -> face_pb2.Fac
 
 def face_search(federation: InProcessFederation, probe: face_pb2.FaceTemplate, state: str = "DE",
                 offence: int = face_pb2.OFFENCE_CATEGORY_ROBBERY, **overrides: object) -> cp_pb2.SearchResponse:
-    fields: dict[str, object] = dict(
-        officer_id=f"{state}-NCP-01", ordering_officer_id=f"{state}-NCP-02", reason="armed robbery, Art 20 search",
-        case_reference=f"{state}-2026-F-1", category=common_pb2.CATEGORY_FACE,
-        face=face_pb2.FaceQuery(probe=probe, offence=offence), deadline_ms=5000)
+    fields: dict[str, object] = {
+        "officer_id": f"{state}-NCP-01", "ordering_officer_id": f"{state}-NCP-02",
+        "reason": "armed robbery, Art 20 search", "case_reference": f"{state}-2026-F-1",
+        "category": common_pb2.CATEGORY_FACE, "face": face_pb2.FaceQuery(probe=probe, offence=offence),
+        "deadline_ms": 5000}
     fields.update(overrides)
     return federation.contact_point(state).Search(cp_pb2.SearchRequest(**fields), timeout=20)  # type: ignore[arg-type]
 
