@@ -65,7 +65,7 @@ def face_search(federation: InProcessFederation, deadline_ms: int, seed: int = 2
                      ReferenceKind.UNIDENTIFIED_TRACE, yaw=15)
     officers = [o.officer_id for o in spec.state(asker).officers if o.authorised]
 
-    def search(offence: int) -> cp_pb2.SearchResponse:
+    def search(offence: face_pb2.OffenceCategory.ValueType) -> cp_pb2.SearchResponse:
         return federation.contact_point(asker).Search(cp_pb2.SearchRequest(
             officer_id=officers[0], ordering_officer_id=officers[-1], reason="armed robbery of a jeweller",
             case_reference=f"{asker}-2026-FACE-1", category=common_pb2.CATEGORY_FACE,

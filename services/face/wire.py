@@ -39,7 +39,7 @@ def template_to_proto(template: FaceTemplate) -> pb.FaceTemplate:
 
 def offence_from_proto(value: int, field: str = "offence") -> Offence:
     if value not in OFFENCE_FROM_PROTO:
-        raise InvalidInput(f"{value}; allowed: {', '.join(pb.OffenceCategory.Name(v) for v in OFFENCE_FROM_PROTO)} "
+        raise InvalidInput(f"{value}; allowed: {', '.join(pb.OffenceCategory.Name(v) for v in OFFENCE_TO_PROTO.values())} "
                            f"(P2-FACE-4: the request states the offence)", field=field)
     return OFFENCE_FROM_PROTO[value]
 

@@ -151,6 +151,13 @@ def test_candidates_are_pending_until_an_officer_confirms_one_and_rejects_anothe
                    if "confirmation" in json.loads(e.data_supplied)]
     assert {e.officer_id for e in nl_decision} == {"DE-NCP-01", "DE-NCP-02"}  # who decided, on NL's side too
 
+    if federation.router is not None:  # P2-ROUTER-3: the routed face search reconciles with both states' logs
+        audited = federation.audit_router_log()
+        assert not [f for f in audited.findings if f.request_id == reply.request_id], audited.findings
+        text = b"".join(q.SerializeToString() for q in federation.router_client("DE").ListRoutedQueries(
+            router_pb2.ListRoutedQueriesRequest(page_size=1000), timeout=5).queries)
+        assert SUSPECT.encode() not in text and b"DE-CCTV-1" not in text  # the router keeps no face data
+
     # Only the confirmed candidate allows a follow-up (FOL-1 after P2-FACE-3).
     def follow_up(reference: str) -> cp_pb2.FollowUpResponse:
         return federation.contact_point("DE").FollowUp(cp_pb2.FollowUpRequest(
