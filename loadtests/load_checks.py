@@ -10,6 +10,8 @@ use the same checks. A check returns an `Outcome`: whether a hit was expected an
     NOT_READY or REFUSED on a healthy federation is a failure), and the target's answer must be as planted;
   - AFIS search: the mate among the candidates (score >= VERIFY_THRESHOLD) is tallied, not a failure,
     since a 1:N matcher misses some mates by design (its error rates: `prum afis evaluate`);
+  - face search: the mate among the candidates is tallied, not a failure, as for AFIS (a genuine score may
+    fall under the threshold: `bench/face_bench.py`);
   - echo and bare (the bare grpcio echo server the bench starts): the payload must come back.
 """
 
@@ -43,6 +45,7 @@ QUERY_TYPES: dict[str, QueryType] = {t.key: t for t in (
     QueryType("afis", "AfisSearchUser", "/prum.afis.v1.AfisService/Search", "AFIS search, Art 9", "A"),
     QueryType("fanout", "ContactPointSearchUser", "/prum.contact_point.v1.ContactPointService/Search",
               "contact-point fan-out (DNA)", "F"),
+    QueryType("face", "FaceSearchUser", "/prum.face.v1.FaceService/Search", "face search, Prüm II Art 20", "G"),
 )}
 BY_METHOD: dict[str, QueryType] = {t.method: t for t in QUERY_TYPES.values()}
 
@@ -97,6 +100,12 @@ def check_afis(request: Any, response: Any) -> Outcome:
     return Outcome(expected, hit, None)
 
 
+def check_face(request: Any, response: Any) -> Outcome:
+    expected, mate = expectation(request.context.case_reference)
+    hit = any(c.reference == mate for c in response.candidates) if expected and mate else bool(response.candidates)
+    return Outcome(expected, hit, None)
+
+
 def check_fanout(request: Any, response: Any, target: str = "") -> Outcome:
     expected, _ = expectation(request.case_reference)
     answered = (cp_pb2.RESULT_STATUS_HIT, cp_pb2.RESULT_STATUS_NO_HIT)
@@ -119,6 +128,7 @@ CHECKS: dict[str, Callable[[Any, Any], Outcome]] = {
     QUERY_TYPES["vehicle"].method: check_vehicle,
     QUERY_TYPES["afis"].method: check_afis,
     QUERY_TYPES["fanout"].method: check_fanout,
+    QUERY_TYPES["face"].method: check_face,
 }
 
 

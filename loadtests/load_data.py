@@ -12,7 +12,9 @@ It then draws the query mixes from the same data, at the chosen hit rate:
   - DNA (Art 3 search and the fan-out): relatives of stored profiles that must hit (identical copies,
     partial traces, one wildcard, one microvariant; `query_mix`), and new unrelated persons and stains;
   - vehicles: VINs and current plates of stored vehicles, and valid VINs of no stored vehicle;
-  - AFIS: another capture of a stored finger (its mate should lead the candidates), and unrelated fingers.
+  - AFIS: another capture of a stored finger (its mate should lead the candidates), and unrelated fingers;
+  - faces: a camera still of a stored face (`federation/synthetic/face.py`, normal conditions) and strangers' faces,
+    each for a robbery (P2-FACE-4), searched in the target's facial-image file of `faces` templates.
 Each request is stored serialized in `queries.json`, its expectation in its case reference
 (`load_checks.case_reference`). The Locust users and the driver's preflight read that file.
 """
@@ -38,6 +40,7 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
+from prum.face.v1 import face_pb2, face_pb2_grpc
 from prum.loadtests.load_checks import CHECKS, QUERY_TYPES, Outcome, case_reference
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
@@ -45,12 +48,13 @@ Progress = Callable[[str, int, int], None]
 REQUEST_CLASS: dict[str, Any] = {
     "bare": echo_pb2.EchoRequest, "echo": echo_pb2.EchoRequest, "dna": dna_pb2.SearchRequest,
     "vehicle": vehicle_pb2.LookupRequest,
-    "afis": afis_pb2.SearchRequest, "fanout": cp_pb2.SearchRequest,
+    "afis": afis_pb2.SearchRequest, "fanout": cp_pb2.SearchRequest, "face": face_pb2.SearchRequest,
 }
 DNA_CHUNK = 50_000
 VEHICLE_CHUNK = 20_000
 AFIS_CHUNK = 1_000
 AFIS_QUERIES_MAX = 200  # each probe costs a 1:N search of ~0.1 s of server CPU: a few hundred suffice
+FACE_CHUNK = 5_000
 REASON = "load test, art. {} search"
 
 
@@ -59,6 +63,7 @@ class DataSpec:
     profiles: int = 20_000
     vehicles: int = 20_000
     fingerprints: int = 500
+    faces: int = 2_000
     peer_profiles: int = 1_000
     queries: int = 1_000
     hit_rate: float = 0.5
@@ -75,6 +80,7 @@ def stub_call(key: str, channel: grpc.Channel) -> Callable[..., Any]:
         "vehicle": lambda: vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup,
         "afis": lambda: afis_pb2_grpc.AfisServiceStub(channel).Search,
         "fanout": lambda: cp_pb2_grpc.ContactPointServiceStub(channel).Search,
+        "face": lambda: face_pb2_grpc.FaceServiceStub(channel).Search,
     }
     return methods[key]()
 
@@ -83,7 +89,7 @@ def stamped(key: str, template: Any) -> Any:
     """A copy of a stored request with a fresh request id (the NCP makes its own for the fan-out)."""
     request = type(template)()
     request.CopyFrom(template)
-    if key in ("dna", "vehicle", "afis"):
+    if key in ("dna", "vehicle", "afis", "face"):
         request.context.request_id = str(uuid.uuid4())
     return request
 
@@ -111,7 +117,7 @@ def _ingest(call: Callable[..., Any], requests: Iterable[Any], total: int, chunk
 def _context(spec: Target, key: str, number: int, hit: bool, mate: str = "") -> common_pb2.QueryContext:
     return common_pb2.QueryContext(
         requesting_state=spec.requester, requested_state=spec.target, officer_id=spec.officer,
-        ordering_officer_id=spec.ordering_officer, reason=REASON.format({"dna": 3, "vehicle": 12, "afis": 9}[key]),
+        ordering_officer_id=spec.ordering_officer, reason=REASON.format({"dna": 3, "vehicle": 12, "afis": 9, "face": 20}[key]),
         case_reference=case_reference(key, number, hit, mate))
 
 
@@ -243,6 +249,39 @@ def _fingerprints(spec: DataSpec, target: Target, channel: grpc.Channel, progres
     return {"loaded": {target.target: loaded}, "seconds": round(seconds, 1)}, requests
 
 
+def _faces(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
+           ) -> tuple[dict[str, Any], list[bytes]]:
+    from prum.federation.synthetic.face import identities, population, probe
+    from prum.services.face.wire import template_to_proto
+
+    rng = np.random.default_rng(spec.seed + 20)
+    wanted = round(spec.queries * spec.hit_rate) if spec.faces else 0
+    picked = set(random.Random(spec.seed).sample(range(spec.faces), min(wanted, spec.faces)))
+    mates: list[tuple[Any, str]] = []
+
+    def rows() -> Iterator[face_pb2.IngestRequest]:
+        for i, (identity, template) in enumerate(population(rng, spec.faces, f"{target.target}-LOAD-G-")):
+            if i in picked:
+                mates.append((identity, template.reference))
+            yield face_pb2.IngestRequest(template=template_to_proto(template))
+
+    started = time.perf_counter()
+    loaded = _ingest(face_pb2_grpc.FaceServiceStub(channel).Ingest, rows(), spec.faces, FACE_CHUNK,
+                     f"faces into {target.target}", progress)
+    seconds = time.perf_counter() - started
+    probes = [(probe(rng, identity, f"{target.requester}-LOAD-S-{n:06d}"), True, mate)
+              for n, (identity, mate) in enumerate(mates, start=1)]
+    strangers = identities(rng, spec.queries - len(probes))
+    probes += [(probe(rng, identity, f"{target.requester}-LOAD-S-{n:06d}"), False, "")
+               for n, identity in enumerate(strangers, start=len(probes) + 1)]
+    random.Random(spec.seed).shuffle(probes)
+    requests = [face_pb2.SearchRequest(context=_context(target, "face", i + 1, hit, mate),
+                                       probe=template_to_proto(face), offence=face_pb2.OFFENCE_CATEGORY_ROBBERY
+                                       ).SerializeToString()
+                for i, (face, hit, mate) in enumerate(probes)]
+    return {"loaded": {target.target: loaded}, "seconds": round(seconds, 1)}, requests
+
+
 def load_data(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel],
               progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
     """Load the files through Ingest RPCs (`channels`: each state's own channel) and draw the queries.
@@ -252,13 +291,14 @@ def load_data(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel],
     dna_report, dna, fanout = _dna(spec, target, channels, progress)
     vehicle_report, vehicles = _vehicles(spec, target, channels[target.target], progress)
     afis_report, afis = _fingerprints(spec, target, channels[target.target], progress)
+    face_report, faces = _faces(spec, target, channels[target.target], progress)
     # The echo carries a payload the size of a DNA search request, as bench/rpc_ceiling.py does; bare the same.
     payload = dna[0] if dna else b"\0" * 512
     ping = echo_pb2.EchoRequest(payload=payload).SerializeToString()
     queries = {"bare": [ping], "echo": [ping], "dna": dna,
-               "vehicle": vehicles, "afis": afis, "fanout": fanout}
+               "vehicle": vehicles, "afis": afis, "fanout": fanout, "face": faces}
     report = {"spec": asdict(spec), "target": asdict(target), "dna": dna_report, "vehicles": vehicle_report,
-              "fingerprints": afis_report, "queries": {key: len(value) for key, value in queries.items()}}
+              "fingerprints": afis_report, "faces": face_report, "queries": {key: len(value) for key, value in queries.items()}}
     return report, queries
 
 

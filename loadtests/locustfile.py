@@ -8,6 +8,8 @@
   AfisSearchUser          AfisService.Search (Art 9) from the requester to the target
   ContactPointSearchUser  ContactPointService.Search at the requester's NCP: an officer's DNA search
                           fanned out to every peer
+  FaceSearchUser          FaceService.Search (Prüm II Art 20) from the requester to the target: a camera
+                          still for a robbery, candidates back
 
 Run by `prum bench load`, which writes the plan and starts Locust headless as a subprocess:
 
@@ -78,4 +80,13 @@ class ContactPointSearchUser(PrumGrpcUser):
 
     @task
     def fanout_search(self) -> None:
+        self.send()
+
+
+@configure
+class FaceSearchUser(PrumGrpcUser):
+    query_type = "face"
+
+    @task
+    def face_search(self) -> None:
         self.send()

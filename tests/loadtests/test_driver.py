@@ -94,7 +94,7 @@ def test_the_bare_server_answers_and_is_stopped_on_the_way_out() -> None:
 def test_the_bench_federation_fans_out_to_ready_peers() -> None:
     federation = bench_federation(6, 3000)
     assert federation.codes[:2] == ["DE", "NL"] and len(federation.codes) == 6
-    assert all(s.ready == {"DNA", "FINGERPRINT", "VEHICLE"} and s.dna_profiles == 0 for s in federation.states)
+    assert all(s.ready == {"DNA", "FINGERPRINT", "VEHICLE", "FACE"} and s.dna_profiles == 0 for s in federation.states)
     assert federation.states[0].afis_limits[0] >= 10_000_000  # a load test must not spend the daily quota
 
 
