@@ -151,6 +151,12 @@ def test_candidates_are_pending_until_an_officer_confirms_one_and_rejects_anothe
                    if "confirmation" in json.loads(e.data_supplied)]
     assert {e.officer_id for e in nl_decision} == {"DE-NCP-01", "DE-NCP-02"}  # who decided, on NL's side too
 
+    for state in ("DE", "NL"):  # the DPA's audit (AUD-1) reads the face entries as any other: nothing unlawful
+        node = federation.nodes[state]
+        assert node.authority is not None
+        face_entries = {e.sequence for e in node.log.query(request_id=reply.request_id)}
+        audit = node.authority.run_audit(sample_size=10_000, seed=21)
+        assert face_entries <= set(audit.sequences) and not [f for f in audit.findings if f.sequence in face_entries]
     if federation.router is not None:  # P2-ROUTER-3: the routed face search reconciles with both states' logs
         audited = federation.audit_router_log()
         assert not [f for f in audited.findings if f.request_id == reply.request_id], audited.findings
