@@ -89,8 +89,9 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
                                    str(export)]).exit_code == 0
         assert len(export.read_text().splitlines()) == int(json.loads(verified.stdout)["entries_checked"])
         matrix = runner.invoke(app, ["readiness", "--workdir", str(workdir), "--as", "NL", "--json"])
-        assert json.loads(matrix.stdout)["DE"] == {"DNA": "ready", "FINGERPRINT": "ready", "VEHICLE": "ready", "FACE": "ready",
-                                               "ROUTER_CONNECTION": "ready"}  # P2-GATE-1: a readiness key too
+        assert json.loads(matrix.stdout)["DE"] == {"DNA": "ready", "FINGERPRINT": "ready", "VEHICLE": "ready",
+                                                   "FACE": "ready",  # issue 21: a category with its own gate
+                                                   "ROUTER_CONNECTION": "ready"}  # P2-GATE-1: a readiness key too
 
         degraded = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
         assert degraded.exit_code == 1
