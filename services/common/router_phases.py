@@ -73,5 +73,5 @@ class RouterPhases:
 
     def why_mesh_closed(self) -> str:
         since = f" since {self.mandatory_from.isoformat()}" if self.mandatory_from else ""
-        return (f"DNA and fingerprint searches go through the Prüm II router{since} (P2-TIME-1); the bilateral link "
-                f"no longer carries them")
+        return (f"DNA, fingerprint and facial-image searches go through the Prüm II router{since} (P2-TIME-1); the "
+                f"bilateral link no longer carries them")

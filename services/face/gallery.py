@@ -12,6 +12,7 @@ in 1 GB) and kept the same top 10 for 97-98 of 100 probes.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -19,6 +20,9 @@ import numpy as np
 import numpy.typing as npt
 from prum.services.common.errors import Duplicate, InvalidInput
 from prum.services.face.templates import DIMENSION, FaceTemplate
+
+
+_NO_FEATURES: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
 
 
 class Candidate(NamedTuple):
@@ -43,7 +47,7 @@ class FaceGallery:
 
     @property
     def bytes_per_template(self) -> int:
-        """The matrix's share of one template (its metadata object aside)."""
+        """The matrix's share of one template (its metadata object aside; the vector is kept once, in the matrix)."""
         return DIMENSION * np.dtype(self._dtype).itemsize
 
     def add_many(self, templates: Iterable[FaceTemplate]) -> int:
@@ -66,7 +70,8 @@ class FaceGallery:
                 self._matrix[start:needed] = np.stack([t.features for t in batch]).astype(self._dtype)
             for offset, template in enumerate(batch):
                 self._row[template.reference] = start + offset
-                self._templates.append(template)
+                # The vector lives in its matrix row only: the template keeps its metadata (`template` rebuilds it).
+                self._templates.append(replace(template, features=_NO_FEATURES))
             return len(batch)
 
     def add(self, template: FaceTemplate) -> None:
@@ -89,8 +94,12 @@ class FaceGallery:
             return True
 
     def template(self, reference: str) -> FaceTemplate:
+        """The template as it was added, its vector read back from its matrix row."""
         with self._lock:
-            return self._templates[self._row[reference]]
+            row = self._row[reference]
+            features = self._matrix[row].astype(np.float32)
+            features.setflags(write=False)
+            return replace(self._templates[row], features=features)
 
     def scores(self, probe: FaceTemplate) -> npt.NDArray[np.float32]:
         """The cosine score of the probe against every template, in row order (the benchmark's exact reference)."""
