@@ -12,15 +12,14 @@ in 1 GB) and kept the same top 10 for 97-98 of 100 probes.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from prum.services.common.errors import Duplicate, InvalidInput
 from prum.services.face.templates import DIMENSION, FaceTemplate
-
 
 _NO_FEATURES: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
 
