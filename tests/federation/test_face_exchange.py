@@ -251,3 +251,25 @@ def test_core_data_follow_a_confirmed_face_match_only(faces) -> None:
     with pytest.raises(grpc.RpcError) as rejected:
         ask(TWIN)
     assert rejected.value.code() is grpc.StatusCode.NOT_FOUND and "confirmed" in rejected.value.details()
+
+
+def test_one_search_across_dna_and_faces(faces) -> None:
+    """P2-ROUTER-2: a DNA profile and a face at once (one RouteSeveral per state through the router, one link per
+    category in the mesh); the face half stays candidates pending confirmation (P2-FACE-3)."""
+    from sample_federation import DONOR, profile
+
+    federation, identity = faces
+    reply = federation.contact_point("DE").SearchSeveral(cp_pb2.SearchSeveralRequest(
+        officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="armed robbery, DNA and a camera still",
+        case_reference="DE-2026-F-7", target_states=["NL", "FR"], deadline_ms=5000, queries=[
+            cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_DNA, profile=profile("DE-CS-SV", DONOR)),
+            cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_FACE, face=face_pb2.FaceQuery(
+                probe=probe_of(identity, "DE-CCTV-SV"), offence=face_pb2.OFFENCE_CATEGORY_HOMICIDE))]), timeout=20)
+    by_category = {c.category: {r.state: cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_")
+                                for r in c.results} for c in reply.categories}
+    assert by_category == {common_pb2.CATEGORY_DNA: {"NL": "NO_HIT", "FR": "NO_HIT"},
+                           common_pb2.CATEGORY_FACE: {"NL": "CANDIDATES", "FR": "CANDIDATES"}}
+    nl = {r.state: r for r in reply.categories[1].results}["NL"]
+    assert [c.reference for c in nl.face_candidates] == [SUSPECT, TWIN]
+    assert not hit_was_supplied(federation.nodes["DE"].log, reply.request_id, "DE", "NL", Category.FACE, SUSPECT,
+                                EntryKind.AUTOMATED_RECEIPT)
