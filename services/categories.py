@@ -26,6 +26,8 @@ from prum.services.common.category import Category
 from prum.services.dna import plugin as dna_plugin
 from prum.services.dna import wire as dna_wire
 from prum.services.exchange.plugin import CategoryPlugin
+from prum.services.police_records import plugin as police_records_plugin
+from prum.services.police_records import wire as police_records_wire
 from prum.services.vehicle import plugin as vehicle_plugin
 from prum.services.vehicle import wire as vehicle_wire
 
@@ -81,4 +83,5 @@ CATEGORIES: dict[Category, Registration[Any, Any]] = {r.category: r for r in (
     Registration(dna_plugin.PLUGIN, dna_wire.WIRE),
     Registration(afis_plugin.PLUGIN, afis_wire.WIRE),
     Registration(vehicle_plugin.PLUGIN, vehicle_wire.WIRE),
+    Registration(police_records_plugin.PLUGIN, police_records_wire.WIRE),
 )}

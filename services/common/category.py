@@ -19,10 +19,13 @@ class Category(StrEnum):
     PERSON_INFORMATION = "PERSON_INFORMATION"  # Art 13-16 supplies: logged, not a searched file
     #: A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1).
     ROUTER_CONNECTION = "ROUTER_CONNECTION"
+    #: Police records (Prüm II EPRIS, Art 25, 44): a state's pseudonymised index of biographic data, opt-in
+    #: (P2-EPRIS-1); a state taking part is ready for it, one that does not is not (P2-GATE-1).
+    POLICE_RECORD = "POLICE_RECORD"
 
 
 #: The categories of searched files, each with a readiness gate (GATE-1).
-GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE)
+GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE, Category.POLICE_RECORD)
 #: What the readiness book gates: each searched category (GATE-1) and the router connection (P2-GATE-1).
 READINESS_KEYS = (*GATED_CATEGORIES, Category.ROUTER_CONNECTION)
 #: The categories the Prüm II router carries (P2-ROUTER-1; facial images come with part 2). Vehicle searches stay on

@@ -32,6 +32,8 @@ class _CategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Category.Val
     """Information on persons supplied without a request (Art 13-16): not a searched file, not gated."""
     CATEGORY_ROUTER_CONNECTION: _Category.ValueType  # 5
     """A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
+    CATEGORY_POLICE_RECORD: _Category.ValueType  # 7
+    """Police records (Prüm II EPRIS, P2-EPRIS-1..5): a state's pseudonymised index of biographic data, opt-in."""
 
 class Category(_Category, metaclass=_CategoryEnumTypeWrapper):
     """A category of national file that a state may open to the federation (Art 2, 8, 12)."""
@@ -44,6 +46,8 @@ CATEGORY_PERSON_INFORMATION: Category.ValueType  # 4
 """Information on persons supplied without a request (Art 13-16): not a searched file, not gated."""
 CATEGORY_ROUTER_CONNECTION: Category.ValueType  # 5
 """A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
+CATEGORY_POLICE_RECORD: Category.ValueType  # 7
+"""Police records (Prüm II EPRIS, P2-EPRIS-1..5): a state's pseudonymised index of biographic data, opt-in."""
 Global___Category: _TypeAlias = Category  # noqa: Y015
 
 class _SearchPurpose:

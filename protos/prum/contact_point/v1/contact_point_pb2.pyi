@@ -12,6 +12,7 @@ from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from prum.afis.v1 import afis_pb2 as _afis_pb2
 from prum.common.v1 import common_pb2 as _common_pb2
 from prum.dna.v1 import dna_pb2 as _dna_pb2
+from prum.police_records.v1 import police_records_pb2 as _police_records_pb2
 from prum.vehicle.v1 import vehicle_pb2 as _vehicle_pb2
 import builtins as _builtins
 import sys
@@ -176,6 +177,7 @@ class SearchRequest(_message.Message):
     PROFILE_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
     VEHICLE_FIELD_NUMBER: _builtins.int
+    PERSON_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
@@ -187,7 +189,7 @@ class SearchRequest(_message.Message):
     case_reference: _builtins.str
     """National case or file reference. Optional; text of at most 128 characters."""
     category: _common_pb2.Category.ValueType
-    """DNA, FINGERPRINT or VEHICLE. Required."""
+    """DNA, FINGERPRINT, VEHICLE or POLICE_RECORD. Required."""
     deadline_ms: _builtins.int
     """One deadline for the whole fan-out, in milliseconds. Optional; 0 to 600000, 0 meaning the contact
     point's default (the federation's deadline_ms).
@@ -206,6 +208,10 @@ class SearchRequest(_message.Message):
     def template(self) -> _afis_pb2.Template: ...
     @_builtins.property
     def vehicle(self) -> Global___VehicleKey: ...
+    @_builtins.property
+    def person(self) -> _police_records_pb2.BiographicQuery:
+        """A person's biographic data (P2-EPRIS-2): the states taking part in EPRIS search their police-record index."""
+
     def __init__(
         self,
         *,
@@ -218,14 +224,15 @@ class SearchRequest(_message.Message):
         profile: _dna_pb2.Profile | None = ...,
         template: _afis_pb2.Template | None = ...,
         vehicle: Global___VehicleKey | None = ...,
+        person: _police_records_pb2.BiographicQuery | None = ...,
         deadline_ms: _builtins.int = ...,
         purpose: _common_pb2.SearchPurpose.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person", "profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "person", b"person", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle"]  # noqa: Y015
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle", "person"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
 
@@ -246,6 +253,7 @@ class StateResult(_message.Message):
     CANDIDATES_FIELD_NUMBER: _builtins.int
     VEHICLES_FIELD_NUMBER: _builtins.int
     ELAPSED_MS_FIELD_NUMBER: _builtins.int
+    POLICE_RECORDS_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     status: Global___ResultStatus.ValueType
     detail: _builtins.str
@@ -261,6 +269,10 @@ class StateResult(_message.Message):
     def candidates(self) -> _containers.RepeatedCompositeFieldContainer[_afis_pb2.Candidate]: ...
     @_builtins.property
     def vehicles(self) -> _containers.RepeatedCompositeFieldContainer[_vehicle_pb2.VehicleRecord]: ...
+    @_builtins.property
+    def police_records(self) -> _containers.RepeatedCompositeFieldContainer[_police_records_pb2.Match]:
+        """The police records matched (P2-EPRIS-3): reference, quality and holding state, no personal data."""
+
     def __init__(
         self,
         *,
@@ -273,10 +285,11 @@ class StateResult(_message.Message):
         candidates: _abc.Iterable[_afis_pb2.Candidate] | None = ...,
         vehicles: _abc.Iterable[_vehicle_pb2.VehicleRecord] | None = ...,
         elapsed_ms: _builtins.float = ...,
+        police_records: _abc.Iterable[_police_records_pb2.Match] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "code", b"code", "detail", b"detail", "dna_hits", b"dna_hits", "elapsed_ms", b"elapsed_ms", "header", b"header", "state", b"state", "status", b"status", "vehicles", b"vehicles"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "code", b"code", "detail", b"detail", "dna_hits", b"dna_hits", "elapsed_ms", b"elapsed_ms", "header", b"header", "police_records", b"police_records", "state", b"state", "status", b"status", "vehicles", b"vehicles"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
