@@ -79,9 +79,14 @@ from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
 from prum.services.supervisor.transport import audience, fetch_from_supervisor, share_with_supervisors
+from prum.services.police_records.index import PoliceRecordIndex
+from prum.services.police_records.requests import RecordRequests
+from prum.services.police_records.servicer import PoliceRecordsServicer
+from prum.services.police_records.transport import GrpcRecordRequests
 from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
+from prum.police_records.v1 import police_records_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2_grpc
 
 
@@ -106,6 +111,9 @@ class StateNode:
     authority: SupervisoryAuthority | None = None
     # Core data after a confirmed match (Prüm II Art 47): both halves and the state's cases.
     core_data: CoreDataExchange | None = None
+    # EPRIS (P2-EPRIS-1..5): the national police-record index and the reasoned follow-ups.
+    police_records: PoliceRecordIndex | None = None
+    record_requests: RecordRequests | None = None
 
     @property
     def address(self) -> str:
@@ -174,6 +182,8 @@ def readiness_from_file(federation: Federation, clock: Clock, path: Path | None 
     for spec in federation.states:
         for category in spec.ready:
             book.seed_ready(spec.code, Category[category])
+        if spec.epris:  # taking part in EPRIS is opt-in (P2-EPRIS-1) and declares the index ready (P2-GATE-1)
+            book.seed_ready(spec.code, Category.POLICE_RECORD)
         if spec.router_ready:  # the router connection, declared in the file (P2-GATE-1)
             book.seed_ready(spec.code, Category.ROUTER_CONNECTION)
     if federation.europol.enabled:  # Europol: its biometric data and its router connection (P2-EUROPOL-1, -2)
@@ -259,6 +269,10 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                                 router_phases=federation.router.phases if federation.topology == "router" else None,
                                 purposes=federation.purposes)
     persons = PersonRegister(folder / "persons.db")
+    # EPRIS (P2-EPRIS-1): every state has the service; one not taking part is not ready for it (GATE-1).
+    police_records = PoliceRecordIndex(clock)
+    record_requests = RecordRequests(spec.code, log, police_records,
+                                     frozenset(o.officer_id for o in spec.officers if o.authorised), clock)
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
                                      clock, folder / "supervisor.db")
@@ -284,6 +298,10 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        VehicleRegisterServicer(spec.code, vehicles, exchange,
                                                holder_search=federation.topology == "router"),
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
+        ServiceBinding("prum.police_records.v1.PoliceRecordsService",
+                       PoliceRecordsServicer(spec.code, police_records, exchange, record_requests,
+                                             GrpcRecordRequests(channels, federation.deadline_ms / 1000)),
+                       police_records_pb2_grpc.add_PoliceRecordsServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, authority,
@@ -309,7 +327,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         directory[spec.code] = address
     # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
     return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, channels,
-                     server, port, authority, core_data)
+                     server, port, authority, core_data, police_records, record_requests)
 
 
 def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directory: MutableMapping[str, str],

@@ -80,6 +80,10 @@ class StateSpec:
     # Its national law on core data (the `core_data` table): a judicial authorisation needed (P2-CORE-2), and
     # whether it supplies at once when every condition holds or waits for an operator's decision.
     core_data: CoreDataPolicy = field(default_factory=CoreDataPolicy)
+    # P2-EPRIS-1: whether the state takes part in EPRIS (opt-in, default no); taking part declares its
+    # police-record index ready (P2-GATE-1), and its index holds this many synthetic records.
+    epris: bool = False
+    police_records: int = 300
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -185,7 +189,8 @@ class Federation:
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
                 "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready,
-                "search_purposes": sorted(spec.search_purposes),
+                "search_purposes": sorted(spec.search_purposes), "epris": spec.epris,
+                "police_records": spec.police_records,
                 "core_data": {"judicial_authorisation": spec.core_data.judicial_authorisation,
                               "automatic": spec.core_data.automatic},
                 **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {})}
@@ -256,7 +261,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
     _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
     _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis", "router_ready",
-                           "search_purposes"}, f"{source} [defaults]")
+                           "search_purposes", "epris", "police_records"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
         raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
@@ -266,7 +271,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
                             "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces",
-                            "search_purposes", "core_data"}, where)
+                            "search_purposes", "core_data", "epris", "police_records"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -286,6 +291,11 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         if not isinstance(router_ready, bool):
             raise FederationFileError(f"{where}.router_ready: {router_ready!r}; allowed: true or false (whether the "
                                       f"state's router connection is declared ready, P2-GATE-1)")
+        epris = table.get("epris", defaults.get("epris", False))
+        if not isinstance(epris, bool):
+            raise FederationFileError(f"{where}.epris: {epris!r}; allowed: true or false (whether the state takes "
+                                      f"part in EPRIS, the police-record index exchange, P2-EPRIS-1)")
+        police_records = table.get("police_records", defaults.get("police_records", 300))
         officers = []
         for o in table.get("officer", []):
             _check_keys(o, {"id", "name", "authorised"}, f"{where}.officer")
@@ -300,6 +310,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                 **defaults.get("afis", {}), **table.get("afis", {})}
         _check_keys(afis, {"person_searches_per_day", "trace_searches_per_day", "max_candidates"}, f"{where}.afis")
         for key, value in (("dna_profiles", profiles), ("vehicles", vehicles), ("fingerprints", fingerprints),
+                           ("police_records", police_records),
                            *((f"afis.{k}", v) for k, v in afis.items())):
             if not isinstance(value, int) or value < 0:
                 raise FederationFileError(f"{where}.{key}: {value!r}; allowed: a whole number >= 0")
@@ -318,7 +329,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
             address=table.get("address"), retention_days=retention, router_ready=router_ready,
-            search_purposes=frozenset(purposes),
+            search_purposes=frozenset(purposes), epris=epris, police_records=police_records,
             mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces"),
             core_data=_core_data(table.get("core_data", {}), f"{where}.core_data")))
     codes = {s.code for s in states}
