@@ -35,6 +35,7 @@ from prum.federation.runtime.europol import EuropolNode, build_europol
 from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
+from prum.police_records.v1 import police_records_pb2_grpc
 from prum.router.v1 import core_data_relay_pb2_grpc, router_pb2_grpc
 from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
@@ -61,9 +62,13 @@ from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.follow_up import FollowUps
 from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
 from prum.services.exchange.plugin import FollowUp
+from prum.services.exchange.record_requests import RecordRequests
 from prum.services.exchange.requesting import ContactPoint
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
+from prum.services.police_records.index import PoliceRecordIndex
+from prum.services.police_records.servicer import PoliceRecordsServicer
+from prum.services.police_records.transport import GrpcRecordRequests
 from prum.services.router.audit import RouterAudit, audit_router_log
 from prum.services.router.log import RouterLog
 from prum.services.router.relay import CoreDataRelay
@@ -79,14 +84,9 @@ from prum.services.supervisor import ReadinessBook
 from prum.services.supervisor.authority import SupervisoryAuthority
 from prum.services.supervisor.servicer import SupervisorServicer
 from prum.services.supervisor.transport import audience, fetch_from_supervisor, share_with_supervisors
-from prum.services.police_records.index import PoliceRecordIndex
-from prum.services.police_records.requests import RecordRequests
-from prum.services.police_records.servicer import PoliceRecordsServicer
-from prum.services.police_records.transport import GrpcRecordRequests
 from prum.services.vehicle.register import VehicleRegister
 from prum.services.vehicle.servicer import VehicleRegisterServicer
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
-from prum.police_records.v1 import police_records_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2_grpc
 
 

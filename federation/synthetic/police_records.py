@@ -16,10 +16,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from faker import Faker
-from unidecode import unidecode
-
 from prum.federation.synthetic.vehicle import FAKER_LOCALE, ISO_COUNTRY
 from prum.services.police_records.index import BiographicQuery, PoliceRecord
+from unidecode import unidecode
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 

@@ -32,11 +32,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import jellyfish
-from rapidfuzz import fuzz
-from unidecode import unidecode
-
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, UnknownReference, quote
+from rapidfuzz import fuzz
+from unidecode import unidecode
 
 #: P2-EPRIS-5: national indexes are refreshed at least every 24 hours.
 REFRESH_INTERVAL = timedelta(hours=24)
@@ -133,7 +132,7 @@ def _codes(part: str) -> tuple[str, ...]:
 def blocking_values(names: Iterable[str], year: int) -> set[str]:
     """The clear blocking values of some names born in `year`: each name part's phonetic codes with the year.
     Parts of one letter (initials) block nothing."""
-    values = set()
+    values: set[str] = set()
     for name in names:
         for part in fold(name).split():
             if len(part) > 1:

@@ -3,7 +3,7 @@
 The requesting state checks the query (names with letters, a date of birth whole or in part) before it
 leaves; each requested state taking part searches its pseudonymised index (`PoliceRecordIndex.search`) and
 supplies the references matched with their quality, no personal data (P2-EPRIS-3). A match's reference is
-its national reference number. The follow-up is the reasoned request of `police_records.requests`, decided
+its national reference number. The follow-up is the reasoned request of `prum.services.exchange.record_requests`, decided
 by the holding state (P2-EPRIS-4), not the automatic FOL-1 follow-up: hence `FollowUp.NONE` here.
 """
 
@@ -23,7 +23,7 @@ class PoliceRecordPlugin:
     """`CategoryPlugin[BiographicQuery, PoliceRecordIndex, list[Match], police_records_pb2.Match]`."""
 
     category = Category.POLICE_RECORD
-    follow_up = FollowUp.NONE  # the reasoned request of P2-EPRIS-4 instead (police_records.requests)
+    follow_up = FollowUp.NONE  # the reasoned request of P2-EPRIS-4 instead (exchange.record_requests)
     verifies = False
 
     def validate(self, query: BiographicQuery) -> BiographicQuery:

@@ -11,10 +11,10 @@ from prum.police_records.v1 import police_records_pb2_grpc
 from prum.services.common.tls import calling_state
 from prum.services.common.wire import timestamp
 from prum.services.exchange.file_managing import FileManagingSide
+from prum.services.exchange.record_requests import RecordRequest, RecordRequests, RecordRequestTransport
 from prum.services.exchange.wire import context_from_proto, header_to_proto
 from prum.services.police_records.index import PoliceRecordIndex
 from prum.services.police_records.plugin import PLUGIN
-from prum.services.police_records.requests import RecordRequest, RecordRequests, RecordRequestTransport
 from prum.services.police_records.wire import (
     DECISION_TO_PROTO,
     decision_from_proto,

@@ -8,9 +8,9 @@ from prum.police_records.v1 import police_records_pb2 as pb
 from prum.police_records.v1 import police_records_pb2_grpc
 from prum.services.common.channels import PeerChannels
 from prum.services.exchange.context import QueryContext
+from prum.services.exchange.record_requests import Decision
 from prum.services.exchange.wire import context_to_proto
 from prum.services.police_records.index import PoliceRecord
-from prum.services.police_records.requests import Decision
 from prum.services.police_records.wire import DECISION_TO_PROTO, record_to_proto
 
 

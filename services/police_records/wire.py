@@ -11,11 +11,11 @@ from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.police_records.v1 import police_records_pb2 as pb
 from prum.services.common.errors import InvalidInput
+from prum.services.exchange.record_requests import Decision
 from prum.services.police_records.index import BiographicQuery, Match, PoliceRecord
-from prum.services.police_records.requests import Decision
 
 DECISION_TO_PROTO = {decision: pb.Decision.Value(f"DECISION_{decision.name}") for decision in Decision}
-DECISION_FROM_PROTO = {number: decision for decision, number in DECISION_TO_PROTO.items()}
+DECISION_FROM_PROTO: dict[int, Decision] = {int(number): decision for decision, number in DECISION_TO_PROTO.items()}
 
 
 def query_from_proto(message: pb.BiographicQuery) -> BiographicQuery:

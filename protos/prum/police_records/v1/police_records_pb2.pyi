@@ -399,7 +399,7 @@ class RequestRecordRequest(_message.Message):
     reference: _builtins.str
     """The match's reference. Required; an identifier of at most 64 characters."""
     search_request_id: _builtins.str
-    """The request id of the search that found the match. Required; a UUID."""
+    """The request id of the search that found the match. Required; a UUID (36 characters)."""
     case_reference: _builtins.str
     """National case or file reference. Optional; text of at most 128 characters."""
     def __init__(
@@ -456,7 +456,7 @@ class ReceiveRecordRequestRequest(_message.Message):
     reference: _builtins.str
     """The match's reference. Required; an identifier of at most 64 characters."""
     search_request_id: _builtins.str
-    """The request id of the search that found the match. Required; a UUID."""
+    """The request id of the search that found the match. Required; a UUID (36 characters)."""
     @_builtins.property
     def context(self) -> _common_pb2.QueryContext:
         """Required; its request_id is the follow-up's id."""
@@ -508,7 +508,7 @@ class DecideRecordRequestRequest(_message.Message):
     officer_id: _builtins.str
     """The deciding officer. Required; an identifier of at most 64 characters."""
     follow_up_id: _builtins.str
-    """Required; a UUID."""
+    """Required; a UUID (36 characters)."""
     decision: Global___Decision.ValueType
     """SHARED or REFUSED. Required."""
     reason: _builtins.str
@@ -563,7 +563,7 @@ class ReceiveRecordDecisionRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     RECORD_FIELD_NUMBER: _builtins.int
     follow_up_id: _builtins.str
-    """Required; a UUID."""
+    """Required; a UUID (36 characters)."""
     decision: Global___Decision.ValueType
     """SHARED or REFUSED. Required."""
     reason: _builtins.str
@@ -629,7 +629,7 @@ class GetRecordRequestRequest(_message.Message):
 
     FOLLOW_UP_ID_FIELD_NUMBER: _builtins.int
     follow_up_id: _builtins.str
-    """Required; a UUID."""
+    """Required; a UUID (36 characters)."""
     def __init__(
         self,
         *,

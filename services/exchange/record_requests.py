@@ -1,5 +1,8 @@
 """The follow-up of a police-record match (P2-EPRIS-4), without gRPC: a reasoned request the holding state decides.
 
+Beside FOL-1's follow-up (`follow_up`) and Prüm II's core data (`core_data`), the third way from a match to the data
+behind it, and the only one where the holding state decides case by case.
+
 Nothing is released automatically. The requesting state's officer chooses a match and sends a reasoned
 request (`RecordRequests.request`), accepted only for a reference its own log shows it received as a match
 from that state in that search; the holding state records it as pending (`receive`) and answers nothing
@@ -24,9 +27,15 @@ from prum.services.exchange.context import QueryContext
 from prum.services.exchange.follow_up import hit_was_supplied
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
 from prum.services.logger.entry import canonical_json
-from prum.services.police_records.index import PoliceRecord, PoliceRecordIndex
 
 CATEGORY = Category.POLICE_RECORD
+
+
+class HeldRecords(Protocol):
+    """The holding state's national records (`police_records.index.PoliceRecordIndex`): a record by reference,
+    a dataclass, raising `UnknownReference` for one it does not hold."""
+
+    def record(self, reference: str) -> Any: ...
 
 
 class Decision(StrEnum):
@@ -52,7 +61,7 @@ class RecordRequest:
     decision_reason: str = ""
     deciding_officer_id: str = ""
     #: The record, once shared (on the requesting side: as received).
-    record: PoliceRecord | None = None
+    record: Any = None
 
 
 class RecordRequestTransport(Protocol):
@@ -61,7 +70,7 @@ class RecordRequestTransport(Protocol):
     def send_request(self, context: QueryContext, reference: str, search_request_id: str) -> None: ...
 
     def send_decision(self, requesting_state: str, follow_up_id: str, decision: Decision, reason: str,
-                      record: PoliceRecord | None) -> None: ...
+                      record: Any) -> None: ...
 
 
 @dataclass
@@ -70,7 +79,7 @@ class RecordRequests:
 
     state: str
     log: ProtocolLog
-    index: PoliceRecordIndex
+    index: HeldRecords
     officers: frozenset[str]
     clock: Clock = None  # type: ignore[assignment]
 
@@ -133,7 +142,7 @@ class RecordRequests:
         return item
 
     def receive_decision(self, certified_state: str | None, follow_up_id: str, decision: Decision, reason: str,
-                         record: PoliceRecord | None) -> RecordRequest:
+                         record: Any) -> RecordRequest:
         """The holding state's decision on one of this state's requests, logged as received."""
         item = self.get(follow_up_id)
         if item.requesting_state != self.state:
