@@ -107,8 +107,8 @@ class IndexStats:
 def parse_date(text: str, field: str, *, complete: bool = False) -> PartialDate:
     """YYYY-MM-DD, or YYYY-MM or YYYY when only part is known (`complete`: the whole date required)."""
     found = _DATE.match(text.strip())
+    allowed = "YYYY-MM-DD" if complete else "YYYY-MM-DD, YYYY-MM or YYYY"
     if found is None or (complete and found.group(3) is None):
-        allowed = "YYYY-MM-DD" if complete else "YYYY-MM-DD, YYYY-MM or YYYY"
         raise InvalidInput(f"{quote(text)} is not a date; allowed: {allowed}", field=field)
     year, month, day = (int(g) if g else None for g in found.groups())
     assert year is not None
@@ -119,7 +119,7 @@ def parse_date(text: str, field: str, *, complete: bool = False) -> PartialDate:
 
 def fold(text: str) -> str:
     """Latin letters in lower case without diacritics, one space between name parts (Müller -> muller,
-    Ελένη -> eleni, Łukasz -> lukasz)."""
+    Ελένη -> elene, whose codes are Eleni's; Łukasz -> lukasz)."""
     return " ".join(_NOT_LETTER.sub(" ", unidecode(text).lower()).split())
 
 
