@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -270,7 +271,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                                 purposes=federation.purposes)
     persons = PersonRegister(folder / "persons.db")
     # EPRIS (P2-EPRIS-1): every state has the service; one not taking part is not ready for it (GATE-1).
-    police_records = PoliceRecordIndex(clock)
+    police_records = PoliceRecordIndex(clock, fields=federation.epris.fields,
+                                       refresh_interval=timedelta(hours=federation.epris.refresh_hours))
     record_requests = RecordRequests(spec.code, log, police_records,
                                      frozenset(o.officer_id for o in spec.officers if o.authorised), clock)
     received = ReceivedInformationStore(folder / "received-information.db", clock)

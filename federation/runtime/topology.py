@@ -20,6 +20,8 @@ from prum.services.common.purpose import OPTIONAL_PURPOSES, SearchPurpose
 from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.core_data import CORE_DATA_FIELDS, DEFAULT_DEADLINE_HOURS, CoreDataPolicy
 from prum.services.exchange.requesting import Officer
+from prum.services.police_records.index import FIELDS as EPRIS_FIELDS
+from prum.services.police_records.index import REQUIRED_FIELDS as EPRIS_REQUIRED_FIELDS
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE")
 #: "mesh": the 2008 bilateral links; "router": Prüm II (Regulation (EU) 2024/982), DNA and fingerprint searches
@@ -90,6 +92,19 @@ class StateSpec:
 
 
 @dataclass(frozen=True)
+class EprisSpec:
+    """The `[epris]` table: EPRIS settings the rules leave unconfirmed (U) or bound, with the catalogue's defaults."""
+
+    # P2-EPRIS-1 (U): the biographic fields the national indexes search; the optional ones may be left out.
+    fields: tuple[str, ...] = EPRIS_FIELDS
+    # P2-EPRIS-5: hours between the rebuilds of each index under a new key: at least daily (1 to 24, default 24).
+    refresh_hours: int = 24
+
+    def to_file_data(self) -> dict[str, Any]:
+        return {"fields": list(self.fields), "refresh_hours": self.refresh_hours}
+
+
+@dataclass(frozen=True)
 class RouterSpec:
     """The `[router]` table: the Prüm II router's address and the settings its rules leave unconfirmed (U)."""
 
@@ -156,6 +171,8 @@ class Federation:
     router: RouterSpec = field(default_factory=RouterSpec)
     # Europol (P2-EUROPOL-1..3), in the router topology only.
     europol: EuropolSpec = field(default_factory=EuropolSpec)
+    # EPRIS's settings (P2-EPRIS-1, -5); which states take part is each state's `epris`.
+    epris: EprisSpec = field(default_factory=EprisSpec)
 
     @property
     def codes(self) -> list[str]:
@@ -200,6 +217,7 @@ class Federation:
         return {"federation": {"name": self.name, "topology": self.topology, "seed": self.seed,
                                "deadline_ms": self.deadline_ms, "trace_sample_ratio": self.trace_sample_ratio},
                 "router": self.router.to_file_data(), "europol": self.europol.to_file_data(),
+                "epris": self.epris.to_file_data(),
                 "state": [state(s) for s in self.states]}
 
     def scaled(self, count: int) -> Federation:
@@ -256,7 +274,7 @@ def _ready(value: Any, where: str) -> frozenset[str]:
 
 
 def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Federation:
-    _check_keys(data, {"federation", "defaults", "router", "europol", "state"}, source)
+    _check_keys(data, {"federation", "defaults", "router", "europol", "epris", "state"}, source)
     head = data.get("federation", {})
     _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
@@ -353,7 +371,23 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                                   f"router only (P2-EUROPOL-1, -2); allowed with [federation].topology = \"router\"")
     return Federation(name=str(head.get("name", "federation")), topology=topology,
                       seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states),
-                      trace_sample_ratio=float(ratio), router=router, europol=europol)
+                      trace_sample_ratio=float(ratio), router=router, europol=europol,
+                      epris=_epris(data.get("epris", {}), f"{source} [epris]"))
+
+
+def _epris(table: dict[str, Any], where: str) -> EprisSpec:
+    _check_keys(table, {"fields", "refresh_hours"}, where)
+    fields = table.get("fields", list(EPRIS_FIELDS))
+    optional = [f for f in EPRIS_FIELDS if f not in EPRIS_REQUIRED_FIELDS]
+    if (not isinstance(fields, list) or any(f not in EPRIS_FIELDS for f in fields)
+            or any(f not in fields for f in EPRIS_REQUIRED_FIELDS)):
+        raise FederationFileError(f"{where}.fields: {fields!r}; allowed: {', '.join(EPRIS_REQUIRED_FIELDS)} (every "
+                                  f"search needs them) and any of {', '.join(optional)} (P2-EPRIS-1)")
+    hours = table.get("refresh_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24:
+        raise FederationFileError(f"{where}.refresh_hours: {hours!r}; allowed: 1 to 24 (the national indexes are "
+                                  f"refreshed at least every 24 hours, P2-EPRIS-5)")
+    return EprisSpec(tuple(f for f in EPRIS_FIELDS if f in fields), hours)
 
 
 def _europol(table: dict[str, Any], where: str) -> EuropolSpec:

@@ -39,9 +39,12 @@ from unidecode import unidecode
 
 #: P2-EPRIS-5: national indexes are refreshed at least every 24 hours.
 REFRESH_INTERVAL = timedelta(hours=24)
-#: The biographic fields searched (P2-EPRIS-1, unconfirmed: the catalogue's default).
+#: The biographic fields searched (P2-EPRIS-1, unconfirmed: the catalogue's default; the federation file's
+#: `[epris] fields` may leave out the optional ones).
 FIELDS = ("first_names", "surnames", "aliases", "date_of_birth", "nationality", "place_of_birth",
           "country_of_birth", "gender")
+#: What every search needs: names and a date of birth (P2-EPRIS-2).
+REQUIRED_FIELDS = ("first_names", "surnames", "date_of_birth")
 #: The lowest quality reported as a match, and the most matches one reply carries.
 MIN_QUALITY = 80
 MAX_MATCHES = 10
@@ -165,8 +168,8 @@ def check_query(query: BiographicQuery) -> BiographicQuery:
     return query
 
 
-def _names(record: PoliceRecord) -> list[str]:
-    return [f"{record.first_names} {record.surnames}", *record.aliases]
+def _names(record: PoliceRecord, aliases: bool = True) -> list[str]:
+    return [f"{record.first_names} {record.surnames}", *(record.aliases if aliases else ())]
 
 
 def _date_score(query: PartialDate, record: PartialDate) -> float:
@@ -187,22 +190,24 @@ def _date_score(query: PartialDate, record: PartialDate) -> float:
     return 0.3
 
 
-def score(query: BiographicQuery, record: PoliceRecord) -> int:
+def score(query: BiographicQuery, record: PoliceRecord, fields: frozenset[str] = frozenset(FIELDS)) -> int:
     """The quality of `record` as a match of `query`, 0 to 100: names (any order, compound names, typos, any
-    alias) weigh 70 %, the date of birth 30 %; each optional field given that disagrees costs 5."""
+    alias) weigh 70 %, the date of birth 30 %; each optional field given that disagrees costs 5. Only the
+    `fields` searched count (aliases, and each optional field)."""
     wanted = fold(f"{query.first_names} {query.surnames}")
     name = 0.0
-    for candidate in _names(record):
+    for candidate in _names(record, "aliases" in fields):
         folded = fold(candidate)
         name = max(name, fuzz.token_sort_ratio(wanted, folded), 0.95 * fuzz.token_set_ratio(wanted, folded))
     date = _date_score(parse_date(query.date_of_birth, "date_of_birth"),
                        parse_date(record.date_of_birth, "date_of_birth"))
     quality = 0.7 * name + 30 * date
-    for given, held in ((query.nationality, record.nationality), (query.country_of_birth, record.country_of_birth),
-                        (query.gender, record.gender)):
-        if given and held and given != held:
+    for field, given, held in (("nationality", query.nationality, record.nationality),
+                               ("country_of_birth", query.country_of_birth, record.country_of_birth),
+                               ("gender", query.gender, record.gender)):
+        if field in fields and given and held and given != held:
             quality -= 5
-    if query.place_of_birth and record.place_of_birth and fuzz.ratio(
+    if "place_of_birth" in fields and query.place_of_birth and record.place_of_birth and fuzz.ratio(
             fold(query.place_of_birth), fold(record.place_of_birth)) < 80:
         quality -= 5
     return max(0, min(100, round(quality)))
@@ -212,7 +217,18 @@ class PoliceRecordIndex:
     """A state's national police records and their pseudonymised index (see the module docstring); thread-safe."""
 
     def __init__(self, clock: Clock | None = None, min_quality: int = MIN_QUALITY,
-                 max_matches: int = MAX_MATCHES) -> None:
+                 max_matches: int = MAX_MATCHES, fields: tuple[str, ...] = FIELDS,
+                 refresh_interval: timedelta = REFRESH_INTERVAL) -> None:
+        missing = [f for f in REQUIRED_FIELDS if f not in fields]
+        unknown = [f for f in fields if f not in FIELDS]
+        if missing or unknown:
+            raise InvalidInput(f"{list(fields)}: every search needs {', '.join(REQUIRED_FIELDS)}; allowed besides: "
+                               f"{', '.join(f for f in FIELDS if f not in REQUIRED_FIELDS)}", field="fields")
+        if not timedelta(0) < refresh_interval <= REFRESH_INTERVAL:
+            raise InvalidInput(f"{refresh_interval}; the index is refreshed at least every 24 hours (P2-EPRIS-5)",
+                               field="refresh_interval")
+        self.fields = frozenset(fields)
+        self.refresh_interval = refresh_interval
         self.clock = clock or SystemClock()
         self.min_quality = min_quality
         self.max_matches = max_matches
@@ -232,7 +248,7 @@ class PoliceRecordIndex:
         return hmac.new(key, value.encode(), hashlib.sha256).digest()[:16]
 
     def _record_values(self, record: PoliceRecord) -> set[str]:
-        return blocking_values(_names(record), parse_date(record.date_of_birth, "date_of_birth").year)
+        return blocking_values(_names(record, "aliases" in self.fields), parse_date(record.date_of_birth, "date_of_birth").year)
 
     def _add(self, index: dict[bytes, array[int]], key: bytes, position: int, record: PoliceRecord) -> None:
         for value in self._record_values(record):
@@ -292,8 +308,8 @@ class PoliceRecordIndex:
             return self._stats()
 
     def refresh_if_due(self) -> bool:
-        """Refresh when the index is `REFRESH_INTERVAL` old or older; whether it did."""
-        if self.clock.now() - self._refreshed_at < REFRESH_INTERVAL:
+        """Refresh when the index is `refresh_interval` old or older; whether it did."""
+        if self.clock.now() - self._refreshed_at < self.refresh_interval:
             return False
         self.refresh()
         return True
@@ -326,7 +342,7 @@ class PoliceRecordIndex:
             records = [self._records[p] for p, _ in candidates.most_common(MAX_CANDIDATES)]
         best: dict[str, int] = {}
         for record in records:
-            quality = score(query, record)
+            quality = score(query, record, self.fields)
             if quality >= self.min_quality and quality > best.get(record.reference, -1):
                 best[record.reference] = quality
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:self.max_matches]

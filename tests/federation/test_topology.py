@@ -161,3 +161,21 @@ def test_epris_is_opt_in_per_state() -> None:
         parse_federation({"state": [{"code": "DE", "epris": "yes"}, {"code": "NL"}]})
     with pytest.raises(FederationFileError, match=r"police_records: -1; allowed: a whole number >= 0"):
         parse_federation({"defaults": {"police_records": -1}, "state": [{"code": "DE"}, {"code": "NL"}]})
+
+
+def test_epris_settings_are_read_with_the_catalogues_defaults_and_wrong_ones_refused() -> None:
+    """P2-EPRIS-1 (U): the fields searched, default the catalogue's eight; P2-EPRIS-5: the refresh, at most 24 h."""
+    from prum.federation.runtime.topology import EprisSpec
+    from prum.services.police_records.index import FIELDS
+
+    states = [{"code": "DE"}, {"code": "NL"}]
+    assert parse_federation({"state": states}).epris == EprisSpec(FIELDS, 24) == load_federation().epris
+    narrow = parse_federation({"epris": {"fields": ["surnames", "first_names", "date_of_birth"], "refresh_hours": 6},
+                               "state": states})
+    assert narrow.epris == EprisSpec(("first_names", "surnames", "date_of_birth"), 6)
+    assert parse_federation(narrow.to_file_data()) == narrow
+    for table, message in (({"fields": ["surnames", "date_of_birth"]}, "every search needs them"),
+                           ({"fields": ["first_names", "surnames", "date_of_birth", "shoe_size"]}, "allowed"),
+                           ({"refresh_hours": 48}, "at least every 24 hours"), ({"key": 1}, "unknown key")):
+        with pytest.raises(FederationFileError, match=message):
+            parse_federation({"epris": table, "state": states})

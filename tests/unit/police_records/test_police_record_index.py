@@ -161,3 +161,25 @@ def test_a_record_needs_a_whole_date_and_a_reference_is_looked_up_only_by_the_ho
     assert index.record("DE-PR-1") == MUELLER
     with pytest.raises(UnknownReference):
         index.record("DE-PR-404")
+
+
+def test_fields_left_out_by_the_federation_file_are_not_searched(clock: SimulatedClock) -> None:
+    """P2-EPRIS-1 (U): without `aliases` an alias finds nothing; without `gender` a different gender costs
+    nothing; names and a date are always needed."""
+    narrow = PoliceRecordIndex(clock, fields=("first_names", "surnames", "date_of_birth"))
+    narrow.ingest(GARCIA)
+    assert narrow.search(BiographicQuery("Pepa", "Garcia", "1988-04-09")) == []
+    full = score(BiographicQuery("María José", "García López", "1988-04-09", gender="M"), GARCIA)
+    assert full == 95 and score(BiographicQuery("María José", "García López", "1988-04-09", gender="M"), GARCIA,
+                                narrow.fields) == 100
+    with pytest.raises(InvalidInput, match="every search needs"):
+        PoliceRecordIndex(clock, fields=("surnames", "date_of_birth"))
+    with pytest.raises(InvalidInput, match="24 hours"):
+        PoliceRecordIndex(clock, refresh_interval=timedelta(hours=25))
+
+
+def test_a_shorter_refresh_interval_rotates_sooner(clock: SimulatedClock) -> None:
+    index = PoliceRecordIndex(clock, refresh_interval=timedelta(hours=6))
+    index.ingest(MUELLER)
+    clock.advance(timedelta(hours=6))
+    assert index.refresh_if_due() and index.stats().key_generation == 2
