@@ -6,6 +6,8 @@ so a check needs only the request and the reply. The Locust interceptor and the 
 use the same checks. A check returns an `Outcome`: whether a hit was expected and seen, and a problem
 (a failure to count) when the reply is wrong:
   - DNA search, vehicle lookup: the matching rules are exact, so a missing or unexpected hit is a failure;
+  - police-record search (EPRIS): a planted variation of a stored record must find it; a miss is a person born
+    in a year no record has, so any match is a failure;
   - contact-point fan-out: every peer must answer HIT or NO_HIT (a peer UNAVAILABLE, DEADLINE_EXCEEDED,
     NOT_READY or REFUSED on a healthy federation is a failure), and the target's answer must be as planted;
   - AFIS search: the mate among the candidates (score >= VERIFY_THRESHOLD) is tallied, not a failure,
@@ -43,6 +45,8 @@ QUERY_TYPES: dict[str, QueryType] = {t.key: t for t in (
     QueryType("afis", "AfisSearchUser", "/prum.afis.v1.AfisService/Search", "AFIS search, Art 9", "A"),
     QueryType("fanout", "ContactPointSearchUser", "/prum.contact_point.v1.ContactPointService/Search",
               "contact-point fan-out (DNA)", "F"),
+    QueryType("police_record", "PoliceRecordSearchUser", "/prum.police_records.v1.PoliceRecordsService/Search",
+              "police-record search, P2-EPRIS-2", "P"),
 )}
 BY_METHOD: dict[str, QueryType] = {t.method: t for t in QUERY_TYPES.values()}
 
@@ -97,6 +101,12 @@ def check_afis(request: Any, response: Any) -> Outcome:
     return Outcome(expected, hit, None)
 
 
+def check_police_record(request: Any, response: Any) -> Outcome:
+    expected, _ = expectation(request.context.case_reference)
+    hit = len(response.matches) > 0
+    return Outcome(expected, hit, _agreement(expected, hit))
+
+
 def check_fanout(request: Any, response: Any, target: str = "") -> Outcome:
     expected, _ = expectation(request.case_reference)
     answered = (cp_pb2.RESULT_STATUS_HIT, cp_pb2.RESULT_STATUS_NO_HIT)
@@ -119,6 +129,7 @@ CHECKS: dict[str, Callable[[Any, Any], Outcome]] = {
     QUERY_TYPES["vehicle"].method: check_vehicle,
     QUERY_TYPES["afis"].method: check_afis,
     QUERY_TYPES["fanout"].method: check_fanout,
+    QUERY_TYPES["police_record"].method: check_police_record,
 }
 
 

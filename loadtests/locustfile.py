@@ -8,6 +8,7 @@
   AfisSearchUser          AfisService.Search (Art 9) from the requester to the target
   ContactPointSearchUser  ContactPointService.Search at the requester's NCP: an officer's DNA search
                           fanned out to every peer
+  PoliceRecordSearchUser  PoliceRecordsService.Search (EPRIS, P2-EPRIS-2) from the requester to the target
 
 Run by `prum bench load`, which writes the plan and starts Locust headless as a subprocess:
 
@@ -78,4 +79,13 @@ class ContactPointSearchUser(PrumGrpcUser):
 
     @task
     def fanout_search(self) -> None:
+        self.send()
+
+
+@configure
+class PoliceRecordSearchUser(PrumGrpcUser):
+    query_type = "police_record"
+
+    @task
+    def police_record_search(self) -> None:
         self.send()
