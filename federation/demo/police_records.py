@@ -87,7 +87,7 @@ def epris(federation: InProcessFederation, scenario: Scenario, deadline_ms: int)
     record, variation = _varied(scenario.police_records[holder])
     query = planted_query(record, variation, random.Random(1))
     reply = _search(federation, requester, query_to_proto(query), deadline_ms, f"{requester}-EPRIS-1")
-    results = [{"state": r.state, "status": cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_"),
+    results: list[dict[str, Any]] = [{"state": r.state, "status": cp_pb2.ResultStatus.Name(r.status).removeprefix("RESULT_STATUS_"),
                 "matches": [{"reference": m.reference, "quality": m.quality, "holding_state": m.holding_state}
                             for m in r.police_records], "detail": r.detail} for r in reply.results]
     found = next((m for r in results if r["state"] == holder for m in r["matches"]
