@@ -233,6 +233,7 @@ class PoliceRecordIndex:
         self.min_quality = min_quality
         self.max_matches = max_matches
         self._lock = threading.RLock()
+        self._refreshing = threading.Lock()  # one rebuild at a time: searches that find it due wait for it
         self._records: list[PoliceRecord] = []  # the national side: clear data, never in the index
         self._positions: dict[str, int] = {}
         self._key = secrets.token_bytes(32)
@@ -308,11 +309,15 @@ class PoliceRecordIndex:
             return self._stats()
 
     def refresh_if_due(self) -> bool:
-        """Refresh when the index is `refresh_interval` old or older; whether it did."""
+        """Refresh when the index is `refresh_interval` old or older; whether it did. Searches that find it due
+        together rebuild it once (the others wait for that rebuild, then search under the new key)."""
         if self.clock.now() - self._refreshed_at < self.refresh_interval:
             return False
-        self.refresh()
-        return True
+        with self._refreshing:
+            if self.clock.now() - self._refreshed_at < self.refresh_interval:
+                return False  # another search rebuilt it meanwhile
+            self.refresh()
+            return True
 
     def keyed_query(self, query: BiographicQuery) -> set[bytes]:
         """The query's blocking values keyed with the current key: what is looked up in the index."""

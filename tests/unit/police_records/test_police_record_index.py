@@ -183,3 +183,15 @@ def test_a_shorter_refresh_interval_rotates_sooner(clock: SimulatedClock) -> Non
     index.ingest(MUELLER)
     clock.advance(timedelta(hours=6))
     assert index.refresh_if_due() and index.stats().key_generation == 2
+
+
+def test_searches_that_find_the_index_due_together_rebuild_it_once(index: PoliceRecordIndex,
+                                                                   clock: SimulatedClock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    generation = index.stats().key_generation
+    clock.advance(timedelta(hours=24))
+    with ThreadPoolExecutor(8) as pool:
+        found_all = list(pool.map(lambda _: found(index, "Jorg", "Mueller", "1970"), range(16)))
+    assert all("DE-PR-1" in f for f in found_all)
+    assert index.stats().key_generation == generation + 1
