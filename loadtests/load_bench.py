@@ -89,7 +89,7 @@ def bench_federation(states: int, fanout_deadline_ms: int, trace_sample: float =
     return parse_federation({
         "federation": {"name": "prum-bench-load", "deadline_ms": fanout_deadline_ms,
                        "trace_sample_ratio": trace_sample},
-        "defaults": {"dna_profiles": 0, "vehicles": 0, "fingerprints": 0,
+        "defaults": {"dna_profiles": 0, "vehicles": 0, "fingerprints": 0, "police_records": 0, "epris": True,
                      "afis": {"person_searches_per_day": 100_000_000, "trace_searches_per_day": 100_000_000,
                               "max_candidates": 10}},
         "state": [{"code": code, "name": EU_MEMBER_STATES[code]} for code in codes]}, source="prum bench load")

@@ -6,6 +6,8 @@ so a check needs only the request and the reply. The Locust interceptor and the 
 use the same checks. A check returns an `Outcome`: whether a hit was expected and seen, and a problem
 (a failure to count) when the reply is wrong:
   - DNA search, vehicle lookup: the matching rules are exact, so a missing or unexpected hit is a failure;
+  - police-record search (EPRIS): a planted variation of a stored record must find it; a miss is a person born
+    in a year no record has, so any match is a failure;
   - contact-point fan-out: every peer must answer HIT or NO_HIT (a peer UNAVAILABLE, DEADLINE_EXCEEDED,
     NOT_READY or REFUSED on a healthy federation is a failure), and the target's answer must be as planted;
   - AFIS search: the mate among the candidates (score >= VERIFY_THRESHOLD) is tallied, not a failure,
@@ -46,6 +48,8 @@ QUERY_TYPES: dict[str, QueryType] = {t.key: t for t in (
     QueryType("fanout", "ContactPointSearchUser", "/prum.contact_point.v1.ContactPointService/Search",
               "contact-point fan-out (DNA)", "F"),
     QueryType("face", "FaceSearchUser", "/prum.face.v1.FaceService/Search", "face search, Prüm II Art 20", "G"),
+    QueryType("police_record", "PoliceRecordSearchUser", "/prum.police_records.v1.PoliceRecordsService/Search",
+              "police-record search, P2-EPRIS-2", "P"),
 )}
 BY_METHOD: dict[str, QueryType] = {t.method: t for t in QUERY_TYPES.values()}
 
@@ -104,6 +108,10 @@ def check_face(request: Any, response: Any) -> Outcome:
     expected, mate = expectation(request.context.case_reference)
     hit = any(c.reference == mate for c in response.candidates) if expected and mate else bool(response.candidates)
     return Outcome(expected, hit, None)
+def check_police_record(request: Any, response: Any) -> Outcome:
+    expected, _ = expectation(request.context.case_reference)
+    hit = len(response.matches) > 0
+    return Outcome(expected, hit, _agreement(expected, hit))
 
 
 def check_fanout(request: Any, response: Any, target: str = "") -> Outcome:
@@ -129,6 +137,7 @@ CHECKS: dict[str, Callable[[Any, Any], Outcome]] = {
     QUERY_TYPES["afis"].method: check_afis,
     QUERY_TYPES["fanout"].method: check_fanout,
     QUERY_TYPES["face"].method: check_face,
+    QUERY_TYPES["police_record"].method: check_police_record,
 }
 
 

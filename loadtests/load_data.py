@@ -42,6 +42,7 @@ from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.echo.v1 import echo_pb2, echo_pb2_grpc
 from prum.face.v1 import face_pb2, face_pb2_grpc
 from prum.loadtests.load_checks import CHECKS, QUERY_TYPES, Outcome, case_reference
+from prum.police_records.v1 import police_records_pb2, police_records_pb2_grpc
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
 Progress = Callable[[str, int, int], None]
@@ -49,10 +50,12 @@ REQUEST_CLASS: dict[str, Any] = {
     "bare": echo_pb2.EchoRequest, "echo": echo_pb2.EchoRequest, "dna": dna_pb2.SearchRequest,
     "vehicle": vehicle_pb2.LookupRequest,
     "afis": afis_pb2.SearchRequest, "fanout": cp_pb2.SearchRequest, "face": face_pb2.SearchRequest,
+    "police_record": police_records_pb2.SearchRequest,
 }
 DNA_CHUNK = 50_000
 VEHICLE_CHUNK = 20_000
 AFIS_CHUNK = 1_000
+POLICE_RECORD_CHUNK = 20_000
 AFIS_QUERIES_MAX = 200  # each probe costs a 1:N search of ~0.1 s of server CPU: a few hundred suffice
 FACE_CHUNK = 5_000
 REASON = "load test, art. {} search"
@@ -64,6 +67,7 @@ class DataSpec:
     vehicles: int = 20_000
     fingerprints: int = 500
     faces: int = 2_000
+    police_records: int = 20_000
     peer_profiles: int = 1_000
     queries: int = 1_000
     hit_rate: float = 0.5
@@ -81,6 +85,7 @@ def stub_call(key: str, channel: grpc.Channel) -> Callable[..., Any]:
         "afis": lambda: afis_pb2_grpc.AfisServiceStub(channel).Search,
         "fanout": lambda: cp_pb2_grpc.ContactPointServiceStub(channel).Search,
         "face": lambda: face_pb2_grpc.FaceServiceStub(channel).Search,
+        "police_record": lambda: police_records_pb2_grpc.PoliceRecordsServiceStub(channel).Search,
     }
     return methods[key]()
 
@@ -89,7 +94,7 @@ def stamped(key: str, template: Any) -> Any:
     """A copy of a stored request with a fresh request id (the NCP makes its own for the fan-out)."""
     request = type(template)()
     request.CopyFrom(template)
-    if key in ("dna", "vehicle", "afis", "face"):
+    if key in ("dna", "vehicle", "afis", "face", "police_record"):
         request.context.request_id = str(uuid.uuid4())
     return request
 
@@ -117,7 +122,7 @@ def _ingest(call: Callable[..., Any], requests: Iterable[Any], total: int, chunk
 def _context(spec: Target, key: str, number: int, hit: bool, mate: str = "") -> common_pb2.QueryContext:
     return common_pb2.QueryContext(
         requesting_state=spec.requester, requested_state=spec.target, officer_id=spec.officer,
-        ordering_officer_id=spec.ordering_officer, reason=REASON.format({"dna": 3, "vehicle": 12, "afis": 9, "face": 20}[key]),
+        ordering_officer_id=spec.ordering_officer, reason=REASON.format({"dna": "3", "vehicle": "12", "afis": "9", "face": "20", "police_record": "44 (EPRIS)"}[key]),
         case_reference=case_reference(key, number, hit, mate))
 
 
@@ -282,6 +287,40 @@ def _faces(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Prog
     return {"loaded": {target.target: loaded}, "seconds": round(seconds, 1)}, requests
 
 
+def _police_records(spec: DataSpec, target: Target, channel: grpc.Channel, progress: Progress
+                    ) -> tuple[dict[str, Any], list[bytes]]:
+    """The target's police-record index (EPRIS), and queries: planted variations of stored records (hits) and
+    persons born in 1900, a year no synthetic record has (certain misses)."""
+    from prum.federation.synthetic.police_records import Variation, planted_query, police_records
+    from prum.services.police_records.index import BiographicQuery
+    from prum.services.police_records.wire import query_to_proto, record_to_proto
+
+    rng = random.Random(spec.seed + 21)
+    wanted = round(spec.queries * spec.hit_rate) if spec.police_records else 0
+    picked = set(rng.sample(range(spec.police_records), min(wanted, spec.police_records)))
+    variations = list(Variation)
+    planted: list[tuple[BiographicQuery, bool]] = []
+
+    def rows() -> Iterator[police_records_pb2.IngestRequest]:
+        for i, record in enumerate(police_records(target.target, spec.police_records, spec.seed)):
+            if i in picked:
+                planted.append((planted_query(record, variations[len(planted) % len(variations)], rng), True))
+            yield police_records_pb2.IngestRequest(record=record_to_proto(record))
+
+    started = time.perf_counter()
+    loaded = _ingest(police_records_pb2_grpc.PoliceRecordsServiceStub(channel).Ingest, rows(), spec.police_records,
+                     POLICE_RECORD_CHUNK, f"police records into {target.target}", progress)
+    seconds = time.perf_counter() - started
+    misses = [(BiographicQuery(query.first_names, query.surnames, "1900-01-01"), False)
+              for query, _ in (planted or [(BiographicQuery("Anna", "Muster", "1980"), True)])]
+    mixed = planted + [misses[i % len(misses)] for i in range(spec.queries - len(planted))]
+    rng.shuffle(mixed)
+    requests = [police_records_pb2.SearchRequest(context=_context(target, "police_record", i + 1, hit),
+                                                 query=query_to_proto(query)).SerializeToString()
+                for i, (query, hit) in enumerate(mixed)]
+    return {"loaded": {target.target: loaded}, "seconds": round(seconds, 1)}, requests
+
+
 def load_data(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel],
               progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, list[bytes]]]:
     """Load the files through Ingest RPCs (`channels`: each state's own channel) and draw the queries.
@@ -292,13 +331,15 @@ def load_data(spec: DataSpec, target: Target, channels: dict[str, grpc.Channel],
     vehicle_report, vehicles = _vehicles(spec, target, channels[target.target], progress)
     afis_report, afis = _fingerprints(spec, target, channels[target.target], progress)
     face_report, faces = _faces(spec, target, channels[target.target], progress)
+    police_report, police = _police_records(spec, target, channels[target.target], progress)
     # The echo carries a payload the size of a DNA search request, as bench/rpc_ceiling.py does; bare the same.
     payload = dna[0] if dna else b"\0" * 512
     ping = echo_pb2.EchoRequest(payload=payload).SerializeToString()
     queries = {"bare": [ping], "echo": [ping], "dna": dna,
-               "vehicle": vehicles, "afis": afis, "fanout": fanout, "face": faces}
+               "vehicle": vehicles, "afis": afis, "fanout": fanout, "face": faces, "police_record": police}
     report = {"spec": asdict(spec), "target": asdict(target), "dna": dna_report, "vehicles": vehicle_report,
-              "fingerprints": afis_report, "faces": face_report, "queries": {key: len(value) for key, value in queries.items()}}
+              "fingerprints": afis_report, "faces": face_report, "police_records": police_report,
+              "queries": {key: len(value) for key, value in queries.items()}}
     return report, queries
 
 

@@ -10,6 +10,7 @@
                           fanned out to every peer
   FaceSearchUser          FaceService.Search (Prüm II Art 20) from the requester to the target: a camera
                           still for a robbery, candidates back
+  PoliceRecordSearchUser  PoliceRecordsService.Search (EPRIS, P2-EPRIS-2) from the requester to the target
 
 Run by `prum bench load`, which writes the plan and starts Locust headless as a subprocess:
 
@@ -89,4 +90,13 @@ class FaceSearchUser(PrumGrpcUser):
 
     @task
     def face_search(self) -> None:
+        self.send()
+
+
+@configure
+class PoliceRecordSearchUser(PrumGrpcUser):
+    query_type = "police_record"
+
+    @task
+    def police_record_search(self) -> None:
         self.send()

@@ -28,6 +28,8 @@ from prum.services.dna import wire as dna_wire
 from prum.services.exchange.plugin import CategoryPlugin
 from prum.services.face import plugin as face_plugin
 from prum.services.face import wire as face_wire
+from prum.services.police_records import plugin as police_records_plugin
+from prum.services.police_records import wire as police_records_wire
 from prum.services.vehicle import plugin as vehicle_plugin
 from prum.services.vehicle import wire as vehicle_wire
 
@@ -84,4 +86,5 @@ CATEGORIES: dict[Category, Registration[Any, Any]] = {r.category: r for r in (
     Registration(afis_plugin.PLUGIN, afis_wire.WIRE),
     Registration(vehicle_plugin.PLUGIN, vehicle_wire.WIRE),
     Registration(face_plugin.PLUGIN, face_wire.WIRE),
+    Registration(police_records_plugin.PLUGIN, police_records_wire.WIRE),
 )}

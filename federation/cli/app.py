@@ -131,6 +131,7 @@ def up(
     Example: [bold]prum up --workdir ./run1 && prum status --workdir ./run1 && prum down --workdir ./run1[/bold]
     """
     import grpc
+    from prum.federation.demo.police_records import load_police_records
     from prum.federation.demo.run import load_core_details, load_file, load_persons, load_register
     from prum.federation.runtime.processes import down as stop
     from prum.federation.runtime.processes import up as start
@@ -164,6 +165,8 @@ def up(
                                         load_register(channel, scenario.registers[code]).accepted)
                         load_persons(channel, scenario.persons[code])
                         load_core_details(channel, scenario.core_details.get(code, []))  # P2-CORE-3
+                        if scenario.police_records.get(code):  # a state taking part in EPRIS (P2-EPRIS-1)
+                            load_police_records(channel, scenario.police_records[code])
                     progress("national DNA files loaded", i, len(spec.codes))
             except (grpc.RpcError, KeyboardInterrupt) as error:
                 stop(workdir)

@@ -37,12 +37,13 @@ def load_command(
                                               "this machine, as on Kubernetes; 1,2: every run with each.")] = "0",
     types: Annotated[str, typer.Option(help="Query types, each in an isolated run: bare (a bare grpcio echo "
                                             "server the bench starts: the ceiling every ratio is taken against), "
-                                            "echo (the full stack's), dna, vehicle, afis, fanout, face.")]
-    = "bare,echo,dna,vehicle,afis,fanout,face",
+                                            "echo (the full stack's), dna, vehicle, afis, fanout, face, "
+                                            "police_record (EPRIS).")]
+    = "bare,echo,dna,vehicle,afis,fanout,face,police_record",
     isolated: Annotated[bool, typer.Option(help="One run per query type.")] = True,
     mixed: Annotated[bool, typer.Option(help="One run with every type at its weight (see --weights).")] = False,
     weights: Annotated[str, typer.Option(help="Weights of the mixed run: TYPE=INTEGER, comma-separated.")]
-    = "bare=1,echo=1,dna=1,vehicle=1,afis=1,fanout=1,face=1",
+    = "bare=1,echo=1,dna=1,vehicle=1,afis=1,fanout=1,face=1,police_record=1",
     think: Annotated[str, typer.Option(help="Think time between a user's calls in seconds: '0', '0.5-1.5', or a "
                                             "default and per-type values, '0,afis=1'.")] = "0,afis=1",
     hit_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of queries planted to hit.")] = 0.5,
@@ -50,6 +51,8 @@ def load_command(
     vehicles: Annotated[int, typer.Option(min=1, help="Vehicles in the target's register.")] = 20_000,
     fingerprints: Annotated[int, typer.Option(min=1, help="Fingerprint templates in the target's AFIS.")] = 500,
     faces: Annotated[int, typer.Option(min=1, help="Face templates in the target's facial-image file.")] = 2_000,
+    police_records: Annotated[int, typer.Option(min=1, help="Records in the target's police-record index "
+                                                           "(EPRIS).")] = 20_000,
     peer_profiles: Annotated[int, typer.Option(min=1, help="DNA profiles in each other peer's file.")] = 1_000,
     queries: Annotated[int, typer.Option(min=10, help="Distinct queries per type (AFIS: at most 200).")] = 1_000,
     states: Annotated[int, typer.Option(min=2, max=27, help="States of the federation started: DE asks, NL is "
@@ -112,6 +115,7 @@ def load_command(
         duration_s=seconds, users=users, workers=worker_counts, types=chosen, isolated=isolated, mixed=mixed,
         weights={key: mix.get(key, 0) for key in chosen}, think=think, deadline_s=deadline,
         data=DataSpec(profiles=profiles, vehicles=vehicles, fingerprints=fingerprints, faces=faces,
+                      police_records=police_records,
                       peer_profiles=peer_profiles,
                       queries=queries, hit_rate=hit_rate, seed=seed),
         states=states, attach=attach, out=out, trace_sample=trace_sample, core_seconds=core_seconds)
@@ -175,7 +179,8 @@ def render_report(report: dict[str, Any], console: Console) -> None:
                          f"profiles, {spec.get('vehicles', 0):,} vehicles, {spec.get('fingerprints', 0):,} "
                          "fingerprints")
                 console.print(_table(title, mode, chosen))
-    loaded = [f"{key} {data[key]['seconds']} s" for key in ("dna", "vehicles", "fingerprints") if key in data]
+    loaded = [f"{key} {data[key]['seconds']} s" for key in ("dna", "vehicles", "fingerprints", "police_records")
+              if key in data]
     peers = report.get("fanout_peers", [])
     console.print(f"in flight: mean/peak calls measured by the users' gauges (mixed: ≈ req/s × mean latency). "
                   f"CPU: share of all {cores} cores over each run's window. Fan-out from DE to {len(peers)} "

@@ -86,6 +86,7 @@ def load_command(
     Example: [bold]prum kube load --workdir /var/lib/prum --state DE[/bold]
     """
     import grpc
+    from prum.federation.demo.police_records import load_police_records
     from prum.federation.demo.run import load_core_details, load_file, load_persons, load_register
     from prum.federation.runtime.processes import health_of
     from prum.federation.runtime.topology import parse_federation
@@ -118,6 +119,8 @@ def load_command(
             vehicles = load_register(channel, scenario.registers[state])
             persons = load_persons(channel, scenario.persons[state])
             load_core_details(channel, scenario.core_details.get(state, []))  # P2-CORE-3
+            if scenario.police_records.get(state):  # a state taking part in EPRIS (P2-EPRIS-1)
+                load_police_records(channel, scenario.police_records[state])
     except grpc.RpcError as error:
         log(state, address, f"load failed: {error.code().name}: {error.details()}")
         raise typer.Exit(1) from error

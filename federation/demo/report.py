@@ -177,6 +177,29 @@ def face_table(faces: dict[str, Any]) -> Table:
     return table
 
 
+def epris_table(epris: dict[str, Any]) -> Table:
+    """The police-record search through a name variation and the follow-ups the holder decided (P2-EPRIS-1..5)."""
+    if "skipped" in epris:
+        table = Table(title="Police records (EPRIS): skipped", title_justify="left")
+        table.add_column("why")
+        table.add_row(epris["skipped"])
+        return table
+    table = Table(title=f"Police records (EPRIS): {epris['from']} searches \"{epris['query']}\" "
+                        f"({epris['variation'].lower().replace('_', ' ')} of {epris['holder']}'s "
+                        f"\"{epris['record']}\")", title_justify="left")
+    for column in ("state", "status", "matches (reference, quality, holding state)", "follow-up decided by holder"):
+        table.add_column(column)
+    follow_ups = [f for f in (epris.get("shared"), epris.get("refused")) if f]
+    for result in epris["results"]:
+        matches = ", ".join(f"{m['reference']} ({m['quality']}, {m['holding_state']})" for m in result["matches"])
+        decided = "; ".join(f"{f['reference']}: {f['decision']}{' - ' + f['record'] if f['record'] else ''}, "
+                            f"logged on both sides {'yes' if f['logged_on_both_sides'] else 'NO'}"
+                            for f in follow_ups if result["state"] == epris["holder"])
+        table.add_row(result["state"], result["status"],
+                      matches or (result["detail"] if result["status"] == "NOT_READY" else ""), decided)
+    return table
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     head = report["federation"]
     console.print(Panel(Group(
@@ -205,6 +228,8 @@ def render(report: dict[str, Any], console: Console) -> None:
     core_data = report.get("core_data")
     if core_data:
         console.print(core_data_table(core_data))
+    if report.get("epris"):
+        console.print(epris_table(report["epris"]))
     workflow = report.get("readiness_workflow")
     if workflow:
         table = Table(title=f"Readiness workflow: {workflow['state']} for {workflow['category']} (GATE-1, GATE-2)",

@@ -23,6 +23,7 @@ from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
 from prum.contact_point.v1 import contact_point_pb2_grpc as cp_pb2_grpc
 from prum.contact_point.v1 import core_data_pb2, core_data_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.federation.demo import police_records as epris_demo
 from prum.federation.demo.core_data import core_data_exchanges, overdue_seen, supplied_on_time
 from prum.federation.demo.face import face_search
 from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
@@ -343,6 +344,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
             enrolled = load_fingerprints(federation.channel(code), scenario.fingerprints[code])
             next(f for f in files if f["state"] == code)["fingerprints"] = enrolled.accepted
             progress("fingerprint files loaded", i, len(states))
+        for code, records in scenario.police_records.items():  # the states taking part in EPRIS (P2-EPRIS-1)
+            next(f for f in files if f["state"] == code)["police_records"] = epris_demo.load_police_records(
+                federation.channel(code), records).accepted
         searches = []
         for i, planned in enumerate(scenario.searches, start=1):
             searches.append(_run_search(federation, planned, federation_spec.deadline_ms))
@@ -354,6 +358,9 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         if workflow:
             searches.append(workflow["search"])
         core_data = core_data_exchanges(federation, searches, clock)
+        epris = epris_demo.epris(federation, scenario, federation_spec.deadline_ms)  # P2-EPRIS-1..5
+        epris_checks = epris_demo.checks(epris, federation)
+        progress("police-record search and follow-ups (EPRIS)", 1, 1)
         prum_ii: dict[str, Any] = {}
         if federation_spec.topology == "router":  # Prüm II's purposes and Europol (P2-SCOPE-1, P2-EUROPOL-1..3)
             from prum.federation.demo.europol import europol, missing_person
@@ -390,6 +397,7 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
         checks["missing_person_search_logged_as_such_on_both_sides"] = bool(
             prum_ii["missing_person"]["logged_as_missing_person_on_both_sides"])
     checks.update(prum_ii.get("europol", {}).get("checks", {}))
+    checks.update(epris_checks)
     if router_audit is not None:
         checks["router_log_reconciles_with_the_states_logs"] = (router_audit["checked"] > 0
                                                                 and not router_audit["findings"])
@@ -401,7 +409,7 @@ def run_demo(federation_spec: Federation, workdir: Path, progress: Progress | No
                        "states": len(states), "transport": "gRPC over mutual TLS (federation CA), loopback",
                        "workdir": str(workdir), "traces": str(trace_path)},
         "files": files, "searches": searches, "follow_up": follow_up, "readiness_workflow": workflow, **prum_ii, "logs": logs, "supplies": pairs, "router_audit": router_audit, "checks": checks,
-        "core_data": core_data, "faces": faces,
+        "core_data": core_data, "faces": faces, "epris": epris,
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
     return DemoResult(report, all(checks.values()))

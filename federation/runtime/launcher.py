@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -36,6 +37,7 @@ from prum.federation.runtime.europol import EuropolNode, build_europol
 from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.topology import Federation, StateSpec
 from prum.logger.v1 import logger_pb2_grpc
+from prum.police_records.v1 import police_records_pb2_grpc
 from prum.router.v1 import core_data_relay_pb2_grpc, router_pb2_grpc
 from prum.services.afis import warmup as afis_warmup
 from prum.services.afis.capacity import CapacityLedger, CapacityLimits
@@ -65,11 +67,15 @@ from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.follow_up import FollowUps
 from prum.services.exchange.information import InformationExchange, ReceivedInformationStore
 from prum.services.exchange.plugin import FollowUp
+from prum.services.exchange.record_requests import RecordRequests
 from prum.services.exchange.requesting import ContactPoint
 from prum.services.face.gallery import FaceGallery
 from prum.services.face.servicer import FaceServicer
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
+from prum.services.police_records.index import PoliceRecordIndex
+from prum.services.police_records.servicer import PoliceRecordsServicer
+from prum.services.police_records.transport import GrpcRecordRequests
 from prum.services.router.audit import RouterAudit, audit_router_log
 from prum.services.router.log import RouterLog
 from prum.services.router.relay import CoreDataRelay
@@ -115,6 +121,9 @@ class StateNode:
     # The facial-image file (Prüm II Arts 19-20) and the officers' confirmations of its candidates (P2-FACE-3).
     faces: FaceGallery = field(default_factory=FaceGallery)
     face_confirmations: FaceConfirmations | None = None
+    # EPRIS (P2-EPRIS-1..5): the national police-record index and the reasoned follow-ups.
+    police_records: PoliceRecordIndex | None = None
+    record_requests: RecordRequests | None = None
 
     @property
     def address(self) -> str:
@@ -188,6 +197,8 @@ def readiness_from_file(federation: Federation, clock: Clock, path: Path | None 
     for spec in federation.states:
         for category in spec.ready:
             book.seed_ready(spec.code, Category[category])
+        if spec.epris:  # taking part in EPRIS is opt-in (P2-EPRIS-1) and declares the index ready (P2-GATE-1)
+            book.seed_ready(spec.code, Category.POLICE_RECORD)
         if spec.router_ready:  # the router connection, declared in the file (P2-GATE-1)
             book.seed_ready(spec.code, Category.ROUTER_CONNECTION)
     if federation.europol.enabled:  # Europol: its biometric data and its router connection (P2-EUROPOL-1, -2)
@@ -274,6 +285,11 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                                 router_phases=federation.router.phases if federation.topology == "router" else None,
                                 purposes=federation.purposes)
     persons = PersonRegister(folder / "persons.db")
+    # EPRIS (P2-EPRIS-1): every state has the service; one not taking part is not ready for it (GATE-1).
+    police_records = PoliceRecordIndex(clock, fields=federation.epris.fields,
+                                       refresh_interval=timedelta(hours=federation.epris.refresh_hours))
+    record_requests = RecordRequests(spec.code, log, police_records,
+                                     frozenset(o.officer_id for o in spec.officers if o.authorised), clock)
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
                                      clock, folder / "supervisor.db")
@@ -300,6 +316,10 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        VehicleRegisterServicer(spec.code, vehicles, exchange,
                                                holder_search=federation.topology == "router"),
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
+        ServiceBinding("prum.police_records.v1.PoliceRecordsService",
+                       PoliceRecordsServicer(spec.code, police_records, exchange, record_requests,
+                                             GrpcRecordRequests(channels, federation.deadline_ms / 1000)),
+                       police_records_pb2_grpc.add_PoliceRecordsServiceServicer_to_server),
         ServiceBinding("prum.logger.v1.ProtocolLoggerService", ProtocolLoggerServicer(spec.code, log),
                        logger_pb2_grpc.add_ProtocolLoggerServiceServicer_to_server),
         ServiceBinding("prum.supervisor.v1.SupervisorService", SupervisorServicer(spec.code, authority,
@@ -330,7 +350,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         directory[spec.code] = address
     # Bound to every interface (a container): peers, and this state itself, keep using its advertised name.
     return StateNode(spec, tls, log, readiness, dna, vehicles, persons, received, gallery, ledger, contact_point, channels,
-                     server, port, authority, core_data, faces, face_confirmations)
+                     server, port, authority, core_data, faces, face_confirmations, police_records,
+                     record_requests)
 
 
 def build_router(federation: Federation, tls: TlsMaterial, folder: Path, directory: MutableMapping[str, str],

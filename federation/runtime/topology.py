@@ -21,6 +21,8 @@ from prum.services.common.router_phases import RouterPhases
 from prum.services.exchange.core_data import CORE_DATA_FIELDS, DEFAULT_DEADLINE_HOURS, CoreDataPolicy
 from prum.services.exchange.requesting import Officer
 from prum.services.face.exchange import MAX_CANDIDATES_LIMIT, FaceLimits
+from prum.services.police_records.index import FIELDS as EPRIS_FIELDS
+from prum.services.police_records.index import REQUIRED_FIELDS as EPRIS_REQUIRED_FIELDS
 
 CATEGORIES = ("DNA", "FINGERPRINT", "VEHICLE", "FACE")
 #: "mesh": the 2008 bilateral links; "router": Prüm II (Regulation (EU) 2024/982), DNA and fingerprint searches
@@ -84,9 +86,26 @@ class StateSpec:
     # Facial-image searches of its file (the `face` table): the candidate cap (P2-FACE-2, U: default 10), the least
     # cosine score of a candidate and the least probe quality it searches with.
     face_limits: FaceLimits = field(default_factory=FaceLimits)
+    # P2-EPRIS-1: whether the state takes part in EPRIS (opt-in, default no); taking part declares its
+    # police-record index ready (P2-GATE-1), and its index holds this many synthetic records.
+    epris: bool = False
+    police_records: int = 300
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
+
+
+@dataclass(frozen=True)
+class EprisSpec:
+    """The `[epris]` table: EPRIS settings the rules leave unconfirmed (U) or bound, with the catalogue's defaults."""
+
+    # P2-EPRIS-1 (U): the biographic fields the national indexes search; the optional ones may be left out.
+    fields: tuple[str, ...] = EPRIS_FIELDS
+    # P2-EPRIS-5: hours between the rebuilds of each index under a new key: at least daily (1 to 24, default 24).
+    refresh_hours: int = 24
+
+    def to_file_data(self) -> dict[str, Any]:
+        return {"fields": list(self.fields), "refresh_hours": self.refresh_hours}
 
 
 @dataclass(frozen=True)
@@ -156,6 +175,8 @@ class Federation:
     router: RouterSpec = field(default_factory=RouterSpec)
     # Europol (P2-EUROPOL-1..3), in the router topology only.
     europol: EuropolSpec = field(default_factory=EuropolSpec)
+    # EPRIS's settings (P2-EPRIS-1, -5); which states take part is each state's `epris`.
+    epris: EprisSpec = field(default_factory=EprisSpec)
 
     @property
     def codes(self) -> list[str]:
@@ -189,7 +210,8 @@ class Federation:
                 "officer": [{"id": o.officer_id, "name": o.name, "authorised": o.authorised} for o in spec.officers],
                 "retention": {kind: f"{days}d" for kind, days in spec.retention_days.items()},
                 "comparison_partners": sorted(spec.comparison_partners), "router_ready": spec.router_ready,
-                "search_purposes": sorted(spec.search_purposes),
+                "search_purposes": sorted(spec.search_purposes), "epris": spec.epris,
+                "police_records": spec.police_records,
                 "core_data": {"judicial_authorisation": spec.core_data.judicial_authorisation,
                               "automatic": spec.core_data.automatic},
                 "face": {"max_candidates": spec.face_limits.max_candidates, "threshold": spec.face_limits.threshold,
@@ -201,6 +223,7 @@ class Federation:
         return {"federation": {"name": self.name, "topology": self.topology, "seed": self.seed,
                                "deadline_ms": self.deadline_ms, "trace_sample_ratio": self.trace_sample_ratio},
                 "router": self.router.to_file_data(), "europol": self.europol.to_file_data(),
+                "epris": self.epris.to_file_data(),
                 "state": [state(s) for s in self.states]}
 
     def scaled(self, count: int) -> Federation:
@@ -257,12 +280,12 @@ def _ready(value: Any, where: str) -> frozenset[str]:
 
 
 def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Federation:
-    _check_keys(data, {"federation", "defaults", "router", "europol", "state"}, source)
+    _check_keys(data, {"federation", "defaults", "router", "europol", "epris", "state"}, source)
     head = data.get("federation", {})
     _check_keys(head, {"name", "topology", "seed", "deadline_ms", "trace_sample_ratio"}, f"{source} [federation]")
     defaults = data.get("defaults", {})
     _check_keys(defaults, {"ready", "dna_profiles", "vehicles", "fingerprints", "afis", "router_ready",
-                           "search_purposes", "face"}, f"{source} [defaults]")
+                           "search_purposes", "face", "epris", "police_records"}, f"{source} [defaults]")
     topology = head.get("topology", "mesh")
     if topology not in TOPOLOGIES:
         raise FederationFileError(f"{source} [federation].topology: {topology!r}; allowed: {', '.join(TOPOLOGIES)}")
@@ -272,7 +295,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
                             "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces",
-                            "search_purposes", "core_data", "face"}, where)
+                            "search_purposes", "core_data", "face", "epris", "police_records"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -292,6 +315,11 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         if not isinstance(router_ready, bool):
             raise FederationFileError(f"{where}.router_ready: {router_ready!r}; allowed: true or false (whether the "
                                       f"state's router connection is declared ready, P2-GATE-1)")
+        epris = table.get("epris", defaults.get("epris", False))
+        if not isinstance(epris, bool):
+            raise FederationFileError(f"{where}.epris: {epris!r}; allowed: true or false (whether the state takes "
+                                      f"part in EPRIS, the police-record index exchange, P2-EPRIS-1)")
+        police_records = table.get("police_records", defaults.get("police_records", 300))
         officers = []
         for o in table.get("officer", []):
             _check_keys(o, {"id", "name", "authorised"}, f"{where}.officer")
@@ -306,6 +334,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                 **defaults.get("afis", {}), **table.get("afis", {})}
         _check_keys(afis, {"person_searches_per_day", "trace_searches_per_day", "max_candidates"}, f"{where}.afis")
         for key, value in (("dna_profiles", profiles), ("vehicles", vehicles), ("fingerprints", fingerprints),
+                           ("police_records", police_records),
                            *((f"afis.{k}", v) for k, v in afis.items())):
             if not isinstance(value, int) or value < 0:
                 raise FederationFileError(f"{where}.{key}: {value!r}; allowed: a whole number >= 0")
@@ -324,7 +353,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             afis_limits=(afis["person_searches_per_day"], afis["trace_searches_per_day"], afis["max_candidates"]),
             officers=tuple(officers) or default_officers(code),
             address=table.get("address"), retention_days=retention, router_ready=router_ready,
-            search_purposes=frozenset(purposes),
+            search_purposes=frozenset(purposes), epris=epris, police_records=police_records,
             mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces"),
             core_data=_core_data(table.get("core_data", {}), f"{where}.core_data"),
             face_limits=_face({**defaults.get("face", {}), **table.get("face", {})}, f"{where}.face")))
@@ -349,7 +378,23 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
                                   f"router only (P2-EUROPOL-1, -2); allowed with [federation].topology = \"router\"")
     return Federation(name=str(head.get("name", "federation")), topology=topology,
                       seed=int(head.get("seed", 2008)), deadline_ms=deadline, states=tuple(states),
-                      trace_sample_ratio=float(ratio), router=router, europol=europol)
+                      trace_sample_ratio=float(ratio), router=router, europol=europol,
+                      epris=_epris(data.get("epris", {}), f"{source} [epris]"))
+
+
+def _epris(table: dict[str, Any], where: str) -> EprisSpec:
+    _check_keys(table, {"fields", "refresh_hours"}, where)
+    fields = table.get("fields", list(EPRIS_FIELDS))
+    optional = [f for f in EPRIS_FIELDS if f not in EPRIS_REQUIRED_FIELDS]
+    if (not isinstance(fields, list) or any(f not in EPRIS_FIELDS for f in fields)
+            or any(f not in fields for f in EPRIS_REQUIRED_FIELDS)):
+        raise FederationFileError(f"{where}.fields: {fields!r}; allowed: {', '.join(EPRIS_REQUIRED_FIELDS)} (every "
+                                  f"search needs them) and any of {', '.join(optional)} (P2-EPRIS-1)")
+    hours = table.get("refresh_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24:
+        raise FederationFileError(f"{where}.refresh_hours: {hours!r}; allowed: 1 to 24 (the national indexes are "
+                                  f"refreshed at least every 24 hours, P2-EPRIS-5)")
+    return EprisSpec(tuple(f for f in EPRIS_FIELDS if f in fields), hours)
 
 
 def _europol(table: dict[str, Any], where: str) -> EuropolSpec:

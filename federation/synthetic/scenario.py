@@ -18,10 +18,12 @@ from faker import Faker
 from prum.federation.runtime.topology import Federation
 from prum.federation.synthetic.afis import mated_probe, population
 from prum.federation.synthetic.dna import derived_profile, random_profile
+from prum.federation.synthetic.police_records import police_records
 from prum.federation.synthetic.vehicle import FAKER_LOCALE, vehicle_records
 from prum.services.afis.templates import Template
 from prum.services.common.reference import ReferenceKind
 from prum.services.contact_point.persons import CoreDetails, Person
+from prum.services.police_records.index import PoliceRecord
 from prum.services.vehicle.model import VehicleRecord, VehicleStatus
 
 Loci = dict[str, list[str]]
@@ -74,6 +76,8 @@ class Scenario:
     fingerprints: dict[str, list[Template]] = field(default_factory=dict)
     # What the Prüm II core data set adds to each person record (P2-CORE-3).
     core_details: dict[str, list[CoreDetails]] = field(default_factory=dict)
+    # The national police-record indexes of the states taking part in EPRIS (P2-EPRIS-1).
+    police_records: dict[str, list[PoliceRecord]] = field(default_factory=dict)
 
 
 def _officers(federation: Federation, code: str) -> tuple[str, str, str]:
@@ -160,7 +164,9 @@ def build_scenario(federation: Federation, seed: int | None = None) -> Scenario:
         persons[code] += person_records(code, [t.reference for t in templates
                                                if t.kind is ReferenceKind.IDENTIFIED_PERSON], federation.seed + 1)
     details = {code: core_details(code, [p.reference for p in rows], federation.seed) for code, rows in persons.items()}
-    return Scenario(files, searches, registers, persons, fingerprints, details)
+    police = {spec.code: list(police_records(spec.code, spec.police_records, federation.seed + i))
+              for i, spec in enumerate(federation.states) if spec.epris}
+    return Scenario(files, searches, registers, persons, fingerprints, details, police)
 
 
 def fingerprint_files(federation: Federation, rng: np.random.Generator

@@ -57,6 +57,12 @@ CALLERS: dict[str, Caller] = {
         "Lookup": _PEER,            # Art 12
         "Ingest": _OWN, "GetRegisterStats": _OWN,
     }),
+    **_service("prum.police_records.v1.PoliceRecordsService", {
+        "Search": _PEER,            # P2-EPRIS-2: a peer's search of this state's police-record index
+        "ReceiveRecordRequest": _PEER, "ReceiveRecordDecision": _PEER,  # P2-EPRIS-4, in the sender's own name
+        "Ingest": _OWN, "Refresh": _OWN, "GetIndexStats": _OWN, "GetRecordRequest": _OWN,
+        "RequestRecord": _OWN, "DecideRecordRequest": _OWN,  # P2-EPRIS-4: this state's officers
+    }),
     **_service("prum.logger.v1.ProtocolLoggerService", {
         "Append": _OWN, "Query": _OWN, "Export": _OWN, "Verify": _OWN, "Purge": _OWN, "GetLogStats": _OWN,
         "CreateCheckpoint": _OWN,

@@ -21,10 +21,13 @@ class Category(StrEnum):
     ROUTER_CONNECTION = "ROUTER_CONNECTION"
     #: Facial images (Prüm II Arts 19-20): candidates an officer confirms (P2-FACE-1..4).
     FACE = "FACE"
+    #: Police records (Prüm II EPRIS, Art 25, 44): a state's pseudonymised index of biographic data, opt-in
+    #: (P2-EPRIS-1); a state taking part is ready for it, one that does not is not (P2-GATE-1).
+    POLICE_RECORD = "POLICE_RECORD"
 
 
 #: The categories of searched files, each with a readiness gate (GATE-1).
-GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE, Category.FACE)
+GATED_CATEGORIES = (Category.DNA, Category.FINGERPRINT, Category.VEHICLE, Category.FACE, Category.POLICE_RECORD)
 #: What the readiness book gates: each searched category (GATE-1) and the router connection (P2-GATE-1).
 READINESS_KEYS = (*GATED_CATEGORIES, Category.ROUTER_CONNECTION)
 #: The categories the Prüm II router carries (P2-ROUTER-1: DNA, fingerprints, facial images). Vehicle searches stay

@@ -20,6 +20,7 @@ CATEGORY_TO_PROTO = {
     Category.PERSON_INFORMATION: common_pb2.CATEGORY_PERSON_INFORMATION,
     Category.ROUTER_CONNECTION: common_pb2.CATEGORY_ROUTER_CONNECTION,
     Category.FACE: common_pb2.CATEGORY_FACE,
+    Category.POLICE_RECORD: common_pb2.CATEGORY_POLICE_RECORD,
 }
 #: Keyed by plain int: a message's field holds any number, not only the enum's.
 CATEGORY_FROM_PROTO: dict[int, Category] = {v: k for k, v in CATEGORY_TO_PROTO.items()}
@@ -52,7 +53,7 @@ def category_from_proto(value: int, field: str = "category") -> Category:
         return CATEGORY_FROM_PROTO[value]
     except KeyError:
         raise InvalidInput(f"{value} is not a category; allowed: CATEGORY_DNA, CATEGORY_FINGERPRINT, "
-                           f"CATEGORY_VEHICLE, CATEGORY_FACE", field=field) from None
+                           f"CATEGORY_VEHICLE, CATEGORY_FACE, CATEGORY_POLICE_RECORD", field=field) from None
 
 
 #: A per-state outcome as the contracts carry it (an officer's StateResult, the router's RoutedResult and log).

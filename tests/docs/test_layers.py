@@ -38,7 +38,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("dna", "afis", "face", "vehicle", "logger", "supervisor", "contact_point", "echo", "router", "europol")
+SERVICES = ("dna", "afis", "face", "vehicle", "logger", "supervisor", "contact_point", "echo", "router", "europol",
+            "police_records")
 #: The rooms of federation/, in their order: each imports only the rooms before it (and the CLI every one).
 ROOMS = ("runtime", "synthetic", "demo", "cli")
 ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin", "transport": "transport"}

@@ -29,6 +29,10 @@ def test_demo_json_reports_hits_no_hits_not_ready_and_logs_on_both_sides(tmp_pat
     statuses = {r["status"] for s in report["searches"] for r in s.get("results", [])}
     assert {"HIT", "NO_HIT", "NOT_READY"} <= statuses
     assert report["federation"]["states"] == 7
+    # EPRIS (P2-EPRIS-1..5): a hit through a name variation, LU not taking part, a follow-up shared and one refused.
+    assert {"police_record_hit_through_a_name_variation", "state_not_taking_part_in_epris_not_searched",
+            "police_record_follow_up_decided_by_the_holder_and_logged_on_both_sides"} <= set(report["checks"])
+    assert report["epris"]["variation"] != "EXACT" and report["epris"]["not_taking_part"] == ["LU"]
     classes = {h.get("match_class") for s in report["searches"] for r in s.get("results", []) for h in r["hits"]}
     assert {"full", "near", "wildcard", "microvariant"} <= classes
     assert all(p["logged_on_both_sides"] for p in report["supplies"])

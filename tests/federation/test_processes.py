@@ -91,7 +91,8 @@ def test_up_search_kill_status_down(tmp_path: Path) -> None:
         matrix = runner.invoke(app, ["readiness", "--workdir", str(workdir), "--as", "NL", "--json"])
         assert json.loads(matrix.stdout)["DE"] == {"DNA": "ready", "FINGERPRINT": "ready", "VEHICLE": "ready",
                                                    "FACE": "ready",  # issue 21: a category with its own gate
-                                                   "ROUTER_CONNECTION": "ready"}  # P2-GATE-1: a readiness key too
+                                                   "ROUTER_CONNECTION": "ready",  # P2-GATE-1: a readiness key too
+                                                   "POLICE_RECORD": "0/4 steps"}  # not taking part in EPRIS (opt-in)
 
         degraded = runner.invoke(app, ["status", "--workdir", str(workdir), "--json"])
         assert degraded.exit_code == 1

@@ -141,3 +141,41 @@ def test_prum_up_and_kube_render_refuse_a_federation_with_europol(tmp_path: Path
     with pytest.raises(ValueError, match="prum kube render does not start it"):
         kube.render(federation, tmp_path / "k8s")
     assert not (tmp_path / "k8s").exists()
+
+
+def test_epris_is_opt_in_per_state() -> None:
+    """P2-EPRIS-1: taking part in EPRIS is opt-in (default false); `[defaults]` or a `[[state]]` turns it on; the
+    default federation file has every state but Luxembourg take part, whose index is then not ready (GATE-1)."""
+    from prum.federation.runtime.launcher import readiness_from_file
+    from prum.services.common.category import Category
+    from prum.services.common.clock import SystemClock
+
+    plain = parse_federation({"state": [{"code": "DE"}, {"code": "NL", "epris": True}]})
+    assert [s.epris for s in plain.states] == [False, True]
+    assert parse_federation(plain.to_file_data()) == plain
+    default = load_federation()
+    assert [c for c in default.codes if not default.state(c).epris] == ["LU"]
+    book = readiness_from_file(default, SystemClock())
+    assert book.is_ready("DE", Category.POLICE_RECORD) and not book.is_ready("LU", Category.POLICE_RECORD)
+    with pytest.raises(FederationFileError, match=r"epris: 'yes'; allowed: true or false"):
+        parse_federation({"state": [{"code": "DE", "epris": "yes"}, {"code": "NL"}]})
+    with pytest.raises(FederationFileError, match=r"police_records: -1; allowed: a whole number >= 0"):
+        parse_federation({"defaults": {"police_records": -1}, "state": [{"code": "DE"}, {"code": "NL"}]})
+
+
+def test_epris_settings_are_read_with_the_catalogues_defaults_and_wrong_ones_refused() -> None:
+    """P2-EPRIS-1 (U): the fields searched, default the catalogue's eight; P2-EPRIS-5: the refresh, at most 24 h."""
+    from prum.federation.runtime.topology import EprisSpec
+    from prum.services.police_records.index import FIELDS
+
+    states = [{"code": "DE"}, {"code": "NL"}]
+    assert parse_federation({"state": states}).epris == EprisSpec(FIELDS, 24) == load_federation().epris
+    narrow = parse_federation({"epris": {"fields": ["surnames", "first_names", "date_of_birth"], "refresh_hours": 6},
+                               "state": states})
+    assert narrow.epris == EprisSpec(("first_names", "surnames", "date_of_birth"), 6)
+    assert parse_federation(narrow.to_file_data()) == narrow
+    for table, message in (({"fields": ["surnames", "date_of_birth"]}, "every search needs them"),
+                           ({"fields": ["first_names", "surnames", "date_of_birth", "shoe_size"]}, "allowed"),
+                           ({"refresh_hours": 48}, "at least every 24 hours"), ({"key": 1}, "unknown key")):
+        with pytest.raises(FederationFileError, match=message):
+            parse_federation({"epris": table, "state": states})

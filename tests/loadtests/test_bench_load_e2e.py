@@ -35,7 +35,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_bench_load_mixed_distributed(tmp_path: Path) -> None:
     command = [*_prum(), "bench", "load", "--duration", "5s", "--users", "5", "--workers", "1", "--no-isolated",
-               "--mixed", "--think", "0", "--profiles", "500", "--vehicles", "500", "--fingerprints", "50",
+               "--mixed", "--think", "0", "--profiles", "500", "--vehicles", "500", "--fingerprints", "50", "--police-records", "500",
                "--peer-profiles", "200", "--queries", "100", "--core-seconds", "0.2", "--out", "out", "--json"]  # relative, as a user types it
     done = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=tmp_path,
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
@@ -51,13 +51,14 @@ def test_bench_load_mixed_distributed(tmp_path: Path) -> None:
     assert list(rows) == list(QUERY_TYPES)
     assert all(row["requests"] > 0 and row["failures"] == 0 for row in rows.values())
     assert rows["bare"]["ratio_to_bare"] == 1.0 and rows["bare"]["tally"]["checked"] == rows["bare"]["requests"]
-    for key in ("echo", "dna", "vehicle", "afis", "fanout"):  # --think 0: per user of each type, over bare's
+    for key in ("echo", "dna", "vehicle", "afis", "fanout", "police_record"):  # --think 0: per user of each type, over bare's
         per_user = (rows[key]["rps"] / rows[key]["users"]) / (rows["bare"]["rps"] / rows["bare"]["users"])
         assert rows[key]["ratio_to_bare"] == pytest.approx(per_user, abs=2e-3) and rows[key]["p99"] >= 0
     assert rows["echo"]["ratio_to_echo"] == 1.0 and 0 < rows["dna"]["ratio_to_echo"]
     assert report["federation"]["trace_sample_ratio"] == 0.01
     assert report["core"]["dna"]["per_s_per_core"] > 0 and report["core"]["vehicle"]["per_s_per_core"] > 0
     assert rows["dna"]["tally"]["hits"] == rows["dna"]["tally"]["expected_hits"] > 0
+    assert rows["police_record"]["tally"]["hits"] == rows["police_record"]["tally"]["expected_hits"] > 0  # EPRIS
     # Counts and percentiles agree exactly; requests/s may only warn (windows apart on a busy machine).
     assert run["csv_check"]["agrees"]
     assert bool(run.get("warnings")) == bool(run["csv_check"]["rps_gaps"])

@@ -60,7 +60,8 @@ def test_plan_round_trip_and_environment_overrides(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("PRUM_LOAD_THINK", "0.1-0.2")
     monkeypatch.setenv("PRUM_LOAD_DEADLINE_S", "1.5")
     plan = Plan.from_environment()
-    assert plan.weights == {"bare": 0, "echo": 0, "dna": 0, "vehicle": 2, "afis": 0, "fanout": 0, "face": 0}
+    assert plan.weights == {"bare": 0, "echo": 0, "dna": 0, "vehicle": 2, "afis": 0, "fanout": 0, "face": 0,
+                            "police_record": 0}
     assert plan.bare == "" and Plan.read(path).bare == ""  # no bare server unless the bench started one
     assert plan.think_of("afis") == (0.1, 0.2) and plan.deadline_s == 1.5
 

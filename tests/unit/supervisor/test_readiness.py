@@ -37,7 +37,7 @@ def test_the_matrix_shows_every_member_and_category_not_ready_at_first(book: Rea
     assert [(r.state, r.category) for r in rows] == [(s, c) for s in MEMBERS for c in READINESS_KEYS]
     assert not any(r.ready or r.revoked or r.steps_done for r in rows)
     assert not book.is_ready("NL", Category.DNA)
-    with pytest.raises(InvalidInput, match="allowed: DNA, FINGERPRINT, VEHICLE, FACE, ROUTER_CONNECTION"):
+    with pytest.raises(InvalidInput, match="allowed: DNA, FINGERPRINT, VEHICLE, FACE, POLICE_RECORD, ROUTER_CONNECTION"):
         book.is_ready("NL", Category.PERSON_INFORMATION)  # Art 13-16 supplies have no Council gate
 
 

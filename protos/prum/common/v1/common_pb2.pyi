@@ -34,6 +34,8 @@ class _CategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Category.Val
     """A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
     CATEGORY_FACE: _Category.ValueType  # 6
     """Facial images (Prüm II Arts 19-20): searched through candidates an officer confirms (P2-FACE-1..4)."""
+    CATEGORY_POLICE_RECORD: _Category.ValueType  # 7
+    """Police records (Prüm II EPRIS, P2-EPRIS-1..5): a state's pseudonymised index of biographic data, opt-in."""
 
 class Category(_Category, metaclass=_CategoryEnumTypeWrapper):
     """A category of national file that a state may open to the federation (Art 2, 8, 12)."""
@@ -48,6 +50,8 @@ CATEGORY_ROUTER_CONNECTION: Category.ValueType  # 5
 """A state's connection to the Prüm II router: not a searched file, but gated like one (P2-GATE-1)."""
 CATEGORY_FACE: Category.ValueType  # 6
 """Facial images (Prüm II Arts 19-20): searched through candidates an officer confirms (P2-FACE-1..4)."""
+CATEGORY_POLICE_RECORD: Category.ValueType  # 7
+"""Police records (Prüm II EPRIS, P2-EPRIS-1..5): a state's pseudonymised index of biographic data, opt-in."""
 Global___Category: _TypeAlias = Category  # noqa: Y015
 
 class _SearchPurpose:

@@ -13,6 +13,7 @@ from prum.afis.v1 import afis_pb2 as _afis_pb2
 from prum.common.v1 import common_pb2 as _common_pb2
 from prum.dna.v1 import dna_pb2 as _dna_pb2
 from prum.face.v1 import face_pb2 as _face_pb2
+from prum.police_records.v1 import police_records_pb2 as _police_records_pb2
 from prum.vehicle.v1 import vehicle_pb2 as _vehicle_pb2
 import builtins as _builtins
 import sys
@@ -186,6 +187,7 @@ class SearchRequest(_message.Message):
     TEMPLATE_FIELD_NUMBER: _builtins.int
     VEHICLE_FIELD_NUMBER: _builtins.int
     FACE_FIELD_NUMBER: _builtins.int
+    PERSON_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
     PURPOSE_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
@@ -197,7 +199,7 @@ class SearchRequest(_message.Message):
     case_reference: _builtins.str
     """National case or file reference. Optional; text of at most 128 characters."""
     category: _common_pb2.Category.ValueType
-    """DNA, FINGERPRINT, VEHICLE or FACE. Required."""
+    """DNA, FINGERPRINT, VEHICLE, FACE or POLICE_RECORD. Required."""
     deadline_ms: _builtins.int
     """One deadline for the whole fan-out, in milliseconds. Optional; 0 to 600000, 0 meaning the contact
     point's default (the federation's deadline_ms).
@@ -220,6 +222,10 @@ class SearchRequest(_message.Message):
     def face(self) -> _face_pb2.FaceQuery:
         """A face probe and the offence searched for (P2-FACE-4)."""
 
+    @_builtins.property
+    def person(self) -> _police_records_pb2.BiographicQuery:
+        """A person's biographic data (P2-EPRIS-2): the states taking part in EPRIS search their police-record index."""
+
     def __init__(
         self,
         *,
@@ -233,14 +239,15 @@ class SearchRequest(_message.Message):
         template: _afis_pb2.Template | None = ...,
         vehicle: Global___VehicleKey | None = ...,
         face: _face_pb2.FaceQuery | None = ...,
+        person: _police_records_pb2.BiographicQuery | None = ...,
         deadline_ms: _builtins.int = ...,
         purpose: _common_pb2.SearchPurpose.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["face", b"face", "profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["face", b"face", "person", b"person", "profile", b"profile", "query", b"query", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "face", b"face", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "category", b"category", "deadline_ms", b"deadline_ms", "face", b"face", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "person", b"person", "profile", b"profile", "purpose", b"purpose", "query", b"query", "reason", b"reason", "target_states", b"target_states", "template", b"template", "vehicle", b"vehicle"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle", "face"]  # noqa: Y015
+    _WhichOneofReturnType_query: _TypeAlias = _typing.Literal["profile", "template", "vehicle", "face", "person"]  # noqa: Y015
     _WhichOneofArgType_query: _TypeAlias = _typing.Literal["query", b"query"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_query) -> _WhichOneofReturnType_query | None: ...
 
@@ -262,6 +269,7 @@ class StateResult(_message.Message):
     VEHICLES_FIELD_NUMBER: _builtins.int
     ELAPSED_MS_FIELD_NUMBER: _builtins.int
     FACE_CANDIDATES_FIELD_NUMBER: _builtins.int
+    POLICE_RECORDS_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     status: Global___ResultStatus.ValueType
     detail: _builtins.str
@@ -281,6 +289,10 @@ class StateResult(_message.Message):
     def face_candidates(self) -> _containers.RepeatedCompositeFieldContainer[_face_pb2.Candidate]:
         """Facial-image candidates, pending an officer's confirmation (P2-FACE-3)."""
 
+    @_builtins.property
+    def police_records(self) -> _containers.RepeatedCompositeFieldContainer[_police_records_pb2.Match]:
+        """The police records matched (P2-EPRIS-3): reference, quality and holding state, no personal data."""
+
     def __init__(
         self,
         *,
@@ -294,10 +306,11 @@ class StateResult(_message.Message):
         vehicles: _abc.Iterable[_vehicle_pb2.VehicleRecord] | None = ...,
         elapsed_ms: _builtins.float = ...,
         face_candidates: _abc.Iterable[_face_pb2.Candidate] | None = ...,
+        police_records: _abc.Iterable[_police_records_pb2.Match] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "code", b"code", "detail", b"detail", "dna_hits", b"dna_hits", "elapsed_ms", b"elapsed_ms", "face_candidates", b"face_candidates", "header", b"header", "state", b"state", "status", b"status", "vehicles", b"vehicles"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "code", b"code", "detail", b"detail", "dna_hits", b"dna_hits", "elapsed_ms", b"elapsed_ms", "face_candidates", b"face_candidates", "header", b"header", "police_records", b"police_records", "state", b"state", "status", b"status", "vehicles", b"vehicles"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
