@@ -177,3 +177,28 @@ def test_a_request_for_a_reference_never_received_is_refused(federation: InProce
             officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="fishing", holding_state="PL",
             reference="PL-PR-1", search_request_id=reply.request_id), timeout=10)
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_the_dpas_audit_and_a_data_subjects_request_cover_police_records(federation: InProcessFederation) -> None:
+    """Issue 21, both categories: the DPA's audit (AUD-1) reads the police-record entries (search and reasoned
+    follow-up) like any other, on both sides, and finds nothing unlawful; a data subject's request about a police
+    record is a case with its legal deadline (SUB-1)."""
+    from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
+
+    reply = search(federation, pb.BiographicQuery(first_names="Lukasz", surnames="Wisniewski",
+                                                  date_of_birth="1984-03-07"), targets=("PL",))
+    follow_up_id, _ = _follow_up(federation, pb.DECISION_REFUSED, "ongoing national investigation")
+    for state in ("DE", "PL"):
+        node = federation.nodes[state]
+        entries = {e.sequence for e in node.log.export() if e.category is Category.POLICE_RECORD
+                   and e.request_id in (reply.request_id, follow_up_id)}
+        assert entries, state
+        audit = node.authority.run_audit(sample_size=10_000, seed=44)
+        assert entries <= set(audit.sequences)
+        assert not [f for f in audit.findings if f.sequence in entries], audit.findings
+    opened = supervisor_pb2_grpc.SupervisorServiceStub(federation.channel("PL")).OpenSubjectCase(
+        supervisor_pb2.OpenSubjectCaseRequest(subject_case=supervisor_pb2.SubjectCase(
+            kind=supervisor_pb2.SUBJECT_CASE_KIND_INFORMATION, category=common_pb2.CATEGORY_POLICE_RECORD,
+            reference="PL-PR-1", description="Which police-record searches matched my record?")), timeout=5)
+    case = opened.subject_case
+    assert case.category == common_pb2.CATEGORY_POLICE_RECORD and case.due_at.seconds > case.opened_at.seconds
