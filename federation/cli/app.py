@@ -25,6 +25,7 @@ from prum.federation.cli.core_data import core_data_app
 from prum.federation.cli.dna import dna_app
 from prum.federation.cli.inspect import Addresses, logs, readiness
 from prum.federation.cli.kube import kube_app
+from prum.federation.cli.scenario import scenario_app
 from rich.console import Console
 from rich.markup import escape
 
@@ -272,6 +273,8 @@ app.add_typer(core_data_app, name="core-data", help="Core data after a confirmed
               "decisions.")
 app.add_typer(afis_app, name="afis", help="The national fingerprint file: evaluate the 1:N matcher.")
 app.add_typer(bench_app, name="bench", help="Load tests with Locust against a federation on loopback.")
+app.add_typer(scenario_app, name="scenario", help="Scenario files: a federation, faults and the expected "
+              "results per state; JUnit XML and an HTML report.")
 app.add_typer(kube_app, name="kube", help="Run the federation on Kubernetes: manifests, PKI and run.json.")
 
 
