@@ -46,11 +46,22 @@ def run(
         scenario = load_scenario(file)
     except ScenarioFileError as error:
         raise typer.BadParameter(str(error)) from error
+    from prum.services.common.logs import configure_logging
+
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="prum-scenario-") as scratch:
-        with console.status(f"scenario {scenario.name}") as status:
-            report = run_scenario(scenario, workdir or Path(scratch),
-                                  None if as_json else (lambda text: status.update(escape(text))))
+        folder = workdir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        # The services' own log lines go to a file in the workdir, so stdout holds the report alone.
+        log_file = (folder / "prum.log").open("w", encoding="utf-8")
+        configure_logging("INFO", stream=log_file, json=True)
+        try:
+            with console.status(f"scenario {scenario.name}") as status:
+                report = run_scenario(scenario, folder, lambda text: status.update(escape(text)))
+        finally:
+            # The process's own stderr: under a CLI runner sys.stderr is a stream closed after the command.
+            configure_logging("WARNING", stream=sys.__stderr__)
+            log_file.close()
     if junit:
         junit.write_text(junit_xml(report), "utf-8")
     if html:

@@ -314,7 +314,8 @@ class ScenarioRunner:
         summary = "; ".join(
             (f"{s['planned'].title}: " if len(searches) > 1 else "")
             + (f"refused {s['error']['code']}" if "error" in s else ", ".join(
-                f"{state} {r['status']} {r['elapsed_ms']:g} ms" for state, r in s["results"].items()))
+                f"{state} {r['status']}{' ' + r['code'] if r['code'] else ''} {r['elapsed_ms']:g} ms"
+                for state, r in s["results"].items()))
             for s in searches)
         result = self._result(step, begun, not problems, "; ".join(problems) or summary, expected=expected_shown,
                               got=got_shown,
@@ -419,7 +420,7 @@ class ScenarioRunner:
 
     def _do_advance_clock(self, step: Step, begun: float) -> StepResult:
         now = self.clock.advance(step.params["by"])
-        return self._result(step, begun, True, f"the federation's clock moved {step.params['by']} ahead, to "
+        return self._result(step, begun, True, f"the federation's clock moved {step.params['by'].total_seconds() / 3600:g} h ahead, to "
                                                f"{now.isoformat(timespec='seconds')}")
 
     # -- the supervisors' workflow (GATE-1, GATE-2) ----------------------------------------------------------

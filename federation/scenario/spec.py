@@ -108,7 +108,7 @@ class Scenario:
 def _line(lines: list[str], key: str, start: int = 0, header: str | None = None) -> int:
     """The 1-based line of `key = ...` (or of the table `header`) at or after line `start`; `start` + 1 if absent."""
     pattern = re.compile(rf"^\s*(\[{re.escape(header)}\]|\"?{re.escape(key)}\"?\s*=)" if header else
-                         rf"^\s*\"?{re.escape(key)}\"?\s*=")
+                         rf"^\s*(\"?{re.escape(key)}\"?\s*=|\[\s*step\.{re.escape(key)}\s*\])")
     for number in range(start, len(lines)):
         if pattern.match(lines[number]):
             return number + 1
