@@ -21,6 +21,7 @@ from prum.federation.cli.common import (
     progress_bar,
     steps,
 )
+from prum.federation.cli.conformance import conformance
 from prum.federation.cli.core_data import core_data_app
 from prum.federation.cli.dna import dna_app
 from prum.federation.cli.inspect import Addresses, logs, readiness
@@ -278,6 +279,7 @@ app.add_typer(afis_app, name="afis", help="The national fingerprint file: evalua
 app.add_typer(bench_app, name="bench", help="Load tests with Locust against a federation on loopback.")
 app.add_typer(scenario_app, name="scenario", help="Scenario files: a federation, faults and the expected "
               "results per state; JUnit XML and an HTML report.")
+app.command("conformance")(conformance)
 app.add_typer(pki_app, name="pki", help="The federation CA: certificates for external states.")
 app.add_typer(kube_app, name="kube", help="Run the federation on Kubernetes: manifests, PKI and run.json.")
 

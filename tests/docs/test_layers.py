@@ -40,7 +40,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("dna", "afis", "vehicle", "logger", "supervisor", "contact_point", "echo", "router", "europol")
 #: The rooms of federation/, in their order: each imports only the rooms before it (and the CLI every one).
-ROOMS = ("runtime", "synthetic", "demo", "scenario", "cli")
+ROOMS = ("runtime", "synthetic", "demo", "scenario", "conformance", "cli")
 ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin", "transport": "transport"}
 
 Edge = tuple[str, str]
