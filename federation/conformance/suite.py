@@ -55,7 +55,7 @@ class Mismatch(Exception):
     """What came is not what the rule asks; the message says both."""
 
 
-def _profile(reference: str, loci: dict[str, list[str]], kind: int) -> dna_pb2.Profile:
+def _profile(reference: str, loci: dict[str, list[str]], kind: dna_pb2.ProfileKind.ValueType) -> dna_pb2.Profile:
     return dna_pb2.Profile(reference=reference, kind=kind, loci={k: dna_pb2.Alleles(values=v) for k, v in loci.items()})
 
 
@@ -204,14 +204,15 @@ class ConformanceSuite:
 
     def check_vehicle_keys(self) -> str:
         """VRD-1: a vehicle lookup by part of a VIN, or by a registration number with a wildcard, is refused."""
-        def lookup(**key: str) -> Any:
+        def lookup(key: str, value: str) -> Any:
+            request = vehicle_pb2.LookupRequest(context=self._context(self.peer.state))
+            setattr(request, key, value)
             with self._channel(self.peer) as channel:
-                return vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup(
-                    vehicle_pb2.LookupRequest(context=self._context(self.peer.state), **key),
-                    timeout=self.deadline_ms / 1000)
-        first = self._refused(lambda: lookup(vin="WVWZZZ1J"), (grpc.StatusCode.INVALID_ARGUMENT,),
+                return vehicle_pb2_grpc.VehicleRegisterServiceStub(channel).Lookup(request,
+                                                                                   timeout=self.deadline_ms / 1000)
+        first = self._refused(lambda: lookup("vin", "WVWZZZ1J"), (grpc.StatusCode.INVALID_ARGUMENT,),
                               "a lookup by 8 characters of a VIN")
-        self._refused(lambda: lookup(registration_number="B-AB*"), (grpc.StatusCode.INVALID_ARGUMENT,),
+        self._refused(lambda: lookup("registration_number", "B-AB*"), (grpc.StatusCode.INVALID_ARGUMENT,),
                       "a lookup by a registration number with a wildcard")
         return first
 

@@ -152,7 +152,7 @@ class FederationPki:
         cert = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
         key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{folder / 'ca.key'} is not the federation CA's elliptic-curve key")
+            raise TypeError(f"{folder / 'ca.key'} is not the federation CA's elliptic-curve key")
         name = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         return cls(ca_cert=cert, ca_key=key, name=str(name))
 

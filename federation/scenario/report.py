@@ -72,8 +72,8 @@ def html_report(report: ScenarioReport) -> str:
         rows.append(f'<div class="row"><span class="label">{html.escape(step.name[:40])}</span>'
                     f'<span class="bar {kind}" style="left:{left:.2f}%;width:{width:.2f}%" '
                     f'title="{html.escape(step.message)}">{step.started_s:.2f}s · {step.elapsed_ms:.0f} ms</span></div>')
-    table = ["<tr><th>#</th><th>step</th><th>kind</th><th>line</th><th>result</th><th>ms</th>"
-             "<th>expected vs got, per state</th></tr>"]
+    table = [("<tr><th>#</th><th>step</th><th>kind</th><th>line</th><th>result</th><th>ms</th>"
+              "<th>expected vs got, per state</th></tr>")]
     for number, step in enumerate(report.steps, start=1):
         per_state = "<br>".join(
             f"{html.escape(k)}: expected {html.escape(v)}; got "

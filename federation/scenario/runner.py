@@ -43,9 +43,8 @@ from prum.federation.demo.run import (
 from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
 from prum.federation.runtime.toxics import ToxicProxy
 from prum.federation.scenario.spec import READINESS_STEPS, Expectation, Scenario, Step
-from prum.federation.synthetic.scenario import PlannedSearch
+from prum.federation.synthetic.scenario import PlannedSearch, build_scenario
 from prum.federation.synthetic.scenario import Scenario as Data
-from prum.federation.synthetic.scenario import build_scenario
 from prum.services.common.clock import SkippingClock
 from prum.services.common.identity import ROUTER
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc

@@ -23,8 +23,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from prum.federation.runtime.topology import (
+    Federation,
+    FederationFileError,
+    load_federation,
+    parse_federation,
+)
 from prum.federation.runtime.toxics import TOXICS
-from prum.federation.runtime.topology import Federation, FederationFileError, load_federation, parse_federation
 
 #: What a state's result may be expected to be (the contact point's `ResultStatus`).
 STATUSES = ("HIT", "NO_HIT", "NOT_READY", "UNAVAILABLE", "DEADLINE_EXCEEDED", "REFUSED")
