@@ -11,6 +11,10 @@ through a state's contact point, as an officer's would. Faults are real on the w
 - `partition` cuts two states from each other only: each one's view of the other points at a `reset_peer` proxy,
   so their calls to each other are reset (UNAVAILABLE) while every other link works.
 
+An external state (`external = true`) is not started: the states call it at its address like any peer, with
+certificates from the federation CA of `[scenario] pki`, the one its own was issued from (`prum pki issue`). Faults on
+the links to it work alike; it is never stopped, and its log is its own (the log checks look at the states prum runs).
+
 The views: the launcher's directory is one dict shared by every state in the process, so a per-pair fault needs
 per-state directories. After the start each state's channels (`PeerChannels`, which read their directory on every
 call and open a fresh channel when an address changes) get a `ChainMap` of their own over the shared directory:
@@ -41,6 +45,7 @@ from prum.federation.demo.run import (
     load_register,
 )
 from prum.federation.runtime.launcher import InProcessFederation, compile_kernels
+from prum.federation.runtime.pki import FederationPki
 from prum.federation.runtime.toxics import ToxicProxy
 from prum.federation.scenario.spec import READINESS_STEPS, Expectation, Scenario, Step
 from prum.federation.synthetic.scenario import PlannedSearch, build_scenario
@@ -163,11 +168,12 @@ class ScenarioRunner:
         compile_kernels()
         self.data = build_scenario(spec)
         results: list[StepResult] = []
-        with InProcessFederation(spec, self.workdir, clock=self.clock) as federation:
+        authority = FederationPki.load_authority(self.scenario.pki) if self.scenario.pki else None
+        with InProcessFederation(spec, self.workdir, clock=self.clock, authority=authority) as federation:
             self.federation = federation
             say(f"loading the synthetic files of {len(spec.codes)} states")
             self._load(federation, self.data)
-            for code in spec.codes:
+            for code in federation.nodes:
                 self._install_view(code)
             if federation.router is not None:
                 self._install_view(ROUTER)
@@ -186,7 +192,7 @@ class ScenarioRunner:
 
     @staticmethod
     def _load(federation: InProcessFederation, data: Data) -> None:
-        for code in federation.federation.codes:
+        for code in federation.nodes:  # an external state's team loads its own files
             channel = federation.channel(code)
             load_file(channel, data.files[code])
             load_register(channel, data.registers[code])
@@ -378,6 +384,9 @@ class ScenarioRunner:
         proxy = ToxicProxy(self._fed.directory[to], params["type"], latency_ms=params.get("latency", 0),
                            jitter_ms=params.get("jitter", 0), rate_kb=params.get("rate", 0),
                            timeout_ms=params.get("timeout", 0), seed=self.scenario.federation.seed)
+        if params.get("from") and params["from"] not in self.views:
+            raise StepFailed(f"{params['from']} is external: its own links are its own; a toxic may sit on the links "
+                             f"to it (to = \"{params['from']}\")")
         callers = self._callers(to, params.get("from"))
         for caller in callers:
             self._route(caller, to, step.name, proxy.address)
@@ -397,13 +406,18 @@ class ScenarioRunner:
     def _do_partition(self, step: Step, begun: float) -> StepResult:
         first, second = step.params["between"]
         cuts = []
+        outside = [s for s in (first, second) if s not in self.views]
         for caller, peer in ((first, second), (second, first)):
+            if caller not in self.views:  # an external state's view of its peers is its own
+                continue
             proxy = ToxicProxy(self._fed.directory[peer], "reset_peer")
             self._route(caller, peer, f"partition {first}-{second}", proxy.address)
             cuts.append((proxy, [caller], peer))
         self._proxies[f"partition {first}-{second}"] = cuts
         return self._result(step, begun, True, f"{first} and {second} cannot reach each other (connections reset); "
-                                               f"every other link works")
+                                               f"every other link works" + (
+                                                   f"; {outside[0]} is external: only the calls to it are cut"
+                                                   if outside else ""))
 
     def _do_heal(self, step: Step, begun: float) -> StepResult:
         first, second = step.params["between"]
@@ -481,7 +495,7 @@ class ScenarioRunner:
         if name in self._background:
             raise StepFailed(f"{name!r} still runs in the background; wait for it first")
         return [(s, state) for s in self._searches.get(name, []) for state, r in s.get("results", {}).items()
-                if r["status"] in ("HIT", "NO_HIT")]
+                if r["status"] in ("HIT", "NO_HIT") and state in self._fed.nodes]  # an external state's log is its own
 
     def _do_check(self, step: Step, begun: float) -> StepResult:
         what = step.params["what"]

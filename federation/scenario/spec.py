@@ -3,6 +3,7 @@
     [scenario]
     name = "one state down mid-search"
     federation = "../federation.toml"     # or the federation file's own tables inline ([federation], [[state]], ...)
+    pki = "run/pki"                       # the federation CA, when a state is external (`prum pki issue`)
 
     [[step]]
     do = "search"
@@ -108,6 +109,8 @@ class Scenario:
     source: str
     federation: Federation
     steps: tuple[Step, ...]
+    # The federation CA's folder (ca.pem, ca.key), required when a state is external (its certificate chains to it).
+    pki: Path | None = None
 
 
 def _line(lines: list[str], key: str, start: int = 0, header: str | None = None) -> int:
@@ -287,9 +290,9 @@ def parse_scenario(text: str, source: str = "<scenario>", folder: Path | None = 
     head = data.get("scenario", {})
     head_line = _line(lines, "scenario", header="scenario")
     for key in head:
-        if key not in ("name", "description", "federation"):
+        if key not in ("name", "description", "federation", "pki"):
             raise ScenarioFileError(f"{source}:{_line(lines, key, head_line - 1)} [scenario]: unknown key {key!r}; "
-                                    f"allowed: description, federation, name")
+                                    f"allowed: description, federation, name, pki")
     inline = {k: v for k, v in data.items() if k in _FEDERATION_KEYS}
     try:
         if "federation" in head:
@@ -305,6 +308,18 @@ def parse_scenario(text: str, source: str = "<scenario>", folder: Path | None = 
             federation = load_federation()
     except FederationFileError as error:
         raise ScenarioFileError(str(error)) from error
+    external = [s.code for s in federation.states if s.external]
+    pki: Path | None = None
+    if "pki" in head:
+        pki = Path(head["pki"]) if Path(head["pki"]).is_absolute() else (folder or Path.cwd()) / head["pki"]
+        if not (pki / "ca.key").exists():
+            raise ScenarioFileError(f"{source}:{_line(lines, 'pki', head_line - 1)} [scenario].pki: {pki} holds no "
+                                    f"ca.key; allowed: the folder of the federation CA (`prum pki issue --workdir W` "
+                                    f"keeps it in W/pki)")
+    elif external:
+        raise ScenarioFileError(f"{source}:{head_line} [scenario].pki: required, since {', '.join(external)} "
+                                f"{'is' if len(external) == 1 else 'are'} external: the folder of the federation CA "
+                                f"their certificates come from (`prum pki issue --workdir W` keeps it in W/pki)")
     starts = _step_lines(lines)
     steps: list[Step] = []
     names: set[str] = set()
@@ -314,10 +329,13 @@ def parse_scenario(text: str, source: str = "<scenario>", folder: Path | None = 
     for number, table in enumerate(raw_steps, start=1):
         line = starts[number - 1] + 1 if number - 1 < len(starts) else 1
         step = _step(table, number, line, lines, federation, names, source)
+        if step.do in ("stop", "kill", "restart") and step.params["state"] in external:
+            raise ScenarioFileError(f"{source}:{line} [[step]] #{number}.state: {step.params['state']} is external: "
+                                    f"its own team starts and stops its node, not prum")
         names.add(step.name)
         steps.append(step)
     return Scenario(str(head.get("name", Path(source).stem)), str(head.get("description", "")), source, federation,
-                    tuple(steps))
+                    tuple(steps), pki)
 
 
 def load_scenario(path: Path) -> Scenario:

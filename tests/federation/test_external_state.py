@@ -1,6 +1,7 @@
 """External states: the federation file declares a state prum does not start (`external = true`, its `address`);
 `prum pki issue XX --out DIR` gives its team a certificate from the federation CA, and `prum up` treats its node as a
-peer. Here a prum node started separately, with that certificate only, stands in for the team's own."""
+peer, and so does a scenario (`[scenario] pki`, the CA's folder). Here a prum node started separately, with that
+certificate only, stands in for the team's own."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.cli.app import app
 from prum.federation.runtime.launcher import build_state
 from prum.federation.runtime.processes import read_run
-from prum.federation.runtime.topology import FederationFileError, load_federation, parse_federation
+from prum.federation.runtime.topology import Federation, FederationFileError, load_federation, parse_federation
+from prum.federation.scenario.spec import load_scenario
 from prum.services.common.clock import SystemClock
 from prum.services.common.server import open_channel
 from prum.services.common.tls import TlsMaterial
@@ -104,3 +106,83 @@ address = "{address}"
     finally:
         node.server.stop(0).wait()
         node.close()
+
+
+def test_a_scenario_treats_an_external_state_as_a_peer(tmp_path: Path) -> None:
+    workdir, certificates = tmp_path / "ca", tmp_path / "lu-team"
+    assert runner.invoke(app, ["pki", "issue", "LU", "--workdir", str(workdir), "--out", str(certificates)]
+                         ).exit_code == 0
+    address = f"127.0.0.1:{free_port()}"
+    scenario = tmp_path / "external.toml"
+    scenario.write_text(f"""
+[scenario]
+name = "an external LU"
+pki = "{workdir / 'pki'}"
+
+[federation]
+deadline_ms = 1500
+[defaults]
+dna_profiles = 20
+vehicles = 10
+fingerprints = 6
+[[state]]
+code = "DE"
+[[state]]
+code = "NL"
+[[state]]
+code = "LU"
+external = true
+address = "{address}"
+
+[[step]]
+do = "search"
+name = "LU answers like any peer"
+planted = "trace on no national file"
+expect = {{ LU = "NO_HIT", NL = "NO_HIT" }}
+
+[[step]]
+do = "partition"
+name = "DE and LU cut"
+between = ["DE", "LU"]
+
+[[step]]
+do = "search"
+name = "LU unreachable from DE only"
+planted = "trace on no national file"
+expect = {{ LU = "UNAVAILABLE", NL = "NO_HIT" }}
+
+[[step]]
+do = "search"
+name = "NL still reaches LU"
+planted = "trace on no national file"
+from = "NL"
+expect = {{ LU = "NO_HIT", DE = "NO_HIT" }}
+""")
+    spec = load_federation_of(scenario)
+    node = build_state(spec.state("LU"), spec, TlsMaterial.load(certificates, "LU"), tmp_path / "lu-node", {},
+                       SystemClock(), address=address)
+    node.server.start()
+    try:
+        result = runner.invoke(app, ["scenario", "run", str(scenario), "--json", "--workdir", str(tmp_path / "run")])
+        report = json.loads(result.stdout)
+        assert result.exit_code == 0, [(s["name"], s["message"]) for s in report["steps"] if not s["ok"]]
+        assert len(node.log.query()) == 4  # LU's own log: the two searches that reached it, receipt and supply each
+    finally:
+        node.server.stop(0).wait()
+        node.close()
+    scenario.write_text(scenario.read_text().replace(f'pki = "{workdir / "pki"}"\n', ""))
+    missing = runner.invoke(app, ["scenario", "run", str(scenario)])
+    assert missing.exit_code == 2 and "[scenario].pki: required, since LU is external" in missing.output
+
+
+def load_federation_of(path: Path) -> Federation:
+    return load_scenario(path).federation
+
+
+def test_kube_render_refuses_an_external_state_before_writing_anything(tmp_path: Path) -> None:
+    from prum.federation.runtime.kube import render
+
+    spec = parse_federation({"state": [{"code": "DE"}, {"code": "LU", "external": True, "address": "lu.example:443"}]})
+    with pytest.raises(ValueError, match="states LU are external"):
+        render(spec, tmp_path / "k8s")
+    assert not (tmp_path / "k8s").exists()
