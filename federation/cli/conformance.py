@@ -33,7 +33,7 @@ def conformance(
     """Check an implementation of a state's services against the contracts and rules, per rule ID (docs/rules.md):
     identity from the certificate (SEC-1), the gate (GATE-1), inclusion (DNA-4), hit and no-hit replies (DNA-10),
     log entries with the LOG-2 fields read through the logger's RPC (LOG-2) and verifying (LOG-5), the query not
-    kept after the reply (PUR-2), vehicle keys (VRD-1). It loads one fixture profile into the target's DNA file with
+    kept after the reply (PUR-2), vehicle keys (VRD-1), the candidate cap and daily capacity (FP-3). It loads one fixture profile into the target's DNA file with
     the target's own certificate and deletes it at the end. Exit code 1 when a check fails.
 
     Examples:

@@ -25,11 +25,14 @@ from typing import Any
 import grpc
 import numpy as np
 from prum.common.v1 import common_pb2
+from prum.afis.v1 import afis_pb2, afis_pb2_grpc
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
+from prum.federation.synthetic.afis import population
 from prum.federation.synthetic.dna import random_profile
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
 from prum.services.common.reference import ReferenceKind
 from prum.services.common.server import open_channel
+from prum.services.afis.wire import template_to_proto
 from prum.services.common.tls import TlsMaterial
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
@@ -216,6 +219,28 @@ class ConformanceSuite:
                       "a lookup by a registration number with a wildcard")
         return first
 
+    def check_capacity(self) -> str:
+        """FP-3: a fingerprint search returns at most the candidates asked for, says what is left of the day's
+        capacity and when it resets, and counts against it (the second search leaves one fewer)."""
+        _, template = next(population(np.random.default_rng(9), 1, prefix=f"{self.peer.state}-CONFORMANCE-F-"))
+        probe = template_to_proto(template)
+
+        def search() -> afis_pb2.SearchResponse:
+            with self._channel(self.peer) as channel:
+                return afis_pb2_grpc.AfisServiceStub(channel).Search(afis_pb2.SearchRequest(
+                    context=self._context(self.peer.state), probe=probe, max_candidates=1),
+                    timeout=self.deadline_ms / 1000)
+        first, second = search(), search()
+        if len(first.candidates) > 1 or len(second.candidates) > 1:
+            raise Mismatch(f"max_candidates = 1: got {len(first.candidates)} and {len(second.candidates)} candidates")
+        if not first.HasField("capacity_resets_at"):
+            raise Mismatch("the reply does not say when the daily capacity resets (capacity_resets_at)")
+        if second.remaining_daily_capacity != first.remaining_daily_capacity - 1:
+            raise Mismatch(f"the daily capacity left: {first.remaining_daily_capacity} after one search, "
+                           f"{second.remaining_daily_capacity} after the next; expected one fewer")
+        return (f"at most 1 candidate; {second.remaining_daily_capacity} searches left today, reset at "
+                f"{second.capacity_resets_at.ToJsonString()}")
+
     # -- the run ---------------------------------------------------------------------------------------------
     def run(self) -> list[Check]:
         checks: list[tuple[str, str, Callable[[], str] | None, str]] = [
@@ -229,6 +254,7 @@ class ConformanceSuite:
             ("LOG-5", "the log verifies", self.check_log_verifies, ""),
             ("PUR-2", "the query is not kept after the reply", self.check_query_deleted, ""),
             ("VRD-1", "vehicle keys: complete VIN or registration number only", self.check_vehicle_keys, ""),
+            ("FP-3", "candidate cap and daily capacity", self.check_capacity, ""),
         ]
         results = []
         self._load_fixture()

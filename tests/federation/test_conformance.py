@@ -1,6 +1,6 @@
 """The conformance suite (`prum conformance`, federation/conformance/suite.py), proved both ways: prum's own node
 passes every check, and deliberately broken variants of it (no gate, no log entry, a wrong code, the query kept
-after the reply, a hit that is not one) are each caught by the check named for them."""
+after the reply, a hit that is not one, a daily capacity not counted) are each caught by the check named for them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from prum.dna.v1 import dna_pb2
 from prum.federation.cli.app import app
 from prum.federation.runtime.launcher import InProcessFederation
 from prum.services.common.reference import ReferenceKind
+from prum.services.afis.servicer import AfisServicer
 from prum.services.dna.servicer import DnaIndexServicer
 
 runner = CliRunner()
@@ -51,7 +52,8 @@ def test_prums_own_node_passes_every_check_with_junit(started: Callable[[], InPr
     junit = tmp_path / "conformance.xml"
     code, checks = conformance(federation, tmp_path, "--not-ready", "LU", "--junit", str(junit))
     assert code == 0, [c for c in checks if c["outcome"] != "pass"]
-    assert {c["rule"] for c in checks} == {"SEC-1", "GATE-1", "DNA-4", "DNA-10", "LOG-2", "LOG-5", "PUR-2", "VRD-1"}
+    assert {c["rule"] for c in checks} == {"SEC-1", "GATE-1", "DNA-4", "DNA-10", "LOG-2", "LOG-5", "PUR-2", "VRD-1",
+                                           "FP-3"}
     assert all(c["outcome"] == "pass" for c in checks)
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and suite.get("tests") == str(len(checks))
@@ -75,12 +77,13 @@ def _no_log_entry(monkeypatch: pytest.MonkeyPatch, federation: InProcessFederati
         monkeypatch.setattr(federation.nodes["NL"].log, "append_many", lambda entries: list(entries))
 
 
-def _wrap_search(monkeypatch: pytest.MonkeyPatch, change: Callable[[Any, Any, Any, Callable[[], Any]], Any]) -> None:
-    original = DnaIndexServicer.Search
+def _wrap_search(monkeypatch: pytest.MonkeyPatch, change: Callable[[Any, Any, Any, Callable[[], Any]], Any],
+                 servicer: type = DnaIndexServicer) -> None:
+    original = servicer.Search
 
-    def search(self: DnaIndexServicer, request: dna_pb2.SearchRequest, context: grpc.ServicerContext) -> Any:
+    def search(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         return change(self, request, context, lambda: original(self, request, context))
-    monkeypatch.setattr(DnaIndexServicer, "Search", search)
+    monkeypatch.setattr(servicer, "Search", search)
 
 
 def _wrong_code(monkeypatch: pytest.MonkeyPatch, federation: InProcessFederation | None) -> None:
@@ -113,13 +116,24 @@ def _false_hit(monkeypatch: pytest.MonkeyPatch, federation: InProcessFederation 
         _wrap_search(monkeypatch, change)
 
 
+def _capacity_not_counted(monkeypatch: pytest.MonkeyPatch, federation: InProcessFederation | None) -> None:
+    def change(self: Any, request: Any, context: Any, answer: Callable[[], Any]) -> Any:
+        reply = answer()
+        reply.remaining_daily_capacity = 1000  # as if no search had been counted
+        return reply
+    if federation is None:
+        _wrap_search(monkeypatch, change, AfisServicer)
+
+
 @pytest.mark.parametrize(("variant", "caught_by"), [
     (_no_gate, {("GATE-1", "a state not ready is refused")}),
     (_no_log_entry, {("LOG-2", "both entries with the LOG-2 fields through the logger's RPC")}),
     (_wrong_code, {("DNA-4", "inclusion: fewer than 6 loci refused")}),
     (_query_kept, {("PUR-2", "the query is not kept after the reply")}),
     (_false_hit, {("DNA-10", "a no-hit is no hit")}),
-], ids=["no gate", "no log entry", "wrong code", "query kept after the reply", "a hit that is not one"])
+    (_capacity_not_counted, {("FP-3", "candidate cap and daily capacity")}),
+], ids=["no gate", "no log entry", "wrong code", "query kept after the reply", "a hit that is not one",
+        "capacity not counted"])
 def test_each_broken_variant_is_caught_by_the_check_named_for_it(
         variant: Variant, caught_by: set[tuple[str, str]], started: Callable[[], InProcessFederation],
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
