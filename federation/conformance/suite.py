@@ -24,15 +24,15 @@ from typing import Any
 
 import grpc
 import numpy as np
-from prum.common.v1 import common_pb2
 from prum.afis.v1 import afis_pb2, afis_pb2_grpc
+from prum.common.v1 import common_pb2
 from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.synthetic.afis import population
 from prum.federation.synthetic.dna import random_profile
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
+from prum.services.afis.wire import template_to_proto
 from prum.services.common.reference import ReferenceKind
 from prum.services.common.server import open_channel
-from prum.services.afis.wire import template_to_proto
 from prum.services.common.tls import TlsMaterial
 from prum.vehicle.v1 import vehicle_pb2, vehicle_pb2_grpc
 
