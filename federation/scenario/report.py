@@ -57,6 +57,7 @@ vertical-align:top;font-size:.9em} .ok{color:#176f2c} .fail{color:#b00020;font-w
 min-width:3px;font-size:.75em;white-space:nowrap;padding-left:4px;color:#fff;overflow:visible}
 .step{background:#3b6ea8} .fault{background:#c77700} .failed{background:#b00020}
 .label{position:absolute;left:0;font-size:.8em;color:#333}
+.span{background:repeating-linear-gradient(45deg,#c77700,#c77700 6px,#e0a040 6px,#e0a040 12px)}
 """
 
 
@@ -72,6 +73,11 @@ def html_report(report: ScenarioReport) -> str:
         rows.append(f'<div class="row"><span class="label">{html.escape(step.name[:40])}</span>'
                     f'<span class="bar {kind}" style="left:{left:.2f}%;width:{width:.2f}%" '
                     f'title="{html.escape(step.message)}">{step.started_s:.2f}s · {step.elapsed_ms:.0f} ms</span></div>')
+    spans = "".join(
+        f'<div class="row"><span class="label">{html.escape(label[:40])}</span>'
+        f'<span class="bar span" style="left:{30 + 65 * start / end_s:.2f}%;width:{max(0.3, 65 * (stop - start) / end_s):.2f}%"'
+        f' title="{html.escape(label)}">{start:.2f}s to {stop:.2f}s</span></div>'
+        for label, start, stop in fault_spans(report, end_s))
     table = [("<tr><th>#</th><th>step</th><th>kind</th><th>line</th><th>result</th><th>ms</th>"
               "<th>expected vs got, per state</th></tr>")]
     for number, step in enumerate(report.steps, start=1):
@@ -89,11 +95,37 @@ def html_report(report: ScenarioReport) -> str:
             f"<h1>{html.escape(report.name)}: <span class=\"{'ok' if report.ok else 'fail'}\">{verdict}</span></h1>"
             f"<p>{html.escape(report.description)}</p><p>{html.escape(report.source)} · {report.topology} · states "
             f"{', '.join(report.states)} · {report.elapsed_s:.1f} s</p>"
-            f"<h2>Timeline</h2><p>blue: a step, orange: a fault, red: a failed step</p>"
-            f"<div class=\"timeline\">{''.join(rows)}</div>"
+            f"<h2>Timeline</h2><p>blue: a step, orange: a fault, red: a failed step; below, each fault while it is in "
+            f"force (hatched)</p>"
+            f"<div class=\"timeline\">{''.join(rows)}</div><div class=\"timeline faults\">{spans}</div>"
             f"<h2>Steps</h2><table>{''.join(table)}</table>"
             f"<script type=\"application/json\" id=\"report\">{html.escape(json.dumps(report.to_json()))}</script>"
             f"</body></html>\n")
+
+
+def fault_spans(report: ScenarioReport, end_s: float) -> list[tuple[str, float, float]]:
+    """(what, from, until) of each fault while it was in force: a toxic until its `remove_toxic`, a partition until
+    its `heal`, a state down until its `restart`; one never lifted lasts to the end of the run."""
+    spans: list[tuple[str, float, float]] = []
+    open_faults: dict[str, tuple[str, float]] = {}
+    for step in report.steps:
+        details = step.details
+        if not step.ok:
+            continue
+        pair = "-".join(details.get("between", []))
+        if step.do == "toxic":
+            open_faults[f"toxic:{step.name}"] = (f"{details.get('toxic')} -> {details.get('to')}", step.started_s)
+        elif step.do == "partition":
+            open_faults[f"partition:{pair}"] = (f"partition {pair}", step.started_s)
+        elif step.do in ("stop", "kill"):
+            open_faults[f"down:{details.get('state')}"] = (f"{details.get('state')} down", step.started_s)
+        key = {"remove_toxic": f"toxic:{details.get('removed')}", "heal": f"partition:{pair}",
+               "restart": f"down:{details.get('state')}"}.get(step.do)
+        if key and key in open_faults:
+            label, start = open_faults.pop(key)
+            spans.append((label, start, step.started_s))
+    spans += [(label, start, end_s) for label, start in open_faults.values()]
+    return sorted(spans, key=lambda span: span[1])
 
 
 def table_rows(report: ScenarioReport) -> list[dict[str, Any]]:

@@ -358,11 +358,13 @@ class ScenarioRunner:
     # -- faults ----------------------------------------------------------------------------------------------
     def _do_stop(self, step: Step, begun: float) -> StepResult:
         self._fed.stop(step.params["state"])
-        return self._result(step, begun, True, f"{step.params['state']} is down")
+        return self._result(step, begun, True, f"{step.params['state']} is down",
+                            details={"state": step.params["state"]})
 
     def _do_kill(self, step: Step, begun: float) -> StepResult:
         self._fed.stop(step.params["state"], grace=0)  # its calls in flight are cut, as a kill -9 cuts them
-        return self._result(step, begun, True, f"{step.params['state']} is killed (no grace)")
+        return self._result(step, begun, True, f"{step.params['state']} is killed (no grace)",
+                            details={"state": step.params["state"]})
 
     def _do_restart(self, step: Step, begun: float) -> StepResult:
         state = step.params["state"]
@@ -371,7 +373,7 @@ class ScenarioRunner:
         missed = {kind: states for kind, states in unreached.items() if states}
         return self._result(step, begun, True, f"{state} is back" + (f"; catch-up did not reach {missed}"
                                                                     if missed else ", caught up"),
-                            details={"unreached": unreached})
+                            details={"unreached": unreached, "state": state})
 
     def _callers(self, to: str, source: str | None) -> list[str]:
         if source:
@@ -401,7 +403,7 @@ class ScenarioRunner:
             for caller in callers:
                 self._route(caller, to, name, None)
             proxy.close()
-        return self._result(step, begun, True, f"toxic {name!r} removed")
+        return self._result(step, begun, True, f"toxic {name!r} removed", details={"removed": name})
 
     def _do_partition(self, step: Step, begun: float) -> StepResult:
         first, second = step.params["between"]
@@ -417,7 +419,8 @@ class ScenarioRunner:
         return self._result(step, begun, True, f"{first} and {second} cannot reach each other (connections reset); "
                                                f"every other link works" + (
                                                    f"; {outside[0]} is external: only the calls to it are cut"
-                                                   if outside else ""))
+                                                   if outside else ""),
+                            details={"between": sorted((first, second))})
 
     def _do_heal(self, step: Step, begun: float) -> StepResult:
         first, second = step.params["between"]
@@ -429,7 +432,8 @@ class ScenarioRunner:
             for caller in callers:
                 self._route(caller, peer, name, None)
             proxy.close()
-        return self._result(step, begun, True, f"{first} and {second} reach each other again")
+        return self._result(step, begun, True, f"{first} and {second} reach each other again",
+                            details={"between": sorted((first, second))})
 
     def _do_advance_clock(self, step: Step, begun: float) -> StepResult:
         now = self.clock.advance(step.params["by"])

@@ -37,6 +37,8 @@ def test_every_shipped_scenario_passes_with_junit_and_html(path: Path, tmp_path:
     assert [c.get("name") for c in suite.iter("testcase")] == [s["name"] for s in report["steps"]]
     text = page.read_text("utf-8")
     assert "passed" in text and all(s["name"][:40].replace("'", "&#x27;") in text for s in report["steps"])
+    if any(s["do"] in ("toxic", "partition", "stop", "kill") for s in report["steps"]):
+        assert 'class="bar span"' in text  # each fault on the timeline while it is in force
 
 
 def _run(tmp_path: Path, name: str) -> dict:
