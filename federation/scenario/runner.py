@@ -25,6 +25,7 @@ removing the override gives the shared address back. A restarted state gets its 
 from __future__ import annotations
 
 import time
+import uuid
 from collections import ChainMap
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,7 @@ from typing import Any
 import grpc
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import contact_point_pb2 as cp_pb2
+from prum.dna.v1 import dna_pb2, dna_pb2_grpc
 from prum.federation.demo.run import (
     _items,
     _pilot_run,
@@ -52,6 +54,8 @@ from prum.federation.synthetic.scenario import PlannedSearch, build_scenario
 from prum.federation.synthetic.scenario import Scenario as Data
 from prum.services.common.clock import SkippingClock
 from prum.services.common.identity import ROUTER
+from prum.services.common.server import open_channel
+from prum.services.common.tls import TlsMaterial
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 
 #: The step result of a search still running in the background, until a `wait` step collects it.
@@ -439,6 +443,36 @@ class ScenarioRunner:
         now = self.clock.advance(step.params["by"])
         return self._result(step, begun, True, f"the federation's clock moved {step.params['by'].total_seconds() / 3600:g} h ahead, to "
                                                f"{now.isoformat(timespec='seconds')}")
+
+    def _do_foreign_certificate(self, step: Step, begun: float) -> StepResult:
+        """SEC-1: a DNA search sent to `to` with a certificate of `as` that another CA issued (trusting the
+        federation's CA for the server) must be refused at the handshake, and leave nothing in `to`'s log."""
+        to, claimed = step.params["to"], step.params["as"]
+        stranger = FederationPki.create([claimed], name="a CA outside the federation")
+        own = stranger.material_for(claimed)
+        material = TlsMaterial(claimed, self._fed.pki.ca_pem, own.cert_pem, own.key_pem)
+        before = len(self._fed.nodes[to].log.query()) if to in self._fed.nodes else None
+        assert self.data is not None
+        planned = next(p for p in self.data.searches if p.category == "DNA" and not p.expected_error)
+        request = dna_pb2.SearchRequest(context=common_pb2.QueryContext(
+            request_id=str(uuid.uuid4()), requesting_state=claimed, requested_state=to, officer_id=planned.officer_id,
+            reason=planned.reason), profile=_request(planned, self.scenario.federation.deadline_ms).profile)
+        try:
+            with open_channel(self._fed.directory[to], material, state=to) as channel:
+                dna_pb2_grpc.DnaIndexServiceStub(channel).Search(request, timeout=5)
+        except grpc.RpcError as error:
+            got = {"status": "refused", "code": error.code().name, "detail": error.details() or ""}
+        else:
+            got = {"status": "answered", "code": "", "detail": ""}
+        logged = (len(self._fed.nodes[to].log.query()) - before) if before is not None else 0
+        problems = []
+        if got["status"] == "answered":
+            problems.append(f"{to} answered a search from a certificate of another CA; expected a refused handshake")
+        if logged:
+            problems.append(f"{to} logged {logged} entries of a search it should never have read")
+        return self._result(step, begun, not problems, "; ".join(problems) or
+                            f"{to} refused the certificate of another CA ({got['code']}); nothing logged",
+                            expected={to: "refused at the handshake (SEC-1)"}, got={to: got})
 
     # -- the supervisors' workflow (GATE-1, GATE-2) ----------------------------------------------------------
     def _supervisor(self, state: str) -> supervisor_pb2_grpc.SupervisorServiceStub:

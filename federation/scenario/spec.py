@@ -58,6 +58,7 @@ STEP_KEYS: dict[str, frozenset[str]] = {
     "revoke": frozenset({"state", "category", "reason"}),
     "advance_clock": frozenset({"by"}),
     "check": frozenset({"what", "search", "fields"}),
+    "foreign_certificate": frozenset({"to", "as"}),
 }
 #: Steps that change the federation rather than look at it: the report's timeline draws them as faults.
 FAULTS = frozenset({"stop", "kill", "restart", "toxic", "remove_toxic", "partition", "heal", "advance_clock"})
@@ -260,6 +261,11 @@ def _step(table: dict[str, Any], number: int, line: int, lines: list[str], feder
                 raise ScenarioFileError(f"{at('vote')}: {table['vote']!r}; allowed: IN_FAVOUR, AGAINST")
         if do == "revoke" and not table.get("reason"):
             raise ScenarioFileError(f"{at('reason')}: required; why the decision is revoked")
+    elif do == "foreign_certificate":
+        _state(table.get("to"), codes, at("to"))
+        claimed = table.get("as", next(c for c in codes if c != table["to"]))
+        _state(claimed, codes, at("as"))
+        params["as"] = claimed
     elif do == "advance_clock":
         params["by"] = duration(table.get("by"), at("by"))
     elif do == "check":

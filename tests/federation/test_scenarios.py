@@ -56,6 +56,8 @@ def test_a_partition_gives_unavailable_for_the_cut_pair_only(tmp_path: Path) -> 
     assert across["FR"]["status"] == "HIT" and across["DE"]["status"] == "NO_HIT"
     assert steps["FR cannot reach DE either"]["got"]["DE"]["status"] == "UNAVAILABLE"
     assert steps["DE reaches FR again"]["got"]["FR"]["status"] == "HIT"
+    foreign = steps["a certificate from another CA is refused by FR (SEC-1)"]
+    assert foreign["ok"] and foreign["got"]["FR"]["status"] == "refused"
 
 
 def test_a_latency_toxic_shows_in_the_state_milliseconds(tmp_path: Path) -> None:
