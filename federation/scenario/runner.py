@@ -323,7 +323,7 @@ class ScenarioRunner:
         summary = "; ".join(
             (f"{s['planned'].title}: " if len(searches) > 1 else "")
             + (f"refused {s['error']['code']}" if "error" in s else ", ".join(
-                f"{state} {r['status']}{' ' + r['code'] if r['code'] else ''} {r['elapsed_ms']:g} ms"
+                f"{state} {r['status']}{' ' + r['code'] if r['code'] not in ('', 'OK') else ''} {r['elapsed_ms']:g} ms"
                 for state, r in s["results"].items()))
             for s in searches)
         result = self._result(step, begun, not problems, "; ".join(problems) or summary, expected=expected_shown,
@@ -518,6 +518,25 @@ class ScenarioRunner:
         return self._result(step, begun, True, f"{len(voters)} vote(s); {subject} is ready for {category} in "
                                                f"{', '.join(ready_in) or 'no state'}",
                             details={"votes": tallies, "ready_in": ready_in})
+
+    def _do_declare(self, step: Step, begun: float) -> StepResult:
+        """DEC-1: a state files a declaration through its supervisor; it takes effect for the whole federation, so
+        every running state's supervisor lists it afterwards."""
+        state, text = step.params["state"], step.params["text"]
+        declaration = supervisor_pb2.Declaration(
+            state=state, kind=supervisor_pb2.DeclarationKind.Value(f"DECLARATION_KIND_{step.params['kind']}"),
+            text=text)
+        if "category" in step.params:
+            declaration.category = common_pb2.Category.Value(f"CATEGORY_{step.params['category']}")
+        reply = self._supervisor(state).FileDeclaration(supervisor_pb2.FileDeclarationRequest(
+            declaration=declaration), timeout=10)
+        seen = {code: any(d.text == text for d in self._supervisor(code).ListDeclarations(
+            supervisor_pb2.ListDeclarationsRequest(state=state), timeout=10).declarations)
+            for code, node in self._fed.nodes.items()}
+        missing = sorted(code for code, found in seen.items() if not found)
+        return self._result(step, begun, not missing, f"not listed by {', '.join(missing)} (DEC-1)" if missing else
+                            f"{state}'s declaration is listed by every state ({', '.join(sorted(seen))})",
+                            details={"unreached": list(reply.unreached_states), "seen": seen})
 
     def _do_revoke(self, step: Step, begun: float) -> StepResult:
         state, category = step.params["state"], step.params["category"]

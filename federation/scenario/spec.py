@@ -59,7 +59,10 @@ STEP_KEYS: dict[str, frozenset[str]] = {
     "advance_clock": frozenset({"by"}),
     "check": frozenset({"what", "search", "fields"}),
     "foreign_certificate": frozenset({"to", "as"}),
+    "declare": frozenset({"state", "kind", "category", "text"}),
 }
+#: What a state declares (DEC-1), the contract's `DeclarationKind`.
+DECLARATION_KINDS = ("CONTACT_POINT", "NATIONAL_FILE", "COMPETENT_AUTHORITY", "DATA_PROTECTION")
 #: Steps that change the federation rather than look at it: the report's timeline draws them as faults.
 FAULTS = frozenset({"stop", "kill", "restart", "toxic", "remove_toxic", "partition", "heal", "advance_clock"})
 _DURATION = re.compile(r"^(\d+)\s*(ms|s|m|h|d)$")
@@ -261,6 +264,14 @@ def _step(table: dict[str, Any], number: int, line: int, lines: list[str], feder
                 raise ScenarioFileError(f"{at('vote')}: {table['vote']!r}; allowed: IN_FAVOUR, AGAINST")
         if do == "revoke" and not table.get("reason"):
             raise ScenarioFileError(f"{at('reason')}: required; why the decision is revoked")
+    elif do == "declare":
+        _state(table.get("state"), codes, at("state"))
+        if table.get("kind") not in DECLARATION_KINDS:
+            raise ScenarioFileError(f"{at('kind')}: {table.get('kind')!r}; allowed: {', '.join(DECLARATION_KINDS)}")
+        if "category" in table and table["category"] not in ("DNA", "FINGERPRINT", "VEHICLE"):
+            raise ScenarioFileError(f"{at('category')}: {table['category']!r}; allowed: DNA, FINGERPRINT, VEHICLE")
+        if not isinstance(table.get("text"), str) or not table["text"].strip():
+            raise ScenarioFileError(f"{at('text')}: required; what the state declares")
     elif do == "foreign_certificate":
         _state(table.get("to"), codes, at("to"))
         claimed = table.get("as", next(c for c in codes if c != table["to"]))
