@@ -126,6 +126,11 @@ def test_a_wrong_expectation_fails_with_a_readable_message_and_junit(tmp_path: P
     ('[[step]]\ndo = "advance_clock"\nby = "tomorrow"\n', "<t>:3 [[step]] #1.by: 'tomorrow' is not a duration"),
     ('[[step]]\ndo = "wait"\nfor = "nothing"\n', "<t>:3 [[step]] #1.for: 'nothing'; allowed: the name of an earlier"),
     ('[scenario]\nname = "x"\n', "<t>: no [[step]] table"),
+    ('[[step]]\ndo = "declare"\nstate = "FR"\nkind = "POSTCARD"\ntext = "x"\n',
+     "<t>:4 [[step]] #1.kind: 'POSTCARD'; allowed: CONTACT_POINT, NATIONAL_FILE"),
+    ('[[step]]\ndo = "foreign_certificate"\nto = "ZZ"\n', "<t>:3 [[step]] #1.to: 'ZZ' is not a state"),
+    ('[[step]]\ndo = "check"\nwhat = "nothing_left"\nsearch = "later"\n',
+     "<t>:4 [[step]] #1.search: 'later'; allowed: the name of an earlier search step"),
 ])
 def test_a_wrong_scenario_file_is_refused_with_its_line(text: str, refusal: str) -> None:
     with pytest.raises(ScenarioFileError) as refused:
