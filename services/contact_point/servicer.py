@@ -73,7 +73,8 @@ class ContactPointServicer(cp_pb2_grpc.ContactPointServiceServicer):
             officer_id=request.officer_id, ordering_officer_id=request.ordering_officer_id, reason=request.reason,
             case_reference=request.case_reference, plugin=registration.plugin,
             query=registration.wire.officer_query(query, self.max_candidates),
-            target_states=list(request.target_states), deadline_ms=request.deadline_ms)
+            target_states=list(request.target_states), deadline_ms=request.deadline_ms,
+            purpose=search_purpose_from_proto(request.purpose))
             for registration, query in zip(registrations, request.queries, strict=True)])
         return cp_pb2.SearchSeveralResponse(
             request_id=outcomes[0].request_id if outcomes else "",

@@ -156,29 +156,41 @@ class LogEntry:
         return copy
 
 
-#: The hashed fields in key order; the canonical JSON as one template with a named slot per value.
+#: The hashed fields in key order; the canonical JSON as one template with a named slot per value. The purpose
+#: (P2-SCOPE-1) is hashed only when it is not a criminal investigation: an entry written before entries had a purpose
+#: (every search then was one) keeps the hash it was sealed with, so a log kept across the upgrade still verifies.
 _HASHED_FIELDS = tuple(sorted(name for name in LogEntry.__dataclass_fields__ if name != "hash"))
+_DEFAULT_PURPOSE = SearchPurpose.CRIMINAL_INVESTIGATION
 _INT_FIELDS = ("hit_count", "sequence")
-_STR_FIELDS = tuple(name for name in _HASHED_FIELDS if name not in (*_INT_FIELDS, "recorded_at"))
-_STR_VALUES = operator.itemgetter(*_STR_FIELDS)
-_CANONICAL_TEMPLATE = "{" + ",".join(f'"{name}":%({name}){"d" if name in _INT_FIELDS else "s"}'
-                                     for name in _HASHED_FIELDS) + "}"
+
+
+def _template(names: tuple[str, ...]) -> tuple[str, tuple[str, ...], Any]:
+    strings = tuple(name for name in names if name not in (*_INT_FIELDS, "recorded_at"))
+    return ("{" + ",".join(f'"{name}":%({name}){"d" if name in _INT_FIELDS else "s"}' for name in names) + "}",
+            strings, operator.itemgetter(*strings))
+
+
+_WITH_PURPOSE = _template(_HASHED_FIELDS)
+_WITHOUT_PURPOSE = _template(tuple(name for name in _HASHED_FIELDS if name != "purpose"))
 
 
 def _canonical(fields: dict[str, Any], recorded_at: str) -> bytes:
     """`json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` over the hashed
-    fields, byte for byte, from a template and the C string encoder json.dumps itself uses (twice as
-    fast); a value of another type (an entry read from a tampered row, say) takes json.dumps itself."""
+    fields (the purpose left out when it is the default), byte for byte, from a template and the C string encoder
+    json.dumps itself uses (twice as fast); a value of another type (an entry read from a tampered row, say) takes
+    json.dumps itself."""
+    template, strings, values = _WITHOUT_PURPOSE if fields["purpose"] == _DEFAULT_PURPOSE else _WITH_PURPOSE
     try:
         if type(fields["hit_count"]) is not int or type(fields["sequence"]) is not int:
             raise TypeError
-        slots = dict(zip(_STR_FIELDS, map(encode_basestring, _STR_VALUES(fields)), strict=True),
+        slots = dict(zip(strings, map(encode_basestring, values(fields)), strict=True),
                      recorded_at=encode_basestring(recorded_at), hit_count=fields["hit_count"],
                      sequence=fields["sequence"])
     except TypeError:  # an enum member is a str whose value is its name (checked below)
-        plain = {name: recorded_at if name == "recorded_at" else fields[name] for name in _HASHED_FIELDS}
+        plain = {name: recorded_at if name == "recorded_at" else fields[name] for name in _HASHED_FIELDS
+                 if name != "purpose" or fields["purpose"] != _DEFAULT_PURPOSE}
         return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return (_CANONICAL_TEMPLATE % slots).encode("utf-8")
+    return (template % slots).encode("utf-8")
 
 
 def format_moment(moment: datetime) -> str:

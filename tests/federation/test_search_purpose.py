@@ -125,3 +125,22 @@ def test_human_remains_in_another_category_and_an_old_client_is_a_criminal_inves
     plain = running.contact_point("DE").Search(officer_search(DONOR, "DE-CS-9", target_states=["NL"]), timeout=10)
     assert {e.purpose for e in running.nodes["NL"].log.query(request_id=plain.request_id)} == {
         SearchPurpose.CRIMINAL_INVESTIGATION}
+
+
+def test_a_search_across_several_categories_carries_its_purpose(running: InProcessFederation) -> None:
+    """P2-SCOPE-1 with P2-ROUTER-2: the purpose of a search through `SearchSeveral` is checked and logged like a
+    `Search`'s."""
+    def several(purpose: int, state: str = "DE") -> cp_pb2.SearchSeveralRequest:
+        return cp_pb2.SearchSeveralRequest(
+            officer_id=f"{state}-NCP-01", ordering_officer_id=f"{state}-NCP-02", reason="human remains found",
+            target_states=["NL"] if state == "DE" else ["DE"], purpose=purpose, queries=[  # type: ignore[arg-type]
+                cp_pb2.CategoryQuery(category=common_pb2.CATEGORY_DNA, profile=profile("R-1", DONOR))])
+
+    with pytest.raises(grpc.RpcError) as refused:
+        running.contact_point("NL").SearchSeveral(several(common_pb2.SEARCH_PURPOSE_HUMAN_REMAINS, "NL"), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    reply = running.contact_point("DE").SearchSeveral(several(common_pb2.SEARCH_PURPOSE_HUMAN_REMAINS), timeout=10)
+    assert [r.status for r in reply.categories[0].results] == [cp_pb2.RESULT_STATUS_HIT]
+    logged = running.nodes["DE"].log.query(request_id=reply.request_id) + running.nodes["NL"].log.query(
+        request_id=reply.request_id)
+    assert logged and {e.purpose for e in logged} == {SearchPurpose.HUMAN_REMAINS}

@@ -269,6 +269,20 @@ async function main() {
     results.push(report("r4", "OK", r4, CHOSEN.map((state) => [
       `${state}'s DNA queries_routed one more than at r0 (${before[state] ?? 0} -> ${after[state]})`,
       (after[state] ?? 0) - (before[state] ?? 0) === 1])));
+    // r5-r6: one search across categories (P2-ROUTER-2): DNA named twice is refused; DNA alone answers per state.
+    const several = (twice) => {
+      const dna = { category: "CATEGORY_DNA", profile: profile(DONOR) };
+      return { context: context({ requested_state: ROUTER }), searches: twice ? [dna, dna] : [dna],
+        target_states: CHOSEN, deadline_ms: 3000 };
+    };
+    const r5 = await unary(router, "RouteSeveral", several(true));
+    results.push(report("r5", "INVALID_ARGUMENT", r5, [['details say "twice"', r5.details.includes("twice")]]));
+    const r6 = await unary(router, "RouteSeveral", several(false));
+    const severalStates = (r6.reply?.results ?? []).map((r) => r.state).sort();
+    if (r6.reply) r6.note = r6.reply.results.map((r) => `${r.state}:${r.category}:${r.status.replace("RESULT_STATUS_", "")}`).join(" ");
+    results.push(report("r6", "OK", r6, [
+      [`one result per chosen state (${CHOSEN.join(",")})`, JSON.stringify(severalStates) === JSON.stringify(CHOSEN)],
+      ["each result names CATEGORY_DNA", (r6.reply?.results ?? []).every((r) => r.category === "CATEGORY_DNA")]]));
   }
 
   for (const client of clients) client.close();

@@ -25,6 +25,8 @@ Cases (DE asks, NL answers; mTLS with the certificates of <workdir>/pki):
   r3  a requested_state that is neither the one state searched nor EU: INVALID_ARGUMENT with a google.rpc.BadRequest
       detail naming context.requested_state
   r4  GetRouterStats again: OK, NL's and FR's DNA queries_routed one more than at r0 (r1 counted, r2 and r3 not)
+  r5  RouterService/RouteSeveral as DE with DNA searched twice: INVALID_ARGUMENT, details saying "twice"
+  r6  RouterService/RouteSeveral as DE to NL and FR (DNA): OK, one result per chosen state, each naming its category
 
     python tests/contracts/external/run_external_clients.py [--json] [--keep] [--workdir DIR]
 
@@ -90,11 +92,14 @@ EXPECTED = {
     "r2": "UNAUTHENTICATED",
     "r3": "INVALID_ARGUMENT",
     "r4": "OK",
+    "r5": "INVALID_ARGUMENT",
+    "r6": "OK",
 }
 DNA_SEARCH = "prum.dna.v1.DnaIndexService/Search"
 CP_SEARCH = "prum.contact_point.v1.ContactPointService/Search"
 ROUTE = "prum.router.v1.RouterService/Route"
 ROUTER_STATS = "prum.router.v1.RouterService/GetRouterStats"
+ROUTE_SEVERAL = "prum.router.v1.RouterService/RouteSeveral"
 #: The Prüm II router's code (`prum.services.common.identity.ROUTER`): its address in run.json, its certificate.
 ROUTER = "EU"
 #: The states r1 searches through the router (DE chooses them, P2-ROUTER-2).
@@ -160,6 +165,17 @@ def route(**context_overrides: str) -> dict[str, Any]:
         "category": "CATEGORY_DNA",
         "target_states": list(CHOSEN),
         "profile": profile(DONOR),
+        "deadline_ms": 3000,
+    }
+
+
+def route_several(twice: bool = False) -> dict[str, Any]:
+    """DE's search across categories through the router (P2-ROUTER-2): DNA, or DNA named twice (refused)."""
+    dna = {"category": "CATEGORY_DNA", "profile": profile(DONOR)}
+    return {
+        "context": context(requested_state=ROUTER),
+        "searches": [dna, dna] if twice else [dna],
+        "target_states": list(CHOSEN),
         "deadline_ms": 3000,
     }
 
@@ -269,6 +285,12 @@ def router_cases() -> list[Case]:
         Case("r2", ROUTER, "NL", ROUTE, route),
         Case("r3", ROUTER, "DE", ROUTE, lambda: route(requested_state="LU"), bad_request),
         Case("r4", ROUTER, "DE", ROUTER_STATS, dict, counted),
+        Case("r5", ROUTER, "DE", ROUTE_SEVERAL, lambda: route_several(twice=True),
+             lambda d, s, r: [('details say "twice"', "twice" in d)]),
+        Case("r6", ROUTER, "DE", ROUTE_SEVERAL, route_several, lambda d, s, r: [
+            *_peers_check(CHOSEN)(d, s, r),
+            ("each result names CATEGORY_DNA", all(x.get("category") in ("CATEGORY_DNA", 1)
+                                                   for x in (r or {}).get("results", [{}])))]),
     ]
 
 
@@ -485,6 +507,7 @@ def run_python(workdir: Path, addresses: dict[str, str], peers: list[str]) -> li
         CP_SEARCH: (contact_point_pb2.SearchRequest, contact_point_pb2_grpc.ContactPointServiceStub),
         ROUTE: (router_pb2.RouteRequest, router_pb2_grpc.RouterServiceStub),
         ROUTER_STATS: (router_pb2.GetRouterStatsRequest, router_pb2_grpc.RouterServiceStub),
+        ROUTE_SEVERAL: (router_pb2.RouteSeveralRequest, router_pb2_grpc.RouterServiceStub),
     }
 
     def bad_request_fields(error: grpc.RpcError) -> list[str]:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from prum.services.common.category import Category
 from prum.services.common.clock import SimulatedClock
 from prum.services.common.errors import InvalidInput
+from prum.services.common.purpose import SearchPurpose
 from prum.services.logger import (
     GENESIS_HASH,
     EntryKind,
@@ -142,8 +143,11 @@ def test_the_hash_covers_every_field(field: str, value: object) -> None:
 
 
 def reference_canonical(entry: LogEntry) -> bytes:
-    """The hashed form as the contract describes it: canonical JSON of every field but `hash`, enums by name."""
+    """The hashed form as the contract describes it: canonical JSON of every field but `hash`, enums by name, the
+    purpose only when it is not a criminal investigation."""
     fields = {name: getattr(entry, name) for name in entry.__dataclass_fields__ if name != "hash"}
+    if fields["purpose"] is SearchPurpose.CRIMINAL_INVESTIGATION:
+        del fields["purpose"]
     fields["recorded_at"] = entry.recorded_at.isoformat(timespec="microseconds") if entry.recorded_at else ""
     fields = {name: value.name if isinstance(value, Enum) else value for name, value in fields.items()}
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -162,6 +166,8 @@ def test_the_hashed_form_is_canonical_json_byte_for_byte(text: str, other: str, 
     assert entry.hash == hashlib.sha256(reference_canonical(entry)).hexdigest()
     odd_entry = replace(entry, hit_count=odd)
     assert odd_entry.canonical() == reference_canonical(odd_entry)
+    missing = replace(entry, purpose=SearchPurpose.MISSING_PERSON)
+    assert missing.canonical() == reference_canonical(missing) and b'"purpose":"MISSING_PERSON"' in missing.canonical()
 
 
 def test_data_supplied_is_stored_as_canonical_json(log: ProtocolLog) -> None:
@@ -543,3 +549,27 @@ def test_verify_reads_a_snapshot_while_appends_go_on(log: ProtocolLog) -> None:
     assert all(r.intact for r in results), [r.violations[:3] for r in results]
     assert all(r.entries_checked >= 3000 for r in results)
     assert log.verify().entries_checked == 3000 + len(appended)
+
+
+def test_a_log_kept_from_before_entries_had_a_purpose_still_verifies(path: Path, clock: SimulatedClock) -> None:
+    """An upgrade keeps the evidence (LOG-5): a log written before entries recorded the purpose (P2-SCOPE-1) is
+    migrated on open, each old entry a criminal investigation, and its chain verifies with the hashes it was sealed
+    with: the hashed form leaves out a criminal investigation's purpose, as the old form had no purpose at all. A
+    new entry with another purpose is hashed with it."""
+    before = ProtocolLog(path, "NL", clock=clock)
+    written = fill(before, clock, 3)
+    before.close()
+    for entry in written:  # sealed as the code before the purpose sealed them: no purpose in the hashed JSON
+        old_form = json.loads(reference_canonical(entry))
+        assert "purpose" not in old_form
+        assert entry.hash == hashlib.sha256(json.dumps(old_form, sort_keys=True, separators=(",", ":"),
+                                                       ensure_ascii=False).encode("utf-8")).hexdigest()
+    tamper(path, "ALTER TABLE entries DROP COLUMN purpose")  # the file as the older prum left it
+    after = ProtocolLog(path, "NL", clock=clock)
+    try:
+        assert [e.purpose for e in after.query()] == [SearchPurpose.CRIMINAL_INVESTIGATION] * 3
+        after.append(query_entry(request_id="req-4").with_fields(purpose=SearchPurpose.MISSING_PERSON))
+        verification = after.verify()
+        assert verification.intact and verification.entries_checked == 4, verification.violations
+    finally:
+        after.close()

@@ -353,6 +353,7 @@ class SearchSeveralRequest(_message.Message):
     QUERIES_FIELD_NUMBER: _builtins.int
     TARGET_STATES_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
     officer_id: _builtins.str
     """The authorised officer who runs the query (SEC-2, LOG-2). Required; an identifier of at most 64 characters."""
     ordering_officer_id: _builtins.str
@@ -364,6 +365,10 @@ class SearchSeveralRequest(_message.Message):
     deadline_ms: _builtins.int
     """One deadline for the whole search (every state, every category), in milliseconds. Optional; 0 to 600000, 0
     meaning the contact point's default.
+    """
+    purpose: _common_pb2.SearchPurpose.ValueType
+    """Why (P2-SCOPE-1; Europol's task, P2-EUROPOL-1), as for `Search`. Optional; unspecified means a criminal
+    investigation. Refused (PERMISSION_DENIED) when this state's law does not allow it.
     """
     @_builtins.property
     def queries(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryQuery]:
@@ -383,10 +388,11 @@ class SearchSeveralRequest(_message.Message):
         queries: _abc.Iterable[Global___CategoryQuery] | None = ...,
         target_states: _abc.Iterable[_builtins.str] | None = ...,
         deadline_ms: _builtins.int = ...,
+        purpose: _common_pb2.SearchPurpose.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "queries", b"queries", "reason", b"reason", "target_states", b"target_states"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_reference", b"case_reference", "deadline_ms", b"deadline_ms", "officer_id", b"officer_id", "ordering_officer_id", b"ordering_officer_id", "purpose", b"purpose", "queries", b"queries", "reason", b"reason", "target_states", b"target_states"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -203,7 +203,11 @@ class Entry(_message.Message):
     previous_hash: _builtins.str
     """Hex SHA-256 of the previous entry (LOG-5); set by the logger. At most 64 characters."""
     hash: _builtins.str
-    """Hex SHA-256 of this entry; set by the logger. At most 64 characters."""
+    """Hex SHA-256 of this entry: of the canonical JSON (sorted keys, no spaces, UTF-8, enums by name without their
+    prefix, recorded_at as ISO 8601 UTC with microseconds) of every field but `hash`, `purpose` left out when it is
+    a criminal investigation (so entries sealed before the field existed keep their hash); set by the logger. At
+    most 64 characters.
+    """
     purpose: _common_pb2.SearchPurpose.ValueType
     """Why the search was made (P2-SCOPE-1, P2-EUROPOL-1), as its query context said; unspecified means a criminal
     investigation. Optional.
