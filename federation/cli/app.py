@@ -21,10 +21,13 @@ from prum.federation.cli.common import (
     progress_bar,
     steps,
 )
+from prum.federation.cli.conformance import conformance
 from prum.federation.cli.core_data import core_data_app
 from prum.federation.cli.dna import dna_app
 from prum.federation.cli.inspect import Addresses, logs, readiness
 from prum.federation.cli.kube import kube_app
+from prum.federation.cli.pki import pki_app
+from prum.federation.cli.scenario import scenario_app
 from rich.console import Console
 from rich.markup import escape
 
@@ -159,6 +162,8 @@ def up(
             code = ""
             try:
                 for i, code in enumerate(spec.codes, start=1):
+                    if spec.state(code).external:  # its own team loads its files; prum holds no key of it
+                        continue
                     tls = TlsMaterial.load(workdir / "pki", code)
                     with open_channel(run["states"][code]["address"], tls) as channel:
                         loaded[code] = (load_file(channel, scenario.files[code]).accepted,
@@ -275,6 +280,10 @@ app.add_typer(core_data_app, name="core-data", help="Core data after a confirmed
               "decisions.")
 app.add_typer(afis_app, name="afis", help="The national fingerprint file: evaluate the 1:N matcher.")
 app.add_typer(bench_app, name="bench", help="Load tests with Locust against a federation on loopback.")
+app.add_typer(scenario_app, name="scenario", help="Scenario files: a federation, faults and the expected "
+              "results per state; JUnit XML and an HTML report.")
+app.command("conformance")(conformance)
+app.add_typer(pki_app, name="pki", help="The federation CA: certificates for external states.")
 app.add_typer(kube_app, name="kube", help="Run the federation on Kubernetes: manifests, PKI and run.json.")
 
 

@@ -339,6 +339,10 @@ def render(federation: Federation, out: Path, image: str = "prum:latest", storag
     with Europol is refused (ValueError): its manifests do not exist yet."""
     if federation.europol.enabled:
         raise ValueError(NO_EUROPOL_HERE.format(command="prum kube render"))
+    external = [s.code for s in federation.states if s.external]
+    if external:  # a namespace per state with prum's certificate for it: an external state has neither
+        raise ValueError(f"states {', '.join(external)} are external (external = true): prum kube render does not "
+                         f"render them yet; run them with prum up, or leave external out")
     routed = federation.topology == "router"
     out.mkdir(parents=True, exist_ok=True)
     pki = FederationPki.create(federation.codes)

@@ -390,13 +390,20 @@ class InProcessFederation:
     """All states of a federation in this process, each on its own loopback port, over mTLS."""
 
     def __init__(self, federation: Federation, workdir: Path, clock: Clock | None = None,
-                 tracer_provider: TracerProvider | None = None, fresh: bool = True) -> None:
+                 tracer_provider: TracerProvider | None = None, fresh: bool = True,
+                 authority: FederationPki | None = None) -> None:
+        """`authority`: the federation CA to issue from (`FederationPki.load_authority`), the one an external
+        state's certificate chains to (`prum pki issue`); else a new CA. An external state (`external = true`) is not
+        started: the directory points at its address, and every state calls it as a peer."""
         self.federation = federation
         self.workdir = Path(workdir)
         self.clock = clock or SystemClock()
         self.tracer_provider = tracer_provider
         self.fresh = fresh
-        self.pki = FederationPki.create(federation.codes)
+        self.pki = authority or FederationPki.create()
+        for spec in federation.states:
+            if not spec.external:
+                self.pki.issue(spec.code)
         if federation.topology == "router":
             self.pki.issue_router()
         if federation.europol.enabled:  # Europol's certificate (P2-EUROPOL-1)
@@ -425,6 +432,10 @@ class InProcessFederation:
                                          marking, self.tracer_provider)
             self.europol.server.start()
         for spec in self.federation.states:
+            if spec.external:
+                assert spec.address is not None  # the federation file requires it
+                self.directory[spec.code] = spec.address
+                continue
             self.nodes[spec.code] = build_state(
                 spec, self.federation, self.pki.material_for(spec.code), self.workdir / spec.code,
                 self.directory, self.clock, self.tracer_provider)

@@ -134,6 +134,28 @@ class FederationPki:
             key_pem=_pem_key(key),
         )
 
+    def write_authority(self, folder: Path) -> None:
+        """Write the CA's own key (`ca.key`, mode 0600) beside ca.pem, so that a later `prum pki issue` or `prum up`
+        in the same folder issues from the same CA (an external state's certificate must chain to it). `write`
+        never writes it: the states' folders and Kubernetes Secrets get no CA key."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "ca.pem").write_bytes(self.ca_pem)
+        key_path = folder / "ca.key"
+        key_path.write_bytes(_pem_key(self.ca_key))
+        key_path.chmod(0o600)
+
+    @classmethod
+    def load_authority(cls, folder: Path) -> FederationPki | None:
+        """The CA `write_authority` wrote into `folder` (no state certificates), or None when it holds none."""
+        if not (folder / "ca.key").exists():
+            return None
+        cert = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
+        key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"{folder / 'ca.key'} is not the federation CA's elliptic-curve key")
+        name = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        return cls(ca_cert=cert, ca_key=key, name=str(name))
+
     def write(self, folder: Path) -> None:
         """Write ca.pem and <STATE>.pem / <STATE>.key (mode 0600) into `folder`."""
         folder.mkdir(parents=True, exist_ok=True)

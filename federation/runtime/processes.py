@@ -234,18 +234,25 @@ def up(federation: Federation, workdir: Path, timeout_s: float = START_TIMEOUT_S
         if running:
             raise RuntimeError(f"states {', '.join(running)} already run from {workdir}; `prum down` first")
     kernels_s = compile_kernels(progress)
-    pki = FederationPki.create(federation.codes)
+    # The CA of an earlier `prum pki issue` or `prum up` in this folder, so that an external state's certificate
+    # chains to it; else a new one, kept for later issues.
+    pki = FederationPki.load_authority(workdir / "pki") or FederationPki.create()
+    pki.write_authority(workdir / "pki")
+    for spec in federation.states:
+        if not spec.external:  # an external state holds its own key (`prum pki issue`)
+            pki.issue(spec.code)
     if routed:
         pki.issue_router()  # the router's own certificate, code ROUTER (P2-ROUTER-1)
     pki.write(workdir / "pki")
-    codes = [*federation.codes, *([ROUTER] if routed else [])]
+    codes = [*(s.code for s in federation.states if not s.external), *([ROUTER] if routed else [])]
     for code in codes:  # a record of an earlier run is no address of this one
         (folder_of(workdir, code) / ADDRESS_FILE).unlink(missing_ok=True)
     run: dict[str, Any] = {
         # The federation as this process has it (scaled, edited): every node reads this, not the file.
         "federation": federation.to_file_data(), "started_at": time.time(), "kernels_s": round(kernels_s, 1),
         # A fixed address from the federation file, else none until the state has bound its own port.
-        "states": {s.code: {"address": s.address, "pid": None} for s in federation.states},
+        "states": {s.code: {"address": s.address, "pid": None, **({"external": True} if s.external else {})}
+                   for s in federation.states},
     }
     if routed:  # the Prüm II router: its `[router] address`, else a loopback port it binds and publishes
         run["router"] = {"address": federation.router.address, "pid": None}
@@ -269,6 +276,9 @@ def restart(workdir: Path, state: str, timeout_s: float = START_TIMEOUT_S) -> di
     what the other states changed meanwhile (node.py). Returns the run once the state serves."""
     run = read_run(workdir)
     require_states(run, workdir, [state])
+    if entries(run)[state].get("external"):
+        raise ValueError(f"state {state} is external: its own team starts its node at {entries(run)[state]['address']}"
+                         f", not prum")
     pid = entries(run)[state].get("pid")
     if pid and _alive(pid):
         raise RuntimeError(f"state {state} still runs (pid {pid}); stop it first (`prum down --state {state}`)")
@@ -408,7 +418,7 @@ def status(workdir: Path, timeout_s: float = 1.0, as_state: str | None = None,
             health = "STARTING" if alive else "NO ADDRESS"  # spawned, its port not bound yet; or never started
         row: dict[str, Any] = {"state": code, "address": address}
         if local:
-            row |= {"pid": pid, "process": "running" if alive else "stopped"}
+            row |= {"pid": pid, "process": "external" if entry.get("external") else "running" if alive else "stopped"}
         return row | {"health": health}
 
     codes = list(processes)

@@ -90,6 +90,9 @@ class StateSpec:
     # police-record index ready (P2-GATE-1), and its index holds this many synthetic records.
     epris: bool = False
     police_records: int = 300
+    # A state prum does not start (`external = true`): a member-state team's own node at `address`, with a
+    # certificate the federation CA issued it (`prum pki issue`); `prum up` and the peers talk to it like any peer.
+    external: bool = False
 
     def is_ready(self, category: str) -> bool:
         return category in self.ready
@@ -216,7 +219,8 @@ class Federation:
                               "automatic": spec.core_data.automatic},
                 "face": {"max_candidates": spec.face_limits.max_candidates, "threshold": spec.face_limits.threshold,
                          "min_quality": spec.face_limits.min_quality},
-                **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {})}
+                **({"mark_matched_traces": spec.mark_matched_traces} if spec.mark_matched_traces is not None else {}),
+                **({"external": True} if spec.external else {})}
             if spec.address:
                 table["address"] = spec.address
             return table
@@ -295,7 +299,7 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
         where = f"{source} [[state]] #{index + 1}"
         _check_keys(table, {"code", "name", "ready", "dna_profiles", "vehicles", "fingerprints", "afis", "officer",
                             "address", "retention", "comparison_partners", "router_ready", "mark_matched_traces",
-                            "search_purposes", "core_data", "face", "epris", "police_records"}, where)
+                            "search_purposes", "core_data", "face", "epris", "police_records", "external"}, where)
         code = table.get("code", "")
         if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
             raise FederationFileError(f"{where}.code: {code!r}; allowed: an ISO 3166 alpha-2 code in capitals, e.g. 'NL'")
@@ -311,6 +315,13 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             raise FederationFileError(f"{where}.search_purposes: {purposes!r}; allowed: a list of "
                                       f"{', '.join(allowed_purposes)} (what the state's national law allows besides a "
                                       f"criminal investigation, P2-SCOPE-1)")
+        external = table.get("external", False)
+        if not isinstance(external, bool):
+            raise FederationFileError(f"{where}.external: {external!r}; allowed: true or false (a state prum does not "
+                                      f"start, at its address)")
+        if external and not (isinstance(table.get("address"), str) and ":" in table["address"]):
+            raise FederationFileError(f"{where}.address: {table.get('address')!r}; an external state needs the "
+                                      f"\"host:port\" where its own node listens")
         router_ready = table.get("router_ready", defaults.get("router_ready", True))
         if not isinstance(router_ready, bool):
             raise FederationFileError(f"{where}.router_ready: {router_ready!r}; allowed: true or false (whether the "
@@ -356,7 +367,8 @@ def parse_federation(data: dict[str, Any], source: str = "<federation>") -> Fede
             search_purposes=frozenset(purposes), epris=epris, police_records=police_records,
             mark_matched_traces=_optional_bool(table.get("mark_matched_traces"), f"{where}.mark_matched_traces"),
             core_data=_core_data(table.get("core_data", {}), f"{where}.core_data"),
-            face_limits=_face({**defaults.get("face", {}), **table.get("face", {})}, f"{where}.face")))
+            face_limits=_face({**defaults.get("face", {}), **table.get("face", {})}, f"{where}.face"),
+            external=external))
     codes = {s.code for s in states}
     for spec in states:
         strangers = sorted(spec.comparison_partners - codes)

@@ -2,11 +2,11 @@
 
     contracts < services/common < the cores of each service < the exchange (services/exchange, and each
     category's plug-in) < the category registry (services/categories.py), servicers and transports
-    < federation runtimes < synthetic data < the demo < load tests < CLI
+    < federation runtimes < synthetic data < the demo < scenario files < the conformance suite < load tests < CLI
 
-federation/ has four rooms: runtime/ (the federation file, PKI, launcher, processes, node, kube),
+federation/ has six rooms: runtime/ (the federation file, PKI, launcher, processes, node, kube, toxics),
 synthetic/ (the national files' synthetic data and the demo's planted cases), demo/ (the demo and its
-report) and cli/ (the `prum` command: cli/app.py imports its sub-apps at its top; they and the app share
+report), scenario/ (scenario files), conformance/ (the conformance suite) and cli/ (the `prum` command: cli/app.py imports its sub-apps at its top; they and the app share
 cli/common.py and never import app.py). Each room imports only the rooms before it; the CLI is the top and
 may import every room and the load tests. Load tests (prum.loadtests) import the runtimes and the synthetic
 data, never the demo or the CLI; no room imports a load test. Between top-level packages the CLI counts as
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("dna", "afis", "face", "vehicle", "logger", "supervisor", "contact_point", "echo", "router", "europol",
             "police_records")
 #: The rooms of federation/, in their order: each imports only the rooms before it (and the CLI every one).
-ROOMS = ("runtime", "synthetic", "demo", "cli")
+ROOMS = ("runtime", "synthetic", "demo", "scenario", "conformance", "cli")
 ROLE_OF_FILE = {"servicer": "servicer", "wire": "wire", "plugin": "plugin", "transport": "transport"}
 
 Edge = tuple[str, str]
@@ -205,7 +205,7 @@ def services_import_no_runtime(edges: Graph) -> set[Edge]:
 
 
 def rooms_stand_in_order(edges: Graph) -> set[Edge]:
-    """runtime < synthetic < demo < cli: a room of federation/ imports only the rooms before it, and no room
+    """runtime < synthetic < demo < scenario < conformance < cli: a room of federation/ imports only the rooms before it, and no room
     but the CLI imports a load test."""
     def rank(module: str) -> int:
         return ROOMS.index(role(module))

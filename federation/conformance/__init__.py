@@ -1,0 +1,1 @@
+"""The conformance suite (`prum conformance`): checks any implementation of a state's services against the contracts."""
