@@ -18,7 +18,7 @@ from prum.services.afis.gallery import Gallery
 from prum.services.afis.plugin import PLUGIN
 from prum.services.afis.warmup import compile_kernels
 from prum.services.afis.wire import search_response, template_from_proto
-from prum.services.common.errors import InvalidInput
+from prum.services.common.store import ingest_in_one_batch
 from prum.services.common.tls import calling_state
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.plugin import CategoryPlugin
@@ -47,14 +47,9 @@ class AfisServicer(afis_pb2_grpc.AfisServiceServicer):
         return search_response(header_to_proto(header), found, self.evaluation)
 
     def Ingest(self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext) -> pb.IngestResponse:
-        accepted, rejections, batch = 0, [], []
-        for position, request in enumerate(request_iterator, start=1):
-            try:
-                batch.append(template_from_proto(request.template, "template"))
-            except InvalidInput as error:
-                rejections.append(f"#{position} {request.template.reference}: {error}")
-        if batch:
-            accepted = self.gallery.add_many(batch)
+        accepted, rejections = ingest_in_one_batch(
+            request_iterator, lambda request: template_from_proto(request.template, "template"),
+            lambda request: request.template.reference, self.gallery.add_many)
         return pb.IngestResponse(accepted=accepted, rejections=rejections)
 
     def Delete(self, request: pb.DeleteRequest, context: grpc.ServicerContext) -> pb.DeleteResponse:

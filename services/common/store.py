@@ -7,10 +7,16 @@ transaction helper; `IngestReport` is what a bulk ingest into any national file 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from prum.services.common.errors import InvalidInput
+
+R = TypeVar("R")
+V = TypeVar("V")
 
 
 def open_database(path: str | Path | None) -> sqlite3.Connection:
@@ -49,3 +55,18 @@ class IngestReport:
 
     accepted: int
     rejections: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def ingest_in_one_batch(requests: Iterable[R], convert: Callable[[R], V], reference: Callable[[R], str],
+                        add_many: Callable[[list[V]], int]) -> tuple[int, list[str]]:
+    """An Ingest stream into a file that adds in one batch (the AFIS and facial-image galleries): each request
+    converted (`InvalidInput` rejects it, by its position from 1 and the reference it gave), the rest added at once.
+    Returns how many were accepted and the rejections as the contracts word them ("#3 NL-F-1: reason")."""
+    rejections: list[str] = []
+    batch: list[V] = []
+    for position, request in enumerate(requests, start=1):
+        try:
+            batch.append(convert(request))
+        except InvalidInput as error:
+            rejections.append(f"#{position} {reference(request)}: {error}")
+    return (add_many(batch) if batch else 0), rejections

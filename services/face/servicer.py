@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import grpc
 from prum.face.v1 import face_pb2 as pb
 from prum.face.v1 import face_pb2_grpc
-from prum.services.common.errors import InvalidInput
+from prum.services.common.store import ingest_in_one_batch
 from prum.services.common.tls import calling_state
 from prum.services.exchange.file_managing import FileManagingSide
 from prum.services.exchange.wire import context_from_proto, header_to_proto
@@ -35,14 +35,9 @@ class FaceServicer(face_pb2_grpc.FaceServiceServicer):
         return search_response(header_to_proto(header), found)
 
     def Ingest(self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext) -> pb.IngestResponse:
-        accepted, rejections, batch = 0, [], []
-        for position, request in enumerate(request_iterator, start=1):
-            try:
-                batch.append(template_from_proto(request.template, "template"))
-            except InvalidInput as error:
-                rejections.append(f"#{position} {request.template.reference}: {error}")
-        if batch:
-            accepted = self.gallery.add_many(batch)
+        accepted, rejections = ingest_in_one_batch(
+            request_iterator, lambda request: template_from_proto(request.template, "template"),
+            lambda request: request.template.reference, self.gallery.add_many)
         return pb.IngestResponse(accepted=accepted, rejections=rejections)
 
     def Delete(self, request: pb.DeleteRequest, context: grpc.ServicerContext) -> pb.DeleteResponse:
