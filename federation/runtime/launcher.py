@@ -73,7 +73,7 @@ from prum.services.face.gallery import FaceGallery
 from prum.services.face.servicer import FaceServicer
 from prum.services.logger import CheckpointKey, ProtocolLog, RetentionPolicy
 from prum.services.logger.servicer import ProtocolLoggerServicer
-from prum.services.police_records.index import PoliceRecordIndex
+from prum.services.police_records.index import PoliceRecord, PoliceRecordIndex
 from prum.services.police_records.servicer import PoliceRecordsServicer
 from prum.services.police_records.transport import GrpcRecordRequests
 from prum.services.router.audit import RouterAudit, audit_router_log
@@ -136,6 +136,8 @@ class StateNode:
         self.contact_point.close()
         if self.core_data is not None:
             self.core_data.cases.close()
+        if self.record_requests is not None:
+            self.record_requests.close()
         self.channels.close()
         self.dna.close()
         self.vehicles.close()
@@ -289,7 +291,9 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     police_records = PoliceRecordIndex(clock, fields=federation.epris.fields,
                                        refresh_interval=timedelta(hours=federation.epris.refresh_hours))
     record_requests = RecordRequests(spec.code, log, police_records,
-                                     frozenset(o.officer_id for o in spec.officers if o.authorised), clock)
+                                     frozenset(o.officer_id for o in spec.officers if o.authorised), clock,
+                                     folder / "record-requests.db",
+                                     lambda data: PoliceRecord(**{**data, "aliases": tuple(data["aliases"])}))
     received = ReceivedInformationStore(folder / "received-information.db", clock)
     authority = SupervisoryAuthority(spec.code, readiness, log, {o.officer_id for o in spec.officers if o.authorised},
                                      clock, folder / "supervisor.db")

@@ -9,20 +9,28 @@ from that state in that search; the holding state records it as pending (`receiv
 more until one of its officers decides (`decide`: share or refuse, with a reason), and then sends the
 decision back (`receive_decision`). Each step is logged on both sides with the LOG-2 fields (non-automated
 entries, LOG-3). The 48-hour rule of core data (P2-CORE-1) does not apply: there is no deadline.
+
+Each follow-up is kept durably (SQLite, WAL, `synchronous=FULL`, one row per follow-up written before the step
+returns), so a state restarted keeps its pending requests and its officers' decisions; the record shared is kept as
+its plain fields, read back through the `record_from_data` the state gives.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from prum.services.common.category import Category
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import Duplicate, InvalidInput, NotAuthorised, UnknownReference, quote
 from prum.services.common.identity import check_claim
+from prum.services.common.store import open_database, transaction
 from prum.services.exchange.context import QueryContext
 from prum.services.exchange.follow_up import hit_was_supplied
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
@@ -82,11 +90,39 @@ class RecordRequests:
     index: HeldRecords
     officers: frozenset[str]
     clock: Clock = None  # type: ignore[assignment]
+    #: Where the follow-ups are kept (None: in memory, for tests).
+    path: str | Path | None = None
+    #: A shared record back from its plain fields (the record type is the category's: the exchange knows none).
+    record_from_data: Callable[[dict[str, Any]], Any] = lambda data: data
 
     def __post_init__(self) -> None:
         self.clock = self.clock or SystemClock()
         self._lock = threading.Lock()
+        self._db = open_database(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS follow_up (id TEXT PRIMARY KEY, item TEXT NOT NULL)")
         self._requests: dict[str, RecordRequest] = {}
+        for (text,) in self._db.execute("SELECT item FROM follow_up"):
+            item = self._from_json(text)
+            self._requests[item.follow_up_id] = item
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _from_json(self, text: str) -> RecordRequest:
+        data = json.loads(text)
+        record = data.pop("record")
+        return RecordRequest(**{**data, "decision": Decision(data["decision"]),
+                                "record": None if record is None else self.record_from_data(record)})
+
+    def _keep(self, item: RecordRequest) -> None:
+        """Durable before the step returns; hold the lock."""
+        data = {f.name: getattr(item, f.name) for f in fields(item)}
+        data["record"] = asdict(item.record) if item.record is not None else None
+        with transaction(self._db) as db:
+            db.execute("INSERT OR REPLACE INTO follow_up (id, item) VALUES (?, ?)",
+                       (item.follow_up_id, json.dumps(data, ensure_ascii=False)))
+        self._requests[item.follow_up_id] = item
 
     def _officer(self, officer_id: str) -> None:
         if officer_id not in self.officers:
@@ -133,7 +169,7 @@ class RecordRequests:
         self.log.append(self._entry(item, EntryKind.NON_AUTOMATED_SUPPLY, MessageType.FOLLOW_UP_REQUEST,
                                     Side.REQUESTING, {"reference": reference, "search_request_id": search_request_id}))
         with self._lock:
-            self._requests[item.follow_up_id] = item
+            self._keep(item)
         context = QueryContext(request_id=item.follow_up_id, requesting_state=self.state,
                                requested_state=holding_state, officer_id=officer_id,
                                ordering_officer_id=ordering_officer_id, reason=reason, case_reference=case_reference,
@@ -158,7 +194,7 @@ class RecordRequests:
                                     Side.REQUESTING, data,
                                     Outcome.HIT if decision is Decision.SHARED else Outcome.REFUSED))
         with self._lock:
-            self._requests[follow_up_id] = decided
+            self._keep(decided)
         return decided
 
     # -- the holding side --------------------------------------------------------------------------------------
@@ -182,7 +218,7 @@ class RecordRequests:
         with self._lock:
             if item.follow_up_id in self._requests:
                 raise Duplicate(f"follow-up {quote(item.follow_up_id)} was already received")
-            self._requests[item.follow_up_id] = item
+            self._keep(item)
         self.log.append(self._entry(item, EntryKind.NON_AUTOMATED_RECEIPT, MessageType.FOLLOW_UP_REQUEST,
                                     Side.FILE_MANAGING, {"reference": reference,
                                                          "search_request_id": search_request_id}))
@@ -211,7 +247,7 @@ class RecordRequests:
                                     Side.FILE_MANAGING, data,
                                     Outcome.HIT if decision is Decision.SHARED else Outcome.REFUSED))
         with self._lock:
-            self._requests[follow_up_id] = decided
+            self._keep(decided)
         try:
             transport.send_decision(item.requesting_state, follow_up_id, decision, reason, record)
         except OSError:

@@ -202,3 +202,37 @@ def test_the_dpas_audit_and_a_data_subjects_request_cover_police_records(federat
             reference="PL-PR-1", description="Which police-record searches matched my record?")), timeout=5)
     case = opened.subject_case
     assert case.category == common_pb2.CATEGORY_POLICE_RECORD and case.due_at.seconds > case.opened_at.seconds
+
+
+def test_a_pending_request_and_its_decision_survive_a_restart_of_both_states(tmp_path: Path) -> None:
+    """Nothing acknowledged is lost: a reasoned request pending at the holding state is still there after it
+    restarts, and the decision sent back is still at the requesting state after it restarts. (The index itself is
+    built anew from the national records at start, as `prum up` loads them.)"""
+    running = InProcessFederation(parse_federation(tomllib.loads(FEDERATION)), tmp_path).start()
+
+    def load(state: str) -> None:
+        stub = police_records_pb2_grpc.PoliceRecordsServiceStub(running.channel(state))
+        stub.Ingest(iter([pb.IngestRequest(record=record_to_proto(r)) for r in RECORDS[state]]), timeout=10)
+
+    try:
+        load("PL")
+        reply = search(running, pb.BiographicQuery(first_names="Lukasz", surnames="Wisniewski",
+                                                   date_of_birth="1984-03-07"), targets=("PL",))
+        asked = service(running, "DE").RequestRecord(pb.RequestRecordRequest(
+            officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="identity of a robbery suspect",
+            holding_state="PL", reference="PL-PR-1", search_request_id=reply.request_id), timeout=10)
+        running.restart("PL")
+        load("PL")
+        held = service(running, "PL").GetRecordRequest(pb.GetRecordRequestRequest(follow_up_id=asked.follow_up_id),
+                                                       timeout=10).follow_up
+        assert (held.decision, held.requesting_state, held.reference) == (pb.DECISION_PENDING, "DE", "PL-PR-1")
+        decided = service(running, "PL").DecideRecordRequest(pb.DecideRecordRequestRequest(
+            officer_id="PL-NCP-01", follow_up_id=asked.follow_up_id, decision=pb.DECISION_SHARED,
+            reason="identity confirmed"), timeout=10)
+        assert decided.delivered
+        running.restart("DE")
+        view = service(running, "DE").GetRecordRequest(pb.GetRecordRequestRequest(follow_up_id=asked.follow_up_id),
+                                                       timeout=10).follow_up
+        assert view.decision == pb.DECISION_SHARED and view.record.surnames == "Wiśniewski"
+    finally:
+        running.stop()
