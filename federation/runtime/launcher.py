@@ -138,6 +138,8 @@ class StateNode:
             self.core_data.cases.close()
         if self.record_requests is not None:
             self.record_requests.close()
+        if self.police_records is not None:
+            self.police_records.close()
         self.channels.close()
         self.dna.close()
         self.vehicles.close()
@@ -289,7 +291,8 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
     persons = PersonRegister(folder / "persons.db")
     # EPRIS (P2-EPRIS-1): every state has the service; one not taking part is not ready for it (GATE-1).
     police_records = PoliceRecordIndex(clock, fields=federation.epris.fields,
-                                       refresh_interval=timedelta(hours=federation.epris.refresh_hours))
+                                       refresh_interval=timedelta(hours=federation.epris.refresh_hours),
+                                       path=folder / "police-records.db")
     record_requests = RecordRequests(spec.code, log, police_records,
                                      frozenset(o.officer_id for o in spec.officers if o.authorised), clock,
                                      folder / "record-requests.db",

@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 
 import jellyfish
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, UnknownReference, quote
+from prum.services.common.store import open_database, transaction
 from rapidfuzz import fuzz
 from unidecode import unidecode
 
@@ -218,7 +221,7 @@ class PoliceRecordIndex:
 
     def __init__(self, clock: Clock | None = None, min_quality: int = MIN_QUALITY,
                  max_matches: int = MAX_MATCHES, fields: tuple[str, ...] = FIELDS,
-                 refresh_interval: timedelta = REFRESH_INTERVAL) -> None:
+                 refresh_interval: timedelta = REFRESH_INTERVAL, path: str | Path | None = None) -> None:
         missing = [f for f in REQUIRED_FIELDS if f not in fields]
         unknown = [f for f in fields if f not in FIELDS]
         if missing or unknown:
@@ -241,6 +244,17 @@ class PoliceRecordIndex:
         self._refreshed_at = self.clock.now()
         #: The pseudonymised index: keyed blocking value -> positions of the records that produce it.
         self._index: dict[bytes, array[int]] = {}
+        # The national records on disk (SQLite, WAL, `synchronous=FULL`; in memory without a path): a restarted
+        # state builds its index anew from them, under a new key.
+        self._db = open_database(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS record (reference TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        for (text,) in self._db.execute("SELECT data FROM record ORDER BY rowid"):
+            data = json.loads(text)
+            self._place(PoliceRecord(**{**data, "aliases": tuple(data["aliases"])}))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
     # -- keying ------------------------------------------------------------------------------------------------
 
@@ -257,10 +271,7 @@ class PoliceRecordIndex:
 
     # -- the national records ------------------------------------------------------------------------------------
 
-    def ingest(self, record: PoliceRecord) -> None:
-        """Add a record to the national records and the index (a reference given again replaces its record at
-        the next refresh; until then both versions may be found, the newer one's data answered)."""
-        check_record(record)
+    def _place(self, record: PoliceRecord) -> None:
         with self._lock:
             position = self._positions.get(record.reference)
             if position is None:
@@ -271,15 +282,44 @@ class PoliceRecordIndex:
                 self._records[position] = record
             self._add(self._index, self._key, position, record)
 
+    def _store(self, records: list[PoliceRecord]) -> None:
+        """The records on disk, in one transaction, before they are searchable."""
+        with self._lock, transaction(self._db) as db:
+            db.executemany("INSERT OR REPLACE INTO record (reference, data) VALUES (?, ?)",
+                           ((r.reference, json.dumps(asdict(r), ensure_ascii=False)) for r in records))
+
+    def ingest(self, record: PoliceRecord) -> None:
+        """Add a record to the national records and the index (a reference given again replaces its record at
+        the next refresh; until then both versions may be found, the newer one's data answered)."""
+        check_record(record)
+        self._store([record])
+        self._place(record)
+
     def ingest_many(self, records: Iterable[PoliceRecord]) -> tuple[int, list[tuple[int, str, str]]]:
-        """Records accepted, and the rejections as (position, reference, reason)."""
-        accepted, rejections = 0, []
+        """Records accepted, and the rejections as (position, reference, reason); the accepted ones stored in
+        chunks of one transaction each."""
+        rejections: list[tuple[int, str, str]] = []
+        accepted = 0
+        chunk: list[PoliceRecord] = []
+
+        def flush() -> None:
+            self._store(chunk)
+            for record in chunk:
+                self._place(record)
+            chunk.clear()
+
         for position, record in enumerate(records, 1):
             try:
-                self.ingest(record)
-                accepted += 1
+                check_record(record)
             except InvalidInput as error:
                 rejections.append((position, record.reference, str(error)))
+                continue
+            chunk.append(record)
+            accepted += 1
+            if len(chunk) >= 5000:
+                flush()
+        if chunk:
+            flush()
         return accepted, rejections
 
     def record(self, reference: str) -> PoliceRecord:

@@ -206,8 +206,8 @@ def test_the_dpas_audit_and_a_data_subjects_request_cover_police_records(federat
 
 def test_a_pending_request_and_its_decision_survive_a_restart_of_both_states(tmp_path: Path) -> None:
     """Nothing acknowledged is lost: a reasoned request pending at the holding state is still there after it
-    restarts, and the decision sent back is still at the requesting state after it restarts. (The index itself is
-    built anew from the national records at start, as `prum up` loads them.)"""
+    restarts, with the national records it holds (its index built anew from them under a new key, P2-EPRIS-5), and
+    the decision sent back is still at the requesting state after it restarts."""
     running = InProcessFederation(parse_federation(tomllib.loads(FEDERATION)), tmp_path).start()
 
     def load(state: str) -> None:
@@ -221,8 +221,12 @@ def test_a_pending_request_and_its_decision_survive_a_restart_of_both_states(tmp
         asked = service(running, "DE").RequestRecord(pb.RequestRecordRequest(
             officer_id="DE-NCP-01", ordering_officer_id="DE-NCP-02", reason="identity of a robbery suspect",
             holding_state="PL", reference="PL-PR-1", search_request_id=reply.request_id), timeout=10)
+        key_before = running.nodes["PL"].police_records._key  # noqa: SLF001 - the index's key, to show it rotated
         running.restart("PL")
-        load("PL")
+        assert running.nodes["PL"].police_records._key != key_before  # noqa: SLF001
+        again = search(running, pb.BiographicQuery(first_names="Lukasz", surnames="Wisniewski",
+                                                   date_of_birth="1984-03-07"), targets=("PL",))
+        assert [m.reference for m in again.results[0].police_records] == ["PL-PR-1"]  # the records were kept
         held = service(running, "PL").GetRecordRequest(pb.GetRecordRequestRequest(follow_up_id=asked.follow_up_id),
                                                        timeout=10).follow_up
         assert (held.decision, held.requesting_state, held.reference) == (pb.DECISION_PENDING, "DE", "PL-PR-1")
