@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from prum.services.common.identity import ROUTER
 from prum.services.common.tls import TlsMaterial, server_name
@@ -91,10 +91,34 @@ class FederationPki:
     def issue(self, state: str, now: dt.datetime | None = None, unit: str = "national contact point"
               ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         """Issue (or re-issue) the certificate of one member state (or, with its `unit`, of the router)."""
+        key = ec.generate_private_key(_CURVE)
+        cert = self._certificate(state, key.public_key(), now or dt.datetime.now(dt.UTC), unit)
+        self.states[state] = (cert, key)
+        return cert, key
+
+    def sign_request(self, state: str, request: x509.CertificateSigningRequest,
+                     now: dt.datetime | None = None) -> x509.Certificate:
+        """The certificate of a state whose team made its own key (an external state): its certificate signing
+        request, signed by this CA for the state's code. The request must be signed by its key, and name the state
+        in its subject (C or CN) when it names one; the certificate's subject and names are the CA's, as for every
+        state (SEC-1)."""
+        if not request.is_signature_valid:
+            raise ValueError("the certificate signing request is not signed by the key it carries")
+        named = {a.value for oid in (NameOID.COUNTRY_NAME, NameOID.COMMON_NAME)
+                 for a in request.subject.get_attributes_for_oid(oid)}
+        if named and named != {state}:
+            raise ValueError(f"the certificate signing request names {', '.join(sorted(map(str, named)))} in its "
+                             f"subject, not {state}")
+        public_key = request.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            raise ValueError("the certificate signing request carries no EC or RSA key; allowed: an EC key (P-256 "  # noqa: TRY004 - a bad file, refused as one
+                             "as prum's own) or an RSA key")
+        return self._certificate(state, public_key, now or dt.datetime.now(dt.UTC), "national contact point")
+
+    def _certificate(self, state: str, public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey, now: dt.datetime,
+                     unit: str) -> x509.Certificate:
         if len(state) != 2 or not state.isalpha() or not state.isupper():
             raise ValueError(f"state code must be ISO 3166 alpha-2 in capitals, got {state!r}")
-        now = now or dt.datetime.now(dt.UTC)
-        key = ec.generate_private_key(_CURVE)
         subject = x509.Name([
             x509.NameAttribute(NameOID.COUNTRY_NAME, state),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "prum"),
@@ -103,11 +127,11 @@ class FederationPki:
         ])
         alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in state_hostnames(state)]
         alt_names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
-        cert = (
+        return (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.ca_cert.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + VALIDITY)
@@ -118,8 +142,6 @@ class FederationPki:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()), critical=False)
             .sign(self.ca_key, hashes.SHA256())
         )
-        self.states[state] = (cert, key)
-        return cert, key
 
     @property
     def ca_pem(self) -> bytes:

@@ -186,3 +186,45 @@ def test_kube_render_refuses_an_external_state_before_writing_anything(tmp_path:
     with pytest.raises(ValueError, match="states LU are external"):
         render(spec, tmp_path / "k8s")
     assert not (tmp_path / "k8s").exists()
+
+
+def test_a_team_keeps_its_key_and_gets_its_certificate_from_a_csr(tmp_path: Path) -> None:
+    """External states: the team makes its key and a certificate signing request; `prum pki issue XX --csr` signs it
+    with the federation CA for the state's code (ca.pem and XX.pem written, no key; the certificate carries the
+    team's public key and names the state as every peer checks, SEC-1); a request naming another state is
+    refused."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from prum.federation.cli.app import app
+    from prum.federation.runtime.pki import FederationPki
+    from typer.testing import CliRunner
+
+    key = ec.generate_private_key(ec.SECP256R1())
+
+    def request(code: str) -> Path:
+        csr = (x509.CertificateSigningRequestBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, code),
+                                        x509.NameAttribute(NameOID.COMMON_NAME, code)]))
+               .sign(key, hashes.SHA256()))
+        path = tmp_path / f"{code}.csr"
+        path.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    runner = CliRunner()
+    out = tmp_path / "lu-certs"
+    result = runner.invoke(app, ["pki", "issue", "LU", "--workdir", str(tmp_path / "run"), "--csr",
+                                 str(request("LU")), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["LU.pem", "ca.pem"]  # the key stays with the team
+    certificate = x509.load_pem_x509_certificate((out / "LU.pem").read_bytes())
+    assert certificate.public_key().public_numbers() == key.public_key().public_numbers()
+    assert certificate.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value == "LU"
+    authority = FederationPki.load_authority(tmp_path / "run" / "pki")
+    assert authority is not None
+    authority.ca_cert.public_key().verify(certificate.signature, certificate.tbs_certificate_bytes,  # type: ignore[call-arg,union-attr]
+                                          ec.ECDSA(certificate.signature_hash_algorithm))  # type: ignore[arg-type]
+    refused = runner.invoke(app, ["pki", "issue", "LU", "--workdir", str(tmp_path / "run"), "--csr",
+                                  str(request("BE")), "--out", str(tmp_path / "other")])
+    assert refused.exit_code == 2 and "names BE" in refused.output
