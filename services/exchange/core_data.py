@@ -42,9 +42,8 @@ from prum.services.common.identity import check_claim
 from prum.services.common.router_phases import RouterPhases
 from prum.services.common.store import open_database, transaction
 from prum.services.exchange.context import QueryContext, ReplyHeader
-from prum.services.exchange.follow_up import Person, hit_was_supplied
+from prum.services.exchange.follow_up import Person, hit_was_supplied, step_entry
 from prum.services.logger import EntryKind, LogEntry, MessageType, Outcome, ProtocolLog, Side
-from prum.services.logger.entry import canonical_json
 
 #: The offence categories of the common table of Framework Decision 2009/315 (Council Decision 2009/316/JHA,
 #: Annex A, ECRIS): the top-level ("open") categories read from the table. A request names one by its code.
@@ -399,13 +398,7 @@ class CoreDataExchange:
 
     def _entry(self, context: QueryContext, category: Category, kind: EntryKind, message_type: MessageType,
                side: Side, data: dict[str, Any], reply_id: str = "", outcome: Outcome = Outcome.NONE) -> LogEntry:
-        return LogEntry.new(kind=kind, message_type=message_type, category=category, side=side,
-                            logging_state=self.state, requesting_state=context.requesting_state,
-                            requested_state=context.requested_state, request_id=context.request_id,
-                            reply_id=reply_id, officer_id=context.officer_id,
-                            ordering_officer_id=context.ordering_officer_id, reason=context.reason,
-                            case_reference=context.case_reference, data_supplied=canonical_json(data),
-                            outcome=outcome, hit_count=1 if outcome is Outcome.HIT else 0)
+        return step_entry(self.state, context, category, kind, message_type, side, data, reply_id, outcome)
 
     @staticmethod
     def _asked(request: CoreDataRequest) -> dict[str, Any]:

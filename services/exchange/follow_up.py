@@ -85,6 +85,18 @@ def hit_was_supplied(log: ProtocolLog, request_id: str, requesting: str, request
     return False
 
 
+def step_entry(state: str, context: QueryContext, category: Category, kind: EntryKind, message_type: MessageType,
+               side: Side, data: dict[str, Any], reply_id: str = "", outcome: Outcome = Outcome.NONE) -> LogEntry:
+    """`state`'s log entry of one non-automated step after a hit (a follow-up, FOL-1; core data, P2-CORE-1): the
+    LOG-2 and LOG-3 fields from the step's context, its purpose included, the data as canonical JSON."""
+    return LogEntry.new(kind=kind, message_type=message_type, category=category, side=side, logging_state=state,
+                        requesting_state=context.requesting_state, requested_state=context.requested_state,
+                        request_id=context.request_id, reply_id=reply_id, officer_id=context.officer_id,
+                        ordering_officer_id=context.ordering_officer_id, reason=context.reason,
+                        case_reference=context.case_reference, data_supplied=canonical_json(data), outcome=outcome,
+                        hit_count=1 if outcome is Outcome.HIT else 0, purpose=context.purpose)
+
+
 @dataclass
 class FollowUps:
     """Both halves of a follow-up for one state: `request` (its officers ask) and `answer` (peers ask)."""
@@ -100,13 +112,7 @@ class FollowUps:
 
     def _entry(self, context: QueryContext, category: Category, kind: EntryKind, message_type: MessageType,
                side: Side, data: dict[str, Any], reply_id: str = "", outcome: Outcome = Outcome.NONE) -> LogEntry:
-        return LogEntry.new(kind=kind, message_type=message_type, category=category, side=side,
-                            logging_state=self.state, requesting_state=context.requesting_state,
-                            requested_state=context.requested_state, request_id=context.request_id,
-                            reply_id=reply_id, officer_id=context.officer_id,
-                            ordering_officer_id=context.ordering_officer_id, reason=context.reason,
-                            case_reference=context.case_reference, data_supplied=canonical_json(data),
-                            outcome=outcome, hit_count=1 if outcome is Outcome.HIT else 0)
+        return step_entry(self.state, context, category, kind, message_type, side, data, reply_id, outcome)
 
     def _check(self, category: Category, context: QueryContext) -> None:
         if category not in self.categories:
