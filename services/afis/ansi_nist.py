@@ -36,10 +36,10 @@ from datetime import date as date_type
 from pathlib import Path
 
 from prum.services.afis.templates import Minutia, MinutiaType, Template
+from prum.services.common.ansi_nist import FS, GS, TAG, Fields, Subfield, tagged_record
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.reference import ReferenceKind
 
-FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
 VERSION = "0500"
 DOMAIN = ("PRUM-SIM", "1.0")
 MAX_PER_TRANSACTION = 99
@@ -59,14 +59,8 @@ FILE_SUFFIXES = (".an2", ".eft", ".nist", ".int")
 _M1_TYPE = {MinutiaType.OTHER: 0, MinutiaType.RIDGE_ENDING: 1, MinutiaType.BIFURCATION: 2}
 _M1_TYPE_BACK = {v: k for k, v in _M1_TYPE.items()}
 _EFS_TYPE = {MinutiaType.OTHER: "X", MinutiaType.RIDGE_ENDING: "E", MinutiaType.BIFURCATION: "B"}
-_TAG = re.compile(rb"([0-9]{1,3})\.([0-9]{1,9}):")  # record type, field number
 _TEXT = re.compile(r"[ -~]*")  # printable ASCII without separators
 _NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)  # a numeric item: ASCII digits only ("²" is a digit to str.isdigit)
-
-Item = str
-Subfield = list[Item]
-Fields = list[tuple[int, list[Subfield]]]
-
 
 @dataclass(frozen=True, slots=True)
 class NistTransaction:
@@ -90,26 +84,12 @@ def _text(value: object, field: str) -> str:
     return text
 
 
-def _record(record_type: int, fields: Fields) -> bytes:
-    """One tagged-field record; 1.001/2.001/9.001 LEN counts every byte of it, its own digits and FS included."""
-    body = GS.join(f"{record_type}.{tag:03d}:".encode() + RS.join(US.join(i.encode() for i in sub)
-                                                                 for sub in subfields)
-                   for tag, subfields in fields)
-    length = 0
-    while True:
-        head = f"{record_type}.001:{length}".encode() + GS
-        total = len(head) + len(body) + 1
-        if total == length:
-            return head + body + FS
-        length = total
-
-
 def _parse_fields(record: bytes, record_type: int) -> dict[int, list[Subfield]]:
     if not record.endswith(FS):
         raise InvalidInput(f"a Type-{record_type} record does not end with the FS separator", field="transaction")
     fields: dict[int, list[Subfield]] = {}
     for raw in record[:-1].split(GS):
-        match = _TAG.match(raw)
+        match = TAG.match(raw)
         if match is None or int(match.group(1)) != record_type:
             raise InvalidInput(f"malformed field {raw[:20]!r} in a Type-{record_type} record; allowed: "
                                f"'{record_type}.NNN:value'", field="transaction")
@@ -122,7 +102,7 @@ def _split_records(data: bytes) -> Iterator[tuple[int, bytes]]:
     """(record type, bytes) for every record; binary records (types 3-8) take their type from 1.003."""
     offset, position, contents = 0, 0, None
     while offset < len(data):
-        match = _TAG.match(data, offset)
+        match = TAG.match(data, offset)
         if match:
             record_type = int(match.group(1))
             digits = re.match(rb"[0-9]+", data[match.end():match.end() + 12])
@@ -188,11 +168,11 @@ def _type9(template: Template, idc: int) -> bytes:
         (302, [[str(template.finger_position)]]),
         (331, efs),
     ]
-    return _record(9, fields)
+    return tagged_record(9, fields)
 
 
 def _type2(template: Template, idc: int) -> bytes:
-    return _record(2, [(2, [[f"{idc:02d}"]]), (10, [[template.reference]])])
+    return tagged_record(2, [(2, [[f"{idc:02d}"]]), (10, [[template.reference]])])
 
 
 def _one(fields: dict[int, list[Subfield]], tag: int, what: str, record: str) -> str:
@@ -291,7 +271,7 @@ def encode_transaction(templates: Sequence[Template], *, tot: str | None = None,
         (7, [[_text(destination_agency, "destination_agency")]]), (8, [[_text(originating_agency, "originating_agency")]]),
         (9, [[_text(tcn, "tcn")]]), (11, [["00.00"]]), (12, [["00.00"]]), (13, [list(DOMAIN)]),
     ]
-    parts = [_record(1, header)]
+    parts = [tagged_record(1, header)]
     for idc, template in enumerate(templates):
         parts += [_type2(template, idc), _type9(template, idc)]
     return b"".join(parts)

@@ -28,41 +28,25 @@ from collections.abc import Iterator, Sequence
 from datetime import date as date_type
 
 import numpy as np
+from prum.services.common.ansi_nist import FS, GS, TAG, tagged_record
 from prum.services.common.errors import InvalidInput, quote
 from prum.services.common.reference import ReferenceKind
 from prum.services.face.templates import DIMENSION, FaceTemplate
 
-FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
 VERSION = "0500"
 DOMAIN = ("PRUM-SIM", "1.0")
 MAX_PER_TRANSACTION = 49  # IDC 0-99, two records (Type-2, Type-10) each: 1.003 lists 1 + 2 x 49 records
 TOT = "FRS"  #: a facial recognition search transaction
 KIND_CODE = {ReferenceKind.IDENTIFIED_PERSON: "PERSON", ReferenceKind.UNIDENTIFIED_TRACE: "TRACE"}
 KIND_OF_CODE = {v: k for k, v in KIND_CODE.items()}
-_TAG = re.compile(rb"([0-9]{1,3})\.([0-9]{1,9}):")
 
-Fields = list[tuple[int, list[list[str]]]]
-
-
-def _record(record_type: int, fields: Fields) -> bytes:
-    """One tagged-field record; its .001 LEN counts every byte of it, its own digits and FS included."""
-    body = GS.join(f"{record_type}.{tag:03d}:".encode() + RS.join(US.join(i.encode("ascii") for i in sub)
-                                                                 for sub in subfields)
-                   for tag, subfields in fields)
-    length = 0
-    while True:
-        head = f"{record_type}.001:{length}".encode() + GS
-        total = len(head) + len(body) + 1
-        if total == length:
-            return head + body + FS
-        length = total
 
 
 def _records(data: bytes) -> Iterator[tuple[int, dict[int, list[list[str]]]]]:
     """(record type, fields) for each tagged record, read by its LEN (a binary 10.999 DATA may hold any bytes)."""
     offset = 0
     while offset < len(data):
-        match = _TAG.match(data, offset)
+        match = TAG.match(data, offset)
         digits = re.match(rb"[0-9]+", data[match.end():match.end() + 12]) if match else None
         if match is None or int(match.group(2)) != 1 or digits is None:
             raise InvalidInput(f"no tagged record with its length field at byte {offset}; allowed: traditional "
@@ -79,7 +63,7 @@ def _records(data: bytes) -> Iterator[tuple[int, dict[int, list[list[str]]]]]:
             fields[999] = [[chunk[binary_at + 1 + len(data_tag):].decode("latin-1")]]
             chunk = chunk[:binary_at]
         for raw in chunk.split(GS):
-            tag = _TAG.match(raw)
+            tag = TAG.match(raw)
             if tag is None or int(tag.group(1)) != record_type:
                 raise InvalidInput(f"malformed field {raw[:20]!r} in a Type-{record_type} record", field="transaction")
             fields[int(tag.group(2))] = [sub.split("\x1f") for sub in raw[tag.end():].decode("latin-1").split("\x1e")]
@@ -116,12 +100,12 @@ def encode_transaction(templates: Sequence[FaceTemplate], *, tcn: str = "", date
     contents = [["1", str(2 * len(templates))]]
     for idc in range(len(templates)):
         contents += [["2", f"{idc:02d}"], ["10", f"{idc:02d}"]]
-    parts = [_record(1, [(2, [[VERSION]]), (3, contents), (4, [[TOT]]), (5, [[day]]), (7, [[agency]]),
+    parts = [tagged_record(1, [(2, [[VERSION]]), (3, contents), (4, [[TOT]]), (5, [[day]]), (7, [[agency]]),
                          (8, [[agency]]), (9, [[tcn]]), (11, [["00.00"]]), (12, [["00.00"]]), (13, [list(DOMAIN)])])]
     for idc, t in enumerate(templates):
         vector = base64.b64encode(np.asarray(t.features, dtype="<f4").tobytes()).decode("ascii")
-        parts.append(_record(2, [(2, [[f"{idc:02d}"]]), (10, [[t.reference]])]))
-        parts.append(_record(10, [
+        parts.append(tagged_record(2, [(2, [[f"{idc:02d}"]]), (10, [[t.reference]])]))
+        parts.append(tagged_record(10, [
             (2, [[f"{idc:02d}"]]), (3, [["FACE"]]), (4, [[agency]]), (5, [[day]]), (6, [[str(t.width)]]),
             (7, [[str(t.height)]]), (8, [["0"]]), (9, [["1"]]), (10, [["1"]]), (11, [["NONE"]]), (12, [["GRAY"]]),
             (20, [["F" if t.yaw_degrees == 0 else "A"]]), (21, [[str(t.yaw_degrees)]]),

@@ -11,6 +11,7 @@ from prum.federation.synthetic.afis import impression, master_finger
 from prum.services.afis import ansi_nist
 from prum.services.afis.ansi_nist import decode_transaction, encode_transaction
 from prum.services.afis.templates import Template, validate_template
+from prum.services.common.ansi_nist import FS, GS, RS, US
 from prum.services.common.errors import InvalidInput
 
 
@@ -26,14 +27,14 @@ def records(data: bytes) -> list[tuple[int, dict[int, list[list[str]]]]]:
 
 def record(kind: int, fields: dict[int, list[list[str]]]) -> bytes:
     """One tagged-field record in Latin-1 (as a reader decodes it), its length field recomputed."""
-    body = ansi_nist.GS.join(f"{kind}.{tag:03d}:".encode() + ansi_nist.RS.join(
-        ansi_nist.US.join(item.encode("latin-1") for item in sub) for sub in subfields)
+    body = GS.join(f"{kind}.{tag:03d}:".encode() + RS.join(
+        US.join(item.encode("latin-1") for item in sub) for sub in subfields)
         for tag, subfields in sorted(fields.items()) if tag != 1)
     length = 0
     while True:
-        head = f"{kind}.001:{length}".encode() + ansi_nist.GS
+        head = f"{kind}.001:{length}".encode() + GS
         if len(head) + len(body) + 1 == length:
-            return head + body + ansi_nist.FS
+            return head + body + FS
         length = len(head) + len(body) + 1
 
 
