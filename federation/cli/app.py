@@ -14,6 +14,7 @@ import typer
 from prum.federation.cli.afis import afis_app
 from prum.federation.cli.bench import bench_app
 from prum.federation.cli.common import (
+    Addresses,
     FederationFile,
     WorkDir,
     federation_of,
@@ -24,7 +25,7 @@ from prum.federation.cli.common import (
 from prum.federation.cli.conformance import conformance
 from prum.federation.cli.core_data import core_data_app
 from prum.federation.cli.dna import dna_app
-from prum.federation.cli.inspect import Addresses, logs, readiness
+from prum.federation.cli.inspect import logs, readiness
 from prum.federation.cli.kube import kube_app
 from prum.federation.cli.pki import pki_app
 from prum.federation.cli.scenario import scenario_app

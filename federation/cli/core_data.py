@@ -16,8 +16,8 @@ import typer
 from prum.common.v1 import common_pb2
 from prum.contact_point.v1 import core_data_pb2 as pb
 from prum.contact_point.v1 import core_data_pb2_grpc
-from prum.federation.cli.common import print_table
-from prum.federation.cli.inspect import Addresses, WorkDir, _channel, _fail
+from prum.federation.cli.common import Addresses, exit_on_rpc_error, print_table, state_channel
+from prum.federation.cli.inspect import WorkDir
 from rich.console import Console
 
 core_data_app = typer.Typer(help="Core data after a confirmed match (Prüm II Art 47): cases and decisions.",
@@ -46,7 +46,7 @@ def case_row(case: pb.CoreDataCase) -> dict[str, object]:
 
 
 def _stub(workdir: Path, state: str, address: list[str] | None) -> tuple[grpc.Channel, core_data_pb2_grpc.CoreDataServiceStub]:
-    channel = _channel(workdir, state, state, address)
+    channel = state_channel(workdir, state, state, address)
     return channel, core_data_pb2_grpc.CoreDataServiceStub(channel)
 
 
@@ -71,7 +71,7 @@ def list_command(
         try:
             cases = stub.ListCoreDataCases(pb.ListCoreDataCasesRequest(overdue_only=overdue), timeout=10).cases
         except grpc.RpcError as error:
-            _fail(error, state)
+            exit_on_rpc_error(error, state)
     rows = [case_row(c) for c in cases]
     if not rows and not as_json:
         Console().print(f"{state} has no {'overdue ' if overdue else ''}core-data cases")
@@ -109,5 +109,5 @@ def decide_command(
                 officer_id=officer, case_id=case, decision=DECISIONS[decision.lower()], reason=reason,
                 confirmed_by=confirmed_by), timeout=30).core_data_case
         except grpc.RpcError as error:
-            _fail(error, state)
+            exit_on_rpc_error(error, state)
     print_table(f"Core-data case decided by {state}", [case_row(decided)], as_json)

@@ -16,57 +16,16 @@ import grpc
 import typer
 from google.protobuf.json_format import MessageToDict
 from prum.common.v1 import common_pb2
+from prum.federation.cli.common import Addresses, exit_on_rpc_error, state_channel
 from prum.logger.v1 import logger_pb2, logger_pb2_grpc
-from prum.services.common.server import open_channel
 from prum.supervisor.v1 import supervisor_pb2, supervisor_pb2_grpc
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 WorkDir = Annotated[Path, typer.Option("--workdir", "-w", help="The federation's folder: run.json and pki/ (as "
                                        "`prum up` or `prum kube render --out` writes them).")]
 State = Annotated[str, typer.Option("--state", "-s", help="The state whose services are asked, e.g. NL.")]
 AsJson = Annotated[bool, typer.Option("--json", help="JSON for programs (JSON lines for entries).")]
-Addresses = Annotated[list[str] | None, typer.Option(
-    "--address", "-a", metavar="XX=HOST:PORT", help="Reach state XX at this address instead of run.json's "
-    "(repeatable), e.g. a `kubectl port-forward` on localhost; the TLS check of XX's certificate still applies.")]
-
-
-def _channel(workdir: Path, state: str, as_state: str | None, addresses: list[str] | None) -> grpc.Channel:
-    """A channel to `state`'s server at its address (run.json, its local process, or `--address`), presenting
-    `as_state`'s certificate (default: the first state whose key is in the pki), checking `state`'s certificate."""
-    from prum.federation.runtime.processes import (
-        address_of,
-        caller_of,
-        parse_overrides,
-        read_run,
-        require_states,
-    )
-
-    state = state.upper()
-    try:
-        run = read_run(workdir)
-        overrides = parse_overrides(addresses)
-        require_states(run, workdir, [state, *overrides])
-        tls = caller_of(workdir, run, as_state)
-    except (FileNotFoundError, ValueError) as error:
-        raise typer.BadParameter(str(error)) from error
-    address = address_of(workdir, run, state, overrides)
-    if not address:
-        raise typer.BadParameter(f"{state} has no address in {workdir / 'run.json'} yet: give one with "
-                                 f"--address {state}=host:port")
-    return open_channel(address, tls, state=state)
-
-
-def _fail(error: grpc.RpcError, state: str) -> None:
-    Console(stderr=True).print(f"[red]{error.code().name}: {escape(str(error.details()))}[/red]")
-    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        Console(stderr=True).print(f"{state} is down, not reachable from here, or another server answers at its "
-                                   f"address (the handshake checks {state}'s certificate); a Kubernetes Service is "
-                                   f"reached from outside through a port-forward: --address {state}=localhost:PORT")
-    raise typer.Exit(1)
-
-
 def logs(
     workdir: WorkDir = Path("prum-run"),
     state: State = "NL",
@@ -93,7 +52,7 @@ def logs(
         (with [bold]kubectl -n prum-nl port-forward svc/node 50052:50051[/bold] running)
     """
     state = state.upper()
-    with _channel(workdir, state, as_state or state, address) as channel:
+    with state_channel(workdir, state, as_state or state, address) as channel:
         stub = logger_pb2_grpc.ProtocolLoggerServiceStub(channel)
         try:
             if checkpoint:
@@ -127,7 +86,7 @@ def logs(
                 return
             entries = stub.Query(logger_pb2.QueryRequest(request_id=request_id or "", limit=limit), timeout=30).entries
         except grpc.RpcError as error:
-            _fail(error, state)
+            exit_on_rpc_error(error, state)
     if as_json:
         for entry in entries:
             sys.stdout.write(json.dumps(MessageToDict(entry, preserving_proto_field_name=True)) + "\n")
@@ -167,12 +126,12 @@ def readiness(
         except (FileNotFoundError, ValueError) as error:
             raise typer.BadParameter(str(error)) from error
     state = as_state.upper()
-    with _channel(workdir, state, state, address) as channel:
+    with state_channel(workdir, state, state, address) as channel:
         try:
             rows = supervisor_pb2_grpc.SupervisorServiceStub(channel).GetReadiness(
                 supervisor_pb2.GetReadinessRequest(), timeout=10).readiness
         except grpc.RpcError as error:
-            _fail(error, state)
+            exit_on_rpc_error(error, state)
     matrix: dict[str, dict[str, str]] = {}
     for row in rows:
         category = common_pb2.Category.Name(row.category).removeprefix("CATEGORY_")
