@@ -44,7 +44,7 @@ from prum.services.afis.capacity import CapacityLedger, CapacityLimits
 from prum.services.afis.gallery import Gallery
 from prum.services.afis.servicer import AfisServicer
 from prum.services.categories import CATEGORIES
-from prum.services.common.category import ROUTED_CATEGORIES, Category
+from prum.services.common.category import Category
 from prum.services.common.channels import PeerChannels
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.identity import EUROPOL, ROUTER
@@ -278,15 +278,16 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
         transport = RouterTransport(channels, GrpcPeers(channels),
                                     several_categories=federation.router.several_categories,
                                     phases=federation.router.phases, readiness=readiness, clock=clock)
+    # When the router carries the routed categories (P2-TIME-1): the router topology's dates; the mesh has none.
+    router_phases = federation.router.phases if federation.topology == "router" else None
     contact_point = ContactPoint(
         state=spec.code, members=federation.participants, purposes=federation.purposes,
         named_only=frozenset({EUROPOL}),
         officers={o.officer_id: o for o in spec.officers},
         readiness=readiness, log=log, transport=transport, clock=clock, deadline_ms=federation.deadline_ms,
-        routed=frozenset(ROUTED_CATEGORIES) if federation.topology == "router" else frozenset(),
-        router_phases=federation.router.phases if federation.topology == "router" else None)
+        router_phases=router_phases)
     exchange = FileManagingSide(spec.code, readiness, log, clock,
-                                router_phases=federation.router.phases if federation.topology == "router" else None,
+                                router_phases=router_phases,
                                 purposes=federation.purposes)
     persons = PersonRegister(folder / "persons.db")
     # EPRIS (P2-EPRIS-1): every state has the service; one not taking part is not ready for it (GATE-1).

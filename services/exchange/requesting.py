@@ -132,11 +132,10 @@ class ContactPoint:
     purposes: Mapping[str, frozenset[SearchPurpose]] = field(default_factory=dict)
     #: Participants searched only when named, never by a search of all states (Europol, P2-EUROPOL-2).
     named_only: frozenset[str] = frozenset()
-    #: The categories this state searches through the Prüm II router (the router topology; none in the mesh): once
-    #: the router alone carries them (`router_phases.mesh_closed`, P2-TIME-1; from the start without dates), an
+    #: In the router topology, when the Prüm II router carries the categories it routes (None in the mesh): once
+    #: the router alone carries them (`RouterPhases.mesh_closed`, P2-TIME-1; from the start without dates), an
     #: officer's search of one is refused here while the state's own router connection is not ready (P2-GATE-1);
     #: before that, such a search stays on the bilateral links (the transport's choice).
-    routed: frozenset[Category] = frozenset()
     router_phases: RouterPhases | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
@@ -219,9 +218,9 @@ class ContactPoint:
         if not 1 <= deadline_ms <= 600_000:
             raise InvalidInput(f"{deadline_ms} ms; allowed: 1 to 600000", field="deadline_ms")
         request_id = str(uuid.uuid4())
-        now = self.clock.now()
+        phases, now = self.router_phases, self.clock.now()
         for request in requests:
-            if (request.category in self.routed and (self.router_phases or RouterPhases()).mesh_closed(now)
+            if (phases is not None and request.category in ROUTED_CATEGORIES and phases.mesh_closed(now)
                     and not self.readiness.is_ready(self.state, Category.ROUTER_CONNECTION)):
                 raise GateClosed(f"{self.state}'s connection to the router is not declared ready (P2-GATE-1): the "
                                  f"Council has not decided it, or it was revoked; {request.category.name} searches "
