@@ -36,7 +36,7 @@ from pathlib import Path
 import jellyfish
 from prum.services.common.clock import Clock, SystemClock
 from prum.services.common.errors import InvalidInput, UnknownReference, quote
-from prum.services.common.store import open_database, transaction
+from prum.services.common.store import IngestReport, open_database, transaction
 from rapidfuzz import fuzz
 from unidecode import unidecode
 
@@ -295,7 +295,7 @@ class PoliceRecordIndex:
         self._store([record])
         self._place(record)
 
-    def ingest_many(self, records: Iterable[PoliceRecord]) -> tuple[int, list[tuple[int, str, str]]]:
+    def ingest_many(self, records: Iterable[PoliceRecord]) -> IngestReport:
         """Records accepted, and the rejections as (position, reference, reason); the accepted ones stored in
         chunks of one transaction each."""
         rejections: list[tuple[int, str, str]] = []
@@ -320,7 +320,7 @@ class PoliceRecordIndex:
                 flush()
         if chunk:
             flush()
-        return accepted, rejections
+        return IngestReport(accepted, rejections)
 
     def record(self, reference: str) -> PoliceRecord:
         """The national record behind a reference: for a decision to share it (P2-EPRIS-4), never for a search."""

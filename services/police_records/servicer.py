@@ -50,9 +50,9 @@ class PoliceRecordsServicer(police_records_pb2_grpc.PoliceRecordsServiceServicer
                                  matches=[match_to_proto(m, self.state) for m in matches])
 
     def Ingest(self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext) -> pb.IngestResponse:
-        accepted, rejections = self.index.ingest_many(record_from_proto(r.record) for r in request_iterator)
-        return pb.IngestResponse(accepted=accepted, rejections=[
-            f"#{position} {reference}: {reason}" for position, reference, reason in rejections])
+        report = self.index.ingest_many(record_from_proto(r.record) for r in request_iterator)
+        return pb.IngestResponse(accepted=report.accepted, rejections=[
+            f"#{position} {reference}: {reason}" for position, reference, reason in report.rejections])
 
     def Refresh(self, request: pb.RefreshRequest, context: grpc.ServicerContext) -> pb.RefreshResponse:
         stats = self.index.refresh()

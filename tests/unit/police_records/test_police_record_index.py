@@ -36,8 +36,8 @@ def clock() -> SimulatedClock:
 @pytest.fixture()
 def index(clock: SimulatedClock) -> PoliceRecordIndex:
     index = PoliceRecordIndex(clock)
-    accepted, rejections = index.ingest_many([MUELLER, GARCIA, WISNIEWSKI, ELENI, *police_records("DE", 2000, 3)])
-    assert (accepted, rejections) == (2004, [])
+    report = index.ingest_many([MUELLER, GARCIA, WISNIEWSKI, ELENI, *police_records("DE", 2000, 3)])
+    assert (report.accepted, report.rejections) == (2004, [])
     return index
 
 
@@ -156,8 +156,8 @@ def test_a_query_without_names_or_a_date_is_refused(index: PoliceRecordIndex, qu
 
 def test_a_record_needs_a_whole_date_and_a_reference_is_looked_up_only_by_the_holder(
         index: PoliceRecordIndex) -> None:
-    accepted, rejections = index.ingest_many([PoliceRecord("X-1", "Anna", "Nowak", "1990")])
-    assert accepted == 0 and "YYYY-MM-DD" in rejections[0][2]
+    report = index.ingest_many([PoliceRecord("X-1", "Anna", "Nowak", "1990")])
+    assert report.accepted == 0 and "YYYY-MM-DD" in report.rejections[0][2]
     assert index.record("DE-PR-1") == MUELLER
     with pytest.raises(UnknownReference):
         index.record("DE-PR-404")
