@@ -546,8 +546,10 @@ class DnaFile:
     def note_matches(self, hits: Iterable[DnaHit], requesting_state: str, request_id: str) -> int:
         """P2-DNA-5: note in the file that `requesting_state`'s search `request_id` matched each unidentified
         profile among `hits` (when the state does so, `mark_matched_traces`). Returns how many were noted."""
+        if not self.mark_matched_traces:  # checked first: every search of every state passes here
+            return 0
         traces = [hit.reference for hit in hits if hit.kind is ReferenceKind.UNIDENTIFIED_TRACE]
-        if not self.mark_matched_traces or not traces:
+        if not traces:
             return 0
         moment = self._clock.now().isoformat()
         with self._db_lock, self._transaction() as db:
