@@ -319,10 +319,7 @@ def build_state(spec: StateSpec, federation: Federation, tls: TlsMaterial, folde
                        dna_pb2_grpc.add_DnaIndexServiceServicer_to_server),
         ServiceBinding("prum.afis.v1.AfisService", AfisServicer(spec.code, gallery, ledger, exchange),
                        afis_pb2_grpc.add_AfisServiceServicer_to_server),
-        # Searches by an owner's or holder's identity are Prüm II's (P2-VRD-1): a router federation's.
-        ServiceBinding("prum.vehicle.v1.VehicleRegisterService",
-                       VehicleRegisterServicer(spec.code, vehicles, exchange,
-                                               holder_search=federation.topology == "router"),
+        ServiceBinding("prum.vehicle.v1.VehicleRegisterService", VehicleRegisterServicer(spec.code, vehicles, exchange),
                        vehicle_pb2_grpc.add_VehicleRegisterServiceServicer_to_server),
         ServiceBinding("prum.police_records.v1.PoliceRecordsService",
                        PoliceRecordsServicer(spec.code, police_records, exchange, record_requests,

@@ -19,18 +19,16 @@ from prum.vehicle.v1 import vehicle_pb2_grpc
 
 
 class VehicleRegisterServicer(vehicle_pb2_grpc.VehicleRegisterServiceServicer):
-    def __init__(self, state: str, register: VehicleRegister, exchange: FileManagingSide,
-                 holder_search: bool = False) -> None:
+    def __init__(self, state: str, register: VehicleRegister, exchange: FileManagingSide) -> None:
         self.state = state
         self.register = register
         self.exchange = exchange
-        #: Whether this state answers searches by an owner's or holder's identity: Prüm II's (P2-VRD-1), given in
-        #: a federation of the router topology; the 2008 rules allow a VIN or a plate only (VRD-1).
-        self.holder_search = holder_search
 
     def Lookup(self, request: pb.LookupRequest, context: grpc.ServicerContext) -> pb.LookupResponse:
         query = query_from_key(request)
-        require_one_key(query, self.holder_search)
+        # A search by an owner's or holder's identity is Prüm II's (P2-VRD-1): a router federation's, whose exchange
+        # has the router's phases; the 2008 rules allow a VIN or a plate only (VRD-1).
+        require_one_key(query, holder_search=self.exchange.router_phases is not None)
         header, records = self.exchange.answer(PLUGIN, self.register, context_from_proto(request.context),
                                                calling_state(context), query)
         return pb.LookupResponse(header=header_to_proto(header), records=[record_to_proto(r) for r in records])
