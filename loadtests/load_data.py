@@ -316,7 +316,7 @@ def _police_records(spec: DataSpec, target: Target, channel: grpc.Channel, progr
     mixed = planted + [misses[i % len(misses)] for i in range(spec.queries - len(planted))]
     rng.shuffle(mixed)
     requests = [police_records_pb2.SearchRequest(context=_context(target, "police_record", i + 1, hit),
-                                                 query=query_to_proto(query)).SerializeToString()
+                                                 person=query_to_proto(query)).SerializeToString()
                 for i, (query, hit) in enumerate(mixed)]
     return {"loaded": {target.target: loaded}, "seconds": round(seconds, 1)}, requests
 

@@ -45,7 +45,7 @@ class PoliceRecordsServicer(police_records_pb2_grpc.PoliceRecordsServiceServicer
 
     def Search(self, request: pb.SearchRequest, context: grpc.ServicerContext) -> pb.SearchResponse:
         header, matches = self.exchange.answer(PLUGIN, self.index, context_from_proto(request.context),
-                                               calling_state(context), query_from_proto(request.query))
+                                               calling_state(context), query_from_proto(request.person))
         return pb.SearchResponse(header=header_to_proto(header),
                                  matches=[match_to_proto(m, self.state) for m in matches])
 

@@ -71,7 +71,7 @@ class PoliceRecordWire:
         return query_from_proto(request.person)
 
     def peer_request(self, context: common_pb2.QueryContext, query: BiographicQuery) -> pb.SearchRequest:
-        return pb.SearchRequest(context=context, query=query_to_proto(query))
+        return pb.SearchRequest(context=context, person=query_to_proto(query))
 
     def items(self, reply: pb.SearchResponse) -> tuple[pb.Match, ...]:
         return tuple(reply.matches)

@@ -240,3 +240,21 @@ def test_a_pending_request_and_its_decision_survive_a_restart_of_both_states(tmp
         assert view.decision == pb.DECISION_SHARED and view.record.surnames == "Wiśniewski"
     finally:
         running.stop()
+
+
+def test_a_refusal_names_the_field_as_the_callers_request_spells_it(federation: InProcessFederation) -> None:
+    """The officer's request and the peer's search both carry the person as `person`, so a refusal's field path is
+    the caller's own, at the contact point and at the data service alike."""
+    import uuid
+
+    bad = pb.BiographicQuery(first_names="Anna", surnames="Nowak", date_of_birth="19900")
+    with pytest.raises(grpc.RpcError) as at_contact_point:
+        search(federation, bad, targets=("PL",))
+    context = common_pb2.QueryContext(request_id=str(uuid.uuid4()), requesting_state="DE", requested_state="PL",
+                                      officer_id="DE-NCP-01", reason="contract check")
+    with pytest.raises(grpc.RpcError) as at_data_service:
+        police_records_pb2_grpc.PoliceRecordsServiceStub(federation.channel("PL", as_state="DE")).Search(
+            pb.SearchRequest(context=context, person=bad), timeout=10)
+    for refused in (at_contact_point, at_data_service):
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (refused.value.details() or "").startswith("person.date_of_birth:")

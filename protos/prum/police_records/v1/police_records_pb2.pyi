@@ -188,24 +188,26 @@ class SearchRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CONTEXT_FIELD_NUMBER: _builtins.int
-    QUERY_FIELD_NUMBER: _builtins.int
+    PERSON_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def context(self) -> _common_pb2.QueryContext:
         """Required."""
 
     @_builtins.property
-    def query(self) -> Global___BiographicQuery:
-        """Required."""
+    def person(self) -> Global___BiographicQuery:
+        """The person searched, as the officer's `contact_point.v1.SearchRequest.person` gives it (refusals name the field
+        the same way on both sides). Required.
+        """
 
     def __init__(
         self,
         *,
         context: _common_pb2.QueryContext | None = ...,
-        query: Global___BiographicQuery | None = ...,
+        person: Global___BiographicQuery | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "query", b"query"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "person", b"person"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "query", b"query"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "person", b"person"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
